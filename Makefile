@@ -1,0 +1,45 @@
+# Every target sets itself up on a fresh machine: Debian packages, Redis, Terraform and the
+# AWS emulator are installed and started by scripts/ when missing.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/eventdriven/target
+export CARGO_TERM_COLOR ?= never
+DEBUG_BIN := $(CARGO_TARGET_DIR)/debug
+RELEASE_BIN := $(CARGO_TARGET_DIR)/release
+
+.PHONY: demo test unit-test acceptance-test bench tools clean
+
+## Run the order example locally on embedded defaults (no AWS, no Redis server).
+demo: tools
+	cargo build -p eventdriven-runtime --bin eventdriven
+	mkdir -p .eventdriven
+	$(DEBUG_BIN)/eventdriven run \
+	  --input examples/order-batch/payload/test.csv \
+	  --output .eventdriven/test.result.csv \
+	  --table .eventdriven/orders.redb \
+	  --max-lines-per-batch 250
+	@echo "first rows of the result:"; head -n 4 .eventdriven/test.result.csv
+	@echo "orders in the embedded table: $$($(DEBUG_BIN)/eventdriven orders --table .eventdriven/orders.redb count)"
+
+## All tests: unit and integration tests (real Redis), then the provider acceptance tests.
+test: tools
+	scripts/ensure-redis.sh
+	cargo test --workspace --no-fail-fast
+	$(MAKE) acceptance-test
+
+unit-test: tools
+	scripts/ensure-redis.sh
+	cargo test --workspace
+
+acceptance-test:
+	@if [ -x tests/acceptance.sh ]; then tests/acceptance.sh; else echo "no acceptance tests yet"; fi
+
+## Benchmarks on a generated 1,000,000-row file, as ratios against GNU split and cat.
+bench: tools
+	cargo build --release -p eventdriven-runtime --bin eventdriven
+	scripts/bench.sh $(RELEASE_BIN)/eventdriven
+
+tools:
+	scripts/ensure-tools.sh
+
+clean:
+	rm -rf .eventdriven

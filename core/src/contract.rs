@@ -1,0 +1,119 @@
+//! The settings contract between what the provider deploys and what the runtime reads.
+//!
+//! Every Job manifest and the Lambda's environment are rendered from [`SETTINGS`], and the
+//! runtime's command-line flags take their environment fallbacks from the same constants, so
+//! a setting renamed here is renamed on both sides at once.
+
+/// One step of the pipeline, each run as `eventdriven <step>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    Split,
+    ListChunks,
+    Process,
+    Merge,
+}
+
+impl Step {
+    pub const ALL: [Step; 4] = [Step::Split, Step::ListChunks, Step::Process, Step::Merge];
+
+    /// The subcommand of the `eventdriven` binary that runs this step.
+    pub fn subcommand(self) -> &'static str {
+        match self {
+            Step::Split => "split",
+            Step::ListChunks => "list-chunks",
+            Step::Process => "process",
+            Step::Merge => "merge",
+        }
+    }
+}
+
+/// Name of the pipeline; seeds the deterministic ConfirmationId.
+pub const PIPELINE_NAME: &str = "PIPELINE_NAME";
+/// Identity of one run (the triggering event's id); keys the progress set and the work directory.
+pub const RUN_ID: &str = "RUN_ID";
+/// Where the input object lives: `s3://bucket/key` or a local path.
+pub const INPUT_URL: &str = "INPUT_URL";
+/// Where the merged result goes: `s3://bucket/key` or a local path.
+pub const OUTPUT_URL: &str = "OUTPUT_URL";
+/// Shared working directory (the EFS mount in the cloud).
+pub const WORK_DIR: &str = "WORK_DIR";
+/// Progress store: `redis://` / `rediss://` URL, or `memory:` for the in-process set.
+pub const REDIS_URL: &str = "REDIS_URL";
+/// Orders table: `dynamodb://NAME` or a local directory holding the embedded table.
+pub const TABLE_URL: &str = "TABLE_URL";
+/// ARN of the Secrets Manager secret holding the Redis auth token, when the store needs one.
+/// The token itself never appears in a definition, manifest or log.
+pub const REDIS_AUTH_SECRET_ARN: &str = "REDIS_AUTH_SECRET_ARN";
+/// Data rows per chunk.
+pub const MAX_LINES_PER_BATCH: &str = "MAX_LINES_PER_BATCH";
+/// The chunk a `process` Job works on, as returned by `list-chunks`.
+pub const CHUNK: &str = "CHUNK";
+
+/// A setting the runtime reads from its environment.
+#[derive(Clone, Copy, Debug)]
+pub struct Setting {
+    pub name: &'static str,
+    /// The steps that cannot run without it.
+    pub required_by: &'static [Step],
+    pub doc: &'static str,
+}
+
+use Step::*;
+
+/// Every setting the runtime reads, with the steps that need it.
+pub const SETTINGS: &[Setting] = &[
+    Setting { name: PIPELINE_NAME, required_by: &[Process], doc: "pipeline name, seeds ConfirmationId" },
+    Setting { name: RUN_ID, required_by: &[Split, ListChunks, Process, Merge], doc: "run id, keys the progress set" },
+    Setting { name: INPUT_URL, required_by: &[Split], doc: "input object URL" },
+    Setting { name: OUTPUT_URL, required_by: &[Merge], doc: "result object URL" },
+    Setting { name: WORK_DIR, required_by: &[Split, ListChunks, Process, Merge], doc: "shared work directory" },
+    Setting { name: REDIS_URL, required_by: &[Split, ListChunks, Process, Merge], doc: "progress store URL" },
+    Setting { name: REDIS_AUTH_SECRET_ARN, required_by: &[], doc: "secret holding the Redis auth token (optional)" },
+    Setting { name: TABLE_URL, required_by: &[Process], doc: "orders table URL" },
+    Setting { name: MAX_LINES_PER_BATCH, required_by: &[Split], doc: "data rows per chunk" },
+    Setting { name: CHUNK, required_by: &[Process], doc: "chunk reference to process" },
+];
+
+/// Names of the settings `step` cannot run without.
+pub fn required_for(step: Step) -> impl Iterator<Item = &'static str> {
+    SETTINGS
+        .iter()
+        .filter(move |s| s.required_by.contains(&step))
+        .map(|s| s.name)
+}
+
+/// Default rows per chunk, as in the product brief.
+pub const DEFAULT_MAX_LINES_PER_BATCH: u64 = 30_000;
+
+/// The Lambda's payload field carrying the run id, and the field of its answer holding chunks.
+pub const LIST_CHUNKS_RUN_ID_FIELD: &str = "run_id";
+pub const LIST_CHUNKS_CHUNKS_FIELD: &str = "chunks";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_needs_a_run_id_and_work_dir() {
+        for step in Step::ALL {
+            let names: Vec<_> = required_for(step).collect();
+            assert!(names.contains(&RUN_ID), "{step:?}");
+            assert!(names.contains(&WORK_DIR), "{step:?}");
+        }
+    }
+
+    #[test]
+    fn process_needs_its_chunk_and_table() {
+        let names: Vec<_> = required_for(Step::Process).collect();
+        assert!(names.contains(&CHUNK) && names.contains(&TABLE_URL));
+        assert!(!required_for(Step::Split).any(|n| n == CHUNK));
+    }
+
+    #[test]
+    fn setting_names_are_unique() {
+        let mut names: Vec<_> = SETTINGS.iter().map(|s| s.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), SETTINGS.len());
+    }
+}

@@ -1,0 +1,356 @@
+//! The pipeline's Step Functions state machine, in Amazon States Language.
+//!
+//! `Split` → `ListChunks` → `ProcessChunks` (a Map running one `process` Job per chunk) → `Merge`.
+//! The execution input is the S3 "Object Created" event EventBridge delivers, and the run id is
+//! the execution's name. Every step's result is discarded (`ResultPath: null`) except the chunk
+//! list, so the state stays far below the 256 KiB limit however chatty the Jobs' logs are.
+
+use serde_json::{Value, json};
+
+use crate::cluster::ClusterInfo;
+use crate::contract::{self, Step};
+use crate::manifest::job_manifest;
+use crate::paths::{self, EXECUTION_NAME, LIST_RESULT, MAP_ITEM_INDEX, MAP_ITEM_VALUE, item};
+use crate::refs::DeployedRefs;
+use crate::spec::PipelineSpec;
+
+pub const SPLIT: &str = "Split";
+pub const LIST_CHUNKS: &str = "ListChunks";
+pub const PROCESS_CHUNKS: &str = "ProcessChunks";
+pub const PROCESS_CHUNK: &str = "ProcessChunk";
+pub const MERGE: &str = "Merge";
+
+/// Log lines kept per container when a Job's logs are attached to its task result; the logs
+/// count towards the 256 KiB task result limit even though the result is then discarded.
+const LOG_TAIL_LINES: &str = "100";
+
+pub fn state_machine_definition(
+    spec: &PipelineSpec,
+    cluster: &ClusterInfo,
+    refs: &DeployedRefs,
+) -> Value {
+    json!({
+        "Comment": format!(
+            "eventdriven pipeline {}: split the input, process every chunk, merge the results",
+            spec.name
+        ),
+        "StartAt": SPLIT,
+        "States": {
+            SPLIT: next(run_job(Step::Split, spec, cluster, refs), LIST_CHUNKS),
+            LIST_CHUNKS: next(list_chunks(refs), PROCESS_CHUNKS),
+            PROCESS_CHUNKS: next(process_chunks(spec, cluster, refs), MERGE),
+            MERGE: end(run_job(Step::Merge, spec, cluster, refs)),
+        },
+    })
+}
+
+fn next(mut state: Value, target: &str) -> Value {
+    state["Next"] = json!(target);
+    state
+}
+
+fn end(mut state: Value) -> Value {
+    state["End"] = json!(true);
+    state
+}
+
+/// An optimized integration's ARN, e.g. `arn:aws:states:::lambda:invoke`.
+fn integration(refs: &DeployedRefs, api: &str) -> String {
+    format!("arn:{}:states:::{api}", refs.partition)
+}
+
+/// Runs `step` as a Job and waits for it; a failed Job is retried as a whole, which is safe
+/// because every runtime step is idempotent.
+fn run_job(step: Step, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
+    json!({
+        "Type": "Task",
+        "Resource": integration(refs, "eks:runJob.sync"),
+        "Parameters": {
+            "ClusterName": cluster.name,
+            "CertificateAuthority": cluster.certificate_authority,
+            "Endpoint": cluster.endpoint,
+            "Namespace": spec.namespace,
+            "LogOptions": {
+                "RetrieveLogs": true,
+                "RawLogs": true,
+                "LogParameters": { "tailLines": [LOG_TAIL_LINES] },
+            },
+            "Job": job_manifest(step, spec, refs),
+        },
+        "ResultPath": null,
+        "Retry": [{
+            "ErrorEquals": ["States.TaskFailed"],
+            "IntervalSeconds": 30,
+            "MaxAttempts": 2,
+            "BackoffRate": 2.0,
+        }],
+    })
+}
+
+/// Asks the Lambda for the run's chunks and keeps only them, at [`LIST_RESULT`].
+fn list_chunks(refs: &DeployedRefs) -> Value {
+    let chunks = contract::LIST_CHUNKS_CHUNKS_FIELD;
+    json!({
+        "Type": "Task",
+        "Resource": integration(refs, "lambda:invoke"),
+        "Parameters": {
+            "FunctionName": refs.lambda_function_arn,
+            "Payload": { (paths::dynamic(contract::LIST_CHUNKS_RUN_ID_FIELD)): EXECUTION_NAME },
+        },
+        "ResultSelector": { (paths::dynamic(chunks)): format!("$.Payload.{chunks}") },
+        "ResultPath": LIST_RESULT,
+        "Retry": [{
+            "ErrorEquals": [
+                "Lambda.ServiceException",
+                "Lambda.AWSLambdaException",
+                "Lambda.SdkClientException",
+                "Lambda.TooManyRequestsException",
+            ],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 6,
+            "BackoffRate": 2.0,
+        }],
+    })
+}
+
+/// One `process` Job per chunk, at most `max_concurrency` at a time (0: no limit).
+///
+/// Each iteration sees only what the ItemSelector hands it ([`item::ALL`]). Iterations output
+/// nothing, so the Map's collected result stays small however many chunks there are.
+fn process_chunks(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
+    let mut process = end(run_job(Step::Process, spec, cluster, refs));
+    process["OutputPath"] = Value::Null;
+    json!({
+        "Type": "Map",
+        "ItemsPath": paths::chunks(),
+        "MaxConcurrency": spec.max_concurrency,
+        "ItemSelector": {
+            (paths::dynamic(item::RUN_ID)): EXECUTION_NAME,
+            (paths::dynamic(item::CHUNK)): MAP_ITEM_VALUE,
+            (paths::dynamic(item::INDEX)): MAP_ITEM_INDEX,
+        },
+        "ItemProcessor": {
+            "ProcessorConfig": { "Mode": "INLINE" },
+            "StartAt": PROCESS_CHUNK,
+            "States": { PROCESS_CHUNK: process },
+        },
+        "ResultPath": null,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::validate_definition;
+    use crate::fixtures;
+
+    fn render(spec: &PipelineSpec) -> Value {
+        state_machine_definition(spec, &fixtures::cluster(), &fixtures::refs())
+    }
+
+    fn definition() -> Value {
+        render(&fixtures::spec())
+    }
+
+    fn iteration(definition: &Value) -> &Value {
+        &definition["States"][PROCESS_CHUNKS]["ItemProcessor"]
+    }
+
+    /// The first field of every state path read by an evaluated value.
+    fn roots(value: &Value) -> Vec<String> {
+        fixtures::dynamic_entries(value)
+            .into_iter()
+            .flat_map(|(_, v)| fixtures::state_roots(v))
+            .collect()
+    }
+
+    #[test]
+    fn the_definition_is_valid_asl() {
+        assert_eq!(validate_definition(&definition()), Ok(()));
+    }
+
+    #[test]
+    fn states_run_in_pipeline_order() {
+        let definition = definition();
+        let states = &definition["States"];
+        assert_eq!(definition["StartAt"], SPLIT);
+        assert_eq!(states[SPLIT]["Next"], LIST_CHUNKS);
+        assert_eq!(states[LIST_CHUNKS]["Next"], PROCESS_CHUNKS);
+        assert_eq!(states[PROCESS_CHUNKS]["Next"], MERGE);
+        assert_eq!(states[MERGE]["End"], true);
+        assert_eq!(states.as_object().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn each_job_state_runs_its_step_on_the_cluster() {
+        let definition = definition();
+        let cluster = fixtures::cluster();
+        let states = &definition["States"];
+        let jobs = [
+            (SPLIT, &states[SPLIT]),
+            (MERGE, &states[MERGE]),
+            (
+                PROCESS_CHUNK,
+                &iteration(&definition)["States"][PROCESS_CHUNK],
+            ),
+        ];
+        for (name, state) in jobs {
+            assert_eq!(
+                state["Resource"], "arn:aws:states:::eks:runJob.sync",
+                "{name}"
+            );
+            let parameters = &state["Parameters"];
+            assert_eq!(parameters["ClusterName"], cluster.name);
+            assert_eq!(
+                parameters["CertificateAuthority"],
+                cluster.certificate_authority
+            );
+            assert_eq!(parameters["Endpoint"], cluster.endpoint);
+            assert_eq!(parameters["Namespace"], "eventdriven");
+            assert_eq!(parameters["LogOptions"]["RetrieveLogs"], true);
+            assert_eq!(state["ResultPath"], Value::Null, "{name}");
+            assert_eq!(
+                state["Retry"][0]["ErrorEquals"],
+                json!(["States.TaskFailed"]),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            states[SPLIT]["Parameters"]["Job"]["spec"]["template"]["spec"]["containers"][0]["args"],
+            json!(["split"])
+        );
+        assert_eq!(
+            states[MERGE]["Parameters"]["Job"]["spec"]["template"]["spec"]["containers"][0]["args"],
+            json!(["merge"])
+        );
+    }
+
+    #[test]
+    fn list_chunks_invokes_the_lambda_with_the_run_id() {
+        let definition = definition();
+        let state = &definition["States"][LIST_CHUNKS];
+        assert_eq!(state["Resource"], "arn:aws:states:::lambda:invoke");
+        assert_eq!(
+            state["Parameters"]["FunctionName"],
+            fixtures::refs().lambda_function_arn
+        );
+        assert_eq!(
+            state["Parameters"]["Payload"],
+            json!({ "run_id.$": "$$.Execution.Name" })
+        );
+        assert_eq!(
+            state["ResultSelector"],
+            json!({ "chunks.$": "$.Payload.chunks" })
+        );
+        let retried = state["Retry"][0]["ErrorEquals"].as_array().unwrap();
+        assert!(retried.contains(&json!("Lambda.TooManyRequestsException")));
+    }
+
+    #[test]
+    fn the_map_iterates_over_what_list_chunks_returns() {
+        let definition = definition();
+        let list = &definition["States"][LIST_CHUNKS];
+        let (selected, _) = list["ResultSelector"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap();
+        let stored_at = format!(
+            "{}.{}",
+            list["ResultPath"].as_str().unwrap(),
+            selected.trim_end_matches(".$")
+        );
+        assert_eq!(definition["States"][PROCESS_CHUNKS]["ItemsPath"], stored_at);
+    }
+
+    #[test]
+    fn the_iteration_reads_only_what_the_item_selector_provides() {
+        let definition = definition();
+        let map = &definition["States"][PROCESS_CHUNKS];
+        let mut provided: Vec<&str> = map["ItemSelector"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.trim_end_matches(".$"))
+            .collect();
+        provided.sort_unstable();
+        let mut expected = item::ALL;
+        expected.sort_unstable();
+        assert_eq!(provided, expected);
+        let read = roots(iteration(&definition));
+        assert!(!read.is_empty());
+        for root in read {
+            assert!(
+                provided.contains(&root.as_str()),
+                "the iteration reads $.{root}"
+            );
+        }
+    }
+
+    #[test]
+    fn outside_the_map_only_the_event_and_the_chunk_list_are_read() {
+        let mut definition = definition();
+        definition["States"][PROCESS_CHUNKS]["ItemProcessor"] = Value::Null;
+        // A ResultSelector reads the task's result, not the state.
+        definition["States"][LIST_CHUNKS]["ResultSelector"] = Value::Null;
+        for root in roots(&definition) {
+            assert!(
+                ["detail", "list"].contains(&root.as_str()),
+                "reads $.{root}"
+            );
+        }
+    }
+
+    #[test]
+    fn max_concurrency_follows_the_spec_and_changes_nothing_else() {
+        let mut spec = fixtures::spec();
+        let unbounded = render(&spec);
+        assert_eq!(unbounded["States"][PROCESS_CHUNKS]["MaxConcurrency"], 0);
+        spec.max_concurrency = 25;
+        let mut bounded = render(&spec);
+        assert_eq!(bounded["States"][PROCESS_CHUNKS]["MaxConcurrency"], 25);
+        bounded["States"][PROCESS_CHUNKS]["MaxConcurrency"] = json!(0);
+        assert_eq!(bounded, unbounded);
+    }
+
+    #[test]
+    fn integrations_follow_the_partition() {
+        let mut refs = fixtures::refs();
+        refs.partition = "aws-us-gov".into();
+        let definition = state_machine_definition(&fixtures::spec(), &fixtures::cluster(), &refs);
+        assert_eq!(
+            definition["States"][LIST_CHUNKS]["Resource"],
+            "arn:aws-us-gov:states:::lambda:invoke"
+        );
+        assert_eq!(validate_definition(&definition), Ok(()));
+    }
+
+    #[test]
+    fn no_secret_is_rendered() {
+        let definition = definition();
+        let secret_arn = fixtures::refs().redis_auth_secret_arn.unwrap();
+        for text in fixtures::strings(&definition) {
+            let authority = text
+                .split_once("://")
+                .map(|(_, rest)| rest.split('/').next().unwrap_or(rest));
+            assert!(
+                !authority.is_some_and(|a| a.contains('@')),
+                "credentials in {text}"
+            );
+            let lower = text.to_ascii_lowercase();
+            assert!(
+                !lower.contains("password") && !lower.contains("token="),
+                "{text}"
+            );
+            let access_key = text.contains("AKIA") || text.contains("ASIA");
+            assert!(!access_key, "{text}");
+            if lower.contains("secret") && lower != "secret" {
+                assert!(
+                    text == secret_arn || text.starts_with("REDIS_AUTH_SECRET"),
+                    "{text}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Where each runtime setting gets its value, in a Job or in the Lambda.
+//!
+//! One function answers for every setting of [`contract::SETTINGS`], so the Job manifests and the
+//! Lambda's environment cannot drift apart, and a setting added to the contract without a source
+//! here fails the tests instead of a run.
+
+use std::collections::BTreeMap;
+
+use crate::contract::{self, Step};
+use crate::paths::{self, Scope};
+use crate::refs::DeployedRefs;
+use crate::spec::PipelineSpec;
+
+/// Where the shared work directory is mounted, in Job pods and in the Lambda (whose file
+/// systems must be mounted under `/mnt`).
+pub const WORK_DIR_MOUNT: &str = "/mnt/work";
+
+/// A setting's value: known when rendering, or read by Step Functions from the state at run time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvValue {
+    Static(String),
+    /// A JSONPath or intrinsic function, rendered as a `value.$` entry.
+    Dynamic(String),
+}
+
+/// The value of setting `name` for `step`, or `None` when it has none there (an unset optional
+/// setting, or one the step's scope cannot see).
+pub fn setting_value(
+    name: &str,
+    step: Step,
+    spec: &PipelineSpec,
+    refs: &DeployedRefs,
+) -> Option<EnvValue> {
+    let scope = Scope::of(step);
+    let value = match name {
+        contract::PIPELINE_NAME => EnvValue::Static(spec.name.clone()),
+        contract::RUN_ID => EnvValue::Dynamic(scope.run_id()),
+        contract::INPUT_URL => EnvValue::Dynamic(scope.input_url()?),
+        contract::OUTPUT_URL => EnvValue::Dynamic(output_url(spec, refs, scope)),
+        contract::WORK_DIR => EnvValue::Static(WORK_DIR_MOUNT.to_owned()),
+        contract::REDIS_URL => EnvValue::Static(refs.redis_url.clone()),
+        contract::REDIS_AUTH_SECRET_ARN => EnvValue::Static(refs.redis_auth_secret_arn.clone()?),
+        contract::TABLE_URL => EnvValue::Static(format!("dynamodb://{}", refs.table_name)),
+        contract::MAX_LINES_PER_BATCH => EnvValue::Static(spec.max_lines_per_batch.to_string()),
+        contract::CHUNK => EnvValue::Dynamic(scope.chunk()?),
+        _ => return None,
+    };
+    Some(value)
+}
+
+/// `s3://<bucket>/<output_prefix><run id>.csv`: one result per run, under the output prefix so
+/// it never triggers another run.
+fn output_url(spec: &PipelineSpec, refs: &DeployedRefs, scope: Scope) -> String {
+    let template = format!(
+        "s3://{}/{}{{}}.csv",
+        paths::literal(&refs.bucket_name),
+        paths::literal(&spec.output_prefix)
+    );
+    paths::format(&template, &[&scope.run_id()])
+}
+
+/// The settings a Job for `step` gets, in contract order: those it requires, plus the optional
+/// ones (required by no step) that have a value.
+pub fn job_settings(
+    step: Step,
+    spec: &PipelineSpec,
+    refs: &DeployedRefs,
+) -> Vec<(&'static str, EnvValue)> {
+    contract::SETTINGS
+        .iter()
+        .filter(|s| s.required_by.contains(&step) || s.required_by.is_empty())
+        .filter_map(|s| Some((s.name, setting_value(s.name, step, spec, refs)?)))
+        .collect()
+}
+
+/// The list-chunks Lambda's environment. A Lambda's environment is static, so dynamic settings
+/// are left out: the run id arrives in the payload's [`contract::LIST_CHUNKS_RUN_ID_FIELD`].
+pub fn lambda_environment(spec: &PipelineSpec, refs: &DeployedRefs) -> BTreeMap<String, String> {
+    job_settings(Step::ListChunks, spec, refs)
+        .into_iter()
+        .filter_map(|(name, value)| match value {
+            EnvValue::Static(value) => Some((name.to_owned(), value)),
+            EnvValue::Dynamic(_) => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn every_setting_has_a_source_in_some_step() {
+        let (spec, refs) = (fixtures::spec(), fixtures::refs());
+        for setting in contract::SETTINGS {
+            assert!(
+                Step::ALL
+                    .iter()
+                    .any(|step| setting_value(setting.name, *step, &spec, &refs).is_some()),
+                "{} has no source",
+                setting.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_step_gets_what_it_requires() {
+        let (spec, refs) = (fixtures::spec(), fixtures::refs());
+        for step in Step::ALL {
+            let names: Vec<_> = job_settings(step, &spec, &refs)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect();
+            for required in contract::required_for(step) {
+                assert!(names.contains(&required), "{step:?} lacks {required}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_secret_arn_is_passed_only_when_there_is_one() {
+        let spec = fixtures::spec();
+        let mut refs = fixtures::refs();
+        let has_secret = |refs: &DeployedRefs| {
+            job_settings(Step::Merge, &spec, refs)
+                .iter()
+                .any(|(n, _)| *n == contract::REDIS_AUTH_SECRET_ARN)
+        };
+        assert!(has_secret(&refs));
+        refs.redis_auth_secret_arn = None;
+        assert!(!has_secret(&refs));
+    }
+
+    #[test]
+    fn urls_and_run_ids_follow_the_scope() {
+        let (spec, refs) = (fixtures::spec(), fixtures::refs());
+        let value = |name, step| setting_value(name, step, &spec, &refs);
+        assert_eq!(
+            value(contract::INPUT_URL, Step::Split),
+            Some(EnvValue::Dynamic(
+                "States.Format('s3://{}/{}', $.detail.bucket.name, $.detail.object.key)".into()
+            ))
+        );
+        assert_eq!(
+            value(contract::OUTPUT_URL, Step::Merge),
+            Some(EnvValue::Dynamic(
+                "States.Format('s3://eventdriven-orders-123456789012/output/{}.csv', $$.Execution.Name)".into()
+            ))
+        );
+        assert_eq!(
+            value(contract::RUN_ID, Step::Process),
+            Some(EnvValue::Dynamic("$.run_id".into()))
+        );
+        assert_eq!(
+            value(contract::CHUNK, Step::Process),
+            Some(EnvValue::Dynamic("$.chunk".into()))
+        );
+        assert_eq!(value(contract::CHUNK, Step::Split), None);
+        assert_eq!(
+            value(contract::TABLE_URL, Step::Process),
+            Some(EnvValue::Static(
+                "dynamodb://eventdriven-orders-orders".into()
+            ))
+        );
+        assert_eq!(
+            value(contract::MAX_LINES_PER_BATCH, Step::Split),
+            Some(EnvValue::Static("30000".into()))
+        );
+        assert_eq!(value("NOT_A_SETTING", Step::Split), None);
+    }
+
+    #[test]
+    fn user_text_in_the_output_url_is_escaped() {
+        let mut spec = fixtures::spec();
+        spec.output_prefix = "out{put}'s/".into();
+        let url = setting_value(contract::OUTPUT_URL, Step::Merge, &spec, &fixtures::refs());
+        let Some(EnvValue::Dynamic(url)) = url else {
+            panic!("{url:?}")
+        };
+        assert!(url.contains(r"out\{put\}\'s/{}.csv"), "{url}");
+    }
+
+    #[test]
+    fn the_lambda_gets_every_static_setting_list_chunks_needs() {
+        let (spec, refs) = (fixtures::spec(), fixtures::refs());
+        let env = lambda_environment(&spec, &refs);
+        let missing: Vec<_> = contract::required_for(Step::ListChunks)
+            .filter(|n| !env.contains_key(*n))
+            .collect();
+        assert_eq!(
+            missing,
+            [contract::RUN_ID],
+            "only the run id comes from the payload"
+        );
+        assert_eq!(env[contract::WORK_DIR], WORK_DIR_MOUNT);
+        assert_eq!(env[contract::REDIS_URL], refs.redis_url);
+        assert_eq!(
+            env.get(contract::REDIS_AUTH_SECRET_ARN),
+            refs.redis_auth_secret_arn.as_ref()
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Test inputs shared by the modules' tests, and helpers to inspect rendered JSON.
+
+use serde_json::Value;
+
+use crate::cluster::{AwsContext, ClusterInfo};
+use crate::naming::Names;
+use crate::refs::DeployedRefs;
+use crate::spec::PipelineSpec;
+
+pub fn spec() -> PipelineSpec {
+    PipelineSpec::new(
+        "orders",
+        "main",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/eventdriven:1.0.0",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/eventdriven-lambda:1.0.0",
+    )
+}
+
+pub fn aws() -> AwsContext {
+    AwsContext {
+        account_id: "123456789012".into(),
+        region: "eu-west-1".into(),
+        partition: "aws".into(),
+    }
+}
+
+pub fn cluster() -> ClusterInfo {
+    ClusterInfo {
+        name: "main".into(),
+        arn: "arn:aws:eks:eu-west-1:123456789012:cluster/main".into(),
+        endpoint: "https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com".into(),
+        certificate_authority: "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==".into(),
+        vpc_id: "vpc-0123456789abcdef0".into(),
+        subnet_ids: vec!["subnet-0a".into(), "subnet-0b".into()],
+        security_group_ids: vec!["sg-0c".into()],
+    }
+}
+
+/// What the provider would have deployed for [`spec`] in [`aws`].
+pub fn refs() -> DeployedRefs {
+    let (spec, aws) = (spec(), aws());
+    let names = Names::new(&spec, &aws);
+    DeployedRefs {
+        lambda_function_arn: names.lambda_function_arn(),
+        efs_file_system_id: "fs-0123456789abcdef0".into(),
+        redis_url: "rediss://master.eventdriven-orders.x1y2z3.euw1.cache.amazonaws.com:6379".into(),
+        redis_auth_secret_arn: Some(
+            names
+                .redis_auth_secret_arn_pattern()
+                .replace("??????", "Ab3dE9"),
+        ),
+        table_name: names.table(),
+        bucket_name: names.bucket(),
+        region: aws.region,
+        partition: aws.partition,
+    }
+}
+
+/// Every string value in a document, at any depth.
+pub fn strings(value: &Value) -> Vec<&str> {
+    let mut found = Vec::new();
+    visit(value, &mut |_, v| {
+        if let Value::String(s) = v {
+            found.push(s.as_str());
+        }
+    });
+    found
+}
+
+/// Every `(key, value)` whose key ends in `.$`, i.e. that Step Functions evaluates.
+pub fn dynamic_entries(value: &Value) -> Vec<(&str, &str)> {
+    let mut found = Vec::new();
+    visit(value, &mut |key, v| {
+        if let (Some(key), Value::String(s)) = (key, v)
+            && key.ends_with(".$")
+        {
+            found.push((key, s.as_str()));
+        }
+    });
+    found
+}
+
+fn visit<'a>(value: &'a Value, on: &mut impl FnMut(Option<&'a str>, &'a Value)) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                on(Some(key), child);
+                visit(child, on);
+            }
+        }
+        Value::Array(items) => {
+            for child in items {
+                on(None, child);
+                visit(child, on);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The first field of every state path (`$.field…`) an expression reads; context paths (`$$.`)
+/// are not state and are skipped.
+pub fn state_roots(expression: &str) -> Vec<String> {
+    let bytes = expression.as_bytes();
+    let mut roots = Vec::new();
+    for (at, _) in expression.match_indices("$.") {
+        if at > 0 && bytes[at - 1] == b'$' {
+            continue;
+        }
+        let field: String = expression[at + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        roots.push(field);
+    }
+    roots
+}

@@ -1,0 +1,363 @@
+//! Least-privilege IAM policies and trust policies of the pipeline's four roles.
+//!
+//! Every resource is named through [`Names`], so the policies can be rendered before the
+//! resources exist and never grant anything beyond this pipeline's own children. The one
+//! exception, the Lambda's network interfaces, is explained on [`VPC_NETWORK_INTERFACES_SID`].
+
+use serde_json::{Value, json};
+
+use crate::cluster::AwsContext;
+use crate::naming::Names;
+use crate::spec::PipelineSpec;
+
+pub const POLICY_VERSION: &str = "2012-10-17";
+
+/// The only statement with `Resource: "*"`. A Lambda attached to a VPC manages its own network
+/// interfaces, whose ids are unknown in advance, and the EC2 actions involved do not support
+/// resource-level permissions, so AWS requires `*` here.
+pub const VPC_NETWORK_INTERFACES_SID: &str = "LambdaVpcNetworkInterfaces";
+
+fn document(statements: Vec<Value>) -> Value {
+    json!({ "Version": POLICY_VERSION, "Statement": statements })
+}
+
+fn allow(sid: &str, actions: &[&str], resources: &[String]) -> Value {
+    json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources })
+}
+
+/// Lets `service` assume the role, only on behalf of this account, which guards against a
+/// confused deputy in another account.
+fn service_trust(service: &str, aws: &AwsContext) -> Value {
+    document(vec![json!({
+        "Effect": "Allow",
+        "Principal": { "Service": service },
+        "Action": "sts:AssumeRole",
+        "Condition": { "StringEquals": { "aws:SourceAccount": aws.account_id } },
+    })])
+}
+
+pub fn state_machine_trust_policy(aws: &AwsContext) -> Value {
+    service_trust("states.amazonaws.com", aws)
+}
+
+/// The state machine only needs to invoke the list-chunks Lambda (and its versions).
+///
+/// `eks:runJob.sync` needs no IAM action: the definition carries the cluster's endpoint and
+/// certificate authority, so nothing calls DescribeCluster; the role is authorized by the
+/// cluster's Kubernetes RBAC (an EKS access entry the provider creates); and the `.sync` pattern
+/// polls the Job instead of relying on an EventBridge managed rule.
+pub fn state_machine_policy(names: &Names) -> Value {
+    let function = names.lambda_function_arn();
+    document(vec![allow(
+        "InvokeListChunks",
+        &["lambda:InvokeFunction"],
+        &[format!("{function}:*"), function],
+    )])
+}
+
+pub fn events_trust_policy(aws: &AwsContext) -> Value {
+    service_trust("events.amazonaws.com", aws)
+}
+
+/// EventBridge only starts executions of this pipeline's state machine.
+pub fn events_policy(names: &Names) -> Value {
+    document(vec![allow(
+        "StartRun",
+        &["states:StartExecution"],
+        &[names.state_machine_arn()],
+    )])
+}
+
+pub fn lambda_trust_policy() -> Value {
+    document(vec![json!({
+        "Effect": "Allow",
+        "Principal": { "Service": "lambda.amazonaws.com" },
+        "Action": "sts:AssumeRole",
+    })])
+}
+
+/// The list-chunks Lambda writes its own logs, reads the Redis auth token, mounts the work
+/// directory's file system (created first, hence its id) and runs inside the VPC.
+pub fn lambda_policy(names: &Names, efs_file_system_id: &str) -> Value {
+    let log_group = names.lambda_log_group_arn();
+    document(vec![
+        allow(
+            "LambdaLogs",
+            &[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+            ],
+            &[format!("{log_group}:*"), log_group],
+        ),
+        allow(
+            "RedisAuthSecret",
+            &["secretsmanager:GetSecretValue"],
+            &[names.redis_auth_secret_arn_pattern()],
+        ),
+        allow(
+            "WorkDirMount",
+            &["elasticfilesystem:ClientMount"],
+            &[names.efs_file_system_arn(efs_file_system_id)],
+        ),
+        allow(
+            VPC_NETWORK_INTERFACES_SID,
+            &[
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            &["*".to_owned()],
+        ),
+    ])
+}
+
+/// EKS Pod Identity assumes the Job role, and only for the pipeline's service account in its
+/// namespace, which Pod Identity passes as session tags.
+pub fn job_trust_policy(spec: &PipelineSpec) -> Value {
+    document(vec![json!({
+        "Effect": "Allow",
+        "Principal": { "Service": "pods.eks.amazonaws.com" },
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": { "StringEquals": {
+            "aws:RequestTag/kubernetes-namespace": spec.namespace,
+            "aws:RequestTag/kubernetes-service-account": spec.service_account,
+        } },
+    })])
+}
+
+/// The Jobs read inputs, write results (multipart for large ones), record orders and read the
+/// Redis auth token; they see no other object of the bucket.
+pub fn job_policy(names: &Names) -> Value {
+    let spec = names.spec();
+    let bucket = names.bucket_arn();
+    let (input, output) = (&spec.input_prefix, &spec.output_prefix);
+    let mut list = allow(
+        "ListPipelinePrefixes",
+        &["s3:ListBucket"],
+        std::slice::from_ref(&bucket),
+    );
+    list["Condition"] =
+        json!({ "StringLike": { "s3:prefix": [format!("{input}*"), format!("{output}*")] } });
+    document(vec![
+        allow(
+            "ReadInput",
+            &["s3:GetObject"],
+            &[format!("{bucket}/{input}*")],
+        ),
+        allow(
+            "WriteOutput",
+            &[
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
+            &[format!("{bucket}/{output}*")],
+        ),
+        list,
+        allow(
+            "OrdersTable",
+            &[
+                "dynamodb:BatchWriteItem",
+                "dynamodb:PutItem",
+                "dynamodb:GetItem",
+                "dynamodb:DescribeTable",
+            ],
+            &[names.table_arn()],
+        ),
+        allow(
+            "RedisAuthSecret",
+            &["secretsmanager:GetSecretValue"],
+            &[names.redis_auth_secret_arn_pattern()],
+        ),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    const EFS_ID: &str = "fs-0123456789abcdef0";
+
+    /// Every permission policy of the pipeline, by role.
+    fn policies(names: &Names) -> Vec<(&'static str, Value)> {
+        vec![
+            ("sfn", state_machine_policy(names)),
+            ("events", events_policy(names)),
+            ("lambda", lambda_policy(names, EFS_ID)),
+            ("job", job_policy(names)),
+        ]
+    }
+
+    fn statements(policy: &Value) -> &Vec<Value> {
+        policy["Statement"].as_array().expect("Statement is a list")
+    }
+
+    fn list(value: &Value) -> Vec<&str> {
+        match value {
+            Value::String(one) => vec![one],
+            Value::Array(many) => many.iter().map(|v| v.as_str().expect("a string")).collect(),
+            other => panic!("not a string or list: {other}"),
+        }
+    }
+
+    #[test]
+    fn no_action_is_a_wildcard() {
+        let (spec, aws) = (fixtures::spec(), fixtures::aws());
+        for (role, policy) in policies(&Names::new(&spec, &aws)) {
+            assert_eq!(policy["Version"], POLICY_VERSION);
+            for statement in statements(&policy) {
+                assert_eq!(statement["Effect"], "Allow");
+                for action in list(&statement["Action"]) {
+                    assert!(!action.contains('*'), "{role}: {action}");
+                    assert!(
+                        action
+                            .split_once(':')
+                            .is_some_and(|(s, a)| !s.is_empty() && !a.is_empty()),
+                        "{role}: {action}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_the_network_interface_statement_has_no_resource() {
+        let (spec, aws) = (fixtures::spec(), fixtures::aws());
+        for (role, policy) in policies(&Names::new(&spec, &aws)) {
+            for statement in statements(&policy) {
+                let any = list(&statement["Resource"]).contains(&"*");
+                assert_eq!(
+                    any,
+                    statement["Sid"] == VPC_NETWORK_INTERFACES_SID,
+                    "{role}: {statement}"
+                );
+                if any {
+                    assert!(
+                        list(&statement["Action"])
+                            .iter()
+                            .all(|a| a.starts_with("ec2:")),
+                        "{statement}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_resource_belongs_to_this_pipeline() {
+        let (spec, aws) = (fixtures::spec(), fixtures::aws());
+        let names = Names::new(&spec, &aws);
+        let (bucket, function, log_group) = (
+            names.bucket_arn(),
+            names.lambda_function_arn(),
+            names.lambda_log_group_arn(),
+        );
+        let own = [
+            format!("{bucket}/input/*"),
+            format!("{bucket}/output/*"),
+            bucket,
+            names.table_arn(),
+            names.redis_auth_secret_arn_pattern(),
+            names.state_machine_arn(),
+            format!("{function}:*"),
+            function,
+            format!("{log_group}:*"),
+            log_group,
+            names.efs_file_system_arn(EFS_ID),
+            "*".to_owned(),
+        ];
+        for (role, policy) in policies(&names) {
+            for statement in statements(&policy) {
+                for resource in list(&statement["Resource"]) {
+                    assert!(own.iter().any(|o| o == resource), "{role}: {resource}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_jobs_reach_only_their_prefixes() {
+        let (spec, aws) = (fixtures::spec(), fixtures::aws());
+        let policy = job_policy(&Names::new(&spec, &aws));
+        let by_sid = |sid: &str| {
+            statements(&policy)
+                .iter()
+                .find(|s| s["Sid"] == sid)
+                .cloned()
+                .expect(sid)
+        };
+        let bucket = "arn:aws:s3:::eventdriven-orders-123456789012";
+        assert_eq!(
+            by_sid("ReadInput")["Resource"],
+            json!([format!("{bucket}/input/*")])
+        );
+        assert_eq!(
+            by_sid("WriteOutput")["Resource"],
+            json!([format!("{bucket}/output/*")])
+        );
+        assert_eq!(
+            by_sid("ListPipelinePrefixes")["Condition"],
+            json!({ "StringLike": { "s3:prefix": ["input/*", "output/*"] } })
+        );
+        assert!(list(&by_sid("OrdersTable")["Action"]).contains(&"dynamodb:BatchWriteItem"));
+    }
+
+    #[test]
+    fn the_state_machine_may_invoke_the_function_and_its_versions() {
+        let (spec, aws) = (fixtures::spec(), fixtures::aws());
+        let policy = state_machine_policy(&Names::new(&spec, &aws));
+        let function =
+            "arn:aws:lambda:eu-west-1:123456789012:function:eventdriven-orders-list-chunks";
+        assert_eq!(statements(&policy).len(), 1);
+        assert_eq!(
+            policy["Statement"][0]["Resource"],
+            json!([format!("{function}:*"), function])
+        );
+    }
+
+    #[test]
+    fn trust_policies_name_one_service_each() {
+        let (spec, aws) = (fixtures::spec(), fixtures::aws());
+        let cases = [
+            (state_machine_trust_policy(&aws), "states.amazonaws.com"),
+            (events_trust_policy(&aws), "events.amazonaws.com"),
+            (lambda_trust_policy(), "lambda.amazonaws.com"),
+            (job_trust_policy(&spec), "pods.eks.amazonaws.com"),
+        ];
+        for (policy, service) in cases {
+            assert_eq!(policy["Version"], POLICY_VERSION);
+            assert_eq!(statements(&policy).len(), 1);
+            assert_eq!(
+                policy["Statement"][0]["Principal"],
+                json!({ "Service": service })
+            );
+            assert!(list(&policy["Statement"][0]["Action"]).contains(&"sts:AssumeRole"));
+        }
+        assert_eq!(
+            state_machine_trust_policy(&aws)["Statement"][0]["Condition"],
+            json!({ "StringEquals": { "aws:SourceAccount": "123456789012" } })
+        );
+    }
+
+    #[test]
+    fn only_the_pipeline_service_account_may_assume_the_job_role() {
+        let policy = job_trust_policy(&fixtures::spec());
+        let statement = &policy["Statement"][0];
+        assert_eq!(
+            statement["Action"],
+            json!(["sts:AssumeRole", "sts:TagSession"])
+        );
+        assert_eq!(
+            statement["Condition"]["StringEquals"],
+            json!({
+                "aws:RequestTag/kubernetes-namespace": "eventdriven",
+                "aws:RequestTag/kubernetes-service-account": "eventdriven-orders",
+            })
+        );
+    }
+}

@@ -1,0 +1,27 @@
+//! Pure model of an eventdriven pipeline, shared by the provider and the runtime.
+//!
+//! Nothing here performs I/O: the provider renders AWS resources from these types and the
+//! runtime reads its configuration through them, so the two can never disagree about a name.
+//!
+//! - [`contract`]: the settings the runtime reads, and which step needs which.
+//! - [`spec`]: the user's pipeline attributes and their validation.
+//! - [`cluster`], [`refs`]: what is read from AWS before rendering, and what exists after creating.
+//! - [`naming`]: deterministic names and ARNs of every child resource.
+//! - [`paths`], [`env`](mod@env): how run-time values reach each step.
+//! - [`manifest`], [`definition`], [`asl`]: the Jobs, the state machine, and its checks.
+//! - [`iam`]: the roles' policies.
+
+pub mod asl;
+pub mod cluster;
+pub mod contract;
+pub mod definition;
+pub mod env;
+pub mod iam;
+pub mod manifest;
+pub mod naming;
+pub mod paths;
+pub mod refs;
+pub mod spec;
+
+#[cfg(test)]
+mod fixtures;

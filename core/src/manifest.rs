@@ -1,0 +1,309 @@
+//! The Kubernetes Job each step runs as, in the form `eks:runJob` takes it.
+//!
+//! Manifests are rendered into the state machine definition, so anything known only at run time
+//! (the run id, the chunk, the input object) is a `….$` entry that Step Functions fills in.
+//! The container's environment comes from [`env::job_settings`] alone, which keeps every Job
+//! within the settings contract.
+
+use serde_json::{Value, json};
+
+use crate::contract::Step;
+use crate::env::{self, EnvValue, WORK_DIR_MOUNT};
+use crate::naming::PREFIX;
+use crate::paths::{self, RETRY_COUNT, Scope};
+use crate::refs::DeployedRefs;
+use crate::spec::PipelineSpec;
+
+pub const CONTAINER_NAME: &str = "eventdriven";
+const WORK_VOLUME: &str = "work";
+/// Pod retries within one attempt; Step Functions retries the whole Job on top of this.
+const BACKOFF_LIMIT: u32 = 2;
+/// Finished Jobs stay an hour for `kubectl logs`, then Kubernetes deletes them.
+const TTL_SECONDS_AFTER_FINISHED: u32 = 3600;
+const CPU_REQUEST: &str = "250m";
+const MEMORY_REQUEST: &str = "128Mi";
+const MEMORY_LIMIT: &str = "512Mi";
+
+/// The `batch/v1` Job running `eventdriven <step>` for one run (and, for `process`, one chunk).
+///
+/// The image's entrypoint is expected to be the `eventdriven` binary, so the step is its only
+/// argument. The work directory is the pipeline's EFS file system mounted as a plain NFS volume,
+/// which needs no CSI driver on the cluster.
+pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Value {
+    let labels = json!({
+        "app.kubernetes.io/name": PREFIX,
+        "app.kubernetes.io/instance": spec.name,
+        "app.kubernetes.io/component": step.subcommand(),
+    });
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            (paths::dynamic("name")): job_name(step),
+            "namespace": spec.namespace,
+            "labels": labels,
+        },
+        "spec": {
+            "backoffLimit": BACKOFF_LIMIT,
+            "ttlSecondsAfterFinished": TTL_SECONDS_AFTER_FINISHED,
+            "template": {
+                "metadata": { "labels": labels },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "serviceAccountName": spec.service_account,
+                    "containers": [{
+                        "name": CONTAINER_NAME,
+                        "image": spec.job_image,
+                        "args": [step.subcommand()],
+                        "env": container_env(step, spec, refs),
+                        "resources": {
+                            "requests": { "cpu": CPU_REQUEST, "memory": MEMORY_REQUEST },
+                            "limits": { "memory": MEMORY_LIMIT },
+                        },
+                        "volumeMounts": [{ "name": WORK_VOLUME, "mountPath": WORK_DIR_MOUNT }],
+                    }],
+                    "volumes": [{
+                        "name": WORK_VOLUME,
+                        "nfs": { "server": efs_server(refs), "path": "/" },
+                    }],
+                },
+            },
+        },
+    })
+}
+
+/// The intrinsic function naming the Job: `<step>-<run id>[-<chunk index>]-<retry count>`.
+///
+/// Names must be unique per execution, per chunk and per attempt, because a finished Job is kept
+/// for an hour and creating one with the same name again fails with 409 Conflict.
+/// The chunk's position is used rather than its reference because it is short and bounded.
+/// Assumes run ids are DNS-label safe and at most 36 characters, as the UUID names of executions
+/// started by EventBridge are, and fewer than 100 000 chunks: the longest name is then
+/// `process-<uuid>-99999-2`, 52 characters, within the 63 Kubernetes allows for the `job-name`
+/// label of the Job's pods.
+pub fn job_name(step: Step) -> String {
+    let scope = Scope::of(step);
+    let run_id = scope.run_id();
+    match scope {
+        Scope::Execution => paths::format(
+            &format!("{}-{{}}-{{}}", step.subcommand()),
+            &[&run_id, RETRY_COUNT],
+        ),
+        Scope::Iteration => paths::format(
+            &format!("{}-{{}}-{{}}-{{}}", step.subcommand()),
+            &[&run_id, &paths::item(paths::item::INDEX), RETRY_COUNT],
+        ),
+    }
+}
+
+fn container_env(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Vec<Value> {
+    env::job_settings(step, spec, refs)
+        .into_iter()
+        .map(|(name, value)| match value {
+            EnvValue::Static(value) => json!({ "name": name, "value": value }),
+            EnvValue::Dynamic(path) => json!({ "name": name, (paths::dynamic("value")): path }),
+        })
+        .collect()
+}
+
+/// The file system's regional DNS name, which resolves to the mount target in the pod's zone.
+fn efs_server(refs: &DeployedRefs) -> String {
+    let suffix = match refs.partition.as_str() {
+        "aws-cn" => "amazonaws.com.cn",
+        _ => "amazonaws.com",
+    };
+    format!("{}.efs.{}.{suffix}", refs.efs_file_system_id, refs.region)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::contract;
+    use crate::fixtures;
+
+    fn manifest(step: Step) -> Value {
+        job_manifest(step, &fixtures::spec(), &fixtures::refs())
+    }
+
+    fn env_names(manifest: &Value) -> Vec<String> {
+        manifest["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .expect("env is a list")
+            .iter()
+            .map(|e| e["name"].as_str().expect("env has a name").to_owned())
+            .collect()
+    }
+
+    /// Evaluates a Job name expression as Step Functions would, given its arguments' values.
+    fn evaluate_name(expression: &str, values: &[(&str, &str)]) -> String {
+        let inner = expression
+            .strip_prefix("States.Format('")
+            .and_then(|e| e.strip_suffix(')'))
+            .expect(expression);
+        let (template, args) = inner.split_once("', ").expect(expression);
+        args.split(", ").fold(template.to_owned(), |name, arg| {
+            let value = values
+                .iter()
+                .find(|(path, _)| *path == arg)
+                .map(|(_, v)| *v)
+                .expect(arg);
+            name.replacen("{}", value, 1)
+        })
+    }
+
+    #[test]
+    fn every_step_satisfies_the_settings_contract() {
+        for step in Step::ALL {
+            let names = env_names(&manifest(step));
+            for required in contract::required_for(step) {
+                assert!(
+                    names.iter().any(|n| n == required),
+                    "{step:?} lacks {required}"
+                );
+            }
+            assert!(
+                names.iter().any(|n| n == contract::REDIS_AUTH_SECRET_ARN),
+                "{step:?}"
+            );
+            let unique: HashSet<_> = names.iter().collect();
+            assert_eq!(unique.len(), names.len(), "{step:?} repeats a setting");
+            for name in &names {
+                assert!(
+                    contract::SETTINGS.iter().any(|s| s.name == name),
+                    "{step:?} sets unknown {name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn without_a_secret_no_secret_setting_is_rendered() {
+        let mut refs = fixtures::refs();
+        refs.redis_auth_secret_arn = None;
+        let names = env_names(&job_manifest(Step::Process, &fixtures::spec(), &refs));
+        assert!(!names.iter().any(|n| n == contract::REDIS_AUTH_SECRET_ARN));
+    }
+
+    #[test]
+    fn env_entries_are_static_or_dynamic_never_both() {
+        for step in Step::ALL {
+            let job = manifest(step);
+            for entry in job["spec"]["template"]["spec"]["containers"][0]["env"]
+                .as_array()
+                .unwrap()
+            {
+                let has_value = entry.get("value").is_some_and(Value::is_string);
+                let has_path = entry.get("value.$").is_some_and(Value::is_string);
+                assert!(has_value != has_path, "{entry}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_job_runs_the_step_in_the_pipeline_namespace() {
+        let job = manifest(Step::Merge);
+        assert_eq!(job["apiVersion"], "batch/v1");
+        assert_eq!(job["kind"], "Job");
+        assert_eq!(job["metadata"]["namespace"], "eventdriven");
+        assert_eq!(
+            job["metadata"]["labels"]["app.kubernetes.io/name"],
+            "eventdriven"
+        );
+        assert_eq!(
+            job["metadata"]["labels"]["app.kubernetes.io/instance"],
+            "orders"
+        );
+        assert_eq!(
+            job["metadata"]["labels"]["app.kubernetes.io/component"],
+            "merge"
+        );
+        assert_eq!(job["spec"]["backoffLimit"], 2);
+        assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 3600);
+        let pod = &job["spec"]["template"]["spec"];
+        assert_eq!(pod["restartPolicy"], "Never");
+        assert_eq!(pod["serviceAccountName"], "eventdriven-orders");
+        let container = &pod["containers"][0];
+        assert_eq!(container["name"], "eventdriven");
+        assert_eq!(container["image"], fixtures::spec().job_image);
+        assert_eq!(container["args"], json!(["merge"]));
+        assert_eq!(container["resources"]["limits"]["memory"], "512Mi");
+    }
+
+    #[test]
+    fn the_work_dir_is_the_efs_file_system_over_nfs() {
+        let pod = manifest(Step::Split)["spec"]["template"]["spec"].clone();
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"],
+            json!([{ "name": "work", "mountPath": "/mnt/work" }])
+        );
+        assert_eq!(
+            pod["volumes"],
+            json!([{ "name": "work", "nfs": { "server": "fs-0123456789abcdef0.efs.eu-west-1.amazonaws.com", "path": "/" } }])
+        );
+        let mut refs = fixtures::refs();
+        (refs.partition, refs.region) = ("aws-cn".into(), "cn-north-1".into());
+        assert_eq!(
+            efs_server(&refs),
+            "fs-0123456789abcdef0.efs.cn-north-1.amazonaws.com.cn"
+        );
+    }
+
+    #[test]
+    fn job_names_are_unique_per_attempt_and_chunk() {
+        assert_eq!(
+            job_name(Step::Split),
+            "States.Format('split-{}-{}', $$.Execution.Name, $$.State.RetryCount)"
+        );
+        assert_eq!(
+            job_name(Step::Process),
+            "States.Format('process-{}-{}-{}', $.run_id, $.index, $$.State.RetryCount)"
+        );
+        assert_eq!(
+            manifest(Step::Merge)["metadata"]["name.$"],
+            job_name(Step::Merge)
+        );
+    }
+
+    #[test]
+    fn the_longest_job_name_is_a_valid_kubernetes_name() {
+        let run_id = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
+        let values = [
+            ("$$.Execution.Name", run_id),
+            ("$.run_id", run_id),
+            ("$.index", "99999"),
+            ("$$.State.RetryCount", "10"),
+        ];
+        for step in Step::ALL {
+            let name = evaluate_name(&job_name(step), &values);
+            assert!(name.len() <= 63, "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name}"
+            );
+            assert!(
+                name.starts_with(|c: char| c.is_ascii_lowercase()) && !name.ends_with('-'),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_names_and_values_are_evaluated_and_no_setting_is_a_credential() {
+        for step in Step::ALL {
+            let job = manifest(step);
+            for (key, _) in fixtures::dynamic_entries(&job) {
+                assert!(["name.$", "value.$"].contains(&key), "{key}");
+            }
+            for name in env_names(&job) {
+                let upper = name.to_ascii_uppercase();
+                assert!(
+                    !upper.contains("PASSWORD") && !upper.ends_with("TOKEN"),
+                    "{name}"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The JSONPaths and intrinsic functions that wire the execution input, the Map iteration and the
+//! Job manifests together.
+//!
+//! The definition decides what `$` holds in each state and the manifests read from it; keeping
+//! both sides' paths here means a renamed field cannot leave a Job reading a path that no longer
+//! exists, which Step Functions would only report at run time.
+
+use crate::contract::{self, Step};
+
+/// The run id: the execution's name, a UUID when EventBridge starts the execution.
+pub const EXECUTION_NAME: &str = "$$.Execution.Name";
+/// How often the current state has been retried; makes Job names unique per attempt.
+pub const RETRY_COUNT: &str = "$$.State.RetryCount";
+/// The bucket and key of the object in the S3 "Object Created" event that is the execution input.
+pub const EVENT_BUCKET: &str = "$.detail.bucket.name";
+pub const EVENT_KEY: &str = "$.detail.object.key";
+/// Where ListChunks stores its (filtered) answer in the execution state.
+pub const LIST_RESULT: &str = "$.list";
+/// The current Map item and its position, as the Map's ItemSelector sees them.
+pub const MAP_ITEM_VALUE: &str = "$$.Map.Item.Value";
+pub const MAP_ITEM_INDEX: &str = "$$.Map.Item.Index";
+
+/// The fields the Map's ItemSelector gives each iteration: inside it, `$` holds only these.
+pub mod item {
+    pub const RUN_ID: &str = "run_id";
+    pub const CHUNK: &str = "chunk";
+    pub const INDEX: &str = "index";
+    pub const ALL: [&str; 3] = [RUN_ID, CHUNK, INDEX];
+}
+
+/// The array the Map iterates over: the chunks inside ListChunks' result.
+pub fn chunks() -> String {
+    format!("{LIST_RESULT}.{}", contract::LIST_CHUNKS_CHUNKS_FIELD)
+}
+
+/// Path of an ItemSelector field inside the iteration.
+pub fn item(field: &str) -> String {
+    format!("$.{field}")
+}
+
+/// A key whose value Step Functions evaluates as a path or intrinsic function.
+pub fn dynamic(key: &str) -> String {
+    format!("{key}.$")
+}
+
+/// `States.Format('template', args…)`. User text inside `template` must go through [`literal`].
+pub fn format(template: &str, args: &[&str]) -> String {
+    let mut call = format!("States.Format('{template}'");
+    for arg in args {
+        call.push_str(", ");
+        call.push_str(arg);
+    }
+    call.push(')');
+    call
+}
+
+/// Escapes text for an intrinsic function's string literal, where `'`, `{`, `}` and `\` are special.
+pub fn literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\'' | '{' | '}' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// What `$` holds where a step runs: the execution state, or one Map iteration's ItemSelector output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Execution,
+    Iteration,
+}
+
+impl Scope {
+    /// `process` runs once per chunk inside the Map; every other step runs once per execution.
+    pub fn of(step: Step) -> Self {
+        match step {
+            Step::Process => Scope::Iteration,
+            Step::Split | Step::ListChunks | Step::Merge => Scope::Execution,
+        }
+    }
+
+    pub fn run_id(self) -> String {
+        match self {
+            Scope::Execution => EXECUTION_NAME.to_owned(),
+            Scope::Iteration => item(item::RUN_ID),
+        }
+    }
+
+    /// `s3://bucket/key` of the triggering object; the event is only visible outside the Map.
+    pub fn input_url(self) -> Option<String> {
+        match self {
+            Scope::Execution => Some(format("s3://{}/{}", &[EVENT_BUCKET, EVENT_KEY])),
+            Scope::Iteration => None,
+        }
+    }
+
+    /// The chunk reference; only an iteration has one.
+    pub fn chunk(self) -> Option<String> {
+        match self {
+            Scope::Execution => None,
+            Scope::Iteration => Some(item(item::CHUNK)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_builds_an_intrinsic_call() {
+        assert_eq!(
+            format("a-{}-{}", &["$.x", RETRY_COUNT]),
+            "States.Format('a-{}-{}', $.x, $$.State.RetryCount)"
+        );
+    }
+
+    #[test]
+    fn literal_escapes_intrinsic_metacharacters() {
+        assert_eq!(literal(r"it's {x} \ y"), r"it\'s \{x\} \\ y");
+        assert_eq!(literal("output/"), "output/");
+    }
+
+    #[test]
+    fn only_the_process_step_runs_in_the_iteration() {
+        assert_eq!(Scope::of(Step::Process), Scope::Iteration);
+        for step in [Step::Split, Step::ListChunks, Step::Merge] {
+            assert_eq!(Scope::of(step), Scope::Execution);
+        }
+        assert_eq!(Scope::Iteration.run_id(), "$.run_id");
+        assert_eq!(Scope::Iteration.input_url(), None);
+        assert_eq!(Scope::Execution.chunk(), None);
+    }
+
+    #[test]
+    fn chunks_are_read_from_the_list_result() {
+        assert_eq!(chunks(), "$.list.chunks");
+    }
+}

@@ -1,0 +1,591 @@
+//! The user's description of a pipeline (the Terraform resource's attributes) and its validation.
+//!
+//! Every child resource's name derives from these fields, so [`validate`] rejects anything that
+//! would make a derived name illegal for S3, DynamoDB, IAM, ElastiCache or Kubernetes before a
+//! single AWS call is made, and reports every problem at once so one `terraform plan` shows them all.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::contract;
+use crate::naming::PREFIX;
+
+/// Longest pipeline name: with the `eventdriven-` prefix and the longest suffix it still fits the
+/// tightest AWS limit it feeds (64-character Lambda function names).
+pub const MAX_NAME_LEN: usize = 40;
+pub const MAX_LINES_PER_BATCH_LIMIT: i64 = 10_000_000;
+pub const MAX_CONCURRENCY_LIMIT: i64 = 10_000;
+pub const DEFAULT_NAMESPACE: &str = "eventdriven";
+pub const DEFAULT_INPUT_PREFIX: &str = "input/";
+pub const DEFAULT_OUTPUT_PREFIX: &str = "output/";
+pub const DEFAULT_REDIS_NODE_TYPE: &str = "cache.t4g.micro";
+pub const PAY_PER_REQUEST: &str = "PAY_PER_REQUEST";
+pub const PROVISIONED: &str = "PROVISIONED";
+
+/// A pipeline as the user declares it. Field names are the Terraform attribute names.
+///
+/// Numbers are `i64` because that is what Terraform hands over; [`validate`] checks their ranges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineSpec {
+    pub name: String,
+    pub cluster_name: String,
+    pub job_image: String,
+    pub lambda_image: String,
+    pub max_lines_per_batch: i64,
+    /// Parallel `process` Jobs; 0 means unbounded.
+    pub max_concurrency: i64,
+    pub namespace: String,
+    pub service_account: String,
+    pub input_prefix: String,
+    /// Only keys ending with this start a run; empty means any key.
+    pub input_suffix: String,
+    pub output_prefix: String,
+    /// Overrides the derived bucket name.
+    pub bucket_name: Option<String>,
+    pub redis_node_type: String,
+    pub dynamodb_billing_mode: String,
+    pub dynamodb_read_capacity: Option<i64>,
+    pub dynamodb_write_capacity: Option<i64>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl PipelineSpec {
+    /// A spec with the required attributes set and every optional one at its default.
+    pub fn new(
+        name: impl Into<String>,
+        cluster_name: impl Into<String>,
+        job_image: impl Into<String>,
+        lambda_image: impl Into<String>,
+    ) -> Self {
+        let name = name.into();
+        Self {
+            service_account: format!("{PREFIX}-{name}"),
+            name,
+            cluster_name: cluster_name.into(),
+            job_image: job_image.into(),
+            lambda_image: lambda_image.into(),
+            max_lines_per_batch: contract::DEFAULT_MAX_LINES_PER_BATCH as i64,
+            max_concurrency: 0,
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            input_prefix: DEFAULT_INPUT_PREFIX.to_owned(),
+            input_suffix: String::new(),
+            output_prefix: DEFAULT_OUTPUT_PREFIX.to_owned(),
+            bucket_name: None,
+            redis_node_type: DEFAULT_REDIS_NODE_TYPE.to_owned(),
+            dynamodb_billing_mode: PAY_PER_REQUEST.to_owned(),
+            dynamodb_read_capacity: None,
+            dynamodb_write_capacity: None,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// One invalid attribute, reported against its Terraform attribute name.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{attribute}: {message}")]
+pub struct SpecError {
+    pub attribute: String,
+    pub message: String,
+}
+
+/// Checks every attribute and returns all the problems found, not only the first.
+pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
+    let mut errors = Vec::new();
+    let mut check = |attribute: &str, outcome: Result<(), String>| {
+        if let Err(message) = outcome {
+            errors.push(SpecError {
+                attribute: attribute.to_owned(),
+                message,
+            });
+        }
+    };
+    check("name", pipeline_name(&spec.name));
+    check("cluster_name", eks_cluster_name(&spec.cluster_name));
+    check("job_image", container_image(&spec.job_image));
+    check("lambda_image", lambda_image(&spec.lambda_image));
+    check(
+        "max_lines_per_batch",
+        in_range(spec.max_lines_per_batch, 1, MAX_LINES_PER_BATCH_LIMIT),
+    );
+    check(
+        "max_concurrency",
+        in_range(spec.max_concurrency, 0, MAX_CONCURRENCY_LIMIT),
+    );
+    check("namespace", dns_label(&spec.namespace));
+    check("service_account", dns_subdomain(&spec.service_account));
+    check(
+        "output_prefix",
+        separate_prefixes(&spec.input_prefix, &spec.output_prefix),
+    );
+    if let Some(bucket) = &spec.bucket_name {
+        check("bucket_name", s3_bucket_name(bucket));
+    }
+    check("redis_node_type", redis_node_type(&spec.redis_node_type));
+    for (attribute, message) in billing(spec) {
+        check(attribute, Err(message));
+    }
+    for message in tags(&spec.tags) {
+        check("tags", Err(message));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// `Err(message)` unless `holds`; chained with `?` so each attribute reports its first broken rule.
+fn rule(holds: bool, message: impl Into<String>) -> Result<(), String> {
+    if holds { Ok(()) } else { Err(message.into()) }
+}
+
+fn only(text: &str, allowed: impl Fn(char) -> bool) -> bool {
+    text.chars().all(allowed)
+}
+
+fn is_lower_alnum(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+fn starts_and_ends(text: &str, allowed: impl Fn(char) -> bool) -> bool {
+    text.starts_with(&allowed) && text.ends_with(&allowed)
+}
+
+fn pipeline_name(name: &str) -> Result<(), String> {
+    let len = name.chars().count();
+    rule(
+        (1..=MAX_NAME_LEN).contains(&len),
+        format!("must be 1 to {MAX_NAME_LEN} characters long"),
+    )?;
+    rule(
+        only(name, |c| is_lower_alnum(c) || c == '-'),
+        "may contain only lowercase letters, digits and '-'",
+    )?;
+    rule(
+        name.starts_with(|c: char| c.is_ascii_lowercase()),
+        "must start with a letter",
+    )?;
+    rule(!name.ends_with('-'), "must not end with '-'")?;
+    // ElastiCache replication group ids, derived from the name, reject "--".
+    rule(!name.contains("--"), "must not contain \"--\"")
+}
+
+fn eks_cluster_name(name: &str) -> Result<(), String> {
+    rule(
+        (1..=100).contains(&name.len()),
+        "must be 1 to 100 characters long",
+    )?;
+    rule(
+        only(name, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+        "may contain only letters, digits, '-' and '_'",
+    )?;
+    rule(
+        name.starts_with(|c: char| c.is_ascii_alphanumeric()),
+        "must start with a letter or digit",
+    )
+}
+
+fn container_image(image: &str) -> Result<(), String> {
+    rule(!image.is_empty(), "must not be empty")?;
+    rule(
+        !image.contains(char::is_whitespace),
+        "must not contain whitespace",
+    )
+}
+
+/// Lambda only runs images from a registry, so a bare `name:tag` cannot be right; anything
+/// with a registry part is accepted so emulators and mirrors work too.
+fn lambda_image(image: &str) -> Result<(), String> {
+    container_image(image)?;
+    rule(
+        image.contains('/'),
+        "must be an image URI such as ACCOUNT.dkr.ecr.REGION.amazonaws.com/repo:tag",
+    )
+}
+
+fn in_range(value: i64, min: i64, max: i64) -> Result<(), String> {
+    rule(
+        (min..=max).contains(&value),
+        format!("must be between {min} and {max}"),
+    )
+}
+
+/// Kubernetes namespaces are RFC 1123 labels.
+fn dns_label(name: &str) -> Result<(), String> {
+    rule(
+        (1..=63).contains(&name.len()),
+        "must be 1 to 63 characters long",
+    )?;
+    rule(
+        only(name, |c| is_lower_alnum(c) || c == '-'),
+        "may contain only lowercase letters, digits and '-'",
+    )?;
+    rule(
+        starts_and_ends(name, is_lower_alnum),
+        "must start and end with a letter or digit",
+    )
+}
+
+/// Kubernetes service account names are RFC 1123 subdomains.
+fn dns_subdomain(name: &str) -> Result<(), String> {
+    rule(
+        (1..=253).contains(&name.len()),
+        "must be 1 to 253 characters long",
+    )?;
+    rule(
+        only(name, |c| is_lower_alnum(c) || c == '-' || c == '.'),
+        "may contain only lowercase letters, digits, '-' and '.'",
+    )?;
+    rule(
+        starts_and_ends(name, is_lower_alnum),
+        "must start and end with a letter or digit",
+    )
+}
+
+/// A result written under the input prefix would start another run, forever.
+fn separate_prefixes(input: &str, output: &str) -> Result<(), String> {
+    rule(
+        !output.starts_with(input) && !input.starts_with(output),
+        format!(
+            "must not overlap input_prefix {input:?}, or every result would trigger another run"
+        ),
+    )
+}
+
+/// S3 general purpose bucket naming rules.
+pub(crate) fn s3_bucket_name(name: &str) -> Result<(), String> {
+    rule(
+        (3..=63).contains(&name.len()),
+        "must be 3 to 63 characters long",
+    )?;
+    rule(
+        only(name, |c| is_lower_alnum(c) || c == '-' || c == '.'),
+        "may contain only lowercase letters, digits, '.' and '-'",
+    )?;
+    rule(
+        starts_and_ends(name, is_lower_alnum),
+        "must start and end with a letter or digit",
+    )?;
+    rule(!name.contains(".."), "must not contain \"..\"")?;
+    let parts: Vec<&str> = name.split('.').collect();
+    rule(
+        !(parts.len() == 4 && parts.iter().all(|p| only(p, |c| c.is_ascii_digit()))),
+        "must not be formatted as an IP address",
+    )?;
+    rule(
+        !name.starts_with("xn--") && !name.ends_with("-s3alias") && !name.ends_with("--ol-s3"),
+        "must not use a prefix or suffix reserved by S3",
+    )
+}
+
+fn redis_node_type(node_type: &str) -> Result<(), String> {
+    rule(
+        node_type
+            .strip_prefix("cache.")
+            .is_some_and(|rest| !rest.is_empty()),
+        "must be an ElastiCache node type such as cache.t4g.micro",
+    )
+}
+
+/// Capacities only mean something, and are then mandatory, with provisioned billing.
+fn billing(spec: &PipelineSpec) -> Vec<(&'static str, String)> {
+    let capacities = [
+        ("dynamodb_read_capacity", spec.dynamodb_read_capacity),
+        ("dynamodb_write_capacity", spec.dynamodb_write_capacity),
+    ];
+    match spec.dynamodb_billing_mode.as_str() {
+        PAY_PER_REQUEST => capacities
+            .into_iter()
+            .filter(|(_, capacity)| capacity.is_some())
+            .map(|(attribute, _)| {
+                (
+                    attribute,
+                    format!("only allowed when dynamodb_billing_mode is {PROVISIONED}"),
+                )
+            })
+            .collect(),
+        PROVISIONED => capacities
+            .into_iter()
+            .filter_map(|(attribute, capacity)| match capacity {
+                None => Some((
+                    attribute,
+                    format!("required when dynamodb_billing_mode is {PROVISIONED}"),
+                )),
+                Some(units) if units < 1 => Some((attribute, "must be at least 1".to_owned())),
+                Some(_) => None,
+            })
+            .collect(),
+        other => vec![(
+            "dynamodb_billing_mode",
+            format!("must be {PAY_PER_REQUEST} or {PROVISIONED}, not {other:?}"),
+        )],
+    }
+}
+
+/// AWS tag limits, shared by every taggable child; `aws:` keys are reserved for AWS itself.
+fn tags(tags: &BTreeMap<String, String>) -> Vec<String> {
+    let mut messages = Vec::new();
+    for (key, value) in tags {
+        if !(1..=128).contains(&key.chars().count()) {
+            messages.push(format!("key {key:?} must be 1 to 128 characters long"));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            messages.push(format!("key {key:?} must not start with \"aws:\""));
+        }
+        if value.chars().count() > 256 {
+            messages.push(format!(
+                "value of {key:?} must be at most 256 characters long"
+            ));
+        }
+    }
+    messages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    fn errors_of(spec: &PipelineSpec) -> Vec<String> {
+        match validate(spec) {
+            Ok(()) => Vec::new(),
+            Err(errors) => errors.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    fn attributes_failing(spec: &PipelineSpec) -> Vec<String> {
+        validate(spec)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.attribute)
+            .collect()
+    }
+
+    fn with(change: impl FnOnce(&mut PipelineSpec)) -> PipelineSpec {
+        let mut spec = fixtures::spec();
+        change(&mut spec);
+        spec
+    }
+
+    #[test]
+    fn new_fills_every_default() {
+        let spec = PipelineSpec::new("orders", "main", "job:1", "1.dkr.ecr.r.amazonaws.com/l:1");
+        assert_eq!(spec.max_lines_per_batch, 30_000);
+        assert_eq!(spec.max_concurrency, 0);
+        assert_eq!(spec.namespace, "eventdriven");
+        assert_eq!(spec.service_account, "eventdriven-orders");
+        assert_eq!(
+            (spec.input_prefix.as_str(), spec.output_prefix.as_str()),
+            ("input/", "output/")
+        );
+        assert_eq!(spec.input_suffix, "");
+        assert_eq!(spec.bucket_name, None);
+        assert_eq!(spec.redis_node_type, "cache.t4g.micro");
+        assert_eq!(spec.dynamodb_billing_mode, PAY_PER_REQUEST);
+        assert!(spec.tags.is_empty());
+        assert_eq!(validate(&spec), Ok(()));
+    }
+
+    #[test]
+    fn error_displays_attribute_then_message() {
+        let errors = errors_of(&with(|s| s.max_lines_per_batch = 0));
+        assert_eq!(
+            errors,
+            ["max_lines_per_batch: must be between 1 and 10000000"]
+        );
+    }
+
+    #[test]
+    fn collects_every_error_not_only_the_first() {
+        let spec = with(|s| {
+            s.name = "Bad".into();
+            s.max_concurrency = -1;
+            s.namespace = "-x".into();
+            s.tags.insert("aws:owner".into(), "me".into());
+        });
+        assert_eq!(
+            attributes_failing(&spec),
+            ["name", "max_concurrency", "namespace", "tags"]
+        );
+    }
+
+    #[test]
+    fn name_rules() {
+        let forty = "a".repeat(40);
+        assert_eq!(validate(&with(|s| s.name = forty.clone())), Ok(()));
+        for bad in [
+            "",
+            &"a".repeat(41),
+            "Orders",
+            "1orders",
+            "-orders",
+            "orders-",
+            "or--ders",
+            "or_ders",
+        ] {
+            assert_eq!(
+                attributes_failing(&with(|s| s.name = bad.into())),
+                ["name"],
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cluster_name_rules() {
+        assert_eq!(
+            validate(&with(|s| s.cluster_name = "Prod_Cluster-1".into())),
+            Ok(())
+        );
+        for bad in ["", "_x", "a b", &"a".repeat(101)] {
+            let spec = with(|s| s.cluster_name = bad.into());
+            assert_eq!(attributes_failing(&spec), ["cluster_name"], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn images_must_be_references() {
+        assert_eq!(
+            attributes_failing(&with(|s| s.job_image = String::new())),
+            ["job_image"]
+        );
+        assert_eq!(
+            attributes_failing(&with(|s| s.job_image = "a b".into())),
+            ["job_image"]
+        );
+        assert_eq!(validate(&with(|s| s.job_image = "busybox".into())), Ok(()));
+        for bad in ["", "lambda:1", "a.dkr.ecr/x y"] {
+            let spec = with(|s| s.lambda_image = bad.into());
+            assert_eq!(attributes_failing(&spec), ["lambda_image"], "{bad:?}");
+        }
+        let local = with(|s| s.lambda_image = "localhost:4510/list-chunks:dev".into());
+        assert_eq!(validate(&local), Ok(()));
+    }
+
+    #[test]
+    fn numeric_ranges() {
+        for (lines, ok) in [
+            (1, true),
+            (10_000_000, true),
+            (0, false),
+            (10_000_001, false),
+        ] {
+            let spec = with(|s| s.max_lines_per_batch = lines);
+            assert_eq!(validate(&spec).is_ok(), ok, "{lines}");
+        }
+        for (concurrency, ok) in [(0, true), (10_000, true), (-1, false), (10_001, false)] {
+            let spec = with(|s| s.max_concurrency = concurrency);
+            assert_eq!(validate(&spec).is_ok(), ok, "{concurrency}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_names() {
+        for bad in ["", "Batch", "batch-", &"a".repeat(64), "a.b"] {
+            let spec = with(|s| s.namespace = bad.into());
+            assert_eq!(attributes_failing(&spec), ["namespace"], "{bad:?}");
+        }
+        assert_eq!(
+            validate(&with(|s| s.service_account = "jobs.runner".into())),
+            Ok(())
+        );
+        for bad in ["", "Runner", ".runner", "run_ner"] {
+            let spec = with(|s| s.service_account = bad.into());
+            assert_eq!(attributes_failing(&spec), ["service_account"], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn output_prefix_must_not_overlap_input_prefix() {
+        let cases = [
+            ("in/", "out/", true),
+            ("in/", "in/", false),
+            ("in/", "in/results/", false),
+            ("data/", "data", false),
+            ("", "out/", false),
+            ("in/", "", false),
+        ];
+        for (input, output, ok) in cases {
+            let spec = with(|s| {
+                s.input_prefix = input.into();
+                s.output_prefix = output.into();
+            });
+            assert_eq!(validate(&spec).is_ok(), ok, "{input:?} {output:?}");
+        }
+    }
+
+    #[test]
+    fn bucket_name_override_follows_s3_rules() {
+        assert_eq!(
+            validate(&with(|s| s.bucket_name = Some("my.orders-1".into()))),
+            Ok(())
+        );
+        let bad = [
+            "ab",
+            "Orders",
+            "-orders",
+            "orders-",
+            "my..orders",
+            "192.168.1.1",
+            "xn--orders",
+            "orders-s3alias",
+            "my_orders",
+            &"a".repeat(64),
+        ];
+        for bad in bad {
+            let spec = with(|s| s.bucket_name = Some(bad.into()));
+            assert_eq!(attributes_failing(&spec), ["bucket_name"], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn redis_node_type_must_be_a_cache_type() {
+        assert_eq!(
+            validate(&with(|s| s.redis_node_type = "cache.r7g.large".into())),
+            Ok(())
+        );
+        for bad in ["t4g.micro", "cache.", ""] {
+            let spec = with(|s| s.redis_node_type = bad.into());
+            assert_eq!(attributes_failing(&spec), ["redis_node_type"], "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn billing_mode_and_capacities() {
+        let provisioned = |read, write| {
+            with(|s| {
+                s.dynamodb_billing_mode = PROVISIONED.into();
+                s.dynamodb_read_capacity = read;
+                s.dynamodb_write_capacity = write;
+            })
+        };
+        assert_eq!(validate(&provisioned(Some(1), Some(5))), Ok(()));
+        assert_eq!(
+            attributes_failing(&provisioned(None, Some(0))),
+            ["dynamodb_read_capacity", "dynamodb_write_capacity"]
+        );
+        let extra = with(|s| s.dynamodb_read_capacity = Some(5));
+        assert_eq!(attributes_failing(&extra), ["dynamodb_read_capacity"]);
+        let unknown = with(|s| s.dynamodb_billing_mode = "ON_DEMAND".into());
+        assert_eq!(attributes_failing(&unknown), ["dynamodb_billing_mode"]);
+    }
+
+    #[test]
+    fn tag_limits() {
+        let spec = with(|s| {
+            s.tags.insert("team".into(), "data".into());
+            s.tags.insert("k".repeat(128), "v".repeat(256));
+        });
+        assert_eq!(validate(&spec), Ok(()));
+        let spec = with(|s| {
+            s.tags.insert(String::new(), "x".into());
+            s.tags.insert("k".repeat(129), "x".into());
+            s.tags.insert("AWS:cost".into(), "x".into());
+            s.tags.insert("long".into(), "v".repeat(257));
+        });
+        assert_eq!(attributes_failing(&spec), ["tags"; 4]);
+    }
+}

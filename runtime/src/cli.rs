@@ -1,0 +1,246 @@
+//! The `eventdriven` command line: one subcommand per pipeline step (the image entrypoint),
+//! the Lambda handler, the local runner and a few tools. Flags fall back to the environment
+//! variables of the settings contract, which is how Jobs and the Lambda are configured.
+
+use crate::generate::write_orders;
+use crate::objects::ObjectUrl;
+use crate::order::ConfirmationIds;
+use crate::progress::{MEMORY_URL, ProgressStore};
+use crate::runner::{LocalRun, run_locally};
+use crate::steps::{list_chunks, merge_step, process_step, split_step};
+use crate::table::{OrdersTable, TableUrl};
+use crate::workdir::{ChunkRef, RunDir};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use eventdriven_core::contract;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const DEFAULT_WORK_DIR: &str = ".eventdriven/work";
+const DEFAULT_TABLE: &str = ".eventdriven/orders.redb";
+const DEFAULT_PIPELINE: &str = "local";
+
+#[derive(Parser)]
+#[command(name = "eventdriven", version, about = "Runs the steps of an eventdriven batch pipeline, in the cloud or locally.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Split the input into chunks in the work directory and queue them.
+    Split {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Input file or s3://BUCKET/KEY.
+        #[arg(long, env = contract::INPUT_URL)]
+        input: ObjectUrl,
+        #[arg(long, env = contract::MAX_LINES_PER_BATCH, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
+        max_lines_per_batch: u64,
+    },
+    /// Print the pending chunks of a run as JSON (what the Lambda returns).
+    ListChunks {
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Process one chunk: table writes, output chunk, rejects.
+    Process {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        table: TableArgs,
+        /// Chunk reference from list-chunks, e.g. 000003-90002.
+        #[arg(long, env = contract::CHUNK)]
+        chunk: ChunkRef,
+    },
+    /// Concatenate the processed chunks, in input order, into the result.
+    Merge {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Result file or s3://BUCKET/KEY; rejects go beside it with `.rejects.csv` appended.
+        #[arg(long, env = contract::OUTPUT_URL)]
+        output: ObjectUrl,
+    },
+    /// Serve list-chunks as an AWS Lambda function (the Lambda image's entrypoint).
+    Lambda {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Run the whole pipeline on this machine.
+    Run {
+        /// Input CSV file or s3://BUCKET/KEY.
+        #[arg(long)]
+        input: ObjectUrl,
+        /// Result file or s3://BUCKET/KEY; rejects go beside it with `.rejects.csv` appended.
+        #[arg(long)]
+        output: ObjectUrl,
+        #[arg(long, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
+        max_lines_per_batch: u64,
+        /// Chunks processed at once (default: the number of cores).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        concurrency: Option<u64>,
+        #[arg(long, default_value = DEFAULT_WORK_DIR)]
+        work_dir: PathBuf,
+        /// Progress store: memory: (in-process) or redis://HOST:PORT.
+        #[arg(long, default_value = MEMORY_URL)]
+        redis_url: String,
+        #[command(flatten)]
+        table: TableArgs,
+        /// Run id; by default derived from the input, so a re-run resumes the interrupted one.
+        #[arg(long)]
+        run_id: Option<String>,
+        /// Keep the run's chunks in the work directory after a successful merge.
+        #[arg(long)]
+        keep_work: bool,
+    },
+    /// Write a seeded, reproducible order file.
+    Generate {
+        #[arg(long)]
+        rows: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file ("-" for standard output).
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Query the orders table.
+    Orders {
+        #[command(flatten)]
+        table: TableArgs,
+        #[command(subcommand)]
+        query: OrdersQuery,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrdersQuery {
+    /// Print one order as DynamoDB JSON.
+    Get { order_id: String },
+    /// Print the number of orders.
+    Count,
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// Progress store: memory: (in-process) or redis://HOST:PORT / rediss://HOST:PORT.
+    #[arg(long, env = contract::REDIS_URL, default_value = MEMORY_URL)]
+    redis_url: String,
+    /// Secrets Manager secret holding the Redis auth token.
+    #[arg(long, env = contract::REDIS_AUTH_SECRET_ARN)]
+    redis_auth_secret_arn: Option<String>,
+}
+
+impl StoreArgs {
+    async fn open(&self) -> Result<ProgressStore> {
+        let token = match &self.redis_auth_secret_arn {
+            Some(arn) => Some(crate::secrets::redis_auth_token(arn).await?),
+            None => None,
+        };
+        ProgressStore::open(&self.redis_url, token).await
+    }
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[arg(long, env = contract::RUN_ID)]
+    run_id: String,
+    #[arg(long, env = contract::WORK_DIR, default_value = DEFAULT_WORK_DIR)]
+    work_dir: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+impl RunArgs {
+    async fn open(&self) -> Result<(RunDir, ProgressStore)> {
+        Ok((RunDir::new(&self.work_dir, &self.run_id)?, self.store.open().await?))
+    }
+}
+
+#[derive(Args)]
+struct TableArgs {
+    /// Orders table: dynamodb://NAME or a local file for the embedded table.
+    #[arg(long, env = contract::TABLE_URL, default_value = DEFAULT_TABLE)]
+    table: TableUrl,
+    /// Pipeline name; seeds the ConfirmationIds.
+    #[arg(long, env = contract::PIPELINE_NAME, default_value = DEFAULT_PIPELINE)]
+    pipeline_name: String,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Runtime::new().expect("starting the async runtime");
+    match runtime.block_on(execute(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> Result<()> {
+    match command {
+        Command::Split { run, input, max_lines_per_batch } => {
+            let (dir, progress) = run.open().await?;
+            let manifest = split_step(&dir, &progress, &input, max_lines_per_batch).await?;
+            println!("{}", serde_json::to_string(&manifest)?);
+        }
+        Command::ListChunks { run } => {
+            let progress = run.store.open().await?;
+            println!("{}", serde_json::to_string(&list_chunks(&run.run_id, &progress).await?)?);
+        }
+        Command::Process { run, table, chunk } => {
+            let (dir, progress) = run.open().await?;
+            let orders = OrdersTable::open(&table.table).await?;
+            let ids = ConfirmationIds::for_pipeline(&table.pipeline_name);
+            let stats = process_step(&dir, &progress, &orders, &ids, chunk).await?;
+            println!("{}", serde_json::to_string(&stats)?);
+        }
+        Command::Merge { run, output } => {
+            let (dir, progress) = run.open().await?;
+            println!("{}", serde_json::to_string(&merge_step(&dir, &progress, &output).await?)?);
+        }
+        Command::Lambda { store } => crate::lambda::serve(store.open().await?).await?,
+        Command::Run { input, output, max_lines_per_batch, concurrency, work_dir, redis_url, table, run_id, keep_work } => {
+            let concurrency = concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() as u64));
+            let run = LocalRun {
+                run_id: run_id.unwrap_or_else(|| crate::runner::default_run_id(&input)),
+                input,
+                output,
+                max_lines_per_batch,
+                concurrency: concurrency as usize,
+                work_dir,
+                keep_work,
+            };
+            let progress = ProgressStore::open(&redis_url, None).await?;
+            let orders = OrdersTable::open(&table.table).await?;
+            let ids = ConfirmationIds::for_pipeline(&table.pipeline_name);
+            let report = run_locally(&run, &progress, &orders, &ids).await?;
+            print!("{report}");
+        }
+        Command::Generate { rows, seed, output } => {
+            let mut out: Box<dyn Write> = if output.as_os_str() == "-" {
+                Box::new(std::io::stdout().lock())
+            } else {
+                Box::new(std::fs::File::create(&output).with_context(|| format!("creating {}", output.display()))?)
+            };
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut out);
+            write_orders(&mut out, rows, seed)?;
+            out.flush()?;
+        }
+        Command::Orders { table, query } => {
+            let orders = OrdersTable::open(&table.table).await?;
+            match query {
+                OrdersQuery::Get { order_id } => match orders.get(&order_id).await? {
+                    Some(item) => println!("{}", serde_json::to_string_pretty(&item)?),
+                    None => anyhow::bail!("no order {order_id:?} in {:?}", table.table),
+                },
+                OrdersQuery::Count => println!("{}", orders.count().await?),
+            }
+        }
+    }
+    Ok(())
+}

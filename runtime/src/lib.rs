@@ -1,0 +1,19 @@
+//! The programs an eventdriven pipeline runs, as a library: each step is a function over small
+//! storage traits, so the cloud Jobs, the Lambda and the local runner share one implementation.
+
+pub mod cli;
+pub mod generate;
+pub mod lambda;
+pub mod objects;
+pub mod order;
+pub mod process;
+pub mod progress;
+pub mod records;
+pub mod rejects;
+pub mod retry;
+pub mod runner;
+pub mod secrets;
+pub mod split;
+pub mod steps;
+pub mod table;
+pub mod workdir;

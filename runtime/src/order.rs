@@ -1,0 +1,312 @@
+//! The order CSV layout and how one row becomes a table item and an output line.
+//!
+//! Columns are found by header name, never by position, so a reordered or shifted layout can
+//! never put a value under the wrong attribute.
+
+use crate::table::{Attribute, Item};
+use uuid::Uuid;
+
+/// How a column is typed in the orders table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Date,
+    Integer,
+    Decimal,
+}
+
+/// One column of the input: its header text, its table attribute and its kind.
+struct Column {
+    header: &'static str,
+    attribute: &'static str,
+    kind: Kind,
+}
+
+const fn col(header: &'static str, attribute: &'static str, kind: Kind) -> Column {
+    Column { header, attribute, kind }
+}
+
+/// The input layout, in the order of the original sample's files.
+const COLUMNS: [Column; 14] = [
+    col("Region", "Region", Kind::Text),
+    col("Country", "Country", Kind::Text),
+    col("Item Type", "ItemType", Kind::Text),
+    col("Sales Channel", "SalesChannel", Kind::Text),
+    col("Order Priority", "OrderPriority", Kind::Text),
+    col("Order Date", "OrderDate", Kind::Date),
+    col("Order ID", "OrderId", Kind::Integer),
+    col("Ship Date", "ShipDate", Kind::Date),
+    col("Units Sold", "UnitsSold", Kind::Integer),
+    col("Unit Price", "UnitPrice", Kind::Decimal),
+    col("Unit Cost", "UnitCost", Kind::Decimal),
+    col("Total Revenue", "TotalRevenue", Kind::Decimal),
+    col("Total Cost", "TotalCost", Kind::Decimal),
+    col("Total Profit", "TotalProfit", Kind::Decimal),
+];
+
+/// Index of the Order ID column in [`COLUMNS`].
+const ORDER_ID: usize = 6;
+
+/// Partition key of the orders table.
+pub const KEY_ATTRIBUTE: &str = "OrderId";
+/// Attribute holding the derived confirmation id.
+pub const CONFIRMATION_ATTRIBUTE: &str = "ConfirmationId";
+/// Header of the result file.
+pub const OUTPUT_HEADER: &str = "OrderId,ConfirmationId";
+
+/// The header line of the input, e.g. for generated files and tests.
+pub fn input_header() -> String {
+    COLUMNS.iter().map(|c| c.header).collect::<Vec<_>>().join(",")
+}
+
+/// Where each column sits in a particular file, found from its header.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// `positions[i]` is the field index of `COLUMNS[i]`.
+    positions: [usize; COLUMNS.len()],
+    field_count: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HeaderError {
+    #[error("the header is not valid UTF-8; is this an orders CSV file?")]
+    NotUtf8,
+    #[error("missing column(s) {missing:?}; expected the header {expected:?}")]
+    Missing { missing: Vec<String>, expected: String },
+    #[error("unexpected column(s) {unexpected:?}; expected the header {expected:?}")]
+    Unexpected { unexpected: Vec<String>, expected: String },
+    #[error("column {0:?} appears more than once")]
+    Duplicate(String),
+}
+
+impl Layout {
+    /// Reads the layout from the header's fields (surrounding spaces ignored).
+    pub fn from_header(fields: &csv::ByteRecord) -> Result<Self, HeaderError> {
+        let names = fields
+            .iter()
+            .map(|f| std::str::from_utf8(f).map(|s| s.trim().trim_end_matches('\r')))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| HeaderError::NotUtf8)?;
+        let mut positions = [usize::MAX; COLUMNS.len()];
+        let mut unexpected = Vec::new();
+        for (index, name) in names.iter().enumerate() {
+            match COLUMNS.iter().position(|c| c.header == *name) {
+                Some(c) if positions[c] != usize::MAX => return Err(HeaderError::Duplicate(name.to_string())),
+                Some(c) => positions[c] = index,
+                None => unexpected.push(name.to_string()),
+            }
+        }
+        let missing: Vec<String> = COLUMNS
+            .iter()
+            .zip(positions)
+            .filter(|(_, p)| *p == usize::MAX)
+            .map(|(c, _)| c.header.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(HeaderError::Missing { missing, expected: input_header() });
+        }
+        if !unexpected.is_empty() {
+            return Err(HeaderError::Unexpected { unexpected, expected: input_header() });
+        }
+        Ok(Layout { positions, field_count: names.len() })
+    }
+}
+
+/// Derives ConfirmationIds: a name-based UUID, so one pipeline always gives one OrderId the same id.
+#[derive(Clone, Copy, Debug)]
+pub struct ConfirmationIds {
+    namespace: Uuid,
+}
+
+/// Fixed root namespace of every pipeline's ConfirmationIds.
+const ROOT_NAMESPACE: Uuid = Uuid::from_u128(0x6576_656e_7464_7269_7665_6e2d_6f72_6465);
+
+impl ConfirmationIds {
+    pub fn for_pipeline(pipeline: &str) -> Self {
+        ConfirmationIds { namespace: Uuid::new_v5(&ROOT_NAMESPACE, pipeline.as_bytes()) }
+    }
+
+    pub fn id(&self, order_id: &str) -> String {
+        Uuid::new_v5(&self.namespace, order_id.as_bytes()).hyphenated().to_string()
+    }
+}
+
+/// An accepted row: the table item and its ConfirmationId for the output line.
+#[derive(Debug)]
+pub struct Order {
+    pub item: Item,
+    pub confirmation_id: String,
+}
+
+impl Order {
+    pub fn order_id(&self) -> &str {
+        &self.item.key
+    }
+}
+
+/// Turns one parsed record into an [`Order`], or says why it cannot.
+pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationIds) -> Result<Order, String> {
+    if record.len() != layout.field_count {
+        return Err(format!("expected {} fields, found {}", layout.field_count, record.len()));
+    }
+    let last = record.len() - 1;
+    let mut attributes = Vec::with_capacity(COLUMNS.len() + 1);
+    let mut key = String::new();
+    for (column_index, column) in COLUMNS.iter().enumerate() {
+        let position = layout.positions[column_index];
+        let mut raw = &record[position];
+        if position == last {
+            raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        }
+        let text = std::str::from_utf8(raw)
+            .map_err(|_| format!("column {:?} is not valid UTF-8", column.header))?
+            .trim();
+        let value = typed(column.kind, text).map_err(|why| format!("column {:?}: {why}", column.header))?;
+        if column_index == ORDER_ID {
+            key = text.to_string();
+        }
+        attributes.push((column.attribute, value));
+    }
+    let confirmation_id = ids.id(&key);
+    attributes.push((CONFIRMATION_ATTRIBUTE, Attribute::S(confirmation_id.clone())));
+    Ok(Order { item: Item { key, attributes }, confirmation_id })
+}
+
+fn typed(kind: Kind, text: &str) -> Result<Attribute, String> {
+    if text.is_empty() {
+        return Err("is empty".into());
+    }
+    match kind {
+        Kind::Text => Ok(Attribute::S(text.to_string())),
+        Kind::Date => iso_date(text).map(Attribute::S),
+        Kind::Integer => {
+            if text.bytes().all(|b| b.is_ascii_digit()) && text.len() <= 18 {
+                Ok(Attribute::N(text.to_string()))
+            } else {
+                Err(format!("{text:?} is not a non-negative integer"))
+            }
+        }
+        Kind::Decimal => match text.parse::<f64>() {
+            Ok(v) if v.is_finite() && !text.contains(['e', 'E', 'i', 'n', 'N', 'I']) => Ok(Attribute::N(text.to_string())),
+            _ => Err(format!("{text:?} is not a decimal number")),
+        },
+    }
+}
+
+/// `M/D/YYYY` (the sample's format) to ISO 8601 `YYYY-MM-DD`, checking the day exists.
+fn iso_date(text: &str) -> Result<String, String> {
+    let bad = || format!("{text:?} is not a date in M/D/YYYY form");
+    let mut parts = text.split('/');
+    let (Some(m), Some(d), Some(y), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let number = |s: &str, max_len: usize| -> Option<u32> {
+        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let (Some(month), Some(day), Some(year)) = (number(m, 2), number(d, 2), number(y, 4)) else {
+        return Err(bad());
+    };
+    if y.len() != 4 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return Err(bad());
+    }
+    Ok(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROW: &str = "Sub-Saharan Africa,South Africa,Fruits,Offline,M,7/27/2012,443368995,7/28/2012,1593,9.33,6.92,14862.69,11023.56,3839.13";
+
+    fn record(line: &str) -> csv::ByteRecord {
+        let mut reader = crate::records::reader_builder().from_reader(line.as_bytes());
+        reader.byte_records().next().unwrap().unwrap()
+    }
+
+    fn layout() -> Layout {
+        Layout::from_header(&record(&input_header())).unwrap()
+    }
+
+    fn attr<'a>(order: &'a Order, name: &str) -> &'a Attribute {
+        &order.item.attributes.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
+    #[test]
+    fn every_column_lands_under_its_own_name_with_its_type() {
+        let ids = ConfirmationIds::for_pipeline("orders");
+        let order = parse_row(&layout(), &record(ROW), &ids).unwrap();
+        assert_eq!(order.order_id(), "443368995");
+        assert_eq!(attr(&order, "Region"), &Attribute::S("Sub-Saharan Africa".into()));
+        assert_eq!(attr(&order, "ItemType"), &Attribute::S("Fruits".into()));
+        assert_eq!(attr(&order, "OrderDate"), &Attribute::S("2012-07-27".into()));
+        assert_eq!(attr(&order, "UnitsSold"), &Attribute::N("1593".into()));
+        assert_eq!(attr(&order, "UnitCost"), &Attribute::N("6.92".into()));
+        assert_eq!(attr(&order, "TotalProfit"), &Attribute::N("3839.13".into()));
+        assert_eq!(order.item.attributes.len(), 15);
+        assert_eq!(order.confirmation_id, ids.id("443368995"));
+        assert_eq!(attr(&order, CONFIRMATION_ATTRIBUTE), &Attribute::S(order.confirmation_id.clone()));
+    }
+
+    #[test]
+    fn columns_are_found_by_name_not_position() {
+        let header = "Order ID,Region,Country,Item Type,Sales Channel,Order Priority,Order Date,Ship Date,Units Sold,Unit Price,Unit Cost,Total Revenue,Total Cost,Total Profit";
+        let layout = Layout::from_header(&record(header)).unwrap();
+        let row = "443368995,Sub-Saharan Africa,South Africa,Fruits,Offline,M,7/27/2012,7/28/2012,1593,9.33,6.92,14862.69,11023.56,3839.13";
+        let order = parse_row(&layout, &record(row), &ConfirmationIds::for_pipeline("p")).unwrap();
+        assert_eq!(order.order_id(), "443368995");
+        assert_eq!(attr(&order, "UnitCost"), &Attribute::N("6.92".into()));
+    }
+
+    #[test]
+    fn confirmation_ids_are_deterministic_per_pipeline() {
+        let a = ConfirmationIds::for_pipeline("orders");
+        assert_eq!(a.id("1"), ConfirmationIds::for_pipeline("orders").id("1"));
+        assert_ne!(a.id("1"), a.id("2"));
+        assert_ne!(a.id("1"), ConfirmationIds::for_pipeline("other").id("1"));
+    }
+
+    #[test]
+    fn header_errors_name_the_columns() {
+        let err = Layout::from_header(&record("Region,Country")).unwrap_err();
+        assert!(matches!(&err, HeaderError::Missing { missing, .. } if missing.contains(&"Unit Cost".to_string())), "{err}");
+        let err = Layout::from_header(&record(&format!("{},Extra", input_header()))).unwrap_err();
+        assert!(err.to_string().contains("Extra"));
+        let err = Layout::from_header(&record(&format!("{},Region", input_header()))).unwrap_err();
+        assert_eq!(err, HeaderError::Duplicate("Region".into()));
+    }
+
+    #[test]
+    fn bad_rows_say_why() {
+        let ids = ConfirmationIds::for_pipeline("p");
+        let cases = [
+            ("a,b", "expected 14 fields, found 2"),
+            (&ROW.replace("443368995", "44336x995"), "Order ID"),
+            (&ROW.replace("7/27/2012", "2/30/2012"), "Order Date"),
+            (&ROW.replace("9.33", "nan"), "Unit Price"),
+            (&ROW.replace("Fruits", ""), "Item Type"),
+            (&format!("{ROW},extra"), "expected 14 fields, found 15"),
+        ];
+        for (row, expected) in cases {
+            let err = parse_row(&layout(), &record(row), &ids).unwrap_err();
+            assert!(err.contains(expected), "{row}: {err}");
+        }
+    }
+
+    #[test]
+    fn crlf_and_leap_days_are_accepted() {
+        let ids = ConfirmationIds::for_pipeline("p");
+        let row = format!("{}\r", ROW.replace("7/27/2012", "2/29/2012"));
+        let order = parse_row(&layout(), &record(&row), &ids).unwrap();
+        assert_eq!(attr(&order, "OrderDate"), &Attribute::S("2012-02-29".into()));
+        assert_eq!(attr(&order, "TotalProfit"), &Attribute::N("3839.13".into()));
+    }
+}

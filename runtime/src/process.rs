@@ -1,0 +1,160 @@
+//! Process: one chunk to table items, an output chunk (`OrderId,ConfirmationId` lines) and a
+//! rejects chunk. The chunk counts as done only once its outputs are published, and a re-run
+//! rewrites exactly the same items and lines.
+
+use crate::order::{ConfirmationIds, Layout, parse_row};
+use crate::records::{is_blank, reader_builder};
+use crate::rejects::RejectWriter;
+use crate::table::{Item, OrdersTable, last_per_key};
+use crate::workdir::{ChunkRef, RunDir, create_temporary, publish, read_json, write_json_atomically};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::io::{BufWriter, Write};
+
+/// What processing one chunk gave; saved as the chunk's done marker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkStats {
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+impl ChunkStats {
+    /// Rows of the chunk accounted for.
+    pub fn rows(&self) -> u64 {
+        self.accepted + self.rejected
+    }
+}
+
+/// The parsed chunk: items for the table and the text of its output and rejects chunks.
+pub struct ParsedChunk {
+    pub items: Vec<Item>,
+    pub output: Vec<u8>,
+    pub rejects: Vec<u8>,
+    pub stats: ChunkStats,
+}
+
+/// Parses a chunk's bytes (header line first). Pure: no I/O.
+pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Result<ParsedChunk> {
+    let mut reader = reader_builder().from_reader(data);
+    let mut records = reader.byte_records();
+    let header = records.next().context("chunk has no header line")??;
+    let layout = Layout::from_header(&header).context("chunk header")?;
+    let mut items = Vec::new();
+    let mut output = Vec::new();
+    let mut rejects = RejectWriter::new(Vec::new());
+    // A rejected row's raw text ends where the next record starts, so it is written one step late.
+    let mut pending_reject: Option<(u64, String, usize)> = None;
+    let line_of = |chunk_line: u64| first_line + chunk_line - 2;
+    for record in records {
+        let record = record?;
+        let position = record.position().expect("reader records positions");
+        let start = position.byte() as usize;
+        if let Some((line, reason, from)) = pending_reject.take() {
+            rejects.reject(line, &reason, trim_line_end(&data[from..start]))?;
+        }
+        if record.len() == 1 && is_blank(trim_newlines(&data[start..]).split(|&b| b == b'\n').next().unwrap_or_default()) && record[0] == *b"\r" {
+            continue;
+        }
+        match parse_row(&layout, &record, ids) {
+            Ok(order) => {
+                output.extend_from_slice(order.order_id().as_bytes());
+                output.push(b',');
+                output.extend_from_slice(order.confirmation_id.as_bytes());
+                output.push(b'\n');
+                items.push(order.item);
+            }
+            Err(reason) => pending_reject = Some((line_of(position.line()), reason, start)),
+        }
+    }
+    if let Some((line, reason, from)) = pending_reject {
+        rejects.reject(line, &reason, trim_line_end(&data[from..]))?;
+    }
+    let stats = ChunkStats { accepted: items.len() as u64, rejected: rejects.count() };
+    Ok(ParsedChunk { items, output, rejects: rejects.into_inner()?, stats })
+}
+
+/// The raw text of a record: its span without the line ending(s) after it.
+fn trim_line_end(span: &[u8]) -> &[u8] {
+    let mut end = span.len();
+    while end > 0 && matches!(span[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    &span[..end]
+}
+
+/// Skips empty lines a reader passed over before a record's first byte.
+fn trim_newlines(span: &[u8]) -> &[u8] {
+    let start = span.iter().position(|&b| b != b'\n').unwrap_or(span.len());
+    &span[start..]
+}
+
+/// Processes one chunk of `run`: table writes, then outputs, then the done marker.
+/// A chunk already done is left as it is. The caller removes it from the pending set.
+pub async fn process_chunk(run: &RunDir, chunk: ChunkRef, table: &OrdersTable, ids: &ConfirmationIds) -> Result<ChunkStats> {
+    if let Some(stats) = read_json::<ChunkStats>(&run.done(chunk))? {
+        return Ok(stats);
+    }
+    let path = run.chunk(chunk);
+    let data = match tokio::fs::read(&path).await {
+        Ok(data) => data,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("chunk {chunk} of run {} does not exist ({})", run.run_id(), path.display())
+        }
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let parsed = parse_chunk(&data, chunk.first_line, ids).with_context(|| format!("chunk {chunk}"))?;
+    drop(data);
+    table
+        .put_all(last_per_key(parsed.items))
+        .await
+        .with_context(|| format!("writing the orders of chunk {chunk}"))?;
+    let (output, rejects) = (parsed.output, parsed.rejects);
+    let (output_path, rejects_path) = (run.output(chunk), run.rejects(chunk));
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        for (path, bytes) in [(output_path, output), (rejects_path, rejects)] {
+            let mut file = BufWriter::new(create_temporary(&path)?);
+            file.write_all(&bytes)?;
+            publish(file.into_inner().map_err(|e| e.into_error())?, &path)?;
+        }
+        Ok(())
+    })
+    .await??;
+    write_json_atomically(&run.done(chunk), &parsed.stats)?;
+    Ok(parsed.stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::input_header;
+
+    const ROW: &str = "Asia,Japan,Fruits,Offline,M,7/27/2012,100,7/28/2012,1593,9.33,6.92,14862.69,11023.56,3839.13";
+
+    fn row(id: u64) -> String {
+        ROW.replace(",100,", &format!(",{id},"))
+    }
+
+    #[test]
+    fn every_row_is_output_or_rejected_with_its_input_line() {
+        let data = format!("{}\n{}\nbad,row\n\n{}\r\n\"quoted\nnewline\",x\n{}", input_header(), row(1), row(2), row(3));
+        let parsed = parse_chunk(data.as_bytes(), 10, &ConfirmationIds::for_pipeline("p")).unwrap();
+        assert_eq!(parsed.stats, ChunkStats { accepted: 3, rejected: 2 });
+        let output = String::from_utf8(parsed.output).unwrap();
+        let ids: Vec<_> = output.lines().map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        let rejects = String::from_utf8(parsed.rejects).unwrap();
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(rejects.as_bytes());
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(&rows[0][0], "11");
+        assert_eq!(&rows[0][2], "bad,row");
+        assert_eq!(&rows[1][0], "14");
+        assert_eq!(&rows[1][2], "\"quoted\nnewline\",x");
+    }
+
+    #[test]
+    fn blank_crlf_lines_are_not_rows() {
+        let data = format!("{}\r\n{}\r\n\r\n{}\r\n", input_header(), row(1), row(2));
+        let parsed = parse_chunk(data.as_bytes(), 2, &ConfirmationIds::for_pipeline("p")).unwrap();
+        assert_eq!(parsed.stats, ChunkStats { accepted: 2, rejected: 0 });
+    }
+}

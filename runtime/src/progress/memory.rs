@@ -1,0 +1,33 @@
+//! The in-process progress store of local runs.
+
+use anyhow::Result;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+pub struct MemoryProgress {
+    sets: Arc<Mutex<HashMap<String, BTreeSet<String>>>>,
+}
+
+impl MemoryProgress {
+    pub fn replace(&self, run: &str, chunks: &[String]) -> Result<()> {
+        self.sets.lock().unwrap().insert(run.to_string(), chunks.iter().cloned().collect());
+        Ok(())
+    }
+
+    pub fn add(&self, run: &str, chunks: &[String]) -> Result<()> {
+        self.sets.lock().unwrap().entry(run.to_string()).or_default().extend(chunks.iter().cloned());
+        Ok(())
+    }
+
+    pub fn pending(&self, run: &str) -> Vec<String> {
+        self.sets.lock().unwrap().get(run).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn complete(&self, run: &str, chunk: &str) -> Result<()> {
+        if let Some(set) = self.sets.lock().unwrap().get_mut(run) {
+            set.remove(chunk);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! The progress store: per run, the set of chunks not yet processed (Redis in the cloud,
+//! an in-process set locally).
+
+mod memory;
+mod redis;
+
+pub use self::memory::MemoryProgress;
+pub use self::redis::RedisProgress;
+
+use anyhow::Result;
+
+/// The progress store behind whichever backend `--redis-url` selects; clones share it.
+#[derive(Clone)]
+pub enum ProgressStore {
+    Memory(MemoryProgress),
+    Redis(RedisProgress),
+}
+
+/// The URL that selects the in-process store.
+pub const MEMORY_URL: &str = "memory:";
+
+impl ProgressStore {
+    /// `memory:` for the in-process set, `redis://` or `rediss://` for a server. The password,
+    /// when `auth_token` is given, is added here and never printed.
+    pub async fn open(url: &str, auth_token: Option<String>) -> Result<Self> {
+        if url == MEMORY_URL {
+            return Ok(ProgressStore::Memory(MemoryProgress::default()));
+        }
+        Ok(ProgressStore::Redis(RedisProgress::connect(url, auth_token).await?))
+    }
+
+    /// Makes `chunks` the whole pending set of `run` (DEL then SADD, atomically).
+    pub async fn replace(&self, run: &str, chunks: &[String]) -> Result<()> {
+        match self {
+            ProgressStore::Memory(s) => s.replace(run, chunks),
+            ProgressStore::Redis(s) => s.replace(run, chunks).await,
+        }
+    }
+
+    /// Adds chunks to the pending set (SADD): used to re-queue chunks whose output is missing.
+    pub async fn add(&self, run: &str, chunks: &[String]) -> Result<()> {
+        match self {
+            ProgressStore::Memory(s) => s.add(run, chunks),
+            ProgressStore::Redis(s) => s.add(run, chunks).await,
+        }
+    }
+
+    /// The pending chunks, sorted.
+    pub async fn pending(&self, run: &str) -> Result<Vec<String>> {
+        let mut chunks = match self {
+            ProgressStore::Memory(s) => s.pending(run),
+            ProgressStore::Redis(s) => s.pending(run).await?,
+        };
+        chunks.sort();
+        Ok(chunks)
+    }
+
+    pub async fn pending_count(&self, run: &str) -> Result<u64> {
+        match self {
+            ProgressStore::Memory(s) => Ok(s.pending(run).len() as u64),
+            ProgressStore::Redis(s) => s.pending_count(run).await,
+        }
+    }
+
+    /// Marks a chunk done (SREM).
+    pub async fn complete(&self, run: &str, chunk: &str) -> Result<()> {
+        match self {
+            ProgressStore::Memory(s) => s.complete(run, chunk),
+            ProgressStore::Redis(s) => s.complete(run, chunk).await,
+        }
+    }
+}
+
+/// The Redis key of a run's pending set.
+pub fn set_key(run: &str) -> String {
+    format!("eventdriven:{run}:pending")
+}

@@ -1,0 +1,283 @@
+//! Split: stream the input into chunks of at most `max_rows` data rows, cut only at record
+//! boundaries, each chunk starting with the input's header. Memory stays constant: one read
+//! buffer plus, for a record that spans buffers, at most [`MAX_RECORD_BYTES`] of it.
+
+use crate::order::{HeaderError, Layout};
+use crate::records::{Boundaries, is_blank, reader_builder};
+use crate::rejects::RejectWriter;
+use crate::workdir::{ChunkRef, RunDir};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+
+const READ_BUFFER_BYTES: usize = 1 << 20;
+/// A longer record is rejected at split (with a preview of its text), which bounds memory.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// The header is one line; anything longer is not an orders file.
+const MAX_HEADER_BYTES: usize = 64 << 10;
+/// How much of an over-long record the rejects file keeps.
+const PREVIEW_BYTES: usize = 1024;
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What split produced, saved as the run's manifest.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub source: String,
+    pub chunks: Vec<ChunkInfo>,
+    /// Data rows written to chunks.
+    pub rows: u64,
+    /// Data rows rejected by split itself (over-long records).
+    pub rejected: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkInfo {
+    pub reference: String,
+    pub rows: u64,
+}
+
+impl Manifest {
+    pub fn chunk_refs(&self) -> Vec<ChunkRef> {
+        self.chunks.iter().map(|c| c.reference.parse().expect("manifest holds valid refs")).collect()
+    }
+}
+
+/// Input that is not an orders CSV file; the message names the source and line.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{source_name}: the file is empty; expected a CSV header line")]
+    Empty { source_name: String },
+    #[error("{source_name} line 1: {error}")]
+    Header { source_name: String, error: HeaderError },
+    #[error("{source_name} line 1: the header is longer than {MAX_HEADER_BYTES} bytes; is this an orders CSV file?")]
+    HeaderTooLong { source_name: String },
+}
+
+/// Splits `input` into the run's chunks directory and returns the manifest (not yet saved).
+pub fn split(input: impl Read, source_name: &str, run: &RunDir, max_rows: u64) -> Result<Manifest> {
+    assert!(max_rows > 0, "max_rows is validated by the caller");
+    let chunks_dir = run.chunks_dir();
+    if chunks_dir.exists() {
+        std::fs::remove_dir_all(&chunks_dir).with_context(|| format!("clearing {}", chunks_dir.display()))?;
+    }
+    std::fs::create_dir_all(&chunks_dir).with_context(|| format!("creating {}", chunks_dir.display()))?;
+    let rejects = File::create(run.split_rejects()).with_context(|| format!("creating {}", run.split_rejects().display()))?;
+    let mut splitter = Splitter {
+        run,
+        source_name,
+        max_rows,
+        header: None,
+        boundaries: Boundaries::default(),
+        line: 1,
+        carry: Vec::new(),
+        overlong_bytes: 0,
+        chunk: None,
+        manifest: Manifest { source: source_name.to_string(), ..Manifest::default() },
+        rejects: RejectWriter::new(BufWriter::new(rejects)),
+    };
+    splitter.read_all(input)?;
+    let Splitter { mut manifest, rejects, .. } = splitter;
+    manifest.rejected = rejects.count();
+    rejects.into_inner()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(manifest)
+}
+
+struct OpenChunk {
+    reference: ChunkRef,
+    file: File,
+    rows: u64,
+}
+
+struct Splitter<'a> {
+    run: &'a RunDir,
+    source_name: &'a str,
+    max_rows: u64,
+    /// The header line (BOM removed, line ending kept), once read.
+    header: Option<Vec<u8>>,
+    boundaries: Boundaries,
+    /// Input line number at the start of the current record.
+    line: u64,
+    /// The current record's bytes from earlier buffers, up to the record size limit.
+    carry: Vec<u8>,
+    /// Bytes of the current record beyond what `carry` kept.
+    overlong_bytes: u64,
+    chunk: Option<OpenChunk>,
+    manifest: Manifest,
+    rejects: RejectWriter<BufWriter<File>>,
+}
+
+impl Splitter<'_> {
+    fn read_all(&mut self, mut input: impl Read) -> Result<()> {
+        let mut buf = vec![0u8; READ_BUFFER_BYTES];
+        let mut at_start = true;
+        loop {
+            let n = read_full(&mut input, &mut buf).with_context(|| format!("reading {}", self.source_name))?;
+            if n == 0 {
+                break;
+            }
+            let mut data = &buf[..n];
+            if at_start {
+                data = data.strip_prefix(UTF8_BOM).unwrap_or(data);
+                at_start = false;
+            }
+            self.feed(data)?;
+        }
+        if self.header.is_none() && self.carry.is_empty() {
+            return Err(InputError::Empty { source_name: self.source_name.to_string() }.into());
+        }
+        if !self.carry.is_empty() || self.overlong_bytes > 0 {
+            self.end_record(&[], 0, 0, false, &mut 0)?;
+        }
+        self.close_chunk()
+    }
+
+    /// Consumes one buffer: complete records are written as whole spans, the incomplete tail
+    /// is carried into the next buffer.
+    fn feed(&mut self, buf: &[u8]) -> Result<()> {
+        let mut record_start = 0;
+        let mut unwritten = 0;
+        while let Some(end) = self.boundaries.next_end(buf, record_start) {
+            self.end_record(buf, record_start, end + 1, true, &mut unwritten)?;
+            record_start = end + 1;
+        }
+        self.write_span(&buf[unwritten..record_start])?;
+        self.carry_tail(&buf[record_start..])
+    }
+
+    fn carry_tail(&mut self, tail: &[u8]) -> Result<()> {
+        let limit = if self.header.is_none() { MAX_HEADER_BYTES } else { MAX_RECORD_BYTES };
+        let room = (limit + 1).saturating_sub(self.carry.len()).min(tail.len());
+        self.carry.extend_from_slice(&tail[..room]);
+        self.overlong_bytes += (tail.len() - room) as u64;
+        if self.header.is_none() && self.carry.len() > MAX_HEADER_BYTES {
+            return Err(InputError::HeaderTooLong { source_name: self.source_name.to_string() }.into());
+        }
+        Ok(())
+    }
+
+    /// Handles the record made of `carry` + `buf[start..end]` (`end` past its newline when
+    /// `terminated`). `unwritten` is where the bytes not yet written to the chunk begin.
+    fn end_record(&mut self, buf: &[u8], start: usize, end: usize, terminated: bool, unwritten: &mut usize) -> Result<()> {
+        let start_line = self.line;
+        let lines = 1 + self.boundaries.take_quoted_newlines();
+        self.line += lines;
+        let body_end = if terminated { end - 1 } else { end };
+        let total = self.carry.len() as u64 + self.overlong_bytes + (body_end - start) as u64;
+
+        if self.header.is_none() {
+            let mut header = std::mem::take(&mut self.carry);
+            header.extend_from_slice(&buf[start..body_end]);
+            if total as usize > MAX_HEADER_BYTES {
+                return Err(InputError::HeaderTooLong { source_name: self.source_name.to_string() }.into());
+            }
+            self.check_header(&header)?;
+            header.push(b'\n');
+            self.header = Some(header);
+            *unwritten = end;
+            return Ok(());
+        }
+
+        let blank = total <= 1 && self.carry.iter().chain(&buf[start..body_end]).all(|&b| b == b'\r');
+        if total as usize > MAX_RECORD_BYTES {
+            self.write_span(&buf[*unwritten..start])?;
+            let mut preview = std::mem::take(&mut self.carry);
+            preview.extend_from_slice(&buf[start..body_end.min(start + PREVIEW_BYTES)]);
+            preview.truncate(PREVIEW_BYTES);
+            let reason = format!("record is {total} bytes, over the {MAX_RECORD_BYTES}-byte limit; raw text truncated");
+            self.rejects.reject(start_line, &reason, &preview)?;
+            if self.chunk.is_some() {
+                // Blank lines in its place keep the chunk's line numbers aligned with the input.
+                self.write_span(&vec![b'\n'; lines as usize])?;
+            }
+            self.overlong_bytes = 0;
+            *unwritten = end;
+            return Ok(());
+        }
+        if self.chunk.is_none() {
+            if blank {
+                self.carry.clear();
+                *unwritten = end;
+                return Ok(());
+            }
+            self.open_chunk(start_line)?;
+            *unwritten = start;
+        }
+        if !self.carry.is_empty() {
+            let carried = std::mem::take(&mut self.carry);
+            self.write_span(&carried)?;
+        }
+        if !terminated {
+            self.write_span(&buf[*unwritten..end])?;
+            self.write_span(b"\n")?;
+            *unwritten = end;
+        }
+        if blank {
+            return Ok(());
+        }
+        self.manifest.rows += 1;
+        let chunk = self.chunk.as_mut().expect("opened above");
+        chunk.rows += 1;
+        if chunk.rows == self.max_rows {
+            self.write_span(&buf[*unwritten..end])?;
+            *unwritten = end;
+            self.close_chunk()?;
+        }
+        Ok(())
+    }
+
+    fn check_header(&self, header: &[u8]) -> Result<()> {
+        let record = reader_builder()
+            .from_reader(header)
+            .byte_records()
+            .next()
+            .transpose()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let error = |error| InputError::Header { source_name: self.source_name.to_string(), error };
+        if is_blank(header) {
+            return Err(error(HeaderError::Missing { missing: vec!["all".into()], expected: crate::order::input_header() }).into());
+        }
+        Layout::from_header(&record).map_err(error)?;
+        Ok(())
+    }
+
+    fn open_chunk(&mut self, first_line: u64) -> Result<()> {
+        let reference = ChunkRef { index: self.manifest.chunks.len() as u32, first_line };
+        let path = self.run.chunk(reference);
+        let mut file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        file.write_all(self.header.as_deref().expect("header precedes rows"))?;
+        self.chunk = Some(OpenChunk { reference, file, rows: 0 });
+        Ok(())
+    }
+
+    fn write_span(&mut self, bytes: &[u8]) -> Result<()> {
+        if let (Some(chunk), false) = (self.chunk.as_mut(), bytes.is_empty()) {
+            chunk.file.write_all(bytes).with_context(|| format!("writing chunk {}", chunk.reference))?;
+        }
+        Ok(())
+    }
+
+    fn close_chunk(&mut self) -> Result<()> {
+        if let Some(chunk) = self.chunk.take() {
+            chunk.file.sync_all().with_context(|| format!("flushing chunk {}", chunk.reference))?;
+            self.manifest.chunks.push(ChunkInfo { reference: chunk.reference.to_string(), rows: chunk.rows });
+        }
+        Ok(())
+    }
+}
+
+/// Fills `buf` as far as the input allows (fewer, larger buffers for the scanner).
+fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}

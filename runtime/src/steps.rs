@@ -1,0 +1,138 @@
+//! The four pipeline steps as the Jobs and the Lambda run them. Each is idempotent: a step
+//! re-run after a crash, or retried by Step Functions, neither loses nor duplicates a row.
+//!
+//! The work directory is the source of truth for what is done (files published atomically);
+//! the progress store is the queue of what is pending, and is rebuilt from the work directory
+//! when it was lost.
+
+use crate::objects::ObjectUrl;
+use crate::order::{ConfirmationIds, OUTPUT_HEADER};
+use crate::process::{ChunkStats, process_chunk};
+use crate::progress::ProgressStore;
+use crate::rejects;
+use crate::split::{Manifest, split};
+use crate::table::OrdersTable;
+use crate::workdir::{ChunkRef, RunDir, read_json, write_json_atomically};
+use anyhow::{Context, Result, bail, ensure};
+use serde::{Deserialize, Serialize};
+
+/// Split `input` into the run's chunks and queue them. A run already split is not split again;
+/// chunks it left unprocessed are queued again (the progress store may have lost them).
+pub async fn split_step(run: &RunDir, progress: &ProgressStore, input: &ObjectUrl, max_rows: u64) -> Result<Manifest> {
+    ensure!(max_rows > 0, "max lines per batch must be at least 1");
+    if let Some(manifest) = read_json::<Manifest>(&run.manifest())? {
+        let unfinished: Vec<String> = manifest
+            .chunk_refs()
+            .into_iter()
+            .filter(|chunk| !run.done(*chunk).exists())
+            .map(|chunk| chunk.to_string())
+            .collect();
+        progress.add(run.run_id(), &unfinished).await?;
+        return Ok(manifest);
+    }
+    std::fs::create_dir_all(run.root()).with_context(|| format!("creating {}", run.root().display()))?;
+    let reader = input.open().await?;
+    let (source, run_dir) = (input.to_string(), run.clone());
+    let manifest = tokio::task::spawn_blocking(move || split(reader, &source, &run_dir, max_rows)).await??;
+    let refs: Vec<String> = manifest.chunks.iter().map(|c| c.reference.clone()).collect();
+    progress.replace(run.run_id(), &refs).await?;
+    write_json_atomically(&run.manifest(), &manifest)?;
+    Ok(manifest)
+}
+
+/// The run's pending chunks, as the Lambda returns them.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChunkList {
+    pub run_id: String,
+    pub chunks: Vec<String>,
+}
+
+/// Step Functions refuses payloads over 256 KiB; stay well under it.
+pub const MAX_LIST_BYTES: usize = 200 * 1024;
+
+pub async fn list_chunks(run_id: &str, progress: &ProgressStore) -> Result<ChunkList> {
+    let list = ChunkList { run_id: run_id.to_string(), chunks: progress.pending(run_id).await? };
+    let size = serde_json::to_vec(&list)?.len();
+    ensure!(
+        size <= MAX_LIST_BYTES,
+        "run {run_id} has {} chunks ({size} bytes of chunk list), over the {MAX_LIST_BYTES}-byte payload budget; raise max_lines_per_batch",
+        list.chunks.len()
+    );
+    Ok(list)
+}
+
+/// Process one chunk, then mark it done in the progress store.
+pub async fn process_step(
+    run: &RunDir,
+    progress: &ProgressStore,
+    table: &OrdersTable,
+    ids: &ConfirmationIds,
+    chunk: ChunkRef,
+) -> Result<ChunkStats> {
+    let stats = process_chunk(run, chunk, table, ids).await?;
+    progress.complete(run.run_id(), &chunk.to_string()).await?;
+    Ok(stats)
+}
+
+/// Totals of a run, saved when the result is published.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Data rows of the input.
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub rejected: u64,
+    pub chunks: u64,
+    pub output: String,
+    pub rejects: String,
+}
+
+/// Concatenate the output chunks in input order into one result (and the rejects beside it),
+/// once every chunk is done and every row is accounted for.
+pub async fn merge_step(run: &RunDir, progress: &ProgressStore, output: &ObjectUrl) -> Result<RunSummary> {
+    if let Some(summary) = read_json::<RunSummary>(&run.merged())? {
+        return Ok(summary);
+    }
+    let manifest = read_json::<Manifest>(&run.manifest())?
+        .with_context(|| format!("run {} has not been split (no {})", run.run_id(), run.manifest().display()))?;
+    let pending = progress.pending_count(run.run_id()).await?;
+    ensure!(pending == 0, "run {} still has {pending} chunk(s) pending", run.run_id());
+
+    let rejects_url = output.with_suffix(".rejects.csv");
+    let mut summary = RunSummary {
+        rows_in: manifest.rows + manifest.rejected,
+        rejected: manifest.rejected,
+        chunks: manifest.chunks.len() as u64,
+        output: output.to_string(),
+        rejects: rejects_url.to_string(),
+        ..RunSummary::default()
+    };
+    let mut result = output.create().await?;
+    let mut rejected = rejects_url.create().await?;
+    result.write(format!("{OUTPUT_HEADER}\n").as_bytes()).await?;
+    rejected.write(format!("{}\n", rejects::HEADER).as_bytes()).await?;
+    rejected.write(&read_file(&run.split_rejects())?).await?;
+    for (info, chunk) in manifest.chunks.iter().zip(manifest.chunk_refs()) {
+        let Some(stats) = read_json::<ChunkStats>(&run.done(chunk))? else {
+            bail!("chunk {chunk} of run {} is not pending but has no output; run split again to re-queue it", run.run_id());
+        };
+        ensure!(
+            stats.accepted + stats.rejected == info.rows,
+            "chunk {chunk}: {} rows split but {} output + {} rejected",
+            info.rows,
+            stats.accepted,
+            stats.rejected
+        );
+        result.write(&read_file(&run.output(chunk))?).await?;
+        rejected.write(&read_file(&run.rejects(chunk))?).await?;
+        summary.rows_out += stats.accepted;
+        summary.rejected += stats.rejected;
+    }
+    rejected.finish().await?;
+    result.finish().await?;
+    write_json_atomically(&run.merged(), &summary)?;
+    Ok(summary)
+}
+
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}

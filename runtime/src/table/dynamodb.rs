@@ -1,0 +1,165 @@
+//! The orders table in DynamoDB: `BatchWriteItem` 25 items a request, retrying what DynamoDB
+//! hands back as unprocessed and throttled requests with backoff and jitter.
+
+use super::{Attribute, Item};
+use crate::retry::Backoff;
+use anyhow::{Context, Result, bail};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Select, WriteRequest};
+use futures_util::{StreamExt, TryStreamExt};
+use std::collections::HashMap;
+
+/// DynamoDB's limit of put requests in one `BatchWriteItem`.
+pub const BATCH_LIMIT: usize = 25;
+/// Batches of one call in flight at once.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+#[derive(Clone)]
+pub struct DynamoDbTable {
+    client: Client,
+    name: String,
+}
+
+impl DynamoDbTable {
+    /// Uses the SDK's standard configuration chain (`AWS_ENDPOINT_URL` included).
+    pub async fn connect(name: &str) -> Self {
+        let config = aws_config::load_from_env().await;
+        DynamoDbTable { client: Client::new(&config), name: name.to_string() }
+    }
+
+    pub async fn put_all(&self, items: Vec<Item>) -> Result<()> {
+        let requests: Vec<Vec<WriteRequest>> = items
+            .chunks(BATCH_LIMIT)
+            .map(|batch| batch.iter().map(write_request).collect())
+            .collect();
+        futures_util::stream::iter(requests.into_iter().map(|batch| self.write_batch(batch)))
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .try_collect::<()>()
+            .await
+    }
+
+    async fn write_batch(&self, mut pending: Vec<WriteRequest>) -> Result<()> {
+        let backoff = Backoff::REMOTE;
+        for attempt in 0..backoff.attempts {
+            let result = self
+                .client
+                .batch_write_item()
+                .request_items(&self.name, pending.clone())
+                .send()
+                .await;
+            match result {
+                Ok(output) => {
+                    pending = output
+                        .unprocessed_items
+                        .and_then(|mut by_table| by_table.remove(&self.name))
+                        .unwrap_or_default();
+                    if pending.is_empty() {
+                        return Ok(());
+                    }
+                }
+                Err(err) if is_throttling(err.code()) => {}
+                Err(err) => {
+                    return Err(err).with_context(|| format!("BatchWriteItem to table {}", self.name));
+                }
+            }
+            tokio::time::sleep(backoff.delay(attempt)).await;
+        }
+        bail!(
+            "BatchWriteItem to table {}: {} item(s) still unprocessed after {} attempts",
+            self.name,
+            pending.len(),
+            backoff.attempts
+        )
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(crate::order::KEY_ATTRIBUTE, AttributeValue::S(key.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .with_context(|| format!("GetItem from table {}", self.name))?;
+        Ok(output.item.map(|item| item_json(&item)))
+    }
+
+    /// Counts items with a paginated `Scan` (`Select: COUNT`).
+    pub async fn count(&self) -> Result<u64> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.name)
+            .select(Select::Count)
+            .into_paginator()
+            .send();
+        let mut total = 0;
+        while let Some(page) = pages.next().await {
+            total += page.with_context(|| format!("Scan of table {}", self.name))?.count as u64;
+        }
+        Ok(total)
+    }
+}
+
+fn is_throttling(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded" | "InternalServerError")
+    )
+}
+
+fn write_request(item: &Item) -> WriteRequest {
+    let attributes: HashMap<String, AttributeValue> = item
+        .attributes
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Attribute::S(s) => AttributeValue::S(s.clone()),
+                Attribute::N(n) => AttributeValue::N(n.clone()),
+            };
+            (name.to_string(), value)
+        })
+        .collect();
+    let put = PutRequest::builder().set_item(Some(attributes)).build().expect("item is set");
+    WriteRequest::builder().put_request(put).build()
+}
+
+fn item_json(item: &HashMap<String, AttributeValue>) -> serde_json::Value {
+    item.iter()
+        .map(|(name, value)| {
+            let typed = match value {
+                AttributeValue::S(s) => serde_json::json!({ "S": s }),
+                AttributeValue::N(n) => serde_json::json!({ "N": n }),
+                other => serde_json::json!({ "?": format!("{other:?}") }),
+            };
+            (name.clone(), typed)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_is_retried_and_validation_is_not() {
+        assert!(is_throttling(Some("ProvisionedThroughputExceededException")));
+        assert!(is_throttling(Some("ThrottlingException")));
+        assert!(!is_throttling(Some("ValidationException")));
+        assert!(!is_throttling(None));
+    }
+
+    #[test]
+    fn write_requests_carry_every_attribute_typed() {
+        let item = Item {
+            key: "1".into(),
+            attributes: vec![("OrderId", Attribute::S("1".into())), ("UnitsSold", Attribute::N("3".into()))],
+        };
+        let put = write_request(&item).put_request.unwrap();
+        assert_eq!(put.item["OrderId"], AttributeValue::S("1".into()));
+        assert_eq!(put.item["UnitsSold"], AttributeValue::N("3".into()));
+    }
+}

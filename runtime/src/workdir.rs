@@ -1,0 +1,159 @@
+//! Where a run keeps its files in the shared work directory (EFS in the cloud), and the
+//! atomic write every step uses to publish a file only once it is complete.
+
+use anyhow::{Context, Result, bail};
+use serde::{Serialize, de::DeserializeOwned};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A chunk's compact reference, `{index:06}-{first_line}`: short enough that thousands fit in a
+/// Step Functions payload, and carrying the input line its first row came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChunkRef {
+    pub index: u32,
+    pub first_line: u64,
+}
+
+impl std::fmt::Display for ChunkRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:06}-{}", self.index, self.first_line)
+    }
+}
+
+impl std::str::FromStr for ChunkRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a chunk reference (expected INDEX-FIRSTLINE, e.g. 000003-90002)");
+        let (index, line) = s.split_once('-').ok_or_else(bad)?;
+        Ok(ChunkRef { index: index.parse().map_err(|_| bad())?, first_line: line.parse().map_err(|_| bad())? })
+    }
+}
+
+/// The files of one run under the work directory.
+#[derive(Clone, Debug)]
+pub struct RunDir {
+    root: PathBuf,
+    run: String,
+}
+
+impl RunDir {
+    /// Run ids become directory names and Redis keys, so only a safe alphabet is accepted.
+    pub fn new(work_dir: &Path, run: &str) -> Result<Self> {
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if run.is_empty() || run.len() > 128 || !run.chars().all(safe) || run.starts_with('.') {
+            bail!("run id {run:?} must be 1-128 characters of A-Z, a-z, 0-9, '-', '_', '.'");
+        }
+        Ok(RunDir { root: work_dir.join(run), run: run.to_string() })
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn chunks_dir(&self) -> PathBuf {
+        self.root.join("chunks")
+    }
+    pub fn chunk(&self, chunk: ChunkRef) -> PathBuf {
+        self.chunks_dir().join(format!("{chunk}.csv"))
+    }
+    /// Written last by split: its presence means the chunks and the pending set are complete.
+    pub fn manifest(&self) -> PathBuf {
+        self.root.join("manifest.json")
+    }
+    pub fn split_rejects(&self) -> PathBuf {
+        self.root.join("split.rejects.csv")
+    }
+    pub fn out_dir(&self) -> PathBuf {
+        self.root.join("out")
+    }
+    pub fn output(&self, chunk: ChunkRef) -> PathBuf {
+        self.out_dir().join(format!("{:06}.csv", chunk.index))
+    }
+    pub fn rejects(&self, chunk: ChunkRef) -> PathBuf {
+        self.out_dir().join(format!("{:06}.rejects.csv", chunk.index))
+    }
+    /// Written last by process: its presence means the chunk's output and rejects are complete.
+    pub fn done(&self, chunk: ChunkRef) -> PathBuf {
+        self.out_dir().join(format!("{:06}.done.json", chunk.index))
+    }
+    /// Written last by merge: the result has been published.
+    pub fn merged(&self) -> PathBuf {
+        self.root.join("merged.json")
+    }
+}
+
+/// The temporary name a file is written under before [`publish`] renames it into place.
+pub fn temporary(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Flushes `file` to disk and renames it from its temporary name to `path`, so a reader sees
+/// either nothing or the whole file.
+pub fn publish(file: std::fs::File, path: &Path) -> Result<()> {
+    file.sync_all().with_context(|| format!("flushing {}", path.display()))?;
+    drop(file);
+    std::fs::rename(temporary(path), path).with_context(|| format!("publishing {}", path.display()))
+}
+
+/// Creates `path`'s temporary file (and its directory).
+pub fn create_temporary(path: &Path) -> Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = temporary(path);
+    std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))
+}
+
+pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut file = create_temporary(path)?;
+    file.write_all(&serde_json::to_vec_pretty(value)?)?;
+    publish(file, path)
+}
+
+/// Reads a JSON file, `None` when it does not exist.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_refs_round_trip_and_sort_in_input_order() {
+        let a = ChunkRef { index: 3, first_line: 90002 };
+        assert_eq!(a.to_string(), "000003-90002");
+        assert_eq!("000003-90002".parse(), Ok(a));
+        assert!("x-1".parse::<ChunkRef>().is_err());
+        assert!("../etc".parse::<ChunkRef>().is_err());
+        let b = ChunkRef { index: 10, first_line: 2 };
+        assert!(a < b);
+    }
+
+    #[test]
+    fn run_ids_cannot_escape_the_work_dir() {
+        let work = Path::new("/w");
+        assert!(RunDir::new(work, "0f8e-11aa").is_ok());
+        for bad in ["", "..", "a/b", ".hidden", "a b"] {
+            assert!(RunDir::new(work, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn published_files_appear_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x/done.json");
+        assert_eq!(read_json::<u32>(&path).unwrap(), None);
+        write_json_atomically(&path, &7u32).unwrap();
+        assert_eq!(read_json::<u32>(&path).unwrap(), Some(7));
+        assert!(!temporary(&path).exists());
+    }
+}
