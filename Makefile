@@ -18,7 +18,7 @@ demo: tools
 	  --table .eventdriven/orders.redb \
 	  --max-lines-per-batch 250
 	@echo "first rows of the result:"; head -n 4 .eventdriven/test.result.csv
-	@echo "orders in the embedded table: $$($(DEBUG_BIN)/eventdriven orders --table .eventdriven/orders.redb count)"
+	@echo "orders in the embedded table: $$($(DEBUG_BIN)/eventdriven orders count --table .eventdriven/orders.redb)"
 
 ## All tests: unit and integration tests (real Redis), then the provider acceptance tests.
 test: tools

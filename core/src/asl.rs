@@ -10,9 +10,7 @@ use serde_json::{Map, Value};
 
 /// Optimized integrations a Task may use, after `arn:<partition>:states:::`.
 const INTEGRATIONS: &[&str] = &["lambda:invoke", "eks:runJob", "eks:runJob.sync", "eks:call"];
-const STATE_TYPES: &[&str] = &[
-    "Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
-];
+const STATE_TYPES: &[&str] = &["Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
 const PATH_FIELDS: &[&str] = &["InputPath", "OutputPath", "ResultPath", "ItemsPath"];
 
 /// Checks `definition` and returns every problem found, each prefixed with where it is.
@@ -20,11 +18,7 @@ pub fn validate_definition(definition: &Value) -> Result<(), Vec<String>> {
     let mut errors = Vec::new();
     check_machine(definition, "", &mut errors);
     check_evaluated_values(definition, "", &mut errors);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
 /// A state machine: the definition itself, a Map's ItemProcessor or a Parallel branch.
@@ -41,10 +35,7 @@ fn check_machine(machine: &Value, at: &str, errors: &mut Vec<String>) {
         }
         Some(start) => {
             let reachable = reachable(start, states);
-            for name in states
-                .keys()
-                .filter(|name| !reachable.contains(name.as_str()))
-            {
+            for name in states.keys().filter(|name| !reachable.contains(name.as_str())) {
                 errors.push(format!("{at}States.{name}: not reachable from StartAt"));
             }
         }
@@ -83,10 +74,7 @@ fn transitions(state: &Value) -> Vec<&str> {
 }
 
 fn check_state(state: &Value, states: &Map<String, Value>, at: &str, errors: &mut Vec<String>) {
-    let kind = state
-        .get("Type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let kind = state.get("Type").and_then(Value::as_str).unwrap_or_default();
     if !STATE_TYPES.contains(&kind) {
         errors.push(format!("{at}.Type: {kind:?} is not a state type"));
     }
@@ -100,13 +88,8 @@ fn check_state(state: &Value, states: &Map<String, Value>, at: &str, errors: &mu
         _ if has_next == ends => errors.push(format!("{at}: needs exactly one of Next and End")),
         _ => {}
     }
-    for target in transitions(state)
-        .into_iter()
-        .filter(|t| !states.contains_key(*t))
-    {
-        errors.push(format!(
-            "{at}: transition to {target:?}, which is not a state"
-        ));
+    for target in transitions(state).into_iter().filter(|t| !states.contains_key(*t)) {
+        errors.push(format!("{at}: transition to {target:?}, which is not a state"));
     }
     for field in PATH_FIELDS {
         match state.get(*field) {
@@ -125,10 +108,7 @@ fn check_state(state: &Value, states: &Map<String, Value>, at: &str, errors: &mu
 }
 
 fn check_resource(state: &Value, at: &str, errors: &mut Vec<String>) {
-    let resource = state
-        .get("Resource")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let resource = state.get("Resource").and_then(Value::as_str).unwrap_or_default();
     let known = resource
         .strip_prefix("arn:")
         .and_then(|rest| rest.split_once(":states:::"))
@@ -136,9 +116,7 @@ fn check_resource(state: &Value, at: &str, errors: &mut Vec<String>) {
             !partition.is_empty() && !partition.contains(':') && INTEGRATIONS.contains(&api)
         });
     if !known {
-        errors.push(format!(
-            "{at}.Resource: {resource:?} is not a known integration"
-        ));
+        errors.push(format!("{at}.Resource: {resource:?} is not a known integration"));
     }
 }
 
@@ -150,9 +128,7 @@ fn check_map(state: &Value, at: &str, errors: &mut Vec<String>) {
     if let Some(limit) = state.get("MaxConcurrency")
         && limit.as_u64().is_none()
     {
-        errors.push(format!(
-            "{at}.MaxConcurrency: {limit} is not a non-negative integer"
-        ));
+        errors.push(format!("{at}.MaxConcurrency: {limit} is not a non-negative integer"));
     }
 }
 
@@ -177,27 +153,18 @@ fn check_retries(state: &Value, at: &str, errors: &mut Vec<String>) {
     {
         let at = format!("{at}.Retry[{i}]");
         check_error_equals(retry, &at, errors);
-        let positive = |field: &str| {
-            retry
-                .get(field)
-                .is_none_or(|v| v.as_u64().is_some_and(|n| n >= 1))
-        };
+        let positive = |field: &str| retry.get(field).is_none_or(|v| v.as_u64().is_some_and(|n| n >= 1));
         if !positive("IntervalSeconds") {
             errors.push(format!("{at}.IntervalSeconds: must be a positive integer"));
         }
-        if retry
-            .get("MaxAttempts")
-            .is_some_and(|v| v.as_u64().is_none())
-        {
+        if retry.get("MaxAttempts").is_some_and(|v| v.as_u64().is_none()) {
             errors.push(format!("{at}.MaxAttempts: must be a non-negative integer"));
         }
         if retry
             .get("BackoffRate")
             .is_some_and(|v| v.as_f64().is_none_or(|rate| rate < 1.0))
         {
-            errors.push(format!(
-                "{at}.BackoffRate: must be a number of at least 1.0"
-            ));
+            errors.push(format!("{at}.BackoffRate: must be a number of at least 1.0"));
         }
     }
     for (i, catcher) in state
@@ -214,9 +181,7 @@ fn check_retries(state: &Value, at: &str, errors: &mut Vec<String>) {
 fn check_error_equals(rule: &Value, at: &str, errors: &mut Vec<String>) {
     let names = rule.get("ErrorEquals").and_then(Value::as_array);
     if !names.is_some_and(|names| !names.is_empty() && names.iter().all(Value::is_string)) {
-        errors.push(format!(
-            "{at}.ErrorEquals: must be a non-empty list of error names"
-        ));
+        errors.push(format!("{at}.ErrorEquals: must be a non-empty list of error names"));
     }
 }
 
@@ -236,9 +201,7 @@ fn check_evaluated_values(value: &Value, at: &str, errors: &mut Vec<String>) {
                         .as_str()
                         .is_some_and(|text| text.starts_with('$') || text.starts_with("States."));
                     if !evaluated {
-                        errors.push(format!(
-                            "{here}: {child} is neither a path nor an intrinsic function"
-                        ));
+                        errors.push(format!("{here}: {child} is neither a path nor an intrinsic function"));
                     }
                 }
                 check_evaluated_values(child, &here, errors);
@@ -290,17 +253,13 @@ mod tests {
             json!({ "StartAt": "B", "States": { "A": { "Type": "Succeed" } } }),
             "StartAt",
         );
-        one_error_containing(
-            json!({ "States": { "A": { "Type": "Succeed" } } }),
-            "StartAt: missing",
-        );
+        one_error_containing(json!({ "States": { "A": { "Type": "Succeed" } } }), "StartAt: missing");
         one_error_containing(json!({ "StartAt": "A" }), "States: missing");
     }
 
     #[test]
     fn transitions_must_name_states() {
-        let definition =
-            json!({ "StartAt": "A", "States": { "A": task(json!({ "Next": "Nowhere" })) } });
+        let definition = json!({ "StartAt": "A", "States": { "A": task(json!({ "Next": "Nowhere" })) } });
         one_error_containing(definition, "\"Nowhere\", which is not a state");
     }
 
@@ -308,11 +267,9 @@ mod tests {
     fn non_terminal_states_need_exactly_one_of_next_and_end() {
         let neither = json!({ "StartAt": "A", "States": { "A": task(json!({})) } });
         one_error_containing(neither, "exactly one of Next and End");
-        let both =
-            json!({ "StartAt": "A", "States": { "A": task(json!({ "Next": "A", "End": true })) } });
+        let both = json!({ "StartAt": "A", "States": { "A": task(json!({ "Next": "A", "End": true })) } });
         one_error_containing(both, "exactly one of Next and End");
-        let succeed_with_end =
-            json!({ "StartAt": "A", "States": { "A": { "Type": "Succeed", "End": true } } });
+        let succeed_with_end = json!({ "StartAt": "A", "States": { "A": { "Type": "Succeed", "End": true } } });
         one_error_containing(succeed_with_end, "neither Next nor End");
     }
 
@@ -342,20 +299,16 @@ mod tests {
         let errors = errors(definition);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(
-            errors
-                .iter()
-                .any(|e| e.contains("States.A.Parameters.bad.$")),
+            errors.iter().any(|e| e.contains("States.A.Parameters.bad.$")),
             "{errors:?}"
         );
     }
 
     #[test]
     fn task_resources_must_be_known_integrations() {
-        for resource in [
-            "arn:aws:states:::eks:runJob.sync",
-            "arn:aws-cn:states:::lambda:invoke",
-        ] {
-            let definition = json!({ "StartAt": "A", "States": { "A": task(json!({ "Resource": resource, "End": true })) } });
+        for resource in ["arn:aws:states:::eks:runJob.sync", "arn:aws-cn:states:::lambda:invoke"] {
+            let definition =
+                json!({ "StartAt": "A", "States": { "A": task(json!({ "Resource": resource, "End": true })) } });
             assert_eq!(validate_definition(&definition), Ok(()), "{resource}");
         }
         for resource in [
@@ -363,7 +316,8 @@ mod tests {
             "arn:aws:lambda:eu-west-1:1:function:f",
             "lambda:invoke",
         ] {
-            let definition = json!({ "StartAt": "A", "States": { "A": task(json!({ "Resource": resource, "End": true })) } });
+            let definition =
+                json!({ "StartAt": "A", "States": { "A": task(json!({ "Resource": resource, "End": true })) } });
             one_error_containing(definition, "not a known integration");
         }
     }
@@ -380,9 +334,7 @@ mod tests {
         };
         let processor = json!({ "StartAt": "P", "States": { "P": task(json!({ "End": true })) } });
         assert_eq!(
-            validate_definition(&map(
-                json!({ "ItemProcessor": processor, "MaxConcurrency": 0 })
-            )),
+            validate_definition(&map(json!({ "ItemProcessor": processor, "MaxConcurrency": 0 }))),
             Ok(())
         );
         one_error_containing(map(json!({})), "needs an ItemProcessor");
@@ -420,9 +372,7 @@ mod tests {
         } } });
         let errors = errors(definition);
         assert!(
-            errors
-                .iter()
-                .all(|e| e.starts_with("States.P.Branches[0].")),
+            errors.iter().all(|e| e.starts_with("States.P.Branches[0].")),
             "{errors:?}"
         );
         assert!(!errors.is_empty());

@@ -62,16 +62,56 @@ use Step::*;
 
 /// Every setting the runtime reads, with the steps that need it.
 pub const SETTINGS: &[Setting] = &[
-    Setting { name: PIPELINE_NAME, required_by: &[Process], doc: "pipeline name, seeds ConfirmationId" },
-    Setting { name: RUN_ID, required_by: &[Split, ListChunks, Process, Merge], doc: "run id, keys the progress set" },
-    Setting { name: INPUT_URL, required_by: &[Split], doc: "input object URL" },
-    Setting { name: OUTPUT_URL, required_by: &[Merge], doc: "result object URL" },
-    Setting { name: WORK_DIR, required_by: &[Split, ListChunks, Process, Merge], doc: "shared work directory" },
-    Setting { name: REDIS_URL, required_by: &[Split, ListChunks, Process, Merge], doc: "progress store URL" },
-    Setting { name: REDIS_AUTH_SECRET_ARN, required_by: &[], doc: "secret holding the Redis auth token (optional)" },
-    Setting { name: TABLE_URL, required_by: &[Process], doc: "orders table URL" },
-    Setting { name: MAX_LINES_PER_BATCH, required_by: &[Split], doc: "data rows per chunk" },
-    Setting { name: CHUNK, required_by: &[Process], doc: "chunk reference to process" },
+    Setting {
+        name: PIPELINE_NAME,
+        required_by: &[Process],
+        doc: "pipeline name, seeds ConfirmationId",
+    },
+    Setting {
+        name: RUN_ID,
+        required_by: &[Split, Process, Merge],
+        doc: "run id, keys the progress set (the Lambda gets it in its payload)",
+    },
+    Setting {
+        name: INPUT_URL,
+        required_by: &[Split],
+        doc: "input object URL",
+    },
+    Setting {
+        name: OUTPUT_URL,
+        required_by: &[Merge],
+        doc: "result object URL",
+    },
+    Setting {
+        name: WORK_DIR,
+        required_by: &[Split, Process, Merge],
+        doc: "shared work directory (the Lambda reads only the progress store)",
+    },
+    Setting {
+        name: REDIS_URL,
+        required_by: &[Split, ListChunks, Process, Merge],
+        doc: "progress store URL",
+    },
+    Setting {
+        name: REDIS_AUTH_SECRET_ARN,
+        required_by: &[],
+        doc: "secret holding the Redis auth token (optional)",
+    },
+    Setting {
+        name: TABLE_URL,
+        required_by: &[Process],
+        doc: "orders table URL",
+    },
+    Setting {
+        name: MAX_LINES_PER_BATCH,
+        required_by: &[Split],
+        doc: "data rows per chunk",
+    },
+    Setting {
+        name: CHUNK,
+        required_by: &[Process],
+        doc: "chunk reference to process",
+    },
 ];
 
 /// Names of the settings `step` cannot run without.
@@ -94,12 +134,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_step_needs_a_run_id_and_work_dir() {
-        for step in Step::ALL {
+    fn every_job_needs_a_run_id_and_work_dir() {
+        for step in [Step::Split, Step::Process, Step::Merge] {
             let names: Vec<_> = required_for(step).collect();
             assert!(names.contains(&RUN_ID), "{step:?}");
             assert!(names.contains(&WORK_DIR), "{step:?}");
         }
+    }
+
+    #[test]
+    fn the_lambda_needs_only_the_progress_store() {
+        assert_eq!(required_for(Step::ListChunks).collect::<Vec<_>>(), [REDIS_URL]);
     }
 
     #[test]

@@ -24,11 +24,7 @@ pub const MERGE: &str = "Merge";
 /// count towards the 256 KiB task result limit even though the result is then discarded.
 const LOG_TAIL_LINES: &str = "100";
 
-pub fn state_machine_definition(
-    spec: &PipelineSpec,
-    cluster: &ClusterInfo,
-    refs: &DeployedRefs,
-) -> Value {
+pub fn state_machine_definition(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
     json!({
         "Comment": format!(
             "eventdriven pipeline {}: split the input, process every chunk, merge the results",
@@ -189,31 +185,18 @@ mod tests {
         let jobs = [
             (SPLIT, &states[SPLIT]),
             (MERGE, &states[MERGE]),
-            (
-                PROCESS_CHUNK,
-                &iteration(&definition)["States"][PROCESS_CHUNK],
-            ),
+            (PROCESS_CHUNK, &iteration(&definition)["States"][PROCESS_CHUNK]),
         ];
         for (name, state) in jobs {
-            assert_eq!(
-                state["Resource"], "arn:aws:states:::eks:runJob.sync",
-                "{name}"
-            );
+            assert_eq!(state["Resource"], "arn:aws:states:::eks:runJob.sync", "{name}");
             let parameters = &state["Parameters"];
             assert_eq!(parameters["ClusterName"], cluster.name);
-            assert_eq!(
-                parameters["CertificateAuthority"],
-                cluster.certificate_authority
-            );
+            assert_eq!(parameters["CertificateAuthority"], cluster.certificate_authority);
             assert_eq!(parameters["Endpoint"], cluster.endpoint);
             assert_eq!(parameters["Namespace"], "eventdriven");
             assert_eq!(parameters["LogOptions"]["RetrieveLogs"], true);
             assert_eq!(state["ResultPath"], Value::Null, "{name}");
-            assert_eq!(
-                state["Retry"][0]["ErrorEquals"],
-                json!(["States.TaskFailed"]),
-                "{name}"
-            );
+            assert_eq!(state["Retry"][0]["ErrorEquals"], json!(["States.TaskFailed"]), "{name}");
         }
         assert_eq!(
             states[SPLIT]["Parameters"]["Job"]["spec"]["template"]["spec"]["containers"][0]["args"],
@@ -238,10 +221,7 @@ mod tests {
             state["Parameters"]["Payload"],
             json!({ "run_id.$": "$$.Execution.Name" })
         );
-        assert_eq!(
-            state["ResultSelector"],
-            json!({ "chunks.$": "$.Payload.chunks" })
-        );
+        assert_eq!(state["ResultSelector"], json!({ "chunks.$": "$.Payload.chunks" }));
         let retried = state["Retry"][0]["ErrorEquals"].as_array().unwrap();
         assert!(retried.contains(&json!("Lambda.TooManyRequestsException")));
     }
@@ -250,12 +230,7 @@ mod tests {
     fn the_map_iterates_over_what_list_chunks_returns() {
         let definition = definition();
         let list = &definition["States"][LIST_CHUNKS];
-        let (selected, _) = list["ResultSelector"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .next()
-            .unwrap();
+        let (selected, _) = list["ResultSelector"].as_object().unwrap().iter().next().unwrap();
         let stored_at = format!(
             "{}.{}",
             list["ResultPath"].as_str().unwrap(),
@@ -281,10 +256,7 @@ mod tests {
         let read = roots(iteration(&definition));
         assert!(!read.is_empty());
         for root in read {
-            assert!(
-                provided.contains(&root.as_str()),
-                "the iteration reads $.{root}"
-            );
+            assert!(provided.contains(&root.as_str()), "the iteration reads $.{root}");
         }
     }
 
@@ -295,10 +267,7 @@ mod tests {
         // A ResultSelector reads the task's result, not the state.
         definition["States"][LIST_CHUNKS]["ResultSelector"] = Value::Null;
         for root in roots(&definition) {
-            assert!(
-                ["detail", "list"].contains(&root.as_str()),
-                "reads $.{root}"
-            );
+            assert!(["detail", "list"].contains(&root.as_str()), "reads $.{root}");
         }
     }
 
@@ -334,22 +303,13 @@ mod tests {
             let authority = text
                 .split_once("://")
                 .map(|(_, rest)| rest.split('/').next().unwrap_or(rest));
-            assert!(
-                !authority.is_some_and(|a| a.contains('@')),
-                "credentials in {text}"
-            );
+            assert!(!authority.is_some_and(|a| a.contains('@')), "credentials in {text}");
             let lower = text.to_ascii_lowercase();
-            assert!(
-                !lower.contains("password") && !lower.contains("token="),
-                "{text}"
-            );
+            assert!(!lower.contains("password") && !lower.contains("token="), "{text}");
             let access_key = text.contains("AKIA") || text.contains("ASIA");
             assert!(!access_key, "{text}");
             if lower.contains("secret") && lower != "secret" {
-                assert!(
-                    text == secret_arn || text.starts_with("REDIS_AUTH_SECRET"),
-                    "{text}"
-                );
+                assert!(text == secret_arn || text.starts_with("REDIS_AUTH_SECRET"), "{text}");
             }
         }
     }

@@ -44,11 +44,7 @@ pub fn refs() -> DeployedRefs {
         lambda_function_arn: names.lambda_function_arn(),
         efs_file_system_id: "fs-0123456789abcdef0".into(),
         redis_url: "rediss://master.eventdriven-orders.x1y2z3.euw1.cache.amazonaws.com:6379".into(),
-        redis_auth_secret_arn: Some(
-            names
-                .redis_auth_secret_arn_pattern()
-                .replace("??????", "Ab3dE9"),
-        ),
+        redis_auth_secret_arn: Some(names.redis_auth_secret_arn_pattern().replace("??????", "Ab3dE9")),
         table_name: names.table(),
         bucket_name: names.bucket(),
         region: aws.region,

@@ -76,29 +76,20 @@ pub fn lambda_trust_policy() -> Value {
     })])
 }
 
-/// The list-chunks Lambda writes its own logs, reads the Redis auth token, mounts the work
-/// directory's file system (created first, hence its id) and runs inside the VPC.
-pub fn lambda_policy(names: &Names, efs_file_system_id: &str) -> Value {
+/// The list-chunks Lambda writes its own logs, reads the Redis auth token and runs inside the
+/// VPC (where Redis is). It only reads the progress store, so it mounts no file system.
+pub fn lambda_policy(names: &Names) -> Value {
     let log_group = names.lambda_log_group_arn();
     document(vec![
         allow(
             "LambdaLogs",
-            &[
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-            ],
+            &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
             &[format!("{log_group}:*"), log_group],
         ),
         allow(
             "RedisAuthSecret",
             &["secretsmanager:GetSecretValue"],
             &[names.redis_auth_secret_arn_pattern()],
-        ),
-        allow(
-            "WorkDirMount",
-            &["elasticfilesystem:ClientMount"],
-            &[names.efs_file_system_arn(efs_file_system_id)],
         ),
         allow(
             VPC_NETWORK_INTERFACES_SID,
@@ -140,21 +131,12 @@ pub fn job_policy(names: &Names) -> Value {
         &["s3:ListBucket"],
         std::slice::from_ref(&bucket),
     );
-    list["Condition"] =
-        json!({ "StringLike": { "s3:prefix": [format!("{input}*"), format!("{output}*")] } });
+    list["Condition"] = json!({ "StringLike": { "s3:prefix": [format!("{input}*"), format!("{output}*")] } });
     document(vec![
-        allow(
-            "ReadInput",
-            &["s3:GetObject"],
-            &[format!("{bucket}/{input}*")],
-        ),
+        allow("ReadInput", &["s3:GetObject"], &[format!("{bucket}/{input}*")]),
         allow(
             "WriteOutput",
-            &[
-                "s3:PutObject",
-                "s3:AbortMultipartUpload",
-                "s3:ListMultipartUploadParts",
-            ],
+            &["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
             &[format!("{bucket}/{output}*")],
         ),
         list,
@@ -188,7 +170,7 @@ mod tests {
         vec![
             ("sfn", state_machine_policy(names)),
             ("events", events_policy(names)),
-            ("lambda", lambda_policy(names, EFS_ID)),
+            ("lambda", lambda_policy(names)),
             ("job", job_policy(names)),
         ]
     }
@@ -238,9 +220,7 @@ mod tests {
                 );
                 if any {
                     assert!(
-                        list(&statement["Action"])
-                            .iter()
-                            .all(|a| a.starts_with("ec2:")),
+                        list(&statement["Action"]).iter().all(|a| a.starts_with("ec2:")),
                         "{statement}"
                     );
                 }
@@ -292,14 +272,8 @@ mod tests {
                 .expect(sid)
         };
         let bucket = "arn:aws:s3:::eventdriven-orders-123456789012";
-        assert_eq!(
-            by_sid("ReadInput")["Resource"],
-            json!([format!("{bucket}/input/*")])
-        );
-        assert_eq!(
-            by_sid("WriteOutput")["Resource"],
-            json!([format!("{bucket}/output/*")])
-        );
+        assert_eq!(by_sid("ReadInput")["Resource"], json!([format!("{bucket}/input/*")]));
+        assert_eq!(by_sid("WriteOutput")["Resource"], json!([format!("{bucket}/output/*")]));
         assert_eq!(
             by_sid("ListPipelinePrefixes")["Condition"],
             json!({ "StringLike": { "s3:prefix": ["input/*", "output/*"] } })
@@ -311,8 +285,7 @@ mod tests {
     fn the_state_machine_may_invoke_the_function_and_its_versions() {
         let (spec, aws) = (fixtures::spec(), fixtures::aws());
         let policy = state_machine_policy(&Names::new(&spec, &aws));
-        let function =
-            "arn:aws:lambda:eu-west-1:123456789012:function:eventdriven-orders-list-chunks";
+        let function = "arn:aws:lambda:eu-west-1:123456789012:function:eventdriven-orders-list-chunks";
         assert_eq!(statements(&policy).len(), 1);
         assert_eq!(
             policy["Statement"][0]["Resource"],
@@ -332,10 +305,7 @@ mod tests {
         for (policy, service) in cases {
             assert_eq!(policy["Version"], POLICY_VERSION);
             assert_eq!(statements(&policy).len(), 1);
-            assert_eq!(
-                policy["Statement"][0]["Principal"],
-                json!({ "Service": service })
-            );
+            assert_eq!(policy["Statement"][0]["Principal"], json!({ "Service": service }));
             assert!(list(&policy["Statement"][0]["Action"]).contains(&"sts:AssumeRole"));
         }
         assert_eq!(
@@ -348,10 +318,7 @@ mod tests {
     fn only_the_pipeline_service_account_may_assume_the_job_role() {
         let policy = job_trust_policy(&fixtures::spec());
         let statement = &policy["Statement"][0];
-        assert_eq!(
-            statement["Action"],
-            json!(["sts:AssumeRole", "sts:TagSession"])
-        );
+        assert_eq!(statement["Action"], json!(["sts:AssumeRole", "sts:TagSession"]));
         assert_eq!(
             statement["Condition"]["StringEquals"],
             json!({

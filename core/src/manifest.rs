@@ -85,10 +85,7 @@ pub fn job_name(step: Step) -> String {
     let scope = Scope::of(step);
     let run_id = scope.run_id();
     match scope {
-        Scope::Execution => paths::format(
-            &format!("{}-{{}}-{{}}", step.subcommand()),
-            &[&run_id, RETRY_COUNT],
-        ),
+        Scope::Execution => paths::format(&format!("{}-{{}}-{{}}", step.subcommand()), &[&run_id, RETRY_COUNT]),
         Scope::Iteration => paths::format(
             &format!("{}-{{}}-{{}}-{{}}", step.subcommand()),
             &[&run_id, &paths::item(paths::item::INDEX), RETRY_COUNT],
@@ -158,15 +155,9 @@ mod tests {
         for step in Step::ALL {
             let names = env_names(&manifest(step));
             for required in contract::required_for(step) {
-                assert!(
-                    names.iter().any(|n| n == required),
-                    "{step:?} lacks {required}"
-                );
+                assert!(names.iter().any(|n| n == required), "{step:?} lacks {required}");
             }
-            assert!(
-                names.iter().any(|n| n == contract::REDIS_AUTH_SECRET_ARN),
-                "{step:?}"
-            );
+            assert!(names.iter().any(|n| n == contract::REDIS_AUTH_SECRET_ARN), "{step:?}");
             let unique: HashSet<_> = names.iter().collect();
             assert_eq!(unique.len(), names.len(), "{step:?} repeats a setting");
             for name in &names {
@@ -207,18 +198,9 @@ mod tests {
         assert_eq!(job["apiVersion"], "batch/v1");
         assert_eq!(job["kind"], "Job");
         assert_eq!(job["metadata"]["namespace"], "eventdriven");
-        assert_eq!(
-            job["metadata"]["labels"]["app.kubernetes.io/name"],
-            "eventdriven"
-        );
-        assert_eq!(
-            job["metadata"]["labels"]["app.kubernetes.io/instance"],
-            "orders"
-        );
-        assert_eq!(
-            job["metadata"]["labels"]["app.kubernetes.io/component"],
-            "merge"
-        );
+        assert_eq!(job["metadata"]["labels"]["app.kubernetes.io/name"], "eventdriven");
+        assert_eq!(job["metadata"]["labels"]["app.kubernetes.io/instance"], "orders");
+        assert_eq!(job["metadata"]["labels"]["app.kubernetes.io/component"], "merge");
         assert_eq!(job["spec"]["backoffLimit"], 2);
         assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 3600);
         let pod = &job["spec"]["template"]["spec"];
@@ -260,10 +242,7 @@ mod tests {
             job_name(Step::Process),
             "States.Format('process-{}-{}-{}', $.run_id, $.index, $$.State.RetryCount)"
         );
-        assert_eq!(
-            manifest(Step::Merge)["metadata"]["name.$"],
-            job_name(Step::Merge)
-        );
+        assert_eq!(manifest(Step::Merge)["metadata"]["name.$"], job_name(Step::Merge));
     }
 
     #[test]
@@ -299,10 +278,7 @@ mod tests {
             }
             for name in env_names(&job) {
                 let upper = name.to_ascii_uppercase();
-                assert!(
-                    !upper.contains("PASSWORD") && !upper.ends_with("TOKEN"),
-                    "{name}"
-                );
+                assert!(!upper.contains("PASSWORD") && !upper.ends_with("TOKEN"), "{name}");
             }
         }
     }

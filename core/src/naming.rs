@@ -118,10 +118,7 @@ impl<'a> Names<'a> {
     }
 
     fn arn(&self, service: &str, region: &str, account: &str, resource: &str) -> String {
-        format!(
-            "arn:{}:{service}:{region}:{account}:{resource}",
-            self.aws.partition
-        )
+        format!("arn:{}:{service}:{region}:{account}:{resource}", self.aws.partition)
     }
 
     fn regional_arn(&self, service: &str, resource: &str) -> String {
@@ -149,12 +146,7 @@ impl<'a> Names<'a> {
     }
 
     pub fn role_arn(&self, role: Role) -> String {
-        self.arn(
-            "iam",
-            "",
-            &self.aws.account_id,
-            &format!("role/{}", self.role(role)),
-        )
+        self.arn("iam", "", &self.aws.account_id, &format!("role/{}", self.role(role)))
     }
 
     pub fn input_rule_arn(&self) -> String {
@@ -169,27 +161,18 @@ impl<'a> Names<'a> {
     }
 
     pub fn cache_subnet_group_arn(&self) -> String {
-        self.regional_arn(
-            "elasticache",
-            &format!("subnetgroup:{}", self.cache_subnet_group()),
-        )
+        self.regional_arn("elasticache", &format!("subnetgroup:{}", self.cache_subnet_group()))
     }
 
     /// Secrets Manager appends six random characters to a secret's ARN, so before the secret
     /// exists it can only be named with the `-??????` wildcard IAM documents for this case.
     pub fn redis_auth_secret_arn_pattern(&self) -> String {
-        self.regional_arn(
-            "secretsmanager",
-            &format!("secret:{}-??????", self.redis_auth_secret()),
-        )
+        self.regional_arn("secretsmanager", &format!("secret:{}-??????", self.redis_auth_secret()))
     }
 
     /// The file system id is chosen by EFS, so its ARN needs it once created.
     pub fn efs_file_system_arn(&self, file_system_id: &str) -> String {
-        self.regional_arn(
-            "elasticfilesystem",
-            &format!("file-system/{file_system_id}"),
-        )
+        self.regional_arn("elasticfilesystem", &format!("file-system/{file_system_id}"))
     }
 }
 
@@ -200,10 +183,7 @@ fn fit(name: &str, max: usize) -> String {
         return name.to_owned();
     }
     let hash = format!("{:08x}", fnv1a(name));
-    let head: String = name
-        .chars()
-        .take(max.saturating_sub(hash.len() + 1))
-        .collect();
+    let head: String = name.chars().take(max.saturating_sub(hash.len() + 1)).collect();
     format!("{}-{hash}", head.trim_end_matches('-'))
 }
 
@@ -248,10 +228,7 @@ mod tests {
         assert_eq!(names.table(), "eventdriven-orders-orders");
         assert_eq!(names.state_machine(), "eventdriven-orders");
         assert_eq!(names.lambda_function(), "eventdriven-orders-list-chunks");
-        assert_eq!(
-            names.lambda_log_group(),
-            "/aws/lambda/eventdriven-orders-list-chunks"
-        );
+        assert_eq!(names.lambda_log_group(), "/aws/lambda/eventdriven-orders-list-chunks");
         let roles: Vec<String> = Role::ALL.iter().map(|r| names.role(*r)).collect();
         assert_eq!(
             roles,
@@ -304,10 +281,7 @@ mod tests {
     #[test]
     fn shortened_names_keep_long_pipelines_apart() {
         let aws = fixtures::aws();
-        let (a, b) = (
-            long_spec(LONGEST),
-            long_spec(&format!("{}h", &LONGEST[..39])),
-        );
+        let (a, b) = (long_spec(LONGEST), long_spec(&format!("{}h", &LONGEST[..39])));
         let (a, b) = (Names::new(&a, &aws), Names::new(&b, &aws));
         assert_ne!(a.bucket(), b.bucket());
         assert_ne!(a.replication_group_id(), b.replication_group_id());
@@ -327,10 +301,7 @@ mod tests {
         };
         let names = Names::new(&spec, &aws);
         let acct = "cn-north-1:123456789012";
-        assert_eq!(
-            names.bucket_arn(),
-            "arn:aws-cn:s3:::eventdriven-orders-123456789012"
-        );
+        assert_eq!(names.bucket_arn(), "arn:aws-cn:s3:::eventdriven-orders-123456789012");
         assert_eq!(
             names.table_arn(),
             format!("arn:aws-cn:dynamodb:{acct}:table/eventdriven-orders-orders")

@@ -129,11 +129,7 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     for message in tags(&spec.tags) {
         check("tags", Err(message));
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
 /// `Err(message)` unless `holds`; chained with `?` so each attribute reports its first broken rule.
@@ -173,10 +169,7 @@ fn pipeline_name(name: &str) -> Result<(), String> {
 }
 
 fn eks_cluster_name(name: &str) -> Result<(), String> {
-    rule(
-        (1..=100).contains(&name.len()),
-        "must be 1 to 100 characters long",
-    )?;
+    rule((1..=100).contains(&name.len()), "must be 1 to 100 characters long")?;
     rule(
         only(name, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
         "may contain only letters, digits, '-' and '_'",
@@ -189,10 +182,7 @@ fn eks_cluster_name(name: &str) -> Result<(), String> {
 
 fn container_image(image: &str) -> Result<(), String> {
     rule(!image.is_empty(), "must not be empty")?;
-    rule(
-        !image.contains(char::is_whitespace),
-        "must not contain whitespace",
-    )
+    rule(!image.contains(char::is_whitespace), "must not contain whitespace")
 }
 
 /// Lambda only runs images from a registry, so a bare `name:tag` cannot be right; anything
@@ -206,18 +196,12 @@ fn lambda_image(image: &str) -> Result<(), String> {
 }
 
 fn in_range(value: i64, min: i64, max: i64) -> Result<(), String> {
-    rule(
-        (min..=max).contains(&value),
-        format!("must be between {min} and {max}"),
-    )
+    rule((min..=max).contains(&value), format!("must be between {min} and {max}"))
 }
 
 /// Kubernetes namespaces are RFC 1123 labels.
 fn dns_label(name: &str) -> Result<(), String> {
-    rule(
-        (1..=63).contains(&name.len()),
-        "must be 1 to 63 characters long",
-    )?;
+    rule((1..=63).contains(&name.len()), "must be 1 to 63 characters long")?;
     rule(
         only(name, |c| is_lower_alnum(c) || c == '-'),
         "may contain only lowercase letters, digits and '-'",
@@ -230,10 +214,7 @@ fn dns_label(name: &str) -> Result<(), String> {
 
 /// Kubernetes service account names are RFC 1123 subdomains.
 fn dns_subdomain(name: &str) -> Result<(), String> {
-    rule(
-        (1..=253).contains(&name.len()),
-        "must be 1 to 253 characters long",
-    )?;
+    rule((1..=253).contains(&name.len()), "must be 1 to 253 characters long")?;
     rule(
         only(name, |c| is_lower_alnum(c) || c == '-' || c == '.'),
         "may contain only lowercase letters, digits, '-' and '.'",
@@ -248,18 +229,13 @@ fn dns_subdomain(name: &str) -> Result<(), String> {
 fn separate_prefixes(input: &str, output: &str) -> Result<(), String> {
     rule(
         !output.starts_with(input) && !input.starts_with(output),
-        format!(
-            "must not overlap input_prefix {input:?}, or every result would trigger another run"
-        ),
+        format!("must not overlap input_prefix {input:?}, or every result would trigger another run"),
     )
 }
 
 /// S3 general purpose bucket naming rules.
 pub(crate) fn s3_bucket_name(name: &str) -> Result<(), String> {
-    rule(
-        (3..=63).contains(&name.len()),
-        "must be 3 to 63 characters long",
-    )?;
+    rule((3..=63).contains(&name.len()), "must be 3 to 63 characters long")?;
     rule(
         only(name, |c| is_lower_alnum(c) || c == '-' || c == '.'),
         "may contain only lowercase letters, digits, '.' and '-'",
@@ -282,9 +258,7 @@ pub(crate) fn s3_bucket_name(name: &str) -> Result<(), String> {
 
 fn redis_node_type(node_type: &str) -> Result<(), String> {
     rule(
-        node_type
-            .strip_prefix("cache.")
-            .is_some_and(|rest| !rest.is_empty()),
+        node_type.strip_prefix("cache.").is_some_and(|rest| !rest.is_empty()),
         "must be an ElastiCache node type such as cache.t4g.micro",
     )
 }
@@ -335,9 +309,7 @@ fn tags(tags: &BTreeMap<String, String>) -> Vec<String> {
             messages.push(format!("key {key:?} must not start with \"aws:\""));
         }
         if value.chars().count() > 256 {
-            messages.push(format!(
-                "value of {key:?} must be at most 256 characters long"
-            ));
+            messages.push(format!("value of {key:?} must be at most 256 characters long"));
         }
     }
     messages
@@ -392,10 +364,7 @@ mod tests {
     #[test]
     fn error_displays_attribute_then_message() {
         let errors = errors_of(&with(|s| s.max_lines_per_batch = 0));
-        assert_eq!(
-            errors,
-            ["max_lines_per_batch: must be between 1 and 10000000"]
-        );
+        assert_eq!(errors, ["max_lines_per_batch: must be between 1 and 10000000"]);
     }
 
     #[test]
@@ -426,20 +395,13 @@ mod tests {
             "or--ders",
             "or_ders",
         ] {
-            assert_eq!(
-                attributes_failing(&with(|s| s.name = bad.into())),
-                ["name"],
-                "{bad:?}"
-            );
+            assert_eq!(attributes_failing(&with(|s| s.name = bad.into())), ["name"], "{bad:?}");
         }
     }
 
     #[test]
     fn cluster_name_rules() {
-        assert_eq!(
-            validate(&with(|s| s.cluster_name = "Prod_Cluster-1".into())),
-            Ok(())
-        );
+        assert_eq!(validate(&with(|s| s.cluster_name = "Prod_Cluster-1".into())), Ok(()));
         for bad in ["", "_x", "a b", &"a".repeat(101)] {
             let spec = with(|s| s.cluster_name = bad.into());
             assert_eq!(attributes_failing(&spec), ["cluster_name"], "{bad:?}");
@@ -452,10 +414,7 @@ mod tests {
             attributes_failing(&with(|s| s.job_image = String::new())),
             ["job_image"]
         );
-        assert_eq!(
-            attributes_failing(&with(|s| s.job_image = "a b".into())),
-            ["job_image"]
-        );
+        assert_eq!(attributes_failing(&with(|s| s.job_image = "a b".into())), ["job_image"]);
         assert_eq!(validate(&with(|s| s.job_image = "busybox".into())), Ok(()));
         for bad in ["", "lambda:1", "a.dkr.ecr/x y"] {
             let spec = with(|s| s.lambda_image = bad.into());
@@ -467,12 +426,7 @@ mod tests {
 
     #[test]
     fn numeric_ranges() {
-        for (lines, ok) in [
-            (1, true),
-            (10_000_000, true),
-            (0, false),
-            (10_000_001, false),
-        ] {
+        for (lines, ok) in [(1, true), (10_000_000, true), (0, false), (10_000_001, false)] {
             let spec = with(|s| s.max_lines_per_batch = lines);
             assert_eq!(validate(&spec).is_ok(), ok, "{lines}");
         }
@@ -488,10 +442,7 @@ mod tests {
             let spec = with(|s| s.namespace = bad.into());
             assert_eq!(attributes_failing(&spec), ["namespace"], "{bad:?}");
         }
-        assert_eq!(
-            validate(&with(|s| s.service_account = "jobs.runner".into())),
-            Ok(())
-        );
+        assert_eq!(validate(&with(|s| s.service_account = "jobs.runner".into())), Ok(()));
         for bad in ["", "Runner", ".runner", "run_ner"] {
             let spec = with(|s| s.service_account = bad.into());
             assert_eq!(attributes_failing(&spec), ["service_account"], "{bad:?}");
@@ -519,10 +470,7 @@ mod tests {
 
     #[test]
     fn bucket_name_override_follows_s3_rules() {
-        assert_eq!(
-            validate(&with(|s| s.bucket_name = Some("my.orders-1".into()))),
-            Ok(())
-        );
+        assert_eq!(validate(&with(|s| s.bucket_name = Some("my.orders-1".into()))), Ok(()));
         let bad = [
             "ab",
             "Orders",

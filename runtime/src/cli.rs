@@ -22,7 +22,11 @@ const DEFAULT_TABLE: &str = ".eventdriven/orders.redb";
 const DEFAULT_PIPELINE: &str = "local";
 
 #[derive(Parser)]
-#[command(name = "eventdriven", version, about = "Runs the steps of an eventdriven batch pipeline, in the cloud or locally.")]
+#[command(
+    name = "eventdriven",
+    version,
+    about = "Runs the steps of an eventdriven batch pipeline, in the cloud or locally."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -107,8 +111,6 @@ enum Command {
     },
     /// Query the orders table.
     Orders {
-        #[command(flatten)]
-        table: TableArgs,
         #[command(subcommand)]
         query: OrdersQuery,
     },
@@ -117,9 +119,16 @@ enum Command {
 #[derive(Subcommand)]
 enum OrdersQuery {
     /// Print one order as DynamoDB JSON.
-    Get { order_id: String },
+    Get {
+        order_id: String,
+        #[command(flatten)]
+        table: TableArgs,
+    },
     /// Print the number of orders.
-    Count,
+    Count {
+        #[command(flatten)]
+        table: TableArgs,
+    },
 }
 
 #[derive(Args)]
@@ -183,14 +192,21 @@ pub fn main() -> ExitCode {
 
 async fn execute(command: Command) -> Result<()> {
     match command {
-        Command::Split { run, input, max_lines_per_batch } => {
+        Command::Split {
+            run,
+            input,
+            max_lines_per_batch,
+        } => {
             let (dir, progress) = run.open().await?;
             let manifest = split_step(&dir, &progress, &input, max_lines_per_batch).await?;
             println!("{}", serde_json::to_string(&manifest)?);
         }
         Command::ListChunks { run } => {
             let progress = run.store.open().await?;
-            println!("{}", serde_json::to_string(&list_chunks(&run.run_id, &progress).await?)?);
+            println!(
+                "{}",
+                serde_json::to_string(&list_chunks(&run.run_id, &progress).await?)?
+            );
         }
         Command::Process { run, table, chunk } => {
             let (dir, progress) = run.open().await?;
@@ -201,11 +217,25 @@ async fn execute(command: Command) -> Result<()> {
         }
         Command::Merge { run, output } => {
             let (dir, progress) = run.open().await?;
-            println!("{}", serde_json::to_string(&merge_step(&dir, &progress, &output).await?)?);
+            println!(
+                "{}",
+                serde_json::to_string(&merge_step(&dir, &progress, &output).await?)?
+            );
         }
         Command::Lambda { store } => crate::lambda::serve(store.open().await?).await?,
-        Command::Run { input, output, max_lines_per_batch, concurrency, work_dir, redis_url, table, run_id, keep_work } => {
-            let concurrency = concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() as u64));
+        Command::Run {
+            input,
+            output,
+            max_lines_per_batch,
+            concurrency,
+            work_dir,
+            redis_url,
+            table,
+            run_id,
+            keep_work,
+        } => {
+            let concurrency =
+                concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() as u64));
             let run = LocalRun {
                 run_id: run_id.unwrap_or_else(|| crate::runner::default_run_id(&input)),
                 input,
@@ -231,15 +261,16 @@ async fn execute(command: Command) -> Result<()> {
             write_orders(&mut out, rows, seed)?;
             out.flush()?;
         }
-        Command::Orders { table, query } => {
-            let orders = OrdersTable::open(&table.table).await?;
-            match query {
-                OrdersQuery::Get { order_id } => match orders.get(&order_id).await? {
-                    Some(item) => println!("{}", serde_json::to_string_pretty(&item)?),
-                    None => anyhow::bail!("no order {order_id:?} in {:?}", table.table),
-                },
-                OrdersQuery::Count => println!("{}", orders.count().await?),
-            }
+        Command::Orders {
+            query: OrdersQuery::Get { order_id, table },
+        } => match OrdersTable::open(&table.table).await?.get(&order_id).await? {
+            Some(item) => println!("{}", serde_json::to_string_pretty(&item)?),
+            None => anyhow::bail!("no order {order_id:?} in {:?}", table.table),
+        },
+        Command::Orders {
+            query: OrdersQuery::Count { table },
+        } => {
+            println!("{}", OrdersTable::open(&table.table).await?.count().await?);
         }
     }
     Ok(())

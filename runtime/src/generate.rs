@@ -8,7 +8,10 @@ const REGIONS: [(&str, &[&str]); 4] = [
     ("Sub-Saharan Africa", &["South Africa", "Kenya", "Ghana", "Nigeria"]),
     ("Europe", &["France", "Germany", "Norway", "Portugal"]),
     ("Asia", &["Japan", "India", "Vietnam", "Mongolia"]),
-    ("Central America and the Caribbean", &["Panama", "Cuba", "Honduras", "Haiti"]),
+    (
+        "Central America and the Caribbean",
+        &["Panama", "Cuba", "Honduras", "Haiti"],
+    ),
 ];
 /// Item type, unit price and unit cost in cents.
 const ITEMS: [(&str, u64, u64); 6] = [

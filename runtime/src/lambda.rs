@@ -20,7 +20,11 @@ pub async fn serve(progress: ProgressStore) -> Result<()> {
     let progress = std::sync::Arc::new(progress);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let progress = progress.clone();
-        async move { handle(&progress, &event.payload).await.map_err(|e| lambda_runtime::Error::from(format!("{e:#}"))) }
+        async move {
+            handle(&progress, &event.payload)
+                .await
+                .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
+        }
     }))
     .await
     .map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"))
@@ -33,11 +37,23 @@ mod tests {
     #[tokio::test]
     async fn returns_the_pending_chunks_of_the_run() {
         let store = ProgressStore::open(crate::progress::MEMORY_URL, None).await.unwrap();
-        store.replace("r1", &["000001-30002".into(), "000000-2".into()]).await.unwrap();
+        store
+            .replace("r1", &["000001-30002".into(), "000000-2".into()])
+            .await
+            .unwrap();
         let list = handle(&store, &serde_json::json!({"run_id": "r1"})).await.unwrap();
         assert_eq!(list.chunks, ["000000-2", "000001-30002"]);
         let json = serde_json::to_value(&list).unwrap();
-        assert_eq!(json[eventdriven_core::contract::LIST_CHUNKS_CHUNKS_FIELD][0], "000000-2");
-        assert!(handle(&store, &serde_json::json!({})).await.unwrap_err().to_string().contains("run_id"));
+        assert_eq!(
+            json[eventdriven_core::contract::LIST_CHUNKS_CHUNKS_FIELD][0],
+            "000000-2"
+        );
+        assert!(
+            handle(&store, &serde_json::json!({}))
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("run_id")
+        );
     }
 }

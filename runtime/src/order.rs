@@ -10,6 +10,8 @@ use uuid::Uuid;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Text,
+    /// Digits only, stored as a string: the partition key `OrderId` is typed S.
+    Id,
     Date,
     Integer,
     Decimal,
@@ -23,7 +25,11 @@ struct Column {
 }
 
 const fn col(header: &'static str, attribute: &'static str, kind: Kind) -> Column {
-    Column { header, attribute, kind }
+    Column {
+        header,
+        attribute,
+        kind,
+    }
 }
 
 /// The input layout, in the order of the original sample's files.
@@ -34,7 +40,7 @@ const COLUMNS: [Column; 14] = [
     col("Sales Channel", "SalesChannel", Kind::Text),
     col("Order Priority", "OrderPriority", Kind::Text),
     col("Order Date", "OrderDate", Kind::Date),
-    col("Order ID", "OrderId", Kind::Integer),
+    col("Order ID", "OrderId", Kind::Id),
     col("Ship Date", "ShipDate", Kind::Date),
     col("Units Sold", "UnitsSold", Kind::Integer),
     col("Unit Price", "UnitPrice", Kind::Decimal),
@@ -71,6 +77,8 @@ pub struct Layout {
 pub enum HeaderError {
     #[error("the header is not valid UTF-8; is this an orders CSV file?")]
     NotUtf8,
+    #[error("the header holds control bytes; is this a binary file rather than an orders CSV file?")]
+    NotText,
     #[error("missing column(s) {missing:?}; expected the header {expected:?}")]
     Missing { missing: Vec<String>, expected: String },
     #[error("unexpected column(s) {unexpected:?}; expected the header {expected:?}")]
@@ -82,6 +90,13 @@ pub enum HeaderError {
 impl Layout {
     /// Reads the layout from the header's fields (surrounding spaces ignored).
     pub fn from_header(fields: &csv::ByteRecord) -> Result<Self, HeaderError> {
+        if fields
+            .iter()
+            .flatten()
+            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r'))
+        {
+            return Err(HeaderError::NotText);
+        }
         let names = fields
             .iter()
             .map(|f| std::str::from_utf8(f).map(|s| s.trim().trim_end_matches('\r')))
@@ -91,7 +106,9 @@ impl Layout {
         let mut unexpected = Vec::new();
         for (index, name) in names.iter().enumerate() {
             match COLUMNS.iter().position(|c| c.header == *name) {
-                Some(c) if positions[c] != usize::MAX => return Err(HeaderError::Duplicate(name.to_string())),
+                Some(c) if positions[c] != usize::MAX => {
+                    return Err(HeaderError::Duplicate(name.to_string()));
+                }
                 Some(c) => positions[c] = index,
                 None => unexpected.push(name.to_string()),
             }
@@ -103,12 +120,21 @@ impl Layout {
             .map(|(c, _)| c.header.to_string())
             .collect();
         if !missing.is_empty() {
-            return Err(HeaderError::Missing { missing, expected: input_header() });
+            return Err(HeaderError::Missing {
+                missing,
+                expected: input_header(),
+            });
         }
         if !unexpected.is_empty() {
-            return Err(HeaderError::Unexpected { unexpected, expected: input_header() });
+            return Err(HeaderError::Unexpected {
+                unexpected,
+                expected: input_header(),
+            });
         }
-        Ok(Layout { positions, field_count: names.len() })
+        Ok(Layout {
+            positions,
+            field_count: names.len(),
+        })
     }
 }
 
@@ -123,11 +149,15 @@ const ROOT_NAMESPACE: Uuid = Uuid::from_u128(0x6576_656e_7464_7269_7665_6e2d_6f7
 
 impl ConfirmationIds {
     pub fn for_pipeline(pipeline: &str) -> Self {
-        ConfirmationIds { namespace: Uuid::new_v5(&ROOT_NAMESPACE, pipeline.as_bytes()) }
+        ConfirmationIds {
+            namespace: Uuid::new_v5(&ROOT_NAMESPACE, pipeline.as_bytes()),
+        }
     }
 
     pub fn id(&self, order_id: &str) -> String {
-        Uuid::new_v5(&self.namespace, order_id.as_bytes()).hyphenated().to_string()
+        Uuid::new_v5(&self.namespace, order_id.as_bytes())
+            .hyphenated()
+            .to_string()
     }
 }
 
@@ -147,7 +177,11 @@ impl Order {
 /// Turns one parsed record into an [`Order`], or says why it cannot.
 pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationIds) -> Result<Order, String> {
     if record.len() != layout.field_count {
-        return Err(format!("expected {} fields, found {}", layout.field_count, record.len()));
+        return Err(format!(
+            "expected {} fields, found {}",
+            layout.field_count,
+            record.len()
+        ));
     }
     let last = record.len() - 1;
     let mut attributes = Vec::with_capacity(COLUMNS.len() + 1);
@@ -169,7 +203,10 @@ pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationId
     }
     let confirmation_id = ids.id(&key);
     attributes.push((CONFIRMATION_ATTRIBUTE, Attribute::S(confirmation_id.clone())));
-    Ok(Order { item: Item { key, attributes }, confirmation_id })
+    Ok(Order {
+        item: Item { key, attributes },
+        confirmation_id,
+    })
 }
 
 fn typed(kind: Kind, text: &str) -> Result<Attribute, String> {
@@ -179,15 +216,15 @@ fn typed(kind: Kind, text: &str) -> Result<Attribute, String> {
     match kind {
         Kind::Text => Ok(Attribute::S(text.to_string())),
         Kind::Date => iso_date(text).map(Attribute::S),
-        Kind::Integer => {
-            if text.bytes().all(|b| b.is_ascii_digit()) && text.len() <= 18 {
-                Ok(Attribute::N(text.to_string()))
-            } else {
-                Err(format!("{text:?} is not a non-negative integer"))
-            }
+        Kind::Id | Kind::Integer if !(text.bytes().all(|b| b.is_ascii_digit()) && text.len() <= 18) => {
+            Err(format!("{text:?} is not a non-negative integer"))
         }
+        Kind::Id => Ok(Attribute::S(text.to_string())),
+        Kind::Integer => Ok(Attribute::N(text.to_string())),
         Kind::Decimal => match text.parse::<f64>() {
-            Ok(v) if v.is_finite() && !text.contains(['e', 'E', 'i', 'n', 'N', 'I']) => Ok(Attribute::N(text.to_string())),
+            Ok(v) if v.is_finite() && !text.contains(['e', 'E', 'i', 'n', 'N', 'I']) => {
+                Ok(Attribute::N(text.to_string()))
+            }
             _ => Err(format!("{text:?} is not a decimal number")),
         },
     }
@@ -245,6 +282,7 @@ mod tests {
         let ids = ConfirmationIds::for_pipeline("orders");
         let order = parse_row(&layout(), &record(ROW), &ids).unwrap();
         assert_eq!(order.order_id(), "443368995");
+        assert_eq!(attr(&order, KEY_ATTRIBUTE), &Attribute::S("443368995".into()));
         assert_eq!(attr(&order, "Region"), &Attribute::S("Sub-Saharan Africa".into()));
         assert_eq!(attr(&order, "ItemType"), &Attribute::S("Fruits".into()));
         assert_eq!(attr(&order, "OrderDate"), &Attribute::S("2012-07-27".into()));
@@ -253,7 +291,10 @@ mod tests {
         assert_eq!(attr(&order, "TotalProfit"), &Attribute::N("3839.13".into()));
         assert_eq!(order.item.attributes.len(), 15);
         assert_eq!(order.confirmation_id, ids.id("443368995"));
-        assert_eq!(attr(&order, CONFIRMATION_ATTRIBUTE), &Attribute::S(order.confirmation_id.clone()));
+        assert_eq!(
+            attr(&order, CONFIRMATION_ATTRIBUTE),
+            &Attribute::S(order.confirmation_id.clone())
+        );
     }
 
     #[test]
@@ -277,7 +318,10 @@ mod tests {
     #[test]
     fn header_errors_name_the_columns() {
         let err = Layout::from_header(&record("Region,Country")).unwrap_err();
-        assert!(matches!(&err, HeaderError::Missing { missing, .. } if missing.contains(&"Unit Cost".to_string())), "{err}");
+        assert!(
+            matches!(&err, HeaderError::Missing { missing, .. } if missing.contains(&"Unit Cost".to_string())),
+            "{err}"
+        );
         let err = Layout::from_header(&record(&format!("{},Extra", input_header()))).unwrap_err();
         assert!(err.to_string().contains("Extra"));
         let err = Layout::from_header(&record(&format!("{},Region", input_header()))).unwrap_err();

@@ -52,7 +52,15 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
         if let Some((line, reason, from)) = pending_reject.take() {
             rejects.reject(line, &reason, trim_line_end(&data[from..start]))?;
         }
-        if record.len() == 1 && is_blank(trim_newlines(&data[start..]).split(|&b| b == b'\n').next().unwrap_or_default()) && record[0] == *b"\r" {
+        if record.len() == 1
+            && is_blank(
+                trim_newlines(&data[start..])
+                    .split(|&b| b == b'\n')
+                    .next()
+                    .unwrap_or_default(),
+            )
+            && record[0] == *b"\r"
+        {
             continue;
         }
         match parse_row(&layout, &record, ids) {
@@ -69,8 +77,16 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
     if let Some((line, reason, from)) = pending_reject {
         rejects.reject(line, &reason, trim_line_end(&data[from..]))?;
     }
-    let stats = ChunkStats { accepted: items.len() as u64, rejected: rejects.count() };
-    Ok(ParsedChunk { items, output, rejects: rejects.into_inner()?, stats })
+    let stats = ChunkStats {
+        accepted: items.len() as u64,
+        rejected: rejects.count(),
+    };
+    Ok(ParsedChunk {
+        items,
+        output,
+        rejects: rejects.into_inner()?,
+        stats,
+    })
 }
 
 /// The raw text of a record: its span without the line ending(s) after it.
@@ -90,7 +106,12 @@ fn trim_newlines(span: &[u8]) -> &[u8] {
 
 /// Processes one chunk of `run`: table writes, then outputs, then the done marker.
 /// A chunk already done is left as it is. The caller removes it from the pending set.
-pub async fn process_chunk(run: &RunDir, chunk: ChunkRef, table: &OrdersTable, ids: &ConfirmationIds) -> Result<ChunkStats> {
+pub async fn process_chunk(
+    run: &RunDir,
+    chunk: ChunkRef,
+    table: &OrdersTable,
+    ids: &ConfirmationIds,
+) -> Result<ChunkStats> {
     if let Some(stats) = read_json::<ChunkStats>(&run.done(chunk))? {
         return Ok(stats);
     }
@@ -98,7 +119,11 @@ pub async fn process_chunk(run: &RunDir, chunk: ChunkRef, table: &OrdersTable, i
     let data = match tokio::fs::read(&path).await {
         Ok(data) => data,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            bail!("chunk {chunk} of run {} does not exist ({})", run.run_id(), path.display())
+            bail!(
+                "chunk {chunk} of run {} does not exist ({})",
+                run.run_id(),
+                path.display()
+            )
         }
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
@@ -136,14 +161,28 @@ mod tests {
 
     #[test]
     fn every_row_is_output_or_rejected_with_its_input_line() {
-        let data = format!("{}\n{}\nbad,row\n\n{}\r\n\"quoted\nnewline\",x\n{}", input_header(), row(1), row(2), row(3));
+        let data = format!(
+            "{}\n{}\nbad,row\n\n{}\r\n\"quoted\nnewline\",x\n{}",
+            input_header(),
+            row(1),
+            row(2),
+            row(3)
+        );
         let parsed = parse_chunk(data.as_bytes(), 10, &ConfirmationIds::for_pipeline("p")).unwrap();
-        assert_eq!(parsed.stats, ChunkStats { accepted: 3, rejected: 2 });
+        assert_eq!(
+            parsed.stats,
+            ChunkStats {
+                accepted: 3,
+                rejected: 2
+            }
+        );
         let output = String::from_utf8(parsed.output).unwrap();
         let ids: Vec<_> = output.lines().map(|l| l.split(',').next().unwrap()).collect();
         assert_eq!(ids, ["1", "2", "3"]);
         let rejects = String::from_utf8(parsed.rejects).unwrap();
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(rejects.as_bytes());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(rejects.as_bytes());
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
         assert_eq!(&rows[0][0], "11");
         assert_eq!(&rows[0][2], "bad,row");
@@ -155,6 +194,12 @@ mod tests {
     fn blank_crlf_lines_are_not_rows() {
         let data = format!("{}\r\n{}\r\n\r\n{}\r\n", input_header(), row(1), row(2));
         let parsed = parse_chunk(data.as_bytes(), 2, &ConfirmationIds::for_pipeline("p")).unwrap();
-        assert_eq!(parsed.stats, ChunkStats { accepted: 2, rejected: 0 });
+        assert_eq!(
+            parsed.stats,
+            ChunkStats {
+                accepted: 2,
+                rejected: 0
+            }
+        );
     }
 }

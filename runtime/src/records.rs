@@ -37,7 +37,12 @@ pub struct Boundaries {
 
 impl Default for Boundaries {
     fn default() -> Self {
-        Boundaries { in_quotes: false, pending_quote: false, previous: b'\n', quoted_newlines: 0 }
+        Boundaries {
+            in_quotes: false,
+            pending_quote: false,
+            previous: b'\n',
+            quoted_newlines: 0,
+        }
     }
 }
 

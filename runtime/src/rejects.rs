@@ -14,11 +14,15 @@ pub struct RejectWriter<W: Write> {
 
 impl<W: Write> RejectWriter<W> {
     pub fn new(inner: W) -> Self {
-        RejectWriter { writer: csv::WriterBuilder::new().has_headers(false).from_writer(inner), count: 0 }
+        RejectWriter {
+            writer: csv::WriterBuilder::new().has_headers(false).from_writer(inner),
+            count: 0,
+        }
     }
 
     pub fn reject(&mut self, line: u64, reason: &str, raw: &[u8]) -> Result<()> {
-        self.writer.write_record([line.to_string().as_bytes(), reason.as_bytes(), raw])?;
+        self.writer
+            .write_record([line.to_string().as_bytes(), reason.as_bytes(), raw])?;
         self.count += 1;
         Ok(())
     }
@@ -28,7 +32,9 @@ impl<W: Write> RejectWriter<W> {
     }
 
     pub fn into_inner(self) -> Result<W> {
-        self.writer.into_inner().map_err(|e| anyhow::anyhow!("flushing rejects: {}", e.error()))
+        self.writer
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("flushing rejects: {}", e.error()))
     }
 }
 
@@ -42,7 +48,9 @@ mod tests {
         w.reject(7, "expected 14 fields, found 2", b"a,\"b\nc\"").unwrap();
         assert_eq!(w.count(), 1);
         let bytes = w.into_inner().unwrap();
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes.as_slice());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes.as_slice());
         let record = reader.records().next().unwrap().unwrap();
         assert_eq!(&record[0], "7");
         assert_eq!(&record[2], "a,\"b\nc\"");

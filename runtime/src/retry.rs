@@ -12,7 +12,11 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    pub const REMOTE: Backoff = Backoff { base: Duration::from_millis(50), max: Duration::from_secs(5), attempts: 12 };
+    pub const REMOTE: Backoff = Backoff {
+        base: Duration::from_millis(50),
+        max: Duration::from_secs(5),
+        attempts: 12,
+    };
 
     /// The wait before retry number `attempt` (0-based).
     pub fn delay(&self, attempt: u32) -> Duration {
@@ -27,7 +31,11 @@ mod tests {
 
     #[test]
     fn delays_grow_and_stay_under_the_cap() {
-        let b = Backoff { base: Duration::from_millis(10), max: Duration::from_millis(100), attempts: 5 };
+        let b = Backoff {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(100),
+            attempts: 5,
+        };
         for attempt in 0..30 {
             let ceiling = Duration::from_millis(10 * (1u64 << attempt.min(20))).min(Duration::from_millis(100));
             assert!(b.delay(attempt) <= ceiling);

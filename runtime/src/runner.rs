@@ -28,7 +28,10 @@ pub fn default_run_id(input: &ObjectUrl) -> String {
         ObjectUrl::Local(path) => {
             let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
             let meta = std::fs::metadata(path).ok();
-            let modified = meta.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            let modified = meta
+                .as_ref()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
             format!("{}|{:?}|{:?}", absolute.display(), meta.map(|m| m.len()), modified)
         }
         s3 => s3.to_string(),
@@ -37,6 +40,7 @@ pub fn default_run_id(input: &ObjectUrl) -> String {
 }
 
 /// What a finished run prints.
+#[derive(Debug)]
 pub struct Report {
     pub summary: RunSummary,
     pub elapsed: Duration,
@@ -50,13 +54,22 @@ impl std::fmt::Display for Report {
         writeln!(f, "rows out:      {}", s.rows_out)?;
         writeln!(f, "rows rejected: {}", s.rejected)?;
         writeln!(f, "chunks:        {}", s.chunks)?;
-        writeln!(f, "time:          {seconds:.2} s ({:.0} rows/s)", s.rows_in as f64 / seconds.max(1e-9))?;
+        writeln!(
+            f,
+            "time:          {seconds:.2} s ({:.0} rows/s)",
+            s.rows_in as f64 / seconds.max(1e-9)
+        )?;
         writeln!(f, "result:        {}", s.output)?;
         writeln!(f, "rejects:       {}", s.rejects)
     }
 }
 
-pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &OrdersTable, ids: &ConfirmationIds) -> Result<Report> {
+pub async fn run_locally(
+    run: &LocalRun,
+    progress: &ProgressStore,
+    table: &OrdersTable,
+    ids: &ConfirmationIds,
+) -> Result<Report> {
     let started = Instant::now();
     let dir = RunDir::new(&run.work_dir, &run.run_id)?;
     let bar = ProgressBar::new_spinner().with_message(format!("splitting {}", run.input));
@@ -67,7 +80,12 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
     bar.set_message("processing");
 
     let pending = list_chunks(&run.run_id, progress).await?.chunks;
-    let done_rows: u64 = manifest.chunks.iter().filter(|c| !pending.contains(&c.reference)).map(|c| c.rows).sum();
+    let done_rows: u64 = manifest
+        .chunks
+        .iter()
+        .filter(|c| !pending.contains(&c.reference))
+        .map(|c| c.rows)
+        .sum();
     bar.set_position(done_rows);
     process_all(&dir, progress, table, ids, &pending, run.concurrency, &bar).await?;
 
@@ -77,7 +95,10 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
     if !run.keep_work {
         std::fs::remove_dir_all(dir.root()).with_context(|| format!("removing {}", dir.root().display()))?;
     }
-    Ok(Report { summary, elapsed: started.elapsed() })
+    Ok(Report {
+        summary,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// Processes `chunks` with at most `concurrency` in flight, each on its own task.

@@ -11,5 +11,7 @@ pub async fn redis_auth_token(secret_arn: &str) -> Result<String> {
         .send()
         .await
         .with_context(|| format!("reading the Redis auth token from {secret_arn}"))?;
-    output.secret_string.context("the Redis auth secret has no string value")
+    output
+        .secret_string
+        .context("the Redis auth secret has no string value")
 }

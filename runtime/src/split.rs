@@ -39,7 +39,10 @@ pub struct ChunkInfo {
 
 impl Manifest {
     pub fn chunk_refs(&self) -> Vec<ChunkRef> {
-        self.chunks.iter().map(|c| c.reference.parse().expect("manifest holds valid refs")).collect()
+        self.chunks
+            .iter()
+            .map(|c| c.reference.parse().expect("manifest holds valid refs"))
+            .collect()
     }
 }
 
@@ -62,7 +65,8 @@ pub fn split(input: impl Read, source_name: &str, run: &RunDir, max_rows: u64) -
         std::fs::remove_dir_all(&chunks_dir).with_context(|| format!("clearing {}", chunks_dir.display()))?;
     }
     std::fs::create_dir_all(&chunks_dir).with_context(|| format!("creating {}", chunks_dir.display()))?;
-    let rejects = File::create(run.split_rejects()).with_context(|| format!("creating {}", run.split_rejects().display()))?;
+    let rejects =
+        File::create(run.split_rejects()).with_context(|| format!("creating {}", run.split_rejects().display()))?;
     let mut splitter = Splitter {
         run,
         source_name,
@@ -73,13 +77,22 @@ pub fn split(input: impl Read, source_name: &str, run: &RunDir, max_rows: u64) -
         carry: Vec::new(),
         overlong_bytes: 0,
         chunk: None,
-        manifest: Manifest { source: source_name.to_string(), ..Manifest::default() },
+        manifest: Manifest {
+            source: source_name.to_string(),
+            ..Manifest::default()
+        },
         rejects: RejectWriter::new(BufWriter::new(rejects)),
     };
     splitter.read_all(input)?;
-    let Splitter { mut manifest, rejects, .. } = splitter;
+    let Splitter {
+        mut manifest, rejects, ..
+    } = splitter;
     manifest.rejected = rejects.count();
-    rejects.into_inner()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    rejects
+        .into_inner()?
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
     Ok(manifest)
 }
 
@@ -124,7 +137,10 @@ impl Splitter<'_> {
             self.feed(data)?;
         }
         if self.header.is_none() && self.carry.is_empty() {
-            return Err(InputError::Empty { source_name: self.source_name.to_string() }.into());
+            return Err(InputError::Empty {
+                source_name: self.source_name.to_string(),
+            }
+            .into());
         }
         if !self.carry.is_empty() || self.overlong_bytes > 0 {
             self.end_record(&[], 0, 0, false, &mut 0)?;
@@ -146,19 +162,33 @@ impl Splitter<'_> {
     }
 
     fn carry_tail(&mut self, tail: &[u8]) -> Result<()> {
-        let limit = if self.header.is_none() { MAX_HEADER_BYTES } else { MAX_RECORD_BYTES };
+        let limit = if self.header.is_none() {
+            MAX_HEADER_BYTES
+        } else {
+            MAX_RECORD_BYTES
+        };
         let room = (limit + 1).saturating_sub(self.carry.len()).min(tail.len());
         self.carry.extend_from_slice(&tail[..room]);
         self.overlong_bytes += (tail.len() - room) as u64;
         if self.header.is_none() && self.carry.len() > MAX_HEADER_BYTES {
-            return Err(InputError::HeaderTooLong { source_name: self.source_name.to_string() }.into());
+            return Err(InputError::HeaderTooLong {
+                source_name: self.source_name.to_string(),
+            }
+            .into());
         }
         Ok(())
     }
 
     /// Handles the record made of `carry` + `buf[start..end]` (`end` past its newline when
     /// `terminated`). `unwritten` is where the bytes not yet written to the chunk begin.
-    fn end_record(&mut self, buf: &[u8], start: usize, end: usize, terminated: bool, unwritten: &mut usize) -> Result<()> {
+    fn end_record(
+        &mut self,
+        buf: &[u8],
+        start: usize,
+        end: usize,
+        terminated: bool,
+        unwritten: &mut usize,
+    ) -> Result<()> {
         let start_line = self.line;
         let lines = 1 + self.boundaries.take_quoted_newlines();
         self.line += lines;
@@ -169,7 +199,10 @@ impl Splitter<'_> {
             let mut header = std::mem::take(&mut self.carry);
             header.extend_from_slice(&buf[start..body_end]);
             if total as usize > MAX_HEADER_BYTES {
-                return Err(InputError::HeaderTooLong { source_name: self.source_name.to_string() }.into());
+                return Err(InputError::HeaderTooLong {
+                    source_name: self.source_name.to_string(),
+                }
+                .into());
             }
             self.check_header(&header)?;
             header.push(b'\n');
@@ -235,34 +268,57 @@ impl Splitter<'_> {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let error = |error| InputError::Header { source_name: self.source_name.to_string(), error };
+        let error = |error| InputError::Header {
+            source_name: self.source_name.to_string(),
+            error,
+        };
         if is_blank(header) {
-            return Err(error(HeaderError::Missing { missing: vec!["all".into()], expected: crate::order::input_header() }).into());
+            return Err(error(HeaderError::Missing {
+                missing: vec!["all".into()],
+                expected: crate::order::input_header(),
+            })
+            .into());
         }
         Layout::from_header(&record).map_err(error)?;
         Ok(())
     }
 
     fn open_chunk(&mut self, first_line: u64) -> Result<()> {
-        let reference = ChunkRef { index: self.manifest.chunks.len() as u32, first_line };
+        let reference = ChunkRef {
+            index: self.manifest.chunks.len() as u32,
+            first_line,
+        };
         let path = self.run.chunk(reference);
         let mut file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
         file.write_all(self.header.as_deref().expect("header precedes rows"))?;
-        self.chunk = Some(OpenChunk { reference, file, rows: 0 });
+        self.chunk = Some(OpenChunk {
+            reference,
+            file,
+            rows: 0,
+        });
         Ok(())
     }
 
     fn write_span(&mut self, bytes: &[u8]) -> Result<()> {
         if let (Some(chunk), false) = (self.chunk.as_mut(), bytes.is_empty()) {
-            chunk.file.write_all(bytes).with_context(|| format!("writing chunk {}", chunk.reference))?;
+            chunk
+                .file
+                .write_all(bytes)
+                .with_context(|| format!("writing chunk {}", chunk.reference))?;
         }
         Ok(())
     }
 
     fn close_chunk(&mut self) -> Result<()> {
         if let Some(chunk) = self.chunk.take() {
-            chunk.file.sync_all().with_context(|| format!("flushing chunk {}", chunk.reference))?;
-            self.manifest.chunks.push(ChunkInfo { reference: chunk.reference.to_string(), rows: chunk.rows });
+            chunk
+                .file
+                .sync_all()
+                .with_context(|| format!("flushing chunk {}", chunk.reference))?;
+            self.manifest.chunks.push(ChunkInfo {
+                reference: chunk.reference.to_string(),
+                rows: chunk.rows,
+            });
         }
         Ok(())
     }

@@ -51,7 +51,10 @@ pub struct ChunkList {
 pub const MAX_LIST_BYTES: usize = 200 * 1024;
 
 pub async fn list_chunks(run_id: &str, progress: &ProgressStore) -> Result<ChunkList> {
-    let list = ChunkList { run_id: run_id.to_string(), chunks: progress.pending(run_id).await? };
+    let list = ChunkList {
+        run_id: run_id.to_string(),
+        chunks: progress.pending(run_id).await?,
+    };
     let size = serde_json::to_vec(&list)?.len();
     ensure!(
         size <= MAX_LIST_BYTES,
@@ -92,10 +95,19 @@ pub async fn merge_step(run: &RunDir, progress: &ProgressStore, output: &ObjectU
     if let Some(summary) = read_json::<RunSummary>(&run.merged())? {
         return Ok(summary);
     }
-    let manifest = read_json::<Manifest>(&run.manifest())?
-        .with_context(|| format!("run {} has not been split (no {})", run.run_id(), run.manifest().display()))?;
+    let manifest = read_json::<Manifest>(&run.manifest())?.with_context(|| {
+        format!(
+            "run {} has not been split (no {})",
+            run.run_id(),
+            run.manifest().display()
+        )
+    })?;
     let pending = progress.pending_count(run.run_id()).await?;
-    ensure!(pending == 0, "run {} still has {pending} chunk(s) pending", run.run_id());
+    ensure!(
+        pending == 0,
+        "run {} still has {pending} chunk(s) pending",
+        run.run_id()
+    );
 
     let rejects_url = output.with_suffix(".rejects.csv");
     let mut summary = RunSummary {
@@ -113,7 +125,10 @@ pub async fn merge_step(run: &RunDir, progress: &ProgressStore, output: &ObjectU
     rejected.write(&read_file(&run.split_rejects())?).await?;
     for (info, chunk) in manifest.chunks.iter().zip(manifest.chunk_refs()) {
         let Some(stats) = read_json::<ChunkStats>(&run.done(chunk))? else {
-            bail!("chunk {chunk} of run {} is not pending but has no output; run split again to re-queue it", run.run_id());
+            bail!(
+                "chunk {chunk} of run {} is not pending but has no output; run split again to re-queue it",
+                run.run_id()
+            );
         };
         ensure!(
             stats.accepted + stats.rejected == info.rows,

@@ -25,7 +25,10 @@ impl std::str::FromStr for ChunkRef {
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("{s:?} is not a chunk reference (expected INDEX-FIRSTLINE, e.g. 000003-90002)");
         let (index, line) = s.split_once('-').ok_or_else(bad)?;
-        Ok(ChunkRef { index: index.parse().map_err(|_| bad())?, first_line: line.parse().map_err(|_| bad())? })
+        Ok(ChunkRef {
+            index: index.parse().map_err(|_| bad())?,
+            first_line: line.parse().map_err(|_| bad())?,
+        })
     }
 }
 
@@ -43,7 +46,10 @@ impl RunDir {
         if run.is_empty() || run.len() > 128 || !run.chars().all(safe) || run.starts_with('.') {
             bail!("run id {run:?} must be 1-128 characters of A-Z, a-z, 0-9, '-', '_', '.'");
         }
-        Ok(RunDir { root: work_dir.join(run), run: run.to_string() })
+        Ok(RunDir {
+            root: work_dir.join(run),
+            run: run.to_string(),
+        })
     }
 
     pub fn run_id(&self) -> &str {
@@ -94,7 +100,8 @@ pub fn temporary(path: &Path) -> PathBuf {
 /// Flushes `file` to disk and renames it from its temporary name to `path`, so a reader sees
 /// either nothing or the whole file.
 pub fn publish(file: std::fs::File, path: &Path) -> Result<()> {
-    file.sync_all().with_context(|| format!("flushing {}", path.display()))?;
+    file.sync_all()
+        .with_context(|| format!("flushing {}", path.display()))?;
     drop(file);
     std::fs::rename(temporary(path), path).with_context(|| format!("publishing {}", path.display()))
 }
@@ -117,7 +124,9 @@ pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()>
 /// Reads a JSON file, `None` when it does not exist.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))?)),
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).with_context(|| format!("reading {}", path.display()))?,
+        )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
@@ -129,12 +138,18 @@ mod tests {
 
     #[test]
     fn chunk_refs_round_trip_and_sort_in_input_order() {
-        let a = ChunkRef { index: 3, first_line: 90002 };
+        let a = ChunkRef {
+            index: 3,
+            first_line: 90002,
+        };
         assert_eq!(a.to_string(), "000003-90002");
         assert_eq!("000003-90002".parse(), Ok(a));
         assert!("x-1".parse::<ChunkRef>().is_err());
         assert!("../etc".parse::<ChunkRef>().is_err());
-        let b = ChunkRef { index: 10, first_line: 2 };
+        let b = ChunkRef {
+            index: 10,
+            first_line: 2,
+        };
         assert!(a < b);
     }
 

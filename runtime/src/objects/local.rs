@@ -17,11 +17,16 @@ pub struct LocalWriter {
 
 impl LocalWriter {
     pub fn create(path: &Path) -> Result<Self> {
-        Ok(LocalWriter { file: BufWriter::with_capacity(1 << 20, create_temporary(path)?), path: path.to_path_buf() })
+        Ok(LocalWriter {
+            file: BufWriter::with_capacity(1 << 20, create_temporary(path)?),
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        self.file.write_all(bytes).with_context(|| format!("writing {}", self.path.display()))
+        self.file
+            .write_all(bytes)
+            .with_context(|| format!("writing {}", self.path.display()))
     }
 
     pub fn finish(self) -> Result<()> {

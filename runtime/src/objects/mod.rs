@@ -20,9 +20,10 @@ impl std::str::FromStr for ObjectUrl {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.strip_prefix("s3://") {
             Some(rest) => match rest.split_once('/') {
-                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => {
-                    Ok(ObjectUrl::S3 { bucket: bucket.to_string(), key: key.to_string() })
-                }
+                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => Ok(ObjectUrl::S3 {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                }),
                 _ => Err(format!("{s:?} is not an S3 object URL (expected s3://BUCKET/KEY)")),
             },
             None if s.is_empty() => Err("path is empty".into()),
@@ -44,7 +45,10 @@ impl ObjectUrl {
     /// The object beside this one whose name has `suffix` appended (e.g. the rejects file).
     pub fn with_suffix(&self, suffix: &str) -> ObjectUrl {
         match self {
-            ObjectUrl::S3 { bucket, key } => ObjectUrl::S3 { bucket: bucket.clone(), key: format!("{key}{suffix}") },
+            ObjectUrl::S3 { bucket, key } => ObjectUrl::S3 {
+                bucket: bucket.clone(),
+                key: format!("{key}{suffix}"),
+            },
             ObjectUrl::Local(path) => {
                 let mut name = path.as_os_str().to_os_string();
                 name.push(suffix);
@@ -99,12 +103,18 @@ mod tests {
     fn urls_select_the_backend() {
         assert_eq!(
             "s3://b/in/x.csv".parse(),
-            Ok(ObjectUrl::S3 { bucket: "b".into(), key: "in/x.csv".into() })
+            Ok(ObjectUrl::S3 {
+                bucket: "b".into(),
+                key: "in/x.csv".into()
+            })
         );
         assert_eq!("data/x.csv".parse(), Ok(ObjectUrl::Local("data/x.csv".into())));
         assert!("s3://bucket-only".parse::<ObjectUrl>().is_err());
         let out: ObjectUrl = "s3://b/out/r.csv".parse().unwrap();
-        assert_eq!(out.with_suffix(".rejects.csv").to_string(), "s3://b/out/r.csv.rejects.csv");
+        assert_eq!(
+            out.with_suffix(".rejects.csv").to_string(),
+            "s3://b/out/r.csv.rejects.csv"
+        );
     }
 
     #[tokio::test]

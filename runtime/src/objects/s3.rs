@@ -84,7 +84,9 @@ impl S3Writer {
                     .send()
                     .await
                     .with_context(|| format!("CreateMultipartUpload s3://{}/{}", self.bucket, self.key))?;
-                let id = created.upload_id.context("CreateMultipartUpload returned no upload id")?;
+                let id = created
+                    .upload_id
+                    .context("CreateMultipartUpload returned no upload id")?;
                 self.upload_id = Some(id.clone());
                 id
             }
@@ -102,7 +104,12 @@ impl S3Writer {
             .send()
             .await
             .with_context(|| format!("UploadPart {number} of s3://{}/{}", self.bucket, self.key))?;
-        self.parts.push(CompletedPart::builder().part_number(number).set_e_tag(part.e_tag).build());
+        self.parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(part.e_tag)
+                .build(),
+        );
         Ok(())
     }
 
@@ -141,7 +148,11 @@ impl S3Writer {
                 .bucket(&self.bucket)
                 .key(&self.key)
                 .upload_id(self.upload_id.clone().unwrap_or_default())
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(self.parts.clone())).build())
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(self.parts.clone()))
+                        .build(),
+                )
                 .send()
                 .await
                 .with_context(|| format!("CompleteMultipartUpload s3://{}/{}", self.bucket, self.key))?;

@@ -11,17 +11,30 @@ pub struct MemoryProgress {
 
 impl MemoryProgress {
     pub fn replace(&self, run: &str, chunks: &[String]) -> Result<()> {
-        self.sets.lock().unwrap().insert(run.to_string(), chunks.iter().cloned().collect());
+        self.sets
+            .lock()
+            .unwrap()
+            .insert(run.to_string(), chunks.iter().cloned().collect());
         Ok(())
     }
 
     pub fn add(&self, run: &str, chunks: &[String]) -> Result<()> {
-        self.sets.lock().unwrap().entry(run.to_string()).or_default().extend(chunks.iter().cloned());
+        self.sets
+            .lock()
+            .unwrap()
+            .entry(run.to_string())
+            .or_default()
+            .extend(chunks.iter().cloned());
         Ok(())
     }
 
     pub fn pending(&self, run: &str) -> Vec<String> {
-        self.sets.lock().unwrap().get(run).map(|s| s.iter().cloned().collect()).unwrap_or_default()
+        self.sets
+            .lock()
+            .unwrap()
+            .get(run)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn complete(&self, run: &str, chunk: &str) -> Result<()> {

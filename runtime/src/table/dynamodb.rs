@@ -25,7 +25,10 @@ impl DynamoDbTable {
     /// Uses the SDK's standard configuration chain (`AWS_ENDPOINT_URL` included).
     pub async fn connect(name: &str) -> Self {
         let config = aws_config::load_from_env().await;
-        DynamoDbTable { client: Client::new(&config), name: name.to_string() }
+        DynamoDbTable {
+            client: Client::new(&config),
+            name: name.to_string(),
+        }
     }
 
     pub async fn put_all(&self, items: Vec<Item>) -> Result<()> {
@@ -106,7 +109,12 @@ impl DynamoDbTable {
 fn is_throttling(code: Option<&str>) -> bool {
     matches!(
         code,
-        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded" | "InternalServerError")
+        Some(
+            "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+        )
     )
 }
 
@@ -122,7 +130,10 @@ fn write_request(item: &Item) -> WriteRequest {
             (name.to_string(), value)
         })
         .collect();
-    let put = PutRequest::builder().set_item(Some(attributes)).build().expect("item is set");
+    let put = PutRequest::builder()
+        .set_item(Some(attributes))
+        .build()
+        .expect("item is set");
     WriteRequest::builder().put_request(put).build()
 }
 
@@ -156,7 +167,10 @@ mod tests {
     fn write_requests_carry_every_attribute_typed() {
         let item = Item {
             key: "1".into(),
-            attributes: vec![("OrderId", Attribute::S("1".into())), ("UnitsSold", Attribute::N("3".into()))],
+            attributes: vec![
+                ("OrderId", Attribute::S("1".into())),
+                ("UnitsSold", Attribute::N("3".into())),
+            ],
         };
         let put = write_request(&item).put_request.unwrap();
         assert_eq!(put.item["OrderId"], AttributeValue::S("1".into()));

@@ -47,7 +47,9 @@ impl EmbeddedTable {
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let Some(value) = table.get(key)? else { return Ok(None) };
+        let Some(value) = table.get(key)? else {
+            return Ok(None);
+        };
         Ok(Some(serde_json::from_slice(value.value())?))
     }
 
@@ -72,7 +74,10 @@ mod tests {
         let path = dir.path().join("orders.redb");
         let item = |v: &str| Item {
             key: "42".into(),
-            attributes: vec![("OrderId", Attribute::S("42".into())), ("UnitsSold", Attribute::N(v.into()))],
+            attributes: vec![
+                ("OrderId", Attribute::S("42".into())),
+                ("UnitsSold", Attribute::N(v.into())),
+            ],
         };
         {
             let table = EmbeddedTable::open(&path).unwrap();

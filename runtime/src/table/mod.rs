@@ -121,7 +121,10 @@ mod tests {
     use super::*;
 
     fn item(key: &str, value: &str) -> Item {
-        Item { key: key.into(), attributes: vec![("OrderId", Attribute::S(key.into())), ("V", Attribute::N(value.into()))] }
+        Item {
+            key: key.into(),
+            attributes: vec![("OrderId", Attribute::S(key.into())), ("V", Attribute::N(value.into()))],
+        }
     }
 
     #[test]
@@ -133,7 +136,10 @@ mod tests {
     #[test]
     fn table_urls_select_the_backend() {
         assert_eq!("dynamodb://orders".parse(), Ok(TableUrl::DynamoDb("orders".into())));
-        assert_eq!("out/orders.redb".parse(), Ok(TableUrl::Embedded("out/orders.redb".into())));
+        assert_eq!(
+            "out/orders.redb".parse(),
+            Ok(TableUrl::Embedded("out/orders.redb".into()))
+        );
         assert!("dynamodb://".parse::<TableUrl>().is_err());
     }
 
