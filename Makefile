@@ -15,10 +15,10 @@ demo: tools
 	$(DEBUG_BIN)/eventdriven run \
 	  --input examples/order-batch/payload/test.csv \
 	  --output .eventdriven/test.result.csv \
-	  --table .eventdriven/orders.redb \
+	  --table .eventdriven/orders.table \
 	  --max-lines-per-batch 250
 	@echo "first rows of the result:"; head -n 4 .eventdriven/test.result.csv
-	@echo "orders in the embedded table: $$($(DEBUG_BIN)/eventdriven orders count --table .eventdriven/orders.redb)"
+	@echo "orders in the embedded table: $$($(DEBUG_BIN)/eventdriven orders count --table .eventdriven/orders.table)"
 
 ## All tests: unit and integration tests (real Redis), then the provider acceptance tests.
 test: tools

@@ -5,7 +5,7 @@
 set -euo pipefail
 bin=$(realpath "$1")
 rows=${2:-1000000}
-repeats=3
+repeats=5
 dir=$(mktemp -d "${TMPDIR:-/tmp}/eventdriven-bench.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 input="$dir/orders.csv"
@@ -21,8 +21,12 @@ best_of() {
   local best="" peak=0
   for _ in $(seq "$repeats"); do
     rm -rf "$dir/work"; mkdir -p "$dir/work"
-    /usr/bin/time -f "%e %M" -o "$dir/time" "$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
-    read -r seconds kib <"$dir/time"
+    local start end seconds kib
+    start=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$dir/time" "$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
+    end=$(date +%s%N)
+    seconds=$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}")
+    read -r kib <"$dir/time"
     if [ -z "$best" ] || awk "BEGIN{exit !($seconds < $best)}"; then best=$seconds; fi
     [ "$kib" -gt "$peak" ] && peak=$kib
   done
@@ -33,15 +37,15 @@ best_of cat bash -c "cat '$input' >/dev/null"
 best_of gnu_split bash -c "cd '$dir/work' && split -l 30000 '$input'"
 best_of our_split "$bin" split --input "$input" --work-dir "$dir/work" --run-id bench --max-lines-per-batch 30000
 best_of local_run "$bin" run --input "$input" --output "$dir/work/result.csv" --work-dir "$dir/work/runs" \
-  --table "$dir/work/orders.redb" --max-lines-per-batch 30000
+  --table "$dir/work/orders.table" --max-lines-per-batch 30000
 
 # Peak RSS of one process step on a 30,000-row chunk.
 rm -rf "$dir/work"; mkdir -p "$dir/work"
 "$bin" split --input "$input" --work-dir "$dir/work" --run-id rss --max-lines-per-batch 30000 >/dev/null
 chunk=$(ls "$dir/work/rss/chunks" | head -n 1); chunk=${chunk%.csv}
-/usr/bin/time -f "%e %M" -o "$dir/time" "$bin" process --run-id rss --work-dir "$dir/work" --chunk "$chunk" \
-  --table "$dir/work/orders.redb" >/dev/null
-read -r _ process_kib <"$dir/time"
+/usr/bin/time -f "%M" -o "$dir/time" "$bin" process --run-id rss --work-dir "$dir/work" --chunk "$chunk" \
+  --table "$dir/work/orders.table" >/dev/null
+read -r process_kib <"$dir/time"
 
 read -r cat_s cat_kib <"$dir/cat"
 read -r gnu_s gnu_kib <"$dir/gnu_split"

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 const DEFAULT_WORK_DIR: &str = ".eventdriven/work";
-const DEFAULT_TABLE: &str = ".eventdriven/orders.redb";
+const DEFAULT_TABLE: &str = ".eventdriven/orders.table";
 const DEFAULT_PIPELINE: &str = "local";
 
 #[derive(Parser)]
@@ -153,8 +153,9 @@ impl StoreArgs {
 
 #[derive(Args)]
 struct RunArgs {
+    /// Run id; split derives one from its input when none is given, the other steps need it.
     #[arg(long, env = contract::RUN_ID)]
-    run_id: String,
+    run_id: Option<String>,
     #[arg(long, env = contract::WORK_DIR, default_value = DEFAULT_WORK_DIR)]
     work_dir: PathBuf,
     #[command(flatten)]
@@ -162,8 +163,12 @@ struct RunArgs {
 }
 
 impl RunArgs {
+    fn run_id(&self) -> Result<&str> {
+        self.run_id.as_deref().context("--run-id (or RUN_ID) is required")
+    }
+
     async fn open(&self) -> Result<(RunDir, ProgressStore)> {
-        Ok((RunDir::new(&self.work_dir, &self.run_id)?, self.store.open().await?))
+        Ok((RunDir::new(&self.work_dir, self.run_id()?)?, self.store.open().await?))
     }
 }
 
@@ -205,7 +210,7 @@ async fn execute(command: Command) -> Result<()> {
             let progress = run.store.open().await?;
             println!(
                 "{}",
-                serde_json::to_string(&list_chunks(&run.run_id, &progress).await?)?
+                serde_json::to_string(&list_chunks(run.run_id()?, &progress).await?)?
             );
         }
         Command::Process { run, table, chunk } => {

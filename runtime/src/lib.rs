@@ -1,5 +1,5 @@
 //! The programs an eventdriven pipeline runs, as a library: each step is a function over small
-//! storage traits, so the cloud Jobs, the Lambda and the local runner share one implementation.
+//! storage backends, so the cloud Jobs, the Lambda and the local runner share one implementation.
 
 pub mod cli;
 pub mod generate;

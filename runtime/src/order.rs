@@ -3,7 +3,7 @@
 //! Columns are found by header name, never by position, so a reordered or shifted layout can
 //! never put a value under the wrong attribute.
 
-use crate::table::{Attribute, Item};
+use crate::table::{Item, Type};
 use uuid::Uuid;
 
 /// How a column is typed in the orders table.
@@ -49,9 +49,6 @@ const COLUMNS: [Column; 14] = [
     col("Total Cost", "TotalCost", Kind::Decimal),
     col("Total Profit", "TotalProfit", Kind::Decimal),
 ];
-
-/// Index of the Order ID column in [`COLUMNS`].
-const ORDER_ID: usize = 6;
 
 /// Partition key of the orders table.
 pub const KEY_ATTRIBUTE: &str = "OrderId";
@@ -154,10 +151,22 @@ impl ConfirmationIds {
         }
     }
 
-    pub fn id(&self, order_id: &str) -> String {
+    pub fn id(&self, order_id: &str) -> ConfirmationId {
+        let mut text = [0u8; 36];
         Uuid::new_v5(&self.namespace, order_id.as_bytes())
             .hyphenated()
-            .to_string()
+            .encode_lower(&mut text);
+        ConfirmationId(text)
+    }
+}
+
+/// A ConfirmationId in its hyphenated text form, kept on the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfirmationId([u8; 36]);
+
+impl ConfirmationId {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("a hyphenated UUID is ASCII")
     }
 }
 
@@ -165,12 +174,12 @@ impl ConfirmationIds {
 #[derive(Debug)]
 pub struct Order {
     pub item: Item,
-    pub confirmation_id: String,
+    pub confirmation_id: ConfirmationId,
 }
 
 impl Order {
     pub fn order_id(&self) -> &str {
-        &self.item.key
+        self.item.key()
     }
 }
 
@@ -184,8 +193,7 @@ pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationId
         ));
     }
     let last = record.len() - 1;
-    let mut attributes = Vec::with_capacity(COLUMNS.len() + 1);
-    let mut key = String::new();
+    let mut item = Item::with_capacity(COLUMNS.len() + 1, record.as_slice().len() + 48);
     for (column_index, column) in COLUMNS.iter().enumerate() {
         let position = layout.positions[column_index];
         let mut raw = &record[position];
@@ -195,58 +203,74 @@ pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationId
         let text = std::str::from_utf8(raw)
             .map_err(|_| format!("column {:?} is not valid UTF-8", column.header))?
             .trim();
-        let value = typed(column.kind, text).map_err(|why| format!("column {:?}: {why}", column.header))?;
-        if column_index == ORDER_ID {
-            key = text.to_string();
-        }
-        attributes.push((column.attribute, value));
+        push_typed(&mut item, column, text).map_err(|why| format!("column {:?}: {why}", column.header))?;
     }
-    let confirmation_id = ids.id(&key);
-    attributes.push((CONFIRMATION_ATTRIBUTE, Attribute::S(confirmation_id.clone())));
-    Ok(Order {
-        item: Item { key, attributes },
-        confirmation_id,
-    })
+    let confirmation_id = ids.id(item.key());
+    item.push(CONFIRMATION_ATTRIBUTE, Type::S, confirmation_id.as_str());
+    Ok(Order { item, confirmation_id })
 }
 
-fn typed(kind: Kind, text: &str) -> Result<Attribute, String> {
+/// Checks `text` against the column's kind and adds it to the item, typed.
+fn push_typed(item: &mut Item, column: &Column, text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err("is empty".into());
     }
-    match kind {
-        Kind::Text => Ok(Attribute::S(text.to_string())),
-        Kind::Date => iso_date(text).map(Attribute::S),
-        Kind::Id | Kind::Integer if !(text.bytes().all(|b| b.is_ascii_digit()) && text.len() <= 18) => {
-            Err(format!("{text:?} is not a non-negative integer"))
-        }
-        Kind::Id => Ok(Attribute::S(text.to_string())),
-        Kind::Integer => Ok(Attribute::N(text.to_string())),
-        Kind::Decimal => match text.parse::<f64>() {
-            Ok(v) if v.is_finite() && !text.contains(['e', 'E', 'i', 'n', 'N', 'I']) => {
-                Ok(Attribute::N(text.to_string()))
-            }
-            _ => Err(format!("{text:?} is not a decimal number")),
-        },
+    let is_count = text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
+    match column.kind {
+        Kind::Text => item.push(column.attribute, Type::S, text),
+        Kind::Date => item.push(column.attribute, Type::S, iso_date(text)?.as_str()),
+        Kind::Id | Kind::Integer if !is_count => return Err(format!("{text:?} is not a non-negative integer")),
+        Kind::Id => item.push_key(column.attribute, text),
+        Kind::Integer => item.push(column.attribute, Type::N, text),
+        Kind::Decimal if is_decimal(text) => item.push(column.attribute, Type::N, text),
+        Kind::Decimal => return Err(format!("{text:?} is not a decimal number")),
+    }
+    Ok(())
+}
+
+/// Plain decimal notation (`-12.50`, `3`, `.5`): what DynamoDB and a reader both take as is.
+fn is_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    !(whole.is_empty() && fraction.is_empty())
+        && digits.len() <= 38
+        && whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+}
+
+/// An ISO 8601 date, `YYYY-MM-DD`, kept on the stack.
+struct IsoDate([u8; 10]);
+
+impl IsoDate {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("digits and hyphens are ASCII")
     }
 }
 
-/// `M/D/YYYY` (the sample's format) to ISO 8601 `YYYY-MM-DD`, checking the day exists.
-fn iso_date(text: &str) -> Result<String, String> {
+/// `M/D/YYYY` (the sample's format) to ISO 8601, checking the day exists.
+fn iso_date(text: &str) -> Result<IsoDate, String> {
     let bad = || format!("{text:?} is not a date in M/D/YYYY form");
     let mut parts = text.split('/');
     let (Some(m), Some(d), Some(y), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(bad());
     };
-    let number = |s: &str, max_len: usize| -> Option<u32> {
-        (!s.is_empty() && s.len() <= max_len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    let number = |s: &str, len: std::ops::RangeInclusive<usize>| -> Option<u32> {
+        (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
     };
-    let (Some(month), Some(day), Some(year)) = (number(m, 2), number(d, 2), number(y, 4)) else {
+    let (Some(month), Some(day), Some(year)) = (number(m, 1..=2), number(d, 1..=2), number(y, 4..=4)) else {
         return Err(bad());
     };
-    if y.len() != 4 || !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return Err(bad());
     }
-    Ok(format!("{year:04}-{month:02}-{day:02}"))
+    let mut iso = *b"0000-00-00";
+    for (slot, value, width) in [(0, year, 4), (5, month, 2), (8, day, 2)] {
+        let mut v = value;
+        for i in (slot..slot + width).rev() {
+            iso[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    Ok(IsoDate(iso))
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {
@@ -273,8 +297,8 @@ mod tests {
         Layout::from_header(&record(&input_header())).unwrap()
     }
 
-    fn attr<'a>(order: &'a Order, name: &str) -> &'a Attribute {
-        &order.item.attributes.iter().find(|(n, _)| *n == name).unwrap().1
+    fn attr<'a>(order: &'a Order, name: &str) -> (Type, &'a str) {
+        order.item.get(name).unwrap()
     }
 
     #[test]
@@ -282,18 +306,18 @@ mod tests {
         let ids = ConfirmationIds::for_pipeline("orders");
         let order = parse_row(&layout(), &record(ROW), &ids).unwrap();
         assert_eq!(order.order_id(), "443368995");
-        assert_eq!(attr(&order, KEY_ATTRIBUTE), &Attribute::S("443368995".into()));
-        assert_eq!(attr(&order, "Region"), &Attribute::S("Sub-Saharan Africa".into()));
-        assert_eq!(attr(&order, "ItemType"), &Attribute::S("Fruits".into()));
-        assert_eq!(attr(&order, "OrderDate"), &Attribute::S("2012-07-27".into()));
-        assert_eq!(attr(&order, "UnitsSold"), &Attribute::N("1593".into()));
-        assert_eq!(attr(&order, "UnitCost"), &Attribute::N("6.92".into()));
-        assert_eq!(attr(&order, "TotalProfit"), &Attribute::N("3839.13".into()));
-        assert_eq!(order.item.attributes.len(), 15);
+        assert_eq!(attr(&order, KEY_ATTRIBUTE), (Type::S, "443368995"));
+        assert_eq!(attr(&order, "Region"), (Type::S, "Sub-Saharan Africa"));
+        assert_eq!(attr(&order, "ItemType"), (Type::S, "Fruits"));
+        assert_eq!(attr(&order, "OrderDate"), (Type::S, "2012-07-27"));
+        assert_eq!(attr(&order, "UnitsSold"), (Type::N, "1593"));
+        assert_eq!(attr(&order, "UnitCost"), (Type::N, "6.92"));
+        assert_eq!(attr(&order, "TotalProfit"), (Type::N, "3839.13"));
+        assert_eq!(order.item.attributes().count(), 15);
         assert_eq!(order.confirmation_id, ids.id("443368995"));
         assert_eq!(
             attr(&order, CONFIRMATION_ATTRIBUTE),
-            &Attribute::S(order.confirmation_id.clone())
+            (Type::S, order.confirmation_id.as_str())
         );
     }
 
@@ -304,7 +328,7 @@ mod tests {
         let row = "443368995,Sub-Saharan Africa,South Africa,Fruits,Offline,M,7/27/2012,7/28/2012,1593,9.33,6.92,14862.69,11023.56,3839.13";
         let order = parse_row(&layout, &record(row), &ConfirmationIds::for_pipeline("p")).unwrap();
         assert_eq!(order.order_id(), "443368995");
-        assert_eq!(attr(&order, "UnitCost"), &Attribute::N("6.92".into()));
+        assert_eq!(attr(&order, "UnitCost"), (Type::N, "6.92"));
     }
 
     #[test]
@@ -350,7 +374,7 @@ mod tests {
         let ids = ConfirmationIds::for_pipeline("p");
         let row = format!("{}\r", ROW.replace("7/27/2012", "2/29/2012"));
         let order = parse_row(&layout(), &record(&row), &ids).unwrap();
-        assert_eq!(attr(&order, "OrderDate"), &Attribute::S("2012-02-29".into()));
-        assert_eq!(attr(&order, "TotalProfit"), &Attribute::N("3839.13".into()));
+        assert_eq!(attr(&order, "OrderDate"), (Type::S, "2012-02-29"));
+        assert_eq!(attr(&order, "TotalProfit"), (Type::N, "3839.13"));
     }
 }

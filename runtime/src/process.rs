@@ -67,7 +67,7 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
             Ok(order) => {
                 output.extend_from_slice(order.order_id().as_bytes());
                 output.push(b',');
-                output.extend_from_slice(order.confirmation_id.as_bytes());
+                output.extend_from_slice(order.confirmation_id.as_str().as_bytes());
                 output.push(b'\n');
                 items.push(order.item);
             }

@@ -34,7 +34,7 @@ pub async fn run(dir: &Path, input: &Path, max_lines: u64) -> anyhow::Result<(Re
         keep_work: false,
     };
     let progress = ProgressStore::open(MEMORY_URL, None).await?;
-    let table = OrdersTable::open(&TableUrl::Embedded(dir.join("orders.redb"))).await?;
+    let table = OrdersTable::open(&TableUrl::Embedded(dir.join("orders.table"))).await?;
     let report = run_locally(&local, &progress, &table, &ConfirmationIds::for_pipeline("test")).await?;
     Ok((report, output))
 }
@@ -60,4 +60,67 @@ pub fn lines(path: &Path) -> Vec<String> {
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// A local AWS emulator (fakecloud, installed by `make test`) on a free loopback port,
+/// stopped when dropped.
+pub struct Emulator {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("fakecloud")
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--log-level", "warn"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("fakecloud on PATH (make test installs it: scripts/ensure-fakecloud.sh)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "fakecloud did not listen on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Emulator {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The environment an AWS SDK client needs to talk to the emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "emulator",
+            ))
+            .load()
+            .await
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

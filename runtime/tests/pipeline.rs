@@ -30,14 +30,14 @@ async fn every_row_is_output_in_input_order_and_stored() {
     let ids = ConfirmationIds::for_pipeline("test");
     assert!(out[1..].iter().all(|l| {
         let (order, confirmation) = l.split_once(',').unwrap();
-        confirmation == ids.id(order)
+        confirmation == ids.id(order).as_str()
     }));
 
     assert_eq!(
         lines(&output.with_file_name("result.csv.rejects.csv")),
         ["line,reason,raw"]
     );
-    let table = OrdersTable::open(&TableUrl::Embedded(dir.path().join("orders.redb")))
+    let table = OrdersTable::open(&TableUrl::Embedded(dir.path().join("orders.table")))
         .await
         .unwrap();
     assert_eq!(table.count().await.unwrap(), 10_000);
@@ -115,7 +115,7 @@ async fn duplicate_order_ids_in_a_batch_are_all_output_and_stored_once() {
     std::fs::write(&input, format!("{}\n{}\n", input_header(), rows.join("\n"))).unwrap();
     let (report, _) = run(dir.path(), &input, 30).await.unwrap();
     assert_eq!((report.summary.rows_out, report.summary.rejected), (60, 0));
-    let table = OrdersTable::open(&TableUrl::Embedded(dir.path().join("orders.redb")))
+    let table = OrdersTable::open(&TableUrl::Embedded(dir.path().join("orders.table")))
         .await
         .unwrap();
     assert_eq!(table.count().await.unwrap(), 7);

@@ -27,7 +27,7 @@ fn eventdriven(dir: &Path, input: &Path, output: &Path) -> Command {
         .arg("--work-dir")
         .arg(dir.join("work"))
         .arg("--table")
-        .arg(dir.join("orders.redb"))
+        .arg(dir.join("orders.table"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     command
@@ -36,7 +36,7 @@ fn eventdriven(dir: &Path, input: &Path, output: &Path) -> Command {
 fn count(dir: &Path) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_eventdriven"))
         .args(["orders", "count", "--table"])
-        .arg(dir.join("orders.redb"))
+        .arg(dir.join("orders.table"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

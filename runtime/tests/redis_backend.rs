@@ -38,7 +38,7 @@ fn jobs_share_progress_through_redis() {
     common::generated(&input, 2_500, 8);
     let run = format!("redis-test-{}", std::process::id());
     let work = dir.path().join("work");
-    let table = dir.path().join("orders.redb");
+    let table = dir.path().join("orders.table");
     let (input, work, table, output) = (s(&input), s(&work), s(&table), s(&dir.path().join("result.csv")));
     let base = [
         (contract::RUN_ID, run.as_str()),

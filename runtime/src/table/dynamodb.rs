@@ -1,7 +1,7 @@
 //! The orders table in DynamoDB: `BatchWriteItem` 25 items a request, retrying what DynamoDB
 //! hands back as unprocessed and throttled requests with backoff and jitter.
 
-use super::{Attribute, Item};
+use super::{Item, Type};
 use crate::retry::Backoff;
 use anyhow::{Context, Result, bail};
 use aws_sdk_dynamodb::Client;
@@ -120,12 +120,11 @@ fn is_throttling(code: Option<&str>) -> bool {
 
 fn write_request(item: &Item) -> WriteRequest {
     let attributes: HashMap<String, AttributeValue> = item
-        .attributes
-        .iter()
-        .map(|(name, value)| {
-            let value = match value {
-                Attribute::S(s) => AttributeValue::S(s.clone()),
-                Attribute::N(n) => AttributeValue::N(n.clone()),
+        .attributes()
+        .map(|(name, kind, value)| {
+            let value = match kind {
+                Type::S => AttributeValue::S(value.to_string()),
+                Type::N => AttributeValue::N(value.to_string()),
             };
             (name.to_string(), value)
         })
@@ -165,13 +164,9 @@ mod tests {
 
     #[test]
     fn write_requests_carry_every_attribute_typed() {
-        let item = Item {
-            key: "1".into(),
-            attributes: vec![
-                ("OrderId", Attribute::S("1".into())),
-                ("UnitsSold", Attribute::N("3".into())),
-            ],
-        };
+        let mut item = Item::default();
+        item.push_key("OrderId", "1");
+        item.push("UnitsSold", Type::N, "3");
         let put = write_request(&item).put_request.unwrap();
         assert_eq!(put.item["OrderId"], AttributeValue::S("1".into()));
         assert_eq!(put.item["UnitsSold"], AttributeValue::N("3".into()));

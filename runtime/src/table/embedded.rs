@@ -1,83 +1,82 @@
-//! The embedded orders table: one redb file a user can query after a local run.
+//! The embedded orders table: a directory on local disk (an LSM-tree, fjall) that a user can
+//! query after a local run. Writes are sequential appends, so storing a million rows costs
+//! about what writing them once does, whatever order their keys come in.
 
 use super::Item;
 use anyhow::{Context, Result};
-use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use std::path::Path;
-use std::sync::Arc;
 
-/// Key: OrderId. Value: the item in DynamoDB's JSON form.
-const ORDERS: TableDefinition<&str, &[u8]> = TableDefinition::new("orders");
+/// Block cache of the table; small, since a run writes and a query reads once.
+const CACHE_BYTES: u64 = 8 << 20;
+/// Memtable size before a flush to disk; bounds the table's share of a run's memory.
+const MEMTABLE_BYTES: u64 = 16 << 20;
 
+/// Key: OrderId. Value: the item in DynamoDB's JSON form. Clones share the open table.
 #[derive(Clone)]
 pub struct EmbeddedTable {
-    db: Arc<Database>,
+    db: Database,
+    orders: Keyspace,
 }
 
 impl EmbeddedTable {
     pub fn open(path: &Path) -> Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let db = Database::create(path).with_context(|| format!("opening the orders table {}", path.display()))?;
-        Ok(EmbeddedTable { db: Arc::new(db) })
+        let db = Database::builder(path)
+            .cache_size(CACHE_BYTES)
+            .max_write_buffer_size(Some(2 * MEMTABLE_BYTES))
+            .open()
+            .with_context(|| format!("opening the orders table {}", path.display()))?;
+        let orders = db
+            .keyspace("orders", || {
+                KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+            })
+            .with_context(|| format!("opening the orders table {}", path.display()))?;
+        Ok(EmbeddedTable { db, orders })
     }
 
-    /// One transaction for all of `items`: they are committed together or not at all.
+    /// Writes `items` in one atomic batch, durable (fsynced) when this returns.
     pub async fn put_all(&self, items: Vec<Item>) -> Result<()> {
-        let db = self.db.clone();
+        let table = self.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            let txn = db.begin_write()?;
-            {
-                let mut table = txn.open_table(ORDERS)?;
-                for item in &items {
-                    table.insert(item.key.as_str(), serde_json::to_vec(&item.to_json())?.as_slice())?;
-                }
+            let mut batch = table.db.batch().durability(Some(PersistMode::SyncAll));
+            let mut value = Vec::with_capacity(1024);
+            for item in &items {
+                value.clear();
+                item.write_json(&mut value);
+                batch.insert(&table.orders, item.key(), value.as_slice());
             }
-            txn.commit()?;
-            Ok(())
+            batch.commit().context("writing to the orders table")
         })
         .await?
     }
 
     pub fn get(&self, key: &str) -> Result<Option<serde_json::Value>> {
-        let txn = self.db.begin_read()?;
-        let table = match txn.open_table(ORDERS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let Some(value) = table.get(key)? else {
-            return Ok(None);
-        };
-        Ok(Some(serde_json::from_slice(value.value())?))
+        match self.orders.get(key)? {
+            Some(value) => Ok(Some(serde_json::from_slice(&value)?)),
+            None => Ok(None),
+        }
     }
 
+    /// Counts the orders (a full scan: the table keeps no running count).
     pub fn count(&self) -> Result<u64> {
-        let txn = self.db.begin_read()?;
-        match txn.open_table(ORDERS) {
-            Ok(table) => Ok(table.len()?),
-            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.orders.len()? as u64)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::Attribute;
+    use crate::table::Type;
 
     #[tokio::test]
     async fn items_survive_reopening_and_overwrite_by_key() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("orders.redb");
-        let item = |v: &str| Item {
-            key: "42".into(),
-            attributes: vec![
-                ("OrderId", Attribute::S("42".into())),
-                ("UnitsSold", Attribute::N(v.into())),
-            ],
+        let path = dir.path().join("orders");
+        let item = |v: &str| {
+            let mut item = Item::default();
+            item.push_key("OrderId", "42");
+            item.push("UnitsSold", Type::N, v);
+            item
         };
         {
             let table = EmbeddedTable::open(&path).unwrap();
@@ -87,7 +86,12 @@ mod tests {
         }
         let table = EmbeddedTable::open(&path).unwrap();
         assert_eq!(table.count().unwrap(), 1);
-        assert_eq!(table.get("42").unwrap(), Some(item("2").to_json()));
+        let mut expected = Vec::new();
+        item("2").write_json(&mut expected);
+        assert_eq!(
+            table.get("42").unwrap(),
+            Some(serde_json::from_slice(&expected).unwrap())
+        );
         assert_eq!(table.get("43").unwrap(), None);
     }
 }

@@ -8,35 +8,90 @@ pub use embedded::EmbeddedTable;
 
 use anyhow::Result;
 
-/// A typed attribute value, as DynamoDB types it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Attribute {
-    S(String),
-    /// A number kept as its decimal text, so no value is rounded on the way.
-    N(String),
+/// How DynamoDB types an attribute value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    S,
+    /// A number, kept as its decimal text so no value is rounded on the way.
+    N,
 }
 
-/// One table item: its partition key and every attribute (the key included).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One table item. Its values are packed into one string, so building an item costs two
+/// allocations whatever its number of attributes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Item {
-    pub key: String,
-    pub attributes: Vec<(&'static str, Attribute)>,
+    text: String,
+    attributes: Vec<(&'static str, Type, u32, u32)>,
+    key: usize,
 }
 
 impl Item {
-    /// DynamoDB's JSON form (`{"Name":{"S":"..."}}`), as `aws dynamodb get-item` prints it.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub fn with_capacity(attributes: usize, text_bytes: usize) -> Self {
+        Item {
+            text: String::with_capacity(text_bytes),
+            attributes: Vec::with_capacity(attributes),
+            key: 0,
+        }
+    }
+
+    pub fn push(&mut self, name: &'static str, kind: Type, value: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(value);
+        self.attributes.push((name, kind, start, self.text.len() as u32));
+    }
+
+    /// Pushes the partition key (a string attribute).
+    pub fn push_key(&mut self, name: &'static str, value: &str) {
+        self.key = self.attributes.len();
+        self.push(name, Type::S, value);
+    }
+
+    pub fn key(&self) -> &str {
+        self.attributes
+            .get(self.key)
+            .map_or("", |&(_, _, start, end)| &self.text[start as usize..end as usize])
+    }
+
+    pub fn attributes(&self) -> impl Iterator<Item = (&'static str, Type, &str)> {
         self.attributes
             .iter()
-            .map(|(name, value)| {
-                let typed = match value {
-                    Attribute::S(s) => serde_json::json!({ "S": s }),
-                    Attribute::N(n) => serde_json::json!({ "N": n }),
-                };
-                (name.to_string(), typed)
-            })
-            .collect::<serde_json::Map<_, _>>()
-            .into()
+            .map(|&(name, kind, start, end)| (name, kind, &self.text[start as usize..end as usize]))
+    }
+
+    pub fn get(&self, name: &str) -> Option<(Type, &str)> {
+        self.attributes()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, kind, value)| (kind, value))
+    }
+
+    /// Appends the item in DynamoDB's JSON form (`{"Name":{"S":"..."}}`), as
+    /// `aws dynamodb get-item` prints it, without building an intermediate tree.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (n, (name, kind, value)) in self.attributes().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_json_string(out, name);
+            out.extend_from_slice(match kind {
+                Type::S => b":{\"S\":",
+                Type::N => b":{\"N\":",
+            });
+            write_json_string(out, value);
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+}
+
+/// Writes `text` as a JSON string; the common case, nothing to escape, is a plain copy.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        serde_json::to_writer(out, text).expect("writing to a Vec cannot fail");
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
     }
 }
 
@@ -105,10 +160,10 @@ pub fn last_per_key(items: Vec<Item>) -> Vec<Item> {
     let mut slot_of: std::collections::HashMap<String, usize> = std::collections::HashMap::with_capacity(items.len());
     let mut unique: Vec<Item> = Vec::with_capacity(items.len());
     for item in items {
-        match slot_of.get(&item.key) {
+        match slot_of.get(item.key()) {
             Some(&slot) => unique[slot] = item,
             None => {
-                slot_of.insert(item.key.clone(), unique.len());
+                slot_of.insert(item.key().to_string(), unique.len());
                 unique.push(item);
             }
         }
@@ -121,10 +176,10 @@ mod tests {
     use super::*;
 
     fn item(key: &str, value: &str) -> Item {
-        Item {
-            key: key.into(),
-            attributes: vec![("OrderId", Attribute::S(key.into())), ("V", Attribute::N(value.into()))],
-        }
+        let mut item = Item::default();
+        item.push_key("OrderId", key);
+        item.push("V", Type::N, value);
+        item
     }
 
     #[test]
@@ -137,15 +192,25 @@ mod tests {
     fn table_urls_select_the_backend() {
         assert_eq!("dynamodb://orders".parse(), Ok(TableUrl::DynamoDb("orders".into())));
         assert_eq!(
-            "out/orders.redb".parse(),
-            Ok(TableUrl::Embedded("out/orders.redb".into()))
+            "out/orders.table".parse(),
+            Ok(TableUrl::Embedded("out/orders.table".into()))
         );
         assert!("dynamodb://".parse::<TableUrl>().is_err());
     }
 
     #[test]
     fn items_print_as_dynamodb_json() {
-        let json = item("7", "1.50").to_json();
+        let mut bytes = Vec::new();
+        item("7", "1.50").write_json(&mut bytes);
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(json, serde_json::json!({"OrderId": {"S": "7"}, "V": {"N": "1.50"}}));
+        let mut quoted = Vec::new();
+        let mut item = Item::default();
+        item.push_key("A", "say \"hi\"\n");
+        item.write_json(&mut quoted);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&quoted).unwrap()["A"]["S"],
+            "say \"hi\"\n"
+        );
     }
 }

@@ -1,0 +1,150 @@
+//! The cloud backends against a local AWS emulator: the input read from S3, items written to
+//! DynamoDB with BatchWriteItem, and the result uploaded to S3 (multipart when large).
+
+mod common;
+
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_s3::primitives::ByteStream;
+use common::Emulator;
+use std::process::Command;
+
+async fn create_bucket_and_table(emulator: &Emulator, bucket: &str, table: &str) -> aws_sdk_s3::Client {
+    let config = emulator.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    aws_sdk_dynamodb::Client::new(&config)
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("OrderId")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("OrderId")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3
+}
+
+fn eventdriven(emulator: &Emulator, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_eventdriven"))
+        .args(args)
+        .envs(emulator.env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    let object = s3.get_object().bucket(bucket).key(key).send().await.unwrap();
+    object.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_in_dynamodb_and_s3_out() {
+    let emulator = Emulator::start();
+    let s3 = create_bucket_and_table(&emulator, "orders-bucket", "orders").await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("orders.csv");
+    common::generated(&input, 1_234, 4);
+    let mut bytes = std::fs::read(&input).unwrap();
+    bytes.extend_from_slice(format!("{}\n", common::row(4242)).as_bytes()); // a duplicate-free extra row
+    bytes.extend_from_slice(b"not,a,row\n");
+    s3.put_object()
+        .bucket("orders-bucket")
+        .key("input/orders.csv")
+        .body(ByteStream::from(bytes))
+        .send()
+        .await
+        .unwrap();
+
+    let work = dir.path().join("work");
+    eventdriven(
+        &emulator,
+        &[
+            "run",
+            "--input",
+            "s3://orders-bucket/input/orders.csv",
+            "--output",
+            "s3://orders-bucket/output/orders.csv",
+            "--table",
+            "dynamodb://orders",
+            "--max-lines-per-batch",
+            "400",
+            "--work-dir",
+            work.to_str().unwrap(),
+        ],
+    );
+    let result = String::from_utf8(object(&s3, "orders-bucket", "output/orders.csv").await).unwrap();
+    assert_eq!(result.lines().count(), 1 + 1_235);
+    let rejects = String::from_utf8(object(&s3, "orders-bucket", "output/orders.csv.rejects.csv").await).unwrap();
+    assert_eq!(
+        rejects.lines().collect::<Vec<_>>(),
+        ["line,reason,raw", "1237,\"expected 14 fields, found 3\",\"not,a,row\""]
+    );
+
+    assert_eq!(
+        eventdriven(&emulator, &["orders", "count", "--table", "dynamodb://orders"]).trim(),
+        "1235"
+    );
+    let item: serde_json::Value = serde_json::from_str(&eventdriven(
+        &emulator,
+        &["orders", "get", "4242", "--table", "dynamodb://orders"],
+    ))
+    .unwrap();
+    assert_eq!(item["OrderId"]["S"], "4242");
+    assert_eq!(item["UnitCost"]["N"], "6.92");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_results_are_uploaded_in_parts() {
+    let emulator = Emulator::start();
+    let s3 = create_bucket_and_table(&emulator, "big", "unused").await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("orders.csv");
+    common::generated(&input, 200_000, 6); // ~9.6 MB of result: more than one 8 MiB part
+    let table = dir.path().join("orders.table");
+    eventdriven(
+        &emulator,
+        &[
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            "s3://big/output/large.csv",
+            "--table",
+            table.to_str().unwrap(),
+            "--work-dir",
+            dir.path().join("work").to_str().unwrap(),
+        ],
+    );
+    let stored = object(&s3, "big", "output/large.csv").await;
+    assert!(stored.len() > 8 << 20, "{} bytes", stored.len());
+    let text = String::from_utf8(stored).unwrap();
+    assert_eq!(text.lines().count(), 200_001);
+    let ids: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let source = std::fs::read_to_string(&input).unwrap();
+    let expected: Vec<&str> = source.lines().skip(1).map(|l| l.split(',').nth(6).unwrap()).collect();
+    assert!(ids == expected, "parts are assembled in input order");
+    let uploads = s3.list_multipart_uploads().bucket("big").send().await.unwrap();
+    assert!(uploads.uploads().is_empty(), "no incomplete upload is left behind");
+}
