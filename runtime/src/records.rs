@@ -103,6 +103,11 @@ impl Boundaries {
         }
     }
 
+    /// True between records: not inside quotes, nothing pending from a previous buffer.
+    pub fn between_records(&self) -> bool {
+        !self.in_quotes && !self.pending_quote
+    }
+
     /// Newlines inside quoted fields passed since the last call; they count as lines, not records.
     pub fn take_quoted_newlines(&mut self) -> u64 {
         std::mem::take(&mut self.quoted_newlines)

@@ -13,7 +13,8 @@ use std::io::{BufWriter, Read, Write};
 
 const READ_BUFFER_BYTES: usize = 1 << 20;
 /// A longer record is rejected at split (with a preview of its text), which bounds memory.
-pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// No record inside one read buffer can exceed it, which the fast path relies on.
+pub const MAX_RECORD_BYTES: usize = READ_BUFFER_BYTES;
 /// The header is one line; anything longer is not an orders file.
 const MAX_HEADER_BYTES: usize = 64 << 10;
 /// How much of an over-long record the rejects file keeps.
@@ -153,12 +154,58 @@ impl Splitter<'_> {
     fn feed(&mut self, buf: &[u8]) -> Result<()> {
         let mut record_start = 0;
         let mut unwritten = 0;
-        while let Some(end) = self.boundaries.next_end(buf, record_start) {
+        let mut next_quote = 0;
+        loop {
+            if next_quote < record_start {
+                next_quote = memchr::memchr(b'"', &buf[record_start..]).map_or(buf.len(), |q| record_start + q);
+            }
+            record_start = self.plain_lines(buf, record_start, next_quote.max(record_start), &mut unwritten)?;
+            let Some(end) = self.boundaries.next_end(buf, record_start) else {
+                break;
+            };
             self.end_record(buf, record_start, end + 1, true, &mut unwritten)?;
             record_start = end + 1;
         }
         self.write_span(&buf[unwritten..record_start])?;
         self.carry_tail(&buf[record_start..])
+    }
+
+    /// The fast path of [`Splitter::feed`]: complete lines before `quote_free_until` hold no
+    /// quote, so each is one record (or blank), and only rows need counting. It stops at the
+    /// end of the open chunk, returning where the general path takes over.
+    fn plain_lines(
+        &mut self,
+        buf: &[u8],
+        from: usize,
+        quote_free_until: usize,
+        unwritten: &mut usize,
+    ) -> Result<usize> {
+        let ready = self.header.is_some() && self.carry.is_empty() && self.overlong_bytes == 0;
+        let Some(chunk) = self
+            .chunk
+            .as_mut()
+            .filter(|_| ready && self.boundaries.between_records())
+        else {
+            return Ok(from);
+        };
+        let mut line_start = from;
+        for newline in memchr::memchr_iter(b'\n', &buf[from..quote_free_until]) {
+            let end = from + newline;
+            self.line += 1;
+            let blank = is_blank(&buf[line_start..end]);
+            line_start = end + 1;
+            if !blank {
+                self.manifest.rows += 1;
+                chunk.rows += 1;
+                if chunk.rows == self.max_rows {
+                    self.write_span(&buf[*unwritten..line_start])?;
+                    *unwritten = line_start;
+                    self.close_chunk()?;
+                    break;
+                }
+            }
+        }
+        Ok(line_start)
     }
 
     fn carry_tail(&mut self, tail: &[u8]) -> Result<()> {
