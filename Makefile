@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 DEBUG_BIN := $(CARGO_TARGET_DIR)/debug
 RELEASE_BIN := $(CARGO_TARGET_DIR)/release
 
-.PHONY: demo test unit-test acceptance-test bench tools clean
+.PHONY: demo test acceptance-test bench tools clean
 
 ## Run the order example locally on embedded defaults (no AWS, no Redis server).
 demo: tools
@@ -20,18 +20,16 @@ demo: tools
 	@echo "first rows of the result:"; head -n 4 .eventdriven/test.result.csv
 	@echo "orders in the embedded table: $$($(DEBUG_BIN)/eventdriven orders count --table .eventdriven/orders.table)"
 
-## All tests: unit and integration tests (real Redis), then the provider acceptance tests.
+## All tests: unit and integration tests (a real Redis server, the AWS emulator), then the
+## provider acceptance tests (a real Terraform against the emulator).
 test: tools
 	scripts/ensure-redis.sh
-	cargo test --workspace --no-fail-fast
-	$(MAKE) acceptance-test
+	scripts/ensure-fakecloud.sh
+	PATH="$(HOME)/.cargo/bin:$$PATH" cargo test --workspace --no-fail-fast
+	tests/acceptance.sh
 
-unit-test: tools
-	scripts/ensure-redis.sh
-	cargo test --workspace
-
-acceptance-test:
-	@if [ -x tests/acceptance.sh ]; then tests/acceptance.sh; else echo "no acceptance tests yet"; fi
+acceptance-test: tools
+	tests/acceptance.sh
 
 ## Benchmarks on a generated 1,000,000-row file, as ratios against GNU split and cat.
 bench: tools

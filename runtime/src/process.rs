@@ -3,7 +3,7 @@
 //! rewrites exactly the same items and lines.
 
 use crate::order::{ConfirmationIds, Layout, parse_row};
-use crate::records::{is_blank, reader_builder};
+use crate::records::reader_builder;
 use crate::rejects::RejectWriter;
 use crate::table::{Item, OrdersTable, last_per_key};
 use crate::workdir::{ChunkRef, RunDir, create_temporary, publish, read_json, write_json_atomically};
@@ -52,15 +52,8 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
         if let Some((line, reason, from)) = pending_reject.take() {
             rejects.reject(line, &reason, trim_line_end(&data[from..start]))?;
         }
-        if record.len() == 1
-            && is_blank(
-                trim_newlines(&data[start..])
-                    .split(|&b| b == b'\n')
-                    .next()
-                    .unwrap_or_default(),
-            )
-            && record[0] == *b"\r"
-        {
+        // A line holding only "\r" (a blank CRLF line) is not a row; a quoted "\r" is.
+        if record.len() == 1 && &record[0] == b"\r" && trim_newlines(&data[start..]).starts_with(b"\r") {
             continue;
         }
         match parse_row(&layout, &record, ids) {
