@@ -75,7 +75,10 @@ pub async fn run_locally(
     let bar = ProgressBar::new_spinner().with_message(format!("splitting {}", run.input));
     bar.enable_steady_tick(Duration::from_millis(120));
     let manifest = split_step(&dir, progress, &run.input, run.max_lines_per_batch).await?;
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} rows {per_sec} {msg}").expect("valid template"));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows, {elapsed} elapsed, eta {eta} {msg}")
+            .expect("valid template"),
+    );
     bar.set_length(manifest.rows);
     bar.set_message("processing");
 
