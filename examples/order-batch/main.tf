@@ -1,0 +1,26 @@
+# An order batch pipeline on an existing EKS cluster: drop a CSV of orders under
+# s3://<bucket>/input/ and the merged OrderId,ConfirmationId result appears under output/.
+
+terraform {
+  required_version = ">= 1.5"
+  required_providers {
+    eventdriven = {
+      source = "eventdriven/eventdriven"
+    }
+  }
+}
+
+provider "eventdriven" {
+  region       = var.region
+  default_tags = var.default_tags
+}
+
+resource "eventdriven_batch_pipeline" "orders" {
+  name                = var.name
+  cluster_name        = var.cluster_name
+  job_image           = var.job_image
+  lambda_image        = var.lambda_image
+  max_lines_per_batch = var.max_lines_per_batch
+  max_concurrency     = var.max_concurrency
+  tags                = var.tags
+}

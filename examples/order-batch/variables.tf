@@ -1,0 +1,50 @@
+variable "region" {
+  description = "AWS region of the cluster and the pipeline."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name" {
+  description = "Pipeline name; the children's names derive from it."
+  type        = string
+  default     = "orders"
+}
+
+variable "cluster_name" {
+  description = "Existing EKS cluster (with a public API endpoint) the Jobs run on."
+  type        = string
+}
+
+variable "job_image" {
+  description = "Image of the eventdriven runtime the Jobs run."
+  type        = string
+}
+
+variable "lambda_image" {
+  description = "ECR image URI of the list-chunks Lambda function."
+  type        = string
+}
+
+variable "max_lines_per_batch" {
+  description = "Data rows per chunk."
+  type        = number
+  default     = 30000
+}
+
+variable "max_concurrency" {
+  description = "Most chunks processed at once; 0 means unbounded."
+  type        = number
+  default     = 0
+}
+
+variable "tags" {
+  description = "Tags of the pipeline's children."
+  type        = map(string)
+  default     = {}
+}
+
+variable "default_tags" {
+  description = "Tags the provider puts on every child."
+  type        = map(string)
+  default     = { project = "eventdriven" }
+}

@@ -1,0 +1,315 @@
+//! AWS clients for one configured provider, and the error type every child adapter returns.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// Tags as the provider passes them to every child: the resource's `tags` over `default_tags`.
+pub type Tags = BTreeMap<String, String>;
+
+/// Endpoint overrides from the provider's `endpoints` block, one per service the pipeline uses.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoints {
+    pub dynamodb: Option<String>,
+    pub efs: Option<String>,
+    pub eks: Option<String>,
+    pub elasticache: Option<String>,
+    pub events: Option<String>,
+    pub iam: Option<String>,
+    pub lambda: Option<String>,
+    pub s3: Option<String>,
+    pub secretsmanager: Option<String>,
+    pub sfn: Option<String>,
+    pub sts: Option<String>,
+}
+
+impl Endpoints {
+    /// The block's attribute names, in schema order.
+    pub const SERVICES: [&'static str; 11] = [
+        "dynamodb",
+        "efs",
+        "eks",
+        "elasticache",
+        "events",
+        "iam",
+        "lambda",
+        "s3",
+        "secretsmanager",
+        "sfn",
+        "sts",
+    ];
+
+    pub fn set(&mut self, service: &str, url: String) {
+        let slot = match service {
+            "dynamodb" => &mut self.dynamodb,
+            "efs" => &mut self.efs,
+            "eks" => &mut self.eks,
+            "elasticache" => &mut self.elasticache,
+            "events" => &mut self.events,
+            "iam" => &mut self.iam,
+            "lambda" => &mut self.lambda,
+            "s3" => &mut self.s3,
+            "secretsmanager" => &mut self.secretsmanager,
+            "sfn" => &mut self.sfn,
+            "sts" => &mut self.sts,
+            _ => return,
+        };
+        *slot = Some(url);
+    }
+}
+
+/// What the provider block says about reaching AWS.
+#[derive(Clone, Debug, Default)]
+pub struct ProviderSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoints: Endpoints,
+    pub default_tags: BTreeMap<String, String>,
+}
+
+/// One client per service, sharing the credentials, region and retry settings of the provider.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub region: String,
+    pub default_tags: BTreeMap<String, String>,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+/// Builds a service client from the shared config; `Builder::from(&SdkConfig)` already applies
+/// `AWS_ENDPOINT_URL_<SERVICE>`, so an explicit endpoint only needs to override it.
+macro_rules! client {
+    ($sdk:ident, $shared:expr, $endpoint:expr) => {{
+        let mut builder = $sdk::config::Builder::from($shared);
+        if let Some(url) = $endpoint {
+            builder = builder.endpoint_url(url);
+        }
+        $sdk::Client::from_conf(builder.build())
+    }};
+}
+
+impl AwsClients {
+    /// Loads the SDK's standard chain (env, profile, SSO cache, IMDS...) with the provider's
+    /// region and profile on top.
+    pub async fn load(settings: &ProviderSettings) -> Result<Self, String> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let shared = loader.load().await;
+        let region = shared
+            .region()
+            .map(ToString::to_string)
+            .ok_or("no AWS region: set `region` in the provider block or AWS_REGION")?;
+        let e = &settings.endpoints;
+        Ok(Self {
+            region,
+            default_tags: settings.default_tags.clone(),
+            dynamodb: client!(aws_sdk_dynamodb, &shared, e.dynamodb.clone()),
+            efs: client!(aws_sdk_efs, &shared, e.efs.clone()),
+            eks: client!(aws_sdk_eks, &shared, e.eks.clone()),
+            elasticache: client!(aws_sdk_elasticache, &shared, e.elasticache.clone()),
+            events: client!(aws_sdk_eventbridge, &shared, e.events.clone()),
+            iam: client!(aws_sdk_iam, &shared, e.iam.clone()),
+            lambda: client!(aws_sdk_lambda, &shared, e.lambda.clone()),
+            s3: s3_client(&shared, e.s3.clone()),
+            secretsmanager: client!(aws_sdk_secretsmanager, &shared, e.secretsmanager.clone()),
+            sfn: client!(aws_sdk_sfn, &shared, e.sfn.clone()),
+            sts: client!(aws_sdk_sts, &shared, e.sts.clone()),
+        })
+    }
+
+    /// The account the credentials belong to, which every ARN the pipeline renders needs.
+    pub async fn account_id(&self) -> Result<String, AwsError> {
+        let identity = self.sts.get_caller_identity().send().await?;
+        identity
+            .account
+            .ok_or_else(|| AwsError::other("GetCallerIdentity returned no account"))
+    }
+}
+
+/// S3 behind a custom endpoint (an emulator, a VPC endpoint by URL) needs path-style
+/// addressing, since `bucket.host` names do not resolve there.
+fn s3_client(shared: &SdkConfig, endpoint: Option<String>) -> aws_sdk_s3::Client {
+    let custom_endpoint =
+        endpoint.is_some() || shared.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let mut builder = aws_sdk_s3::config::Builder::from(shared);
+    if let Some(url) = endpoint {
+        builder = builder.endpoint_url(url);
+    }
+    aws_sdk_s3::Client::from_conf(builder.force_path_style(custom_endpoint).build())
+}
+
+/// An AWS API failure reduced to what a diagnostic shows: AWS's error code and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsError {
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// Error codes meaning "that object does not exist", across the services the pipeline uses.
+const NOT_FOUND_CODES: &[&str] = &[
+    "NoSuchBucket",
+    "NotFound",
+    "NoSuchEntity",
+    "ResourceNotFoundException",
+    "FileSystemNotFound",
+    "AccessPointNotFound",
+    "MountTargetNotFound",
+    "CacheSubnetGroupNotFoundFault",
+    "ReplicationGroupNotFoundFault",
+    "StateMachineDoesNotExist",
+];
+
+impl AwsError {
+    pub fn other(message: impl Into<String>) -> Self {
+        Self {
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.code.as_deref().is_some_and(|code| NOT_FOUND_CODES.contains(&code))
+    }
+
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl<E> From<SdkError<E>> for AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    fn from(err: SdkError<E>) -> Self {
+        let code = err.code().map(str::to_owned);
+        let message = match (err.message(), err.raw_response()) {
+            (Some(message), _) => message.to_owned(),
+            // Not an AWS error body (a proxy, an endpoint without this API): the status says most.
+            (None, Some(response)) => format!("unexpected HTTP {} response", response.status().as_u16()),
+            (None, None) => DisplayErrorContext(&err).to_string(),
+        };
+        Self { code, message }
+    }
+}
+
+impl From<BuildError> for AwsError {
+    fn from(err: BuildError) -> Self {
+        Self::other(err.to_string())
+    }
+}
+
+/// Treats "not found" as success, for deletes that must tolerate children already gone.
+pub fn ignore_not_found(result: Result<(), AwsError>) -> Result<(), AwsError> {
+    match result {
+        Err(err) if err.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+/// Turns a lookup into `None` when the object does not exist.
+pub fn found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_not_found() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Polls `probe` until it yields a value; the caller's timeout bounds the wait.
+pub async fn wait_until<T, F, Fut>(mut probe: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>, AwsError>>,
+{
+    let mut delay = Duration::from_millis(250);
+    loop {
+        if let Some(value) = probe().await? {
+            return Ok(value);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Retries a call while IAM is still propagating a just-created role: services reject a role
+/// they cannot assume yet for a few seconds after CreateRole.
+pub async fn retry_while_role_propagates<T, E, F, Fut>(
+    is_propagation_error: impl Fn(&AwsError) -> bool,
+    mut call: F,
+) -> Result<T, AwsError>
+where
+    E: Into<AwsError>,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    const ATTEMPTS: u32 = 12;
+    let mut delay = Duration::from_secs(1);
+    for _ in 1..ATTEMPTS {
+        match call().await.map_err(Into::into) {
+            Err(err) if is_propagation_error(&err) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            other => return other,
+        }
+    }
+    call().await.map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_codes_are_recognised_and_others_are_not() {
+        let gone = AwsError {
+            code: Some("NoSuchEntity".into()),
+            message: "role".into(),
+        };
+        let denied = AwsError {
+            code: Some("AccessDenied".into()),
+            message: "no".into(),
+        };
+        assert!(gone.is_not_found());
+        assert!(!denied.is_not_found());
+        assert_eq!(ignore_not_found(Err(gone.clone())), Ok(()));
+        assert_eq!(found::<()>(Err(gone)), Ok(None));
+        assert!(found::<()>(Err(denied)).is_err());
+    }
+
+    #[test]
+    fn error_display_carries_code_and_message() {
+        let err = AwsError {
+            code: Some("BucketAlreadyExists".into()),
+            message: "taken".into(),
+        };
+        assert_eq!(err.to_string(), "BucketAlreadyExists: taken");
+    }
+}

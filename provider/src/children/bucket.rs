@@ -1,0 +1,144 @@
+//! The S3 bucket: input objects land here, chunks and results are written back.
+
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, EventBridgeConfiguration, NotificationConfiguration,
+    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+};
+
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found};
+
+/// Creates the bucket; [`configure`] then makes it what the pipeline needs.
+pub async fn create(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+    let mut request = aws.s3.create_bucket().bucket(bucket);
+    // us-east-1 is the one region that rejects an explicit location constraint.
+    if aws.region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(aws.region.as_str()))
+                .build(),
+        );
+    }
+    request.send().await?;
+    Ok(())
+}
+
+/// Makes the bucket private, encrypted at rest and sending its events to EventBridge (the
+/// pipeline's trigger). Every call is an idempotent put, so this also heals drift.
+pub async fn configure(aws: &AwsClients, bucket: &str, tags: &Tags) -> Result<(), AwsError> {
+    aws.s3
+        .put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await?;
+    let sse_by_default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::Aes256)
+        .build()?;
+    aws.s3
+        .put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(sse_by_default)
+                        .build(),
+                )
+                .build()?,
+        )
+        .send()
+        .await?;
+    aws.s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .event_bridge_configuration(EventBridgeConfiguration::builder().build())
+                .build(),
+        )
+        .send()
+        .await?;
+    put_tags(aws, bucket, tags).await
+}
+
+pub async fn put_tags(aws: &AwsClients, bucket: &str, tags: &Tags) -> Result<(), AwsError> {
+    if tags.is_empty() {
+        return ignore_not_found(
+            aws.s3
+                .delete_bucket_tagging()
+                .bucket(bucket)
+                .send()
+                .await
+                .map(drop)
+                .map_err(Into::into),
+        );
+    }
+    let tag_set = tags
+        .iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    aws.s3
+        .put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(Tagging::builder().set_tag_set(Some(tag_set)).build()?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Whether the bucket exists.
+pub async fn exists(aws: &AwsClients, bucket: &str) -> Result<bool, AwsError> {
+    let head = aws.s3.head_bucket().bucket(bucket).send().await.map_err(AwsError::from);
+    Ok(found(head)?.is_some())
+}
+
+/// Empties the bucket (every object version) and deletes it; a bucket already gone is fine.
+pub async fn delete(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+    loop {
+        let listed = aws.s3.list_object_versions().bucket(bucket).send().await;
+        let listed = match found(listed.map_err(AwsError::from))? {
+            Some(listed) => listed,
+            None => return Ok(()),
+        };
+        let objects = listed
+            .versions()
+            .iter()
+            .map(|v| (v.key(), v.version_id()))
+            .chain(listed.delete_markers().iter().map(|m| (m.key(), m.version_id())))
+            .filter_map(|(key, version)| {
+                key.map(|key| {
+                    ObjectIdentifier::builder()
+                        .key(key)
+                        .set_version_id(version.map(Into::into))
+                        .build()
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if objects.is_empty() {
+            break;
+        }
+        aws.s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(Delete::builder().set_objects(Some(objects)).quiet(true).build()?)
+            .send()
+            .await?;
+    }
+    ignore_not_found(
+        aws.s3
+            .delete_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map(drop)
+            .map_err(Into::into),
+    )
+}

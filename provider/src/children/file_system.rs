@@ -1,0 +1,186 @@
+//! The EFS file system the Jobs and the Lambda share as their work directory, and its mount
+//! targets in the cluster's subnets.
+
+use aws_sdk_efs::types::{LifeCycleState, Tag};
+
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, wait_until};
+
+fn efs_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
+    tags.iter()
+        .map(|(key, value)| Ok(Tag::builder().key(key).value(value).build()?))
+        .collect()
+}
+
+/// Creates an encrypted file system; returns its id. `creation_token` makes a retried create
+/// return the same file system.
+pub async fn create(aws: &AwsClients, creation_token: &str, tags: &Tags) -> Result<String, AwsError> {
+    let mut tags = tags.clone();
+    tags.entry("Name".into()).or_insert_with(|| creation_token.to_owned());
+    let created = aws
+        .efs
+        .create_file_system()
+        .creation_token(creation_token)
+        .encrypted(true)
+        .set_tags(Some(efs_tags(&tags)?))
+        .send()
+        .await;
+    let file_system_id = match created {
+        Ok(out) => out.file_system_id,
+        Err(err) => {
+            let err = AwsError::from(err);
+            if !err.has_code("FileSystemAlreadyExists") {
+                return Err(err);
+            }
+            find_by_creation_token(aws, creation_token).await?.ok_or(err)?
+        }
+    };
+    Ok(file_system_id)
+}
+
+/// Waits until the file system is `available`: EFS refuses mount targets before that.
+pub async fn wait_available(aws: &AwsClients, file_system_id: &str) -> Result<(), AwsError> {
+    wait_until(|| async {
+        let state = life_cycle_state(aws, file_system_id).await?;
+        match state {
+            Some(LifeCycleState::Available) => Ok(Some(())),
+            Some(LifeCycleState::Creating) => Ok(None),
+            other => Err(AwsError::other(format!(
+                "file system {file_system_id} is {other:?} instead of available"
+            ))),
+        }
+    })
+    .await
+}
+
+/// The file system created with `creation_token`, if any.
+pub async fn find_by_creation_token(aws: &AwsClients, creation_token: &str) -> Result<Option<String>, AwsError> {
+    let out = aws
+        .efs
+        .describe_file_systems()
+        .creation_token(creation_token)
+        .send()
+        .await?;
+    Ok(out.file_systems().first().map(|fs| fs.file_system_id().to_owned()))
+}
+
+/// The file system's state, or `None` when it no longer exists.
+pub async fn life_cycle_state(aws: &AwsClients, file_system_id: &str) -> Result<Option<LifeCycleState>, AwsError> {
+    let described = aws
+        .efs
+        .describe_file_systems()
+        .file_system_id(file_system_id)
+        .send()
+        .await;
+    Ok(found(described.map_err(AwsError::from))?
+        .and_then(|out| out.file_systems().first().map(|fs| fs.life_cycle_state().clone()))
+        .filter(|state| !matches!(state, LifeCycleState::Deleted | LifeCycleState::Deleting)))
+}
+
+/// Creates one mount target per Availability Zone among `subnet_ids` (EFS allows one per AZ;
+/// a second subnet in the same AZ is skipped) and returns their ids.
+pub async fn create_mount_targets(
+    aws: &AwsClients,
+    file_system_id: &str,
+    subnet_ids: &[String],
+    security_group_ids: &[String],
+) -> Result<Vec<String>, AwsError> {
+    let existing = mount_targets(aws, file_system_id).await?;
+    let mut ids: Vec<String> = existing.iter().map(|(id, _)| id.clone()).collect();
+    for subnet_id in subnet_ids {
+        if existing.iter().any(|(_, subnet)| subnet == subnet_id) {
+            continue;
+        }
+        let created = aws
+            .efs
+            .create_mount_target()
+            .file_system_id(file_system_id)
+            .subnet_id(subnet_id)
+            .set_security_groups(Some(security_group_ids.to_vec()))
+            .send()
+            .await;
+        match created {
+            Ok(out) => ids.push(out.mount_target_id),
+            Err(err) => {
+                let err = AwsError::from(err);
+                if !err.has_code("MountTargetConflict") {
+                    return Err(err);
+                }
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// The file system's mount targets as (id, subnet id) pairs.
+pub async fn mount_targets(aws: &AwsClients, file_system_id: &str) -> Result<Vec<(String, String)>, AwsError> {
+    let out = aws
+        .efs
+        .describe_mount_targets()
+        .file_system_id(file_system_id)
+        .send()
+        .await;
+    let Some(out) = found(out.map_err(AwsError::from))? else {
+        return Ok(Vec::new());
+    };
+    Ok(out
+        .mount_targets()
+        .iter()
+        .filter(|mt| {
+            !matches!(
+                mt.life_cycle_state(),
+                LifeCycleState::Deleting | LifeCycleState::Deleted
+            )
+        })
+        .map(|mt| (mt.mount_target_id().to_owned(), mt.subnet_id().to_owned()))
+        .collect())
+}
+
+pub async fn put_tags(aws: &AwsClients, file_system_id: &str, tags: &Tags) -> Result<(), AwsError> {
+    let described = aws
+        .efs
+        .list_tags_for_resource()
+        .resource_id(file_system_id)
+        .send()
+        .await?;
+    let stale: Vec<String> = described
+        .tags()
+        .iter()
+        .map(|t| t.key().to_owned())
+        .filter(|key| key != "Name" && !tags.contains_key(key))
+        .collect();
+    if !stale.is_empty() {
+        aws.efs
+            .untag_resource()
+            .resource_id(file_system_id)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await?;
+    }
+    if !tags.is_empty() {
+        aws.efs
+            .tag_resource()
+            .resource_id(file_system_id)
+            .set_tags(Some(efs_tags(tags)?))
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes the mount targets, waits for them to go (EFS keeps a file system in use until
+/// then), and deletes the file system.
+pub async fn delete(aws: &AwsClients, file_system_id: &str) -> Result<(), AwsError> {
+    for (mount_target_id, _) in mount_targets(aws, file_system_id).await? {
+        let deleted = aws
+            .efs
+            .delete_mount_target()
+            .mount_target_id(mount_target_id)
+            .send()
+            .await;
+        ignore_not_found(deleted.map(drop).map_err(Into::into))?;
+    }
+    wait_until(|| async { Ok(mount_targets(aws, file_system_id).await?.is_empty().then_some(())) }).await?;
+    let deleted = aws.efs.delete_file_system().file_system_id(file_system_id).send().await;
+    ignore_not_found(deleted.map(drop).map_err(Into::into))?;
+    wait_until(|| async { Ok(life_cycle_state(aws, file_system_id).await?.is_none().then_some(())) }).await
+}

@@ -1,0 +1,14 @@
+//! One module per kind of child the pipeline owns: small adapters over the AWS SDK that
+//! create, read, update and delete it. Ordering and state bookkeeping live in `pipeline`.
+
+pub mod access_entry;
+pub mod auth_secret;
+pub mod bucket;
+pub mod cache;
+pub mod file_system;
+pub mod function;
+pub mod pod_identity;
+pub mod role;
+pub mod state_machine;
+pub mod table;
+pub mod trigger_rule;

@@ -1,0 +1,298 @@
+//! The `eventdriven_batch_pipeline` resource: Terraform's lifecycle mapped onto the children.
+
+mod deploy;
+mod import;
+mod schema;
+mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use eventdriven_core::spec;
+use tf_provider::schema::Schema;
+use tf_provider::value::{Value, ValueEmpty};
+use tf_provider::{AttributePath, Diagnostics, Resource};
+
+use crate::provider::Configured;
+use crate::timeouts;
+use deploy::{Deployment, Failure};
+use state::{PipelineState, Timeouts, plain_map};
+
+pub struct BatchPipeline {
+    configured: Arc<Configured>,
+}
+
+impl BatchPipeline {
+    pub fn new(configured: Arc<Configured>) -> Self {
+        Self { configured }
+    }
+}
+
+/// Arguments rendered into the state machine definition: changing one re-renders it.
+const DEFINITION_INPUTS: [&str; 4] = ["job_image", "max_lines_per_batch", "max_concurrency", "output_prefix"];
+
+/// The value of attribute `name` in `state`, for comparing two states attribute by attribute.
+fn attribute_of(state: &PipelineState, name: &str) -> serde_json::Value {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|mut v| v.get_mut(name).map(serde_json::Value::take))
+        .unwrap_or_default()
+}
+
+fn changed(a: &PipelineState, b: &PipelineState, name: &str) -> bool {
+    attribute_of(a, name) != attribute_of(b, name)
+}
+
+/// Reports core's validation errors against their attributes, skipping attributes not known yet
+/// and defaults the user did not write (a default derived from a bad name would repeat the
+/// name's error).
+fn validate_spec(diags: &mut Diagnostics, config: &PipelineState) {
+    let mut with_defaults = config.clone();
+    with_defaults.apply_defaults();
+    let (spec, unknown) = with_defaults.spec_with_unknowns();
+    if let Err(errors) = spec::validate(&spec) {
+        let reportable = |attribute: &str| !unknown.contains(&attribute) && !attribute_of(config, attribute).is_null();
+        for error in errors.into_iter().filter(|e| reportable(&e.attribute)) {
+            let summary = format!("Invalid {}", error.attribute);
+            diags.error(summary, error.message, AttributePath::new(error.attribute));
+        }
+    }
+    let timeouts = config.timeouts.as_ref_option().cloned().unwrap_or_default();
+    for (name, value) in [("create", &timeouts.create), ("delete", &timeouts.delete)] {
+        if let Value::Value(text) = value
+            && let Err(message) = timeouts::parse(text)
+        {
+            diags.error(
+                "Invalid timeout",
+                message,
+                AttributePath::new("timeouts").index(0).attribute(name),
+            );
+        }
+    }
+}
+
+fn timeout(state: &PipelineState, pick: impl Fn(&Timeouts) -> &Value<String>, default: Duration) -> Duration {
+    state
+        .timeout(pick)
+        .and_then(|text| timeouts::parse(&text).ok())
+        .unwrap_or(default)
+}
+
+fn report(diags: &mut Diagnostics, failure: Failure) {
+    diags.root_error(
+        format!("Failed {} {} {}", failure.action, failure.child, failure.name),
+        failure.error.to_string(),
+    );
+}
+
+/// Runs `work` within `limit`; on timeout the children recorded so far stay recorded, since
+/// `work` only borrows them.
+async fn within<F: Future<Output = Result<(), Failure>>>(
+    diags: &mut Diagnostics,
+    limit: Duration,
+    what: &str,
+    work: F,
+) {
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(())) => {}
+        Ok(Err(failure)) => report(diags, failure),
+        Err(_) => diags.root_error(
+            format!("Timed out {what}"),
+            format!(
+                "gave up after {}s; every child created so far is recorded in the state",
+                limit.as_secs()
+            ),
+        ),
+    }
+}
+
+#[async_trait]
+impl Resource for BatchPipeline {
+    type State<'a> = PipelineState;
+    type PrivateState<'a> = ValueEmpty;
+    type ProviderMetaState<'a> = ValueEmpty;
+
+    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
+        Some(schema::schema())
+    }
+
+    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
+        validate_spec(diags, &config);
+        Some(())
+    }
+
+    async fn read<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        mut state: Self::State<'a>,
+        private_state: Self::PrivateState<'a>,
+        _provider_meta_state: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let aws = self.configured.clients(diags)?;
+        let recorded = state.children();
+        let mut children = recorded.clone();
+        let cluster_name = state.cluster_name.as_ref_option().cloned().unwrap_or_default();
+        let live = match deploy::refresh(&aws, &cluster_name, &mut children).await {
+            Ok(live) => live,
+            Err(failure) => {
+                report(diags, failure);
+                return Some((state, private_state));
+            }
+        };
+        // Without its state machine or its bucket there is no pipeline left to heal.
+        let core_gone = (recorded.state_machine_arn.is_some() && children.state_machine_arn.is_none())
+            || (recorded.bucket.is_some() && children.bucket.is_none());
+        if core_gone {
+            return None;
+        }
+        state.set_children(&children);
+        // An image changed outside Terraform shows up as a diff on `lambda_image`.
+        if let Some(image) = live.lambda_image {
+            state.lambda_image = Value::Value(image);
+        }
+        Some((state, private_state))
+    }
+
+    async fn plan_create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        proposed_state: Self::State<'a>,
+        _config_state: Self::State<'a>,
+        _provider_meta_state: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let aws = self.configured.clients(diags)?;
+        let mut state = proposed_state;
+        state.apply_defaults();
+        state.id = state.name.clone();
+        state.tags_all = state.merged_tags(&aws.default_tags);
+        state.mark_children_unknown();
+        Some((state, ValueEmpty::default()))
+    }
+
+    async fn plan_update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior_state: Self::State<'a>,
+        proposed_state: Self::State<'a>,
+        _config_state: Self::State<'a>,
+        prior_private_state: Self::PrivateState<'a>,
+        _provider_meta_state: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
+        let aws = self.configured.clients(diags)?;
+        let mut state = proposed_state;
+        state.apply_defaults();
+        state.tags_all = state.merged_tags(&aws.default_tags);
+        let replace: Vec<AttributePath> = schema::FORCE_NEW
+            .iter()
+            .filter(|name| changed(&prior_state, &state, name))
+            .map(|name| AttributePath::new(*name))
+            .collect();
+        if DEFINITION_INPUTS.iter().any(|name| changed(&prior_state, &state, name)) {
+            state.definition = Value::Unknown;
+        }
+        // Children found missing by refresh are null: plan them back.
+        if state.mark_missing_children_unknown() {
+            state.definition = Value::Unknown;
+        }
+        Some((state, prior_private_state, replace))
+    }
+
+    async fn plan_destroy<'a>(
+        &self,
+        _diags: &mut Diagnostics,
+        _prior_state: Self::State<'a>,
+        prior_private_state: Self::PrivateState<'a>,
+        _provider_meta_state: Self::ProviderMetaState<'a>,
+    ) -> Option<Self::PrivateState<'a>> {
+        Some(prior_private_state)
+    }
+
+    async fn create<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        planned_state: Self::State<'a>,
+        _config_state: Self::State<'a>,
+        planned_private_state: Self::PrivateState<'a>,
+        _provider_meta_state: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let aws = self.configured.clients(diags)?;
+        let spec = planned_state.spec();
+        let tags = plain_map(&planned_state.tags_all);
+        let mut children = state::Children::default();
+        let limit = timeout(&planned_state, |t| &t.create, timeouts::DEFAULT_CREATE);
+        within(diags, limit, "creating the pipeline", async {
+            let deployment = Deployment::prepare(&aws, &spec, tags).await?;
+            deployment.ensure(&mut children).await
+        })
+        .await;
+        let mut state = planned_state;
+        state.id = state.name.clone();
+        // Whatever failed, the state records exactly the children that exist.
+        state.set_children(&children);
+        Some((state, planned_private_state))
+    }
+
+    async fn update<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior_state: Self::State<'a>,
+        planned_state: Self::State<'a>,
+        _config_state: Self::State<'a>,
+        planned_private_state: Self::PrivateState<'a>,
+        _provider_meta_state: Self::ProviderMetaState<'a>,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let aws = self.configured.clients(diags)?;
+        let spec = planned_state.spec();
+        let tags = plain_map(&planned_state.tags_all);
+        let tags_changed = tags != plain_map(&prior_state.tags_all);
+        let mut children = prior_state.children();
+        let limit = timeout(&planned_state, |t| &t.create, timeouts::DEFAULT_CREATE);
+        within(diags, limit, "updating the pipeline", async {
+            let deployment = Deployment::prepare(&aws, &spec, tags).await?;
+            deployment.ensure(&mut children).await?;
+            deployment.apply_settings(&mut children, tags_changed).await
+        })
+        .await;
+        let mut state = planned_state;
+        state.set_children(&children);
+        Some((state, planned_private_state))
+    }
+
+    async fn import<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        id: String,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let aws = self.configured.clients(diags)?;
+        match import::import(&aws, &id).await {
+            Ok(state) => Some((state, ValueEmpty::default())),
+            Err(failure) => {
+                report(diags, failure);
+                None
+            }
+        }
+    }
+
+    async fn destroy<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        prior_state: Self::State<'a>,
+        _planned_private_state: Self::PrivateState<'a>,
+        _provider_meta_state: Self::ProviderMetaState<'a>,
+    ) -> Option<()> {
+        let aws = self.configured.clients(diags)?;
+        let cluster_name = prior_state.cluster_name.as_ref_option().cloned().unwrap_or_default();
+        let mut children = prior_state.children();
+        let limit = timeout(&prior_state, |t| &t.delete, timeouts::DEFAULT_DELETE);
+        within(
+            diags,
+            limit,
+            "destroying the pipeline",
+            deploy::destroy(&aws, &cluster_name, &mut children),
+        )
+        .await;
+        diags.errors.is_empty().then_some(())
+    }
+}

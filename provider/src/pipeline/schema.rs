@@ -1,0 +1,127 @@
+//! The schema of `eventdriven_batch_pipeline`, and which argument changes force replacement.
+
+use std::collections::HashMap;
+
+use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema};
+
+use AttributeConstraint::{Computed, Optional, OptionalComputed, Required};
+
+/// Arguments whose change replaces the whole pipeline: they name children, or are fixed at a
+/// child's creation. Every other argument updates in place.
+pub const FORCE_NEW: [&str; 9] = [
+    "name",
+    "cluster_name",
+    "namespace",
+    "service_account",
+    "bucket_name",
+    "redis_node_type",
+    "dynamodb_billing_mode",
+    "dynamodb_read_capacity",
+    "dynamodb_write_capacity",
+];
+
+fn attribute(attr_type: AttributeType, constraint: AttributeConstraint, doc: &str) -> Attribute {
+    Attribute {
+        attr_type,
+        description: Description::markdown(doc),
+        constraint,
+        sensitive: false,
+        deprecated: false,
+    }
+}
+
+fn string(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attribute(AttributeType::String, constraint, doc)
+}
+
+fn number(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attribute(AttributeType::Number, constraint, doc)
+}
+
+fn string_map(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attribute(AttributeType::Map(Box::new(AttributeType::String)), constraint, doc)
+}
+
+pub fn schema() -> Schema {
+    let attributes: HashMap<String, Attribute> = [
+        ("name", string(Required, "Pipeline name; every child's name derives from it. Forces replacement.")),
+        ("cluster_name", string(Required, "Existing EKS cluster the Jobs run on; its VPC, subnets and security groups place the file system, cache and Lambda. Forces replacement.")),
+        ("job_image", string(Required, "Container image of the `eventdriven` runtime the Jobs run.")),
+        ("lambda_image", string(Required, "Container image URI (ECR) of the list-chunks Lambda function.")),
+        ("max_lines_per_batch", number(OptionalComputed, "Data rows per chunk. Default 30000.")),
+        ("max_concurrency", number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means unbounded.")),
+        ("namespace", string(OptionalComputed, "Kubernetes namespace of the Jobs. Default `eventdriven`. Forces replacement.")),
+        ("service_account", string(OptionalComputed, "Kubernetes service account of the Jobs, granted the job role through EKS Pod Identity. Default `eventdriven-<name>`. Forces replacement.")),
+        ("input_prefix", string(OptionalComputed, "Key prefix whose new objects start a run. Default `input/`.")),
+        ("input_suffix", string(OptionalComputed, "Key suffix new objects must also have to start a run; empty means any.")),
+        ("output_prefix", string(OptionalComputed, "Key prefix results are written under; must not overlap `input_prefix`. Default `output/`.")),
+        ("bucket_name", string(Optional, "Bucket name instead of the derived `eventdriven-<name>-<account>`. Forces replacement.")),
+        ("redis_node_type", string(OptionalComputed, "ElastiCache node type of the progress store. Default `cache.t4g.micro`. Forces replacement.")),
+        ("dynamodb_billing_mode", string(OptionalComputed, "`PAY_PER_REQUEST` (default) or `PROVISIONED`. Forces replacement.")),
+        ("dynamodb_read_capacity", number(Optional, "Read capacity units; only with `PROVISIONED`. Forces replacement.")),
+        ("dynamodb_write_capacity", number(Optional, "Write capacity units; only with `PROVISIONED`. Forces replacement.")),
+        ("tags", string_map(Optional, "Tags for every child, over the provider's `default_tags`.")),
+        ("id", string(Computed, "The pipeline name.")),
+        ("tags_all", string_map(Computed, "Tags every child carries: `tags` merged over the provider's `default_tags`.")),
+        ("bucket", string(Computed, "Name of the S3 bucket.")),
+        ("table_name", string(Computed, "Name of the DynamoDB orders table.")),
+        ("file_system_id", string(Computed, "Id of the EFS file system.")),
+        ("mount_target_ids", attribute(AttributeType::List(Box::new(AttributeType::String)), Computed, "Ids of the EFS mount targets, one per Availability Zone of the cluster's subnets.")),
+        ("redis_auth_secret_arn", string(Computed, "ARN of the Secrets Manager secret holding the Redis auth token (the token is never in the state).")),
+        ("cache_subnet_group_name", string(Computed, "Name of the ElastiCache subnet group.")),
+        ("replication_group_id", string(Computed, "Id of the ElastiCache replication group.")),
+        ("redis_url", string(Computed, "`rediss://` URL of the progress store, without credentials.")),
+        ("job_role_arn", string(Computed, "ARN of the IAM role the Jobs assume.")),
+        ("lambda_role_arn", string(Computed, "ARN of the Lambda function's execution role.")),
+        ("state_machine_role_arn", string(Computed, "ARN of the state machine's IAM role.")),
+        ("events_role_arn", string(Computed, "ARN of the IAM role EventBridge starts executions with.")),
+        ("lambda_function_arn", string(Computed, "ARN of the list-chunks Lambda function.")),
+        ("state_machine_arn", string(Computed, "ARN of the Step Functions state machine.")),
+        ("definition", string(Computed, "The state machine's definition (Amazon States Language JSON).")),
+        ("input_rule_name", string(Computed, "Name of the EventBridge rule starting a run per input object.")),
+        ("access_entry_arn", string(Computed, "ARN of the EKS access entry of the state machine's role.")),
+        ("pod_identity_association_id", string(Computed, "Id of the EKS Pod Identity association of the job role.")),
+    ]
+    .into_iter()
+    .map(|(name, attr)| (name.to_owned(), attr))
+    .collect();
+
+    let timeouts = Block {
+        attributes: [
+            (
+                "create",
+                string(
+                    Optional,
+                    "How long creating (or finishing) the pipeline may take, e.g. `60m`. Default 60m.",
+                ),
+            ),
+            (
+                "delete",
+                string(
+                    Optional,
+                    "How long destroying the pipeline may take, e.g. `30m`. Default 60m.",
+                ),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, attr)| (name.to_owned(), attr))
+        .collect(),
+        description: Description::plain("Operation timeouts"),
+        ..Default::default()
+    };
+
+    Schema {
+        version: 1,
+        block: Block {
+            version: 1,
+            attributes,
+            blocks: [("timeouts".to_owned(), NestedBlock::Optional(timeouts))]
+                .into_iter()
+                .collect(),
+            description: Description::markdown(
+                "An event-driven batch pipeline: an object under the input prefix of its bucket starts a Step Functions execution that splits it, processes the chunks as Kubernetes Jobs on an existing EKS cluster, and merges the results.",
+            ),
+            deprecated: false,
+        },
+    }
+}

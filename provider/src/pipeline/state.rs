@@ -1,0 +1,390 @@
+//! The resource's Terraform state, and its translation to and from core's `PipelineSpec`.
+
+use std::collections::BTreeMap;
+
+use eventdriven_core::spec::PipelineSpec;
+use serde::{Deserialize, Serialize};
+use tf_provider::value::{Value, serde_as_vec};
+
+/// `timeouts { create = "60m", delete = "30m" }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub create: Value<String>,
+    pub delete: Value<String>,
+}
+
+/// A Terraform map of strings, whose elements may each be unknown during plan.
+pub type StringMap = Value<BTreeMap<String, Value<String>>>;
+
+/// Every attribute of `eventdriven_batch_pipeline`; field names are the attribute names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineState {
+    // Arguments.
+    pub name: Value<String>,
+    pub cluster_name: Value<String>,
+    pub job_image: Value<String>,
+    pub lambda_image: Value<String>,
+    pub max_lines_per_batch: Value<i64>,
+    pub max_concurrency: Value<i64>,
+    pub namespace: Value<String>,
+    pub service_account: Value<String>,
+    pub input_prefix: Value<String>,
+    pub input_suffix: Value<String>,
+    pub output_prefix: Value<String>,
+    pub bucket_name: Value<String>,
+    pub redis_node_type: Value<String>,
+    pub dynamodb_billing_mode: Value<String>,
+    pub dynamodb_read_capacity: Value<i64>,
+    pub dynamodb_write_capacity: Value<i64>,
+    pub tags: StringMap,
+    #[serde(with = "serde_as_vec")]
+    pub timeouts: Value<Timeouts>,
+
+    // Computed: the pipeline and the identity of every child it owns.
+    pub id: Value<String>,
+    pub tags_all: StringMap,
+    pub bucket: Value<String>,
+    pub table_name: Value<String>,
+    pub file_system_id: Value<String>,
+    pub mount_target_ids: Value<Vec<Value<String>>>,
+    pub redis_auth_secret_arn: Value<String>,
+    pub cache_subnet_group_name: Value<String>,
+    pub replication_group_id: Value<String>,
+    pub redis_url: Value<String>,
+    pub job_role_arn: Value<String>,
+    pub lambda_role_arn: Value<String>,
+    pub state_machine_role_arn: Value<String>,
+    pub events_role_arn: Value<String>,
+    pub lambda_function_arn: Value<String>,
+    pub state_machine_arn: Value<String>,
+    pub definition: Value<String>,
+    pub input_rule_name: Value<String>,
+    pub access_entry_arn: Value<String>,
+    pub pod_identity_association_id: Value<String>,
+}
+
+/// Identities of the pipeline's children; `None` for one not created (or gone).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Children {
+    pub bucket: Option<String>,
+    pub table_name: Option<String>,
+    pub file_system_id: Option<String>,
+    pub mount_target_ids: Option<Vec<String>>,
+    pub redis_auth_secret_arn: Option<String>,
+    pub cache_subnet_group_name: Option<String>,
+    pub replication_group_id: Option<String>,
+    pub redis_url: Option<String>,
+    pub job_role_arn: Option<String>,
+    pub lambda_role_arn: Option<String>,
+    pub state_machine_role_arn: Option<String>,
+    pub events_role_arn: Option<String>,
+    pub lambda_function_arn: Option<String>,
+    pub state_machine_arn: Option<String>,
+    pub definition: Option<String>,
+    pub input_rule_name: Option<String>,
+    pub access_entry_arn: Option<String>,
+    pub pod_identity_association_id: Option<String>,
+}
+
+fn known(value: &Value<String>) -> Option<String> {
+    value.as_ref_option().cloned()
+}
+
+fn to_value(value: &Option<String>) -> Value<String> {
+    value.clone().map_or(Value::Null, Value::Value)
+}
+
+/// Applies `$apply` to every (state field, children field) pair with the same name.
+macro_rules! each_child_string {
+    ($apply:ident) => {
+        $apply!(
+            bucket,
+            table_name,
+            file_system_id,
+            redis_auth_secret_arn,
+            cache_subnet_group_name,
+            replication_group_id,
+            redis_url,
+            job_role_arn,
+            lambda_role_arn,
+            state_machine_role_arn,
+            events_role_arn,
+            lambda_function_arn,
+            state_machine_arn,
+            definition,
+            input_rule_name,
+            access_entry_arn,
+            pod_identity_association_id
+        )
+    };
+}
+
+impl PipelineState {
+    pub fn children(&self) -> Children {
+        macro_rules! read {
+            ($($field:ident),*) => { Children {
+                $($field: known(&self.$field),)*
+                mount_target_ids: self.mount_target_ids.as_ref_option().map(|ids| {
+                    ids.iter().filter_map(|id| id.as_ref_option().cloned()).collect()
+                }),
+            } };
+        }
+        each_child_string!(read)
+    }
+
+    /// Records `children` in the state; a child not created is null, never unknown, so a
+    /// half-finished create leaves a valid state behind.
+    pub fn set_children(&mut self, children: &Children) {
+        macro_rules! write {
+            ($($field:ident),*) => { $(self.$field = to_value(&children.$field);)* };
+        }
+        each_child_string!(write);
+        self.mount_target_ids = children.mount_target_ids.clone().map_or(Value::Null, |ids| {
+            Value::Value(ids.into_iter().map(Value::Value).collect())
+        });
+    }
+
+    /// Marks every child identity unknown, as a plan for a fresh create shows them.
+    pub fn mark_children_unknown(&mut self) {
+        macro_rules! unknown {
+            ($($field:ident),*) => { $(self.$field = Value::Unknown;)* };
+        }
+        each_child_string!(unknown);
+        self.mount_target_ids = Value::Unknown;
+    }
+
+    /// Marks unknown the identities of children that are missing (null), so the plan shows
+    /// them coming back; returns whether any was.
+    pub fn mark_missing_children_unknown(&mut self) -> bool {
+        let mut missing = false;
+        macro_rules! unknown_if_null {
+            ($($field:ident),*) => { $(if self.$field.is_null() {
+                self.$field = Value::Unknown;
+                missing = true;
+            })* };
+        }
+        each_child_string!(unknown_if_null);
+        if self.mount_target_ids.is_null() {
+            self.mount_target_ids = Value::Unknown;
+            missing = true;
+        }
+        missing
+    }
+
+    /// Fills unset optional arguments with core's defaults, so the plan shows real values.
+    pub fn apply_defaults(&mut self) {
+        let defaults = PipelineSpec::new(self.name.as_ref_option().cloned().unwrap_or_default(), "", "", "");
+        fn fill<T: Clone>(value: &mut Value<T>, default: &T) {
+            if value.is_null() {
+                *value = Value::Value(default.clone());
+            }
+        }
+        fill(&mut self.max_lines_per_batch, &defaults.max_lines_per_batch);
+        fill(&mut self.max_concurrency, &defaults.max_concurrency);
+        fill(&mut self.namespace, &defaults.namespace);
+        // The default service account derives from the name, unknown while the name is.
+        if !self.name.is_unknown() {
+            fill(&mut self.service_account, &defaults.service_account);
+        } else if self.service_account.is_null() {
+            self.service_account = Value::Unknown;
+        }
+        fill(&mut self.input_prefix, &defaults.input_prefix);
+        fill(&mut self.input_suffix, &defaults.input_suffix);
+        fill(&mut self.output_prefix, &defaults.output_prefix);
+        fill(&mut self.redis_node_type, &defaults.redis_node_type);
+        fill(&mut self.dynamodb_billing_mode, &defaults.dynamodb_billing_mode);
+    }
+
+    /// Core's view of the arguments, with each unknown one replaced by its default and its name
+    /// returned, so validation can skip what it cannot see yet.
+    pub fn spec_with_unknowns(&self) -> (PipelineSpec, Vec<&'static str>) {
+        let mut unknown = Vec::new();
+        let mut spec = PipelineSpec::new(String::new(), "", "", "");
+        macro_rules! take {
+            ($($field:ident),*) => { $(match &self.$field {
+                Value::Value(v) => spec.$field = v.clone(),
+                Value::Unknown => unknown.push(stringify!($field)),
+                Value::Null => {}
+            })* };
+        }
+        take!(
+            name,
+            cluster_name,
+            job_image,
+            lambda_image,
+            max_lines_per_batch,
+            max_concurrency,
+            namespace,
+            input_prefix,
+            input_suffix,
+            output_prefix,
+            redis_node_type,
+            dynamodb_billing_mode
+        );
+        match &self.service_account {
+            Value::Value(v) => spec.service_account = v.clone(),
+            Value::Unknown => unknown.push("service_account"),
+            Value::Null => spec.service_account = PipelineSpec::new(spec.name.clone(), "", "", "").service_account,
+        }
+        macro_rules! take_optional {
+            ($($field:ident),*) => { $(match &self.$field {
+                Value::Value(v) => spec.$field = Some(v.clone()),
+                Value::Unknown => unknown.push(stringify!($field)),
+                Value::Null => {}
+            })* };
+        }
+        take_optional!(bucket_name, dynamodb_read_capacity, dynamodb_write_capacity);
+        match &self.tags {
+            Value::Value(tags) => {
+                for (key, value) in tags {
+                    match value {
+                        Value::Value(v) => {
+                            spec.tags.insert(key.clone(), v.clone());
+                        }
+                        Value::Unknown => unknown.push("tags"),
+                        Value::Null => {}
+                    }
+                }
+            }
+            Value::Unknown => unknown.push("tags"),
+            Value::Null => {}
+        }
+        (spec, unknown)
+    }
+
+    /// The arguments of `spec`, as an imported pipeline's state holds them.
+    pub fn from_spec(spec: &PipelineSpec) -> Self {
+        let text = |v: &String| Value::Value(v.clone());
+        let optional = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Value);
+        let number = |v: &Option<i64>| v.map_or(Value::Null, Value::Value);
+        Self {
+            name: text(&spec.name),
+            cluster_name: text(&spec.cluster_name),
+            job_image: text(&spec.job_image),
+            lambda_image: text(&spec.lambda_image),
+            max_lines_per_batch: Value::Value(spec.max_lines_per_batch),
+            max_concurrency: Value::Value(spec.max_concurrency),
+            namespace: text(&spec.namespace),
+            service_account: text(&spec.service_account),
+            input_prefix: text(&spec.input_prefix),
+            input_suffix: text(&spec.input_suffix),
+            output_prefix: text(&spec.output_prefix),
+            bucket_name: optional(&spec.bucket_name),
+            redis_node_type: text(&spec.redis_node_type),
+            dynamodb_billing_mode: text(&spec.dynamodb_billing_mode),
+            dynamodb_read_capacity: number(&spec.dynamodb_read_capacity),
+            dynamodb_write_capacity: number(&spec.dynamodb_write_capacity),
+            tags: Value::Value(
+                spec.tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::Value(v.clone())))
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    /// Core's view of fully known arguments (after plan, every argument is known).
+    pub fn spec(&self) -> PipelineSpec {
+        self.spec_with_unknowns().0
+    }
+
+    /// The tags every child gets: the resource's `tags` over the provider's `default_tags`.
+    pub fn merged_tags(&self, default_tags: &BTreeMap<String, String>) -> StringMap {
+        let mut all: BTreeMap<String, Value<String>> = default_tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::Value(v.clone())))
+            .collect();
+        match &self.tags {
+            Value::Value(tags) => all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            Value::Unknown => return Value::Unknown,
+            Value::Null => {}
+        }
+        Value::Value(all)
+    }
+
+    pub fn timeout(&self, pick: impl Fn(&Timeouts) -> &Value<String>) -> Option<String> {
+        self.timeouts
+            .as_ref_option()
+            .and_then(|t| pick(t).as_ref_option().cloned())
+    }
+}
+
+/// A fully known string map as plain strings.
+pub fn plain_map(map: &StringMap) -> BTreeMap<String, String> {
+    map.as_ref_option()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_ref_option().map(|v| (k.clone(), v.clone())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configured() -> PipelineState {
+        PipelineState {
+            name: Value::Value("orders".into()),
+            cluster_name: Value::Value("main".into()),
+            job_image: Value::Value("busybox".into()),
+            lambda_image: Value::Value("registry/lambda:1".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn specs_round_trip_through_the_state() {
+        let mut spec = PipelineSpec::new("orders", "main", "busybox", "registry/lambda:1");
+        spec.bucket_name = Some("company-orders".into());
+        spec.tags.insert("team".into(), "data".into());
+        assert_eq!(PipelineState::from_spec(&spec).spec(), spec);
+    }
+
+    #[test]
+    fn defaults_come_from_core() {
+        let mut state = configured();
+        state.apply_defaults();
+        let expected = PipelineSpec::new("orders", "main", "busybox", "registry/lambda:1");
+        assert_eq!(state.spec(), expected);
+    }
+
+    #[test]
+    fn unknown_arguments_are_reported_not_validated() {
+        let mut state = configured();
+        state.cluster_name = Value::Unknown;
+        state.name = Value::Unknown;
+        state.apply_defaults();
+        let (_, unknown) = state.spec_with_unknowns();
+        assert_eq!(unknown, ["name", "cluster_name", "service_account"]);
+    }
+
+    #[test]
+    fn children_round_trip_and_missing_ones_become_unknown() {
+        let children = Children {
+            bucket: Some("b".into()),
+            mount_target_ids: Some(vec!["fsmt-1".into()]),
+            ..Default::default()
+        };
+        let mut state = configured();
+        state.set_children(&children);
+        assert_eq!(state.children(), children);
+        assert!(state.mark_missing_children_unknown());
+        assert_eq!(state.bucket, Value::Value("b".into()));
+        assert!(state.table_name.is_unknown());
+    }
+
+    #[test]
+    fn resource_tags_override_default_tags() {
+        let mut state = configured();
+        state.tags = Value::Value(BTreeMap::from([("team".into(), Value::Value("data".into()))]));
+        let defaults = BTreeMap::from([("team".into(), "ops".into()), ("env".into(), "dev".into())]);
+        let merged = plain_map(&state.merged_tags(&defaults));
+        assert_eq!(
+            merged,
+            BTreeMap::from([("env".into(), "dev".into()), ("team".into(), "data".into())])
+        );
+    }
+}

@@ -1,0 +1,608 @@
+//! Acceptance tests: the real `terraform` CLI drives the built provider against a fakecloud
+//! emulator started for each test. They need `terraform`, `fakecloud` and `aws` on PATH (see
+//! scripts/ensure-terraform.sh and scripts/ensure-fakecloud.sh) and, as with every Terraform
+//! provider, only run when TF_ACC is set.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::Credentials;
+use serde_json::Value;
+
+const REGION: &str = "us-east-1";
+const CLUSTER: &str = "main";
+
+fn acceptance_enabled() -> bool {
+    let enabled = std::env::var_os("TF_ACC").is_some();
+    if !enabled {
+        eprintln!("skipped: set TF_ACC=1 to run acceptance tests");
+    }
+    enabled
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("provider/ is in the repository")
+        .to_owned()
+}
+
+/// A fakecloud process on a free loopback port, killed when dropped.
+struct Emulator {
+    process: Child,
+    endpoint: String,
+}
+
+impl Emulator {
+    fn start(log_name: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("fakecloud-{log_name}.log"))).unwrap();
+        let process = Command::new("fakecloud")
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--region", REGION])
+            // Metadata-only caches: no container runtime is needed for ElastiCache.
+            .env("FAKECLOUD_CONTAINER_CLI", "false")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("fakecloud on PATH (scripts/ensure-fakecloud.sh)");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "fakecloud did not start listening");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Self {
+            process,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_PAGER", String::new()),
+        ]
+    }
+
+    /// Creates the VPC, subnets and EKS cluster a pipeline is deployed onto.
+    fn create_cluster(&self) {
+        let status = Command::new("bash")
+            .arg(repo_root().join("tests/create-cluster.sh"))
+            .arg(CLUSTER)
+            .envs(self.env())
+            .status()
+            .unwrap();
+        assert!(status.success(), "tests/create-cluster.sh failed");
+    }
+
+    async fn sdk(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("test", "test", None, None, "acceptance"))
+            .load()
+            .await
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A Terraform working directory holding a copy of the example, using the built provider
+/// through `dev_overrides` (which also makes `terraform init` unnecessary).
+struct Workspace {
+    dir: PathBuf,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Workspace {
+    fn new(test: &str, emulator: &Emulator, variables: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("eventdriven-acc-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let example = repo_root().join("examples/order-batch");
+        for entry in std::fs::read_dir(&example).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        std::fs::write(dir.join("terraform.tfvars"), variables).unwrap();
+        let provider_dir = Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven"))
+            .parent()
+            .unwrap();
+        let cli_config = dir.join("cli.tfrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"eventdriven/eventdriven\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                provider_dir.display()
+            ),
+        )
+        .unwrap();
+        let mut env = emulator.env();
+        env.push(("TF_CLI_CONFIG_FILE", cli_config.display().to_string()));
+        env.push(("CHECKPOINT_DISABLE", "1".into()));
+        env.push(("TF_IN_AUTOMATION", "1".into()));
+        Self { dir, env }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let output = Command::new("terraform")
+            .args(args)
+            .arg("-no-color")
+            .current_dir(&self.dir)
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .output()
+            .expect("terraform on PATH (scripts/ensure-terraform.sh)");
+        eprintln!(
+            "$ terraform {}\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(output.status.success(), "terraform {args:?} failed");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// `plan -detailed-exitcode`: 0 when nothing would change, 2 when something would.
+    fn plan_exit_code(&self) -> (i32, String) {
+        self.run_plan(&[])
+    }
+
+    fn run_plan(&self, extra: &[&str]) -> (i32, String) {
+        let args: Vec<&str> = ["plan", "-detailed-exitcode", "-input=false"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        let output = self.run(&args);
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
+    /// The pipeline's attributes as the state records them.
+    fn pipeline(&self) -> Value {
+        let show: Value = serde_json::from_str(&self.ok(&["show", "-json"])).unwrap();
+        show["values"]["root_module"]["resources"]
+            .as_array()
+            .and_then(|resources| resources.iter().find(|r| r["type"] == "eventdriven_batch_pipeline"))
+            .map(|r| r["values"].clone())
+            .unwrap_or(Value::Null)
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn variables(name: &str) -> String {
+    format!(
+        "name = \"{name}\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"ghcr.io/example/eventdriven:1\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/list-chunks:1\"\n"
+    )
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Checks through the SDK that every child the state names exists with its expected settings.
+async fn assert_children_exist(sdk: &SdkConfig, pipeline: &Value) {
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    let bucket = text(&pipeline["bucket"]);
+    s3.head_bucket().bucket(&bucket).send().await.expect("bucket exists");
+    let notifications = s3
+        .get_bucket_notification_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        notifications.event_bridge_configuration.is_some(),
+        "bucket sends events to EventBridge"
+    );
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket is encrypted");
+    assert!(encryption.server_side_encryption_configuration.is_some());
+    let public = s3
+        .get_public_access_block()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("public access block");
+    let block = public.public_access_block_configuration.unwrap();
+    assert_eq!(block.block_public_acls, Some(true));
+    assert_eq!(block.restrict_public_buckets, Some(true));
+
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let table = dynamodb
+        .describe_table()
+        .table_name(text(&pipeline["table_name"]))
+        .send()
+        .await
+        .unwrap();
+    let table = table.table.unwrap();
+    assert_eq!(table.key_schema()[0].attribute_name(), "OrderId");
+
+    let efs = aws_sdk_efs::Client::new(sdk);
+    let file_system_id = text(&pipeline["file_system_id"]);
+    let file_systems = efs
+        .describe_file_systems()
+        .file_system_id(&file_system_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file_systems.file_systems()[0].encrypted(), Some(true));
+    let mount_targets = efs
+        .describe_mount_targets()
+        .file_system_id(&file_system_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mount_targets.mount_targets().len(),
+        2,
+        "one mount target per subnet / zone"
+    );
+
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let secret = secrets
+        .get_secret_value()
+        .secret_id(text(&pipeline["redis_auth_secret_arn"]))
+        .send()
+        .await
+        .unwrap();
+    assert!(secret.secret_string().is_some_and(|token| token.len() >= 16));
+    assert!(
+        !serde_json::to_string(pipeline)
+            .unwrap()
+            .contains(secret.secret_string().unwrap()),
+        "the auth token must not be in the state"
+    );
+
+    let elasticache = aws_sdk_elasticache::Client::new(sdk);
+    let groups = elasticache
+        .describe_replication_groups()
+        .replication_group_id(text(&pipeline["replication_group_id"]))
+        .send()
+        .await
+        .unwrap();
+    let group = &groups.replication_groups()[0];
+    assert_eq!(group.transit_encryption_enabled(), Some(true));
+    assert_eq!(group.auth_token_enabled(), Some(true));
+
+    let iam = aws_sdk_iam::Client::new(sdk);
+    for attribute in [
+        "job_role_arn",
+        "lambda_role_arn",
+        "state_machine_role_arn",
+        "events_role_arn",
+    ] {
+        let arn = text(&pipeline[attribute]);
+        let name = arn.rsplit('/').next().unwrap();
+        let policies = iam.list_role_policies().role_name(name).send().await.expect(attribute);
+        assert_eq!(policies.policy_names().len(), 1, "{attribute} has its inline policy");
+    }
+
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    let function = lambda
+        .get_function()
+        .function_name(text(&pipeline["lambda_function_arn"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        function.code().and_then(|c| c.image_uri()),
+        pipeline["lambda_image"].as_str()
+    );
+    let configuration = function.configuration().unwrap();
+    assert_eq!(configuration.vpc_config().map(|v| v.subnet_ids().len()), Some(2));
+    let environment = configuration.environment().and_then(|e| e.variables()).unwrap();
+    assert!(environment["REDIS_URL"].starts_with("rediss://"));
+    assert_eq!(
+        environment["REDIS_AUTH_SECRET_ARN"],
+        text(&pipeline["redis_auth_secret_arn"])
+    );
+
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let machine = sfn
+        .describe_state_machine()
+        .state_machine_arn(text(&pipeline["state_machine_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let definition: Value = serde_json::from_str(machine.definition()).unwrap();
+    assert_eq!(definition.to_string(), text(&pipeline["definition"]));
+
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let rule = text(&pipeline["input_rule_name"]);
+    let described = events.describe_rule().name(&rule).send().await.unwrap();
+    let pattern: Value = serde_json::from_str(described.event_pattern().unwrap()).unwrap();
+    assert_eq!(pattern["detail"]["bucket"]["name"][0], pipeline["bucket"]);
+    let targets = events.list_targets_by_rule().rule(&rule).send().await.unwrap();
+    assert_eq!(targets.targets()[0].arn(), text(&pipeline["state_machine_arn"]));
+
+    let eks = aws_sdk_eks::Client::new(sdk);
+    let policies = eks
+        .list_associated_access_policies()
+        .cluster_name(CLUSTER)
+        .principal_arn(text(&pipeline["state_machine_role_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let scope = policies.associated_access_policies()[0].access_scope().unwrap();
+    assert_eq!(
+        scope.namespaces(),
+        [text(&pipeline["namespace"])],
+        "access is scoped to the namespace"
+    );
+    let association = eks
+        .describe_pod_identity_association()
+        .cluster_name(CLUSTER)
+        .association_id(text(&pipeline["pod_identity_association_id"]))
+        .send()
+        .await
+        .unwrap()
+        .association
+        .unwrap();
+    assert_eq!(association.role_arn(), pipeline["job_role_arn"].as_str());
+    assert_eq!(association.service_account(), pipeline["service_account"].as_str());
+}
+
+/// Checks that none of the children the state named is left in the emulator.
+async fn assert_children_gone(sdk: &SdkConfig, pipeline: &Value) {
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    assert!(
+        s3.head_bucket().bucket(text(&pipeline["bucket"])).send().await.is_err(),
+        "bucket deleted"
+    );
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let tables = dynamodb.list_tables().send().await.unwrap();
+    assert!(
+        tables.table_names().is_empty(),
+        "tables left: {:?}",
+        tables.table_names()
+    );
+    let efs = aws_sdk_efs::Client::new(sdk);
+    assert!(
+        efs.describe_file_systems()
+            .send()
+            .await
+            .unwrap()
+            .file_systems()
+            .is_empty(),
+        "file systems left"
+    );
+    let elasticache = aws_sdk_elasticache::Client::new(sdk);
+    let groups = elasticache.describe_replication_groups().send().await.unwrap();
+    assert!(groups.replication_groups().is_empty(), "replication groups left");
+    let subnet_groups = elasticache.describe_cache_subnet_groups().send().await.unwrap();
+    assert!(
+        subnet_groups.cache_subnet_groups().iter().all(|g| !g
+            .cache_subnet_group_name()
+            .unwrap_or_default()
+            .starts_with("eventdriven")),
+        "cache subnet groups left"
+    );
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let listed = secrets.list_secrets().send().await.unwrap();
+    assert!(listed.secret_list().is_empty(), "secrets left");
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    assert!(
+        lambda.list_functions().send().await.unwrap().functions().is_empty(),
+        "functions left"
+    );
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    assert!(
+        sfn.list_state_machines()
+            .send()
+            .await
+            .unwrap()
+            .state_machines()
+            .is_empty(),
+        "state machines left"
+    );
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    assert!(
+        events.list_rules().send().await.unwrap().rules().is_empty(),
+        "rules left"
+    );
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let roles = iam.list_roles().send().await.unwrap();
+    let left: Vec<&str> = roles
+        .roles()
+        .iter()
+        .map(|r| r.role_name())
+        .filter(|n| n.starts_with("eventdriven-"))
+        .collect();
+    assert!(left.is_empty(), "roles left: {left:?}");
+    let eks = aws_sdk_eks::Client::new(sdk);
+    let associations = eks
+        .list_pod_identity_associations()
+        .cluster_name(CLUSTER)
+        .send()
+        .await
+        .unwrap();
+    assert!(associations.associations().is_empty(), "pod identity associations left");
+    let entries = eks.list_access_entries().cluster_name(CLUSTER).send().await.unwrap();
+    assert!(
+        !entries.access_entries().iter().any(|e| e.contains("eventdriven-")),
+        "access entries left: {:?}",
+        entries.access_entries()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pipeline_lifecycle() {
+    if !acceptance_enabled() {
+        return;
+    }
+    let emulator = Emulator::start("lifecycle");
+    emulator.create_cluster();
+    let sdk = emulator.sdk().await;
+    let workspace = Workspace::new("lifecycle", &emulator, &variables("orders"));
+
+    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    let created = workspace.pipeline();
+    assert_children_exist(&sdk, &created).await;
+    assert_eq!(
+        workspace.plan_exit_code().0,
+        0,
+        "a fresh apply leaves nothing to change"
+    );
+
+    // max_concurrency only changes the definition, in place.
+    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    let updated = workspace.pipeline();
+    assert_eq!(
+        updated["state_machine_arn"], created["state_machine_arn"],
+        "updated in place"
+    );
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let machine = sfn
+        .describe_state_machine()
+        .state_machine_arn(text(&updated["state_machine_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let definition: Value = serde_json::from_str(machine.definition()).unwrap();
+    assert_eq!(definition["States"]["ProcessChunks"]["MaxConcurrency"], 4);
+    assert_ne!(updated["definition"], created["definition"]);
+
+    // Import into an empty state finds every child and every argument: nothing to change.
+    let imported = Workspace::new("import", &emulator, &variables("orders"));
+    imported.ok(&[
+        "import",
+        "-input=false",
+        "-var",
+        "max_concurrency=4",
+        "eventdriven_batch_pipeline.orders",
+        "orders",
+    ]);
+    let (code, plan) = imported.run_plan(&["-var", "max_concurrency=4"]);
+    assert_eq!(code, 0, "an imported pipeline matches its configuration: {plan}");
+    drop(imported);
+
+    // An image changed outside Terraform shows as a diff and is set back in place.
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let function_arn = text(&updated["lambda_function_arn"]);
+    lambda
+        .update_function_code()
+        .function_name(&function_arn)
+        .image_uri("elsewhere.example/other:2")
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = workspace.run_plan(&["-var", "max_concurrency=4"]);
+    assert_eq!(code, 2, "the plan shows the changed image");
+    assert!(plan.contains("elsewhere.example/other:2"), "{plan}");
+    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    let function = lambda.get_function().function_name(&function_arn).send().await.unwrap();
+    assert_eq!(
+        function.code().and_then(|c| c.image_uri()),
+        updated["lambda_image"].as_str()
+    );
+
+    // A child deleted outside Terraform comes back.
+    lambda
+        .delete_function()
+        .function_name(text(&updated["lambda_function_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = workspace.run_plan(&["-var", "max_concurrency=4"]);
+    assert_eq!(code, 2, "the plan shows the missing function");
+    assert!(plan.contains("lambda_function_arn"), "{plan}");
+    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    lambda
+        .get_function()
+        .function_name(text(&updated["lambda_function_arn"]))
+        .send()
+        .await
+        .expect("re-created");
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    assert_children_gone(&sdk, &updated).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_create_names_the_child_and_destroy_leaves_nothing() {
+    if !acceptance_enabled() {
+        return;
+    }
+    let emulator = Emulator::start("partial");
+    emulator.create_cluster();
+    let sdk = emulator.sdk().await;
+    // A role with the job role's name, created out of band, makes the create fail halfway.
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name("eventdriven-broken-job")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+
+    let workspace = Workspace::new("partial", &emulator, &variables("broken"));
+    let output = workspace.run(&["apply", "-auto-approve", "-input=false"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("IAM role (jobs)"),
+        "the error names the child: {stderr}"
+    );
+    assert!(
+        stderr.contains("EntityAlreadyExists"),
+        "the error carries AWS's message: {stderr}"
+    );
+
+    let partial = workspace.pipeline();
+    assert!(
+        partial["bucket"].is_string(),
+        "children created before the failure are recorded"
+    );
+    assert!(partial["job_role_arn"].is_null(), "the failed child is not");
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert_children_gone_except_foreign_role(&sdk, &partial).await;
+}
+
+/// Like [`assert_children_gone`], but the role created out of band is not the pipeline's and
+/// must survive the destroy.
+async fn assert_children_gone_except_foreign_role(sdk: &SdkConfig, pipeline: &Value) {
+    let iam = aws_sdk_iam::Client::new(sdk);
+    iam.get_role()
+        .role_name("eventdriven-broken-job")
+        .send()
+        .await
+        .expect("the foreign role is untouched");
+    iam.delete_role()
+        .role_name("eventdriven-broken-job")
+        .send()
+        .await
+        .unwrap();
+    assert_children_gone(sdk, pipeline).await;
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Provider acceptance tests: real Terraform drives the built provider against a fakecloud
+# emulator (one per test, on a free loopback port). Installs Terraform and fakecloud if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+terraform_dir=$(scripts/ensure-terraform.sh)
+[ -n "$terraform_dir" ] && export PATH="$terraform_dir:$PATH"
+scripts/ensure-fakecloud.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+command -v aws >/dev/null || { echo "the AWS CLI (aws) is needed to set the emulator up" >&2; exit 1; }
+# Tests run one at a time: each starts an emulator and several Terraform runs.
+TF_ACC=1 cargo test -p terraform-provider-eventdriven --test acceptance -- --test-threads=1 "$@"
