@@ -10,6 +10,7 @@
 //! - [`paths`], [`env`](mod@env): how run-time values reach each step.
 //! - [`manifest`], [`definition`], [`asl`]: the Jobs, the state machine, and its checks.
 //! - [`iam`]: the roles' policies.
+//! - [`trigger`]: the event pattern that starts a run.
 
 pub mod asl;
 pub mod cluster;
@@ -22,6 +23,7 @@ pub mod naming;
 pub mod paths;
 pub mod refs;
 pub mod spec;
+pub mod trigger;
 
 #[cfg(test)]
 mod fixtures;

@@ -3,7 +3,6 @@
 mod aws;
 mod children;
 mod cluster;
-mod pending_core;
 mod pipeline;
 mod provider;
 mod timeouts;

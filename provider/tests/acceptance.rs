@@ -606,3 +606,36 @@ async fn assert_children_gone_except_foreign_role(sdk: &SdkConfig, pipeline: &Va
         .unwrap();
     assert_children_gone(sdk, pipeline).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn examples_are_formatted_valid_and_bad_input_names_the_attribute() {
+    if !acceptance_enabled() {
+        return;
+    }
+    let fmt = Command::new("terraform")
+        .args(["fmt", "-check", "-recursive", "-diff", "examples"])
+        .current_dir(repo_root())
+        .output()
+        .expect("terraform on PATH");
+    assert!(
+        fmt.status.success(),
+        "terraform fmt -check: {}",
+        String::from_utf8_lossy(&fmt.stdout)
+    );
+
+    let emulator = Emulator::start("validate");
+    let workspace = Workspace::new("validate", &emulator, &variables("valid"));
+    workspace.ok(&["validate"]);
+
+    let bad = variables("Bad_Name").replace("job_image", "max_lines_per_batch = 0\njob_image");
+    let workspace = Workspace::new("invalid", &emulator, &bad);
+    let output = workspace.run(&["plan", "-input=false"]);
+    assert!(!output.status.success(), "an invalid pipeline must not plan");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for attribute in ["name", "max_lines_per_batch"] {
+        assert!(
+            stderr.contains(&format!("Invalid {attribute}")),
+            "the error names {attribute}: {stderr}"
+        );
+    }
+}

@@ -20,8 +20,8 @@ use crate::children::{
     trigger_rule,
 };
 use crate::cluster;
-use crate::pending_core;
 use crate::pipeline::state::Children;
+use eventdriven_core::trigger;
 
 /// The Lambda only lists chunks: a short timeout and little memory are plenty.
 const FUNCTION_TIMEOUT_SECONDS: i32 = 60;
@@ -154,7 +154,7 @@ impl<'a> Deployment<'a> {
     }
 
     fn event_pattern(&self) -> serde_json::Value {
-        pending_core::input_event_pattern(&self.names().bucket(), &self.spec.input_prefix, &self.spec.input_suffix)
+        trigger::input_event_pattern(&self.names().bucket(), &self.spec.input_prefix, &self.spec.input_suffix)
     }
 
     /// Creates every child missing from `children`, in dependency order.

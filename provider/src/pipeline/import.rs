@@ -17,9 +17,9 @@ use crate::children::{
     trigger_rule,
 };
 use crate::cluster;
-use crate::pending_core;
 use crate::pipeline::deploy::{self, Failure};
 use crate::pipeline::state::{Children, PipelineState};
+use eventdriven_core::trigger;
 
 fn failed(child: &'static str, name: &str) -> impl FnOnce(AwsError) -> Failure {
     let name = name.to_owned();
@@ -105,7 +105,7 @@ pub async fn import(aws: &AwsClients, name: &str) -> Result<PipelineState, Failu
     let pattern = trigger_rule::read(aws, &rule_name)
         .await
         .map_err(failed("EventBridge rule", &rule_name))?;
-    if let Some((bucket, prefix, suffix)) = pattern.as_ref().and_then(pending_core::input_filter) {
+    if let Some((bucket, prefix, suffix)) = pattern.as_ref().and_then(trigger::input_filter) {
         spec.input_prefix = prefix;
         spec.input_suffix = suffix;
         spec.bucket_name = Some(bucket);

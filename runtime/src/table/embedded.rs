@@ -23,7 +23,6 @@ impl EmbeddedTable {
     pub fn open(path: &Path) -> Result<Self> {
         let db = Database::builder(path)
             .cache_size(CACHE_BYTES)
-            .max_write_buffer_size(Some(2 * MEMTABLE_BYTES))
             .open()
             .with_context(|| format!("opening the orders table {}", path.display()))?;
         let orders = db

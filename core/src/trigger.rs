@@ -1,6 +1,5 @@
-//! TEMPORARY: a pure rendering the provider needs that core does not offer yet. The trigger's
-//! event pattern belongs in core next to the definition (it decides what the execution input
-//! is); once core has it this module is deleted and its caller switches over.
+//! The EventBridge rule's event pattern: which S3 events start a run, and so what the state
+//! machine's execution input is.
 
 use serde_json::{Value, json};
 
