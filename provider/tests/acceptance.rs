@@ -474,6 +474,8 @@ async fn pipeline_lifecycle() {
         "a fresh apply leaves nothing to change"
     );
 
+    assert_uploads_start_runs_and_results_do_not(&emulator, &sdk, &created).await;
+
     // max_concurrency only changes the definition, in place.
     workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
     let updated = workspace.pipeline();
@@ -638,4 +640,62 @@ async fn examples_are_formatted_valid_and_bad_input_names_the_attribute() {
             "the error names {attribute}: {stderr}"
         );
     }
+}
+
+/// Executions of the state machine so far.
+async fn executions(sfn: &aws_sdk_sfn::Client, machine: &str) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+    sfn.list_executions()
+        .state_machine_arn(machine)
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .to_vec()
+}
+
+/// `aws s3 cp` into the input prefix starts one execution (S3 -> EventBridge -> Step Functions)
+/// whose input is the object's event; a result written under the output prefix starts none.
+async fn assert_uploads_start_runs_and_results_do_not(emulator: &Emulator, sdk: &SdkConfig, pipeline: &Value) {
+    let bucket = text(&pipeline["bucket"]);
+    let machine = text(&pipeline["state_machine_arn"]);
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let payload = repo_root().join("examples/order-batch/payload/test.csv");
+    let copy = |key: &str| {
+        let status = Command::new("aws")
+            .args(["s3", "cp"])
+            .arg(&payload)
+            .arg(format!("s3://{bucket}/{key}"))
+            .envs(emulator.env())
+            .stdout(Stdio::null())
+            .status()
+            .expect("aws on PATH");
+        assert!(status.success(), "aws s3 cp to {key}");
+    };
+    copy("input/orders.csv");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let started = loop {
+        let runs = executions(&sfn, &machine).await;
+        if !runs.is_empty() || Instant::now() > deadline {
+            break runs;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(started.len(), 1, "one upload, one run");
+    let run = sfn
+        .describe_execution()
+        .execution_arn(started[0].execution_arn())
+        .send()
+        .await
+        .unwrap();
+    let input: Value = serde_json::from_str(run.input().unwrap_or("{}")).unwrap();
+    assert_eq!(input["detail"]["bucket"]["name"], bucket.as_str());
+    assert_eq!(input["detail"]["object"]["key"], "input/orders.csv");
+
+    copy("output/not-an-input.csv");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        executions(&sfn, &machine).await.len(),
+        1,
+        "a result never triggers a run"
+    );
 }
