@@ -11,6 +11,15 @@ use aws_sdk_sts::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, 
 /// Tags as the provider passes them to every child: the resource's `tags` over `default_tags`.
 pub type Tags = BTreeMap<String, String>;
 
+/// Keys of a child's current tags that the desired tags no longer have: what to untag.
+pub fn stale_tag_keys<'a>(current: impl IntoIterator<Item = &'a str>, desired: &Tags) -> Vec<String> {
+    current
+        .into_iter()
+        .filter(|key| !desired.contains_key(*key))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Endpoint overrides from the provider's `endpoints` block, one per service the pipeline uses.
 #[derive(Clone, Debug, Default)]
 pub struct Endpoints {

@@ -494,6 +494,26 @@ async fn pipeline_lifecycle() {
     assert_eq!(definition["States"]["ProcessChunks"]["MaxConcurrency"], 4);
     assert_ne!(updated["definition"], created["definition"]);
 
+    // Tags update in place on every child; a tag removed from the configuration is untagged.
+    workspace.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-var",
+        "max_concurrency=4",
+        "-var",
+        r#"tags={team="data"}"#,
+    ]);
+    assert_eq!(
+        live_tags(&sdk, &updated).await,
+        [("data", "eventdriven"); 3].map(|(t, p)| (Some(t.into()), Some(p.into())))
+    );
+    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    assert_eq!(
+        live_tags(&sdk, &updated).await,
+        [(); 3].map(|()| (None, Some("eventdriven".to_owned())))
+    );
+
     // Import into an empty state finds every child and every argument: nothing to change.
     let imported = Workspace::new("import", &emulator, &variables("orders"));
     imported.ok(&[
@@ -698,4 +718,62 @@ async fn assert_uploads_start_runs_and_results_do_not(emulator: &Emulator, sdk: 
         1,
         "a result never triggers a run"
     );
+}
+
+/// The `team` and `project` tags of three children whose services tag differently: the job
+/// role (IAM), the orders table (DynamoDB) and the list-chunks function (Lambda).
+async fn live_tags(sdk: &SdkConfig, pipeline: &Value) -> [(Option<String>, Option<String>); 3] {
+    let pick = |pairs: Vec<(String, String)>| {
+        let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        (get("team"), get("project"))
+    };
+    let role_name = text(&pipeline["job_role_arn"]).rsplit('/').next().unwrap().to_owned();
+    let role = aws_sdk_iam::Client::new(sdk)
+        .list_role_tags()
+        .role_name(role_name)
+        .send()
+        .await
+        .unwrap();
+    let table_arn = aws_sdk_dynamodb::Client::new(sdk)
+        .describe_table()
+        .table_name(text(&pipeline["table_name"]))
+        .send()
+        .await
+        .unwrap()
+        .table
+        .and_then(|t| t.table_arn)
+        .unwrap();
+    let table = aws_sdk_dynamodb::Client::new(sdk)
+        .list_tags_of_resource()
+        .resource_arn(table_arn)
+        .send()
+        .await
+        .unwrap();
+    let function = aws_sdk_lambda::Client::new(sdk)
+        .list_tags()
+        .resource(text(&pipeline["lambda_function_arn"]))
+        .send()
+        .await
+        .unwrap();
+    [
+        pick(
+            role.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+        ),
+        pick(
+            table
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+        ),
+        pick(
+            function
+                .tags()
+                .map(|m| m.clone().into_iter().collect())
+                .unwrap_or_default(),
+        ),
+    ]
 }

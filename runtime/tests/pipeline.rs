@@ -60,12 +60,7 @@ async fn awkward_rows_are_kept_or_rejected_never_lost() {
     let mut bytes = b"\xEF\xBB\xBF".to_vec();
     bytes.extend_from_slice(format!("{}\r\n{}\r\n{quoted}\r\n\r\nbad,row\r\n", input_header(), row(1)).as_bytes());
     bytes.extend_from_slice(format!("{},extra\n{}\n", row(3), row(4).replace(",7/28/2012", "")).as_bytes());
-    bytes.extend_from_slice(
-        &row(5)
-            .replace("Fruits", "Fr\u{fc}its")
-            .replace('\u{fc}', "\u{fc}")
-            .into_bytes(),
-    );
+    bytes.extend_from_slice(&row(5).replace("Fruits", "Fr\u{fc}its").into_bytes());
     bytes.extend_from_slice(b"\n");
     bytes.extend_from_slice(row(6).replace("Fruits", "Fr@its").as_bytes());
     let at = bytes.len() - row(6).len() + row(6).find("Fr").unwrap() + 2;

@@ -3,7 +3,7 @@
 
 use aws_sdk_secretsmanager::types::Tag;
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys};
 
 /// Length of a generated token: ElastiCache accepts 16 to 128 printable characters.
 const TOKEN_LENGTH: usize = 48;
@@ -69,12 +69,7 @@ pub async fn put_tags(aws: &AwsClients, secret_arn: &str, tags: &Tags) -> Result
         .secret_id(secret_arn)
         .send()
         .await?;
-    let stale: Vec<String> = out
-        .tags()
-        .iter()
-        .filter_map(|t| t.key().map(str::to_owned))
-        .filter(|key| !tags.contains_key(key))
-        .collect();
+    let stale = stale_tag_keys(out.tags().iter().filter_map(|t| t.key()), tags);
     if !stale.is_empty() {
         aws.secretsmanager
             .untag_resource()

@@ -3,7 +3,7 @@
 
 use aws_sdk_elasticache::types::Tag;
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, wait_until};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys, wait_until};
 
 fn cache_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -163,12 +163,7 @@ pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), Aw
         .resource_name(arn)
         .send()
         .await?;
-    let stale: Vec<String> = out
-        .tag_list()
-        .iter()
-        .filter_map(|t| t.key().map(str::to_owned))
-        .filter(|key| !tags.contains_key(key))
-        .collect();
+    let stale = stale_tag_keys(out.tag_list().iter().filter_map(|t| t.key()), tags);
     if !stale.is_empty() {
         aws.elasticache
             .remove_tags_from_resource()

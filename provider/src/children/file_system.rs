@@ -3,7 +3,7 @@
 
 use aws_sdk_efs::types::{LifeCycleState, Tag};
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, wait_until};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys, wait_until};
 
 fn efs_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
     tags.iter()
@@ -142,12 +142,10 @@ pub async fn put_tags(aws: &AwsClients, file_system_id: &str, tags: &Tags) -> Re
         .resource_id(file_system_id)
         .send()
         .await?;
-    let stale: Vec<String> = described
-        .tags()
-        .iter()
-        .map(|t| t.key().to_owned())
-        .filter(|key| key != "Name" && !tags.contains_key(key))
-        .collect();
+    let stale = stale_tag_keys(
+        described.tags().iter().map(|t| t.key()).filter(|key| *key != "Name"),
+        tags,
+    );
     if !stale.is_empty() {
         aws.efs
             .untag_resource()

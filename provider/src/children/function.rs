@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, PackageType, State, VpcConfig};
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, wait_until};
+use crate::aws::{
+    AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, stale_tag_keys, wait_until,
+};
 
 /// Everything the function is configured with.
 #[derive(Clone, Debug)]
@@ -137,10 +139,12 @@ pub async fn update_environment(
 
 pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws.lambda.list_tags().resource(arn).send().await?;
-    let stale: Vec<String> = out
-        .tags()
-        .map(|current| current.keys().filter(|key| !tags.contains_key(*key)).cloned().collect())
-        .unwrap_or_default();
+    let stale = stale_tag_keys(
+        out.tags()
+            .into_iter()
+            .flat_map(|current| current.keys().map(String::as_str)),
+        tags,
+    );
     if !stale.is_empty() {
         aws.lambda
             .untag_resource()

@@ -3,7 +3,7 @@
 
 use aws_sdk_iam::types::Tag;
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys};
 
 /// Name of the inline policy every pipeline role carries.
 pub const INLINE_POLICY_NAME: &str = "eventdriven";
@@ -55,12 +55,7 @@ pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<String>, AwsErr
 
 pub async fn put_tags(aws: &AwsClients, name: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws.iam.list_role_tags().role_name(name).send().await?;
-    let stale: Vec<String> = out
-        .tags()
-        .iter()
-        .map(|t| t.key().to_owned())
-        .filter(|key| !tags.contains_key(key))
-        .collect();
+    let stale = stale_tag_keys(out.tags().iter().map(|t| t.key()), tags);
     if !stale.is_empty() {
         aws.iam
             .untag_role()

@@ -3,7 +3,7 @@
 
 use aws_sdk_sfn::types::{StateMachineStatus, StateMachineType, Tag};
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, stale_tag_keys};
 
 fn sfn_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -91,12 +91,7 @@ pub async fn tags(aws: &AwsClients, arn: &str) -> Result<Tags, AwsError> {
 
 pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws.sfn.list_tags_for_resource().resource_arn(arn).send().await?;
-    let stale: Vec<String> = out
-        .tags()
-        .iter()
-        .filter_map(|t| t.key().map(str::to_owned))
-        .filter(|key| !tags.contains_key(key))
-        .collect();
+    let stale = stale_tag_keys(out.tags().iter().filter_map(|t| t.key()), tags);
     if !stale.is_empty() {
         aws.sfn
             .untag_resource()

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{
     TableStatus, Tag,
 };
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, wait_until};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys, wait_until};
 
 /// The partition key the runtime writes every order under.
 pub const PARTITION_KEY: &str = "OrderId";
@@ -105,12 +105,7 @@ pub async fn put_tags(aws: &AwsClients, table_arn: &str, tags: &Tags) -> Result<
         .resource_arn(table_arn)
         .send()
         .await?;
-    let stale: Vec<String> = current
-        .tags()
-        .iter()
-        .map(|t| t.key().to_owned())
-        .filter(|key| !tags.contains_key(key))
-        .collect();
+    let stale = stale_tag_keys(current.tags().iter().map(|t| t.key()), tags);
     if !stale.is_empty() {
         aws.dynamodb
             .untag_resource()

@@ -2,7 +2,7 @@
 
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, stale_tag_keys};
 
 /// Id of the rule's only target.
 const TARGET_ID: &str = "state-machine";
@@ -70,12 +70,7 @@ pub async fn put_tags(aws: &AwsClients, rule_arn: &str, tags: &Tags) -> Result<(
         .resource_arn(rule_arn)
         .send()
         .await?;
-    let stale: Vec<String> = out
-        .tags()
-        .iter()
-        .map(|t| t.key().to_owned())
-        .filter(|key| !tags.contains_key(key))
-        .collect();
+    let stale = stale_tag_keys(out.tags().iter().map(|t| t.key()), tags);
     if !stale.is_empty() {
         aws.events
             .untag_resource()

@@ -62,11 +62,11 @@ impl S3Writer {
             let (now, later) = bytes.split_at(room.min(bytes.len()));
             self.buffer.extend_from_slice(now);
             bytes = later;
-            if self.buffer.len() == PART_BYTES {
-                if let Err(e) = self.upload_part().await {
-                    self.abort().await;
-                    return Err(e);
-                }
+            if self.buffer.len() == PART_BYTES
+                && let Err(e) = self.upload_part().await
+            {
+                self.abort().await;
+                return Err(e);
             }
         }
         Ok(())
