@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Select, WriteRequest};
 use futures_util::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
+use std::future::Future;
 
 /// DynamoDB's limit of put requests in one `BatchWriteItem`.
 pub const BATCH_LIMIT: usize = 25;
@@ -42,38 +43,28 @@ impl DynamoDbTable {
             .await
     }
 
-    async fn write_batch(&self, mut pending: Vec<WriteRequest>) -> Result<()> {
-        let backoff = Backoff::REMOTE;
-        for attempt in 0..backoff.attempts {
-            let result = self
+    async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<()> {
+        let send = |pending: Vec<WriteRequest>| async move {
+            match self
                 .client
                 .batch_write_item()
-                .request_items(&self.name, pending.clone())
+                .request_items(&self.name, pending)
                 .send()
-                .await;
-            match result {
-                Ok(output) => {
-                    pending = output
+                .await
+            {
+                Ok(output) => Ok(Sent::Unprocessed(
+                    output
                         .unprocessed_items
                         .and_then(|mut by_table| by_table.remove(&self.name))
-                        .unwrap_or_default();
-                    if pending.is_empty() {
-                        return Ok(());
-                    }
-                }
-                Err(err) if is_throttling(err.code()) => {}
-                Err(err) => {
-                    return Err(err).with_context(|| format!("BatchWriteItem to table {}", self.name));
-                }
+                        .unwrap_or_default(),
+                )),
+                Err(err) if is_throttling(err.code()) => Ok(Sent::Throttled),
+                Err(err) => Err(err.into()),
             }
-            tokio::time::sleep(backoff.delay(attempt)).await;
-        }
-        bail!(
-            "BatchWriteItem to table {}: {} item(s) still unprocessed after {} attempts",
-            self.name,
-            pending.len(),
-            backoff.attempts
-        )
+        };
+        write_until_processed(batch, Backoff::REMOTE, send)
+            .await
+            .with_context(|| format!("BatchWriteItem to table {}", self.name))
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<serde_json::Value>> {
@@ -104,6 +95,36 @@ impl DynamoDbTable {
         }
         Ok(total)
     }
+}
+
+/// What one `BatchWriteItem` call came back with.
+enum Sent {
+    /// Accepted; these requests were not processed and must be sent again.
+    Unprocessed(Vec<WriteRequest>),
+    /// Refused as a whole for capacity; all of it must be sent again.
+    Throttled,
+}
+
+/// Sends `pending` until DynamoDB has processed all of it, waiting with backoff and jitter
+/// between attempts, and fails once the attempts run out.
+async fn write_until_processed<F, Fut>(mut pending: Vec<WriteRequest>, backoff: Backoff, mut send: F) -> Result<()>
+where
+    F: FnMut(Vec<WriteRequest>) -> Fut,
+    Fut: Future<Output = Result<Sent>>,
+{
+    for attempt in 0..backoff.attempts {
+        match send(pending.clone()).await? {
+            Sent::Unprocessed(rest) if rest.is_empty() => return Ok(()),
+            Sent::Unprocessed(rest) => pending = rest,
+            Sent::Throttled => {}
+        }
+        tokio::time::sleep(backoff.delay(attempt)).await;
+    }
+    bail!(
+        "{} item(s) still unprocessed after {} attempts",
+        pending.len(),
+        backoff.attempts
+    )
 }
 
 fn is_throttling(code: Option<&str>) -> bool {
@@ -153,6 +174,72 @@ fn item_json(item: &HashMap<String, AttributeValue>) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn requests(keys: &[&str]) -> Vec<WriteRequest> {
+        keys.iter()
+            .map(|key| {
+                let mut item = Item::default();
+                item.push_key("OrderId", key);
+                write_request(&item)
+            })
+            .collect()
+    }
+
+    fn keys(requests: &[WriteRequest]) -> Vec<String> {
+        requests
+            .iter()
+            .map(|r| r.put_request.as_ref().unwrap().item["OrderId"].as_s().unwrap().clone())
+            .collect()
+    }
+
+    const QUICK: Backoff = Backoff {
+        base: Duration::from_millis(1),
+        max: Duration::from_millis(2),
+        attempts: 5,
+    };
+
+    #[tokio::test]
+    async fn unprocessed_items_and_throttled_calls_are_sent_again_until_done() {
+        let calls = std::sync::Mutex::new(Vec::new());
+        let send = |pending: Vec<WriteRequest>| {
+            let mut calls = calls.lock().unwrap();
+            calls.push(keys(&pending));
+            let answer = match calls.len() {
+                1 => Sent::Throttled,
+                2 => Sent::Unprocessed(pending[1..].to_vec()),
+                _ => Sent::Unprocessed(Vec::new()),
+            };
+            async move { Ok(answer) }
+        };
+        write_until_processed(requests(&["1", "2", "3"]), QUICK, send)
+            .await
+            .unwrap();
+        assert_eq!(
+            calls.into_inner().unwrap(),
+            [vec!["1", "2", "3"], vec!["1", "2", "3"], vec!["2", "3"]]
+        );
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_attempts_saying_how_many_items_are_left() {
+        let send = |pending: Vec<WriteRequest>| async move { Ok(Sent::Unprocessed(pending[1..].to_vec())) };
+        let err = write_until_processed(requests(&["1", "2", "3", "4", "5", "6", "7"]), QUICK, send)
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "2 item(s) still unprocessed after 5 attempts");
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_not_retried() {
+        let mut calls = 0;
+        let send = |_: Vec<WriteRequest>| {
+            calls += 1;
+            async { Err(anyhow::anyhow!("ValidationException")) }
+        };
+        assert!(write_until_processed(requests(&["1"]), QUICK, send).await.is_err());
+        assert_eq!(calls, 1);
+    }
 
     #[test]
     fn throttling_is_retried_and_validation_is_not() {
