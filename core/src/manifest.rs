@@ -27,8 +27,9 @@ const MEMORY_LIMIT: &str = "512Mi";
 /// The `batch/v1` Job running `eventdriven <step>` for one run (and, for `process`, one chunk).
 ///
 /// The image's entrypoint is expected to be the `eventdriven` binary, so the step is its only
-/// argument. The work directory is the pipeline's EFS file system mounted as a plain NFS volume,
-/// which needs no CSI driver on the cluster.
+/// argument. The work directory is the pipeline's EFS file system: through the user's
+/// PersistentVolumeClaim on its access point when `work_volume_claim` is set, else mounted as a
+/// plain NFS volume, which needs no CSI driver on the cluster.
 pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Value {
     let labels = json!({
         "app.kubernetes.io/name": PREFIX,
@@ -62,10 +63,7 @@ pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Val
                         },
                         "volumeMounts": [{ "name": WORK_VOLUME, "mountPath": WORK_DIR_MOUNT }],
                     }],
-                    "volumes": [{
-                        "name": WORK_VOLUME,
-                        "nfs": { "server": efs_server(refs), "path": "/" },
-                    }],
+                    "volumes": [work_volume(spec, refs)],
                 },
             },
         },
@@ -101,6 +99,13 @@ fn container_env(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Vec<Va
             EnvValue::Dynamic(path) => json!({ "name": name, (paths::dynamic("value")): path }),
         })
         .collect()
+}
+
+fn work_volume(spec: &PipelineSpec, refs: &DeployedRefs) -> Value {
+    match &spec.work_volume_claim {
+        Some(claim) => json!({ "name": WORK_VOLUME, "persistentVolumeClaim": { "claimName": claim } }),
+        None => json!({ "name": WORK_VOLUME, "nfs": { "server": efs_server(refs), "path": "/" } }),
+    }
 }
 
 /// The file system's regional DNS name, which resolves to the mount target in the pod's zone.
@@ -211,6 +216,17 @@ mod tests {
         assert_eq!(container["image"], fixtures::spec().job_image);
         assert_eq!(container["args"], json!(["merge"]));
         assert_eq!(container["resources"]["limits"]["memory"], "512Mi");
+    }
+
+    #[test]
+    fn a_work_volume_claim_replaces_the_nfs_mount() {
+        let mut spec = fixtures::spec();
+        spec.work_volume_claim = Some("orders-work".into());
+        let job = job_manifest(Step::Process, &spec, &fixtures::refs());
+        assert_eq!(
+            job["spec"]["template"]["spec"]["volumes"],
+            json!([{ "name": "work", "persistentVolumeClaim": { "claimName": "orders-work" } }])
+        );
     }
 
     #[test]

@@ -103,6 +103,11 @@ impl<'a> Names<'a> {
         self.base()
     }
 
+    /// Directory of the file system the pipeline's access point confines the Jobs to.
+    pub fn efs_access_point_root(&self) -> String {
+        format!("/{}", self.base())
+    }
+
     /// ElastiCache replication group id: at most 40 characters, lowercase, no "--".
     pub fn replication_group_id(&self) -> String {
         fit(&self.base(), MAX_REPLICATION_GROUP_ID_LEN)

@@ -38,6 +38,9 @@ pub struct PipelineSpec {
     pub max_concurrency: i64,
     pub namespace: String,
     pub service_account: String,
+    /// A PersistentVolumeClaim (bound to the pipeline's EFS access point through the EFS CSI
+    /// driver) the Jobs mount as their work directory; `None` mounts the file system over NFS.
+    pub work_volume_claim: Option<String>,
     pub input_prefix: String,
     /// Only keys ending with this start a run; empty means any key.
     pub input_suffix: String,
@@ -69,6 +72,7 @@ impl PipelineSpec {
             max_lines_per_batch: contract::DEFAULT_MAX_LINES_PER_BATCH as i64,
             max_concurrency: 0,
             namespace: DEFAULT_NAMESPACE.to_owned(),
+            work_volume_claim: None,
             input_prefix: DEFAULT_INPUT_PREFIX.to_owned(),
             input_suffix: String::new(),
             output_prefix: DEFAULT_OUTPUT_PREFIX.to_owned(),
@@ -115,6 +119,9 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     );
     check("namespace", dns_label(&spec.namespace));
     check("service_account", dns_subdomain(&spec.service_account));
+    if let Some(claim) = &spec.work_volume_claim {
+        check("work_volume_claim", dns_subdomain(claim));
+    }
     check(
         "output_prefix",
         separate_prefixes(&spec.input_prefix, &spec.output_prefix),

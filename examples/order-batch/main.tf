@@ -22,5 +22,6 @@ resource "eventdriven_batch_pipeline" "orders" {
   lambda_image        = var.lambda_image
   max_lines_per_batch = var.max_lines_per_batch
   max_concurrency     = var.max_concurrency
+  work_volume_claim   = var.work_volume_claim
   tags                = var.tags
 }

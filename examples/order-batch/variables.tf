@@ -37,6 +37,12 @@ variable "max_concurrency" {
   default     = 0
 }
 
+variable "work_volume_claim" {
+  description = "PersistentVolumeClaim bound to the pipeline's EFS access point (needs the EFS CSI driver); null mounts the file system over NFS."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags of the pipeline's children."
   type        = map(string)

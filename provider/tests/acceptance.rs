@@ -267,6 +267,26 @@ async fn assert_children_exist(sdk: &SdkConfig, pipeline: &Value) {
         2,
         "one mount target per subnet / zone"
     );
+    let access_points = efs
+        .describe_access_points()
+        .file_system_id(&file_system_id)
+        .send()
+        .await
+        .unwrap();
+    let access_point = &access_points.access_points()[0];
+    assert_eq!(
+        access_point.access_point_id(),
+        Some(text(&pipeline["access_point_id"]).as_str())
+    );
+    assert_eq!(
+        access_point.root_directory().and_then(|r| r.path()),
+        Some(format!("/eventdriven-{}", text(&pipeline["name"])).as_str())
+    );
+    assert_eq!(
+        access_point.posix_user().map(|u| (u.uid(), u.gid())),
+        Some((65532, 65532)),
+        "nonroot Jobs"
+    );
 
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
     let secret = secrets
@@ -477,7 +497,16 @@ async fn pipeline_lifecycle() {
     assert_uploads_start_runs_and_results_do_not(&emulator, &sdk, &created).await;
 
     // max_concurrency only changes the definition, in place.
-    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    // and so does mounting the work directory through a claim on the access point.
+    workspace.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-var",
+        "max_concurrency=4",
+        "-var",
+        "work_volume_claim=orders-work",
+    ]);
     let updated = workspace.pipeline();
     assert_eq!(
         updated["state_machine_arn"], created["state_machine_arn"],
@@ -492,6 +521,8 @@ async fn pipeline_lifecycle() {
         .unwrap();
     let definition: Value = serde_json::from_str(machine.definition()).unwrap();
     assert_eq!(definition["States"]["ProcessChunks"]["MaxConcurrency"], 4);
+    let split_volumes = &definition["States"]["Split"]["Parameters"]["Job"]["spec"]["template"]["spec"]["volumes"];
+    assert_eq!(split_volumes[0]["persistentVolumeClaim"]["claimName"], "orders-work");
     assert_ne!(updated["definition"], created["definition"]);
 
     // Tags update in place on every child; a tag removed from the configuration is untagged.

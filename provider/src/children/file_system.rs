@@ -1,7 +1,7 @@
-//! The EFS file system the Jobs and the Lambda share as their work directory, and its mount
-//! targets in the cluster's subnets.
+//! The EFS file system the Jobs share as their work directory, its mount targets in the
+//! cluster's subnets, and its access point (for Jobs that mount it through the EFS CSI driver).
 
-use aws_sdk_efs::types::{LifeCycleState, Tag};
+use aws_sdk_efs::types::{CreationInfo, LifeCycleState, PosixUser, RootDirectory, Tag};
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys, wait_until};
 
@@ -165,9 +165,69 @@ pub async fn put_tags(aws: &AwsClients, file_system_id: &str, tags: &Tags) -> Re
     Ok(())
 }
 
-/// Deletes the mount targets, waits for them to go (EFS keeps a file system in use until
-/// then), and deletes the file system.
+/// The user every file operation through the access point runs as: the runtime image's
+/// nonroot user, so the Jobs need no root on the file system.
+const JOB_UID: i64 = 65532;
+
+/// Creates the access point confining its clients to `root` (created owned by the Jobs' user);
+/// returns its id. `client_token` makes a retried create return the same access point.
+pub async fn create_access_point(
+    aws: &AwsClients,
+    file_system_id: &str,
+    root: &str,
+    client_token: &str,
+    tags: &Tags,
+) -> Result<String, AwsError> {
+    let owner = CreationInfo::builder()
+        .owner_uid(JOB_UID)
+        .owner_gid(JOB_UID)
+        .permissions("0750")
+        .build()?;
+    let created = aws
+        .efs
+        .create_access_point()
+        .client_token(client_token)
+        .file_system_id(file_system_id)
+        .posix_user(PosixUser::builder().uid(JOB_UID).gid(JOB_UID).build()?)
+        .root_directory(RootDirectory::builder().path(root).creation_info(owner).build())
+        .set_tags(Some(efs_tags(tags)?))
+        .send()
+        .await?;
+    created
+        .access_point_id
+        .ok_or_else(|| AwsError::other("CreateAccessPoint returned no id"))
+}
+
+/// The ids of the file system's access points.
+pub async fn access_points(aws: &AwsClients, file_system_id: &str) -> Result<Vec<String>, AwsError> {
+    let out = aws
+        .efs
+        .describe_access_points()
+        .file_system_id(file_system_id)
+        .send()
+        .await;
+    Ok(found(out.map_err(AwsError::from))?
+        .map(|out| {
+            out.access_points()
+                .iter()
+                .filter_map(|ap| ap.access_point_id().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Deletes the access points and mount targets, waits for the mount targets to go (EFS keeps a
+/// file system in use until then), and deletes the file system.
 pub async fn delete(aws: &AwsClients, file_system_id: &str) -> Result<(), AwsError> {
+    for access_point_id in access_points(aws, file_system_id).await? {
+        let deleted = aws
+            .efs
+            .delete_access_point()
+            .access_point_id(access_point_id)
+            .send()
+            .await;
+        ignore_not_found(deleted.map(drop).map_err(Into::into))?;
+    }
     for (mount_target_id, _) in mount_targets(aws, file_system_id).await? {
         let deleted = aws
             .efs

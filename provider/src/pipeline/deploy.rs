@@ -218,6 +218,13 @@ impl<'a> Deployment<'a> {
             .map_err(failed(CREATING, "EFS mount targets", &file_system_id))?;
             children.mount_target_ids = Some(ids);
         }
+        if children.access_point_id.is_none() {
+            let root = names.efs_access_point_root();
+            let id = file_system::create_access_point(aws, &file_system_id, &root, &token, tags)
+                .await
+                .map_err(failed(CREATING, "EFS access point", &root))?;
+            children.access_point_id = Some(id);
+        }
 
         self.ensure_progress_store(children).await?;
 
@@ -560,8 +567,20 @@ pub async fn refresh(aws: &AwsClients, cluster_name: &str, children: &mut Childr
         if recorded.is_empty() || recorded.iter().any(|mt| !live.iter().any(|(live_id, _)| live_id == mt)) {
             children.mount_target_ids = None;
         }
+        let access_points =
+            file_system::access_points(aws, &id)
+                .await
+                .map_err(failed(READING, "EFS access point", &id))?;
+        if children
+            .access_point_id
+            .as_ref()
+            .is_some_and(|ap| !access_points.contains(ap))
+        {
+            children.access_point_id = None;
+        }
     } else {
         children.mount_target_ids = None;
+        children.access_point_id = None;
     }
     forget_if_gone!(children.redis_auth_secret_arn, "Secrets Manager secret", |arn| {
         auth_secret::exists(aws, &arn).await
@@ -710,6 +729,7 @@ pub async fn destroy(aws: &AwsClients, cluster_name: &str, children: &mut Childr
             .map_err(failed(DELETING, "EFS file system", &id))?;
         children.file_system_id = None;
         children.mount_target_ids = None;
+        children.access_point_id = None;
     }
     if let Some(name) = children.table_name.clone() {
         table::delete(aws, &name)

@@ -89,6 +89,7 @@ pub async fn import(aws: &AwsClients, name: &str) -> Result<PipelineState, Failu
     spec.cluster_name = string_at(definition, "ClusterName").unwrap_or_default();
     spec.namespace = string_at(definition, "Namespace").unwrap_or(spec.namespace);
     spec.service_account = string_at(definition, "serviceAccountName").unwrap_or(spec.service_account);
+    spec.work_volume_claim = string_at(definition, "claimName");
     spec.job_image = string_at(definition, "image").unwrap_or_default();
     spec.max_concurrency = find_key(definition, "MaxConcurrency")
         .and_then(Json::as_i64)
@@ -170,6 +171,11 @@ pub async fn import(aws: &AwsClients, name: &str) -> Result<PipelineState, Failu
             .await
             .map_err(failed("EFS mount targets", id))?;
         children.mount_target_ids = Some(mount_targets.into_iter().map(|(id, _)| id).collect());
+        children.access_point_id = file_system::access_points(aws, id)
+            .await
+            .map_err(failed("EFS access point", id))?
+            .into_iter()
+            .next();
     }
     let secret = names.redis_auth_secret();
     children.redis_auth_secret_arn = auth_secret::find(aws, &secret)

@@ -31,7 +31,8 @@ impl BatchPipeline {
 }
 
 /// Arguments rendered into the state machine definition: changing one re-renders it.
-const DEFINITION_INPUTS: [&str; 4] = ["job_image", "max_lines_per_batch", "max_concurrency", "output_prefix"];
+const DEFINITION_INPUTS: [&str; 5] =
+    ["job_image", "max_lines_per_batch", "max_concurrency", "output_prefix", "work_volume_claim"];
 
 /// The value of attribute `name` in `state`, for comparing two states attribute by attribute.
 fn attribute_of(state: &PipelineState, name: &str) -> serde_json::Value {

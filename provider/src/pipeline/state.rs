@@ -28,6 +28,7 @@ pub struct PipelineState {
     pub max_concurrency: Value<i64>,
     pub namespace: Value<String>,
     pub service_account: Value<String>,
+    pub work_volume_claim: Value<String>,
     pub input_prefix: Value<String>,
     pub input_suffix: Value<String>,
     pub output_prefix: Value<String>,
@@ -47,6 +48,7 @@ pub struct PipelineState {
     pub table_name: Value<String>,
     pub file_system_id: Value<String>,
     pub mount_target_ids: Value<Vec<Value<String>>>,
+    pub access_point_id: Value<String>,
     pub redis_auth_secret_arn: Value<String>,
     pub cache_subnet_group_name: Value<String>,
     pub replication_group_id: Value<String>,
@@ -70,6 +72,7 @@ pub struct Children {
     pub table_name: Option<String>,
     pub file_system_id: Option<String>,
     pub mount_target_ids: Option<Vec<String>>,
+    pub access_point_id: Option<String>,
     pub redis_auth_secret_arn: Option<String>,
     pub cache_subnet_group_name: Option<String>,
     pub replication_group_id: Option<String>,
@@ -101,6 +104,7 @@ macro_rules! each_child_string {
             bucket,
             table_name,
             file_system_id,
+            access_point_id,
             redis_auth_secret_arn,
             cache_subnet_group_name,
             replication_group_id,
@@ -233,7 +237,12 @@ impl PipelineState {
                 Value::Null => {}
             })* };
         }
-        take_optional!(bucket_name, dynamodb_read_capacity, dynamodb_write_capacity);
+        take_optional!(
+            bucket_name,
+            work_volume_claim,
+            dynamodb_read_capacity,
+            dynamodb_write_capacity
+        );
         match &self.tags {
             Value::Value(tags) => {
                 for (key, value) in tags {
@@ -270,6 +279,7 @@ impl PipelineState {
             input_suffix: text(&spec.input_suffix),
             output_prefix: text(&spec.output_prefix),
             bucket_name: optional(&spec.bucket_name),
+            work_volume_claim: optional(&spec.work_volume_claim),
             redis_node_type: text(&spec.redis_node_type),
             dynamodb_billing_mode: text(&spec.dynamodb_billing_mode),
             dynamodb_read_capacity: number(&spec.dynamodb_read_capacity),
