@@ -655,94 +655,66 @@ fn role_name(arn: &str) -> &str {
 /// instance one whose creation failed because it existed already) is left alone.
 pub async fn destroy(aws: &AwsClients, cluster_name: &str, children: &mut Children) -> Result<(), Failure> {
     const DELETING: &str = "deleting";
-    if let Some(id) = children.pod_identity_association_id.clone() {
-        pod_identity::delete(aws, cluster_name, &id).await.map_err(failed(
-            DELETING,
-            "EKS Pod Identity association",
-            &id,
-        ))?;
-        children.pod_identity_association_id = None;
+    /// Deletes the child recorded in `$slot`, then forgets it and the attributes that go with it.
+    macro_rules! delete_child {
+        ($slot:expr, $child:literal, |$id:ident| $delete:expr $(, $also:expr)*) => {
+            if let Some($id) = $slot.clone() {
+                $delete.await.map_err(failed(DELETING, $child, &$id))?;
+                $slot = None;
+                $($also = None;)*
+            }
+        };
     }
-    if let Some(arn) = children.access_entry_arn.clone() {
-        let principal = children.state_machine_role_arn.clone().unwrap_or_default();
+    delete_child!(
+        children.pod_identity_association_id,
+        "EKS Pod Identity association",
+        |id| { pod_identity::delete(aws, cluster_name, &id) }
+    );
+    let principal = children.state_machine_role_arn.clone().unwrap_or_default();
+    delete_child!(children.access_entry_arn, "EKS access entry", |arn| {
         access_entry::delete(aws, cluster_name, &principal)
-            .await
-            .map_err(failed(DELETING, "EKS access entry", &arn))?;
-        children.access_entry_arn = None;
-    }
-    if let Some(name) = children.input_rule_name.clone() {
+    });
+    delete_child!(children.input_rule_name, "EventBridge rule", |name| {
         trigger_rule::delete(aws, &name)
-            .await
-            .map_err(failed(DELETING, "EventBridge rule", &name))?;
-        children.input_rule_name = None;
-    }
-    if let Some(arn) = children.state_machine_arn.clone() {
-        state_machine::delete(aws, &arn)
-            .await
-            .map_err(failed(DELETING, "Step Functions state machine", &arn))?;
-        children.state_machine_arn = None;
-        children.definition = None;
-    }
-    if let Some(arn) = children.lambda_function_arn.clone() {
-        function::delete(aws, &arn)
-            .await
-            .map_err(failed(DELETING, "Lambda function", &arn))?;
-        children.lambda_function_arn = None;
-    }
+    });
+    delete_child!(
+        children.state_machine_arn,
+        "Step Functions state machine",
+        |arn| state_machine::delete(aws, &arn),
+        children.definition
+    );
+    delete_child!(children.lambda_function_arn, "Lambda function", |arn| function::delete(
+        aws, &arn
+    ));
     for slot in [
         &mut children.job_role_arn,
         &mut children.lambda_role_arn,
         &mut children.state_machine_role_arn,
         &mut children.events_role_arn,
     ] {
-        if let Some(arn) = slot.clone() {
-            role::delete(aws, role_name(&arn))
-                .await
-                .map_err(failed(DELETING, "IAM role", &arn))?;
-            *slot = None;
-        }
+        delete_child!(*slot, "IAM role", |arn| role::delete(aws, role_name(&arn)));
     }
-    if let Some(id) = children.replication_group_id.clone() {
-        cache::delete_replication_group(aws, &id).await.map_err(failed(
-            DELETING,
-            "ElastiCache replication group",
-            &id,
-        ))?;
-        children.replication_group_id = None;
-        children.redis_url = None;
-    }
-    if let Some(name) = children.cache_subnet_group_name.clone() {
+    delete_child!(
+        children.replication_group_id,
+        "ElastiCache replication group",
+        |id| cache::delete_replication_group(aws, &id),
+        children.redis_url
+    );
+    delete_child!(children.cache_subnet_group_name, "ElastiCache subnet group", |name| {
         cache::delete_subnet_group(aws, &name)
-            .await
-            .map_err(failed(DELETING, "ElastiCache subnet group", &name))?;
-        children.cache_subnet_group_name = None;
-    }
-    if let Some(arn) = children.redis_auth_secret_arn.clone() {
+    });
+    delete_child!(children.redis_auth_secret_arn, "Secrets Manager secret", |arn| {
         auth_secret::delete(aws, &arn)
-            .await
-            .map_err(failed(DELETING, "Secrets Manager secret", &arn))?;
-        children.redis_auth_secret_arn = None;
-    }
-    if let Some(id) = children.file_system_id.clone() {
-        file_system::delete(aws, &id)
-            .await
-            .map_err(failed(DELETING, "EFS file system", &id))?;
-        children.file_system_id = None;
-        children.mount_target_ids = None;
-        children.access_point_id = None;
-    }
-    if let Some(name) = children.table_name.clone() {
-        table::delete(aws, &name)
-            .await
-            .map_err(failed(DELETING, "DynamoDB table", &name))?;
-        children.table_name = None;
-    }
-    if let Some(name) = children.bucket.clone() {
-        bucket::delete(aws, &name)
-            .await
-            .map_err(failed(DELETING, "S3 bucket", &name))?;
-        children.bucket = None;
-    }
+    });
+    delete_child!(
+        children.file_system_id,
+        "EFS file system",
+        |id| file_system::delete(aws, &id),
+        children.mount_target_ids,
+        children.access_point_id
+    );
+    delete_child!(children.table_name, "DynamoDB table", |name| table::delete(aws, &name));
+    delete_child!(children.bucket, "S3 bucket", |name| bucket::delete(aws, &name));
     Ok(())
 }
 

@@ -78,7 +78,9 @@ impl Emulator {
             .port();
         let child = std::process::Command::new("fakecloud")
             .args(["--addr", &format!("127.0.0.1:{port}"), "--log-level", "warn"])
+            .env("FAKECLOUD_CONTAINER_CLI", "false")
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .expect("fakecloud on PATH (make test installs it: scripts/ensure-fakecloud.sh)");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
