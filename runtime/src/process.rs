@@ -47,13 +47,19 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
     let line_of = |chunk_line: u64| first_line + chunk_line - 2;
     for record in records {
         let record = record?;
+        // The reader records a position before skipping empty lines; the row starts after them.
         let position = record.position().expect("reader records positions");
-        let start = position.byte() as usize;
+        let empty_lines = data[position.byte() as usize..]
+            .iter()
+            .take_while(|&&b| b == b'\n')
+            .count();
+        let start = position.byte() as usize + empty_lines;
+        let chunk_line = position.line() + empty_lines as u64;
         if let Some((line, reason, from)) = pending_reject.take() {
             rejects.reject(line, &reason, trim_line_end(&data[from..start]))?;
         }
         // A line holding only "\r" (a blank CRLF line) is not a row; a quoted "\r" is.
-        if record.len() == 1 && &record[0] == b"\r" && trim_newlines(&data[start..]).starts_with(b"\r") {
+        if record.len() == 1 && &record[0] == b"\r" && data[start..].starts_with(b"\r") {
             continue;
         }
         match parse_row(&layout, &record, ids) {
@@ -64,7 +70,7 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
                 output.push(b'\n');
                 items.push(order.item);
             }
-            Err(reason) => pending_reject = Some((line_of(position.line()), reason, start)),
+            Err(reason) => pending_reject = Some((line_of(chunk_line), reason, start)),
         }
     }
     if let Some((line, reason, from)) = pending_reject {
@@ -89,12 +95,6 @@ fn trim_line_end(span: &[u8]) -> &[u8] {
         end -= 1;
     }
     &span[..end]
-}
-
-/// Skips empty lines a reader passed over before a record's first byte.
-fn trim_newlines(span: &[u8]) -> &[u8] {
-    let start = span.iter().position(|&b| b != b'\n').unwrap_or(span.len());
-    &span[start..]
 }
 
 /// Processes one chunk of `run`: table writes, then outputs, then the done marker.
@@ -181,6 +181,21 @@ mod tests {
         assert_eq!(&rows[0][2], "bad,row");
         assert_eq!(&rows[1][0], "14");
         assert_eq!(&rows[1][2], "\"quoted\nnewline\",x");
+    }
+
+    #[test]
+    fn rejects_after_empty_lines_keep_their_own_line_and_text() {
+        let data = format!("{}\n{}\n\n\nbad,row\n\nworse\n", input_header(), row(1));
+        let parsed = parse_chunk(data.as_bytes(), 2, &ConfirmationIds::for_pipeline("p")).unwrap();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(parsed.rejects.as_slice());
+        let rows: Vec<(String, String)> = reader
+            .records()
+            .map(|r| r.unwrap())
+            .map(|r| (r[0].to_string(), r[2].to_string()))
+            .collect();
+        assert_eq!(rows, [("5".into(), "bad,row".into()), ("7".into(), "worse".into())]);
     }
 
     #[test]
