@@ -153,8 +153,23 @@ impl<'a> Deployment<'a> {
         }
     }
 
-    fn event_pattern(&self) -> serde_json::Value {
-        trigger::input_event_pattern(&self.names().bucket(), &self.spec.input_prefix, &self.spec.input_suffix)
+    /// Puts the trigger rule and its target (creating and updating are the same call);
+    /// returns the rule's name.
+    async fn put_trigger_rule(&self, children: &Children, action: &'static str) -> Result<String, Failure> {
+        let name = self.names().input_rule();
+        let pattern =
+            trigger::input_event_pattern(&self.names().bucket(), &self.spec.input_prefix, &self.spec.input_suffix);
+        trigger_rule::put(
+            self.aws,
+            &name,
+            &pattern,
+            children.state_machine_arn.as_deref().unwrap_or_default(),
+            children.events_role_arn.as_deref().unwrap_or_default(),
+            &self.tags,
+        )
+        .await
+        .map_err(failed(action, "EventBridge rule", &name))?;
+        Ok(name)
     }
 
     /// Creates every child missing from `children`, in dependency order.
@@ -283,18 +298,7 @@ impl<'a> Deployment<'a> {
         }
 
         if children.input_rule_name.is_none() {
-            let name = names.input_rule();
-            trigger_rule::put(
-                aws,
-                &name,
-                &self.event_pattern(),
-                children.state_machine_arn.as_deref().unwrap_or_default(),
-                children.events_role_arn.as_deref().unwrap_or_default(),
-                tags,
-            )
-            .await
-            .map_err(failed(CREATING, "EventBridge rule", &name))?;
-            children.input_rule_name = Some(name);
+            children.input_rule_name = Some(self.put_trigger_rule(children, CREATING).await?);
         }
 
         let state_machine_role = children.state_machine_role_arn.clone().unwrap_or_default();
@@ -452,17 +456,7 @@ impl<'a> Deployment<'a> {
             children.definition = Some(definition);
         }
 
-        let rule = names.input_rule();
-        trigger_rule::put(
-            aws,
-            &rule,
-            &self.event_pattern(),
-            children.state_machine_arn.as_deref().unwrap_or_default(),
-            children.events_role_arn.as_deref().unwrap_or_default(),
-            tags,
-        )
-        .await
-        .map_err(failed(UPDATING, "EventBridge rule", &rule))?;
+        self.put_trigger_rule(children, UPDATING).await?;
 
         let state_machine_role = children.state_machine_role_arn.clone().unwrap_or_default();
         access_entry::associate_policy(
