@@ -47,6 +47,26 @@ chunk=$(ls "$dir/work/rss/chunks" | head -n 1); chunk=${chunk%.csv}
   --table "$dir/work/orders.table" >/dev/null
 read -r process_kib <"$dir/time"
 
+# The same step as the cloud Job runs it, writing to DynamoDB (the local AWS emulator), when the
+# emulator and the AWS CLI are installed (make test installs both).
+dynamodb_kib=""
+if command -v fakecloud >/dev/null && command -v aws >/dev/null; then
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  FAKECLOUD_CONTAINER_CLI=false fakecloud --addr "127.0.0.1:$port" --log-level error >/dev/null 2>&1 &
+  emulator=$!
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench \
+    AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_PAGER=""
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  aws dynamodb create-table --table-name bench --billing-mode PAY_PER_REQUEST \
+    --attribute-definitions AttributeName=OrderId,AttributeType=S \
+    --key-schema AttributeName=OrderId,KeyType=HASH >/dev/null
+  rm -rf "$dir/work/rss/out"
+  /usr/bin/time -f "%M" -o "$dir/time" "$bin" process --run-id rss --work-dir "$dir/work" --chunk "$chunk" \
+    --table dynamodb://bench >/dev/null
+  read -r dynamodb_kib <"$dir/time"
+  kill "$emulator"; wait "$emulator" 2>/dev/null || true
+fi
+
 read -r cat_s cat_kib <"$dir/cat"
 read -r gnu_s gnu_kib <"$dir/gnu_split"
 read -r split_s split_kib <"$dir/our_split"
@@ -58,5 +78,6 @@ printf '%-34s %8s %10s %14s\n' "GNU split -l 30000" "$gnu_s" "$((gnu_kib / 1024)
 printf '%-34s %8s %10s %14s\n' "eventdriven split" "$split_s" "$((split_kib / 1024))" "$(ratio "$split_s" "$gnu_s")"
 printf '%-34s %8s %10s %14s\n' "eventdriven run (whole pipeline)" "$run_s" "$((run_kib / 1024))" "$(ratio "$run_s" "$gnu_s")"
 printf '%-34s %8s %10s\n' "eventdriven process (one chunk)" "-" "$((process_kib / 1024))"
+[ -n "$dynamodb_kib" ] && printf '%-34s %8s %10s\n' "  same, writing to DynamoDB" "-" "$((dynamodb_kib / 1024))"
 echo "local run throughput: $(awk "BEGIN{printf \"%.0f\", $rows / $run_s}") rows/s"
 echo "targets: split <= 1.00x GNU split; run <= 5.00x GNU split; split and process peak RSS < 64 MiB"

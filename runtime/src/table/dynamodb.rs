@@ -32,12 +32,19 @@ impl DynamoDbTable {
         }
     }
 
+    /// Requests are built as batches are sent, each item dropped once converted, so only the
+    /// batches in flight exist as SDK values, never a second copy of the whole chunk.
     pub async fn put_all(&self, items: Vec<Item>) -> Result<()> {
-        let requests: Vec<Vec<WriteRequest>> = items
-            .chunks(BATCH_LIMIT)
-            .map(|batch| batch.iter().map(write_request).collect())
-            .collect();
-        futures_util::stream::iter(requests.into_iter().map(|batch| self.write_batch(batch)))
+        let mut items = items.into_iter();
+        let batches = std::iter::from_fn(move || {
+            let batch: Vec<WriteRequest> = items
+                .by_ref()
+                .take(BATCH_LIMIT)
+                .map(|item| write_request(&item))
+                .collect();
+            (!batch.is_empty()).then_some(batch)
+        });
+        futures_util::stream::iter(batches.map(|batch| self.write_batch(batch)))
             .buffer_unordered(BATCHES_IN_FLIGHT)
             .try_collect::<()>()
             .await
