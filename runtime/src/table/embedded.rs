@@ -1,10 +1,10 @@
 //! The embedded orders table: a directory on local disk (an LSM-tree, fjall) that a user can
-//! query after a local run. Writes are sequential appends, so storing a million rows costs
-//! about what writing them once does, whatever order their keys come in.
+//! query after a local run. Each chunk's items are ingested as one sorted table file, so
+//! storing a million rows costs about what writing them once does, whatever their key order.
 
 use super::Item;
 use anyhow::{Context, Result};
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use std::path::Path;
 
 /// Block cache of the table; small, since a run writes and a query reads once.
@@ -15,7 +15,8 @@ const MEMTABLE_BYTES: u64 = 16 << 20;
 /// Key: OrderId. Value: the item in DynamoDB's JSON form. Clones share the open table.
 #[derive(Clone)]
 pub struct EmbeddedTable {
-    db: Database,
+    /// Keeps the database (its background workers and files) open while the keyspace is used.
+    _database: Database,
     orders: Keyspace,
 }
 
@@ -23,6 +24,8 @@ impl EmbeddedTable {
     pub fn open(path: &Path) -> Result<Self> {
         let db = Database::builder(path)
             .cache_size(CACHE_BYTES)
+            // One background worker: more only spin on the two cores a run already keeps busy.
+            .worker_threads(1)
             .open()
             .with_context(|| format!("opening the orders table {}", path.display()))?;
         let orders = db
@@ -30,21 +33,26 @@ impl EmbeddedTable {
                 KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
             })
             .with_context(|| format!("opening the orders table {}", path.display()))?;
-        Ok(EmbeddedTable { db, orders })
+        Ok(EmbeddedTable { _database: db, orders })
     }
 
-    /// Writes `items` in one atomic batch, durable (fsynced) when this returns.
-    pub async fn put_all(&self, items: Vec<Item>) -> Result<()> {
-        let table = self.clone();
+    /// Writes `items` as one new table file of the LSM tree, bypassing the journal and the
+    /// memtable: it becomes visible whole, after it is fsynced, and newer than anything already
+    /// stored under the same keys. Keys must be unique (the caller dedupes them).
+    pub async fn put_all(&self, mut items: Vec<Item>) -> Result<()> {
+        let orders = self.orders.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            let mut batch = table.db.batch().durability(Some(PersistMode::SyncAll));
+            items.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+            let mut ingestion = orders.start_ingestion().context("writing to the orders table")?;
             let mut value = Vec::with_capacity(1024);
             for item in &items {
                 value.clear();
                 item.write_json(&mut value);
-                batch.insert(&table.orders, item.key(), value.as_slice());
+                ingestion
+                    .write(item.key(), value.as_slice())
+                    .context("writing to the orders table")?;
             }
-            batch.commit().context("writing to the orders table")
+            ingestion.finish().context("writing to the orders table")
         })
         .await?
     }
