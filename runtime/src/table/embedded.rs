@@ -42,7 +42,9 @@ impl EmbeddedTable {
     pub async fn put_all(&self, mut items: Vec<Item>) -> Result<()> {
         let orders = self.orders.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            items.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+            if !items.is_sorted_by(|a, b| a.key() <= b.key()) {
+                items.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+            }
             let mut ingestion = orders.start_ingestion().context("writing to the orders table")?;
             let mut value = Vec::with_capacity(1024);
             for item in &items {

@@ -154,18 +154,16 @@ impl OrdersTable {
     }
 }
 
-/// Keeps the last item for each key, in order of first appearance, as a table applying the
-/// writes one by one would end up.
-pub fn last_per_key(items: Vec<Item>) -> Vec<Item> {
-    let mut slot_of: std::collections::HashMap<String, usize> = std::collections::HashMap::with_capacity(items.len());
+/// Keeps the last item for each key, as a table applying the writes one by one would end up,
+/// sorted by key (the order the embedded table stores them in).
+pub fn last_per_key(mut items: Vec<Item>) -> Vec<Item> {
+    // Stable: items with equal keys stay in input order, so the last one is the latest.
+    items.sort_by(|a, b| a.key().cmp(b.key()));
     let mut unique: Vec<Item> = Vec::with_capacity(items.len());
     for item in items {
-        match slot_of.get(item.key()) {
-            Some(&slot) => unique[slot] = item,
-            None => {
-                slot_of.insert(item.key().to_string(), unique.len());
-                unique.push(item);
-            }
+        match unique.last_mut() {
+            Some(last) if last.key() == item.key() => *last = item,
+            _ => unique.push(item),
         }
     }
     unique
@@ -184,8 +182,8 @@ mod tests {
 
     #[test]
     fn duplicate_keys_keep_the_last_item() {
-        let unique = last_per_key(vec![item("1", "1"), item("2", "2"), item("1", "3")]);
-        assert_eq!(unique, vec![item("1", "3"), item("2", "2")]);
+        let unique = last_per_key(vec![item("2", "1"), item("1", "2"), item("2", "3"), item("2", "4")]);
+        assert_eq!(unique, vec![item("1", "2"), item("2", "4")]);
     }
 
     #[test]
