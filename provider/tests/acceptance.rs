@@ -793,3 +793,32 @@ async fn live_tags(sdk: &SdkConfig, pipeline: &Value) -> [(Option<String>, Optio
         ),
     ]
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn a_pipeline_whose_state_machine_is_gone_leaves_the_state() {
+    let emulator = Emulator::start("core-gone");
+    emulator.create_cluster();
+    let sdk = emulator.sdk().await;
+    let workspace = Workspace::new("core-gone", &emulator, &variables("gone"));
+    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    let created = workspace.pipeline();
+    aws_sdk_sfn::Client::new(&sdk)
+        .delete_state_machine()
+        .state_machine_arn(text(&created["state_machine_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("eventdriven_batch_pipeline.orders will be created"),
+        "{plan}"
+    );
+    workspace.ok(&["refresh", "-input=false"]);
+    assert_eq!(
+        workspace.pipeline(),
+        Value::Null,
+        "the refreshed state no longer holds the pipeline"
+    );
+}
