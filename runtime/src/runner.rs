@@ -60,7 +60,11 @@ impl std::fmt::Display for Report {
             s.rows_in as f64 / seconds.max(1e-9)
         )?;
         writeln!(f, "result:        {}", s.output)?;
-        writeln!(f, "rejects:       {}", s.rejects)
+        writeln!(f, "rejects:       {}", s.rejects)?;
+        if s.rows_in == 0 {
+            writeln!(f, "note:          the input has a header but no data rows")?;
+        }
+        Ok(())
     }
 }
 

@@ -158,6 +158,7 @@ async fn a_header_only_file_gives_an_empty_result() {
     let (report, output) = run(dir.path(), &input, 10).await.unwrap();
     assert_eq!((report.summary.rows_in, report.summary.chunks), (0, 0));
     assert_eq!(lines(&output), [OUTPUT_HEADER]);
+    assert!(report.to_string().contains("the input has a header but no data rows"));
 }
 
 #[tokio::test]
