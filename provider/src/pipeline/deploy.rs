@@ -153,6 +153,20 @@ impl<'a> Deployment<'a> {
         }
     }
 
+    /// Grants the state machine's role edit access to the pipeline's namespace only (creating
+    /// and updating are the same call).
+    async fn scope_cluster_access(&self, state_machine_role: &str, action: &'static str) -> Result<(), Failure> {
+        access_entry::associate_policy(
+            self.aws,
+            &self.cluster.name,
+            state_machine_role,
+            &self.spec.namespace,
+            &access_entry::edit_policy_arn(&self.context.partition),
+        )
+        .await
+        .map_err(failed(action, "EKS access entry", state_machine_role))
+    }
+
     /// Puts the trigger rule and its target (creating and updating are the same call);
     /// returns the rule's name.
     async fn put_trigger_rule(&self, children: &Children, action: &'static str) -> Result<String, Failure> {
@@ -307,15 +321,7 @@ impl<'a> Deployment<'a> {
                 .await
                 .map_err(failed(CREATING, "EKS access entry", &state_machine_role))?;
             children.access_entry_arn = Some(arn);
-            access_entry::associate_policy(
-                aws,
-                &self.cluster.name,
-                &state_machine_role,
-                &self.spec.namespace,
-                &access_entry::edit_policy_arn(&self.context.partition),
-            )
-            .await
-            .map_err(failed(CREATING, "EKS access entry", &state_machine_role))?;
+            self.scope_cluster_access(&state_machine_role, CREATING).await?;
         }
 
         if children.pod_identity_association_id.is_none() {
@@ -459,15 +465,7 @@ impl<'a> Deployment<'a> {
         self.put_trigger_rule(children, UPDATING).await?;
 
         let state_machine_role = children.state_machine_role_arn.clone().unwrap_or_default();
-        access_entry::associate_policy(
-            aws,
-            &self.cluster.name,
-            &state_machine_role,
-            &self.spec.namespace,
-            &access_entry::edit_policy_arn(&self.context.partition),
-        )
-        .await
-        .map_err(failed(UPDATING, "EKS access entry", &state_machine_role))?;
+        self.scope_cluster_access(&state_machine_role, UPDATING).await?;
 
         if tags_changed {
             self.put_tags(children).await?;
