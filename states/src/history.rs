@@ -1,0 +1,140 @@
+//! An execution's events, in the shapes `GetExecutionHistory` returns them.
+//!
+//! Each event has an `id`, the `previousEventId` it follows, a `timestamp`, a `type` such as
+//! `TaskScheduled`, and one `…EventDetails` object named after its type. Observers see every
+//! event as it is recorded, which is how a caller logs transitions or persists progress.
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::clock;
+
+/// One history event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub timestamp: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: u64,
+    pub previous_event_id: u64,
+    #[serde(flatten)]
+    pub details: serde_json::Map<String, Value>,
+}
+
+impl Event {
+    /// The `…EventDetails` object, whatever its name.
+    pub fn details(&self) -> &Value {
+        self.details.values().next().unwrap_or(&Value::Null)
+    }
+}
+
+/// Called with each event as it is recorded.
+pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// The events of one execution, shared by every branch and iteration of it.
+#[derive(Clone)]
+pub struct History {
+    events: Arc<Mutex<Vec<Event>>>,
+    observer: Option<Observer>,
+}
+
+impl History {
+    pub fn new(observer: Option<Observer>) -> Self {
+        History {
+            events: Arc::default(),
+            observer,
+        }
+    }
+
+    /// Records an event of `kind` after the event `previous` (0 for none) and returns its id.
+    ///
+    /// `details` goes under the field the API names after the type: `TaskStateEntered` and every
+    /// other `…StateEntered` share `stateEnteredEventDetails`, and likewise for `…StateExited`.
+    pub fn record(&self, kind: &str, previous: u64, details: Option<Value>) -> u64 {
+        let mut events = self.events.lock().expect("history lock");
+        let id = events.len() as u64 + 1;
+        let mut fields = serde_json::Map::new();
+        if let Some(details) = details {
+            fields.insert(details_field(kind), details);
+        }
+        let event = Event {
+            timestamp: clock::now_iso(),
+            kind: kind.to_owned(),
+            id,
+            previous_event_id: previous,
+            details: fields,
+        };
+        if let Some(observer) = &self.observer {
+            observer(&event);
+        }
+        events.push(event);
+        id
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().expect("history lock").clone()
+    }
+}
+
+/// `TaskScheduled` -> `taskScheduledEventDetails`; `PassStateEntered` -> `stateEnteredEventDetails`.
+fn details_field(kind: &str) -> String {
+    let base = if kind.ends_with("StateEntered") {
+        "StateEntered"
+    } else if kind.ends_with("StateExited") {
+        "StateExited"
+    } else {
+        kind
+    };
+    let mut chars = base.chars();
+    let first = chars.next().map(|c| c.to_ascii_lowercase()).unwrap_or_default();
+    format!("{first}{}EventDetails", chars.as_str())
+}
+
+/// Details of a state entered or exited: its name and the input or output, as a JSON string.
+pub fn state_details(name: &str, field: &str, data: &Value) -> Value {
+    json!({ "name": name, field: data.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_fields_are_named_as_the_api_names_them() {
+        let cases = [
+            ("TaskStateEntered", "stateEnteredEventDetails"),
+            ("MapStateEntered", "stateEnteredEventDetails"),
+            ("PassStateExited", "stateExitedEventDetails"),
+            ("TaskScheduled", "taskScheduledEventDetails"),
+            ("ExecutionSucceeded", "executionSucceededEventDetails"),
+            ("MapIterationStarted", "mapIterationStartedEventDetails"),
+            ("MapStateStarted", "mapStateStartedEventDetails"),
+        ];
+        for (kind, field) in cases {
+            assert_eq!(details_field(kind), field, "{kind}");
+        }
+    }
+
+    #[test]
+    fn events_chain_and_reach_the_observer() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let history = History::new(Some(Arc::new(move |e: &Event| {
+            sink.lock().unwrap().push(e.kind.clone())
+        })));
+        let first = history.record("ExecutionStarted", 0, Some(json!({"input": "{}"})));
+        let second = history.record("PassStateEntered", first, Some(state_details("P", "input", &json!({}))));
+        let events = history.events();
+        assert_eq!((first, second), (1, 2));
+        assert_eq!(events[1].previous_event_id, 1);
+        assert_eq!(events[1].details()["name"], "P");
+        assert_eq!(*seen.lock().unwrap(), ["ExecutionStarted", "PassStateEntered"]);
+        let json = serde_json::to_value(&events[0]).unwrap();
+        assert_eq!(json["type"], "ExecutionStarted");
+        assert_eq!(json["executionStartedEventDetails"]["input"], "{}");
+        assert_eq!(json["previousEventId"], 0);
+    }
+}
