@@ -11,6 +11,7 @@
 //! - [`manifest`], [`definition`], [`asl`]: the Jobs, the state machine, and its checks.
 //! - [`iam`]: the roles' policies.
 //! - [`trigger`]: the event pattern that starts a run.
+//! - [`local`]: the stand-in deployment a run on this machine renders.
 
 pub mod asl;
 pub mod cluster;
@@ -18,6 +19,7 @@ pub mod contract;
 pub mod definition;
 pub mod env;
 pub mod iam;
+pub mod local;
 pub mod manifest;
 pub mod naming;
 pub mod paths;

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 const DEFAULT_WORK_DIR: &str = ".eventdriven/work";
 const DEFAULT_TABLE: &str = ".eventdriven/orders.table";
 const DEFAULT_PIPELINE: &str = "local";
+const DEFAULT_VOLUMES: &str = ".eventdriven/volumes";
 
 #[derive(Parser)]
 #[command(
@@ -99,6 +100,11 @@ enum Command {
         #[arg(long)]
         keep_work: bool,
     },
+    /// Run Step Functions definitions on this machine.
+    States {
+        #[command(subcommand)]
+        command: StatesCommand,
+    },
     /// Write a seeded, reproducible order file.
     Generate {
         #[arg(long)]
@@ -113,6 +119,30 @@ enum Command {
     Orders {
         #[command(subcommand)]
         query: OrdersQuery,
+    },
+}
+
+#[derive(Subcommand)]
+enum StatesCommand {
+    /// Execute a definition; prints its output, or {"error", "cause"} and exits 1.
+    Run {
+        /// The state machine definition (Amazon States Language, JSONPath).
+        definition: PathBuf,
+        /// The execution input (default: {}).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Write the execution's history events here, as a JSON array.
+        #[arg(long)]
+        history: Option<PathBuf>,
+        /// The execution name (default: derived from the input).
+        #[arg(long)]
+        name: Option<String>,
+        /// Run IMAGE as the local COMMAND (this project's images run this binary).
+        #[arg(long = "image", value_name = "IMAGE=COMMAND")]
+        images: Vec<String>,
+        /// Where Job volumes live: one directory per file system or claim.
+        #[arg(long, default_value = DEFAULT_VOLUMES)]
+        volumes: PathBuf,
     },
 }
 
@@ -187,7 +217,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Runtime::new().expect("starting the async runtime");
     match runtime.block_on(execute(cli.command)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
@@ -195,14 +225,44 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn execute(command: Command) -> Result<()> {
+async fn execute(command: Command) -> Result<ExitCode> {
     match command {
+        Command::States {
+            command:
+                StatesCommand::Run {
+                    definition,
+                    input,
+                    history,
+                    name,
+                    images,
+                    volumes,
+                },
+        } => {
+            let run = crate::local::states_run::StatesRun {
+                definition,
+                input,
+                history,
+                name,
+                images,
+                volumes,
+            };
+            return crate::local::states_run::states_run(run).await;
+        }
         Command::Split {
             run,
             input,
             max_lines_per_batch,
         } => {
-            let (dir, progress) = run.open().await?;
+            let run_id = match &run.run_id {
+                Some(run_id) => run_id.clone(),
+                None => {
+                    let derived = crate::runner::default_run_id(&input);
+                    eprintln!("run id: {derived} (derived from the input; pass it to the other steps)");
+                    derived
+                }
+            };
+            let dir = RunDir::new(&run.work_dir, &run_id)?;
+            let progress = run.store.open().await?;
             let manifest = split_step(&dir, &progress, &input, max_lines_per_batch).await?;
             println!("{}", serde_json::to_string(&manifest)?);
         }
@@ -243,6 +303,7 @@ async fn execute(command: Command) -> Result<()> {
                 concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() as u64));
             let run = LocalRun {
                 run_id: run_id.unwrap_or_else(|| crate::runner::default_run_id(&input)),
+                pipeline_name: table.pipeline_name.clone(),
                 input,
                 output,
                 max_lines_per_batch,
@@ -252,8 +313,7 @@ async fn execute(command: Command) -> Result<()> {
             };
             let progress = ProgressStore::open(&redis_url, None).await?;
             let orders = OrdersTable::open(&table.table).await?;
-            let ids = ConfirmationIds::for_pipeline(&table.pipeline_name);
-            let report = run_locally(&run, &progress, &orders, &ids).await?;
+            let report = run_locally(&run, &progress, &orders).await?;
             print!("{report}");
         }
         Command::Generate { rows, seed, output } => {
@@ -278,5 +338,5 @@ async fn execute(command: Command) -> Result<()> {
             println!("{}", OrdersTable::open(&table.table).await?.count().await?);
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

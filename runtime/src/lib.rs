@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod generate;
 pub mod lambda;
+pub mod local;
 pub mod objects;
 pub mod order;
 pub mod process;

@@ -1,19 +1,25 @@
-//! The local runner: split, list, process (chunks in parallel) and merge on one machine, with
-//! a progress bar on a terminal and a summary at the end.
+//! The local runner: the state machine core renders for a local pipeline, executed by the
+//! interpreter with in-process steps, with a progress bar on a terminal and a summary at the end.
 
+use crate::local::in_process::{InProcessSteps, StepProgress};
 use crate::objects::ObjectUrl;
-use crate::order::ConfirmationIds;
 use crate::progress::ProgressStore;
-use crate::steps::{RunSummary, list_chunks, merge_step, process_step, split_step};
+use crate::steps::RunSummary;
 use crate::table::OrdersTable;
-use crate::workdir::{ChunkRef, RunDir};
-use anyhow::{Context, Result};
+use crate::workdir::{RunDir, read_json};
+use anyhow::{Context, Result, bail};
+use eventdriven_core::definition::state_machine_definition;
+use eventdriven_core::local::{LOCAL_BUCKET, local_deployment, object_created_event};
+use eventdriven_core::naming::PREFIX;
+use eventdriven_states::{Integrations, Interpreter, StartExecution, Status, TaskTokens};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub struct LocalRun {
     pub run_id: String,
+    pub pipeline_name: String,
     pub input: ObjectUrl,
     pub output: ObjectUrl,
     pub max_lines_per_batch: u64,
@@ -68,37 +74,43 @@ impl std::fmt::Display for Report {
     }
 }
 
-pub async fn run_locally(
-    run: &LocalRun,
-    progress: &ProgressStore,
-    table: &OrdersTable,
-    ids: &ConfirmationIds,
-) -> Result<Report> {
+pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &OrdersTable) -> Result<Report> {
     let started = Instant::now();
     let dir = RunDir::new(&run.work_dir, &run.run_id)?;
     let bar = ProgressBar::new_spinner().with_message(format!("splitting {}", run.input));
     bar.enable_steady_tick(Duration::from_millis(120));
-    let manifest = split_step(&dir, progress, &run.input, run.max_lines_per_batch).await?;
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows, {elapsed} elapsed, eta {eta} {msg}")
-            .expect("valid template"),
-    );
-    bar.set_length(manifest.rows);
-    bar.set_message("processing");
+    let steps = InProcessSteps {
+        work_dir: run.work_dir.clone(),
+        input: run.input.clone(),
+        output: run.output.clone(),
+        progress: progress.clone(),
+        table: table.clone(),
+        on_progress: Some(Arc::new(progress_bar(bar.clone()))),
+    };
 
-    let pending = list_chunks(&run.run_id, progress).await?.chunks;
-    let done_rows: u64 = manifest
-        .chunks
-        .iter()
-        .filter(|c| !pending.contains(&c.reference))
-        .map(|c| c.rows)
-        .sum();
-    bar.set_position(done_rows);
-    process_all(&dir, progress, table, ids, &pending, run.concurrency, &bar).await?;
-
-    bar.set_message("merging");
-    let summary = merge_step(&dir, progress, &run.output).await?;
+    let (spec, cluster, refs) = local_deployment(&run.pipeline_name, run.max_lines_per_batch, run.concurrency as u64);
+    let definition = state_machine_definition(&spec, &cluster, &refs);
+    let interpreter =
+        Interpreter::new(Integrations::default().with(steps), TaskTokens::default(), refs.region).with_retry_scale(0.0);
+    let execution = interpreter
+        .execute(
+            &definition,
+            StartExecution {
+                name: run.run_id.clone(),
+                input: object_created_event(LOCAL_BUCKET, &run.input.to_string()),
+                state_machine_arn: format!("arn:aws:states:local:000000000000:stateMachine:{PREFIX}-{}", spec.name),
+                role_arn: String::new(),
+                observer: None,
+            },
+        )
+        .await;
     bar.finish_and_clear();
+    if execution.status != Status::Succeeded {
+        let failure = execution.failure.unwrap_or_else(|| eventdriven_states::Failure::runtime("no failure recorded"));
+        bail!("run {} failed: {}: {}", run.run_id, failure.error, failure.cause);
+    }
+    let summary = read_json::<RunSummary>(&dir.merged())?
+        .with_context(|| format!("run {} succeeded but left no {}", run.run_id, dir.merged().display()))?;
     if !run.keep_work {
         std::fs::remove_dir_all(dir.root()).with_context(|| format!("removing {}", dir.root().display()))?;
     }
@@ -108,31 +120,18 @@ pub async fn run_locally(
     })
 }
 
-/// Processes `chunks` with at most `concurrency` in flight, each on its own task.
-async fn process_all(
-    dir: &RunDir,
-    progress: &ProgressStore,
-    table: &OrdersTable,
-    ids: &ConfirmationIds,
-    chunks: &[String],
-    concurrency: usize,
-    bar: &ProgressBar,
-) -> Result<()> {
-    let mut queue = chunks
-        .iter()
-        .map(|c| c.parse::<ChunkRef>().map_err(anyhow::Error::msg))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter();
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        while running.len() < concurrency {
-            let Some(chunk) = queue.next() else { break };
-            let (dir, progress, table, ids) = (dir.clone(), progress.clone(), table.clone(), *ids);
-            running.spawn(async move { process_step(&dir, &progress, &table, &ids, chunk).await });
+/// Turns step progress into the bar: a spinner while splitting, then rows processed.
+fn progress_bar(bar: ProgressBar) -> impl Fn(StepProgress) + Send + Sync {
+    move |progress| match progress {
+        StepProgress::Split { rows, done } => {
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows, {elapsed} elapsed, eta {eta} {msg}")
+                    .expect("valid template"),
+            );
+            bar.set_length(rows);
+            bar.set_position(done);
+            bar.set_message("processing");
         }
-        match running.join_next().await {
-            Some(result) => bar.inc(result??.rows()),
-            None => return Ok(()),
-        }
+        StepProgress::Chunk { rows } => bar.inc(rows),
     }
 }

@@ -23,6 +23,7 @@ pub struct Interpreter {
     pub(crate) integrations: Integrations,
     pub(crate) tokens: TaskTokens,
     pub(crate) region: String,
+    retry_scale: f64,
 }
 
 /// What starts an execution.
@@ -69,7 +70,15 @@ impl Interpreter {
             integrations,
             tokens,
             region: region.into(),
+            retry_scale: 1.0,
         }
+    }
+
+    /// Scales every Retry interval: a local run uses 0 so that a failed step is retried at once
+    /// instead of after the tens of seconds a cluster needs.
+    pub fn with_retry_scale(mut self, scale: f64) -> Self {
+        self.retry_scale = scale;
+        self
     }
 
     pub fn tokens(&self) -> &TaskTokens {
@@ -303,7 +312,7 @@ impl Run<'_> {
             {
                 let retrier = &state.common.retry[index];
                 if attempts[index] < retrier.max_attempts {
-                    tokio::time::sleep(retry_delay(retrier, attempts[index])).await;
+                    tokio::time::sleep(retry_delay(retrier, attempts[index]).mul_f64(self.interpreter.retry_scale)).await;
                     attempts[index] += 1;
                     here.retry_count += 1;
                     continue;

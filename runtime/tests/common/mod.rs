@@ -3,7 +3,6 @@
 
 use eventdriven_runtime::generate::write_orders;
 use eventdriven_runtime::objects::ObjectUrl;
-use eventdriven_runtime::order::ConfirmationIds;
 use eventdriven_runtime::progress::{MEMORY_URL, ProgressStore};
 use eventdriven_runtime::runner::{LocalRun, Report, run_locally};
 use eventdriven_runtime::table::{OrdersTable, TableUrl};
@@ -26,6 +25,7 @@ pub async fn run(dir: &Path, input: &Path, max_lines: u64) -> anyhow::Result<(Re
     let output = dir.join("result.csv");
     let local = LocalRun {
         run_id: "test-run".into(),
+        pipeline_name: "test".into(),
         input: ObjectUrl::Local(input.into()),
         output: ObjectUrl::Local(output.clone()),
         max_lines_per_batch: max_lines,
@@ -35,7 +35,7 @@ pub async fn run(dir: &Path, input: &Path, max_lines: u64) -> anyhow::Result<(Re
     };
     let progress = ProgressStore::open(MEMORY_URL, None).await?;
     let table = OrdersTable::open(&TableUrl::Embedded(dir.join("orders.table"))).await?;
-    let report = run_locally(&local, &progress, &table, &ConfirmationIds::for_pipeline("test")).await?;
+    let report = run_locally(&local, &progress, &table).await?;
     Ok((report, output))
 }
 

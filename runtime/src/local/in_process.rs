@@ -1,0 +1,121 @@
+//! In-process integrations for `eventdriven run`: the definition core renders runs through the
+//! interpreter, and each `eks:runJob` or `lambda:invoke` task calls the step's function directly
+//! with the environment the task rendered, on shared stores.
+//!
+//! Only where objects live differs from a deployed run: the input and output the user named
+//! replace the rendered `s3://` URLs, and the work directory replaces the mounted volume.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use eventdriven_core::contract::{self, Step};
+use eventdriven_states::{Failure, Integration, Resource, TaskRequest};
+use serde_json::{Value, json};
+
+use crate::local::job::{JobSpec, PodRun, finished_job};
+use crate::objects::ObjectUrl;
+use crate::order::ConfirmationIds;
+use crate::progress::ProgressStore;
+use crate::steps::{merge_step, process_step, split_step};
+use crate::table::OrdersTable;
+use crate::workdir::{ChunkRef, RunDir};
+
+/// What the steps report as they go (the progress bar listens).
+#[derive(Clone, Copy, Debug)]
+pub enum StepProgress {
+    /// The input is split into `rows` rows, of which `done` were processed by an earlier attempt.
+    Split { rows: u64, done: u64 },
+    /// A chunk of `rows` rows was processed.
+    Chunk { rows: u64 },
+}
+
+pub type OnProgress = Arc<dyn Fn(StepProgress) + Send + Sync>;
+
+/// Runs the pipeline's steps and its Lambda inside this process.
+#[derive(Clone)]
+pub struct InProcessSteps {
+    pub work_dir: PathBuf,
+    pub input: ObjectUrl,
+    pub output: ObjectUrl,
+    pub progress: ProgressStore,
+    pub table: OrdersTable,
+    pub on_progress: Option<OnProgress>,
+}
+
+#[async_trait]
+impl Integration for InProcessSteps {
+    fn serves(&self, resource: &Resource) -> bool {
+        matches!((resource.service.as_str(), resource.action.as_str()), ("eks", "runJob") | ("lambda", "invoke"))
+    }
+
+    async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {
+        if request.resource.service == "lambda" {
+            let list = crate::lambda::handle(&self.progress, &request.parameters["Payload"])
+                .await
+                .map_err(|e| Failure::new("Lambda.Unknown", format!("{e:#}")))?;
+            return Ok(json!({ "StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": list }));
+        }
+        let spec = JobSpec::from_parameters(&request.parameters)?;
+        let started = eventdriven_states::clock::now_iso();
+        // A task of its own, so that chunks processed at once use every core.
+        let steps = self.clone();
+        let job = spec.clone();
+        let outcome = tokio::spawn(async move { steps.run_step(&job).await })
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("the step panicked: {e}")));
+        let pod = PodRun {
+            name: spec.pod_name(0),
+            succeeded: outcome.is_ok(),
+            logs: match &outcome {
+                Ok(log) => log.clone(),
+                Err(e) => format!("error: {e:#}"),
+            },
+            reason: None,
+        };
+        finished_job(&request.parameters, &spec, &[pod], &started)
+    }
+}
+
+impl InProcessSteps {
+    fn report(&self, progress: StepProgress) {
+        if let Some(on_progress) = &self.on_progress {
+            on_progress(progress);
+        }
+    }
+
+    /// Runs the Job's step with its rendered environment; returns what it would have printed.
+    async fn run_step(&self, job: &JobSpec) -> anyhow::Result<String> {
+        let setting = |name: &str| {
+            job.env
+                .get(name)
+                .ok_or_else(|| anyhow::anyhow!("the {} Job has no {name}", job.name))
+        };
+        let step = job.args.first().map(String::as_str).unwrap_or_default();
+        let dir = RunDir::new(&self.work_dir, setting(contract::RUN_ID)?)?;
+        let printed = if step == Step::Split.subcommand() {
+            let max_rows = setting(contract::MAX_LINES_PER_BATCH)?.parse()?;
+            let manifest = split_step(&dir, &self.progress, &self.input, max_rows).await?;
+            let done = manifest
+                .chunks
+                .iter()
+                .zip(manifest.chunk_refs())
+                .filter(|(_, chunk)| dir.done(*chunk).exists())
+                .map(|(info, _)| info.rows)
+                .sum();
+            self.report(StepProgress::Split { rows: manifest.rows, done });
+            serde_json::to_string(&manifest)?
+        } else if step == Step::Process.subcommand() {
+            let chunk: ChunkRef = setting(contract::CHUNK)?.parse().map_err(anyhow::Error::msg)?;
+            let ids = ConfirmationIds::for_pipeline(setting(contract::PIPELINE_NAME)?);
+            let stats = process_step(&dir, &self.progress, &self.table, &ids, chunk).await?;
+            self.report(StepProgress::Chunk { rows: stats.rows() });
+            serde_json::to_string(&stats)?
+        } else if step == Step::Merge.subcommand() {
+            serde_json::to_string(&merge_step(&dir, &self.progress, &self.output).await?)?
+        } else {
+            anyhow::bail!("the Job runs {step:?}, which is no pipeline step")
+        };
+        Ok(printed)
+    }
+}

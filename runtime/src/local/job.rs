@@ -1,0 +1,217 @@
+//! The parts of a `batch/v1` Job that an `eks:runJob` call carries, and the Job object it
+//! returns, with its `status` as the Kubernetes API reports it.
+
+use std::collections::BTreeMap;
+
+use eventdriven_states::Failure;
+use serde_json::{Value, json};
+
+/// The first container of a Job's pod template: what runs and with which settings.
+#[derive(Clone, Debug)]
+pub struct JobSpec {
+    pub name: String,
+    pub image: String,
+    /// Replaces the image's entrypoint when set.
+    pub command: Option<Vec<String>>,
+    pub args: Vec<String>,
+    /// `env`, evaluated (`value.$` entries already filled in by the interpreter).
+    pub env: BTreeMap<String, String>,
+    /// `(volume, mount path)` of each volume mount.
+    pub mounts: Vec<(Value, String)>,
+    /// Pod attempts before the Job fails: `backoffLimit` + 1.
+    pub attempts: u32,
+    pub active_deadline_seconds: Option<u64>,
+    /// The `eks:runJob` call's `LogOptions.RetrieveLogs`, and its tail.
+    pub retrieve_logs: bool,
+    pub tail_lines: Option<usize>,
+}
+
+impl JobSpec {
+    /// Reads the Job from an `eks:runJob` call's parameters.
+    pub fn from_parameters(parameters: &Value) -> Result<JobSpec, Failure> {
+        let job = &parameters["Job"];
+        let invalid = |what: &str| Failure::runtime(format!("the eks:runJob Job manifest has no valid {what}"));
+        let pod = &job["spec"]["template"]["spec"];
+        let container = &pod["containers"][0];
+        let strings = |value: &Value| -> Option<Vec<String>> {
+            value.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+        };
+        let env = container["env"]
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter_map(|e| Some((e["name"].as_str()?.to_owned(), scalar(&e["value"]))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
+        let mounts = container["volumeMounts"]
+            .as_array()
+            .map(|mounts| {
+                mounts
+                    .iter()
+                    .filter_map(|m| {
+                        let volume = volumes.iter().find(|v| v["name"] == m["name"])?;
+                        Some((volume.clone(), m["mountPath"].as_str()?.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let log_options = &parameters["LogOptions"];
+        Ok(JobSpec {
+            name: job["metadata"]["name"].as_str().ok_or_else(|| invalid("metadata.name"))?.to_owned(),
+            image: container["image"].as_str().ok_or_else(|| invalid("container image"))?.to_owned(),
+            command: strings(&container["command"]),
+            args: strings(&container["args"]).unwrap_or_default(),
+            env,
+            mounts,
+            attempts: job["spec"]["backoffLimit"].as_u64().unwrap_or(6) as u32 + 1,
+            active_deadline_seconds: job["spec"]["activeDeadlineSeconds"].as_u64(),
+            retrieve_logs: log_options["RetrieveLogs"].as_bool().unwrap_or(false),
+            tail_lines: log_options["LogParameters"]["tailLines"][0]
+                .as_str()
+                .and_then(|n| n.parse().ok()),
+        })
+    }
+
+    /// The pod name of attempt `attempt`, as a Job controller would generate it.
+    pub fn pod_name(&self, attempt: u32) -> String {
+        format!("{}-{:05x}", self.name, (fastrand::u32(..) ^ attempt) & 0xfffff)
+    }
+}
+
+/// A manifest env value as the container sees it: strings as they are, other JSON as text.
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// What one pod of the Job did.
+pub struct PodRun {
+    pub name: String,
+    pub succeeded: bool,
+    pub logs: String,
+    /// Why the pod failed, as a condition reason would say it.
+    pub reason: Option<String>,
+}
+
+/// The finished Job as `eks:runJob.sync` returns it: the manifest, its `status`, and the logs
+/// of its pods when they were asked for. A failed Job fails the task with `States.TaskFailed`.
+pub fn finished_job(parameters: &Value, spec: &JobSpec, pods: &[PodRun], started: &str) -> Result<Value, Failure> {
+    let succeeded = pods.last().is_some_and(|p| p.succeeded);
+    let failed = pods.iter().filter(|p| !p.succeeded).count();
+    let now = eventdriven_states::clock::now_iso();
+    let condition = if succeeded {
+        json!({ "type": "Complete", "status": "True", "lastTransitionTime": now })
+    } else {
+        let reason = pods.last().and_then(|p| p.reason.clone()).unwrap_or_else(|| "BackoffLimitExceeded".into());
+        json!({ "type": "Failed", "status": "True", "reason": reason, "message": "Job has reached the specified backoff limit", "lastTransitionTime": now })
+    };
+    let mut job = parameters["Job"].clone();
+    job["metadata"]["name"] = json!(spec.name);
+    job["status"] = json!({
+        "startTime": started,
+        "completionTime": if succeeded { json!(now) } else { Value::Null },
+        "succeeded": u32::from(succeeded),
+        "failed": failed,
+        "conditions": [condition],
+    });
+    if spec.retrieve_logs {
+        let pods_logs: serde_json::Map<String, Value> = pods
+            .iter()
+            .map(|pod| (pod.name.clone(), json!({ crate::local::CONTAINER: tail(&pod.logs, spec.tail_lines) })))
+            .collect();
+        job["logs"] = json!({ "pods": pods_logs });
+    }
+    if succeeded {
+        Ok(job)
+    } else {
+        let last_logs = pods.last().map(|p| tail(&p.logs, Some(20))).unwrap_or_default();
+        Err(Failure::task_failed(format!(
+            "Job {} failed after {failed} pod attempt(s): {}\n{last_logs}",
+            spec.name, job["status"]["conditions"][0]["reason"]
+        )))
+    }
+}
+
+fn tail(logs: &str, lines: Option<usize>) -> String {
+    match lines {
+        Some(n) => {
+            let all: Vec<&str> = logs.lines().collect();
+            all[all.len().saturating_sub(n)..].join("\n")
+        }
+        None => logs.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameters() -> Value {
+        json!({
+            "ClusterName": "c",
+            "LogOptions": {"RetrieveLogs": true, "LogParameters": {"tailLines": ["2"]}},
+            "Job": {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {"name": "split-run-0"},
+                "spec": {
+                    "backoffLimit": 2,
+                    "template": {"spec": {
+                        "containers": [{
+                            "name": "eventdriven",
+                            "image": "eventdriven:1",
+                            "args": ["split"],
+                            "env": [{"name": "RUN_ID", "value": "run"}, {"name": "N", "value": 3}],
+                            "volumeMounts": [{"name": "work", "mountPath": "/mnt/work"}]
+                        }],
+                        "volumes": [{"name": "work", "nfs": {"server": "fs-1.efs", "path": "/"}}]
+                    }}
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn reads_the_container_of_the_manifest() {
+        let spec = JobSpec::from_parameters(&parameters()).unwrap();
+        assert_eq!(spec.name, "split-run-0");
+        assert_eq!(spec.args, ["split"]);
+        assert_eq!(spec.env["RUN_ID"], "run");
+        assert_eq!(spec.env["N"], "3");
+        assert_eq!(spec.mounts[0].1, "/mnt/work");
+        assert_eq!(spec.mounts[0].0["nfs"]["server"], "fs-1.efs");
+        assert_eq!(spec.attempts, 3);
+        assert_eq!(spec.tail_lines, Some(2));
+    }
+
+    #[test]
+    fn a_finished_job_has_the_kubernetes_status_shape() {
+        let parameters = parameters();
+        let spec = JobSpec::from_parameters(&parameters).unwrap();
+        let ok = PodRun {
+            name: "p1".into(),
+            succeeded: true,
+            logs: "a\nb\nc".into(),
+            reason: None,
+        };
+        let job = finished_job(&parameters, &spec, &[ok], "t0").unwrap();
+        assert_eq!(job["status"]["succeeded"], 1);
+        assert_eq!(job["status"]["conditions"][0]["type"], "Complete");
+        assert_eq!(job["logs"]["pods"]["p1"]["eventdriven"], "b\nc");
+        let bad = |name: &str| PodRun {
+            name: name.into(),
+            succeeded: false,
+            logs: "error: boom".into(),
+            reason: None,
+        };
+        let failure = finished_job(&parameters, &spec, &[bad("p1"), bad("p2"), bad("p3")], "t0").unwrap_err();
+        assert_eq!(failure.error, "States.TaskFailed");
+        assert!(failure.cause.contains("BackoffLimitExceeded") && failure.cause.contains("error: boom"), "{}", failure.cause);
+    }
+}

@@ -1,0 +1,237 @@
+//! `eks:runJob` and `eks:runJob.sync` as local processes.
+//!
+//! The Job's container runs as a process: the image mapped to a local command, the manifest's
+//! command and args, its evaluated env, and each volume a local directory. Pods are retried up
+//! to `backoffLimit`, `activeDeadlineSeconds` bounds the Job, and the result is the Job object
+//! with its `status` (and pod logs when `LogOptions.RetrieveLogs` is set), as EKS returns it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use eventdriven_states::{Failure, Integration, Pattern, Resource, TaskRequest};
+use serde_json::Value;
+
+use crate::local::images::ImageMap;
+use crate::local::job::{JobSpec, PodRun, finished_job};
+
+/// Runs Jobs as processes on this machine.
+#[derive(Clone, Debug)]
+pub struct LocalJobs {
+    pub images: ImageMap,
+    /// Where volumes live: one directory per EFS file system, claim or other volume.
+    pub volumes_root: PathBuf,
+    /// Added to every container's environment (the emulator endpoint, credentials, region).
+    pub extra_env: BTreeMap<String, String>,
+    /// Env values replaced by name, e.g. `REDIS_URL` pointing at the local Redis server.
+    pub env_overrides: BTreeMap<String, String>,
+}
+
+#[async_trait]
+impl Integration for LocalJobs {
+    fn serves(&self, resource: &Resource) -> bool {
+        resource.service == "eks" && resource.action == "runJob"
+    }
+
+    async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {
+        let spec = JobSpec::from_parameters(&request.parameters)?;
+        let started = eventdriven_states::clock::now_iso();
+        let command = self.container_command(&spec).map_err(Failure::task_failed)?;
+        let env = self.container_env(&spec).map_err(Failure::task_failed)?;
+        let job = async {
+            let mut pods = Vec::new();
+            for attempt in 0..spec.attempts {
+                let pod = run_pod(spec.pod_name(attempt), &command, &env).await;
+                let succeeded = pod.succeeded;
+                pods.push(pod);
+                if succeeded {
+                    break;
+                }
+            }
+            pods
+        };
+        let pods = match spec.active_deadline_seconds {
+            Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), job).await.unwrap_or_else(|_| {
+                vec![PodRun {
+                    name: spec.pod_name(0),
+                    succeeded: false,
+                    logs: format!("the Job ran longer than its activeDeadlineSeconds ({seconds} s)"),
+                    reason: Some("DeadlineExceeded".into()),
+                }]
+            }),
+            None => job.await,
+        };
+        let finished = finished_job(&request.parameters, &spec, &pods, &started)?;
+        // Without `.sync`, runJob returns once the Job is created; here it has also finished.
+        Ok(match request.resource.pattern {
+            Pattern::Sync => finished,
+            _ => {
+                let mut created = finished;
+                created.as_object_mut().map(|job| job.remove("logs"));
+                created
+            }
+        })
+    }
+}
+
+impl LocalJobs {
+    /// The image's entrypoint (or the manifest's `command`) followed by `args`.
+    fn container_command(&self, spec: &JobSpec) -> Result<Vec<String>, String> {
+        let mut command = match &spec.command {
+            Some(command) if !command.is_empty() => command.clone(),
+            _ => self.images.command(&spec.image)?,
+        };
+        command.extend(spec.args.iter().cloned());
+        Ok(command)
+    }
+
+    /// The container's environment: the manifest's, with mount paths mapped to local directories.
+    fn container_env(&self, spec: &JobSpec) -> Result<BTreeMap<String, String>, String> {
+        let mut mounts = Vec::new();
+        for (volume, mount_path) in &spec.mounts {
+            let dir = self.volumes_root.join(volume_dir(volume));
+            std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            mounts.push((mount_path.trim_end_matches('/').to_owned(), dir));
+        }
+        let mut env = self.extra_env.clone();
+        for (name, value) in &spec.env {
+            env.insert(name.clone(), map_mounts(value, &mounts));
+        }
+        env.extend(self.env_overrides.clone());
+        Ok(env)
+    }
+}
+
+/// A directory name for a volume: the same file system or claim always maps to the same place.
+fn volume_dir(volume: &Value) -> String {
+    if let Some(server) = volume["nfs"]["server"].as_str() {
+        let file_system = server.split('.').next().unwrap_or(server);
+        let path = volume["nfs"]["path"].as_str().unwrap_or("/").trim_matches('/').replace('/', "_");
+        return if path.is_empty() { file_system.to_owned() } else { format!("{file_system}_{path}") };
+    }
+    if let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str() {
+        return format!("claim-{claim}");
+    }
+    format!("volume-{}", volume["name"].as_str().unwrap_or("unnamed"))
+}
+
+/// Replaces a mount path at the start of `value` with its local directory.
+fn map_mounts(value: &str, mounts: &[(String, PathBuf)]) -> String {
+    for (mount, dir) in mounts {
+        if let Some(rest) = value.strip_prefix(mount.as_str()) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return format!("{}{rest}", dir.display());
+            }
+        }
+    }
+    value.to_owned()
+}
+
+/// Runs one pod: the process with exactly the container's environment (and `PATH`).
+async fn run_pod(name: String, command: &[String], env: &BTreeMap<String, String>) -> PodRun {
+    let mut process = tokio::process::Command::new(&command[0]);
+    process
+        .args(&command[1..])
+        .env_clear()
+        .envs(std::env::var_os("PATH").map(|p| ("PATH".to_owned(), p.to_string_lossy().into_owned())))
+        .envs(env)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    match process.output().await {
+        Ok(output) => {
+            let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
+            logs.push_str(&String::from_utf8_lossy(&output.stderr));
+            PodRun {
+                name,
+                succeeded: output.status.success(),
+                logs,
+                reason: (!output.status.success()).then(|| format!("exit status {}", output.status)),
+            }
+        }
+        Err(e) => PodRun {
+            name,
+            succeeded: false,
+            logs: format!("starting {}: {e}", command[0]),
+            reason: Some("StartError".into()),
+        },
+    }
+}
+
+/// The local directory of a Job's work volume, for tools that inspect a run.
+pub fn volume_path(volumes_root: &Path, volume: &Value) -> PathBuf {
+    volumes_root.join(volume_dir(volume))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn volumes_map_to_stable_directories_and_env_paths_follow() {
+        assert_eq!(volume_dir(&json!({"name": "work", "nfs": {"server": "fs-12.efs.eu-west-1.amazonaws.com", "path": "/"}})), "fs-12");
+        assert_eq!(volume_dir(&json!({"name": "work", "persistentVolumeClaim": {"claimName": "c"}})), "claim-c");
+        let mounts = [("/mnt/work".to_owned(), PathBuf::from("/tmp/v/fs-12"))];
+        assert_eq!(map_mounts("/mnt/work", &mounts), "/tmp/v/fs-12");
+        assert_eq!(map_mounts("/mnt/work/run/x", &mounts), "/tmp/v/fs-12/run/x");
+        assert_eq!(map_mounts("/mnt/workers", &mounts), "/mnt/workers");
+    }
+
+    fn request(args: Value, backoff: u64) -> TaskRequest {
+        TaskRequest {
+            resource: Resource::parse("arn:aws:states:::eks:runJob.sync").unwrap(),
+            parameters: json!({
+                "LogOptions": {"RetrieveLogs": true},
+                "Job": {"metadata": {"name": "j-1"}, "spec": {"backoffLimit": backoff, "template": {"spec": {
+                    "containers": [{"name": "eventdriven", "image": "tool:1", "command": ["sh", "-c"], "args": args,
+                        "env": [{"name": "WHERE", "value": "/mnt/work/x"}],
+                        "volumeMounts": [{"name": "work", "mountPath": "/mnt/work"}]}],
+                    "volumes": [{"name": "work", "nfs": {"server": "fs-9.efs", "path": "/"}}]
+                }}}}
+            }),
+            token: None,
+            caller: eventdriven_states::Caller {
+                execution_name: "e".into(),
+                execution_arn: "a".into(),
+                state_name: "S".into(),
+                retry_count: 0,
+            },
+        }
+    }
+
+    fn jobs(root: &Path) -> LocalJobs {
+        LocalJobs {
+            images: ImageMap::default(),
+            volumes_root: root.into(),
+            extra_env: BTreeMap::from([("EXTRA".into(), "1".into())]),
+            env_overrides: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_its_container_with_env_and_volumes() {
+        let root = tempfile::tempdir().unwrap();
+        let job = jobs(root.path())
+            .call(request(json!(["echo \"$WHERE $EXTRA\"; touch \"$WHERE\""]), 0))
+            .await
+            .unwrap();
+        assert_eq!(job["status"]["succeeded"], 1);
+        let logs = job["logs"]["pods"].as_object().unwrap().values().next().unwrap()["eventdriven"].as_str().unwrap().to_owned();
+        let expected = root.path().join("fs-9/x");
+        assert_eq!(logs.trim(), format!("{} 1", expected.display()));
+        assert!(expected.exists());
+    }
+
+    #[tokio::test]
+    async fn a_failing_pod_is_retried_up_to_the_backoff_limit() {
+        let root = tempfile::tempdir().unwrap();
+        let counter = root.path().join("count");
+        let script = format!("echo x >> {0}; echo attempt; exit 3", counter.display());
+        let failure = jobs(root.path()).call(request(json!([script]), 2)).await.unwrap_err();
+        assert_eq!(failure.error, "States.TaskFailed");
+        assert!(failure.cause.contains("3 pod attempt(s)"), "{}", failure.cause);
+        assert_eq!(std::fs::read_to_string(counter).unwrap().lines().count(), 3);
+    }
+}

@@ -1,0 +1,53 @@
+//! Local integrations: what `eks:runJob`, `lambda:invoke` and the task-token calls do when a
+//! definition runs on this machine (`eventdriven run`, `states run`, `local-cloud`).
+
+pub mod functions;
+pub mod images;
+pub mod in_process;
+pub mod job;
+pub mod job_process;
+pub mod lambda_process;
+pub mod send_task;
+pub mod states_run;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eventdriven_states::{Integrations, TaskTokens};
+
+use crate::local::images::ImageMap;
+use crate::local::job_process::LocalJobs;
+use crate::local::lambda_process::{FunctionSource, LocalLambda};
+
+/// The container name the Job manifests use, under which pod logs are reported.
+pub const CONTAINER: &str = eventdriven_core::manifest::CONTAINER_NAME;
+
+/// How local processes are set up: what stands in for images, volumes and endpoints.
+#[derive(Clone)]
+pub struct LocalSetup {
+    pub images: ImageMap,
+    pub volumes_root: PathBuf,
+    pub functions: Arc<dyn FunctionSource>,
+    /// Added to every Job's and function's environment.
+    pub extra_env: BTreeMap<String, String>,
+    /// Values replaced by name in every Job's and function's environment.
+    pub env_overrides: BTreeMap<String, String>,
+}
+
+/// The integrations a definition runs with on this machine.
+pub fn local_integrations(setup: &LocalSetup, tokens: &TaskTokens) -> Integrations {
+    Integrations::default()
+        .with(LocalJobs {
+            images: setup.images.clone(),
+            volumes_root: setup.volumes_root.clone(),
+            extra_env: setup.extra_env.clone(),
+            env_overrides: setup.env_overrides.clone(),
+        })
+        .with(LocalLambda {
+            functions: setup.functions.clone(),
+            extra_env: setup.extra_env.clone(),
+            env_overrides: setup.env_overrides.clone(),
+        })
+        .with(send_task::SendTask { tokens: tokens.clone() })
+}
