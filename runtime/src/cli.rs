@@ -105,6 +105,29 @@ enum Command {
         #[command(subcommand)]
         command: StatesCommand,
     },
+    /// Run the pipelines deployed to a local AWS emulator: each execution that starts there
+    /// runs here, Jobs and the Lambda as local processes.
+    LocalCloud {
+        #[command(flatten)]
+        at: LocalCloudArgs,
+        /// Run IMAGE as the local COMMAND (this project's images run this binary).
+        #[arg(long = "image", value_name = "IMAGE=COMMAND")]
+        images: Vec<String>,
+        /// How often the emulator is asked for new executions, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        poll_interval_ms: u64,
+    },
+    /// List the executions local-cloud ran, with status and duration.
+    Executions {
+        #[command(flatten)]
+        at: LocalCloudArgs,
+    },
+    /// Show one execution local-cloud ran: its states, timings, errors and chunk progress.
+    Execution {
+        name: String,
+        #[command(flatten)]
+        at: LocalCloudArgs,
+    },
     /// Write a seeded, reproducible order file.
     Generate {
         #[arg(long)]
@@ -159,6 +182,24 @@ enum OrdersQuery {
         #[command(flatten)]
         table: TableArgs,
     },
+}
+
+#[derive(Args)]
+struct LocalCloudArgs {
+    /// The emulator's endpoint.
+    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+    endpoint: String,
+    /// Where records and volumes are kept (default: .eventdriven/local-cloud/<endpoint>).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+}
+
+impl LocalCloudArgs {
+    fn state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| crate::local_cloud::default_state_dir(&self.endpoint))
+    }
 }
 
 #[derive(Args)]
@@ -315,6 +356,36 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let orders = OrdersTable::open(&table.table).await?;
             let report = run_locally(&run, &progress, &orders).await?;
             print!("{report}");
+        }
+        Command::LocalCloud {
+            at,
+            images,
+            poll_interval_ms,
+        } => {
+            crate::local_cloud::serve(crate::local_cloud::LocalCloud {
+                state_dir: at.state_dir(),
+                endpoint: at.endpoint,
+                images,
+                poll_interval: std::time::Duration::from_millis(poll_interval_ms),
+            })
+            .await?;
+        }
+        Command::Executions { at } => {
+            let records = crate::local_cloud::store::Store::new(&at.state_dir()).all()?;
+            print!("{}", crate::local_cloud::report::executions_table(&records));
+        }
+        Command::Execution { name, at } => {
+            let state_dir = at.state_dir();
+            let store = crate::local_cloud::store::Store::new(&state_dir);
+            let record = store
+                .load(&name)?
+                .with_context(|| format!("no execution {name:?} in {}", state_dir.display()))?;
+            let history = store.history(&name)?;
+            let run_dir = crate::local_cloud::run_dir(&state_dir, &name);
+            print!(
+                "{}",
+                crate::local_cloud::report::execution_report(&record, &history, run_dir.as_ref())
+            );
         }
         Command::Generate { rows, seed, output } => {
             let mut out: Box<dyn Write> = if output.as_os_str() == "-" {

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod generate;
 pub mod lambda;
 pub mod local;
+pub mod local_cloud;
 pub mod objects;
 pub mod order;
 pub mod process;

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 #[derive(Clone, Debug)]
 pub struct JobSpec {
     pub name: String,
+    /// The container's name, under which its pod logs are reported.
+    pub container: String,
     pub image: String,
     /// Replaces the image's entrypoint when set.
     pub command: Option<Vec<String>>,
@@ -61,6 +63,7 @@ impl JobSpec {
         let log_options = &parameters["LogOptions"];
         Ok(JobSpec {
             name: job["metadata"]["name"].as_str().ok_or_else(|| invalid("metadata.name"))?.to_owned(),
+            container: container["name"].as_str().unwrap_or_default().to_owned(),
             image: container["image"].as_str().ok_or_else(|| invalid("container image"))?.to_owned(),
             command: strings(&container["command"]),
             args: strings(&container["args"]).unwrap_or_default(),
@@ -123,7 +126,7 @@ pub fn finished_job(parameters: &Value, spec: &JobSpec, pods: &[PodRun], started
     if spec.retrieve_logs {
         let pods_logs: serde_json::Map<String, Value> = pods
             .iter()
-            .map(|pod| (pod.name.clone(), json!({ crate::local::CONTAINER: tail(&pod.logs, spec.tail_lines) })))
+            .map(|pod| (pod.name.clone(), json!({ spec.container.as_str(): tail(&pod.logs, spec.tail_lines) })))
             .collect();
         job["logs"] = json!({ "pods": pods_logs });
     }

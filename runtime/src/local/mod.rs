@@ -20,9 +20,6 @@ use crate::local::images::ImageMap;
 use crate::local::job_process::LocalJobs;
 use crate::local::lambda_process::{FunctionSource, LocalLambda};
 
-/// The container name the Job manifests use, under which pod logs are reported.
-pub const CONTAINER: &str = eventdriven_core::manifest::CONTAINER_NAME;
-
 /// How local processes are set up: what stands in for images, volumes and endpoints.
 #[derive(Clone)]
 pub struct LocalSetup {

@@ -1,0 +1,312 @@
+//! `eventdriven local-cloud`: the data plane of pipelines deployed to a local AWS emulator.
+//!
+//! It watches the state machines this project deployed at the endpoint. Each execution that
+//! starts there is stopped on the emulator (which cannot run Jobs) and run here instead, with
+//! the same name, input and deployed definition, through the interpreter and the local
+//! integrations: Jobs and the Lambda as processes against the emulator, EFS as a directory,
+//! ElastiCache as a local `redis-server`. Records on disk make a restart resume what was running.
+
+mod functions;
+pub mod redis_server;
+pub mod report;
+pub mod store;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_sdk_sfn::types::ExecutionStatus;
+use eventdriven_core::naming::PREFIX;
+use eventdriven_states::{Event, Interpreter, StartExecution, Status, TaskTokens};
+use serde_json::Value;
+
+use crate::local::images::ImageMap;
+use crate::local::{LocalSetup, local_integrations};
+use crate::workdir::RunDir;
+use functions::DeployedFunctions;
+use redis_server::RedisServer;
+use store::{ExecutionRecord, RecordStatus, Store};
+
+/// Where `local-cloud` keeps its records and volumes for an endpoint, unless told otherwise.
+pub fn default_state_dir(endpoint: &str) -> PathBuf {
+    let host: String = endpoint
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    PathBuf::from(".eventdriven/local-cloud").join(host)
+}
+
+pub struct LocalCloud {
+    pub endpoint: String,
+    pub state_dir: PathBuf,
+    pub images: Vec<String>,
+    pub poll_interval: Duration,
+}
+
+/// What every execution shares.
+struct Plane {
+    sfn: aws_sdk_sfn::Client,
+    secrets: aws_sdk_secretsmanager::Client,
+    store: Store,
+    redis: RedisServer,
+    setup: LocalSetup,
+    tokens: TaskTokens,
+    region: String,
+    /// Secrets whose tokens the Redis server already accepts.
+    allowed_secrets: Mutex<HashSet<String>>,
+}
+
+/// Runs until interrupted.
+pub async fn serve(options: LocalCloud) -> Result<()> {
+    std::fs::create_dir_all(&options.state_dir)
+        .with_context(|| format!("creating {}", options.state_dir.display()))?;
+    let config = sdk_config(&options.endpoint).await;
+    let region = config.region().map_or("us-east-1".to_owned(), |r| r.to_string());
+    let images = ImageMap::new(std::env::current_exe()?, &options.images).map_err(anyhow::Error::msg)?;
+    let redis = RedisServer::start(&options.state_dir).await?;
+    let plane = Arc::new(Plane {
+        sfn: aws_sdk_sfn::Client::new(&config),
+        secrets: aws_sdk_secretsmanager::Client::new(&config),
+        store: Store::new(&options.state_dir),
+        setup: LocalSetup {
+            functions: Arc::new(DeployedFunctions {
+                lambda: aws_sdk_lambda::Client::new(&config),
+                images: images.clone(),
+            }),
+            images,
+            volumes_root: options.state_dir.join("volumes"),
+            extra_env: emulator_env(&options.endpoint, &region),
+            env_overrides: BTreeMap::from([(eventdriven_core::contract::REDIS_URL.to_owned(), redis.url())]),
+        },
+        redis,
+        tokens: TaskTokens::default(),
+        region,
+        allowed_secrets: Mutex::default(),
+    });
+    eprintln!(
+        "local-cloud: watching {} (state in {}, Redis on 127.0.0.1:{})",
+        options.endpoint,
+        options.state_dir.display(),
+        plane.redis.port
+    );
+
+    let mut taken: HashSet<String> = HashSet::new();
+    for record in plane.store.all()? {
+        taken.insert(record.execution_arn.clone());
+        if record.status == RecordStatus::Running {
+            eprintln!("local-cloud: resuming {}", record.name);
+            tokio::spawn(run_execution(plane.clone(), record));
+        }
+    }
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        if let Err(e) = take_new_executions(&plane, &mut taken).await {
+            eprintln!("local-cloud: {e:#}");
+        }
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            () = tokio::time::sleep(options.poll_interval) => {}
+        }
+    }
+}
+
+/// Takes over every execution running on the emulator that is not already ours.
+async fn take_new_executions(plane: &Arc<Plane>, taken: &mut HashSet<String>) -> Result<()> {
+    let machines = plane.sfn.list_state_machines().send().await.context("listing state machines")?;
+    for machine in machines.state_machines() {
+        if !machine.name().starts_with(PREFIX) {
+            continue;
+        }
+        let running = plane
+            .sfn
+            .list_executions()
+            .state_machine_arn(machine.state_machine_arn())
+            .status_filter(ExecutionStatus::Running)
+            .send()
+            .await
+            .with_context(|| format!("listing the executions of {}", machine.name()))?;
+        for execution in running.executions() {
+            if taken.contains(execution.execution_arn()) {
+                continue;
+            }
+            let record = take_over(plane, machine.state_machine_arn(), execution.execution_arn()).await?;
+            taken.insert(record.execution_arn.clone());
+            eprintln!("local-cloud: {} started ({})", record.name, machine.name());
+            tokio::spawn(run_execution(plane.clone(), record));
+        }
+    }
+    Ok(())
+}
+
+/// Records an execution as ours, then stops the emulator's copy of it.
+async fn take_over(plane: &Plane, state_machine_arn: &str, execution_arn: &str) -> Result<ExecutionRecord> {
+    let described = plane
+        .sfn
+        .describe_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+        .with_context(|| format!("describing {execution_arn}"))?;
+    let machine = plane
+        .sfn
+        .describe_state_machine()
+        .state_machine_arn(state_machine_arn)
+        .send()
+        .await
+        .with_context(|| format!("describing {state_machine_arn}"))?;
+    let input = described.input().map(serde_json::from_str).transpose()?.unwrap_or(Value::Null);
+    let record = ExecutionRecord {
+        name: described.name().unwrap_or_default().to_owned(),
+        execution_arn: execution_arn.to_owned(),
+        state_machine_arn: state_machine_arn.to_owned(),
+        role_arn: machine.role_arn().to_owned(),
+        input,
+        definition: serde_json::from_str(machine.definition()).context("the deployed definition is not JSON")?,
+        status: RecordStatus::Running,
+        start_date: eventdriven_states::clock::now_iso(),
+        stop_date: None,
+        output: None,
+        error: None,
+        cause: None,
+        attempts: 0,
+    };
+    plane.store.save(&record)?;
+    plane
+        .sfn
+        .stop_execution()
+        .execution_arn(execution_arn)
+        .error("eventdriven.LocalCloud")
+        .cause("this execution runs on the machine of eventdriven local-cloud")
+        .send()
+        .await
+        .with_context(|| format!("stopping the emulator's copy of {execution_arn}"))?;
+    Ok(record)
+}
+
+/// Runs (or resumes) one execution to its end and records how it ended.
+async fn run_execution(plane: Arc<Plane>, mut record: ExecutionRecord) {
+    if let Err(e) = allow_secrets(&plane, &record.definition).await {
+        eprintln!("local-cloud: {}: {e:#}", record.name);
+    }
+    record.attempts += 1;
+    let saved = plane.store.save(&record).and_then(|()| plane.store.reset_history(&record.name));
+    if let Err(e) = saved {
+        eprintln!("local-cloud: {}: {e:#}", record.name);
+        return;
+    }
+    let (store, name) = (plane.store.clone(), record.name.clone());
+    let observer = Arc::new(move |event: &Event| {
+        if let Some(line) = report::transition_line(event) {
+            eprintln!("{name}: {line}");
+        }
+        if let Err(e) = store.append_event(&name, event) {
+            eprintln!("local-cloud: {name}: {e:#}");
+        }
+    });
+    let interpreter = Interpreter::new(
+        local_integrations(&plane.setup, &plane.tokens),
+        plane.tokens.clone(),
+        plane.region.clone(),
+    );
+    let execution = interpreter
+        .execute(
+            &record.definition,
+            StartExecution {
+                name: record.name.clone(),
+                input: record.input.clone(),
+                state_machine_arn: record.state_machine_arn.clone(),
+                role_arn: record.role_arn.clone(),
+                observer: Some(observer),
+            },
+        )
+        .await;
+    record.stop_date = Some(eventdriven_states::clock::now_iso());
+    record.status = match execution.status {
+        Status::Succeeded => RecordStatus::Succeeded,
+        Status::Failed => RecordStatus::Failed,
+        Status::TimedOut => RecordStatus::TimedOut,
+    };
+    record.output = execution.output;
+    if let Some(failure) = execution.failure {
+        record.error = Some(failure.error);
+        record.cause = Some(failure.cause);
+    }
+    eprintln!("local-cloud: {} {:?}", record.name, record.status);
+    if let Err(e) = plane.store.save(&record) {
+        eprintln!("local-cloud: {}: {e:#}", record.name);
+    }
+}
+
+/// Lets the Redis server accept the auth token of every secret the definition names.
+async fn allow_secrets(plane: &Plane, definition: &Value) -> Result<()> {
+    let mut arns = Vec::new();
+    collect_secret_arns(definition, &mut arns);
+    for arn in arns {
+        if plane.allowed_secrets.lock().expect("secrets lock").contains(&arn) {
+            continue;
+        }
+        let secret = plane
+            .secrets
+            .get_secret_value()
+            .secret_id(&arn)
+            .send()
+            .await
+            .with_context(|| format!("reading {arn}"))?;
+        if let Some(token) = secret.secret_string() {
+            plane.redis.allow_token(token).await?;
+        }
+        plane.allowed_secrets.lock().expect("secrets lock").insert(arn);
+    }
+    Ok(())
+}
+
+fn collect_secret_arns(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::String(s) if s.starts_with("arn:") && s.contains(":secretsmanager:") => {
+            if !found.contains(s) {
+                found.push(s.clone());
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_secret_arns(v, found)),
+        Value::Object(fields) => fields.values().for_each(|v| collect_secret_arns(v, found)),
+        _ => {}
+    }
+}
+
+/// The environment that points a Job or function at the emulator.
+fn emulator_env(endpoint: &str, region: &str) -> BTreeMap<String, String> {
+    let from_env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    BTreeMap::from([
+        ("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()),
+        ("AWS_REGION".to_owned(), region.to_owned()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), from_env("AWS_ACCESS_KEY_ID", "test")),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), from_env("AWS_SECRET_ACCESS_KEY", "test")),
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+    ])
+}
+
+/// SDK configuration for the emulator: its endpoint, and test credentials unless some are set.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint);
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        loader = loader.credentials_provider(aws_sdk_sfn::config::Credentials::new("test", "test", None, None, "local"));
+    }
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
+        loader = loader.region(aws_config::Region::new("us-east-1"));
+    }
+    loader.load().await
+}
+
+/// The work directory of an execution, if its split has run: `<volumes>/<volume>/<run id>`.
+pub fn run_dir(state_dir: &Path, name: &str) -> Option<RunDir> {
+    let volumes = std::fs::read_dir(state_dir.join("volumes")).ok()?;
+    volumes
+        .filter_map(Result::ok)
+        .filter_map(|volume| RunDir::new(&volume.path(), name).ok())
+        .find(|dir| dir.manifest().exists())
+}

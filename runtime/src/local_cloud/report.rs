@@ -1,0 +1,123 @@
+//! What `local-cloud` prints as executions run, and what `executions` and `execution NAME` show.
+
+use std::fmt::Write;
+
+use eventdriven_states::Event;
+use eventdriven_states::clock::parse_iso;
+
+use crate::local_cloud::store::{ExecutionRecord, RecordStatus};
+use crate::split::Manifest;
+use crate::workdir::{RunDir, read_json};
+
+/// The log line of a state transition or failure; `None` for other events.
+pub fn transition_line(event: &Event) -> Option<String> {
+    let details = event.details();
+    let name = details["name"].as_str().unwrap_or_default();
+    let kind = event.kind.as_str();
+    if kind.ends_with("StateEntered") {
+        Some(format!("-> {name}"))
+    } else if kind.ends_with("StateExited") {
+        Some(format!("<- {name}"))
+    } else if matches!(kind, "TaskFailed" | "TaskTimedOut" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionSucceeded") {
+        let error = details["error"].as_str().unwrap_or_default();
+        Some(format!("{kind} {error}").trim_end().to_owned())
+    } else {
+        None
+    }
+}
+
+fn seconds_between(start: &str, stop: &str) -> Option<f64> {
+    Some((parse_iso(stop)? - parse_iso(start)?).as_seconds_f64())
+}
+
+/// One line per execution: name, status, duration, state machine.
+pub fn executions_table(records: &[ExecutionRecord]) -> String {
+    let mut out = format!("{:<40} {:<10} {:>10}  {}\n", "NAME", "STATUS", "DURATION", "STATE MACHINE");
+    for record in records {
+        let now = eventdriven_states::clock::now_iso();
+        let stop = record.stop_date.as_deref().unwrap_or(&now);
+        let duration = seconds_between(&record.start_date, stop).map_or("-".into(), |s| format!("{s:.1} s"));
+        let machine = record.state_machine_arn.rsplit(':').next().unwrap_or_default();
+        let _ = writeln!(out, "{:<40} {:<10} {:>10}  {machine}", record.name, status(record.status), duration);
+    }
+    out
+}
+
+fn status(status: RecordStatus) -> &'static str {
+    match status {
+        RecordStatus::Running => "RUNNING",
+        RecordStatus::Succeeded => "SUCCEEDED",
+        RecordStatus::Failed => "FAILED",
+        RecordStatus::TimedOut => "TIMED_OUT",
+    }
+}
+
+/// One execution: its states with timings, its errors, and the chunk progress of its run.
+pub fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option<&RunDir>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "execution: {}", record.name);
+    let _ = writeln!(out, "status:    {}", status(record.status));
+    let _ = writeln!(out, "started:   {}", record.start_date);
+    if let Some(stop) = &record.stop_date {
+        let _ = writeln!(out, "stopped:   {stop}");
+    }
+    if let (Some(error), Some(cause)) = (&record.error, &record.cause) {
+        let _ = writeln!(out, "error:     {error}: {}", first_lines(cause, 5));
+    }
+    let _ = writeln!(out, "\n{:<24} {:>7} {:>7} {:>12}", "STATE", "ENTERED", "EXITED", "TIME");
+    let mut states: Vec<(String, u32, u32, f64)> = Vec::new();
+    let mut open: Vec<(String, String)> = Vec::new();
+    for event in history {
+        let name = event.details()["name"].as_str().unwrap_or_default().to_owned();
+        if event.kind.ends_with("StateEntered") {
+            match states.iter_mut().find(|(n, ..)| *n == name) {
+                Some(state) => state.1 += 1,
+                None => states.push((name.clone(), 1, 0, 0.0)),
+            }
+            open.push((name, event.timestamp.clone()));
+        } else if event.kind.ends_with("StateExited") {
+            if let Some(position) = open.iter().position(|(n, _)| *n == name) {
+                let (_, entered) = open.remove(position);
+                if let Some(state) = states.iter_mut().find(|(n, ..)| *n == name) {
+                    state.2 += 1;
+                    state.3 += seconds_between(&entered, &event.timestamp).unwrap_or(0.0);
+                }
+            }
+        }
+    }
+    for (name, entered, exited, seconds) in &states {
+        let _ = writeln!(out, "{name:<24} {entered:>7} {exited:>7} {:>10.2} s", seconds);
+    }
+    let failures: Vec<&Event> = history.iter().filter(|e| e.kind == "TaskFailed" || e.kind == "TaskTimedOut").collect();
+    if !failures.is_empty() {
+        let _ = writeln!(out, "\ntask errors:");
+        for event in failures {
+            let details = event.details();
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                event.timestamp,
+                details["error"].as_str().unwrap_or_default(),
+                first_lines(details["cause"].as_str().unwrap_or_default(), 3)
+            );
+        }
+    }
+    if let Some(dir) = run_dir {
+        if let Ok(Some(manifest)) = read_json::<Manifest>(&dir.manifest()) {
+            let done = std::fs::read_dir(dir.out_dir())
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
+                        .count()
+                })
+                .unwrap_or(0);
+            let _ = writeln!(out, "\nchunks:    {done} of {} processed ({} rows split)", manifest.chunks.len(), manifest.rows);
+        }
+    }
+    out
+}
+
+fn first_lines(text: &str, lines: usize) -> String {
+    text.lines().take(lines).collect::<Vec<_>>().join(" / ")
+}
