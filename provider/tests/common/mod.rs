@@ -1,0 +1,198 @@
+//! The acceptance tests' harness: an emulator per test and a Terraform workspace holding a
+//! copy of the example, using the built provider.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::Credentials;
+use serde_json::Value;
+
+pub const REGION: &str = "us-east-1";
+pub const CLUSTER: &str = "main";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("provider/ is in the repository")
+        .to_owned()
+}
+
+/// A fakecloud process on a free loopback port, killed when dropped.
+pub struct Emulator {
+    process: Child,
+    pub endpoint: String,
+}
+
+impl Emulator {
+    pub fn start(log_name: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("fakecloud-{log_name}.log"))).unwrap();
+        let process = Command::new("fakecloud")
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--region", REGION])
+            // Metadata-only caches: no container runtime is needed for ElastiCache.
+            .env("FAKECLOUD_CONTAINER_CLI", "false")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("fakecloud on PATH (scripts/ensure-fakecloud.sh)");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "fakecloud did not start listening");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Self {
+            process,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "test".into()),
+            ("AWS_REGION", REGION.into()),
+            ("AWS_PAGER", String::new()),
+        ]
+    }
+
+    /// Creates the VPC, subnets and EKS cluster a pipeline is deployed onto.
+    pub fn create_cluster(&self) {
+        let status = Command::new("bash")
+            .arg(repo_root().join("tests/create-cluster.sh"))
+            .arg(CLUSTER)
+            .envs(self.env())
+            .status()
+            .unwrap();
+        assert!(status.success(), "tests/create-cluster.sh failed");
+    }
+
+    pub async fn sdk(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(Credentials::new("test", "test", None, None, "acceptance"))
+            .load()
+            .await
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A Terraform working directory holding a copy of the example, using the built provider
+/// through `dev_overrides` (which also makes `terraform init` unnecessary).
+pub struct Workspace {
+    pub dir: PathBuf,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Workspace {
+    pub fn new(test: &str, emulator: &Emulator, variables: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("eventdriven-acc-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let example = repo_root().join("examples/order-batch");
+        for entry in std::fs::read_dir(&example).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "tf") {
+                std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        std::fs::write(dir.join("terraform.tfvars"), variables).unwrap();
+        let provider_dir = Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven"))
+            .parent()
+            .unwrap();
+        let cli_config = dir.join("cli.tfrc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"eventdriven/eventdriven\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                provider_dir.display()
+            ),
+        )
+        .unwrap();
+        let mut env = emulator.env();
+        env.push(("TF_CLI_CONFIG_FILE", cli_config.display().to_string()));
+        env.push(("CHECKPOINT_DISABLE", "1".into()));
+        env.push(("TF_IN_AUTOMATION", "1".into()));
+        Self { dir, env }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let output = Command::new("terraform")
+            .args(args)
+            .arg("-no-color")
+            .current_dir(&self.dir)
+            .envs(self.env.iter().cloned())
+            .stdin(Stdio::null())
+            .output()
+            .expect("terraform on PATH (scripts/ensure-terraform.sh)");
+        eprintln!(
+            "$ terraform {}\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(output.status.success(), "terraform {args:?} failed");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// `plan -detailed-exitcode`: 0 when nothing would change, 2 when something would.
+    pub fn plan_exit_code(&self) -> (i32, String) {
+        self.run_plan(&[])
+    }
+
+    pub fn run_plan(&self, extra: &[&str]) -> (i32, String) {
+        let args: Vec<&str> = ["plan", "-detailed-exitcode", "-input=false"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        let output = self.run(&args);
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
+    /// The pipeline's attributes as the state records them.
+    pub fn pipeline(&self) -> Value {
+        let show: Value = serde_json::from_str(&self.ok(&["show", "-json"])).unwrap();
+        show["values"]["root_module"]["resources"]
+            .as_array()
+            .and_then(|resources| resources.iter().find(|r| r["type"] == "eventdriven_batch_pipeline"))
+            .map(|r| r["values"].clone())
+            .unwrap_or(Value::Null)
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn variables(name: &str) -> String {
+    format!(
+        "name = \"{name}\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"ghcr.io/example/eventdriven:1\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/list-chunks:1\"\n"
+    )
+}
+
+pub fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
+}
+
