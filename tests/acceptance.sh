@@ -9,4 +9,6 @@ scripts/ensure-fakecloud.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v aws >/dev/null || { echo "the AWS CLI (aws) is needed to set the emulator up" >&2; exit 1; }
 # Tests run one at a time: each starts an emulator and several Terraform runs.
-cargo test -p terraform-provider-eventdriven --test acceptance -- --ignored --test-threads=1 "$@"
+command -v redis-server >/dev/null || scripts/ensure-tools.sh
+cargo build -p eventdriven-runtime --bin eventdriven
+cargo test -p terraform-provider-eventdriven --test acceptance --test local_cloud -- --ignored --test-threads=1 "$@"

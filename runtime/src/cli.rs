@@ -116,6 +116,10 @@ enum Command {
         /// How often the emulator is asked for new executions, in milliseconds.
         #[arg(long, default_value_t = 500)]
         poll_interval_ms: u64,
+        /// Scales every Retry interval of the definitions (0 retries at once); for tests and
+        /// quick failure loops, the definition itself is unchanged.
+        #[arg(long, default_value_t = 1.0)]
+        retry_scale: f64,
     },
     /// List the executions local-cloud ran, with status and duration.
     Executions {
@@ -361,12 +365,14 @@ async fn execute(command: Command) -> Result<ExitCode> {
             at,
             images,
             poll_interval_ms,
+            retry_scale,
         } => {
             crate::local_cloud::serve(crate::local_cloud::LocalCloud {
                 state_dir: at.state_dir(),
                 endpoint: at.endpoint,
                 images,
                 poll_interval: std::time::Duration::from_millis(poll_interval_ms),
+                retry_scale,
             })
             .await?;
         }

@@ -4,7 +4,11 @@ use crate::progress::ProgressStore;
 use crate::steps::{ChunkList, list_chunks};
 use anyhow::Result;
 use eventdriven_core::contract::LIST_CHUNKS_RUN_ID_FIELD;
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+
+/// The `errorType` of a failed invocation: Step Functions names the task's error after it, so a
+/// Retry or Catch can select it.
+pub const ERROR_TYPE: &str = "ListChunksFailed";
 
 /// Answers one invocation.
 pub async fn handle(progress: &ProgressStore, payload: &serde_json::Value) -> Result<ChunkList> {
@@ -21,9 +25,10 @@ pub async fn serve(progress: ProgressStore) -> Result<()> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let progress = progress.clone();
         async move {
-            handle(&progress, &event.payload)
-                .await
-                .map_err(|e| lambda_runtime::Error::from(format!("{e:#}")))
+            handle(&progress, &event.payload).await.map_err(|e| Diagnostic {
+                error_type: ERROR_TYPE.to_owned(),
+                error_message: format!("{e:#}"),
+            })
         }
     }))
     .await

@@ -45,6 +45,7 @@ pub struct LocalCloud {
     pub state_dir: PathBuf,
     pub images: Vec<String>,
     pub poll_interval: Duration,
+    pub retry_scale: f64,
 }
 
 /// What every execution shares.
@@ -56,6 +57,7 @@ struct Plane {
     setup: LocalSetup,
     tokens: TaskTokens,
     region: String,
+    retry_scale: f64,
     /// Secrets whose tokens the Redis server already accepts.
     allowed_secrets: Mutex<HashSet<String>>,
 }
@@ -85,6 +87,7 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
         redis,
         tokens: TaskTokens::default(),
         region,
+        retry_scale: options.retry_scale,
         allowed_secrets: Mutex::default(),
     });
     eprintln!(
@@ -212,7 +215,8 @@ async fn run_execution(plane: Arc<Plane>, mut record: ExecutionRecord) {
         local_integrations(&plane.setup, &plane.tokens),
         plane.tokens.clone(),
         plane.region.clone(),
-    );
+    )
+    .with_retry_scale(plane.retry_scale);
     let execution = interpreter
         .execute(
             &record.definition,
