@@ -7,6 +7,7 @@ pub mod in_process;
 pub mod job;
 pub mod job_process;
 pub mod lambda_process;
+pub mod put_events;
 pub mod send_task;
 pub mod states_run;
 
@@ -30,6 +31,8 @@ pub struct LocalSetup {
     pub extra_env: BTreeMap<String, String>,
     /// Values replaced by name in every Job's and function's environment.
     pub env_overrides: BTreeMap<String, String>,
+    /// The event bus `events:putEvents` sends to, when there is one.
+    pub events: Option<aws_sdk_eventbridge::Client>,
 }
 
 /// The integrations a definition runs with on this machine.
@@ -47,4 +50,7 @@ pub fn local_integrations(setup: &LocalSetup, tokens: &TaskTokens) -> Integratio
             env_overrides: setup.env_overrides.clone(),
         })
         .with(send_task::SendTask { tokens: tokens.clone() })
+        .with(put_events::PutEvents {
+            events: setup.events.clone(),
+        })
 }

@@ -83,6 +83,7 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
             volumes_root: options.state_dir.join("volumes"),
             extra_env: emulator_env(&options.endpoint, &region),
             env_overrides: BTreeMap::from([(eventdriven_core::contract::REDIS_URL.to_owned(), redis.url())]),
+            events: Some(aws_sdk_eventbridge::Client::new(&config)),
         },
         redis,
         tokens: TaskTokens::default(),
