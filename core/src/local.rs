@@ -15,7 +15,11 @@ pub const LOCAL_BUCKET: &str = "local";
 const LOCAL_IMAGE: &str = "eventdriven:local";
 
 /// Spec, cluster and references of a local pipeline named `name`.
-pub fn local_deployment(name: &str, max_lines_per_batch: u64, max_concurrency: u64) -> (PipelineSpec, ClusterInfo, DeployedRefs) {
+pub fn local_deployment(
+    name: &str,
+    max_lines_per_batch: u64,
+    max_concurrency: u64,
+) -> (PipelineSpec, ClusterInfo, DeployedRefs) {
     let mut spec = PipelineSpec::new(name, "local", LOCAL_IMAGE, LOCAL_IMAGE);
     spec.max_lines_per_batch = i64::try_from(max_lines_per_batch).unwrap_or(i64::MAX);
     spec.max_concurrency = i64::try_from(max_concurrency).unwrap_or(i64::MAX);

@@ -18,8 +18,7 @@ const LINES_PER_CHUNK: u64 = 2_000;
 const JOB_IMAGE: &str = "ghcr.io/example/eventdriven:1";
 
 fn eventdriven() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven"))
-        .with_file_name("eventdriven")
+    Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven")).with_file_name("eventdriven")
 }
 
 /// A running `eventdriven local-cloud`, killed (as with SIGKILL) when dropped.
@@ -35,7 +34,13 @@ impl LocalCloud {
             .open(state_dir.with_extension("log"))
             .unwrap();
         let process = Command::new(eventdriven())
-            .args(["local-cloud", "--endpoint", &emulator.endpoint, "--poll-interval-ms", "200"])
+            .args([
+                "local-cloud",
+                "--endpoint",
+                &emulator.endpoint,
+                "--poll-interval-ms",
+                "200",
+            ])
             .arg("--state-dir")
             .arg(state_dir)
             .args(extra)
@@ -64,7 +69,11 @@ fn cli(emulator: &Emulator, state_dir: &Path, args: &[&str]) -> String {
         .arg(state_dir)
         .output()
         .unwrap();
-    assert!(output.status.success(), "eventdriven {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "eventdriven {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -88,7 +97,10 @@ fn wait_for_ended(emulator: &Emulator, state_dir: &Path, count: usize, within: D
         if runs.iter().filter(|(_, status)| status != "RUNNING").count() >= count {
             return runs;
         }
-        assert!(Instant::now() < deadline, "{count} execution(s) did not end in time: {runs:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{count} execution(s) did not end in time: {runs:?}"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -123,8 +135,14 @@ fn input_with_bad_rows(dir: &Path) -> (PathBuf, Vec<String>) {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     // A row with a field missing, one with a text Order ID, one with a bad number of units.
     lines.insert(5, "Asia,Japan,Fruits,Offline,M,7/27/2012".into());
-    lines.insert(9_000, "Asia,Japan,Fruits,Offline,M,7/27/2012,abc,7/28/2012,1,9.33,6.92,9.33,6.92,2.41".into());
-    lines.insert(15_000, "Asia,Japan,Fruits,Offline,M,7/27/2012,999999999,7/28/2012,many,9.33,6.92,9.33,6.92,2.41".into());
+    lines.insert(
+        9_000,
+        "Asia,Japan,Fruits,Offline,M,7/27/2012,abc,7/28/2012,1,9.33,6.92,9.33,6.92,2.41".into(),
+    );
+    lines.insert(
+        15_000,
+        "Asia,Japan,Fruits,Offline,M,7/27/2012,999999999,7/28/2012,many,9.33,6.92,9.33,6.92,2.41".into(),
+    );
     let file = dir.join("orders.csv");
     std::fs::write(&file, lines.join("\n") + "\n").unwrap();
     let valid = lines[1..]
@@ -162,13 +180,26 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     assert_eq!(runs.len(), 2, "one run per upload: {runs:?}");
     let mut results = Vec::new();
     for (name, status) in &runs {
-        assert_eq!(status, "SUCCEEDED", "{}", cli(&emulator, &state_dir, &["execution", name]));
-        let result = object(&s3, &bucket, &format!("output/{name}.csv")).await.expect("the result is under output/");
-        let rejects = object(&s3, &bucket, &format!("output/{name}.csv.rejects.csv")).await.expect("rejects beside it");
+        assert_eq!(
+            status,
+            "SUCCEEDED",
+            "{}",
+            cli(&emulator, &state_dir, &["execution", name])
+        );
+        let result = object(&s3, &bucket, &format!("output/{name}.csv"))
+            .await
+            .expect("the result is under output/");
+        let rejects = object(&s3, &bucket, &format!("output/{name}.csv.rejects.csv"))
+            .await
+            .expect("rejects beside it");
         let text = String::from_utf8(result.clone()).unwrap();
         let ids: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
         assert_eq!(ids, valid_ids, "one line per valid row, in input order");
-        assert_eq!(String::from_utf8(rejects).unwrap().lines().count(), 1 + 3, "a header and the three bad rows");
+        assert_eq!(
+            String::from_utf8(rejects).unwrap().lines().count(),
+            1 + 3,
+            "a header and the three bad rows"
+        );
         results.push(result);
     }
     assert_eq!(results[0], results[1], "the same input gives the same bytes");
@@ -192,9 +223,15 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
         }
     }
     let expected: HashSet<String> = valid_ids.iter().cloned().collect();
-    assert_eq!(stored, expected, "the table holds exactly the valid, distinct Order IDs");
+    assert_eq!(
+        stored, expected,
+        "the table holds exactly the valid, distinct Order IDs"
+    );
     let report = cli(&emulator, &state_dir, &["execution", &runs[0].0]);
-    assert!(report.contains("ProcessChunk") && report.contains("10 of 10 processed"), "{report}");
+    assert!(
+        report.contains("ProcessChunk") && report.contains("10 of 10 processed"),
+        "{report}"
+    );
 
     // Killed halfway and started again, local-cloud finishes the run with the same bytes.
     upload(&emulator, &input, &bucket, "input/third.csv");
@@ -222,9 +259,18 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     drop(cloud);
     let cloud = LocalCloud::start(&emulator, &state_dir, &[]);
     let runs = wait_for_ended(&emulator, &state_dir, 3, Duration::from_secs(60));
-    assert_eq!(runs.len(), 3, "the restart resumed the run instead of starting another: {runs:?}");
+    assert_eq!(
+        runs.len(),
+        3,
+        "the restart resumed the run instead of starting another: {runs:?}"
+    );
     let status = &runs.iter().find(|(name, _)| *name == third).unwrap().1;
-    assert_eq!(status, "SUCCEEDED", "{}", cli(&emulator, &state_dir, &["execution", &third]));
+    assert_eq!(
+        status,
+        "SUCCEEDED",
+        "{}",
+        cli(&emulator, &state_dir, &["execution", &third])
+    );
     let resumed = object(&s3, &bucket, &format!("output/{third}.csv")).await.unwrap();
     assert_eq!(resumed, results[0], "a resumed run gives the same bytes");
     drop(cloud);
@@ -242,9 +288,16 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     let (name, status) = &runs[0];
     assert_eq!(status, "FAILED");
     let report = cli(&emulator, &failing_dir, &["execution", name]);
-    assert_eq!(report.matches("States.TaskFailed").count(), 1 + 3, "the failure and its three attempts: {report}");
+    assert_eq!(
+        report.matches("States.TaskFailed").count(),
+        1 + 3,
+        "the failure and its three attempts: {report}"
+    );
     assert!(report.contains("BackoffLimitExceeded"), "{report}");
-    assert!(object(&s3, &bucket, &format!("output/{name}.csv")).await.is_none(), "nothing is published");
+    assert!(
+        object(&s3, &bucket, &format!("output/{name}.csv")).await.is_none(),
+        "nothing is published"
+    );
     drop(cloud);
 
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);

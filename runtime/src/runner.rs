@@ -106,7 +106,9 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         .await;
     bar.finish_and_clear();
     if execution.status != Status::Succeeded {
-        let failure = execution.failure.unwrap_or_else(|| eventdriven_states::Failure::runtime("no failure recorded"));
+        let failure = execution
+            .failure
+            .unwrap_or_else(|| eventdriven_states::Failure::runtime("no failure recorded"));
         bail!("run {} failed: {}: {}", run.run_id, failure.error, failure.cause);
     }
     let summary = read_json::<RunSummary>(&dir.merged())?
@@ -125,8 +127,10 @@ fn progress_bar(bar: ProgressBar) -> impl Fn(StepProgress) + Send + Sync {
     move |progress| match progress {
         StepProgress::Split { rows, done } => {
             bar.set_style(
-                ProgressStyle::with_template("{bar:40} {human_pos}/{human_len} rows, {elapsed} elapsed, eta {eta} {msg}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{bar:40} {human_pos}/{human_len} rows, {elapsed} elapsed, eta {eta} {msg}",
+                )
+                .expect("valid template"),
             );
             bar.set_length(rows);
             bar.set_position(done);

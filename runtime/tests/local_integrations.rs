@@ -23,7 +23,15 @@ fn states_run(dir: &Path, definition: Value, input: Value) -> (i32, Value) {
     std::fs::write(dir.join("definition.json"), definition.to_string()).unwrap();
     std::fs::write(dir.join("input.json"), input.to_string()).unwrap();
     let output = Command::new(BIN)
-        .args(["states", "run", "definition.json", "--input", "input.json", "--history", "history.json"])
+        .args([
+            "states",
+            "run",
+            "definition.json",
+            "--input",
+            "input.json",
+            "--history",
+            "history.json",
+        ])
         .current_dir(dir)
         .output()
         .unwrap();
@@ -37,16 +45,35 @@ fn states_run_prints_the_output_or_the_error_and_writes_the_history() {
     let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($.a, 1)"}, "End": true}}});
     assert_eq!(states_run(dir.path(), pass, json!({"a": 41})), (0, json!({"sum": 42})));
     let history: Value = serde_json::from_slice(&std::fs::read(dir.path().join("history.json")).unwrap()).unwrap();
-    let kinds: Vec<&str> = history.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]);
+    let kinds: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
 
     let fail = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops", "Cause": "why"}}});
-    assert_eq!(states_run(dir.path(), fail, json!({})), (1, json!({"error": "Oops", "cause": "why"})));
+    assert_eq!(
+        states_run(dir.path(), fail, json!({})),
+        (1, json!({"error": "Oops", "cause": "why"}))
+    );
 
     let unknown = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync", "End": true}}});
     let (code, printed) = states_run(dir.path(), unknown, json!({}));
     assert_eq!(code, 1);
-    assert!(printed["cause"].as_str().unwrap().contains("no local integration"), "{printed}");
+    assert!(
+        printed["cause"].as_str().unwrap().contains("no local integration"),
+        "{printed}"
+    );
 }
 
 #[test]
@@ -57,7 +84,10 @@ fn a_job_with_an_unmapped_image_fails_with_how_to_map_it() {
         "End": true}}});
     let (code, printed) = states_run(dir.path(), job, json!({}));
     assert_eq!(code, 1);
-    assert!(printed["cause"].as_str().unwrap().contains("--image nginx=COMMAND"), "{printed}");
+    assert!(
+        printed["cause"].as_str().unwrap().contains("--image nginx=COMMAND"),
+        "{printed}"
+    );
 }
 
 #[test]
@@ -75,7 +105,13 @@ fn split_derives_a_run_id_when_none_is_given() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let run_id = stderr.split("run id: ").nth(1).unwrap().split_whitespace().next().unwrap();
+    let run_id = stderr
+        .split("run id: ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
     assert!(dir.path().join("work").join(run_id).join("manifest.json").exists());
 }
 
@@ -113,7 +149,10 @@ fn invoke_request(payload: Value) -> TaskRequest {
 async fn the_lambda_answers_through_a_local_runtime_api_in_the_invoke_envelope() {
     let run_id = format!("local-lambda-{}", std::process::id());
     let store = ProgressStore::open(REDIS, None).await.unwrap();
-    store.replace(&run_id, &["000001-3".into(), "000000-2".into()]).await.unwrap();
+    store
+        .replace(&run_id, &["000001-3".into(), "000000-2".into()])
+        .await
+        .unwrap();
     let lambda = LocalLambda {
         functions: Arc::new(ListChunksFunction),
         extra_env: BTreeMap::new(),

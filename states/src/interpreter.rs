@@ -106,6 +106,7 @@ impl Interpreter {
                 &start.role_arn,
             ),
         };
+        let mut timed_out = false;
         let outcome = match Machine::parse(definition) {
             Err(failure) => Err(failure),
             Ok(machine) => {
@@ -114,7 +115,12 @@ impl Interpreter {
                 match machine.timeout_seconds {
                     Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), running)
                         .await
-                        .unwrap_or_else(|_| Err(Failure::timeout("the execution ran longer than its TimeoutSeconds"))),
+                        .unwrap_or_else(|_| {
+                            timed_out = true;
+                            Err(Failure::timeout(format!(
+                                "the execution ran longer than its {seconds} s TimeoutSeconds"
+                            )))
+                        }),
                     None => running.await,
                 }
             }
@@ -129,7 +135,7 @@ impl Interpreter {
                 );
                 (Status::Succeeded, Some(output), None)
             }
-            Err(failure) if failure.error == names::TIMEOUT && failure.cause.contains("the execution") => {
+            Err(failure) if timed_out => {
                 let details = json!({ "error": failure.error, "cause": failure.cause });
                 history.record("ExecutionTimedOut", last, Some(details));
                 (Status::TimedOut, None, Some(failure))
@@ -312,7 +318,8 @@ impl Run<'_> {
             {
                 let retrier = &state.common.retry[index];
                 if attempts[index] < retrier.max_attempts {
-                    tokio::time::sleep(retry_delay(retrier, attempts[index]).mul_f64(self.interpreter.retry_scale)).await;
+                    tokio::time::sleep(retry_delay(retrier, attempts[index]).mul_f64(self.interpreter.retry_scale))
+                        .await;
                     attempts[index] += 1;
                     here.retry_count += 1;
                     continue;
@@ -351,18 +358,35 @@ impl Run<'_> {
         )?;
         let integration = self.interpreter.integrations.find(&resource)?;
 
-        let resource_fields = json!({ "resourceType": resource.service, "resource": resource.display_action() });
+        // Direct function ARNs and activities have events of their own; every other resource is a Task.
+        let (prefix, resource_fields) = if resource.direct_lambda {
+            ("LambdaFunction", json!({}))
+        } else if resource.service == "activity" {
+            ("Activity", json!({}))
+        } else {
+            (
+                "Task",
+                json!({ "resourceType": resource.service, "resource": resource.display_action() }),
+            )
+        };
+        let event = |suffix: &str| format!("{prefix}{suffix}");
         let mut scheduled = resource_fields.clone();
-        scheduled["region"] = json!(self.interpreter.region);
-        scheduled["parameters"] = json!(parameters.to_string());
+        if prefix == "Task" {
+            scheduled["region"] = json!(self.interpreter.region);
+            scheduled["parameters"] = json!(parameters.to_string());
+        } else {
+            scheduled["resource"] = json!(resource.arn);
+            scheduled["input"] = json!(parameters.to_string());
+        }
         if let Some(timeout) = timeout {
             scheduled["timeoutInSeconds"] = json!(timeout);
         }
-        if let Some(heartbeat) = heartbeat {
+        if let Some(heartbeat) = heartbeat.filter(|_| prefix != "LambdaFunction") {
             scheduled["heartbeatInSeconds"] = json!(heartbeat);
         }
-        *last = self.history.record("TaskScheduled", *last, Some(scheduled));
-        *last = self.history.record("TaskStarted", *last, Some(resource_fields.clone()));
+        *last = self.history.record(&event("Scheduled"), *last, Some(scheduled));
+        let started = (prefix == "Task").then(|| resource_fields.clone());
+        *last = self.history.record(&event("Started"), *last, started);
 
         let request = TaskRequest {
             resource: resource.clone(),
@@ -375,8 +399,16 @@ impl Run<'_> {
                 retry_count: here.retry_count,
             },
         };
+        let history = &self.history;
+        let submitted_fields = resource_fields.clone();
         let call = async {
             let result = integration.call(request).await?;
+            // A job started (`.sync`) or a token handed out is recorded as submitted.
+            if prefix == "Task" && resource.pattern != Pattern::RequestResponse {
+                let mut submitted = submitted_fields;
+                submitted["output"] = json!(result.to_string());
+                *last = history.record("TaskSubmitted", *last, Some(submitted));
+            }
             match issued {
                 Some((_, answers)) => wait_for_token(answers, heartbeat).await,
                 None => Ok(result),
@@ -399,7 +431,7 @@ impl Run<'_> {
         match result {
             Ok(result) => {
                 details["output"] = json!(result.to_string());
-                *last = self.history.record("TaskSucceeded", *last, Some(details));
+                *last = self.history.record(&event("Succeeded"), *last, Some(details));
                 let selected = result_selector(state, result, &context)?;
                 output_path(state, result_path(state, input.clone(), selected)?, &context)
             }
@@ -407,8 +439,8 @@ impl Run<'_> {
                 details["error"] = json!(failure.error);
                 details["cause"] = json!(failure.cause);
                 let timed_out = failure.error == names::TIMEOUT || failure.error == names::HEARTBEAT_TIMEOUT;
-                let kind = if timed_out { "TaskTimedOut" } else { "TaskFailed" };
-                *last = self.history.record(kind, *last, Some(details));
+                let kind = event(if timed_out { "TimedOut" } else { "Failed" });
+                *last = self.history.record(&kind, *last, Some(details));
                 Err(failure)
             }
         }

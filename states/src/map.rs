@@ -5,6 +5,7 @@
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
 
+use crate::context::ExecutionContext;
 use crate::definition::{ItemBatcher, ItemReader, MapState, ResultWriter};
 use crate::error::{Failure, names};
 use crate::history::History;
@@ -145,7 +146,6 @@ async fn distributed(
     max_concurrency: usize,
     scope: Scope<'_>,
 ) -> Result<Value, Failure> {
-    let total = inputs.len();
     let map_run_arn = format!(
         "{}/{}:{}",
         run.execution.state_machine["Id"]
@@ -153,16 +153,26 @@ async fn distributed(
             .unwrap_or_default()
             .replacen(":stateMachine:", ":mapRun:", 1),
         map.label.as_deref().unwrap_or(here.name),
-        uuid::Uuid::new_v4().simple()
+        uuid::Uuid::new_v4().hyphenated()
     );
     let last = run.history.events().last().map_or(0, |e| e.id);
     run.history
         .record("MapRunStarted", last, Some(json!({ "mapRunArn": map_run_arn })));
+    // Failures are counted in items, whether or not they were batched.
+    let items_in = |input: &Value| input.get("Items").and_then(Value::as_array).map_or(1, Vec::len);
+    let batched = map.item_batcher.is_some();
+    let total: usize = if batched {
+        inputs.iter().map(items_in).sum()
+    } else {
+        inputs.len()
+    };
+    let map_run = map_run_arn.as_str();
     let children = inputs.into_iter().enumerate().map(|(index, input)| async move {
+        // Each child is an execution of its own: its own name, ARN, input and history.
         let child = Run {
             interpreter: run.interpreter,
             history: History::new(None),
-            execution: run.execution.clone(),
+            execution: child_execution(run, map_run, &input),
         };
         let mut last = 0;
         let outcome = child.run_machine(processor, input.clone(), &mut last).await;
@@ -174,7 +184,11 @@ async fn distributed(
         .await;
     results.sort_by_key(|(index, _, _)| *index);
 
-    let failed = results.iter().filter(|(_, _, outcome)| outcome.is_err()).count();
+    let failed: usize = results
+        .iter()
+        .filter(|(_, _, outcome)| outcome.is_err())
+        .map(|(_, input, _)| if batched { items_in(input) } else { 1 })
+        .sum();
     let context = json!({});
     let tolerated_count = seconds(
         map.tolerated_failure_count,
@@ -186,9 +200,15 @@ async fn distributed(
         Some(path) => path::read(path, scope)?.as_f64(),
         None => map.tolerated_failure_percentage,
     };
-    let over_count = failed as u64 > tolerated_count.unwrap_or(0);
-    let over_percentage = total > 0 && (failed as f64 * 100.0 / total as f64) > tolerated_percentage.unwrap_or(0.0);
-    let exceeded = failed > 0 && over_count && over_percentage;
+    // Exceeding either threshold fails the Map; with neither set, any failure does.
+    let over_count = tolerated_count.is_some_and(|count| failed as u64 > count);
+    let over_percentage =
+        tolerated_percentage.is_some_and(|percent| total > 0 && failed as f64 * 100.0 / total as f64 > percent);
+    let exceeded = if tolerated_count.is_none() && tolerated_percentage.is_none() {
+        failed > 0
+    } else {
+        over_count || over_percentage
+    };
     let last = run.history.events().last().map_or(0, |e| e.id);
     if exceeded {
         run.history.record(
@@ -215,6 +235,19 @@ async fn distributed(
                 .collect(),
         )),
     }
+}
+
+/// The context of a distributed Map's child execution: an execution of the Map's own state
+/// machine (`<state machine>/<label>`), named by a UUID, whose input is its item or batch.
+fn child_execution(run: &Run<'_>, map_run_arn: &str, input: &Value) -> ExecutionContext {
+    let name = uuid::Uuid::new_v4().hyphenated().to_string();
+    let state_machine = map_run_arn.replacen(":mapRun:", ":stateMachine:", 1);
+    let state_machine = state_machine
+        .rsplit_once(':')
+        .map_or(state_machine.as_str(), |(machine, _)| machine);
+    let execution_arn = format!("{}:{name}", map_run_arn.replacen(":mapRun:", ":execution:", 1));
+    let role = run.execution.execution["RoleArn"].as_str().unwrap_or_default();
+    ExecutionContext::new(&execution_arn, &name, input, state_machine, role)
 }
 
 /// Groups items into batches of `{"BatchInput": …, "Items": […]}`.

@@ -70,7 +70,13 @@ fn bracket_wide_names(path: &str) -> String {
             '.' if in_brackets == 0 && !rest[1..].starts_with(['.', '*', '[']) => {
                 let name_len = rest[1..].find(['.', '[']).unwrap_or(rest.len() - 1);
                 let name = &rest[1..1 + name_len];
-                if !name.is_empty() && !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                let plain = name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                    && !name.starts_with(|c: char| c.is_ascii_digit());
+                if !name.is_empty() && !plain {
+                    // After `..` the selector follows the dots directly: `$..['a-b']`.
+                    if out.ends_with('.') {
+                        out.push('.');
+                    }
                     out.push_str("['");
                     out.push_str(&name.replace('\\', "\\\\").replace('\'', "\\'"));
                     out.push_str("']");
@@ -190,7 +196,7 @@ mod tests {
 
     #[test]
     fn definite_paths_select_one_value_and_indefinite_ones_an_array() {
-        let input = json!({"a": {"b": [1, 2, 3]}, "items": [{"p": 1}, {"p": 2}], "a-b": {"c": 7}});
+        let input = json!({"a": {"b": [1, 2, 3]}, "items": [{"p": 1}, {"p": 2}], "a-b": {"c": 7}, "2fa": "code"});
         let context = json!({"Execution": {"Name": "run-1"}});
         let scope = Scope::new(&input, &context);
         let cases = [
@@ -204,6 +210,9 @@ mod tests {
             ("$.items[?@.p > 1]", json!([{"p": 2}])),
             ("$$.Execution.Name", json!("run-1")),
             ("$.a-b.c", json!(7)),
+            ("$..c", json!([7])),
+            ("$..a-b", json!([{"c": 7}])),
+            ("$.2fa", json!("code")),
         ];
         for (path, expected) in cases {
             assert_eq!(read(path, scope).unwrap(), expected, "{path}");

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{Failure, names};
+use crate::error::Failure;
 use crate::intrinsics;
 use crate::path::{self, Scope};
 
@@ -40,11 +40,16 @@ fn dynamic(key: &str, expression: &Value, scope: Scope<'_>) -> Result<Value, Fai
         )));
     };
     if path::is_path(expression) {
+        // AWS fails the execution (`States.Runtime`), not the state, for a path that selects nothing.
         path::try_read(expression, scope)?.ok_or_else(|| {
-            Failure::new(
-                names::PARAMETER_PATH_FAILURE,
-                format!("the JSONPath {expression:?} specified for the field {key:?} could not be found in the input"),
-            )
+            Failure::runtime(format!(
+                "the JSONPath {expression:?} specified for the field {key:?} could not be found in the input {}",
+                if expression.starts_with("$$") {
+                    scope.context
+                } else {
+                    scope.input
+                }
+            ))
         })
     } else if intrinsics::is_intrinsic(expression) {
         intrinsics::evaluate(expression, scope)
@@ -91,9 +96,9 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_path_is_a_parameter_path_failure() {
+    fn a_missing_path_fails_the_execution_naming_the_field() {
         let err = evaluate(&json!({"x.$": "$.nope"}), Scope::new(&json!({}), &json!({}))).unwrap_err();
-        assert_eq!(err.error, "States.ParameterPathFailure");
+        assert_eq!(err.error, "States.Runtime");
         assert!(err.cause.contains("x.$"));
     }
 

@@ -601,9 +601,11 @@ async fn distributed_map_reads_csv_batches_tolerates_failures_and_writes_results
         json!([{"id": "1", "name": "a"}, {"id": "2", "name": "b"}])
     );
 
-    // One failed batch of three is 33%; tolerating 20% fails the Map.
+    // Failures count in items: the failed batch holds one item of five, 20%. Tolerating 10%
+    // fails the Map, even with a count threshold that alone would tolerate it.
     let mut strict = definition;
-    strict["States"]["S"]["ToleratedFailurePercentage"] = json!(20);
+    strict["States"]["S"]["ToleratedFailurePercentage"] = json!(10);
+    strict["States"]["S"]["ToleratedFailureCount"] = json!(3);
     let failure = failure_of(strict, json!({"key": "items.csv"}), integrations).await;
     assert_eq!(failure.error, "States.ExceedToleratedFailureThreshold");
 }
@@ -697,4 +699,29 @@ async fn an_execution_timeout_stops_the_run() {
         .await;
     assert_eq!(execution.status, Status::TimedOut);
     assert_eq!(execution.history.last().unwrap().kind, "ExecutionTimedOut");
+}
+
+#[tokio::test]
+async fn a_function_arn_resource_has_lambda_function_events_and_its_answer_as_result() {
+    let definition = single(
+        json!({"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "Parameters": {"x": 1}}),
+    );
+    let execution = interpreter(Integrations::default().with(Scripted::echo()))
+        .execute(&definition, start(json!({})))
+        .await;
+    assert_eq!(execution.output, Some(json!({"x": 1})));
+    let kinds: Vec<&str> = execution.history.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"LambdaFunctionScheduled") && kinds.contains(&"LambdaFunctionSucceeded"),
+        "{kinds:?}"
+    );
+    let scheduled = execution
+        .history
+        .iter()
+        .find(|e| e.kind == "LambdaFunctionScheduled")
+        .unwrap();
+    assert_eq!(
+        scheduled.details()["resource"],
+        "arn:aws:lambda:us-east-1:123456789012:function:f"
+    );
 }

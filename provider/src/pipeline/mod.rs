@@ -31,8 +31,13 @@ impl BatchPipeline {
 }
 
 /// Arguments rendered into the state machine definition: changing one re-renders it.
-const DEFINITION_INPUTS: [&str; 5] =
-    ["job_image", "max_lines_per_batch", "max_concurrency", "output_prefix", "work_volume_claim"];
+const DEFINITION_INPUTS: [&str; 5] = [
+    "job_image",
+    "max_lines_per_batch",
+    "max_concurrency",
+    "output_prefix",
+    "work_volume_claim",
+];
 
 /// The value of attribute `name` in `state`, for comparing two states attribute by attribute.
 fn attribute_of(state: &PipelineState, name: &str) -> serde_json::Value {

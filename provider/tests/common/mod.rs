@@ -195,4 +195,3 @@ pub fn variables(name: &str) -> String {
 pub fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
-

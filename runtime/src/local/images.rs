@@ -69,7 +69,10 @@ impl ImageMap {
 
 /// The image reference without its tag (a registry port is not a tag).
 fn untagged(image: &str) -> &str {
-    image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).map_or(image, |(i, _)| i)
+    image
+        .rsplit_once(':')
+        .filter(|(_, tag)| !tag.contains('/'))
+        .map_or(image, |(i, _)| i)
 }
 
 #[cfg(test)]
@@ -78,13 +81,33 @@ mod tests {
 
     #[test]
     fn own_images_run_this_binary_and_overrides_win() {
-        let map = ImageMap::new("/bin/eventdriven".into(), &["other:1=/usr/bin/env A=1".into(), "123.dkr.ecr.r.amazonaws.com/eventdriven=/bin/false".into()]).unwrap();
-        assert_eq!(map.command("1.dkr.ecr.eu-west-1.amazonaws.com/eventdriven:1.0").unwrap(), ["/bin/eventdriven"]);
-        assert_eq!(map.command("localhost:5000/eventdriven-lambda:2").unwrap(), ["/bin/eventdriven"]);
+        let map = ImageMap::new(
+            "/bin/eventdriven".into(),
+            &[
+                "other:1=/usr/bin/env A=1".into(),
+                "123.dkr.ecr.r.amazonaws.com/eventdriven=/bin/false".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            map.command("1.dkr.ecr.eu-west-1.amazonaws.com/eventdriven:1.0")
+                .unwrap(),
+            ["/bin/eventdriven"]
+        );
+        assert_eq!(
+            map.command("localhost:5000/eventdriven-lambda:2").unwrap(),
+            ["/bin/eventdriven"]
+        );
         assert_eq!(map.command("other:1").unwrap(), ["/usr/bin/env", "A=1"]);
-        assert_eq!(map.lambda_command("r/eventdriven-lambda:1").unwrap(), ["/bin/eventdriven", "lambda"]);
+        assert_eq!(
+            map.lambda_command("r/eventdriven-lambda:1").unwrap(),
+            ["/bin/eventdriven", "lambda"]
+        );
         assert_eq!(map.lambda_command("other:1").unwrap(), ["/usr/bin/env", "A=1"]);
-        assert_eq!(map.command("123.dkr.ecr.r.amazonaws.com/eventdriven:7").unwrap(), ["/bin/false"]);
+        assert_eq!(
+            map.command("123.dkr.ecr.r.amazonaws.com/eventdriven:7").unwrap(),
+            ["/bin/false"]
+        );
         let err = map.command("nginx:latest").unwrap_err();
         assert!(err.contains("--image nginx=COMMAND"), "{err}");
         assert!(ImageMap::new("/x".into(), &["nocommand".into()]).is_err());

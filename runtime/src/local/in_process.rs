@@ -46,7 +46,10 @@ pub struct InProcessSteps {
 #[async_trait]
 impl Integration for InProcessSteps {
     fn serves(&self, resource: &Resource) -> bool {
-        matches!((resource.service.as_str(), resource.action.as_str()), ("eks", "runJob") | ("lambda", "invoke"))
+        matches!(
+            (resource.service.as_str(), resource.action.as_str()),
+            ("eks", "runJob") | ("lambda", "invoke")
+        )
     }
 
     async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {
@@ -103,7 +106,10 @@ impl InProcessSteps {
                 .filter(|(_, chunk)| dir.done(*chunk).exists())
                 .map(|(info, _)| info.rows)
                 .sum();
-            self.report(StepProgress::Split { rows: manifest.rows, done });
+            self.report(StepProgress::Split {
+                rows: manifest.rows,
+                done,
+            });
             serde_json::to_string(&manifest)?
         } else if step == Step::Process.subcommand() {
             let chunk: ChunkRef = setting(contract::CHUNK)?.parse().map_err(anyhow::Error::msg)?;

@@ -36,7 +36,9 @@ impl JobSpec {
         let pod = &job["spec"]["template"]["spec"];
         let container = &pod["containers"][0];
         let strings = |value: &Value| -> Option<Vec<String>> {
-            value.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            value
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
         };
         let env = container["env"]
             .as_array()
@@ -62,9 +64,15 @@ impl JobSpec {
             .unwrap_or_default();
         let log_options = &parameters["LogOptions"];
         Ok(JobSpec {
-            name: job["metadata"]["name"].as_str().ok_or_else(|| invalid("metadata.name"))?.to_owned(),
+            name: job["metadata"]["name"]
+                .as_str()
+                .ok_or_else(|| invalid("metadata.name"))?
+                .to_owned(),
             container: container["name"].as_str().unwrap_or_default().to_owned(),
-            image: container["image"].as_str().ok_or_else(|| invalid("container image"))?.to_owned(),
+            image: container["image"]
+                .as_str()
+                .ok_or_else(|| invalid("container image"))?
+                .to_owned(),
             command: strings(&container["command"]),
             args: strings(&container["args"]).unwrap_or_default(),
             env,
@@ -111,7 +119,10 @@ pub fn finished_job(parameters: &Value, spec: &JobSpec, pods: &[PodRun], started
     let condition = if succeeded {
         json!({ "type": "Complete", "status": "True", "lastTransitionTime": now })
     } else {
-        let reason = pods.last().and_then(|p| p.reason.clone()).unwrap_or_else(|| "BackoffLimitExceeded".into());
+        let reason = pods
+            .last()
+            .and_then(|p| p.reason.clone())
+            .unwrap_or_else(|| "BackoffLimitExceeded".into());
         json!({ "type": "Failed", "status": "True", "reason": reason, "message": "Job has reached the specified backoff limit", "lastTransitionTime": now })
     };
     let mut job = parameters["Job"].clone();
@@ -126,7 +137,12 @@ pub fn finished_job(parameters: &Value, spec: &JobSpec, pods: &[PodRun], started
     if spec.retrieve_logs {
         let pods_logs: serde_json::Map<String, Value> = pods
             .iter()
-            .map(|pod| (pod.name.clone(), json!({ spec.container.as_str(): tail(&pod.logs, spec.tail_lines) })))
+            .map(|pod| {
+                (
+                    pod.name.clone(),
+                    json!({ spec.container.as_str(): tail(&pod.logs, spec.tail_lines) }),
+                )
+            })
             .collect();
         job["logs"] = json!({ "pods": pods_logs });
     }
@@ -215,6 +231,10 @@ mod tests {
         };
         let failure = finished_job(&parameters, &spec, &[bad("p1"), bad("p2"), bad("p3")], "t0").unwrap_err();
         assert_eq!(failure.error, "States.TaskFailed");
-        assert!(failure.cause.contains("BackoffLimitExceeded") && failure.cause.contains("error: boom"), "{}", failure.cause);
+        assert!(
+            failure.cause.contains("BackoffLimitExceeded") && failure.cause.contains("error: boom"),
+            "{}",
+            failure.cause
+        );
     }
 }

@@ -53,14 +53,16 @@ impl Integration for LocalJobs {
             pods
         };
         let pods = match spec.active_deadline_seconds {
-            Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), job).await.unwrap_or_else(|_| {
-                vec![PodRun {
-                    name: spec.pod_name(0),
-                    succeeded: false,
-                    logs: format!("the Job ran longer than its activeDeadlineSeconds ({seconds} s)"),
-                    reason: Some("DeadlineExceeded".into()),
-                }]
-            }),
+            Some(seconds) => tokio::time::timeout(Duration::from_secs(seconds), job)
+                .await
+                .unwrap_or_else(|_| {
+                    vec![PodRun {
+                        name: spec.pod_name(0),
+                        succeeded: false,
+                        logs: format!("the Job ran longer than its activeDeadlineSeconds ({seconds} s)"),
+                        reason: Some("DeadlineExceeded".into()),
+                    }]
+                }),
             None => job.await,
         };
         let finished = finished_job(&request.parameters, &spec, &pods, &started)?;
@@ -108,8 +110,16 @@ impl LocalJobs {
 fn volume_dir(volume: &Value) -> String {
     if let Some(server) = volume["nfs"]["server"].as_str() {
         let file_system = server.split('.').next().unwrap_or(server);
-        let path = volume["nfs"]["path"].as_str().unwrap_or("/").trim_matches('/').replace('/', "_");
-        return if path.is_empty() { file_system.to_owned() } else { format!("{file_system}_{path}") };
+        let path = volume["nfs"]["path"]
+            .as_str()
+            .unwrap_or("/")
+            .trim_matches('/')
+            .replace('/', "_");
+        return if path.is_empty() {
+            file_system.to_owned()
+        } else {
+            format!("{file_system}_{path}")
+        };
     }
     if let Some(claim) = volume["persistentVolumeClaim"]["claimName"].as_str() {
         return format!("claim-{claim}");
@@ -171,8 +181,14 @@ mod tests {
 
     #[test]
     fn volumes_map_to_stable_directories_and_env_paths_follow() {
-        assert_eq!(volume_dir(&json!({"name": "work", "nfs": {"server": "fs-12.efs.eu-west-1.amazonaws.com", "path": "/"}})), "fs-12");
-        assert_eq!(volume_dir(&json!({"name": "work", "persistentVolumeClaim": {"claimName": "c"}})), "claim-c");
+        assert_eq!(
+            volume_dir(&json!({"name": "work", "nfs": {"server": "fs-12.efs.eu-west-1.amazonaws.com", "path": "/"}})),
+            "fs-12"
+        );
+        assert_eq!(
+            volume_dir(&json!({"name": "work", "persistentVolumeClaim": {"claimName": "c"}})),
+            "claim-c"
+        );
         let mounts = [("/mnt/work".to_owned(), PathBuf::from("/tmp/v/fs-12"))];
         assert_eq!(map_mounts("/mnt/work", &mounts), "/tmp/v/fs-12");
         assert_eq!(map_mounts("/mnt/work/run/x", &mounts), "/tmp/v/fs-12/run/x");
@@ -218,7 +234,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(job["status"]["succeeded"], 1);
-        let logs = job["logs"]["pods"].as_object().unwrap().values().next().unwrap()["eventdriven"].as_str().unwrap().to_owned();
+        let logs = job["logs"]["pods"].as_object().unwrap().values().next().unwrap()["eventdriven"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let expected = root.path().join("fs-9/x");
         assert_eq!(logs.trim(), format!("{} 1", expected.display()));
         assert!(expected.exists());

@@ -100,9 +100,13 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
     let (sender, receiver) = oneshot::channel();
     let deadline = std::time::SystemTime::now() + function.timeout;
     let invocation = Arc::new(Invocation {
-        request_id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{payload}{deadline:?}").as_bytes()).to_string(),
+        request_id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{payload}{deadline:?}").as_bytes())
+            .to_string(),
         function_arn: function.arn.clone(),
-        deadline_ms: deadline.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis(),
+        deadline_ms: deadline
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis(),
         payload: Mutex::new(Some(payload.to_string())),
         outcome: Mutex::new(Some(sender)),
     });
@@ -115,7 +119,9 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| Failure::new("Lambda.ServiceException", format!("binding the local Runtime API: {e}")))?;
-    let address = listener.local_addr().map_err(|e| Failure::new("Lambda.ServiceException", e.to_string()))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Failure::new("Lambda.ServiceException", e.to_string()))?;
     let server = tokio::spawn(async move { axum::serve(listener, api).await });
 
     let function_name = function.arn.rsplit(':').next().unwrap_or(&function.arn).to_owned();
@@ -176,9 +182,15 @@ async fn next_invocation(State(invocation): State<Arc<Invocation>>) -> Result<(H
     let mut headers = HeaderMap::new();
     let header = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static(""));
     headers.insert("lambda-runtime-aws-request-id", header(&invocation.request_id));
-    headers.insert("lambda-runtime-deadline-ms", header(&invocation.deadline_ms.to_string()));
+    headers.insert(
+        "lambda-runtime-deadline-ms",
+        header(&invocation.deadline_ms.to_string()),
+    );
     headers.insert("lambda-runtime-invoked-function-arn", header(&invocation.function_arn));
-    headers.insert("lambda-runtime-trace-id", header("Root=1-00000000-000000000000000000000000"));
+    headers.insert(
+        "lambda-runtime-trace-id",
+        header("Root=1-00000000-000000000000000000000000"),
+    );
     Ok((headers, payload))
 }
 
@@ -191,7 +203,10 @@ async fn response(State(invocation): State<Arc<Invocation>>, body: String) -> St
 /// A function error: Step Functions names the task error after its `errorType`.
 async fn error(State(invocation): State<Arc<Invocation>>, body: String) -> StatusCode {
     let parsed: Value = serde_json::from_str(&body).unwrap_or(json!({ "errorMessage": body }));
-    let error_type = parsed["errorType"].as_str().filter(|t| !t.is_empty()).unwrap_or("Lambda.Unknown");
+    let error_type = parsed["errorType"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("Lambda.Unknown");
     invocation.finish(Err(Failure::new(error_type, body.clone())));
     StatusCode::ACCEPTED
 }

@@ -45,14 +45,22 @@ impl Integration for PutEvents {
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| Failure::new("EventBridge.ServiceException", aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| {
+                Failure::new(
+                    "EventBridge.ServiceException",
+                    aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string(),
+                )
+            })?;
         let results: Vec<Value> = sent
             .entries()
             .iter()
             .map(|e| json!({ "EventId": e.event_id(), "ErrorCode": e.error_code(), "ErrorMessage": e.error_message() }))
             .collect();
         if sent.failed_entry_count() > 0 {
-            return Err(Failure::new("EventBridge.FailedEntry", Value::Array(results).to_string()));
+            return Err(Failure::new(
+                "EventBridge.FailedEntry",
+                Value::Array(results).to_string(),
+            ));
         }
         Ok(json!({ "Entries": results, "FailedEntryCount": 0 }))
     }

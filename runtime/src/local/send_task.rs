@@ -13,7 +13,10 @@ pub struct SendTask {
 impl Integration for SendTask {
     fn serves(&self, resource: &Resource) -> bool {
         resource.service == "aws-sdk:sfn"
-            && matches!(resource.action.as_str(), "sendTaskSuccess" | "sendTaskFailure" | "sendTaskHeartbeat")
+            && matches!(
+                resource.action.as_str(),
+                "sendTaskSuccess" | "sendTaskFailure" | "sendTaskHeartbeat"
+            )
     }
 
     async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {

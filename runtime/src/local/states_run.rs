@@ -39,7 +39,9 @@ pub async fn states_run(run: StatesRun) -> Result<ExitCode> {
     };
     let tokens = TaskTokens::default();
     let interpreter = Interpreter::new(local_integrations(&setup, &tokens), tokens, "local");
-    let name = run.name.unwrap_or_else(|| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, input.to_string().as_bytes()).to_string());
+    let name = run
+        .name
+        .unwrap_or_else(|| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, input.to_string().as_bytes()).to_string());
     let execution = interpreter
         .execute(
             &definition,

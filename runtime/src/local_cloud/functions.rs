@@ -26,12 +26,18 @@ impl FunctionSource for DeployedFunctions {
             .map_err(|e| {
                 Failure::new(
                     "Lambda.ResourceNotFoundException",
-                    format!("reading the function {name}: {}", aws_sdk_lambda::error::DisplayErrorContext(e)),
+                    format!(
+                        "reading the function {name}: {}",
+                        aws_sdk_lambda::error::DisplayErrorContext(e)
+                    ),
                 )
             })?;
-        let configuration = found
-            .configuration
-            .ok_or_else(|| Failure::new("Lambda.ServiceException", format!("the function {name} has no configuration")))?;
+        let configuration = found.configuration.ok_or_else(|| {
+            Failure::new(
+                "Lambda.ServiceException",
+                format!("the function {name} has no configuration"),
+            )
+        })?;
         let image = found.code.and_then(|code| code.image_uri).unwrap_or_default();
         // The image's entrypoint is what the image maps to; an ImageConfig Command adds arguments.
         let arguments = configuration

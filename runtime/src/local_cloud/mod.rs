@@ -64,8 +64,7 @@ struct Plane {
 
 /// Runs until interrupted.
 pub async fn serve(options: LocalCloud) -> Result<()> {
-    std::fs::create_dir_all(&options.state_dir)
-        .with_context(|| format!("creating {}", options.state_dir.display()))?;
+    std::fs::create_dir_all(&options.state_dir).with_context(|| format!("creating {}", options.state_dir.display()))?;
     let config = sdk_config(&options.endpoint).await;
     let region = config.region().map_or("us-east-1".to_owned(), |r| r.to_string());
     let images = ImageMap::new(std::env::current_exe()?, &options.images).map_err(anyhow::Error::msg)?;
@@ -121,7 +120,12 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
 
 /// Takes over every execution running on the emulator that is not already ours.
 async fn take_new_executions(plane: &Arc<Plane>, taken: &mut HashSet<String>) -> Result<()> {
-    let machines = plane.sfn.list_state_machines().send().await.context("listing state machines")?;
+    let machines = plane
+        .sfn
+        .list_state_machines()
+        .send()
+        .await
+        .context("listing state machines")?;
     for machine in machines.state_machines() {
         if !machine.name().starts_with(PREFIX) {
             continue;
@@ -163,7 +167,11 @@ async fn take_over(plane: &Plane, state_machine_arn: &str, execution_arn: &str) 
         .send()
         .await
         .with_context(|| format!("describing {state_machine_arn}"))?;
-    let input = described.input().map(serde_json::from_str).transpose()?.unwrap_or(Value::Null);
+    let input = described
+        .input()
+        .map(serde_json::from_str)
+        .transpose()?
+        .unwrap_or(Value::Null);
     let record = ExecutionRecord {
         name: described.name().unwrap_or_default().to_owned(),
         execution_arn: execution_arn.to_owned(),
@@ -198,7 +206,10 @@ async fn run_execution(plane: Arc<Plane>, mut record: ExecutionRecord) {
         eprintln!("local-cloud: {}: {e:#}", record.name);
     }
     record.attempts += 1;
-    let saved = plane.store.save(&record).and_then(|()| plane.store.reset_history(&record.name));
+    let saved = plane
+        .store
+        .save(&record)
+        .and_then(|()| plane.store.reset_history(&record.name));
     if let Err(e) = saved {
         eprintln!("local-cloud: {}: {e:#}", record.name);
         return;
@@ -290,7 +301,10 @@ fn emulator_env(endpoint: &str, region: &str) -> BTreeMap<String, String> {
         ("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()),
         ("AWS_REGION".to_owned(), region.to_owned()),
         ("AWS_ACCESS_KEY_ID".to_owned(), from_env("AWS_ACCESS_KEY_ID", "test")),
-        ("AWS_SECRET_ACCESS_KEY".to_owned(), from_env("AWS_SECRET_ACCESS_KEY", "test")),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_owned(),
+            from_env("AWS_SECRET_ACCESS_KEY", "test"),
+        ),
         ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
     ])
 }
@@ -299,7 +313,9 @@ fn emulator_env(endpoint: &str, region: &str) -> BTreeMap<String, String> {
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(endpoint);
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-        loader = loader.credentials_provider(aws_sdk_sfn::config::Credentials::new("test", "test", None, None, "local"));
+        loader = loader.credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "test", "test", None, None, "local",
+        ));
     }
     if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
         loader = loader.region(aws_config::Region::new("us-east-1"));

@@ -29,7 +29,16 @@ impl RedisServer {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let password = uuid::Uuid::new_v4().simple().to_string();
         let child = tokio::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .args(["--requirepass", &password])
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true)

@@ -18,7 +18,10 @@ pub fn transition_line(event: &Event) -> Option<String> {
         Some(format!("-> {name}"))
     } else if kind.ends_with("StateExited") {
         Some(format!("<- {name}"))
-    } else if matches!(kind, "TaskFailed" | "TaskTimedOut" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionSucceeded") {
+    } else if matches!(
+        kind,
+        "TaskFailed" | "TaskTimedOut" | "ExecutionFailed" | "ExecutionTimedOut" | "ExecutionSucceeded"
+    ) {
         let error = details["error"].as_str().unwrap_or_default();
         Some(format!("{kind} {error}").trim_end().to_owned())
     } else {
@@ -32,13 +35,22 @@ fn seconds_between(start: &str, stop: &str) -> Option<f64> {
 
 /// One line per execution: name, status, duration, state machine.
 pub fn executions_table(records: &[ExecutionRecord]) -> String {
-    let mut out = format!("{:<40} {:<10} {:>10}  {}\n", "NAME", "STATUS", "DURATION", "STATE MACHINE");
+    let mut out = format!(
+        "{:<40} {:<10} {:>10}  {}\n",
+        "NAME", "STATUS", "DURATION", "STATE MACHINE"
+    );
     for record in records {
         let now = eventdriven_states::clock::now_iso();
         let stop = record.stop_date.as_deref().unwrap_or(&now);
         let duration = seconds_between(&record.start_date, stop).map_or("-".into(), |s| format!("{s:.1} s"));
         let machine = record.state_machine_arn.rsplit(':').next().unwrap_or_default();
-        let _ = writeln!(out, "{:<40} {:<10} {:>10}  {machine}", record.name, status(record.status), duration);
+        let _ = writeln!(
+            out,
+            "{:<40} {:<10} {:>10}  {machine}",
+            record.name,
+            status(record.status),
+            duration
+        );
     }
     out
 }
@@ -88,7 +100,10 @@ pub fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Op
     for (name, entered, exited, seconds) in &states {
         let _ = writeln!(out, "{name:<24} {entered:>7} {exited:>7} {:>10.2} s", seconds);
     }
-    let failures: Vec<&Event> = history.iter().filter(|e| e.kind == "TaskFailed" || e.kind == "TaskTimedOut").collect();
+    let failures: Vec<&Event> = history
+        .iter()
+        .filter(|e| e.kind == "TaskFailed" || e.kind == "TaskTimedOut")
+        .collect();
     if !failures.is_empty() {
         let _ = writeln!(out, "\ntask errors:");
         for event in failures {
@@ -112,7 +127,12 @@ pub fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Op
                         .count()
                 })
                 .unwrap_or(0);
-            let _ = writeln!(out, "\nchunks:    {done} of {} processed ({} rows split)", manifest.chunks.len(), manifest.rows);
+            let _ = writeln!(
+                out,
+                "\nchunks:    {done} of {} processed ({} rows split)",
+                manifest.chunks.len(),
+                manifest.rows
+            );
         }
     }
     out

@@ -111,7 +111,8 @@ impl Store {
             .with_context(|| format!("opening {}", path.display()))?;
         let mut line = serde_json::to_vec(event)?;
         line.push(b'\n');
-        file.write_all(&line).with_context(|| format!("writing {}", path.display()))
+        file.write_all(&line)
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     pub fn history(&self, name: &str) -> Result<Vec<Event>> {
@@ -122,6 +123,9 @@ impl Store {
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
         // A line cut short by a kill is the last one; it is skipped.
-        Ok(text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect())
+        Ok(text
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect())
     }
 }
