@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
@@ -510,17 +510,7 @@ async fn assert_uploads_start_runs_and_results_do_not(emulator: &Emulator, sdk: 
     let machine = text(&pipeline["state_machine_arn"]);
     let sfn = aws_sdk_sfn::Client::new(sdk);
     let payload = repo_root().join("examples/order-batch/payload/test.csv");
-    let copy = |key: &str| {
-        let status = Command::new("aws")
-            .args(["s3", "cp"])
-            .arg(&payload)
-            .arg(format!("s3://{bucket}/{key}"))
-            .envs(emulator.env())
-            .stdout(Stdio::null())
-            .status()
-            .expect("aws on PATH");
-        assert!(status.success(), "aws s3 cp to {key}");
-    };
+    let copy = |key: &str| upload(emulator, &payload, &bucket, key);
     copy("input/orders.csv");
     let deadline = Instant::now() + Duration::from_secs(30);
     let started = loop {

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -103,18 +103,6 @@ fn wait_for_ended(emulator: &Emulator, state_dir: &Path, count: usize, within: D
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-fn upload(emulator: &Emulator, file: &Path, bucket: &str, key: &str) {
-    let status = Command::new("aws")
-        .args(["s3", "cp"])
-        .arg(file)
-        .arg(format!("s3://{bucket}/{key}"))
-        .envs(emulator.env())
-        .stdout(Stdio::null())
-        .status()
-        .expect("aws on PATH");
-    assert!(status.success(), "aws s3 cp to {key}");
 }
 
 async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {

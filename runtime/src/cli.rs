@@ -20,7 +20,6 @@ use std::process::ExitCode;
 const DEFAULT_WORK_DIR: &str = ".eventdriven/work";
 const DEFAULT_TABLE: &str = ".eventdriven/orders.table";
 const DEFAULT_PIPELINE: &str = "local";
-const DEFAULT_VOLUMES: &str = ".eventdriven/volumes";
 
 #[derive(Parser)]
 #[command(
@@ -152,25 +151,7 @@ enum Command {
 #[derive(Subcommand)]
 enum StatesCommand {
     /// Execute a definition; prints its output, or {"error", "cause"} and exits 1.
-    Run {
-        /// The state machine definition (Amazon States Language, JSONPath).
-        definition: PathBuf,
-        /// The execution input (default: {}).
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Write the execution's history events here, as a JSON array.
-        #[arg(long)]
-        history: Option<PathBuf>,
-        /// The execution name (default: derived from the input).
-        #[arg(long)]
-        name: Option<String>,
-        /// Run IMAGE as the local COMMAND (this project's images run this binary).
-        #[arg(long = "image", value_name = "IMAGE=COMMAND")]
-        images: Vec<String>,
-        /// Where Job volumes live: one directory per file system or claim.
-        #[arg(long, default_value = DEFAULT_VOLUMES)]
-        volumes: PathBuf,
-    },
+    Run(crate::local::states_run::StatesRun),
 }
 
 #[derive(Subcommand)]
@@ -273,26 +254,8 @@ pub fn main() -> ExitCode {
 async fn execute(command: Command) -> Result<ExitCode> {
     match command {
         Command::States {
-            command:
-                StatesCommand::Run {
-                    definition,
-                    input,
-                    history,
-                    name,
-                    images,
-                    volumes,
-                },
-        } => {
-            let run = crate::local::states_run::StatesRun {
-                definition,
-                input,
-                history,
-                name,
-                images,
-                volumes,
-            };
-            return crate::local::states_run::states_run(run).await;
-        }
+            command: StatesCommand::Run(run),
+        } => return crate::local::states_run::states_run(run).await,
         Command::Split {
             run,
             input,
@@ -376,23 +339,8 @@ async fn execute(command: Command) -> Result<ExitCode> {
             })
             .await?;
         }
-        Command::Executions { at } => {
-            let records = crate::local_cloud::store::Store::new(&at.state_dir()).all()?;
-            print!("{}", crate::local_cloud::report::executions_table(&records));
-        }
-        Command::Execution { name, at } => {
-            let state_dir = at.state_dir();
-            let store = crate::local_cloud::store::Store::new(&state_dir);
-            let record = store
-                .load(&name)?
-                .with_context(|| format!("no execution {name:?} in {}", state_dir.display()))?;
-            let history = store.history(&name)?;
-            let run_dir = crate::local_cloud::run_dir(&state_dir, &name);
-            print!(
-                "{}",
-                crate::local_cloud::report::execution_report(&record, &history, run_dir.as_ref())
-            );
-        }
+        Command::Executions { at } => print!("{}", crate::local_cloud::report::executions(&at.state_dir())?),
+        Command::Execution { name, at } => print!("{}", crate::local_cloud::report::execution(&at.state_dir(), &name)?),
         Command::Generate { rows, seed, output } => {
             let mut out: Box<dyn Write> = if output.as_os_str() == "-" {
                 Box::new(std::io::stdout().lock())

@@ -41,16 +41,8 @@ fn dynamic(key: &str, expression: &Value, scope: Scope<'_>) -> Result<Value, Fai
     };
     if path::is_path(expression) {
         // AWS fails the execution (`States.Runtime`), not the state, for a path that selects nothing.
-        path::try_read(expression, scope)?.ok_or_else(|| {
-            Failure::runtime(format!(
-                "the JSONPath {expression:?} specified for the field {key:?} could not be found in the input {}",
-                if expression.starts_with("$$") {
-                    scope.context
-                } else {
-                    scope.input
-                }
-            ))
-        })
+        path::read(expression, scope)
+            .map_err(|failure| Failure::runtime(format!("{} (the field {key:?})", failure.cause)))
     } else if intrinsics::is_intrinsic(expression) {
         intrinsics::evaluate(expression, scope)
     } else {
@@ -99,7 +91,11 @@ mod tests {
     fn a_missing_path_fails_the_execution_naming_the_field() {
         let err = evaluate(&json!({"x.$": "$.nope"}), Scope::new(&json!({}), &json!({}))).unwrap_err();
         assert_eq!(err.error, "States.Runtime");
-        assert!(err.cause.contains("x.$"));
+        assert!(
+            err.cause.contains("$.nope") && err.cause.contains("x.$"),
+            "{}",
+            err.cause
+        );
     }
 
     #[test]

@@ -195,3 +195,16 @@ pub fn variables(name: &str) -> String {
 pub fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
+
+/// `aws s3 cp FILE s3://BUCKET/KEY` against the emulator, as a user uploads.
+pub fn upload(emulator: &Emulator, file: &Path, bucket: &str, key: &str) {
+    let status = Command::new("aws")
+        .args(["s3", "cp"])
+        .arg(file)
+        .arg(format!("s3://{bucket}/{key}"))
+        .envs(emulator.env())
+        .stdout(Stdio::null())
+        .status()
+        .expect("aws on PATH");
+    assert!(status.success(), "aws s3 cp to {key}");
+}

@@ -6,8 +6,7 @@
 //! with its `status` (and pod logs when `LogOptions.RetrieveLogs` is set), as EKS returns it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,6 +15,7 @@ use serde_json::Value;
 
 use crate::local::images::ImageMap;
 use crate::local::job::{JobSpec, PodRun, finished_job};
+use crate::local::process::container_process;
 
 /// Runs Jobs as processes on this machine.
 #[derive(Clone, Debug)]
@@ -141,15 +141,7 @@ fn map_mounts(value: &str, mounts: &[(String, PathBuf)]) -> String {
 
 /// Runs one pod: the process with exactly the container's environment (and `PATH`).
 async fn run_pod(name: String, command: &[String], env: &BTreeMap<String, String>) -> PodRun {
-    let mut process = tokio::process::Command::new(&command[0]);
-    process
-        .args(&command[1..])
-        .env_clear()
-        .envs(std::env::var_os("PATH").map(|p| ("PATH".to_owned(), p.to_string_lossy().into_owned())))
-        .envs(env)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    match process.output().await {
+    match container_process(command, env).output().await {
         Ok(output) => {
             let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
             logs.push_str(&String::from_utf8_lossy(&output.stderr));
@@ -169,15 +161,11 @@ async fn run_pod(name: String, command: &[String], env: &BTreeMap<String, String
     }
 }
 
-/// The local directory of a Job's work volume, for tools that inspect a run.
-pub fn volume_path(volumes_root: &Path, volume: &Value) -> PathBuf {
-    volumes_root.join(volume_dir(volume))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::path::Path;
 
     #[test]
     fn volumes_map_to_stable_directories_and_env_paths_follow() {

@@ -19,6 +19,8 @@ use eventdriven_states::{Failure, Integration, Resource, TaskRequest};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use crate::local::process::container_process;
+
 /// A function as it runs here: the command of its image and its configuration.
 #[derive(Clone, Debug)]
 pub struct LocalFunction {
@@ -129,16 +131,8 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
     env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), function_name);
     env.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into());
     env.insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "128".into());
-    let mut process = tokio::process::Command::new(&function.command[0]);
-    process
-        .args(&function.command[1..])
-        .env_clear()
-        .envs(std::env::var_os("PATH").map(|p| ("PATH".to_owned(), p.to_string_lossy().into_owned())))
-        .envs(&env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    let mut process = container_process(&function.command, &env);
+    process.stdout(Stdio::null()).stderr(Stdio::piped());
     let spawned = process.spawn();
     let outcome = match spawned {
         Err(e) => Err(Failure::new(

@@ -7,6 +7,7 @@ pub mod in_process;
 pub mod job;
 pub mod job_process;
 pub mod lambda_process;
+mod process;
 pub mod put_events;
 pub mod send_task;
 pub mod states_run;

@@ -12,12 +12,25 @@ use crate::local::functions::ThisBinary;
 use crate::local::images::ImageMap;
 use crate::local::{LocalSetup, local_integrations};
 
+/// What `states run` takes.
+#[derive(clap::Args)]
 pub struct StatesRun {
+    /// The state machine definition (Amazon States Language, JSONPath).
     pub definition: PathBuf,
+    /// The execution input (default: {}).
+    #[arg(long)]
     pub input: Option<PathBuf>,
+    /// Write the execution's history events here, as a JSON array.
+    #[arg(long)]
     pub history: Option<PathBuf>,
+    /// The execution name (default: derived from the input).
+    #[arg(long)]
     pub name: Option<String>,
+    /// Run IMAGE as the local COMMAND (this project's images run this binary).
+    #[arg(long = "image", value_name = "IMAGE=COMMAND")]
     pub images: Vec<String>,
+    /// Where Job volumes live: one directory per file system or claim.
+    #[arg(long, default_value = ".eventdriven/volumes")]
     pub volumes: PathBuf,
 }
 

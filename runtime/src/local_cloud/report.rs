@@ -1,11 +1,14 @@
 //! What `local-cloud` prints as executions run, and what `executions` and `execution NAME` show.
 
 use std::fmt::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
 
 use eventdriven_states::Event;
 use eventdriven_states::clock::parse_iso;
 
-use crate::local_cloud::store::{ExecutionRecord, RecordStatus};
+use crate::local_cloud::store::{ExecutionRecord, RecordStatus, Store};
 use crate::split::Manifest;
 use crate::workdir::{RunDir, read_json};
 
@@ -33,8 +36,27 @@ fn seconds_between(start: &str, stop: &str) -> Option<f64> {
     Some((parse_iso(stop)? - parse_iso(start)?).as_seconds_f64())
 }
 
+/// `eventdriven executions`: every execution recorded in `state_dir`.
+pub fn executions(state_dir: &Path) -> Result<String> {
+    Ok(executions_table(&Store::new(state_dir).all()?))
+}
+
+/// `eventdriven execution NAME`.
+pub fn execution(state_dir: &Path, name: &str) -> Result<String> {
+    let store = Store::new(state_dir);
+    let record = store
+        .load(name)?
+        .with_context(|| format!("no execution {name:?} in {}", state_dir.display()))?;
+    let history = store.history(name)?;
+    Ok(execution_report(
+        &record,
+        &history,
+        super::run_dir(state_dir, name).as_ref(),
+    ))
+}
+
 /// One line per execution: name, status, duration, state machine.
-pub fn executions_table(records: &[ExecutionRecord]) -> String {
+fn executions_table(records: &[ExecutionRecord]) -> String {
     let mut out = format!(
         "{:<40} {:<10} {:>10}  {}\n",
         "NAME", "STATUS", "DURATION", "STATE MACHINE"
@@ -65,7 +87,7 @@ fn status(status: RecordStatus) -> &'static str {
 }
 
 /// One execution: its states with timings, its errors, and the chunk progress of its run.
-pub fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option<&RunDir>) -> String {
+fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option<&RunDir>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "execution: {}", record.name);
     let _ = writeln!(out, "status:    {}", status(record.status));
