@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Rows of the generated input; with 2,000 rows a chunk the run has 10 chunks.
+/// Rows of the generated input, to which three bad rows are added.
 const ROWS: u64 = 20_000;
 const LINES_PER_CHUNK: u64 = 2_000;
+const CHUNKS: u64 = (ROWS + 3).div_ceil(LINES_PER_CHUNK);
 const JOB_IMAGE: &str = "ghcr.io/example/eventdriven:1";
 
 fn eventdriven() -> PathBuf {
@@ -217,7 +218,7 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     );
     let report = cli(&emulator, &state_dir, &["execution", &runs[0].0]);
     assert!(
-        report.contains("ProcessChunk") && report.contains("10 of 10 processed"),
+        report.contains("ProcessChunk") && report.contains(&format!("{CHUNKS} of {CHUNKS} processed")),
         "{report}"
     );
 

@@ -106,7 +106,9 @@ pub struct PodRun {
     pub name: String,
     pub succeeded: bool,
     pub logs: String,
-    /// Why the pod failed, as a condition reason would say it.
+    /// How the pod ended, e.g. `exit status: 1`.
+    pub ended: String,
+    /// Why the Job failed when it is not its backoff limit, as its condition says (`DeadlineExceeded`).
     pub reason: Option<String>,
 }
 
@@ -149,10 +151,13 @@ pub fn finished_job(parameters: &Value, spec: &JobSpec, pods: &[PodRun], started
     if succeeded {
         Ok(job)
     } else {
-        let last_logs = pods.last().map(|p| tail(&p.logs, Some(20))).unwrap_or_default();
+        let last = pods.last();
         Err(Failure::task_failed(format!(
-            "Job {} failed after {failed} pod attempt(s): {}\n{last_logs}",
-            spec.name, job["status"]["conditions"][0]["reason"]
+            "Job {} failed ({}) after {failed} pod attempt(s); the last pod ended with {}:\n{}",
+            spec.name,
+            job["status"]["conditions"][0]["reason"].as_str().unwrap_or_default(),
+            last.map_or("nothing", |p| p.ended.as_str()),
+            last.map(|p| tail(&p.logs, Some(20))).unwrap_or_default()
         )))
     }
 }
@@ -217,6 +222,7 @@ mod tests {
             name: "p1".into(),
             succeeded: true,
             logs: "a\nb\nc".into(),
+            ended: "exit status: 0".into(),
             reason: None,
         };
         let job = finished_job(&parameters, &spec, &[ok], "t0").unwrap();
@@ -227,6 +233,7 @@ mod tests {
             name: name.into(),
             succeeded: false,
             logs: "error: boom".into(),
+            ended: "exit status: 1".into(),
             reason: None,
         };
         let failure = finished_job(&parameters, &spec, &[bad("p1"), bad("p2"), bad("p3")], "t0").unwrap_err();

@@ -60,6 +60,7 @@ impl Integration for LocalJobs {
                         name: spec.pod_name(0),
                         succeeded: false,
                         logs: format!("the Job ran longer than its activeDeadlineSeconds ({seconds} s)"),
+                        ended: "stopped at the deadline".into(),
                         reason: Some("DeadlineExceeded".into()),
                     }]
                 }),
@@ -149,14 +150,16 @@ async fn run_pod(name: String, command: &[String], env: &BTreeMap<String, String
                 name,
                 succeeded: output.status.success(),
                 logs,
-                reason: (!output.status.success()).then(|| format!("exit status {}", output.status)),
+                ended: output.status.to_string(),
+                reason: None,
             }
         }
         Err(e) => PodRun {
             name,
             succeeded: false,
             logs: format!("starting {}: {e}", command[0]),
-            reason: Some("StartError".into()),
+            ended: "not started".into(),
+            reason: None,
         },
     }
 }
@@ -238,7 +241,7 @@ mod tests {
         let script = format!("echo x >> {0}; echo attempt; exit 3", counter.display());
         let failure = jobs(root.path()).call(request(json!([script]), 2)).await.unwrap_err();
         assert_eq!(failure.error, "States.TaskFailed");
-        assert!(failure.cause.contains("3 pod attempt(s)"), "{}", failure.cause);
+        assert!(failure.cause.contains("3 pod attempt(s)") && failure.cause.contains("exit status: 3"), "{}", failure.cause);
         assert_eq!(std::fs::read_to_string(counter).unwrap().lines().count(), 3);
     }
 }
