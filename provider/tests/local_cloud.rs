@@ -290,4 +290,8 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     drop(cloud);
 
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert!(
+        s3.head_bucket().bucket(&bucket).send().await.is_err(),
+        "destroy removes the bucket, results and all"
+    );
 }

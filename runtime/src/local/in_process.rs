@@ -74,7 +74,12 @@ impl Integration for InProcessSteps {
                 Ok(log) => log.clone(),
                 Err(e) => format!("error: {e:#}"),
             },
-            ended: if outcome.is_ok() { "exit status: 0" } else { "exit status: 1" }.into(),
+            ended: if outcome.is_ok() {
+                "exit status: 0"
+            } else {
+                "exit status: 1"
+            }
+            .into(),
             reason: None,
         };
         finished_job(&request.parameters, &spec, &[pod], &started)

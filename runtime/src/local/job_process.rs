@@ -241,7 +241,11 @@ mod tests {
         let script = format!("echo x >> {0}; echo attempt; exit 3", counter.display());
         let failure = jobs(root.path()).call(request(json!([script]), 2)).await.unwrap_err();
         assert_eq!(failure.error, "States.TaskFailed");
-        assert!(failure.cause.contains("3 pod attempt(s)") && failure.cause.contains("exit status: 3"), "{}", failure.cause);
+        assert!(
+            failure.cause.contains("3 pod attempt(s)") && failure.cause.contains("exit status: 3"),
+            "{}",
+            failure.cause
+        );
         assert_eq!(std::fs::read_to_string(counter).unwrap().lines().count(), 3);
     }
 }

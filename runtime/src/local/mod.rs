@@ -9,6 +9,7 @@ pub mod job_process;
 pub mod lambda_process;
 mod process;
 pub mod put_events;
+pub mod s3_objects;
 pub mod send_task;
 pub mod states_run;
 
@@ -32,8 +33,16 @@ pub struct LocalSetup {
     pub extra_env: BTreeMap<String, String>,
     /// Values replaced by name in every Job's and function's environment.
     pub env_overrides: BTreeMap<String, String>,
-    /// The event bus `events:putEvents` sends to, when there is one.
-    pub events: Option<aws_sdk_eventbridge::Client>,
+    /// The emulator's services that tasks call directly, when there is an emulator.
+    pub services: Option<Services>,
+}
+
+/// Services a task calls directly: the event bus of `events:putEvents` and the objects of a
+/// distributed Map's ItemReader and ResultWriter.
+#[derive(Clone)]
+pub struct Services {
+    pub events: aws_sdk_eventbridge::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 /// The integrations a definition runs with on this machine.
@@ -52,6 +61,9 @@ pub fn local_integrations(setup: &LocalSetup, tokens: &TaskTokens) -> Integratio
         })
         .with(send_task::SendTask { tokens: tokens.clone() })
         .with(put_events::PutEvents {
-            events: setup.events.clone(),
+            events: setup.services.as_ref().map(|s| s.events.clone()),
+        })
+        .with(s3_objects::S3Objects {
+            s3: setup.services.as_ref().map(|s| s.s3.clone()),
         })
 }

@@ -48,7 +48,7 @@ pub async fn states_run(run: StatesRun) -> Result<ExitCode> {
         volumes_root: run.volumes,
         extra_env: Default::default(),
         env_overrides: Default::default(),
-        events: None,
+        services: None,
     };
     let tokens = TaskTokens::default();
     let interpreter = Interpreter::new(local_integrations(&setup, &tokens), tokens, "local");

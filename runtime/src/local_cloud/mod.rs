@@ -23,7 +23,7 @@ use eventdriven_states::{Event, Interpreter, StartExecution, Status, TaskTokens}
 use serde_json::Value;
 
 use crate::local::images::ImageMap;
-use crate::local::{LocalSetup, local_integrations};
+use crate::local::{LocalSetup, Services, local_integrations};
 use crate::workdir::RunDir;
 use functions::DeployedFunctions;
 use redis_server::RedisServer;
@@ -82,7 +82,14 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
             volumes_root: options.state_dir.join("volumes"),
             extra_env: emulator_env(&options.endpoint, &region),
             env_overrides: BTreeMap::from([(eventdriven_core::contract::REDIS_URL.to_owned(), redis.url())]),
-            events: Some(aws_sdk_eventbridge::Client::new(&config)),
+            services: Some(Services {
+                events: aws_sdk_eventbridge::Client::new(&config),
+                s3: aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(&config)
+                        .force_path_style(true)
+                        .build(),
+                ),
+            }),
         },
         redis,
         tokens: TaskTokens::default(),
