@@ -14,6 +14,7 @@ pub mod records;
 pub mod rejects;
 pub mod retry;
 pub mod runner;
+pub mod sdk;
 pub mod secrets;
 pub mod split;
 pub mod steps;

@@ -184,13 +184,12 @@ impl Order {
 }
 
 /// Turns one parsed record into an [`Order`], or says why it cannot.
-pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationIds) -> Result<Order, String> {
+pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationIds) -> Result<Order, RowError> {
     if record.len() != layout.field_count {
-        return Err(format!(
-            "expected {} fields, found {}",
-            layout.field_count,
-            record.len()
-        ));
+        return Err(RowError::FieldCount {
+            expected: layout.field_count,
+            found: record.len(),
+        });
     }
     let last = record.len() - 1;
     let mut item = Item::with_capacity(COLUMNS.len() + 1, record.as_slice().len() + 48);
@@ -201,13 +200,27 @@ pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationId
             raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         }
         let text = std::str::from_utf8(raw)
-            .map_err(|_| format!("column {:?} is not valid UTF-8", column.header))?
+            .map_err(|_| RowError::NotUtf8 { column: column.header })?
             .trim();
-        push_typed(&mut item, column, text).map_err(|why| format!("column {:?}: {why}", column.header))?;
+        push_typed(&mut item, column, text).map_err(|why| RowError::BadValue {
+            column: column.header,
+            why,
+        })?;
     }
     let confirmation_id = ids.id(item.key());
     item.push(CONFIRMATION_ATTRIBUTE, Type::S, confirmation_id.as_str());
     Ok(Order { item, confirmation_id })
+}
+
+/// Why a row is rejected; its text is the `reason` column of the rejects file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowError {
+    #[error("expected {expected} fields, found {found}")]
+    FieldCount { expected: usize, found: usize },
+    #[error("column {column:?} is not valid UTF-8")]
+    NotUtf8 { column: &'static str },
+    #[error("column {column:?}: {why}")]
+    BadValue { column: &'static str, why: String },
 }
 
 /// Checks `text` against the column's kind and adds it to the item, typed.
@@ -364,7 +377,7 @@ mod tests {
             (&format!("{ROW},extra"), "expected 14 fields, found 15"),
         ];
         for (row, expected) in cases {
-            let err = parse_row(&layout(), &record(row), &ids).unwrap_err();
+            let err = parse_row(&layout(), &record(row), &ids).unwrap_err().to_string();
             assert!(err.contains(expected), "{row}: {err}");
         }
     }

@@ -70,7 +70,7 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
                 output.push(b'\n');
                 items.push(order.item);
             }
-            Err(reason) => pending_reject = Some((line_of(chunk_line), reason, start)),
+            Err(reason) => pending_reject = Some((line_of(chunk_line), reason.to_string(), start)),
         }
     }
     if let Some((line, reason, from)) = pending_reject {

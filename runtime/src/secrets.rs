@@ -4,8 +4,8 @@
 use anyhow::{Context, Result};
 
 pub async fn redis_auth_token(secret_arn: &str) -> Result<String> {
-    let config = aws_config::load_from_env().await;
-    let output = aws_sdk_secretsmanager::Client::new(&config)
+    let config = crate::sdk::config().await;
+    let output = aws_sdk_secretsmanager::Client::new(config)
         .get_secret_value()
         .secret_id(secret_arn)
         .send()

@@ -148,3 +148,58 @@ async fn large_results_are_uploaded_in_parts() {
     let uploads = s3.list_multipart_uploads().bucket("big").send().await.unwrap();
     assert!(uploads.uploads().is_empty(), "no incomplete upload is left behind");
 }
+
+/// A distributed Map whose items come from a CSV object in the emulator's S3 and whose results
+/// go back there, through the local `s3:getObject` and `s3:putObject` integrations.
+#[tokio::test]
+async fn a_distributed_map_reads_and_writes_the_emulators_s3() {
+    use eventdriven_runtime::local::s3_objects::S3Objects;
+    use eventdriven_states::{Integrations, Interpreter, StartExecution, Status, TaskTokens};
+    use serde_json::json;
+
+    let emulator = Emulator::start();
+    let s3 = create_bucket_and_table(&emulator, "items", "unused").await;
+    s3.put_object()
+        .bucket("items")
+        .key("in/list.csv")
+        .body(ByteStream::from_static(b"id,name\n1,a\n2,b\n3,c\n"))
+        .send()
+        .await
+        .unwrap();
+    let definition = json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+            "Parameters": {"Bucket": "items", "Key": "in/list.csv"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Name", "States": {"Name": {"Type": "Pass", "OutputPath": "$.name", "End": true}}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "items", "Prefix": "out"}},
+        "End": true}}});
+    let integrations = Integrations::default().with(S3Objects { s3: Some(s3.clone()) });
+    let execution = Interpreter::new(integrations, TaskTokens::default(), "us-east-1")
+        .execute(
+            &definition,
+            StartExecution {
+                name: "dmap".into(),
+                input: json!({}),
+                state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:m".into(),
+                role_arn: String::new(),
+                observer: None,
+            },
+        )
+        .await;
+    assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.failure);
+    let manifest_key = execution.output.unwrap()["ResultWriterDetails"]["Key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let manifest: serde_json::Value = serde_json::from_slice(&object(&s3, "items", &manifest_key).await).unwrap();
+    let succeeded_key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().unwrap();
+    let succeeded: serde_json::Value = serde_json::from_slice(&object(&s3, "items", succeeded_key).await).unwrap();
+    let outputs: Vec<&str> = succeeded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Output"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, ["\"a\"", "\"b\"", "\"c\""]);
+}

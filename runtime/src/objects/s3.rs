@@ -12,9 +12,9 @@ const PART_BYTES: usize = 8 << 20;
 /// An S3 client from the standard configuration chain. With an endpoint override (a local
 /// emulator) addressing is path-style, as emulators expect.
 pub async fn client() -> Client {
-    let config = aws_config::load_from_env().await;
+    let config = crate::sdk::config().await;
     let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL_S3").or_else(|| std::env::var_os("AWS_ENDPOINT_URL"));
-    let s3_config = aws_sdk_s3::config::Builder::from(&config)
+    let s3_config = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(custom_endpoint.is_some())
         .build();
     Client::from_conf(s3_config)

@@ -25,9 +25,9 @@ pub struct DynamoDbTable {
 impl DynamoDbTable {
     /// Uses the SDK's standard configuration chain (`AWS_ENDPOINT_URL` included).
     pub async fn connect(name: &str) -> Self {
-        let config = aws_config::load_from_env().await;
+        let config = crate::sdk::config().await;
         DynamoDbTable {
-            client: Client::new(&config),
+            client: Client::new(config),
             name: name.to_string(),
         }
     }
@@ -84,7 +84,7 @@ impl DynamoDbTable {
             .send()
             .await
             .with_context(|| format!("GetItem from table {}", self.name))?;
-        Ok(output.item.map(|item| item_json(&item)))
+        output.item.map(|item| item_json(&item)).transpose()
     }
 
     /// Counts items with a paginated `Scan` (`Select: COUNT`).
@@ -164,24 +164,67 @@ fn write_request(item: &Item) -> WriteRequest {
     WriteRequest::builder().put_request(put).build()
 }
 
-fn item_json(item: &HashMap<String, AttributeValue>) -> serde_json::Value {
-    item.iter()
+/// An item in DynamoDB's JSON form, every attribute type included.
+fn item_json(item: &HashMap<String, AttributeValue>) -> Result<serde_json::Value> {
+    let fields = item
+        .iter()
         .map(|(name, value)| {
-            let typed = match value {
-                AttributeValue::S(s) => serde_json::json!({ "S": s }),
-                AttributeValue::N(n) => serde_json::json!({ "N": n }),
-                other => serde_json::json!({ "?": format!("{other:?}") }),
-            };
-            (name.clone(), typed)
+            Ok((
+                name.clone(),
+                attribute_json(value).with_context(|| format!("attribute {name:?}"))?,
+            ))
         })
-        .collect::<serde_json::Map<_, _>>()
-        .into()
+        .collect::<Result<serde_json::Map<_, _>>>()?;
+    Ok(fields.into())
+}
+
+/// One attribute as `{"<type>": value}`; binaries are base64, as DynamoDB's JSON has them.
+fn attribute_json(value: &AttributeValue) -> Result<serde_json::Value> {
+    use base64::Engine;
+    use serde_json::json;
+    let base64 =
+        |blob: &aws_sdk_dynamodb::primitives::Blob| base64::engine::general_purpose::STANDARD.encode(blob.as_ref());
+    Ok(match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::B(b) => json!({ "B": base64(b) }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(n) => json!({ "NULL": n }),
+        AttributeValue::Ss(set) => json!({ "SS": set }),
+        AttributeValue::Ns(set) => json!({ "NS": set }),
+        AttributeValue::Bs(set) => json!({ "BS": set.iter().map(base64).collect::<Vec<_>>() }),
+        AttributeValue::L(list) => json!({ "L": list.iter().map(attribute_json).collect::<Result<Vec<_>>>()? }),
+        AttributeValue::M(map) => json!({ "M": item_json(map)? }),
+        other => anyhow::bail!("an attribute type this version does not know: {other:?}"),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn every_attribute_type_renders_as_dynamodb_json() {
+        use aws_sdk_dynamodb::primitives::Blob;
+        let nested = HashMap::from([("n".to_owned(), AttributeValue::N("1".into()))]);
+        let item = HashMap::from([
+            ("s".to_owned(), AttributeValue::S("x".into())),
+            ("b".to_owned(), AttributeValue::B(Blob::new(b"hi".to_vec()))),
+            ("bool".to_owned(), AttributeValue::Bool(true)),
+            ("null".to_owned(), AttributeValue::Null(true)),
+            ("ss".to_owned(), AttributeValue::Ss(vec!["a".into()])),
+            ("l".to_owned(), AttributeValue::L(vec![AttributeValue::N("2".into())])),
+            ("m".to_owned(), AttributeValue::M(nested)),
+        ]);
+        assert_eq!(
+            item_json(&item).unwrap(),
+            serde_json::json!({
+                "s": {"S": "x"}, "b": {"B": "aGk="}, "bool": {"BOOL": true}, "null": {"NULL": true},
+                "ss": {"SS": ["a"]}, "l": {"L": [{"N": "2"}]}, "m": {"M": {"n": {"N": "1"}}}
+            })
+        );
+    }
 
     fn requests(keys: &[&str]) -> Vec<WriteRequest> {
         keys.iter()
