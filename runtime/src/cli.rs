@@ -117,7 +117,7 @@ enum Command {
         poll_interval_ms: u64,
         /// Scales every Retry interval of the definitions (0 retries at once); for tests and
         /// quick failure loops, the definition itself is unchanged.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = retry_scale)]
         retry_scale: f64,
     },
     /// List the executions local-cloud ran, with status and duration.
@@ -236,6 +236,14 @@ struct TableArgs {
     /// Pipeline name; seeds the ConfirmationIds.
     #[arg(long, env = contract::PIPELINE_NAME, default_value = DEFAULT_PIPELINE)]
     pipeline_name: String,
+}
+
+/// A factor for Retry intervals: finite and not negative.
+fn retry_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if scale.is_finite() && scale >= 0.0 => Ok(scale),
+        _ => Err(format!("{text:?} is not a number of at least 0")),
+    }
 }
 
 /// Entry point of the binary.

@@ -128,16 +128,16 @@ fn volume_dir(volume: &Value) -> String {
     format!("volume-{}", volume["name"].as_str().unwrap_or("unnamed"))
 }
 
-/// Replaces a mount path at the start of `value` with its local directory.
+/// Replaces the longest mount path at the start of `value` with its local directory.
 fn map_mounts(value: &str, mounts: &[(String, PathBuf)]) -> String {
-    for (mount, dir) in mounts {
-        if let Some(rest) = value.strip_prefix(mount.as_str()) {
-            if rest.is_empty() || rest.starts_with('/') {
-                return format!("{}{rest}", dir.display());
-            }
-        }
-    }
-    value.to_owned()
+    mounts
+        .iter()
+        .filter_map(|(mount, dir)| {
+            let rest = value.strip_prefix(mount.as_str())?;
+            (rest.is_empty() || rest.starts_with('/')).then(|| (mount.len(), format!("{}{rest}", dir.display())))
+        })
+        .max_by_key(|(length, _)| *length)
+        .map_or_else(|| value.to_owned(), |(_, mapped)| mapped)
 }
 
 /// Runs one pod: the process with exactly the container's environment (and `PATH`).
@@ -180,10 +180,14 @@ mod tests {
             volume_dir(&json!({"name": "work", "persistentVolumeClaim": {"claimName": "c"}})),
             "claim-c"
         );
-        let mounts = [("/mnt/work".to_owned(), PathBuf::from("/tmp/v/fs-12"))];
+        let mounts = [
+            ("/mnt".to_owned(), PathBuf::from("/tmp/v/other")),
+            ("/mnt/work".to_owned(), PathBuf::from("/tmp/v/fs-12")),
+        ];
         assert_eq!(map_mounts("/mnt/work", &mounts), "/tmp/v/fs-12");
         assert_eq!(map_mounts("/mnt/work/run/x", &mounts), "/tmp/v/fs-12/run/x");
-        assert_eq!(map_mounts("/mnt/workers", &mounts), "/mnt/workers");
+        assert_eq!(map_mounts("/mnt/workers", &mounts), "/tmp/v/other/workers");
+        assert_eq!(map_mounts("/opt/x", &mounts), "/opt/x");
     }
 
     fn request(args: Value, backoff: u64) -> TaskRequest {

@@ -117,6 +117,8 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
         .route("/2018-06-01/runtime/invocation/:id/response", post(response))
         .route("/2018-06-01/runtime/invocation/:id/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(error))
+        // The Invoke API's payload limit, so a large answer is not refused as the default 2 MB would.
+        .layer(axum::extract::DefaultBodyLimit::max(6 << 20))
         .with_state(invocation.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -124,7 +126,8 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
     let address = listener
         .local_addr()
         .map_err(|e| Failure::new("Lambda.ServiceException", e.to_string()))?;
-    let server = tokio::spawn(async move { axum::serve(listener, api).await });
+    // Stopped however this invocation ends, a task timeout or a failed sibling included.
+    let _server = AbortOnDrop(tokio::spawn(async move { axum::serve(listener, api).await }));
 
     let function_name = function.arn.rsplit(':').next().unwrap_or(&function.arn).to_owned();
     env.insert("AWS_LAMBDA_RUNTIME_API".into(), address.to_string());
@@ -140,16 +143,27 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
             format!("starting {}: {e}", function.command[0]),
         )),
         Ok(mut child) => {
+            // Read as it is written, so a chatty function never blocks on a full pipe.
+            let stderr = child.stderr.take().map(|pipe| {
+                tokio::spawn(async move {
+                    use tokio::io::AsyncReadExt;
+                    let mut text = String::new();
+                    let _ = tokio::io::BufReader::new(pipe).read_to_string(&mut text).await;
+                    text
+                })
+            });
             let exited = async {
                 let status = child.wait().await;
-                let mut stderr = String::new();
-                if let Some(mut pipe) = child.stderr.take() {
-                    use tokio::io::AsyncReadExt;
-                    let _ = pipe.read_to_string(&mut stderr).await;
-                }
-                (status, stderr)
+                let stderr = match stderr {
+                    Some(reading) => reading.await.unwrap_or_default(),
+                    None => String::new(),
+                };
+                let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+                (status, tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
             };
             tokio::select! {
+                // An answer wins over the exit that may follow it.
+                biased;
                 outcome = receiver => outcome.unwrap_or_else(|_| Err(Failure::new("Lambda.Unknown", "the Runtime API closed"))),
                 (status, stderr) = exited => Err(Failure::new(
                     "Lambda.Unknown",
@@ -162,8 +176,16 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
             }
         }
     };
-    server.abort();
     outcome
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 async fn next_invocation(State(invocation): State<Arc<Invocation>>) -> Result<(HeaderMap, String), StatusCode> {

@@ -13,7 +13,7 @@ pub mod store;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -58,13 +58,12 @@ struct Plane {
     tokens: TaskTokens,
     region: String,
     retry_scale: f64,
-    /// Secrets whose tokens the Redis server already accepts.
-    allowed_secrets: Mutex<HashSet<String>>,
 }
 
 /// Runs until interrupted.
 pub async fn serve(options: LocalCloud) -> Result<()> {
     std::fs::create_dir_all(&options.state_dir).with_context(|| format!("creating {}", options.state_dir.display()))?;
+    let _lock = lock_state_dir(&options.state_dir)?;
     let config = sdk_config(&options.endpoint).await;
     let region = config.region().map_or("us-east-1".to_owned(), |r| r.to_string());
     let images = ImageMap::new(std::env::current_exe()?, &options.images).map_err(anyhow::Error::msg)?;
@@ -95,7 +94,6 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
         tokens: TaskTokens::default(),
         region,
         retry_scale: options.retry_scale,
-        allowed_secrets: Mutex::default(),
     });
     eprintln!(
         "local-cloud: watching {} (state in {}, Redis on 127.0.0.1:{})",
@@ -104,36 +102,60 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
         plane.redis.port
     );
 
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut taken: HashSet<String> = HashSet::new();
     for record in plane.store.all()? {
         taken.insert(record.execution_arn.clone());
         if record.status == RecordStatus::Running {
             eprintln!("local-cloud: resuming {}", record.name);
+            // A crash may have come between recording the execution and stopping the emulator's copy.
+            stop_emulator_copy(&plane, &record.execution_arn).await.ok();
             tokio::spawn(run_execution(plane.clone(), record));
         }
     }
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
     loop {
-        if let Err(e) = take_new_executions(&plane, &mut taken).await {
-            eprintln!("local-cloud: {e:#}");
+        tokio::select! {
+            _ = interrupt.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
+            () = take_new_executions(&plane, &mut taken) => {}
         }
         tokio::select! {
-            _ = &mut stop => return Ok(()),
+            _ = interrupt.recv() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
             () = tokio::time::sleep(options.poll_interval) => {}
         }
     }
 }
 
-/// Takes over every execution running on the emulator that is not already ours.
-async fn take_new_executions(plane: &Arc<Plane>, taken: &mut HashSet<String>) -> Result<()> {
-    let machines = plane
-        .sfn
-        .list_state_machines()
-        .send()
-        .await
-        .context("listing state machines")?;
-    for machine in machines.state_machines() {
+/// One `local-cloud` per state directory: a second would run the same executions again.
+fn lock_state_dir(state_dir: &Path) -> Result<std::fs::File> {
+    let path = state_dir.join("lock");
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    file.try_lock().map_err(|_| {
+        anyhow::anyhow!(
+            "another local-cloud is running with the state directory {}",
+            state_dir.display()
+        )
+    })?;
+    Ok(file)
+}
+
+/// Takes over every execution running on the emulator that is not already ours. Errors are
+/// reported per state machine and execution, and the next poll tries again.
+async fn take_new_executions(plane: &Arc<Plane>, taken: &mut HashSet<String>) {
+    let mut machines = plane.sfn.list_state_machines().into_paginator().items().send();
+    while let Some(machine) = machines.next().await {
+        let machine = match machine {
+            Ok(machine) => machine,
+            Err(e) => {
+                eprintln!(
+                    "local-cloud: listing state machines: {}",
+                    aws_sdk_sfn::error::DisplayErrorContext(e)
+                );
+                return;
+            }
+        };
         if !machine.name().starts_with(PREFIX) {
             continue;
         }
@@ -143,19 +165,29 @@ async fn take_new_executions(plane: &Arc<Plane>, taken: &mut HashSet<String>) ->
             .state_machine_arn(machine.state_machine_arn())
             .status_filter(ExecutionStatus::Running)
             .send()
-            .await
-            .with_context(|| format!("listing the executions of {}", machine.name()))?;
+            .await;
+        let running = match running {
+            Ok(running) => running,
+            Err(e) => {
+                let e = aws_sdk_sfn::error::DisplayErrorContext(e);
+                eprintln!("local-cloud: listing the executions of {}: {e}", machine.name());
+                continue;
+            }
+        };
         for execution in running.executions() {
             if taken.contains(execution.execution_arn()) {
                 continue;
             }
-            let record = take_over(plane, machine.state_machine_arn(), execution.execution_arn()).await?;
-            taken.insert(record.execution_arn.clone());
-            eprintln!("local-cloud: {} started ({})", record.name, machine.name());
-            tokio::spawn(run_execution(plane.clone(), record));
+            match take_over(plane, machine.state_machine_arn(), execution.execution_arn()).await {
+                Ok(record) => {
+                    taken.insert(record.execution_arn.clone());
+                    eprintln!("local-cloud: {} started ({})", record.name, machine.name());
+                    tokio::spawn(run_execution(plane.clone(), record));
+                }
+                Err(e) => eprintln!("local-cloud: taking over {}: {e:#}", execution.execution_arn()),
+            }
         }
     }
-    Ok(())
 }
 
 /// Records an execution as ours, then stops the emulator's copy of it.
@@ -195,6 +227,15 @@ async fn take_over(plane: &Plane, state_machine_arn: &str, execution_arn: &str) 
         attempts: 0,
     };
     plane.store.save(&record)?;
+    // Once recorded the execution is ours: a copy left running fails at its first Job anyway.
+    if let Err(e) = stop_emulator_copy(plane, execution_arn).await {
+        eprintln!("local-cloud: {e:#}");
+    }
+    Ok(record)
+}
+
+/// Stops the emulator's copy of an execution this machine runs.
+async fn stop_emulator_copy(plane: &Plane, execution_arn: &str) -> Result<()> {
     plane
         .sfn
         .stop_execution()
@@ -204,7 +245,7 @@ async fn take_over(plane: &Plane, state_machine_arn: &str, execution_arn: &str) 
         .send()
         .await
         .with_context(|| format!("stopping the emulator's copy of {execution_arn}"))?;
-    Ok(record)
+    Ok(())
 }
 
 /// Runs (or resumes) one execution to its end and records how it ended.
@@ -216,17 +257,17 @@ async fn run_execution(plane: Arc<Plane>, mut record: ExecutionRecord) {
     let saved = plane
         .store
         .save(&record)
-        .and_then(|()| plane.store.reset_history(&record.name));
+        .and_then(|()| plane.store.reset_history(&record));
     if let Err(e) = saved {
         eprintln!("local-cloud: {}: {e:#}", record.name);
         return;
     }
-    let (store, name) = (plane.store.clone(), record.name.clone());
+    let (store, name, key) = (plane.store.clone(), record.name.clone(), record.key());
     let observer = Arc::new(move |event: &Event| {
         if let Some(line) = report::transition_line(event) {
             eprintln!("{name}: {line}");
         }
-        if let Err(e) = store.append_event(&name, event) {
+        if let Err(e) = store.append_event(&key, event) {
             eprintln!("local-cloud: {name}: {e:#}");
         }
     });
@@ -265,14 +306,12 @@ async fn run_execution(plane: Arc<Plane>, mut record: ExecutionRecord) {
     }
 }
 
-/// Lets the Redis server accept the auth token of every secret the definition names.
+/// Lets the Redis server accept the auth token of every secret the definition names; read for
+/// each execution, so a rotated token is taken up.
 async fn allow_secrets(plane: &Plane, definition: &Value) -> Result<()> {
     let mut arns = Vec::new();
     collect_secret_arns(definition, &mut arns);
     for arn in arns {
-        if plane.allowed_secrets.lock().expect("secrets lock").contains(&arn) {
-            continue;
-        }
         let secret = plane
             .secrets
             .get_secret_value()
@@ -283,7 +322,6 @@ async fn allow_secrets(plane: &Plane, definition: &Value) -> Result<()> {
         if let Some(token) = secret.secret_string() {
             plane.redis.allow_token(token).await?;
         }
-        plane.allowed_secrets.lock().expect("secrets lock").insert(arn);
     }
     Ok(())
 }

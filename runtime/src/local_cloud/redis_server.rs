@@ -22,8 +22,11 @@ impl RedisServer {
     pub async fn start(state_dir: &Path) -> Result<RedisServer> {
         let pid_file = state_dir.join("redis.pid");
         if let Ok(pid) = std::fs::read_to_string(&pid_file) {
-            if let Ok(pid) = pid.trim().parse::<i32>() {
-                let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
+            let pid = pid.trim();
+            // Only a redis-server: after a reboot the number may belong to anything.
+            let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&command).contains("redis-server") {
+                let _ = std::process::Command::new("kill").arg(pid).status();
             }
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();

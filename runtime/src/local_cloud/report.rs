@@ -45,9 +45,9 @@ pub fn executions(state_dir: &Path) -> Result<String> {
 pub fn execution(state_dir: &Path, name: &str) -> Result<String> {
     let store = Store::new(state_dir);
     let record = store
-        .load(name)?
+        .find(name)?
         .with_context(|| format!("no execution {name:?} in {}", state_dir.display()))?;
-    let history = store.history(name)?;
+    let history = store.history(&record)?;
     Ok(execution_report(
         &record,
         &history,

@@ -48,6 +48,14 @@ pub struct ExecutionRecord {
     pub attempts: u32,
 }
 
+impl ExecutionRecord {
+    /// Where the record lives: execution names are unique only within a state machine.
+    pub fn key(&self) -> String {
+        let machine = self.state_machine_arn.rsplit(':').next().unwrap_or_default();
+        format!("{machine}--{}", self.name)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     root: PathBuf,
@@ -60,22 +68,31 @@ impl Store {
         }
     }
 
-    fn dir(&self, name: &str) -> PathBuf {
-        self.root.join(name)
+    fn dir(&self, key: &str) -> PathBuf {
+        self.root.join(key)
     }
 
-    pub fn history_path(&self, name: &str) -> PathBuf {
-        self.dir(name).join("history.jsonl")
+    fn history_path(&self, key: &str) -> PathBuf {
+        self.dir(key).join("history.jsonl")
     }
 
     pub fn save(&self, record: &ExecutionRecord) -> Result<()> {
-        let dir = self.dir(&record.name);
+        let dir = self.dir(&record.key());
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         write_json_atomically(&dir.join("record.json"), record)
     }
 
-    pub fn load(&self, name: &str) -> Result<Option<ExecutionRecord>> {
-        read_json(&self.dir(name).join("record.json"))
+    fn load(&self, key: &str) -> Result<Option<ExecutionRecord>> {
+        read_json(&self.dir(key).join("record.json"))
+    }
+
+    /// The execution named `name`; an error when executions of two state machines share it.
+    pub fn find(&self, name: &str) -> Result<Option<ExecutionRecord>> {
+        let mut found: Vec<ExecutionRecord> = self.all()?.into_iter().filter(|r| r.name == name).collect();
+        match found.len() {
+            0 | 1 => Ok(found.pop()),
+            n => anyhow::bail!("{n} executions are named {name:?}, of different state machines"),
+        }
     }
 
     /// Every record, oldest first.
@@ -87,8 +104,8 @@ impl Store {
         };
         let mut records = Vec::new();
         for entry in entries {
-            let name = entry?.file_name().to_string_lossy().into_owned();
-            if let Some(record) = self.load(&name)? {
+            let key = entry?.file_name().to_string_lossy().into_owned();
+            if let Some(record) = self.load(&key)? {
                 records.push(record);
             }
         }
@@ -97,13 +114,13 @@ impl Store {
     }
 
     /// Starts a new history for a (re)started execution.
-    pub fn reset_history(&self, name: &str) -> Result<()> {
-        let path = self.history_path(name);
+    pub fn reset_history(&self, record: &ExecutionRecord) -> Result<()> {
+        let path = self.history_path(&record.key());
         std::fs::write(&path, b"").with_context(|| format!("writing {}", path.display()))
     }
 
-    pub fn append_event(&self, name: &str, event: &Event) -> Result<()> {
-        let path = self.history_path(name);
+    pub fn append_event(&self, key: &str, event: &Event) -> Result<()> {
+        let path = self.history_path(key);
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
@@ -115,8 +132,8 @@ impl Store {
             .with_context(|| format!("writing {}", path.display()))
     }
 
-    pub fn history(&self, name: &str) -> Result<Vec<Event>> {
-        let path = self.history_path(name);
+    pub fn history(&self, record: &ExecutionRecord) -> Result<Vec<Event>> {
+        let path = self.history_path(&record.key());
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
