@@ -376,3 +376,29 @@ pub fn run_dir(state_dir: &Path, name: &str) -> Option<RunDir> {
         .filter_map(|volume| RunDir::new(&volume.path(), name).ok())
         .find(|dir| dir.manifest().exists())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_instance_on_the_same_state_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_state_dir(dir.path()).unwrap();
+        let err = lock_state_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("another local-cloud"), "{err}");
+        drop(held);
+        assert!(lock_state_dir(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn secret_arns_are_found_anywhere_in_a_definition() {
+        let arn = "arn:aws:secretsmanager:us-east-1:1:secret:eventdriven/orders/redis-auth-Ab3dE9";
+        let definition = serde_json::json!({"States": {"S": {"Parameters": {"Job": {"env": [
+            {"name": "REDIS_AUTH_SECRET_ARN", "value": arn}, {"name": "X", "value": "arn:aws:s3:::b"}
+        ]}}}, "T": {"Parameters": {"again": arn}}}});
+        let mut found = Vec::new();
+        collect_secret_arns(&definition, &mut found);
+        assert_eq!(found, [arn]);
+    }
+}
