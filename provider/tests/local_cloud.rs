@@ -22,7 +22,8 @@ fn eventdriven() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven")).with_file_name("eventdriven")
 }
 
-/// A running `eventdriven local-cloud`, killed (as with SIGKILL) when dropped.
+/// A running `eventdriven local-cloud`, stopped with SIGTERM when dropped (it then stops its
+/// Redis server); [`LocalCloud::crash`] kills it instead.
 struct LocalCloud {
     process: Child,
 }
@@ -54,8 +55,21 @@ impl LocalCloud {
     }
 }
 
+impl LocalCloud {
+    /// SIGKILL: no chance to clean up, as in a crash.
+    fn crash(mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
 impl Drop for LocalCloud {
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.process.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.process.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
@@ -245,7 +259,7 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
         assert!(Instant::now() < deadline, "the third run never got halfway");
         std::thread::sleep(Duration::from_millis(50));
     };
-    drop(cloud);
+    cloud.crash();
     let cloud = LocalCloud::start(&emulator, &state_dir, &[]);
     let runs = wait_for_ended(&emulator, &state_dir, 3, Duration::from_secs(60));
     assert_eq!(
