@@ -129,9 +129,34 @@ pub const DEFAULT_MAX_LINES_PER_BATCH: u64 = 30_000;
 pub const LIST_CHUNKS_RUN_ID_FIELD: &str = "run_id";
 pub const LIST_CHUNKS_CHUNKS_FIELD: &str = "chunks";
 
+/// What the state machine sends the list-chunks Lambda (its `Payload`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ListChunksRequest {
+    pub run_id: String,
+}
+
+/// What the list-chunks Lambda answers: the run's pending chunks, which the Map iterates over.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ListChunksResponse {
+    pub run_id: String,
+    pub chunks: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lambda_messages_use_the_fields_the_definition_reads_and_writes() {
+        let request = serde_json::to_value(ListChunksRequest { run_id: "r".into() }).unwrap();
+        assert_eq!(request[LIST_CHUNKS_RUN_ID_FIELD], "r");
+        let response = ListChunksResponse {
+            run_id: "r".into(),
+            chunks: vec!["000000-2".into()],
+        };
+        let response = serde_json::to_value(response).unwrap();
+        assert_eq!(response[LIST_CHUNKS_CHUNKS_FIELD][0], "000000-2");
+    }
 
     #[test]
     fn every_job_needs_a_run_id_and_work_dir() {

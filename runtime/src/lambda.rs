@@ -1,22 +1,21 @@
 //! The list-chunks Lambda: `{"run_id": "..."}` in, the run's pending chunks out.
 
 use crate::progress::ProgressStore;
-use crate::steps::{ChunkList, list_chunks};
+use crate::steps::list_chunks;
 use anyhow::Result;
-use eventdriven_core::contract::LIST_CHUNKS_RUN_ID_FIELD;
+use eventdriven_core::contract::{ListChunksRequest, ListChunksResponse};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde::Deserialize;
 
 /// The `errorType` of a failed invocation: Step Functions names the task's error after it, so a
 /// Retry or Catch can select it.
 pub const ERROR_TYPE: &str = "ListChunksFailed";
 
 /// Answers one invocation.
-pub async fn handle(progress: &ProgressStore, payload: &serde_json::Value) -> Result<ChunkList> {
-    let run_id = payload
-        .get(LIST_CHUNKS_RUN_ID_FIELD)
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| anyhow::anyhow!("the payload has no string field {LIST_CHUNKS_RUN_ID_FIELD:?}"))?;
-    list_chunks(run_id, progress).await
+pub async fn handle(progress: &ProgressStore, payload: &serde_json::Value) -> Result<ListChunksResponse> {
+    let request = ListChunksRequest::deserialize(payload)
+        .map_err(|e| anyhow::anyhow!("the payload is not a list-chunks request ({e}): {payload}"))?;
+    list_chunks(&request.run_id, progress).await
 }
 
 /// Runs the Lambda runtime loop; the progress store connection is shared by invocations.

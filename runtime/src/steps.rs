@@ -14,6 +14,7 @@ use crate::split::{Manifest, split};
 use crate::table::OrdersTable;
 use crate::workdir::{ChunkRef, RunDir, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail, ensure};
+use eventdriven_core::contract::ListChunksResponse;
 use serde::{Deserialize, Serialize};
 
 /// Split `input` into the run's chunks and queue them. A run already split is not split again;
@@ -40,18 +41,12 @@ pub async fn split_step(run: &RunDir, progress: &ProgressStore, input: &ObjectUr
     Ok(manifest)
 }
 
-/// The run's pending chunks, as the Lambda returns them.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ChunkList {
-    pub run_id: String,
-    pub chunks: Vec<String>,
-}
-
 /// Step Functions refuses payloads over 256 KiB; stay well under it.
 pub const MAX_LIST_BYTES: usize = 200 * 1024;
 
-pub async fn list_chunks(run_id: &str, progress: &ProgressStore) -> Result<ChunkList> {
-    let list = ChunkList {
+/// The run's pending chunks, as the Lambda returns them.
+pub async fn list_chunks(run_id: &str, progress: &ProgressStore) -> Result<ListChunksResponse> {
+    let list = ListChunksResponse {
         run_id: run_id.to_string(),
         chunks: progress.pending(run_id).await?,
     };

@@ -136,8 +136,7 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
     env.insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "128".into());
     let mut process = container_process(&function.command, &env);
     process.stdout(Stdio::null()).stderr(Stdio::piped());
-    let spawned = process.spawn();
-    let outcome = match spawned {
+    match process.spawn() {
         Err(e) => Err(Failure::new(
             "Lambda.ServiceException",
             format!("starting {}: {e}", function.command[0]),
@@ -175,8 +174,7 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
                 )),
             }
         }
-    };
-    outcome
+    }
 }
 
 /// Aborts a task when dropped.

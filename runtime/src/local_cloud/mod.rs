@@ -328,10 +328,8 @@ async fn allow_secrets(plane: &Plane, definition: &Value) -> Result<()> {
 
 fn collect_secret_arns(value: &Value, found: &mut Vec<String>) {
     match value {
-        Value::String(s) if s.starts_with("arn:") && s.contains(":secretsmanager:") => {
-            if !found.contains(s) {
-                found.push(s.clone());
-            }
+        Value::String(s) if s.starts_with("arn:") && s.contains(":secretsmanager:") && !found.contains(s) => {
+            found.push(s.clone());
         }
         Value::Array(items) => items.iter().for_each(|v| collect_secret_arns(v, found)),
         Value::Object(fields) => fields.values().for_each(|v| collect_secret_arns(v, found)),

@@ -109,13 +109,13 @@ fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option
                 None => states.push((name.clone(), 1, 0, 0.0)),
             }
             open.push((name, event.timestamp.clone()));
-        } else if event.kind.ends_with("StateExited") {
-            if let Some(position) = open.iter().position(|(n, _)| *n == name) {
-                let (_, entered) = open.remove(position);
-                if let Some(state) = states.iter_mut().find(|(n, ..)| *n == name) {
-                    state.2 += 1;
-                    state.3 += seconds_between(&entered, &event.timestamp).unwrap_or(0.0);
-                }
+        } else if event.kind.ends_with("StateExited")
+            && let Some(position) = open.iter().position(|(n, _)| *n == name)
+        {
+            let (_, entered) = open.remove(position);
+            if let Some(state) = states.iter_mut().find(|(n, ..)| *n == name) {
+                state.2 += 1;
+                state.3 += seconds_between(&entered, &event.timestamp).unwrap_or(0.0);
             }
         }
     }
@@ -139,23 +139,23 @@ fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option
             );
         }
     }
-    if let Some(dir) = run_dir {
-        if let Ok(Some(manifest)) = read_json::<Manifest>(&dir.manifest()) {
-            let done = std::fs::read_dir(dir.out_dir())
-                .map(|entries| {
-                    entries
-                        .filter_map(Result::ok)
-                        .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
-                        .count()
-                })
-                .unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "\nchunks:    {done} of {} processed ({} rows split)",
-                manifest.chunks.len(),
-                manifest.rows
-            );
-        }
+    if let Some(dir) = run_dir
+        && let Ok(Some(manifest)) = read_json::<Manifest>(&dir.manifest())
+    {
+        let done = std::fs::read_dir(dir.out_dir())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".done.json"))
+                    .count()
+            })
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "\nchunks:    {done} of {} processed ({} rows split)",
+            manifest.chunks.len(),
+            manifest.rows
+        );
     }
     out
 }
