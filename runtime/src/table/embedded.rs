@@ -22,6 +22,7 @@ pub struct EmbeddedTable {
 
 impl EmbeddedTable {
     pub fn open(path: &Path) -> Result<Self> {
+        discard_interrupted_creation(path)?;
         let db = Database::builder(path)
             .cache_size(CACHE_BYTES)
             // One background worker: more only spin on the two cores a run already keeps busy.
@@ -72,6 +73,26 @@ impl EmbeddedTable {
     }
 }
 
+/// The files fjall creates before its `version` marker, which it writes last.
+const CREATION_FILES: [&str; 3] = ["lock", "0.jnl", "keyspaces"];
+
+/// A table whose creation was killed before fjall wrote its `version` marker holds no data, and
+/// fjall refuses to create it again over the files it left: those files are removed. Anything
+/// else in the directory leaves it untouched, so a wrong `--table` path never loses data.
+fn discard_interrupted_creation(path: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return Ok(());
+    };
+    let names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if names.iter().any(|n| n == "version") || !names.iter().all(|n| CREATION_FILES.contains(&n.as_str())) {
+        return Ok(());
+    }
+    std::fs::remove_dir_all(path).with_context(|| format!("removing the unfinished table {}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +123,22 @@ mod tests {
             Some(serde_json::from_slice(&expected).unwrap())
         );
         assert_eq!(table.get("43").unwrap(), None);
+    }
+
+    #[test]
+    fn a_creation_killed_before_its_version_marker_is_started_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders.table");
+        std::fs::create_dir_all(path.join("keyspaces")).unwrap();
+        std::fs::write(path.join("lock"), b"").unwrap();
+        std::fs::write(path.join("0.jnl"), b"").unwrap();
+        assert!(EmbeddedTable::open(&path).is_ok());
+
+        // A directory holding anything else is never removed.
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("notes.txt"), b"mine").unwrap();
+        let _ = EmbeddedTable::open(&other);
+        assert!(other.join("notes.txt").exists());
     }
 }
