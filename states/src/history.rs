@@ -74,6 +74,11 @@ impl History {
         id
     }
 
+    /// The id of the newest event, 0 when there is none.
+    pub fn last_id(&self) -> u64 {
+        self.events.lock().expect("history lock").len() as u64
+    }
+
     pub fn events(&self) -> Vec<Event> {
         self.events.lock().expect("history lock").clone()
     }

@@ -125,7 +125,7 @@ impl Interpreter {
                 }
             }
         };
-        let last = history.events().last().map_or(0, |e| e.id);
+        let last = history.last_id();
         let (status, output, failure) = match outcome {
             Ok(output) => {
                 history.record(
@@ -467,7 +467,7 @@ impl Run<'_> {
             }
         });
         let outcome = futures_util::future::try_join_all(runs).await;
-        let last_id = self.history.events().last().map_or(started, |e| e.id);
+        let last_id = self.history.last_id().max(started);
         match outcome {
             Ok(outputs) => {
                 *last = self.history.record("ParallelStateSucceeded", last_id, None);

@@ -87,7 +87,7 @@ pub(crate) async fn run(
     } else {
         inline(run, here, processor, inputs, max_concurrency, started).await
     };
-    let last_id = run.history.events().last().map_or(started, |e| e.id);
+    let last_id = run.history.last_id().max(started);
     match outcome {
         Ok(results) => {
             *last = run.history.record("MapStateSucceeded", last_id, None);
@@ -155,7 +155,7 @@ async fn distributed(
         map.label.as_deref().unwrap_or(here.name),
         uuid::Uuid::new_v4().hyphenated()
     );
-    let last = run.history.events().last().map_or(0, |e| e.id);
+    let last = run.history.last_id();
     run.history
         .record("MapRunStarted", last, Some(json!({ "mapRunArn": map_run_arn })));
     // Failures are counted in items, whether or not they were batched.
@@ -209,7 +209,7 @@ async fn distributed(
     } else {
         over_count || over_percentage
     };
-    let last = run.history.events().last().map_or(0, |e| e.id);
+    let last = run.history.last_id();
     if exceeded {
         run.history.record(
             "MapRunFailed",
