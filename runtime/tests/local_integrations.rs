@@ -155,8 +155,7 @@ async fn the_lambda_answers_through_a_local_runtime_api_in_the_invoke_envelope()
         .unwrap();
     let lambda = LocalLambda {
         functions: Arc::new(ListChunksFunction),
-        extra_env: BTreeMap::new(),
-        env_overrides: BTreeMap::new(),
+        env: Default::default(),
     };
     let answer = lambda.call(invoke_request(json!({"run_id": run_id}))).await.unwrap();
     assert_eq!(answer["StatusCode"], 200);

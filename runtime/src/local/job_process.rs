@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::local::images::ImageMap;
 use crate::local::job::{JobSpec, PodRun, finished_job};
-use crate::local::process::container_process;
+use crate::local::process::{ProcessEnv, container_process};
 
 /// Runs Jobs as processes on this machine.
 #[derive(Clone, Debug)]
@@ -23,10 +23,7 @@ pub struct LocalJobs {
     pub images: ImageMap,
     /// Where volumes live: one directory per EFS file system, claim or other volume.
     pub volumes_root: PathBuf,
-    /// Added to every container's environment (the emulator endpoint, credentials, region).
-    pub extra_env: BTreeMap<String, String>,
-    /// Env values replaced by name, e.g. `REDIS_URL` pointing at the local Redis server.
-    pub env_overrides: BTreeMap<String, String>,
+    pub env: ProcessEnv,
 }
 
 #[async_trait]
@@ -98,12 +95,11 @@ impl LocalJobs {
             std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             mounts.push((mount_path.trim_end_matches('/').to_owned(), dir));
         }
-        let mut env = self.extra_env.clone();
-        for (name, value) in &spec.env {
-            env.insert(name.clone(), map_mounts(value, &mounts));
-        }
-        env.extend(self.env_overrides.clone());
-        Ok(env)
+        let own = spec
+            .env
+            .iter()
+            .map(|(name, value)| (name.clone(), map_mounts(value, &mounts)));
+        Ok(self.env.compose(own))
     }
 }
 
@@ -216,8 +212,10 @@ mod tests {
         LocalJobs {
             images: ImageMap::default(),
             volumes_root: root.into(),
-            extra_env: BTreeMap::from([("EXTRA".into(), "1".into())]),
-            env_overrides: BTreeMap::new(),
+            env: ProcessEnv {
+                extra: BTreeMap::from([("EXTRA".into(), "1".into())]),
+                overrides: BTreeMap::new(),
+            },
         }
     }
 

@@ -19,7 +19,7 @@ use eventdriven_states::{Failure, Integration, Resource, TaskRequest};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::local::process::container_process;
+use crate::local::process::{ProcessEnv, container_process};
 
 /// A function as it runs here: the command of its image and its configuration.
 #[derive(Clone, Debug)]
@@ -40,9 +40,7 @@ pub trait FunctionSource: Send + Sync {
 #[derive(Clone)]
 pub struct LocalLambda {
     pub functions: Arc<dyn FunctionSource>,
-    /// Added to every function's environment (the emulator endpoint, credentials, region).
-    pub extra_env: BTreeMap<String, String>,
-    pub env_overrides: BTreeMap<String, String>,
+    pub env: ProcessEnv,
 }
 
 #[async_trait]
@@ -62,9 +60,7 @@ impl Integration for LocalLambda {
             (name, request.parameters.get("Payload").cloned().unwrap_or(json!({})))
         };
         let function = self.functions.function(&name).await?;
-        let mut env = self.extra_env.clone();
-        env.extend(function.env.clone());
-        env.extend(self.env_overrides.clone());
+        let env = self.env.compose(function.env.clone());
         let answer = invoke(&function, env, &payload).await?;
         if request.resource.direct_lambda {
             return Ok(answer);

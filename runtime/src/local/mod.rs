@@ -7,13 +7,12 @@ pub mod in_process;
 pub mod job;
 pub mod job_process;
 pub mod lambda_process;
-mod process;
+pub mod process;
 pub mod put_events;
 pub mod s3_objects;
 pub mod send_task;
 pub mod states_run;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -22,6 +21,7 @@ use eventdriven_states::{Integrations, TaskTokens};
 use crate::local::images::ImageMap;
 use crate::local::job_process::LocalJobs;
 use crate::local::lambda_process::{FunctionSource, LocalLambda};
+use crate::local::process::ProcessEnv;
 
 /// How local processes are set up: what stands in for images, volumes and endpoints.
 #[derive(Clone)]
@@ -29,10 +29,8 @@ pub struct LocalSetup {
     pub images: ImageMap,
     pub volumes_root: PathBuf,
     pub functions: Arc<dyn FunctionSource>,
-    /// Added to every Job's and function's environment.
-    pub extra_env: BTreeMap<String, String>,
-    /// Values replaced by name in every Job's and function's environment.
-    pub env_overrides: BTreeMap<String, String>,
+    /// What every Job's and function's environment adds and replaces.
+    pub env: ProcessEnv,
     /// The emulator's services that tasks call directly, when there is an emulator.
     pub services: Option<Services>,
 }
@@ -51,13 +49,11 @@ pub fn local_integrations(setup: &LocalSetup, tokens: &TaskTokens) -> Integratio
         .with(LocalJobs {
             images: setup.images.clone(),
             volumes_root: setup.volumes_root.clone(),
-            extra_env: setup.extra_env.clone(),
-            env_overrides: setup.env_overrides.clone(),
+            env: setup.env.clone(),
         })
         .with(LocalLambda {
             functions: setup.functions.clone(),
-            extra_env: setup.extra_env.clone(),
-            env_overrides: setup.env_overrides.clone(),
+            env: setup.env.clone(),
         })
         .with(send_task::SendTask { tokens: tokens.clone() })
         .with(put_events::PutEvents {

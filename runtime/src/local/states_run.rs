@@ -46,8 +46,7 @@ pub async fn states_run(run: StatesRun) -> Result<ExitCode> {
         functions: Arc::new(ThisBinary { images: images.clone() }),
         images,
         volumes_root: run.volumes,
-        extra_env: Default::default(),
-        env_overrides: Default::default(),
+        env: Default::default(),
         services: None,
     };
     let tokens = TaskTokens::default();

@@ -23,6 +23,7 @@ use eventdriven_states::{Event, Interpreter, StartExecution, Status, TaskTokens}
 use serde_json::Value;
 
 use crate::local::images::ImageMap;
+use crate::local::process::ProcessEnv;
 use crate::local::{LocalSetup, Services, local_integrations};
 use crate::workdir::RunDir;
 use functions::DeployedFunctions;
@@ -79,8 +80,10 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
             }),
             images,
             volumes_root: options.state_dir.join("volumes"),
-            extra_env: emulator_env(&options.endpoint, &region),
-            env_overrides: BTreeMap::from([(eventdriven_core::contract::REDIS_URL.to_owned(), redis.url())]),
+            env: ProcessEnv {
+                extra: emulator_env(&options.endpoint, &region),
+                overrides: BTreeMap::from([(eventdriven_core::contract::REDIS_URL.to_owned(), redis.url())]),
+            },
             services: Some(Services {
                 events: aws_sdk_eventbridge::Client::new(&config),
                 s3: aws_sdk_s3::Client::from_conf(
