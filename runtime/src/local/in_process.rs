@@ -11,9 +11,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use eventdriven_core::contract::{self, Step};
 use eventdriven_states::{Failure, Integration, Resource, TaskRequest};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::local::job::{JobSpec, PodRun, finished_job};
+use crate::local::lambda_process::invoke_envelope;
 use crate::objects::ObjectUrl;
 use crate::order::ConfirmationIds;
 use crate::progress::ProgressStore;
@@ -54,10 +55,13 @@ impl Integration for InProcessSteps {
 
     async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {
         if request.resource.service == "lambda" {
+            // The error is named as the deployed function names it.
             let list = crate::lambda::handle(&self.progress, &request.parameters["Payload"])
                 .await
-                .map_err(|e| Failure::new("Lambda.Unknown", format!("{e:#}")))?;
-            return Ok(json!({ "StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": list }));
+                .map_err(|e| Failure::new(crate::lambda::ERROR_TYPE, format!("{e:#}")))?;
+            return Ok(invoke_envelope(
+                serde_json::to_value(list).map_err(|e| Failure::runtime(e.to_string()))?,
+            ));
         }
         let spec = JobSpec::from_parameters(&request.parameters)?;
         let started = eventdriven_states::clock::now_iso();

@@ -65,13 +65,18 @@ impl Integration for LocalLambda {
         if request.resource.direct_lambda {
             return Ok(answer);
         }
-        Ok(json!({
-            "ExecutedVersion": "$LATEST",
-            "Payload": answer,
-            "StatusCode": 200,
-            "SdkHttpMetadata": { "HttpStatusCode": 200 },
-        }))
+        Ok(invoke_envelope(answer))
     }
+}
+
+/// What `lambda:invoke` returns to the state machine: the function's answer in Invoke's envelope.
+pub fn invoke_envelope(payload: Value) -> Value {
+    json!({
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "StatusCode": 200,
+        "SdkHttpMetadata": { "HttpStatusCode": 200 },
+    })
 }
 
 /// What the function reported through the Runtime API.
