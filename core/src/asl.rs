@@ -1,8 +1,8 @@
-//! Structural checks of an Amazon States Language definition.
+//! Structural checks of an Amazon States Language definition, for core's unit tests.
 //!
-//! Step Functions only rejects a broken definition when the provider calls CreateStateMachine,
-//! and some mistakes (a path that reads nothing, a state nothing reaches) not even then. These
-//! checks catch them in unit tests, and let the provider fail at plan time instead of apply.
+//! At apply, the provider has Step Functions itself validate each definition
+//! (`ValidateStateMachineDefinition`). Some mistakes pass that check (a path that reads nothing,
+//! a state nothing reaches); these checks catch them in core's tests, without AWS.
 
 use std::collections::HashSet;
 

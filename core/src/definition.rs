@@ -24,6 +24,58 @@ pub const MERGE: &str = "Merge";
 /// count towards the 256 KiB task result limit even though the result is then discarded.
 const LOG_TAIL_LINES: &str = "100";
 
+/// The spec fields the definition embeds, by their attribute names: changing one of them changes
+/// the definition (a test checks this against every field), and no other field does.
+pub const INPUTS: [&str; 9] = [
+    "name",
+    "bucket_name",
+    "namespace",
+    "service_account",
+    "job_image",
+    "max_lines_per_batch",
+    "max_concurrency",
+    "output_prefix",
+    "work_volume_claim",
+];
+
+/// The spec settings a rendered definition embeds, read back (as `terraform import` does).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EmbeddedSettings {
+    pub cluster_name: Option<String>,
+    pub namespace: Option<String>,
+    pub service_account: Option<String>,
+    pub job_image: Option<String>,
+    pub work_volume_claim: Option<String>,
+    pub max_lines_per_batch: Option<i64>,
+    pub max_concurrency: Option<i64>,
+    pub output_prefix: Option<String>,
+}
+
+/// Reads back what [`state_machine_definition`] embedded, from where it put it; a setting not
+/// found (a definition edited by hand) is `None`.
+pub fn embedded_settings(definition: &Value) -> EmbeddedSettings {
+    let text = |pointer: &str| definition.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+    let pod = |state: &str| format!("/States/{state}/Parameters/Job/spec/template/spec");
+    let split_pod = pod(SPLIT);
+    let env = |state: &str, name: &str| -> Option<&Value> {
+        let entries = definition.pointer(&format!("{}/containers/0/env", pod(state)))?;
+        entries.as_array()?.iter().find(|e| e["name"] == name)
+    };
+    let output_url = env(MERGE, contract::OUTPUT_URL).and_then(|e| e[paths::dynamic("value")].as_str());
+    EmbeddedSettings {
+        cluster_name: text(&format!("/States/{SPLIT}/Parameters/ClusterName")),
+        namespace: text(&format!("/States/{SPLIT}/Parameters/Namespace")),
+        service_account: text(&format!("{split_pod}/serviceAccountName")),
+        job_image: text(&format!("{split_pod}/containers/0/image")),
+        work_volume_claim: text(&format!("{split_pod}/volumes/0/persistentVolumeClaim/claimName")),
+        max_lines_per_batch: env(SPLIT, contract::MAX_LINES_PER_BATCH).and_then(|e| e["value"].as_str()?.parse().ok()),
+        max_concurrency: definition
+            .pointer(&format!("/States/{PROCESS_CHUNKS}/MaxConcurrency"))
+            .and_then(Value::as_i64),
+        output_prefix: output_url.and_then(crate::env::output_prefix_of),
+    }
+}
+
 pub fn state_machine_definition(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
     json!({
         "Comment": format!(
@@ -158,6 +210,61 @@ mod tests {
             .into_iter()
             .flat_map(|(_, v)| fixtures::state_roots(v))
             .collect()
+    }
+
+    #[test]
+    fn exactly_the_listed_spec_fields_change_the_definition() {
+        let base = fixtures::spec();
+        let render_as_deployed =
+            |spec: &PipelineSpec| state_machine_definition(spec, &fixtures::cluster(), &fixtures::refs_for(spec));
+        let rendered = render_as_deployed(&base);
+        let fields = serde_json::to_value(&base).unwrap();
+        for (field, value) in fields.as_object().unwrap() {
+            // An unset optional field is set to whichever of a text or a number it takes.
+            let candidates = match value {
+                Value::String(text) => vec![json!(format!("{text}x"))],
+                Value::Number(n) => vec![json!(n.as_i64().unwrap() + 1)],
+                Value::Null => vec![json!("x"), json!(1)],
+                Value::Object(_) => vec![json!({ "team": "x" })],
+                other => panic!("{field}: add a way to change {other}"),
+            };
+            let spec: PipelineSpec = candidates
+                .into_iter()
+                .find_map(|candidate| {
+                    let mut changed = fields.clone();
+                    changed[field] = candidate;
+                    serde_json::from_value(changed).ok()
+                })
+                .unwrap();
+            let differs = render_as_deployed(&spec) != rendered;
+            assert_eq!(differs, INPUTS.contains(&field.as_str()), "{field}");
+        }
+    }
+
+    #[test]
+    fn embedded_settings_read_back_what_was_rendered() {
+        let mut spec = fixtures::spec();
+        spec.max_lines_per_batch = 1234;
+        spec.max_concurrency = 7;
+        spec.namespace = "batch".into();
+        spec.service_account = "runner".into();
+        spec.output_prefix = "out{it's}\\/".into();
+        spec.work_volume_claim = Some("orders-work".into());
+        let read = embedded_settings(&render(&spec));
+        assert_eq!(
+            read,
+            EmbeddedSettings {
+                cluster_name: Some(fixtures::cluster().name),
+                namespace: Some(spec.namespace),
+                service_account: Some(spec.service_account),
+                job_image: Some(spec.job_image),
+                work_volume_claim: spec.work_volume_claim,
+                max_lines_per_batch: Some(1234),
+                max_concurrency: Some(7),
+                output_prefix: Some(spec.output_prefix),
+            }
+        );
+        assert_eq!(embedded_settings(&json!({})), EmbeddedSettings::default());
     }
 
     #[test]

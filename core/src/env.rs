@@ -54,6 +54,13 @@ fn output_url(spec: &PipelineSpec, refs: &DeployedRefs, scope: Scope) -> String 
     paths::format(&template, &[&scope.run_id()])
 }
 
+/// The output prefix an [`output_url`] template embeds, read back.
+pub fn output_prefix_of(template: &str) -> Option<String> {
+    let pieces = paths::format_pieces(template)?;
+    let (_bucket, prefix) = pieces.first()?.strip_prefix("s3://")?.split_once('/')?;
+    Some(prefix.to_owned())
+}
+
 /// The settings a Job for `step` gets, in contract order: those it requires, plus the optional
 /// ones (required by no step) that have a value.
 pub fn job_settings(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Vec<(&'static str, EnvValue)> {

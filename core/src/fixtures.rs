@@ -38,8 +38,13 @@ pub fn cluster() -> ClusterInfo {
 
 /// What the provider would have deployed for [`spec`] in [`aws`].
 pub fn refs() -> DeployedRefs {
-    let (spec, aws) = (spec(), aws());
-    let names = Names::new(&spec, &aws);
+    refs_for(&spec())
+}
+
+/// What the provider would have deployed for `spec` in [`aws`].
+pub fn refs_for(spec: &PipelineSpec) -> DeployedRefs {
+    let aws = aws();
+    let names = Names::new(spec, &aws);
     DeployedRefs {
         lambda_function_arn: names.lambda_function_arn(),
         efs_file_system_id: "fs-0123456789abcdef0".into(),

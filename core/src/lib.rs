@@ -8,12 +8,14 @@
 //! - [`cluster`], [`refs`]: what is read from AWS before rendering, and what exists after creating.
 //! - [`naming`]: deterministic names and ARNs of every child resource.
 //! - [`paths`], [`env`](mod@env): how run-time values reach each step.
-//! - [`manifest`], [`definition`], [`asl`]: the Jobs, the state machine, and its checks.
+//! - [`manifest`], [`definition`]: the Jobs and the state machine (rendered, and read back);
+//!   `asl` holds the structural checks their tests apply.
 //! - [`iam`]: the roles' policies.
 //! - [`trigger`]: the event pattern that starts a run.
 //! - [`local`]: the stand-in deployment a run on this machine renders.
 
-pub mod asl;
+#[cfg(test)]
+mod asl;
 pub mod cluster;
 pub mod contract;
 pub mod definition;

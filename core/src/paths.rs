@@ -66,6 +66,26 @@ pub fn literal(text: &str) -> String {
     escaped
 }
 
+/// The literal pieces of a [`format`] call's template, unescaped, between its `{}` placeholders:
+/// what [`literal`] and [`format`] put in, read back.
+pub fn format_pieces(call: &str) -> Option<Vec<String>> {
+    let template = call.strip_prefix("States.Format('")?;
+    let (mut pieces, mut current, mut chars) = (Vec::new(), String::new(), template.chars());
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.push(chars.next()?),
+            '{' if chars.next()? == '}' => pieces.push(std::mem::take(&mut current)),
+            '\'' => {
+                pieces.push(current);
+                return Some(pieces);
+            }
+            '{' | '}' => return None,
+            c => current.push(c),
+        }
+    }
+    None
+}
+
 /// What `$` holds where a step runs: the execution state, or one Map iteration's ItemSelector output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -116,6 +136,17 @@ mod tests {
             format("a-{}-{}", &["$.x", RETRY_COUNT]),
             "States.Format('a-{}-{}', $.x, $$.State.RetryCount)"
         );
+    }
+
+    #[test]
+    fn format_pieces_read_back_what_format_and_literal_wrote() {
+        let text = "it's {odd}\\";
+        let call = format(&format!("s3://b/{}{{}}.csv", literal(text)), &["$.x"]);
+        assert_eq!(
+            format_pieces(&call),
+            Some(vec![format!("s3://b/{text}"), ".csv".to_owned()])
+        );
+        assert_eq!(format_pieces("$.x"), None);
     }
 
     #[test]

@@ -3,21 +3,63 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use tf_provider::Diagnostics;
 
 /// Tags as the provider passes them to every child: the resource's `tags` over `default_tags`.
 pub type Tags = BTreeMap<String, String>;
 
-/// Keys of a child's current tags that the desired tags no longer have: what to untag.
-pub fn stale_tag_keys<'a>(current: impl IntoIterator<Item = &'a str>, desired: &Tags) -> Vec<String> {
-    current
+/// Makes a child's tags exactly `desired`: removes the keys it no longer has (through `untag`),
+/// then sets the rest (through `tag`). `current` lists the keys the child carries now.
+pub async fn sync_tags<'a, Untag, Tag>(
+    current: impl IntoIterator<Item = &'a str>,
+    desired: &Tags,
+    untag: impl FnOnce(Vec<String>) -> Untag,
+    tag: impl FnOnce() -> Tag,
+) -> Result<(), AwsError>
+where
+    Untag: Future<Output = Result<(), AwsError>>,
+    Tag: Future<Output = Result<(), AwsError>>,
+{
+    let stale: Vec<String> = current
         .into_iter()
         .filter(|key| !desired.contains_key(*key))
         .map(str::to_owned)
-        .collect()
+        .collect();
+    if !stale.is_empty() {
+        untag(stale).await?;
+    }
+    if !desired.is_empty() {
+        tag().await?;
+    }
+    Ok(())
+}
+
+/// The clients `configure` builds, shared with the resources (which the plugin framework
+/// creates before the provider is configured).
+#[derive(Default)]
+pub struct Configured(RwLock<Option<Arc<AwsClients>>>);
+
+impl Configured {
+    pub fn clients(&self, diags: &mut Diagnostics) -> Option<Arc<AwsClients>> {
+        let clients = self.0.read().ok().and_then(|c| c.clone());
+        if clients.is_none() {
+            diags.root_error_short("the eventdriven provider is not configured");
+        }
+        clients
+    }
+
+    pub fn set(&self, clients: AwsClients) {
+        if let Ok(mut slot) = self.0.write() {
+            *slot = Some(Arc::new(clients));
+        }
+    }
 }
 
 /// Endpoint overrides from the provider's `endpoints` block, one per service the pipeline uses.
@@ -121,6 +163,8 @@ impl AwsClients {
         if let Some(profile) = &settings.profile {
             loader = loader.profile_name(profile);
         }
+        // Throttling and transient errors are the SDK's to retry, with its jittered backoff.
+        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(SDK_MAX_ATTEMPTS));
         let shared = loader.load().await;
         let region = shared
             .region()
@@ -152,6 +196,9 @@ impl AwsClients {
             .ok_or_else(|| AwsError::other("GetCallerIdentity returned no account"))
     }
 }
+
+/// Attempts per AWS call, throttled or failed transiently, before the SDK gives up.
+const SDK_MAX_ATTEMPTS: u32 = 8;
 
 /// S3 behind a custom endpoint (an emulator, a VPC endpoint by URL) needs path-style
 /// addressing, since `bucket.host` names do not resolve there.
@@ -212,6 +259,8 @@ impl fmt::Display for AwsError {
     }
 }
 
+impl std::error::Error for AwsError {}
+
 impl<E> From<SdkError<E>> for AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -251,45 +300,60 @@ pub fn found<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
     }
 }
 
-/// Polls `probe` until it yields a value; the caller's timeout bounds the wait.
+/// How often a child is polled while AWS makes it ready or removes it: quickly at first, then
+/// every 10 seconds; the operation's timeout bounds the wait.
+const POLLING: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(250))
+    .with_max_delay(Duration::from_secs(10))
+    .without_max_times();
+
+/// How long a call refused for a just-created IAM role is repeated: services cannot assume a
+/// role for a few seconds after CreateRole.
+const ROLE_PROPAGATION: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_secs(1))
+    .with_max_delay(Duration::from_secs(10))
+    .with_max_times(11)
+    .with_jitter();
+
+/// Polls `probe` until it yields a value, for children whose service has no SDK waiter.
 pub async fn wait_until<T, F, Fut>(mut probe: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<T>, AwsError>>,
 {
-    let mut delay = Duration::from_millis(250);
+    let mut delays = POLLING.build();
     loop {
         if let Some(value) = probe().await? {
             return Ok(value);
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(10));
+        tokio::time::sleep(delays.next().unwrap_or(Duration::from_secs(10))).await;
     }
 }
 
-/// Retries a call while IAM is still propagating a just-created role: services reject a role
-/// they cannot assume yet for a few seconds after CreateRole.
-pub async fn retry_while_role_propagates<T, E, F, Fut>(
+/// The time an SDK waiter may take at most; the operation's timeout bounds it first.
+pub const WAITER_LIMIT: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// An SDK waiter's failure (the call failed, a failure state was reached, or time ran out),
+/// as an [`AwsError`].
+pub fn waiter_failed(err: impl ProvideErrorMetadata + std::error::Error) -> AwsError {
+    AwsError {
+        code: err.code().map(str::to_owned),
+        message: err
+            .message()
+            .map_or_else(|| DisplayErrorContext(&err).to_string(), str::to_owned),
+    }
+}
+
+/// Repeats `call` while `is_propagation_error` says the role it passes is not usable yet.
+pub async fn retry_while_role_propagates<T, F, Fut>(
     is_propagation_error: impl Fn(&AwsError) -> bool,
-    mut call: F,
+    call: F,
 ) -> Result<T, AwsError>
 where
-    E: Into<AwsError>,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
+    Fut: Future<Output = Result<T, AwsError>>,
 {
-    const ATTEMPTS: u32 = 12;
-    let mut delay = Duration::from_secs(1);
-    for _ in 1..ATTEMPTS {
-        match call().await.map_err(Into::into) {
-            Err(err) if is_propagation_error(&err) => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-            other => return other,
-        }
-    }
-    call().await.map_err(Into::into)
+    call.retry(ROLE_PROPAGATION).when(is_propagation_error).await
 }
 
 #[cfg(test)]

@@ -1,12 +1,5 @@
 //! `terraform-provider-eventdriven`: serves the provider over Terraform's plugin protocol.
 
-mod aws;
-mod children;
-mod cluster;
-mod pipeline;
-mod provider;
-mod timeouts;
-
 fn main() -> anyhow::Result<()> {
     // tf-provider appends a backtrace to every diagnostic when backtraces are enabled; users
     // should see AWS's message, not the provider's stack. Set before any thread exists.
@@ -19,6 +12,6 @@ fn main() -> anyhow::Result<()> {
         .map_err(|_| anyhow::anyhow!("a rustls crypto provider was already installed"))?;
     tokio::runtime::Runtime::new()?.block_on(tf_provider::serve(
         "eventdriven",
-        provider::EventdrivenProvider::default(),
+        terraform_provider_eventdriven::EventdrivenProvider::default(),
     ))
 }

@@ -1,7 +1,7 @@
 //! The `eventdriven` provider block: region, profile, default tags and endpoint overrides.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -9,23 +9,8 @@ use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, 
 use tf_provider::value::{Value, ValueEmpty, serde_as_vec};
 use tf_provider::{Diagnostics, DynamicResource, Provider};
 
-use crate::aws::{AwsClients, Endpoints, ProviderSettings};
+use crate::aws::{AwsClients, Configured, Endpoints, ProviderSettings};
 use crate::pipeline::BatchPipeline;
-
-/// The clients `configure` builds, shared with the resources (which the plugin framework
-/// creates before the provider is configured).
-#[derive(Default)]
-pub struct Configured(RwLock<Option<Arc<AwsClients>>>);
-
-impl Configured {
-    pub fn clients(&self, diags: &mut Diagnostics) -> Option<Arc<AwsClients>> {
-        let clients = self.0.read().ok().and_then(|c| c.clone());
-        if clients.is_none() {
-            diags.root_error_short("the eventdriven provider is not configured");
-        }
-        clients
-    }
-}
 
 #[derive(Default)]
 pub struct EventdrivenProvider {
@@ -127,7 +112,7 @@ impl Provider for EventdrivenProvider {
         settings.endpoints = endpoints;
         match AwsClients::load(&settings).await {
             Ok(clients) => {
-                *self.configured.0.write().ok()? = Some(Arc::new(clients));
+                self.configured.set(clients);
                 Some(())
             }
             Err(message) => {

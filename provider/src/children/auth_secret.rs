@@ -3,7 +3,13 @@
 
 use aws_sdk_secretsmanager::types::Tag;
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, sync_tags};
+use crate::children::cache;
+use async_trait::async_trait;
+
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
 
 /// Length of a generated token: ElastiCache accepts 16 to 128 printable characters.
 const TOKEN_LENGTH: usize = 48;
@@ -69,24 +75,17 @@ pub async fn put_tags(aws: &AwsClients, secret_arn: &str, tags: &Tags) -> Result
         .secret_id(secret_arn)
         .send()
         .await?;
-    let stale = stale_tag_keys(out.tags().iter().filter_map(|t| t.key()), tags);
-    if !stale.is_empty() {
-        aws.secretsmanager
-            .untag_resource()
-            .secret_id(secret_arn)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await?;
-    }
-    if !tags.is_empty() {
-        aws.secretsmanager
-            .tag_resource()
-            .secret_id(secret_arn)
-            .set_tags(Some(secret_tags(tags)))
-            .send()
-            .await?;
-    }
-    Ok(())
+    let untag = |stale| async move {
+        let request = aws.secretsmanager.untag_resource().secret_id(secret_arn);
+        request.set_tag_keys(Some(stale)).send().await?;
+        Ok(())
+    };
+    let tag = || async {
+        let request = aws.secretsmanager.tag_resource().secret_id(secret_arn);
+        request.set_tags(Some(secret_tags(tags))).send().await?;
+        Ok(())
+    };
+    sync_tags(out.tags().iter().filter_map(|t| t.key()), tags, untag, tag).await
 }
 
 /// Deletes without the recovery window, so a pipeline re-created under the same name can
@@ -100,6 +99,49 @@ pub async fn delete(aws: &AwsClients, secret_arn: &str) -> Result<(), AwsError> 
         .send()
         .await;
     ignore_not_found(deleted.map(drop).map_err(Into::into))
+}
+
+/// The secret holding the progress store's auth token. A secret re-created while the
+/// replication group exists resets the group's token to the new one.
+pub struct AuthSecret;
+
+#[async_trait]
+impl Child<Pipeline> for AuthSecret {
+    fn label(&self) -> &'static str {
+        "Secrets Manager secret"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().redis_auth_secret()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.redis_auth_secret_arn
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if children.redis_auth_secret_arn.is_none() {
+            let token = generate_token()?;
+            let arn = create(&plan.aws, &self.name(plan), &token, &plan.tags).await?;
+            children.redis_auth_secret_arn = Some(arn);
+            if let Some(group) = &children.replication_group_id {
+                cache::set_auth_token(&plan.aws, group, &token).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, id, &plan.tags).await
+    }
+
+    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
+        exists(&scope.aws, id).await
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,11 @@ use aws_sdk_s3::types::{
 };
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found};
+use async_trait::async_trait;
+
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
 
 /// Creates the bucket; [`configure`] then makes it what the pipeline needs.
 pub async fn create(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
@@ -25,7 +30,7 @@ pub async fn create(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
 
 /// Makes the bucket private, encrypted at rest and sending its events to EventBridge (the
 /// pipeline's trigger). Every call is an idempotent put, so this also heals drift.
-pub async fn configure(aws: &AwsClients, bucket: &str, tags: &Tags) -> Result<(), AwsError> {
+pub async fn configure(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
     aws.s3
         .put_public_access_block()
         .bucket(bucket)
@@ -66,7 +71,7 @@ pub async fn configure(aws: &AwsClients, bucket: &str, tags: &Tags) -> Result<()
         )
         .send()
         .await?;
-    put_tags(aws, bucket, tags).await
+    Ok(())
 }
 
 pub async fn put_tags(aws: &AwsClients, bucket: &str, tags: &Tags) -> Result<(), AwsError> {
@@ -141,4 +146,49 @@ pub async fn delete(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
             .map(drop)
             .map_err(Into::into),
     )
+}
+
+/// The pipeline's bucket: input objects land here, results are written back.
+pub struct Bucket;
+
+#[async_trait]
+impl Child<Pipeline> for Bucket {
+    fn label(&self) -> &'static str {
+        "S3 bucket"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().bucket()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.bucket
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if children.bucket.is_none() {
+            let name = self.name(plan);
+            create(&plan.aws, &name).await?;
+            children.bucket = Some(name.clone());
+            configure(&plan.aws, &name).await?;
+            put_tags(&plan.aws, &name, &plan.tags).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_settings(&self, plan: &Deployment, _children: &mut Children) -> Result<(), AwsError> {
+        configure(&plan.aws, &self.name(plan)).await
+    }
+
+    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, id, &plan.tags).await
+    }
+
+    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
+        exists(&scope.aws, id).await
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
 }

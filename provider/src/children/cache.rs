@@ -1,9 +1,18 @@
 //! The ElastiCache Redis replication group holding run progress, and its subnet group in the
 //! cluster's subnets. Transit encryption and an auth token keep the progress store private.
 
+use aws_sdk_elasticache::client::Waiters;
 use aws_sdk_elasticache::types::Tag;
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys, wait_until};
+use crate::aws::{
+    AwsClients, AwsError, Tags, WAITER_LIMIT, found, ignore_not_found, sync_tags, wait_until, waiter_failed,
+};
+use crate::children::auth_secret;
+use async_trait::async_trait;
+
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
 
 fn cache_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -90,6 +99,8 @@ pub async fn create_replication_group(
 }
 
 /// Waits until the group is `available`, and returns its endpoint (which only exists from then).
+/// Not the SDK's waiter: that one keeps polling a group in `create-failed` until it times out,
+/// where this fails at once with the group's status.
 pub async fn wait_available(aws: &AwsClients, id: &str) -> Result<RedisEndpoint, AwsError> {
     wait_until(|| async {
         match read_replication_group(aws, id).await? {
@@ -163,24 +174,17 @@ pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), Aw
         .resource_name(arn)
         .send()
         .await?;
-    let stale = stale_tag_keys(out.tag_list().iter().filter_map(|t| t.key()), tags);
-    if !stale.is_empty() {
-        aws.elasticache
-            .remove_tags_from_resource()
-            .resource_name(arn)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await?;
-    }
-    if !tags.is_empty() {
-        aws.elasticache
-            .add_tags_to_resource()
-            .resource_name(arn)
-            .set_tags(Some(cache_tags(tags)))
-            .send()
-            .await?;
-    }
-    Ok(())
+    let untag = |stale| async move {
+        let request = aws.elasticache.remove_tags_from_resource().resource_name(arn);
+        request.set_tag_keys(Some(stale)).send().await?;
+        Ok(())
+    };
+    let tag = || async {
+        let request = aws.elasticache.add_tags_to_resource().resource_name(arn);
+        request.set_tags(Some(cache_tags(tags))).send().await?;
+        Ok(())
+    };
+    sync_tags(out.tag_list().iter().filter_map(|t| t.key()), tags, untag, tag).await
 }
 
 /// Deletes the group and waits until it is gone: its subnet group stays in use until then.
@@ -197,5 +201,106 @@ pub async fn delete_replication_group(aws: &AwsClients, id: &str) -> Result<(), 
             return Err(err);
         }
     }
-    wait_until(|| async { Ok(read_replication_group(aws, id).await?.is_none().then_some(())) }).await
+    aws.elasticache
+        .wait_until_replication_group_deleted()
+        .replication_group_id(id)
+        .wait(WAITER_LIMIT)
+        .await
+        .map_err(waiter_failed)?;
+    Ok(())
+}
+
+/// The subnets the progress store is placed in: the cluster's.
+pub struct SubnetGroup;
+
+#[async_trait]
+impl Child<Pipeline> for SubnetGroup {
+    fn label(&self) -> &'static str {
+        "ElastiCache subnet group"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().cache_subnet_group()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.cache_subnet_group_name
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if children.cache_subnet_group_name.is_none() {
+            let name = self.name(plan);
+            create_subnet_group(&plan.aws, &name, &plan.cluster.subnet_ids, &plan.tags).await?;
+            children.cache_subnet_group_name = Some(name);
+        }
+        Ok(())
+    }
+
+    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
+        subnet_group_exists(&scope.aws, id).await
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete_subnet_group(&scope.aws, id).await
+    }
+}
+
+/// The progress store: one Redis node, encrypted in transit and at rest, behind the token in
+/// the auth secret. Its endpoint is recorded once it is available.
+pub struct ReplicationGroup;
+
+#[async_trait]
+impl Child<Pipeline> for ReplicationGroup {
+    fn label(&self) -> &'static str {
+        "ElastiCache replication group"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().replication_group_id()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.replication_group_id
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        let (aws, id) = (&plan.aws, self.name(plan));
+        if children.replication_group_id.is_none() {
+            let secret = children.redis_auth_secret_arn.as_deref().unwrap_or_default();
+            let token = auth_secret::token(aws, secret)
+                .await?
+                .ok_or_else(|| AwsError::other(format!("the secret {secret} has no value")))?;
+            let settings = ReplicationGroupSettings {
+                id: &id,
+                node_type: &plan.spec.redis_node_type,
+                subnet_group: children.cache_subnet_group_name.as_deref().unwrap_or_default(),
+                security_group_ids: &plan.cluster.security_group_ids,
+                auth_token: &token,
+            };
+            create_replication_group(aws, &settings, &plan.tags).await?;
+            children.replication_group_id = Some(id.clone());
+        }
+        if children.redis_url.is_none() {
+            let endpoint = wait_available(aws, &id).await?;
+            children.redis_url = Some(format!("rediss://{}:{}", endpoint.address, endpoint.port));
+        }
+        Ok(())
+    }
+
+    async fn tag(&self, plan: &Deployment, _id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, &plan.names().replication_group_arn(), &plan.tags).await
+    }
+
+    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
+        Ok(read_replication_group(&scope.aws, id).await?.is_some())
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete_replication_group(&scope.aws, id).await
+    }
+
+    fn forget(&self, children: &mut Children) {
+        children.replication_group_id = None;
+        children.redis_url = None;
+    }
 }

@@ -3,11 +3,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_lambda::types::{Environment, FunctionCode, LastUpdateStatus, PackageType, State, VpcConfig};
+use aws_sdk_lambda::client::Waiters;
+use aws_sdk_lambda::types::{Environment, FunctionCode, PackageType, VpcConfig};
+
+use eventdriven_core::env::lambda_environment;
 
 use crate::aws::{
-    AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, stale_tag_keys, wait_until,
+    AwsClients, AwsError, Tags, WAITER_LIMIT, found, ignore_not_found, retry_while_role_propagates, sync_tags,
+    waiter_failed,
 };
+use async_trait::async_trait;
+
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
 
 /// Everything the function is configured with.
 #[derive(Clone, Debug)]
@@ -35,8 +44,9 @@ fn environment(variables: &BTreeMap<String, String>) -> Environment {
 /// Creates the function; returns its ARN. It is usable once [`wait_until_settled`].
 pub async fn create(aws: &AwsClients, settings: &FunctionSettings<'_>, tags: &Tags) -> Result<String, AwsError> {
     let tags: HashMap<String, String> = tags.clone().into_iter().collect();
-    let out = retry_while_role_propagates(role_not_ready, || {
-        aws.lambda
+    let out = retry_while_role_propagates(role_not_ready, || async {
+        let request = aws
+            .lambda
             .create_function()
             .function_name(settings.name)
             .package_type(PackageType::Image)
@@ -51,36 +61,27 @@ pub async fn create(aws: &AwsClients, settings: &FunctionSettings<'_>, tags: &Ta
             .environment(environment(settings.environment))
             .timeout(settings.timeout_seconds)
             .memory_size(settings.memory_mb)
-            .set_tags(Some(tags.clone()))
-            .send()
+            .set_tags(Some(tags.clone()));
+        Ok(request.send().await?)
     })
     .await?;
     out.function_arn
         .ok_or_else(|| AwsError::other("CreateFunction returned no ARN"))
 }
 
-/// Waits until the function is `Active` and no update is in progress: Lambda refuses a
-/// second change while one is still being applied.
-pub async fn wait_until_settled(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
-    wait_until(|| async {
-        let out = aws
-            .lambda
-            .get_function_configuration()
-            .function_name(name)
-            .send()
-            .await?;
-        match (out.state(), out.last_update_status()) {
-            (Some(State::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => Err(AwsError::other(format!(
-                "function {name} failed: {}",
-                out.state_reason()
-                    .or(out.last_update_status_reason())
-                    .unwrap_or("no reason given")
-            ))),
-            (Some(State::Pending), _) | (_, Some(LastUpdateStatus::InProgress)) => Ok(None),
-            _ => Ok(Some(())),
-        }
-    })
-    .await
+/// Waits until a new function is `Active`.
+pub async fn wait_active(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
+    let waiter = aws.lambda.wait_until_function_active_v2().function_name(name);
+    waiter.wait(WAITER_LIMIT).await.map_err(waiter_failed)?;
+    Ok(())
+}
+
+/// Waits until an update has been applied: Lambda refuses a second change while one is still
+/// in progress.
+pub async fn wait_updated(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
+    let waiter = aws.lambda.wait_until_function_updated_v2().function_name(name);
+    waiter.wait(WAITER_LIMIT).await.map_err(waiter_failed)?;
+    Ok(())
 }
 
 /// What refresh compares against the configuration.
@@ -119,7 +120,7 @@ pub async fn update_image(aws: &AwsClients, name: &str, image_uri: &str) -> Resu
         .image_uri(image_uri)
         .send()
         .await?;
-    wait_until_settled(aws, name).await
+    wait_updated(aws, name).await
 }
 
 /// Replaces the environment, e.g. after a child it names was re-created.
@@ -134,26 +135,25 @@ pub async fn update_environment(
         .environment(environment(variables))
         .send()
         .await?;
-    wait_until_settled(aws, name).await
+    wait_updated(aws, name).await
 }
 
 pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws.lambda.list_tags().resource(arn).send().await?;
-    let stale = stale_tag_keys(
-        out.tags()
-            .into_iter()
-            .flat_map(|current| current.keys().map(String::as_str)),
-        tags,
-    );
-    if !stale.is_empty() {
+    let current = out
+        .tags()
+        .into_iter()
+        .flat_map(|current| current.keys().map(String::as_str));
+    let untag = |stale| async move {
         aws.lambda
             .untag_resource()
             .resource(arn)
             .set_tag_keys(Some(stale))
             .send()
             .await?;
-    }
-    if !tags.is_empty() {
+        Ok(())
+    };
+    let tag = || async {
         let tags: HashMap<String, String> = tags.clone().into_iter().collect();
         aws.lambda
             .tag_resource()
@@ -161,11 +161,86 @@ pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), Aw
             .set_tags(Some(tags))
             .send()
             .await?;
-    }
-    Ok(())
+        Ok(())
+    };
+    sync_tags(current, tags, untag, tag).await
 }
 
 pub async fn delete(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
     let out = aws.lambda.delete_function().function_name(name).send().await;
     ignore_not_found(out.map(drop).map_err(Into::into))
+}
+
+/// The Lambda only lists chunks: a short timeout and little memory are plenty.
+const TIMEOUT_SECONDS: i32 = 60;
+const MEMORY_MB: i32 = 256;
+
+/// The list-chunks function, configured from core's settings contract.
+pub struct ListChunksFunction;
+
+#[async_trait]
+impl Child<Pipeline> for ListChunksFunction {
+    fn label(&self) -> &'static str {
+        "Lambda function"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().lambda_function()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.lambda_function_arn
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if children.lambda_function_arn.is_none() {
+            let name = self.name(plan);
+            let environment = lambda_environment(&plan.spec, &plan.refs(children));
+            let settings = FunctionSettings {
+                name: &name,
+                image_uri: &plan.spec.lambda_image,
+                role_arn: children.lambda_role_arn.as_deref().unwrap_or_default(),
+                subnet_ids: &plan.cluster.subnet_ids,
+                security_group_ids: &plan.cluster.security_group_ids,
+                environment: &environment,
+                timeout_seconds: TIMEOUT_SECONDS,
+                memory_mb: MEMORY_MB,
+            };
+            let arn = create(&plan.aws, &settings, &plan.tags).await?;
+            children.lambda_function_arn = Some(arn);
+            wait_active(&plan.aws, &name).await?;
+        }
+        Ok(())
+    }
+
+    /// Points the function at the configured image and environment when either differs.
+    async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        let name = self.name(plan);
+        let Some(live) = read(&plan.aws, &name).await? else {
+            return Ok(());
+        };
+        if live.image_uri.as_deref() != Some(plan.spec.lambda_image.as_str()) {
+            update_image(&plan.aws, &name, &plan.spec.lambda_image).await?;
+        }
+        let environment = lambda_environment(&plan.spec, &plan.refs(children));
+        if live.environment != environment {
+            update_environment(&plan.aws, &name, &environment).await?;
+        }
+        Ok(())
+    }
+
+    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, id, &plan.tags).await
+    }
+
+    /// Notes the image the function runs, so a change made outside Terraform shows in the plan.
+    async fn refresh(&self, scope: &Teardown, id: &str, children: &mut Children) -> Result<bool, AwsError> {
+        let function = read(&scope.aws, id).await?;
+        children.observed.lambda_image = function.as_ref().and_then(|f| f.image_uri.clone());
+        Ok(function.is_some())
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
 }

@@ -2,8 +2,15 @@
 //! events), each trusted by one service and granted only what core's policies list.
 
 use aws_sdk_iam::types::Tag;
+use eventdriven_core::iam;
+use eventdriven_core::naming::Role;
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, sync_tags};
+use async_trait::async_trait;
+
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
 
 /// Name of the inline policy every pipeline role carries.
 pub const INLINE_POLICY_NAME: &str = "eventdriven";
@@ -55,24 +62,25 @@ pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<String>, AwsErr
 
 pub async fn put_tags(aws: &AwsClients, name: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws.iam.list_role_tags().role_name(name).send().await?;
-    let stale = stale_tag_keys(out.tags().iter().map(|t| t.key()), tags);
-    if !stale.is_empty() {
+    let untag = |stale| async move {
         aws.iam
             .untag_role()
             .role_name(name)
             .set_tag_keys(Some(stale))
             .send()
             .await?;
-    }
-    if !tags.is_empty() {
+        Ok(())
+    };
+    let tag = || async {
         aws.iam
             .tag_role()
             .role_name(name)
             .set_tags(Some(iam_tags(tags)?))
             .send()
             .await?;
-    }
-    Ok(())
+        Ok(())
+    };
+    sync_tags(out.tags().iter().map(|t| t.key()), tags, untag, tag).await
 }
 
 /// Deletes the inline policies and then the role (IAM refuses to delete a role that still
@@ -107,4 +115,97 @@ pub async fn delete(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
     }
     let out = aws.iam.delete_role().role_name(name).send().await;
     ignore_not_found(out.map(drop).map_err(Into::into))
+}
+
+/// One of the pipeline's four roles, trusted by its service and granted core's policy.
+pub struct PipelineRole(pub Role);
+
+impl PipelineRole {
+    fn trust_policy(&self, plan: &Deployment) -> serde_json::Value {
+        match self.0 {
+            Role::StateMachine => iam::state_machine_trust_policy(&plan.context),
+            Role::Events => iam::events_trust_policy(&plan.context),
+            Role::Lambda => iam::lambda_trust_policy(),
+            Role::Job => iam::job_trust_policy(&plan.spec),
+        }
+    }
+
+    fn policy(&self, plan: &Deployment) -> serde_json::Value {
+        let names = plan.names();
+        match self.0 {
+            Role::StateMachine => iam::state_machine_policy(&names),
+            Role::Events => iam::events_policy(&names),
+            Role::Lambda => iam::lambda_policy(&names),
+            Role::Job => iam::job_policy(&names),
+        }
+    }
+}
+
+/// The role name at the end of a role ARN (`arn:aws:iam::123:role/NAME`).
+fn name_of(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+#[async_trait]
+impl Child<Pipeline> for PipelineRole {
+    fn label(&self) -> &'static str {
+        match self.0 {
+            Role::StateMachine => "IAM role (state machine)",
+            Role::Events => "IAM role (events)",
+            Role::Lambda => "IAM role (Lambda)",
+            Role::Job => "IAM role (jobs)",
+        }
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().role(self.0)
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        match self.0 {
+            Role::StateMachine => &mut children.state_machine_role_arn,
+            Role::Events => &mut children.events_role_arn,
+            Role::Lambda => &mut children.lambda_role_arn,
+            Role::Job => &mut children.job_role_arn,
+        }
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if self.recorded(children).is_none() {
+            let name = self.name(plan);
+            let arn = create(&plan.aws, &name, &self.trust_policy(plan), &plan.tags).await?;
+            *self.recorded(children) = Some(arn);
+            put_policy(&plan.aws, &name, &self.policy(plan)).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_settings(&self, plan: &Deployment, _children: &mut Children) -> Result<(), AwsError> {
+        put_policy(&plan.aws, &self.name(plan), &self.policy(plan)).await
+    }
+
+    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, name_of(id), &plan.tags).await
+    }
+
+    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
+        Ok(read(&scope.aws, name_of(id)).await?.is_some())
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, name_of(id)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_come_from_arns() {
+        assert_eq!(
+            name_of("arn:aws:iam::123456789012:role/eventdriven-orders-job"),
+            "eventdriven-orders-job"
+        );
+    }
 }

@@ -1,9 +1,14 @@
 //! The Step Functions state machine running one pipeline execution per input object; its
 //! definition is rendered by core.
 
-use aws_sdk_sfn::types::{StateMachineStatus, StateMachineType, Tag};
+use aws_sdk_sfn::types::{StateMachineStatus, StateMachineType, Tag, ValidateStateMachineDefinitionResultCode};
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, stale_tag_keys};
+use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, sync_tags};
+use async_trait::async_trait;
+
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
 
 fn sfn_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -24,18 +29,46 @@ pub async fn create(
     role_arn: &str,
     tags: &Tags,
 ) -> Result<String, AwsError> {
-    let out = retry_while_role_propagates(role_not_ready, || {
-        aws.sfn
+    let out = retry_while_role_propagates(role_not_ready, || async {
+        let request = aws
+            .sfn
             .create_state_machine()
             .name(name)
             .definition(definition.to_string())
             .role_arn(role_arn)
             .set_type(Some(StateMachineType::Standard))
-            .set_tags(Some(sfn_tags(tags)))
-            .send()
+            .set_tags(Some(sfn_tags(tags)));
+        Ok(request.send().await?)
     })
     .await?;
     Ok(out.state_machine_arn)
+}
+
+/// Asks Step Functions to check `definition`, so a definition it would reject fails with its
+/// own diagnostics (every error, each with its location) before anything is changed.
+pub async fn validate(aws: &AwsClients, definition: &serde_json::Value) -> Result<(), AwsError> {
+    let out = aws
+        .sfn
+        .validate_state_machine_definition()
+        .definition(definition.to_string())
+        .r#type(StateMachineType::Standard)
+        .send()
+        .await?;
+    if out.result() != &ValidateStateMachineDefinitionResultCode::Fail {
+        return Ok(());
+    }
+    let diagnostics: Vec<String> = out
+        .diagnostics()
+        .iter()
+        .map(|d| match d.location() {
+            Some(location) => format!("{} at {location}: {}", d.code(), d.message()),
+            None => format!("{}: {}", d.code(), d.message()),
+        })
+        .collect();
+    Err(AwsError {
+        code: Some("InvalidDefinition".into()),
+        message: format!("the rendered definition is invalid: {}", diagnostics.join("; ")),
+    })
 }
 
 /// What refresh compares against the configuration.
@@ -91,27 +124,98 @@ pub async fn tags(aws: &AwsClients, arn: &str) -> Result<Tags, AwsError> {
 
 pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws.sfn.list_tags_for_resource().resource_arn(arn).send().await?;
-    let stale = stale_tag_keys(out.tags().iter().filter_map(|t| t.key()), tags);
-    if !stale.is_empty() {
+    let untag = |stale| async move {
         aws.sfn
             .untag_resource()
             .resource_arn(arn)
             .set_tag_keys(Some(stale))
             .send()
             .await?;
-    }
-    if !tags.is_empty() {
+        Ok(())
+    };
+    let tag = || async {
         aws.sfn
             .tag_resource()
             .resource_arn(arn)
             .set_tags(Some(sfn_tags(tags)))
             .send()
             .await?;
-    }
-    Ok(())
+        Ok(())
+    };
+    sync_tags(out.tags().iter().filter_map(|t| t.key()), tags, untag, tag).await
 }
 
 pub async fn delete(aws: &AwsClients, arn: &str) -> Result<(), AwsError> {
     let out = aws.sfn.delete_state_machine().state_machine_arn(arn).send().await;
     ignore_not_found(out.map(drop).map_err(Into::into))
+}
+
+/// The pipeline's state machine, with the definition core renders; the state records the
+/// definition as applied, so a change made outside Terraform is applied again.
+pub struct PipelineStateMachine;
+
+#[async_trait]
+impl Child<Pipeline> for PipelineStateMachine {
+    fn label(&self) -> &'static str {
+        "Step Functions state machine"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().state_machine()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.state_machine_arn
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if children.state_machine_arn.is_none() {
+            let definition = plan.definition(children);
+            validate(&plan.aws, &definition).await?;
+            let role = children.state_machine_role_arn.as_deref().unwrap_or_default();
+            let arn = create(&plan.aws, &self.name(plan), &definition, role, &plan.tags).await?;
+            children.state_machine_arn = Some(arn);
+            children.definition = Some(definition);
+        }
+        Ok(())
+    }
+
+    async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        let Some(arn) = children.state_machine_arn.clone() else {
+            return Ok(());
+        };
+        let definition = plan.definition(children);
+        let live = read(&plan.aws, &arn).await?;
+        if live.is_none_or(|live| live.definition != definition) {
+            validate(&plan.aws, &definition).await?;
+            let role = children.state_machine_role_arn.as_deref().unwrap_or_default();
+            update(&plan.aws, &arn, &definition, role).await?;
+        }
+        children.definition = Some(definition);
+        Ok(())
+    }
+
+    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, id, &plan.tags).await
+    }
+
+    /// A definition edited outside Terraform is forgotten, so the plan applies it again.
+    async fn refresh(&self, scope: &Teardown, id: &str, children: &mut Children) -> Result<bool, AwsError> {
+        let Some(live) = read(&scope.aws, id).await? else {
+            return Ok(false);
+        };
+        if children.definition.as_ref() != Some(&live.definition) {
+            children.definition = None;
+        }
+        Ok(true)
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
+
+    fn forget(&self, children: &mut Children) {
+        children.state_machine_arn = None;
+        children.definition = None;
+    }
 }

@@ -1,11 +1,17 @@
 //! The DynamoDB orders table: one item per order, keyed by `OrderId`.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType,
-    TableStatus, Tag,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType, Tag,
 };
 
-use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, stale_tag_keys, wait_until};
+use aws_sdk_dynamodb::client::Waiters;
+
+use crate::aws::{AwsClients, AwsError, Tags, WAITER_LIMIT, found, ignore_not_found, sync_tags, waiter_failed};
+use async_trait::async_trait;
+
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
 
 /// The partition key the runtime writes every order under.
 pub const PARTITION_KEY: &str = "OrderId";
@@ -19,10 +25,7 @@ pub struct Billing<'a> {
 }
 
 pub async fn create(aws: &AwsClients, table: &str, billing: Billing<'_>, tags: &Tags) -> Result<(), AwsError> {
-    let tags = tags
-        .iter()
-        .map(|(key, value)| Tag::builder().key(key).value(value).build())
-        .collect::<Result<Vec<_>, _>>()?;
+    let tags = dynamodb_tags(tags)?;
     aws.dynamodb
         .create_table()
         .table_name(table)
@@ -48,11 +51,13 @@ pub async fn create(aws: &AwsClients, table: &str, billing: Billing<'_>, tags: &
 
 /// Waits until a new table is `ACTIVE`, when it takes writes.
 pub async fn wait_active(aws: &AwsClients, table: &str) -> Result<(), AwsError> {
-    wait_until(|| async {
-        let status = read(aws, table).await?.and_then(|t| t.status);
-        Ok((status == Some(TableStatus::Active)).then_some(()))
-    })
-    .await
+    aws.dynamodb
+        .wait_until_table_exists()
+        .table_name(table)
+        .wait(WAITER_LIMIT)
+        .await
+        .map_err(waiter_failed)?;
+    Ok(())
 }
 
 /// Capacity units only go with provisioned billing (core's validation makes them required there).
@@ -70,7 +75,6 @@ fn provisioned_throughput(billing: Billing<'_>) -> Result<Option<ProvisionedThro
 
 #[derive(Debug)]
 pub struct TableInfo {
-    pub status: Option<TableStatus>,
     pub billing_mode: String,
     pub read_capacity: Option<i64>,
     pub write_capacity: Option<i64>,
@@ -86,7 +90,6 @@ pub async fn read(aws: &AwsClients, table: &str) -> Result<Option<TableInfo>, Aw
                 .as_ref()
                 .filter(|p| p.read_capacity_units.is_some_and(|units| units > 0));
             TableInfo {
-                status: t.table_status.clone(),
                 // Tables created on demand report no summary on some endpoints; that is the default.
                 billing_mode: t.billing_mode_summary.and_then(|b| b.billing_mode).map_or_else(
                     || BillingMode::PayPerRequest.as_str().to_owned(),
@@ -105,32 +108,78 @@ pub async fn put_tags(aws: &AwsClients, table_arn: &str, tags: &Tags) -> Result<
         .resource_arn(table_arn)
         .send()
         .await?;
-    let stale = stale_tag_keys(current.tags().iter().map(|t| t.key()), tags);
-    if !stale.is_empty() {
-        aws.dynamodb
-            .untag_resource()
-            .resource_arn(table_arn)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await?;
-    }
-    if !tags.is_empty() {
-        let tags = tags
-            .iter()
-            .map(|(key, value)| Tag::builder().key(key).value(value).build())
-            .collect::<Result<Vec<_>, _>>()?;
-        aws.dynamodb
-            .tag_resource()
-            .resource_arn(table_arn)
-            .set_tags(Some(tags))
-            .send()
-            .await?;
-    }
-    Ok(())
+    let untag = |stale| async move {
+        let request = aws.dynamodb.untag_resource().resource_arn(table_arn);
+        request.set_tag_keys(Some(stale)).send().await?;
+        Ok(())
+    };
+    let tag = || async {
+        let request = aws.dynamodb.tag_resource().resource_arn(table_arn);
+        request.set_tags(Some(dynamodb_tags(tags)?)).send().await?;
+        Ok(())
+    };
+    sync_tags(current.tags().iter().map(|t| t.key()), tags, untag, tag).await
+}
+
+fn dynamodb_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
+    tags.iter()
+        .map(|(key, value)| Ok(Tag::builder().key(key).value(value).build()?))
+        .collect()
 }
 
 pub async fn delete(aws: &AwsClients, table: &str) -> Result<(), AwsError> {
     let deleted = aws.dynamodb.delete_table().table_name(table).send().await;
     ignore_not_found(deleted.map(drop).map_err(Into::into))?;
-    wait_until(|| async { Ok(read(aws, table).await?.is_none().then_some(())) }).await
+    aws.dynamodb
+        .wait_until_table_not_exists()
+        .table_name(table)
+        .wait(WAITER_LIMIT)
+        .await
+        .map_err(waiter_failed)?;
+    Ok(())
+}
+
+/// The pipeline's orders table.
+pub struct Table;
+
+#[async_trait]
+impl Child<Pipeline> for Table {
+    fn label(&self) -> &'static str {
+        "DynamoDB table"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().table()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.table_name
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if children.table_name.is_none() {
+            let name = self.name(plan);
+            let billing = Billing {
+                mode: &plan.spec.dynamodb_billing_mode,
+                read_capacity: plan.spec.dynamodb_read_capacity,
+                write_capacity: plan.spec.dynamodb_write_capacity,
+            };
+            create(&plan.aws, &name, billing, &plan.tags).await?;
+            children.table_name = Some(name.clone());
+            wait_active(&plan.aws, &name).await?;
+        }
+        Ok(())
+    }
+
+    async fn tag(&self, plan: &Deployment, _id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, &plan.names().table_arn(), &plan.tags).await
+    }
+
+    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
+        Ok(read(&scope.aws, id).await?.is_some())
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
 }

@@ -2,22 +2,23 @@
 
 mod deploy;
 mod import;
+pub(crate) mod plan;
 mod schema;
-mod state;
+pub(crate) mod state;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use eventdriven_core::spec;
+use eventdriven_core::{definition, spec};
 use tf_provider::schema::Schema;
 use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
-use crate::provider::Configured;
+use crate::aws::Configured;
+use crate::lifecycle::Failure;
 use crate::timeouts;
-use deploy::{Deployment, Failure};
 use state::{PipelineState, Timeouts, plain_map};
 
 pub struct BatchPipeline {
@@ -29,15 +30,6 @@ impl BatchPipeline {
         Self { configured }
     }
 }
-
-/// Arguments rendered into the state machine definition: changing one re-renders it.
-const DEFINITION_INPUTS: [&str; 5] = [
-    "job_image",
-    "max_lines_per_batch",
-    "max_concurrency",
-    "output_prefix",
-    "work_volume_claim",
-];
 
 /// The value of attribute `name` in `state`, for comparing two states attribute by attribute.
 fn attribute_of(state: &PipelineState, name: &str) -> serde_json::Value {
@@ -140,13 +132,10 @@ impl Resource for BatchPipeline {
         let recorded = state.children();
         let mut children = recorded.clone();
         let cluster_name = state.cluster_name.as_ref_option().cloned().unwrap_or_default();
-        let live = match deploy::refresh(&aws, &cluster_name, &mut children).await {
-            Ok(live) => live,
-            Err(failure) => {
-                report(diags, failure);
-                return Some((state, private_state));
-            }
-        };
+        if let Err(failure) = deploy::refresh(aws, cluster_name, &mut children).await {
+            report(diags, failure);
+            return Some((state, private_state));
+        }
         // Without its state machine or its bucket there is no pipeline left to heal.
         let core_gone = (recorded.state_machine_arn.is_some() && children.state_machine_arn.is_none())
             || (recorded.bucket.is_some() && children.bucket.is_none());
@@ -155,7 +144,7 @@ impl Resource for BatchPipeline {
         }
         state.set_children(&children);
         // An image changed outside Terraform shows up as a diff on `lambda_image`.
-        if let Some(image) = live.lambda_image {
+        if let Some(image) = children.observed.lambda_image.clone() {
             state.lambda_image = Value::Value(image);
         }
         Some((state, private_state))
@@ -195,7 +184,10 @@ impl Resource for BatchPipeline {
             .filter(|name| changed(&prior_state, &state, name))
             .map(|name| AttributePath::new(*name))
             .collect();
-        if DEFINITION_INPUTS.iter().any(|name| changed(&prior_state, &state, name)) {
+        if definition::INPUTS
+            .iter()
+            .any(|name| changed(&prior_state, &state, name))
+        {
             state.definition = Value::Unknown;
         }
         // Children found missing by refresh are null: plan them back.
@@ -228,10 +220,12 @@ impl Resource for BatchPipeline {
         let tags = plain_map(&planned_state.tags_all);
         let mut children = state::Children::default();
         let limit = timeout(&planned_state, |t| &t.create, timeouts::DEFAULT_CREATE);
-        within(diags, limit, "creating the pipeline", async {
-            let deployment = Deployment::prepare(&aws, &spec, tags).await?;
-            deployment.ensure(&mut children).await
-        })
+        within(
+            diags,
+            limit,
+            "creating the pipeline",
+            deploy::create(aws, spec, tags, &mut children),
+        )
         .await;
         let mut state = planned_state;
         state.id = state.name.clone();
@@ -255,11 +249,12 @@ impl Resource for BatchPipeline {
         let tags_changed = tags != plain_map(&prior_state.tags_all);
         let mut children = prior_state.children();
         let limit = timeout(&planned_state, |t| &t.create, timeouts::DEFAULT_CREATE);
-        within(diags, limit, "updating the pipeline", async {
-            let deployment = Deployment::prepare(&aws, &spec, tags).await?;
-            deployment.ensure(&mut children).await?;
-            deployment.apply_settings(&mut children, tags_changed).await
-        })
+        within(
+            diags,
+            limit,
+            "updating the pipeline",
+            deploy::update(aws, spec, tags, tags_changed, &mut children),
+        )
         .await;
         let mut state = planned_state;
         state.set_children(&children);
@@ -272,7 +267,7 @@ impl Resource for BatchPipeline {
         id: String,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
         let aws = self.configured.clients(diags)?;
-        match import::import(&aws, &id).await {
+        match import::import(aws, &id).await {
             Ok(state) => Some((state, ValueEmpty::default())),
             Err(failure) => {
                 report(diags, failure);
@@ -296,7 +291,7 @@ impl Resource for BatchPipeline {
             diags,
             limit,
             "destroying the pipeline",
-            deploy::destroy(&aws, &cluster_name, &mut children),
+            deploy::destroy(aws, cluster_name, &mut children),
         )
         .await;
         diags.errors.is_empty().then_some(())

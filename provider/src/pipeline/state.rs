@@ -83,10 +83,19 @@ pub struct Children {
     pub events_role_arn: Option<String>,
     pub lambda_function_arn: Option<String>,
     pub state_machine_arn: Option<String>,
-    pub definition: Option<String>,
+    /// The definition as last applied (the state stores it as compact JSON text).
+    pub definition: Option<serde_json::Value>,
     pub input_rule_name: Option<String>,
     pub access_entry_arn: Option<String>,
     pub pod_identity_association_id: Option<String>,
+    /// What refresh saw the children hold; not stored in the state.
+    pub observed: Observed,
+}
+
+/// Arguments as the children report them, for refresh to surface changes made outside Terraform.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub lambda_image: Option<String>,
 }
 
 fn known(value: &Value<String>) -> Option<String> {
@@ -115,7 +124,6 @@ macro_rules! each_child_string {
             events_role_arn,
             lambda_function_arn,
             state_machine_arn,
-            definition,
             input_rule_name,
             access_entry_arn,
             pod_identity_association_id
@@ -131,6 +139,9 @@ impl PipelineState {
                 mount_target_ids: self.mount_target_ids.as_ref_option().map(|ids| {
                     ids.iter().filter_map(|id| id.as_ref_option().cloned()).collect()
                 }),
+                // A definition that is not JSON was not applied by this provider: apply it again.
+                definition: self.definition.as_ref_option().and_then(|text| serde_json::from_str(text).ok()),
+                observed: Observed::default(),
             } };
         }
         each_child_string!(read)
@@ -143,6 +154,10 @@ impl PipelineState {
             ($($field:ident),*) => { $(self.$field = to_value(&children.$field);)* };
         }
         each_child_string!(write);
+        self.definition = children
+            .definition
+            .as_ref()
+            .map_or(Value::Null, |d| Value::Value(d.to_string()));
         self.mount_target_ids = children.mount_target_ids.clone().map_or(Value::Null, |ids| {
             Value::Value(ids.into_iter().map(Value::Value).collect())
         });
@@ -154,6 +169,7 @@ impl PipelineState {
             ($($field:ident),*) => { $(self.$field = Value::Unknown;)* };
         }
         each_child_string!(unknown);
+        self.definition = Value::Unknown;
         self.mount_target_ids = Value::Unknown;
     }
 
@@ -168,6 +184,10 @@ impl PipelineState {
             })* };
         }
         each_child_string!(unknown_if_null);
+        if self.definition.is_null() {
+            self.definition = Value::Unknown;
+            missing = true;
+        }
         if self.mount_target_ids.is_null() {
             self.mount_target_ids = Value::Unknown;
             missing = true;

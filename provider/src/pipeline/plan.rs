@@ -1,0 +1,89 @@
+//! What the pipeline's children are built from: the spec resolved against the account and
+//! the cluster ([`Deployment`]), and what tearing them down needs ([`Teardown`]).
+
+use std::sync::Arc;
+
+use eventdriven_core::cluster::{AwsContext, ClusterInfo};
+use eventdriven_core::definition::state_machine_definition;
+use eventdriven_core::naming::Names;
+use eventdriven_core::refs::DeployedRefs;
+use eventdriven_core::spec::PipelineSpec;
+
+use crate::aws::{AwsClients, Tags};
+use crate::cluster;
+use crate::lifecycle::{Failure, Owner};
+use crate::pipeline::state::Children;
+
+/// The `eventdriven_batch_pipeline` resource as the owner of its children.
+pub enum Pipeline {}
+
+impl Owner for Pipeline {
+    type Plan = Deployment;
+    type Scope = Teardown;
+    type Children = Children;
+}
+
+/// Everything needed to render and place the children: the spec, the account and the cluster.
+pub struct Deployment {
+    pub aws: Arc<AwsClients>,
+    pub spec: PipelineSpec,
+    pub context: AwsContext,
+    pub cluster: ClusterInfo,
+    pub tags: Tags,
+}
+
+impl Deployment {
+    /// Reads the account and the cluster; fails naming the cluster when it cannot be described.
+    pub async fn prepare(aws: Arc<AwsClients>, spec: PipelineSpec, tags: Tags) -> Result<Self, Failure> {
+        let context = cluster::aws_context(&aws)
+            .await
+            .map_err(Failure::of("reading", "AWS account", "sts"))?;
+        let cluster = cluster::describe(&aws, &spec.cluster_name).await.map_err(Failure::of(
+            "reading",
+            "EKS cluster",
+            &spec.cluster_name,
+        ))?;
+        Ok(Self {
+            aws,
+            spec,
+            context,
+            cluster,
+            tags,
+        })
+    }
+
+    pub fn names(&self) -> Names<'_> {
+        Names::new(&self.spec, &self.context)
+    }
+
+    /// The identifiers the definition and the Lambda's environment embed. Names are
+    /// deterministic, so only what AWS chooses (file system id, endpoint, secret ARN) comes
+    /// from `children`.
+    pub fn refs(&self, children: &Children) -> DeployedRefs {
+        let names = self.names();
+        DeployedRefs {
+            lambda_function_arn: children
+                .lambda_function_arn
+                .clone()
+                .unwrap_or_else(|| names.lambda_function_arn()),
+            efs_file_system_id: children.file_system_id.clone().unwrap_or_default(),
+            redis_url: children.redis_url.clone().unwrap_or_default(),
+            redis_auth_secret_arn: children.redis_auth_secret_arn.clone(),
+            table_name: names.table(),
+            bucket_name: names.bucket(),
+            region: self.context.region.clone(),
+            partition: self.context.partition.clone(),
+        }
+    }
+
+    /// The state machine definition core renders for the children as they are now.
+    pub fn definition(&self, children: &Children) -> serde_json::Value {
+        state_machine_definition(&self.spec, &self.cluster, &self.refs(children))
+    }
+}
+
+/// What deleting and refreshing the children need: the clients and the cluster they are on.
+pub struct Teardown {
+    pub aws: Arc<AwsClients>,
+    pub cluster_name: String,
+}
