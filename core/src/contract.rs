@@ -139,7 +139,54 @@ pub struct ListChunksRequest {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ListChunksResponse {
     pub run_id: String,
-    pub chunks: Vec<String>,
+    pub chunks: Vec<ChunkRef>,
+}
+
+/// A chunk's compact reference, `{index:06}-{first_line}`: short enough that thousands fit in a
+/// Step Functions payload, and carrying the input line its first row came from. It travels as
+/// that text (in the manifest, the progress store, the chunk list and the Map's items) and is
+/// parsed once, where it enters a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct ChunkRef {
+    pub index: u32,
+    pub first_line: u64,
+}
+
+impl std::fmt::Display for ChunkRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:06}-{}", self.index, self.first_line)
+    }
+}
+
+/// Text that is not a [`ChunkRef`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a chunk reference (expected INDEX-FIRSTLINE, e.g. 000003-90002)")]
+pub struct NotAChunkRef(pub String);
+
+impl std::str::FromStr for ChunkRef {
+    type Err = NotAChunkRef;
+    fn from_str(s: &str) -> Result<Self, NotAChunkRef> {
+        let bad = || NotAChunkRef(s.to_owned());
+        let (index, line) = s.split_once('-').ok_or_else(bad)?;
+        Ok(ChunkRef {
+            index: index.parse().map_err(|_| bad())?,
+            first_line: line.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl From<ChunkRef> for String {
+    fn from(chunk: ChunkRef) -> String {
+        chunk.to_string()
+    }
+}
+
+impl TryFrom<String> for ChunkRef {
+    type Error = NotAChunkRef;
+    fn try_from(text: String) -> Result<Self, NotAChunkRef> {
+        text.parse()
+    }
 }
 
 #[cfg(test)]
@@ -152,10 +199,32 @@ mod tests {
         assert_eq!(request[LIST_CHUNKS_RUN_ID_FIELD], "r");
         let response = ListChunksResponse {
             run_id: "r".into(),
-            chunks: vec!["000000-2".into()],
+            chunks: vec![ChunkRef {
+                index: 0,
+                first_line: 2,
+            }],
         };
-        let response = serde_json::to_value(response).unwrap();
-        assert_eq!(response[LIST_CHUNKS_CHUNKS_FIELD][0], "000000-2");
+        let json = serde_json::to_value(&response).unwrap();
+        assert_eq!(json[LIST_CHUNKS_CHUNKS_FIELD][0], "000000-2");
+        assert_eq!(serde_json::from_value::<ListChunksResponse>(json).unwrap(), response);
+    }
+
+    #[test]
+    fn chunk_refs_round_trip_and_sort_in_input_order() {
+        let a = ChunkRef {
+            index: 3,
+            first_line: 90002,
+        };
+        assert_eq!(a.to_string(), "000003-90002");
+        assert_eq!("000003-90002".parse(), Ok(a));
+        assert!("x-1".parse::<ChunkRef>().is_err());
+        assert!("../etc".parse::<ChunkRef>().is_err());
+        assert!(serde_json::from_str::<ChunkRef>("\"../etc\"").is_err());
+        let b = ChunkRef {
+            index: 10,
+            first_line: 2,
+        };
+        assert!(a < b);
     }
 
     #[test]

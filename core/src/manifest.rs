@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use crate::contract::Step;
 use crate::env::{self, EnvValue, WORK_DIR_MOUNT};
-use crate::naming::PREFIX;
 use crate::paths::{self, RETRY_COUNT, Scope};
 use crate::refs::DeployedRefs;
+use crate::spec::PREFIX;
 use crate::spec::PipelineSpec;
 
 pub const CONTAINER_NAME: &str = "eventdriven";

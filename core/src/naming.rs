@@ -6,10 +6,7 @@
 //! allows, the name is shortened with a hash of the full name so two pipelines never collide.
 
 use crate::cluster::AwsContext;
-use crate::spec::PipelineSpec;
-
-/// Prefix of every derived name, so the project's resources are recognisable in a shared account.
-pub const PREFIX: &str = "eventdriven";
+use crate::spec::{PREFIX, PipelineSpec};
 
 const MAX_BUCKET_LEN: usize = 63;
 const MAX_REPLICATION_GROUP_ID_LEN: usize = 40;

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::contract;
-use crate::naming::PREFIX;
+
+/// Prefix of every derived name, so the project's resources are recognisable in a shared account.
+pub const PREFIX: &str = "eventdriven";
 
 /// Longest pipeline name: with the `eventdriven-` prefix and the longest suffix it still fits the
 /// tightest AWS limit it feeds (64-character Lambda function names).

@@ -361,7 +361,11 @@ async fn execute(command: Command) -> Result<ExitCode> {
         }
         Command::Orders {
             query: OrdersQuery::Get { order_id, table },
-        } => match OrdersTable::open(&table.table).await?.get(&order_id).await? {
+        } => match OrdersTable::open(&table.table)
+            .await?
+            .get(crate::order::KEY_ATTRIBUTE, &order_id)
+            .await?
+        {
             Some(item) => println!("{}", serde_json::to_string_pretty(&item)?),
             None => anyhow::bail!("no order {order_id:?} in {:?}", table.table),
         },

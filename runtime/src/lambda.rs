@@ -42,11 +42,12 @@ mod tests {
     async fn returns_the_pending_chunks_of_the_run() {
         let store = ProgressStore::open(crate::progress::MEMORY_URL, None).await.unwrap();
         store
-            .replace("r1", &["000001-30002".into(), "000000-2".into()])
+            .replace("r1", &["000001-30002".parse().unwrap(), "000000-2".parse().unwrap()])
             .await
             .unwrap();
         let list = handle(&store, &serde_json::json!({"run_id": "r1"})).await.unwrap();
-        assert_eq!(list.chunks, ["000000-2", "000001-30002"]);
+        let listed: Vec<String> = list.chunks.iter().map(ToString::to_string).collect();
+        assert_eq!(listed, ["000000-2", "000001-30002"]);
         let json = serde_json::to_value(&list).unwrap();
         assert_eq!(
             json[eventdriven_core::contract::LIST_CHUNKS_CHUNKS_FIELD][0],

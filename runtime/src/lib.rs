@@ -12,7 +12,6 @@ pub mod process;
 pub mod progress;
 pub mod records;
 pub mod rejects;
-pub mod retry;
 pub mod runner;
 pub mod sdk;
 pub mod secrets;

@@ -10,7 +10,7 @@ use crate::workdir::{RunDir, read_json};
 use anyhow::{Context, Result, bail};
 use eventdriven_core::definition::state_machine_definition;
 use eventdriven_core::local::{LOCAL_BUCKET, local_deployment, object_created_event};
-use eventdriven_core::naming::PREFIX;
+use eventdriven_core::spec::PREFIX;
 use eventdriven_states::{Integrations, Interpreter, StartExecution, Status, TaskTokens};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;

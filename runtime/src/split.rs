@@ -34,16 +34,13 @@ pub struct Manifest {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkInfo {
-    pub reference: String,
+    pub reference: ChunkRef,
     pub rows: u64,
 }
 
 impl Manifest {
-    pub fn chunk_refs(&self) -> Vec<ChunkRef> {
-        self.chunks
-            .iter()
-            .map(|c| c.reference.parse().expect("manifest holds valid refs"))
-            .collect()
+    pub fn chunk_refs(&self) -> impl Iterator<Item = ChunkRef> + '_ {
+        self.chunks.iter().map(|c| c.reference)
     }
 }
 
@@ -363,7 +360,7 @@ impl Splitter<'_> {
             // chunk cut short by a power loss is caught by merge's per-chunk row check.
             drop(chunk.file);
             self.manifest.chunks.push(ChunkInfo {
-                reference: chunk.reference.to_string(),
+                reference: chunk.reference,
                 rows: chunk.rows,
             });
         }

@@ -22,11 +22,9 @@ use serde::{Deserialize, Serialize};
 pub async fn split_step(run: &RunDir, progress: &ProgressStore, input: &ObjectUrl, max_rows: u64) -> Result<Manifest> {
     ensure!(max_rows > 0, "max lines per batch must be at least 1");
     if let Some(manifest) = read_json::<Manifest>(&run.manifest())? {
-        let unfinished: Vec<String> = manifest
+        let unfinished: Vec<ChunkRef> = manifest
             .chunk_refs()
-            .into_iter()
             .filter(|chunk| !run.done(*chunk).exists())
-            .map(|chunk| chunk.to_string())
             .collect();
         progress.add(run.run_id(), &unfinished).await?;
         return Ok(manifest);
@@ -35,7 +33,7 @@ pub async fn split_step(run: &RunDir, progress: &ProgressStore, input: &ObjectUr
     let reader = input.open().await?;
     let (source, run_dir) = (input.to_string(), run.clone());
     let manifest = tokio::task::spawn_blocking(move || split(reader, &source, &run_dir, max_rows)).await??;
-    let refs: Vec<String> = manifest.chunks.iter().map(|c| c.reference.clone()).collect();
+    let refs: Vec<ChunkRef> = manifest.chunk_refs().collect();
     progress.replace(run.run_id(), &refs).await?;
     write_json_atomically(&run.manifest(), &manifest)?;
     Ok(manifest)
@@ -68,7 +66,7 @@ pub async fn process_step(
     chunk: ChunkRef,
 ) -> Result<ChunkStats> {
     let stats = process_chunk(run, chunk, table, ids).await?;
-    progress.complete(run.run_id(), &chunk.to_string()).await?;
+    progress.complete(run.run_id(), chunk).await?;
     Ok(stats)
 }
 

@@ -6,31 +6,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// A chunk's compact reference, `{index:06}-{first_line}`: short enough that thousands fit in a
-/// Step Functions payload, and carrying the input line its first row came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ChunkRef {
-    pub index: u32,
-    pub first_line: u64,
-}
-
-impl std::fmt::Display for ChunkRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:06}-{}", self.index, self.first_line)
-    }
-}
-
-impl std::str::FromStr for ChunkRef {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("{s:?} is not a chunk reference (expected INDEX-FIRSTLINE, e.g. 000003-90002)");
-        let (index, line) = s.split_once('-').ok_or_else(bad)?;
-        Ok(ChunkRef {
-            index: index.parse().map_err(|_| bad())?,
-            first_line: line.parse().map_err(|_| bad())?,
-        })
-    }
-}
+pub use eventdriven_core::contract::ChunkRef;
 
 /// The files of one run under the work directory.
 #[derive(Clone, Debug)]
@@ -135,23 +111,6 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunk_refs_round_trip_and_sort_in_input_order() {
-        let a = ChunkRef {
-            index: 3,
-            first_line: 90002,
-        };
-        assert_eq!(a.to_string(), "000003-90002");
-        assert_eq!("000003-90002".parse(), Ok(a));
-        assert!("x-1".parse::<ChunkRef>().is_err());
-        assert!("../etc".parse::<ChunkRef>().is_err());
-        let b = ChunkRef {
-            index: 10,
-            first_line: 2,
-        };
-        assert!(a < b);
-    }
 
     #[test]
     fn run_ids_cannot_escape_the_work_dir() {

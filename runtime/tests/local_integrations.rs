@@ -150,7 +150,7 @@ async fn the_lambda_answers_through_a_local_runtime_api_in_the_invoke_envelope()
     let run_id = format!("local-lambda-{}", std::process::id());
     let store = ProgressStore::open(REDIS, None).await.unwrap();
     store
-        .replace(&run_id, &["000001-3".into(), "000000-2".into()])
+        .replace(&run_id, &["000001-3".parse().unwrap(), "000000-2".parse().unwrap()])
         .await
         .unwrap();
     let lambda = LocalLambda {

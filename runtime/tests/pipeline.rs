@@ -41,7 +41,11 @@ async fn every_row_is_output_in_input_order_and_stored() {
         .await
         .unwrap();
     assert_eq!(table.count().await.unwrap(), 10_000);
-    let item = table.get(&input_ids[42]).await.unwrap().unwrap();
+    let item = table
+        .get(eventdriven_runtime::order::KEY_ATTRIBUTE, &input_ids[42])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(item["OrderId"]["S"], input_ids[42].as_str());
     assert_eq!(item["ConfirmationId"]["S"], ids.id(&input_ids[42]).as_str());
     assert!(item["UnitCost"]["N"].is_string(), "{item}");

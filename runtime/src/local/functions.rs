@@ -18,7 +18,7 @@ pub struct ThisBinary {
 #[async_trait]
 impl FunctionSource for ThisBinary {
     async fn function(&self, name: &str) -> Result<LocalFunction, Failure> {
-        let image = format!("{}-lambda", eventdriven_core::naming::PREFIX);
+        let image = format!("{}-lambda", eventdriven_core::spec::PREFIX);
         Ok(LocalFunction {
             arn: name.to_owned(),
             command: self.images.lambda_command(&image).map_err(Failure::task_failed)?,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use eventdriven_core::naming::PREFIX;
+use eventdriven_core::spec::PREFIX;
 
 #[derive(Clone, Debug, Default)]
 pub struct ImageMap {

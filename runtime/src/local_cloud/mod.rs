@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_sdk_sfn::types::ExecutionStatus;
-use eventdriven_core::naming::PREFIX;
+use eventdriven_core::spec::PREFIX;
 use eventdriven_states::{Event, Interpreter, StartExecution, Status, TaskTokens};
 use serde_json::Value;
 

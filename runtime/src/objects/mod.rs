@@ -15,18 +15,25 @@ pub enum ObjectUrl {
     Local(PathBuf),
 }
 
+/// Text that names no object: the message says what was expected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidLocation(pub String);
+
 impl std::str::FromStr for ObjectUrl {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = InvalidLocation;
+    fn from_str(s: &str) -> Result<Self, InvalidLocation> {
         match s.strip_prefix("s3://") {
             Some(rest) => match rest.split_once('/') {
                 Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => Ok(ObjectUrl::S3 {
                     bucket: bucket.to_string(),
                     key: key.to_string(),
                 }),
-                _ => Err(format!("{s:?} is not an S3 object URL (expected s3://BUCKET/KEY)")),
+                _ => Err(InvalidLocation(format!(
+                    "{s:?} is not an S3 object URL (expected s3://BUCKET/KEY)"
+                ))),
             },
-            None if s.is_empty() => Err("path is empty".into()),
+            None if s.is_empty() => Err(InvalidLocation("path is empty".into())),
             None => Ok(ObjectUrl::Local(s.into())),
         }
     }

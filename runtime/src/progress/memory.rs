@@ -1,16 +1,17 @@
 //! The in-process progress store of local runs.
 
 use anyhow::Result;
+use eventdriven_core::contract::ChunkRef;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Default)]
 pub struct MemoryProgress {
-    sets: Arc<Mutex<HashMap<String, BTreeSet<String>>>>,
+    sets: Arc<Mutex<HashMap<String, BTreeSet<ChunkRef>>>>,
 }
 
 impl MemoryProgress {
-    pub fn replace(&self, run: &str, chunks: &[String]) -> Result<()> {
+    pub fn replace(&self, run: &str, chunks: &[ChunkRef]) -> Result<()> {
         self.sets
             .lock()
             .unwrap()
@@ -18,28 +19,28 @@ impl MemoryProgress {
         Ok(())
     }
 
-    pub fn add(&self, run: &str, chunks: &[String]) -> Result<()> {
+    pub fn add(&self, run: &str, chunks: &[ChunkRef]) -> Result<()> {
         self.sets
             .lock()
             .unwrap()
             .entry(run.to_string())
             .or_default()
-            .extend(chunks.iter().cloned());
+            .extend(chunks.iter().copied());
         Ok(())
     }
 
-    pub fn pending(&self, run: &str) -> Vec<String> {
+    pub fn pending(&self, run: &str) -> Vec<ChunkRef> {
         self.sets
             .lock()
             .unwrap()
             .get(run)
-            .map(|s| s.iter().cloned().collect())
+            .map(|s| s.iter().copied().collect())
             .unwrap_or_default()
     }
 
-    pub fn complete(&self, run: &str, chunk: &str) -> Result<()> {
+    pub fn complete(&self, run: &str, chunk: ChunkRef) -> Result<()> {
         if let Some(set) = self.sets.lock().unwrap().get_mut(run) {
-            set.remove(chunk);
+            set.remove(&chunk);
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ pub use self::memory::MemoryProgress;
 pub use self::redis::RedisProgress;
 
 use anyhow::Result;
+use eventdriven_core::contract::ChunkRef;
 
 /// The progress store behind whichever backend `--redis-url` selects; clones share it.
 #[derive(Clone)]
@@ -30,7 +31,7 @@ impl ProgressStore {
     }
 
     /// Makes `chunks` the whole pending set of `run` (DEL then SADD, atomically).
-    pub async fn replace(&self, run: &str, chunks: &[String]) -> Result<()> {
+    pub async fn replace(&self, run: &str, chunks: &[ChunkRef]) -> Result<()> {
         match self {
             ProgressStore::Memory(s) => s.replace(run, chunks),
             ProgressStore::Redis(s) => s.replace(run, chunks).await,
@@ -38,7 +39,7 @@ impl ProgressStore {
     }
 
     /// Adds chunks to the pending set (SADD): used to re-queue chunks whose output is missing.
-    pub async fn add(&self, run: &str, chunks: &[String]) -> Result<()> {
+    pub async fn add(&self, run: &str, chunks: &[ChunkRef]) -> Result<()> {
         match self {
             ProgressStore::Memory(s) => s.add(run, chunks),
             ProgressStore::Redis(s) => s.add(run, chunks).await,
@@ -46,7 +47,7 @@ impl ProgressStore {
     }
 
     /// The pending chunks, sorted.
-    pub async fn pending(&self, run: &str) -> Result<Vec<String>> {
+    pub async fn pending(&self, run: &str) -> Result<Vec<ChunkRef>> {
         let mut chunks = match self {
             ProgressStore::Memory(s) => s.pending(run),
             ProgressStore::Redis(s) => s.pending(run).await?,
@@ -63,7 +64,7 @@ impl ProgressStore {
     }
 
     /// Marks a chunk done (SREM).
-    pub async fn complete(&self, run: &str, chunk: &str) -> Result<()> {
+    pub async fn complete(&self, run: &str, chunk: ChunkRef) -> Result<()> {
         match self {
             ProgressStore::Memory(s) => s.complete(run, chunk),
             ProgressStore::Redis(s) => s.complete(run, chunk).await,

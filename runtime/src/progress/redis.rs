@@ -2,6 +2,7 @@
 
 use super::set_key;
 use anyhow::{Context, Result};
+use eventdriven_core::contract::ChunkRef;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 
@@ -27,8 +28,9 @@ impl RedisProgress {
         Ok(RedisProgress { connection })
     }
 
-    pub async fn replace(&self, run: &str, chunks: &[String]) -> Result<()> {
+    pub async fn replace(&self, run: &str, chunks: &[ChunkRef]) -> Result<()> {
         let key = set_key(run);
+        let chunks = as_members(chunks);
         let mut pipe = redis::pipe();
         pipe.atomic().del(&key).ignore();
         if !chunks.is_empty() {
@@ -38,29 +40,40 @@ impl RedisProgress {
         Ok(())
     }
 
-    pub async fn add(&self, run: &str, chunks: &[String]) -> Result<()> {
+    pub async fn add(&self, run: &str, chunks: &[ChunkRef]) -> Result<()> {
         if chunks.is_empty() {
             return Ok(());
         }
-        let _: u64 = self.connection.clone().sadd(set_key(run), chunks).await?;
+        let _: u64 = self.connection.clone().sadd(set_key(run), as_members(chunks)).await?;
         Ok(())
     }
 
-    pub async fn pending(&self, run: &str) -> Result<Vec<String>> {
-        Ok(self.connection.clone().smembers(set_key(run)).await?)
+    /// The set's members, each parsed: a member that is no chunk reference is an error naming
+    /// the key, never skipped.
+    pub async fn pending(&self, run: &str) -> Result<Vec<ChunkRef>> {
+        let key = set_key(run);
+        let members: Vec<String> = self.connection.clone().smembers(&key).await?;
+        members
+            .into_iter()
+            .map(|member| member.parse().with_context(|| format!("Redis set {key}")))
+            .collect()
     }
 
     pub async fn pending_count(&self, run: &str) -> Result<u64> {
         Ok(self.connection.clone().scard(set_key(run)).await?)
     }
 
-    pub async fn complete(&self, run: &str, chunk: &str) -> Result<()> {
-        let _: u64 = self.connection.clone().srem(set_key(run), chunk).await?;
+    pub async fn complete(&self, run: &str, chunk: ChunkRef) -> Result<()> {
+        let _: u64 = self.connection.clone().srem(set_key(run), chunk.to_string()).await?;
         Ok(())
     }
 }
 
 use redis::IntoConnectionInfo;
+
+fn as_members(chunks: &[ChunkRef]) -> Vec<String> {
+    chunks.iter().map(ChunkRef::to_string).collect()
+}
 
 /// The URL with any password replaced, for messages.
 fn redacted(url: &str) -> String {

@@ -1,15 +1,16 @@
-//! The orders table in DynamoDB: `BatchWriteItem` 25 items a request, retrying what DynamoDB
-//! hands back as unprocessed and throttled requests with backoff and jitter.
+//! The orders table in DynamoDB: `BatchWriteItem` 25 items a request, sending again what
+//! DynamoDB hands back as unprocessed, with backoff and jitter. A request refused as a whole
+//! (throttled, or failed transiently) is the SDK's to retry, under its retry configuration.
 
 use super::{Item, Type};
-use crate::retry::Backoff;
 use anyhow::{Context, Result, bail};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Select, WriteRequest};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use futures_util::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 /// DynamoDB's limit of put requests in one `BatchWriteItem`.
 pub const BATCH_LIMIT: usize = 25;
@@ -52,34 +53,27 @@ impl DynamoDbTable {
 
     async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<()> {
         let send = |pending: Vec<WriteRequest>| async move {
-            match self
+            let output = self
                 .client
                 .batch_write_item()
                 .request_items(&self.name, pending)
                 .send()
-                .await
-            {
-                Ok(output) => Ok(Sent::Unprocessed(
-                    output
-                        .unprocessed_items
-                        .and_then(|mut by_table| by_table.remove(&self.name))
-                        .unwrap_or_default(),
-                )),
-                Err(err) if is_throttling(err.code()) => Ok(Sent::Throttled),
-                Err(err) => Err(err.into()),
-            }
+                .await?;
+            let mut unprocessed = output.unprocessed_items.unwrap_or_default();
+            Ok(unprocessed.remove(&self.name).unwrap_or_default())
         };
-        write_until_processed(batch, Backoff::REMOTE, send)
+        write_until_processed(batch, UNPROCESSED_RETRIES, send)
             .await
             .with_context(|| format!("BatchWriteItem to table {}", self.name))
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<serde_json::Value>> {
+    /// The item whose string key attribute `key_name` is `key`.
+    pub async fn get(&self, key_name: &str, key: &str) -> Result<Option<serde_json::Value>> {
         let output = self
             .client
             .get_item()
             .table_name(&self.name)
-            .key(crate::order::KEY_ATTRIBUTE, AttributeValue::S(key.to_string()))
+            .key(key_name, AttributeValue::S(key.to_string()))
             .consistent_read(true)
             .send()
             .await
@@ -104,46 +98,38 @@ impl DynamoDbTable {
     }
 }
 
-/// What one `BatchWriteItem` call came back with.
-enum Sent {
-    /// Accepted; these requests were not processed and must be sent again.
-    Unprocessed(Vec<WriteRequest>),
-    /// Refused as a whole for capacity; all of it must be sent again.
-    Throttled,
-}
+/// Delays between sends of what DynamoDB left unprocessed: 50 ms doubling to 5 s, jittered,
+/// 11 times, so a batch is sent at most 12 times.
+const UNPROCESSED_RETRIES: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(50))
+    .with_max_delay(Duration::from_secs(5))
+    .with_max_times(11)
+    .with_jitter();
 
-/// Sends `pending` until DynamoDB has processed all of it, waiting with backoff and jitter
-/// between attempts, and fails once the attempts run out.
-async fn write_until_processed<F, Fut>(mut pending: Vec<WriteRequest>, backoff: Backoff, mut send: F) -> Result<()>
+/// Sends `pending` until DynamoDB has processed all of it, waiting out each of `retries`'
+/// delays between sends, and fails once they run out.
+async fn write_until_processed<F, Fut>(
+    mut pending: Vec<WriteRequest>,
+    retries: impl BackoffBuilder,
+    mut send: F,
+) -> Result<()>
 where
     F: FnMut(Vec<WriteRequest>) -> Fut,
-    Fut: Future<Output = Result<Sent>>,
+    Fut: Future<Output = Result<Vec<WriteRequest>>>,
 {
-    for attempt in 0..backoff.attempts {
-        match send(pending.clone()).await? {
-            Sent::Unprocessed(rest) if rest.is_empty() => return Ok(()),
-            Sent::Unprocessed(rest) => pending = rest,
-            Sent::Throttled => {}
+    let mut delays = retries.build();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        pending = send(pending).await?;
+        if pending.is_empty() {
+            return Ok(());
         }
-        tokio::time::sleep(backoff.delay(attempt)).await;
+        let Some(delay) = delays.next() else {
+            bail!("{} item(s) still unprocessed after {attempts} attempts", pending.len());
+        };
+        tokio::time::sleep(delay).await;
     }
-    bail!(
-        "{} item(s) still unprocessed after {} attempts",
-        pending.len(),
-        backoff.attempts
-    )
-}
-
-fn is_throttling(code: Option<&str>) -> bool {
-    matches!(
-        code,
-        Some(
-            "ProvisionedThroughputExceededException"
-                | "ThrottlingException"
-                | "RequestLimitExceeded"
-                | "InternalServerError"
-        )
-    )
 }
 
 fn write_request(item: &Item) -> WriteRequest {
@@ -202,7 +188,6 @@ fn attribute_json(value: &AttributeValue) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn every_attribute_type_renders_as_dynamodb_json() {
@@ -243,37 +228,37 @@ mod tests {
             .collect()
     }
 
-    const QUICK: Backoff = Backoff {
-        base: Duration::from_millis(1),
-        max: Duration::from_millis(2),
-        attempts: 5,
-    };
+    /// Five sends at most, a millisecond or two apart.
+    const QUICK: ExponentialBuilder = ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(1))
+        .with_max_delay(Duration::from_millis(2))
+        .with_max_times(4);
 
     #[tokio::test]
-    async fn unprocessed_items_and_throttled_calls_are_sent_again_until_done() {
+    async fn unprocessed_items_are_sent_again_until_done() {
         let calls = std::sync::Mutex::new(Vec::new());
         let send = |pending: Vec<WriteRequest>| {
             let mut calls = calls.lock().unwrap();
             calls.push(keys(&pending));
-            let answer = match calls.len() {
-                1 => Sent::Throttled,
-                2 => Sent::Unprocessed(pending[1..].to_vec()),
-                _ => Sent::Unprocessed(Vec::new()),
+            let unprocessed = match calls.len() {
+                1 => pending[1..].to_vec(),
+                2 => pending[1..].to_vec(),
+                _ => Vec::new(),
             };
-            async move { Ok(answer) }
+            async move { Ok(unprocessed) }
         };
         write_until_processed(requests(&["1", "2", "3"]), QUICK, send)
             .await
             .unwrap();
         assert_eq!(
             calls.into_inner().unwrap(),
-            [vec!["1", "2", "3"], vec!["1", "2", "3"], vec!["2", "3"]]
+            [vec!["1", "2", "3"], vec!["2", "3"], vec!["3"]]
         );
     }
 
     #[tokio::test]
     async fn gives_up_after_the_attempts_saying_how_many_items_are_left() {
-        let send = |pending: Vec<WriteRequest>| async move { Ok(Sent::Unprocessed(pending[1..].to_vec())) };
+        let send = |pending: Vec<WriteRequest>| async move { Ok(pending[1..].to_vec()) };
         let err = write_until_processed(requests(&["1", "2", "3", "4", "5", "6", "7"]), QUICK, send)
             .await
             .unwrap_err();
@@ -289,14 +274,6 @@ mod tests {
         };
         assert!(write_until_processed(requests(&["1"]), QUICK, send).await.is_err());
         assert_eq!(calls, 1);
-    }
-
-    #[test]
-    fn throttling_is_retried_and_validation_is_not() {
-        assert!(is_throttling(Some("ProvisionedThroughputExceededException")));
-        assert!(is_throttling(Some("ThrottlingException")));
-        assert!(!is_throttling(Some("ValidationException")));
-        assert!(!is_throttling(None));
     }
 
     #[test]

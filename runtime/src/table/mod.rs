@@ -8,6 +8,8 @@ pub use embedded::EmbeddedTable;
 
 use anyhow::Result;
 
+use crate::objects::InvalidLocation;
+
 /// How DynamoDB types an attribute value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Type {
@@ -103,12 +105,13 @@ pub enum TableUrl {
 }
 
 impl std::str::FromStr for TableUrl {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = InvalidLocation;
+    fn from_str(s: &str) -> Result<Self, InvalidLocation> {
+        let invalid = |message: &str| Err(InvalidLocation(message.to_owned()));
         match s.strip_prefix("dynamodb://") {
-            Some("") => Err("dynamodb:// needs a table name, e.g. dynamodb://orders".into()),
+            Some("") => invalid("dynamodb:// needs a table name, e.g. dynamodb://orders"),
             Some(name) => Ok(TableUrl::DynamoDb(name.to_string())),
-            None if s.is_empty() => Err("table path is empty".into()),
+            None if s.is_empty() => invalid("table path is empty"),
             None => Ok(TableUrl::Embedded(s.into())),
         }
     }
@@ -138,10 +141,10 @@ impl OrdersTable {
         }
     }
 
-    /// The item stored under `key`, in DynamoDB's JSON form.
-    pub async fn get(&self, key: &str) -> Result<Option<serde_json::Value>> {
+    /// The item whose key attribute `key_name` (a string) is `key`, in DynamoDB's JSON form.
+    pub async fn get(&self, key_name: &str, key: &str) -> Result<Option<serde_json::Value>> {
         match self {
-            OrdersTable::DynamoDb(t) => t.get(key).await,
+            OrdersTable::DynamoDb(t) => t.get(key_name, key).await,
             OrdersTable::Embedded(t) => t.get(key),
         }
     }
