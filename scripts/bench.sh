@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks the runtime on a generated 1,000,000-row file against baselines run in this same
-# script: `cat FILE >/dev/null` (the I/O floor) and GNU `split -l 30000`. Prints wall times,
-# peak RSS and ratios. Usage: scripts/bench.sh PATH/TO/eventdriven [ROWS]
+# script: `cat FILE >/dev/null` (the I/O floor), GNU `split -l 30000`, and DuckDB doing the
+# local run's job (alternating paired runs). Prints wall times, peak RSS and ratios, then the
+# peak RSS of a 10,000,000-row run and the DynamoDB requests of one chunk on the emulator.
+# Usage: scripts/bench.sh PATH/TO/eventdriven [ROWS] (BENCH_LARGE_ROWS=0 skips the large run)
 set -euo pipefail
 bin=$(realpath "$1")
 rows=${2:-1000000}
+large_rows=${BENCH_LARGE_ROWS:-10000000}
 repeats=5
+here=$(dirname "$(realpath "$0")")
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/eventdriven/bench-venv"
+if ! "$venv/bin/python" -c "import duckdb" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet "duckdb==2.0.0"
+fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/eventdriven-bench.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 input="$dir/orders.csv"
@@ -39,6 +48,34 @@ best_of our_split "$bin" split --input "$input" --work-dir "$dir/work" --run-id 
 best_of local_run "$bin" run --input "$input" --output "$dir/work/result.csv" --work-dir "$dir/work/runs" \
   --table "$dir/work/orders.table" --max-lines-per-batch 30000
 
+# DuckDB doing the same job, paired with `eventdriven run`: each pair runs both, the order
+# alternating between pairs; the ratio is the median of the pairs' ratios.
+# timed NAME COMMAND...: runs COMMAND once, appends "seconds peak_kib" to $dir/NAME.
+timed() {
+  local name=$1; shift
+  rm -rf "$dir/work"; mkdir -p "$dir/work"
+  local start end
+  start=$(date +%s%N)
+  /usr/bin/time -f "%M" -o "$dir/time" "$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
+  end=$(date +%s%N)
+  echo "$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}") $(cat "$dir/time")" >>"$dir/$name"
+}
+ours=("$bin" run --input "$input" --output "$dir/work/result.csv" --work-dir "$dir/work/runs"
+  --table "$dir/work/orders.table" --max-lines-per-batch 30000)
+duckdb_table=("$venv/bin/python" "$here/duckdb_job.py" table "$dir/work/orders.duckdb" "$input" "$dir/work/result.csv")
+duckdb_csv=("$venv/bin/python" "$here/duckdb_job.py" csv "$input" "$dir/work/result.csv")
+for pair in $(seq "$repeats"); do
+  if [ $((pair % 2)) -eq 1 ]; then
+    timed duckdb_table "${duckdb_table[@]}"; timed paired_run "${ours[@]}"
+  else
+    timed paired_run "${ours[@]}"; timed duckdb_table "${duckdb_table[@]}"
+  fi
+  timed duckdb_csv "${duckdb_csv[@]}"
+done
+# median FILE COLUMN: the median of a column of numbers.
+median() { cut -d' ' -f"$2" "$1" | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+paired_ratio() { paste -d' ' "$dir/paired_run" "$dir/$1" | awk '{print $1/$3}' >"$dir/ratios"; median "$dir/ratios" 1; }
+
 # Peak RSS of one process step on a 30,000-row chunk.
 rm -rf "$dir/work"; mkdir -p "$dir/work"
 "$bin" split --input "$input" --work-dir "$dir/work" --run-id rss --max-lines-per-batch 30000 >/dev/null
@@ -62,8 +99,9 @@ if command -v fakecloud >/dev/null && command -v aws >/dev/null; then
     --key-schema AttributeName=OrderId,KeyType=HASH >/dev/null
   rm -rf "$dir/work/rss/out"
   /usr/bin/time -f "%M" -o "$dir/time" "$bin" process --run-id rss --work-dir "$dir/work" --chunk "$chunk" \
-    --table dynamodb://bench >/dev/null
+    --table dynamodb://bench >/dev/null 2>"$dir/dynamodb.log"
   read -r dynamodb_kib <"$dir/time"
+  dynamodb_report=$(grep -o '[0-9]* items in [0-9]* BatchWriteItem requests, [0-9]* items/s' "$dir/dynamodb.log")
   kill "$emulator"; wait "$emulator" 2>/dev/null || true
 fi
 
@@ -80,4 +118,26 @@ printf '%-34s %8s %10s %14s\n' "eventdriven run (whole pipeline)" "$run_s" "$((r
 printf '%-34s %8s %10s\n' "eventdriven process (one chunk)" "-" "$((process_kib / 1024))"
 [ -n "$dynamodb_kib" ] && printf '%-34s %8s %10s\n' "  same, writing to DynamoDB" "-" "$((dynamodb_kib / 1024))"
 echo "local run throughput: $(awk "BEGIN{printf \"%.0f\", $rows / $run_s}") rows/s"
-echo "targets: split <= 1.00x GNU split; run <= 5.00x GNU split; split and process peak RSS < 64 MiB"
+echo
+printf '%-44s %8s %10s %12s\n' "same job, $repeats alternating pairs (median)" "wall s" "peak MiB" "ours / it"
+printf '%-44s %8s %10s %12s\n' "eventdriven run" "$(median "$dir/paired_run" 1)" \
+  "$(( $(median "$dir/paired_run" 2 | cut -d. -f1) / 1024 ))" "1.00"
+printf '%-44s %8s %10s %12s\n' "DuckDB: table of every column + CSV" "$(median "$dir/duckdb_table" 1)" \
+  "$(( $(median "$dir/duckdb_table" 2 | cut -d. -f1) / 1024 ))" "$(paired_ratio duckdb_table)"
+printf '%-44s %8s %10s %12s\n' "DuckDB: CSV to CSV, no table (for the record)" "$(median "$dir/duckdb_csv" 1)" \
+  "$(( $(median "$dir/duckdb_csv" 2 | cut -d. -f1) / 1024 ))" "$(paired_ratio duckdb_csv)"
+if [ -n "$dynamodb_kib" ]; then
+  read -r items requests <<<"$(echo "$dynamodb_report" | awk '{print $1, $4}')"
+  expected=$(( (items + 24) / 25 ))
+  echo "DynamoDB (emulator), one chunk: $dynamodb_report; ceil(items/25) = $expected$([ "$requests" -eq "$expected" ] && echo ", exact" || echo ", NOT exact")"
+fi
+if [ "$large_rows" -gt 0 ]; then
+  large="$dir/large.csv"
+  "$bin" generate --rows "$large_rows" --seed 2 --output "$large"
+  rm -rf "$dir/work"; mkdir -p "$dir/work"
+  /usr/bin/time -f "%e %M" -o "$dir/time" "${ours[@]/$input/$large}" >/dev/null
+  read -r large_s large_kib <"$dir/time"
+  rm -f "$large"
+  echo "eventdriven run on $large_rows rows: $large_s s, peak $((large_kib / 1024)) MiB"
+fi
+echo "targets: split <= 1.00x GNU split; run <= 0.80x DuckDB (table); run peak RSS <= 64 MiB at $rows and $large_rows rows"

@@ -293,7 +293,15 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let (dir, progress) = run.open().await?;
             let orders = OrdersTable::open(&table.table).await?;
             let ids = ConfirmationIds::for_pipeline(&table.pipeline_name);
+            let started = std::time::Instant::now();
             let stats = process_step(&dir, &progress, &orders, &ids, chunk).await?;
+            if let Some((requests, items)) = orders.requests_sent() {
+                let seconds = started.elapsed().as_secs_f64();
+                eprintln!(
+                    "chunk {chunk}: {items} items in {requests} BatchWriteItem requests, {:.0} items/s",
+                    items as f64 / seconds.max(1e-9)
+                );
+            }
             println!("{}", serde_json::to_string(&stats)?);
         }
         Command::Merge { run, output } => {

@@ -10,6 +10,8 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use futures_util::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// DynamoDB's limit of put requests in one `BatchWriteItem`.
@@ -21,6 +23,9 @@ const BATCHES_IN_FLIGHT: usize = 4;
 pub struct DynamoDbTable {
     client: Client,
     name: String,
+    /// `BatchWriteItem` requests sent, resends of unprocessed items included, and items written.
+    requests: Arc<AtomicU64>,
+    items: Arc<AtomicU64>,
 }
 
 impl DynamoDbTable {
@@ -30,6 +35,8 @@ impl DynamoDbTable {
         DynamoDbTable {
             client: Client::new(config),
             name: name.to_string(),
+            requests: Arc::default(),
+            items: Arc::default(),
         }
     }
 
@@ -52,7 +59,9 @@ impl DynamoDbTable {
     }
 
     async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<()> {
+        self.items.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let send = |pending: Vec<WriteRequest>| async move {
+            self.requests.fetch_add(1, Ordering::Relaxed);
             let output = self
                 .client
                 .batch_write_item()
@@ -65,6 +74,15 @@ impl DynamoDbTable {
         write_until_processed(batch, UNPROCESSED_RETRIES, send)
             .await
             .with_context(|| format!("BatchWriteItem to table {}", self.name))
+    }
+
+    /// `BatchWriteItem` requests sent so far (requests the SDK retried count once), and the
+    /// items they carried (each once).
+    pub fn requests_sent(&self) -> (u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.items.load(Ordering::Relaxed),
+        )
     }
 
     /// The item whose string key attribute `key_name` is `key`.

@@ -2,7 +2,7 @@
 //! query after a local run. Each chunk's items are ingested as one sorted table file, so
 //! storing a million rows costs about what writing them once does, whatever their key order.
 
-use super::Item;
+use super::{Item, stored_item_json};
 use anyhow::{Context, Result};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use std::path::Path;
@@ -12,7 +12,8 @@ const CACHE_BYTES: u64 = 8 << 20;
 /// Memtable size before a flush to disk; bounds the table's share of a run's memory.
 const MEMTABLE_BYTES: u64 = 16 << 20;
 
-/// Key: OrderId. Value: the item in DynamoDB's JSON form. Clones share the open table.
+/// Key: OrderId. Value: the item in compact form ([`Item::write_compact`]), rendered as
+/// DynamoDB JSON when read. Clones share the open table.
 #[derive(Clone)]
 pub struct EmbeddedTable {
     /// Keeps the database (its background workers and files) open while the keyspace is used.
@@ -50,7 +51,7 @@ impl EmbeddedTable {
             let mut value = Vec::with_capacity(1024);
             for item in &items {
                 value.clear();
-                item.write_json(&mut value);
+                item.write_compact(&mut value);
                 ingestion
                     .write(item.key(), value.as_slice())
                     .context("writing to the orders table")?;
@@ -62,7 +63,7 @@ impl EmbeddedTable {
 
     pub fn get(&self, key: &str) -> Result<Option<serde_json::Value>> {
         match self.orders.get(key)? {
-            Some(value) => Ok(Some(serde_json::from_slice(&value)?)),
+            Some(value) => Ok(Some(stored_item_json(&value)?)),
             None => Ok(None),
         }
     }
