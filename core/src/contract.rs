@@ -122,6 +122,9 @@ pub fn required_for(step: Step) -> impl Iterator<Item = &'static str> {
         .map(|s| s.name)
 }
 
+/// The list-chunks function's timeout: it only reads one Redis set.
+pub const LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS: i32 = 60;
+
 /// Default rows per chunk, as in the product brief.
 pub const DEFAULT_MAX_LINES_PER_BATCH: u64 = 30_000;
 

@@ -20,14 +20,21 @@ pub const PROCESS_CHUNKS: &str = "ProcessChunks";
 pub const PROCESS_CHUNK: &str = "ProcessChunk";
 pub const MERGE: &str = "Merge";
 
+/// What a Job task waits beyond its Job's deadline: `eks:runJob.sync` notices a failed Job
+/// and fetches its logs within this margin.
+const JOB_TASK_MARGIN_SECONDS: i64 = 300;
+/// The list-chunks task: the function's own timeout, plus a cold start.
+const LIST_CHUNKS_TIMEOUT_SECONDS: i64 = contract::LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS as i64 + 30;
+
 /// Log lines kept per container when a Job's logs are attached to its task result; the logs
 /// count towards the 256 KiB task result limit even though the result is then discarded.
 const LOG_TAIL_LINES: &str = "100";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
-pub const INPUTS: [&str; 9] = [
+pub const INPUTS: [&str; 10] = [
     "name",
+    "step_timeout_seconds",
     "bucket_name",
     "namespace",
     "service_account",
@@ -48,6 +55,7 @@ pub struct EmbeddedSettings {
     pub work_volume_claim: Option<String>,
     pub max_lines_per_batch: Option<i64>,
     pub max_concurrency: Option<i64>,
+    pub step_timeout_seconds: Option<i64>,
     pub output_prefix: Option<String>,
 }
 
@@ -71,6 +79,9 @@ pub fn embedded_settings(definition: &Value) -> EmbeddedSettings {
         max_lines_per_batch: env(SPLIT, contract::MAX_LINES_PER_BATCH).and_then(|e| e["value"].as_str()?.parse().ok()),
         max_concurrency: definition
             .pointer(&format!("/States/{PROCESS_CHUNKS}/MaxConcurrency"))
+            .and_then(Value::as_i64),
+        step_timeout_seconds: definition
+            .pointer(&format!("/States/{SPLIT}/Parameters/Job/spec/activeDeadlineSeconds"))
             .and_then(Value::as_i64),
         output_prefix: output_url.and_then(crate::env::output_prefix_of),
     }
@@ -126,6 +137,7 @@ fn run_job(step: Step, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &Deploy
             "Job": job_manifest(step, spec, refs),
         },
         "ResultPath": null,
+        "TimeoutSeconds": spec.step_timeout_seconds + JOB_TASK_MARGIN_SECONDS,
         "Retry": [{
             "ErrorEquals": ["States.TaskFailed"],
             "IntervalSeconds": 30,
@@ -147,6 +159,7 @@ fn list_chunks(refs: &DeployedRefs) -> Value {
         },
         "ResultSelector": { (paths::dynamic(chunks)): format!("$.Payload.{chunks}") },
         "ResultPath": LIST_RESULT,
+        "TimeoutSeconds": LIST_CHUNKS_TIMEOUT_SECONDS,
         "Retry": [{
             "ErrorEquals": [
                 "Lambda.ServiceException",
@@ -250,6 +263,7 @@ mod tests {
         spec.service_account = "runner".into();
         spec.output_prefix = "out{it's}\\/".into();
         spec.work_volume_claim = Some("orders-work".into());
+        spec.step_timeout_seconds = 600;
         let read = embedded_settings(&render(&spec));
         assert_eq!(
             read,
@@ -261,6 +275,7 @@ mod tests {
                 work_volume_claim: spec.work_volume_claim,
                 max_lines_per_batch: Some(1234),
                 max_concurrency: Some(7),
+                step_timeout_seconds: Some(600),
                 output_prefix: Some(spec.output_prefix),
             }
         );
@@ -270,6 +285,25 @@ mod tests {
     #[test]
     fn the_definition_is_valid_asl() {
         assert_eq!(validate_definition(&definition()), Ok(()));
+    }
+
+    #[test]
+    fn every_task_has_a_timeout_and_every_job_a_deadline_within_it() {
+        let definition = definition();
+        let states = &definition["States"];
+        let tasks = [
+            &states[SPLIT],
+            &states[LIST_CHUNKS],
+            &states[MERGE],
+            &iteration(&definition)["States"][PROCESS_CHUNK],
+        ];
+        for task in tasks {
+            let timeout = task["TimeoutSeconds"].as_i64().expect("every task has a timeout");
+            if let Some(deadline) = task.pointer("/Parameters/Job/spec/activeDeadlineSeconds") {
+                assert_eq!(deadline, fixtures::spec().step_timeout_seconds);
+                assert!(timeout > deadline.as_i64().unwrap());
+            }
+        }
     }
 
     #[test]

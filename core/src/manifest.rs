@@ -46,6 +46,7 @@ pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Val
         },
         "spec": {
             "backoffLimit": BACKOFF_LIMIT,
+            "activeDeadlineSeconds": spec.step_timeout_seconds,
             "ttlSecondsAfterFinished": TTL_SECONDS_AFTER_FINISHED,
             "template": {
                 "metadata": { "labels": labels },

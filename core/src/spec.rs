@@ -18,6 +18,12 @@ pub const PREFIX: &str = "eventdriven";
 /// tightest AWS limit it feeds (64-character Lambda function names).
 pub const MAX_NAME_LEN: usize = 40;
 pub const MAX_LINES_PER_BATCH_LIMIT: i64 = 10_000_000;
+/// An hour per step: a 30,000-row chunk takes seconds, a large split some minutes.
+pub const DEFAULT_STEP_TIMEOUT_SECONDS: i64 = 3600;
+/// A Job needs time to be scheduled and to pull its image.
+pub const MIN_STEP_TIMEOUT_SECONDS: i64 = 60;
+/// A day: longer than any step should take, far below Step Functions' task limit.
+pub const MAX_STEP_TIMEOUT_SECONDS: i64 = 86_400;
 pub const MAX_CONCURRENCY_LIMIT: i64 = 10_000;
 pub const DEFAULT_NAMESPACE: &str = "eventdriven";
 pub const DEFAULT_INPUT_PREFIX: &str = "input/";
@@ -38,6 +44,9 @@ pub struct PipelineSpec {
     pub max_lines_per_batch: i64,
     /// Parallel `process` Jobs; 0 means unbounded.
     pub max_concurrency: i64,
+    /// How long one Job may run (its `activeDeadlineSeconds`, pending time included) before it
+    /// fails; its task's `TimeoutSeconds` allows a little more, so no run waits forever.
+    pub step_timeout_seconds: i64,
     pub namespace: String,
     pub service_account: String,
     /// A PersistentVolumeClaim (bound to the pipeline's EFS access point through the EFS CSI
@@ -73,6 +82,7 @@ impl PipelineSpec {
             lambda_image: lambda_image.into(),
             max_lines_per_batch: contract::DEFAULT_MAX_LINES_PER_BATCH as i64,
             max_concurrency: 0,
+            step_timeout_seconds: DEFAULT_STEP_TIMEOUT_SECONDS,
             namespace: DEFAULT_NAMESPACE.to_owned(),
             work_volume_claim: None,
             input_prefix: DEFAULT_INPUT_PREFIX.to_owned(),
@@ -118,6 +128,14 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     check(
         "max_concurrency",
         in_range(spec.max_concurrency, 0, MAX_CONCURRENCY_LIMIT),
+    );
+    check(
+        "step_timeout_seconds",
+        in_range(
+            spec.step_timeout_seconds,
+            MIN_STEP_TIMEOUT_SECONDS,
+            MAX_STEP_TIMEOUT_SECONDS,
+        ),
     );
     check("namespace", dns_label(&spec.namespace));
     check("service_account", dns_subdomain(&spec.service_account));

@@ -172,7 +172,7 @@ pub async fn delete(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
 }
 
 /// The Lambda only lists chunks: a short timeout and little memory are plenty.
-const TIMEOUT_SECONDS: i32 = 60;
+const TIMEOUT_SECONDS: i32 = eventdriven_core::contract::LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS;
 const MEMORY_MB: i32 = 256;
 
 /// The list-chunks function, configured from core's settings contract.

@@ -46,6 +46,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     spec.work_volume_claim = embedded.work_volume_claim;
     spec.job_image = embedded.job_image.unwrap_or_default();
     spec.max_concurrency = embedded.max_concurrency.unwrap_or(0);
+    spec.step_timeout_seconds = embedded.step_timeout_seconds.unwrap_or(spec.step_timeout_seconds);
     spec.max_lines_per_batch = embedded.max_lines_per_batch.unwrap_or(spec.max_lines_per_batch);
     spec.output_prefix = embedded.output_prefix.unwrap_or(spec.output_prefix);
 

@@ -50,6 +50,7 @@ pub fn schema() -> Schema {
         ("lambda_image", string(Required, "Container image URI (ECR) of the list-chunks Lambda function.")),
         ("max_lines_per_batch", number(OptionalComputed, "Data rows per chunk. Default 30000.")),
         ("max_concurrency", number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means unbounded.")),
+        ("step_timeout_seconds", number(OptionalComputed, "How long one Job may run, pending time included, before it fails the run (default 3600, 60 to 86400). Every task of the state machine times out shortly after.")),
         ("namespace", string(OptionalComputed, "Kubernetes namespace of the Jobs. Default `eventdriven`. Forces replacement.")),
         ("service_account", string(OptionalComputed, "Kubernetes service account of the Jobs, granted the job role through EKS Pod Identity. Default `eventdriven-<name>`. Forces replacement.")),
         ("work_volume_claim", string(Optional, "PersistentVolumeClaim in `namespace`, bound to the pipeline's EFS access point (`access_point_id`) through the EFS CSI driver, that the Jobs mount as their work directory. Unset, they mount the file system root over NFS.")),

@@ -26,6 +26,7 @@ pub struct PipelineState {
     pub lambda_image: Value<String>,
     pub max_lines_per_batch: Value<i64>,
     pub max_concurrency: Value<i64>,
+    pub step_timeout_seconds: Value<i64>,
     pub namespace: Value<String>,
     pub service_account: Value<String>,
     pub work_volume_claim: Value<String>,
@@ -205,6 +206,7 @@ impl PipelineState {
         }
         fill(&mut self.max_lines_per_batch, &defaults.max_lines_per_batch);
         fill(&mut self.max_concurrency, &defaults.max_concurrency);
+        fill(&mut self.step_timeout_seconds, &defaults.step_timeout_seconds);
         fill(&mut self.namespace, &defaults.namespace);
         // The default service account derives from the name, unknown while the name is.
         if !self.name.is_unknown() {
@@ -238,6 +240,7 @@ impl PipelineState {
             lambda_image,
             max_lines_per_batch,
             max_concurrency,
+            step_timeout_seconds,
             namespace,
             input_prefix,
             input_suffix,
@@ -293,6 +296,7 @@ impl PipelineState {
             lambda_image: text(&spec.lambda_image),
             max_lines_per_batch: Value::Value(spec.max_lines_per_batch),
             max_concurrency: Value::Value(spec.max_concurrency),
+            step_timeout_seconds: Value::Value(spec.step_timeout_seconds),
             namespace: text(&spec.namespace),
             service_account: text(&spec.service_account),
             input_prefix: text(&spec.input_prefix),
