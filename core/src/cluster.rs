@@ -19,6 +19,58 @@ pub struct ClusterInfo {
     pub security_group_ids: Vec<String>,
 }
 
+/// What the cluster offers that a pipeline needs, as EKS reports it (DescribeCluster,
+/// DescribeAddon, ListNodegroups, ListFargateProfiles).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterReadiness {
+    /// `API`, `API_AND_CONFIG_MAP` or `CONFIG_MAP`; `None` when EKS reports none.
+    pub authentication_mode: Option<String>,
+    pub endpoint_public_access: bool,
+    /// Whether the `eks-pod-identity-agent` add-on is installed.
+    pub pod_identity_agent: bool,
+    pub node_groups: usize,
+    pub fargate_profiles: usize,
+}
+
+/// The add-on that hands the Jobs their role through the pod identity association.
+pub const POD_IDENTITY_AGENT: &str = "eks-pod-identity-agent";
+
+/// Every prerequisite `cluster` misses, each as a message that names the fix. Checked before
+/// any child is created: on a cluster that misses one, the Jobs would wait forever.
+pub fn preflight(cluster: &str, readiness: &ClusterReadiness) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !matches!(
+        readiness.authentication_mode.as_deref(),
+        Some("API" | "API_AND_CONFIG_MAP")
+    ) {
+        let mode = readiness.authentication_mode.as_deref().unwrap_or("CONFIG_MAP");
+        problems.push(format!(
+            "cluster {cluster} uses authentication mode {mode}, which has no access entries: run \
+             `aws eks update-cluster-config --name {cluster} --access-config authenticationMode=API_AND_CONFIG_MAP`"
+        ));
+    }
+    if !readiness.pod_identity_agent {
+        problems.push(format!(
+            "cluster {cluster} has no {POD_IDENTITY_AGENT} add-on, so the Jobs would get no AWS credentials: run \
+             `aws eks create-addon --cluster-name {cluster} --addon-name {POD_IDENTITY_AGENT}`"
+        ));
+    }
+    if !readiness.endpoint_public_access {
+        problems.push(format!(
+            "cluster {cluster}'s API endpoint is private, and Step Functions' eks:runJob reaches it from outside the VPC: run \
+             `aws eks update-cluster-config --name {cluster} --resources-vpc-config endpointPublicAccess=true` \
+             (publicAccessCidrs can restrict who reaches it)"
+        ));
+    }
+    if readiness.node_groups == 0 && readiness.fargate_profiles > 0 {
+        problems.push(format!(
+            "cluster {cluster} runs pods only on Fargate, which supports neither Pod Identity nor NFS volumes: \
+             add a node group (`aws eks create-nodegroup --cluster-name {cluster} ...`)"
+        ));
+    }
+    problems
+}
+
 /// The account, region and partition every ARN is built in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AwsContext {
@@ -26,4 +78,64 @@ pub struct AwsContext {
     pub region: String,
     /// `aws`, `aws-cn`, `aws-us-gov`, …
     pub partition: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready() -> ClusterReadiness {
+        ClusterReadiness {
+            authentication_mode: Some("API_AND_CONFIG_MAP".into()),
+            endpoint_public_access: true,
+            pod_identity_agent: true,
+            node_groups: 1,
+            fargate_profiles: 0,
+        }
+    }
+
+    #[test]
+    fn a_ready_cluster_passes() {
+        assert_eq!(preflight("main", &ready()), Vec::<String>::new());
+        let api_only = ClusterReadiness {
+            authentication_mode: Some("API".into()),
+            node_groups: 0,
+            ..ready()
+        };
+        // No managed node groups and no Fargate: self-managed nodes or Karpenter, fine.
+        assert_eq!(preflight("main", &api_only), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_missing_prerequisite_is_reported_with_its_fix() {
+        let cases: [(fn(&mut ClusterReadiness), &str); 5] = [
+            (
+                |r| r.authentication_mode = Some("CONFIG_MAP".into()),
+                "authenticationMode=API_AND_CONFIG_MAP",
+            ),
+            (
+                |r| r.authentication_mode = None,
+                "authenticationMode=API_AND_CONFIG_MAP",
+            ),
+            (
+                |r| r.pod_identity_agent = false,
+                "create-addon --cluster-name main --addon-name eks-pod-identity-agent",
+            ),
+            (|r| r.endpoint_public_access = false, "endpointPublicAccess=true"),
+            (
+                |r| {
+                    r.node_groups = 0;
+                    r.fargate_profiles = 2;
+                },
+                "create-nodegroup",
+            ),
+        ];
+        for (break_it, fix) in cases {
+            let mut readiness = ready();
+            break_it(&mut readiness);
+            let problems = preflight("main", &readiness);
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(problems[0].contains(fix), "{}", problems[0]);
+        }
+    }
 }

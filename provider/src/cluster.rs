@@ -1,9 +1,10 @@
 //! Reads what the pipeline needs from AWS before rendering: the account (STS) and the existing
 //! EKS cluster's endpoint, CA and network (DescribeCluster; no EC2 calls).
 
-use eventdriven_core::cluster::{AwsContext, ClusterInfo};
+use aws_sdk_eks::types::AuthenticationMode;
+use eventdriven_core::cluster::{AwsContext, ClusterInfo, ClusterReadiness, POD_IDENTITY_AGENT};
 
-use crate::aws::{AwsClients, AwsError};
+use crate::aws::{AwsClients, AwsError, found};
 
 /// The partition a region belongs to, for ARNs.
 fn partition_of(region: &str) -> &'static str {
@@ -27,7 +28,7 @@ pub async fn aws_context(aws: &AwsClients) -> Result<AwsContext, AwsError> {
 /// Describes the cluster. Its security groups are the cluster security group EKS created
 /// (which nodes and pods use) followed by any additional ones, so children placed in them can
 /// reach and be reached by the Jobs.
-pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<ClusterInfo, AwsError> {
+pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<(ClusterInfo, ClusterReadiness), AwsError> {
     let out = aws.eks.describe_cluster().name(cluster_name).send().await?;
     let cluster = out
         .cluster
@@ -43,7 +44,31 @@ pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<ClusterInf
             security_group_ids.push(id.clone());
         }
     }
-    Ok(ClusterInfo {
+    let readiness = ClusterReadiness {
+        authentication_mode: cluster
+            .access_config()
+            .and_then(|c| c.authentication_mode())
+            .map(|mode: &AuthenticationMode| mode.as_str().to_owned()),
+        endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
+        pod_identity_agent: pod_identity_agent_installed(aws, cluster_name).await?,
+        node_groups: aws
+            .eks
+            .list_nodegroups()
+            .cluster_name(cluster_name)
+            .send()
+            .await?
+            .nodegroups()
+            .len(),
+        fargate_profiles: aws
+            .eks
+            .list_fargate_profiles()
+            .cluster_name(cluster_name)
+            .send()
+            .await?
+            .fargate_profile_names()
+            .len(),
+    };
+    let info = ClusterInfo {
         name: cluster_name.to_owned(),
         arn: cluster.arn().unwrap_or_default().to_owned(),
         endpoint: cluster.endpoint().unwrap_or_default().to_owned(),
@@ -55,7 +80,19 @@ pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<ClusterInf
         vpc_id: vpc.and_then(|v| v.vpc_id()).unwrap_or_default().to_owned(),
         subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
         security_group_ids,
-    })
+    };
+    Ok((info, readiness))
+}
+
+async fn pod_identity_agent_installed(aws: &AwsClients, cluster_name: &str) -> Result<bool, AwsError> {
+    let described = aws
+        .eks
+        .describe_addon()
+        .cluster_name(cluster_name)
+        .addon_name(POD_IDENTITY_AGENT)
+        .send()
+        .await;
+    Ok(found(described.map_err(AwsError::from))?.is_some())
 }
 
 #[cfg(test)]

@@ -626,3 +626,47 @@ async fn a_pipeline_whose_state_machine_is_gone_leaves_the_state() {
         "the refreshed state no longer holds the pipeline"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
+    let emulator = Emulator::start("preflight");
+    emulator.create_cluster_with(&["--without-prerequisites"]);
+    let sdk = emulator.sdk().await;
+    let workspace = Workspace::new("preflight", &emulator, &variables("early"));
+    let output = workspace.run(&["apply", "-auto-approve", "-input=false"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for fix in [
+        "authenticationMode=API_AND_CONFIG_MAP",
+        "create-addon --cluster-name main --addon-name eks-pod-identity-agent",
+    ] {
+        assert!(stderr.contains(fix), "the error names the fix {fix:?}: {stderr}");
+    }
+    let failed = workspace.pipeline();
+    assert!(failed["bucket"].is_null(), "no child was created: {failed}");
+    let buckets = aws_sdk_s3::Client::new(&sdk).list_buckets().send().await.unwrap();
+    assert!(buckets.buckets().is_empty(), "no bucket was created");
+
+    // Once the cluster is fixed, the same configuration applies.
+    let eks = aws_sdk_eks::Client::new(&sdk);
+    eks.update_cluster_config()
+        .name(CLUSTER)
+        .access_config(
+            aws_sdk_eks::types::UpdateAccessConfigRequest::builder()
+                .authentication_mode(aws_sdk_eks::types::AuthenticationMode::ApiAndConfigMap)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    eks.create_addon()
+        .cluster_name(CLUSTER)
+        .addon_name("eks-pod-identity-agent")
+        .send()
+        .await
+        .unwrap();
+    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    assert!(workspace.pipeline()["bucket"].is_string());
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+}

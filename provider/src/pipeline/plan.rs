@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use eventdriven_core::cluster::{AwsContext, ClusterInfo};
+use eventdriven_core::cluster::{AwsContext, ClusterInfo, preflight};
 use eventdriven_core::definition::state_machine_definition;
 use eventdriven_core::naming::Names;
 use eventdriven_core::refs::DeployedRefs;
 use eventdriven_core::spec::PipelineSpec;
 
-use crate::aws::{AwsClients, Tags};
+use crate::aws::{AwsClients, AwsError, Tags};
 use crate::cluster;
 use crate::lifecycle::{Failure, Owner};
 use crate::pipeline::state::Children;
@@ -33,16 +33,22 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// Reads the account and the cluster; fails naming the cluster when it cannot be described.
+    /// Reads the account and the cluster; fails naming the cluster when it cannot be described
+    /// or misses a prerequisite (each named with its fix), before any child exists.
     pub async fn prepare(aws: Arc<AwsClients>, spec: PipelineSpec, tags: Tags) -> Result<Self, Failure> {
         let context = cluster::aws_context(&aws)
             .await
             .map_err(Failure::of("reading", "AWS account", "sts"))?;
-        let cluster = cluster::describe(&aws, &spec.cluster_name).await.map_err(Failure::of(
+        let (cluster, readiness) = cluster::describe(&aws, &spec.cluster_name).await.map_err(Failure::of(
             "reading",
             "EKS cluster",
             &spec.cluster_name,
         ))?;
+        let problems = preflight(&spec.cluster_name, &readiness);
+        if !problems.is_empty() {
+            let error = AwsError::other(problems.join("\n"));
+            return Err(Failure::of("checking", "EKS cluster", &spec.cluster_name)(error));
+        }
         Ok(Self {
             aws,
             spec,

@@ -62,9 +62,15 @@ impl Emulator {
 
     /// Creates the VPC, subnets and EKS cluster a pipeline is deployed onto.
     pub fn create_cluster(&self) {
+        self.create_cluster_with(&[]);
+    }
+
+    /// Like [`Self::create_cluster`], with extra arguments for `tests/create-cluster.sh`.
+    pub fn create_cluster_with(&self, arguments: &[&str]) {
         let status = Command::new("bash")
             .arg(repo_root().join("tests/create-cluster.sh"))
             .arg(CLUSTER)
+            .args(arguments)
             .envs(self.env())
             .status()
             .unwrap();
