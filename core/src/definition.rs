@@ -32,8 +32,9 @@ const LOG_TAIL_LINES: &str = "100";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
-pub const INPUTS: [&str; 10] = [
+pub const INPUTS: [&str; 11] = [
     "name",
+    "architecture",
     "step_timeout_seconds",
     "bucket_name",
     "namespace",

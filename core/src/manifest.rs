@@ -12,7 +12,7 @@ use crate::env::{self, EnvValue, WORK_DIR_MOUNT};
 use crate::paths::{self, RETRY_COUNT, Scope};
 use crate::refs::DeployedRefs;
 use crate::spec::PREFIX;
-use crate::spec::PipelineSpec;
+use crate::spec::{PipelineSpec, kubernetes_arch};
 
 pub const CONTAINER_NAME: &str = "eventdriven";
 const WORK_VOLUME: &str = "work";
@@ -52,6 +52,7 @@ pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Val
                 "metadata": { "labels": labels },
                 "spec": {
                     "restartPolicy": "Never",
+                    "nodeSelector": { "kubernetes.io/arch": kubernetes_arch(&spec.architecture) },
                     "serviceAccountName": spec.service_account,
                     "containers": [{
                         "name": CONTAINER_NAME,
@@ -211,6 +212,7 @@ mod tests {
         assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 3600);
         let pod = &job["spec"]["template"]["spec"];
         assert_eq!(pod["restartPolicy"], "Never");
+        assert_eq!(pod["nodeSelector"]["kubernetes.io/arch"], "amd64");
         assert_eq!(pod["serviceAccountName"], "eventdriven-orders");
         let container = &pod["containers"][0];
         assert_eq!(container["name"], "eventdriven");

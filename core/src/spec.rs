@@ -18,6 +18,15 @@ pub const PREFIX: &str = "eventdriven";
 /// tightest AWS limit it feeds (64-character Lambda function names).
 pub const MAX_NAME_LEN: usize = 40;
 pub const MAX_LINES_PER_BATCH_LIMIT: i64 = 10_000_000;
+/// The architectures Lambda runs images on, by Lambda's names.
+pub const X86_64: &str = "x86_64";
+pub const ARCHITECTURES: [&str; 2] = [X86_64, "arm64"];
+
+/// The Kubernetes name (`kubernetes.io/arch`) of a Lambda architecture: only x86_64 differs.
+pub fn kubernetes_arch(architecture: &str) -> &str {
+    if architecture == X86_64 { "amd64" } else { architecture }
+}
+
 /// An hour per step: a 30,000-row chunk takes seconds, a large split some minutes.
 pub const DEFAULT_STEP_TIMEOUT_SECONDS: i64 = 3600;
 /// A Job needs time to be scheduled and to pull its image.
@@ -41,6 +50,9 @@ pub struct PipelineSpec {
     pub cluster_name: String,
     pub job_image: String,
     pub lambda_image: String,
+    /// The CPU architecture of both images, `x86_64` or `arm64`: the Lambda is created for it
+    /// and the Jobs are scheduled on nodes of it.
+    pub architecture: String,
     pub max_lines_per_batch: i64,
     /// Parallel `process` Jobs; 0 means unbounded.
     pub max_concurrency: i64,
@@ -80,6 +92,7 @@ impl PipelineSpec {
             cluster_name: cluster_name.into(),
             job_image: job_image.into(),
             lambda_image: lambda_image.into(),
+            architecture: X86_64.to_owned(),
             max_lines_per_batch: contract::DEFAULT_MAX_LINES_PER_BATCH as i64,
             max_concurrency: 0,
             step_timeout_seconds: DEFAULT_STEP_TIMEOUT_SECONDS,
@@ -121,6 +134,13 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     check("cluster_name", eks_cluster_name(&spec.cluster_name));
     check("job_image", container_image(&spec.job_image));
     check("lambda_image", lambda_image(&spec.lambda_image));
+    check(
+        "architecture",
+        rule(
+            ARCHITECTURES.contains(&spec.architecture.as_str()),
+            "must be x86_64 or arm64",
+        ),
+    );
     check(
         "max_lines_per_batch",
         in_range(spec.max_lines_per_batch, 1, MAX_LINES_PER_BATCH_LIMIT),

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::client::Waiters;
-use aws_sdk_lambda::types::{Environment, FunctionCode, PackageType, VpcConfig};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, PackageType, VpcConfig};
 
 use eventdriven_core::env::lambda_environment;
 
@@ -23,6 +23,8 @@ use crate::pipeline::state::Children;
 pub struct FunctionSettings<'a> {
     pub name: &'a str,
     pub image_uri: &'a str,
+    /// `x86_64` or `arm64`: what the image was built for.
+    pub architecture: &'a str,
     pub role_arn: &'a str,
     pub subnet_ids: &'a [String],
     pub security_group_ids: &'a [String],
@@ -51,6 +53,7 @@ pub async fn create(aws: &AwsClients, settings: &FunctionSettings<'_>, tags: &Ta
             .function_name(settings.name)
             .package_type(PackageType::Image)
             .code(FunctionCode::builder().image_uri(settings.image_uri).build())
+            .architectures(Architecture::from(settings.architecture))
             .role(settings.role_arn)
             .vpc_config(
                 VpcConfig::builder()
@@ -89,6 +92,7 @@ pub async fn wait_updated(aws: &AwsClients, name: &str) -> Result<(), AwsError> 
 pub struct FunctionInfo {
     pub arn: String,
     pub image_uri: Option<String>,
+    pub architecture: Option<String>,
     pub environment: BTreeMap<String, String>,
 }
 
@@ -104,6 +108,9 @@ pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<FunctionInfo>, 
             .unwrap_or_default()
             .to_owned(),
         image_uri: out.code().and_then(|c| c.image_uri()).map(str::to_owned),
+        architecture: configuration
+            .and_then(|c| c.architectures().first())
+            .map(|a| a.as_str().to_owned()),
         environment: configuration
             .and_then(|c| c.environment())
             .and_then(|e| e.variables())
@@ -112,12 +119,13 @@ pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<FunctionInfo>, 
     }))
 }
 
-/// Points the function at a new image.
-pub async fn update_image(aws: &AwsClients, name: &str, image_uri: &str) -> Result<(), AwsError> {
+/// Points the function at a new image, built for `architecture`.
+pub async fn update_image(aws: &AwsClients, name: &str, image_uri: &str, architecture: &str) -> Result<(), AwsError> {
     aws.lambda
         .update_function_code()
         .function_name(name)
         .image_uri(image_uri)
+        .architectures(Architecture::from(architecture))
         .send()
         .await?;
     wait_updated(aws, name).await
@@ -199,6 +207,7 @@ impl Child<Pipeline> for ListChunksFunction {
             let settings = FunctionSettings {
                 name: &name,
                 image_uri: &plan.spec.lambda_image,
+                architecture: &plan.spec.architecture,
                 role_arn: children.lambda_role_arn.as_deref().unwrap_or_default(),
                 subnet_ids: &plan.cluster.subnet_ids,
                 security_group_ids: &plan.cluster.security_group_ids,
@@ -219,8 +228,11 @@ impl Child<Pipeline> for ListChunksFunction {
         let Some(live) = read(&plan.aws, &name).await? else {
             return Ok(());
         };
-        if live.image_uri.as_deref() != Some(plan.spec.lambda_image.as_str()) {
-            update_image(&plan.aws, &name, &plan.spec.lambda_image).await?;
+        let (image, architecture) = (&plan.spec.lambda_image, &plan.spec.architecture);
+        // Endpoints that report no architecture run the default one.
+        let live_architecture = live.architecture.as_deref().unwrap_or(eventdriven_core::spec::X86_64);
+        if live.image_uri.as_deref() != Some(image.as_str()) || live_architecture != architecture {
+            update_image(&plan.aws, &name, image, architecture).await?;
         }
         let environment = lambda_environment(&plan.spec, &plan.refs(children));
         if live.environment != environment {

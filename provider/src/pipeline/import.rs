@@ -82,6 +82,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
         .map_err(failed("Lambda function", &function_name))?
     {
         spec.lambda_image = live.image_uri.unwrap_or_default();
+        spec.architecture = live.architecture.unwrap_or(spec.architecture);
         children.lambda_function_arn = Some(live.arn);
     }
     let group_id = names.replication_group_id();

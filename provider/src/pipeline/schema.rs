@@ -49,6 +49,7 @@ pub fn schema() -> Schema {
         ("job_image", string(Required, "Container image of the `eventdriven` runtime the Jobs run.")),
         ("lambda_image", string(Required, "Container image URI (ECR) of the list-chunks Lambda function.")),
         ("max_lines_per_batch", number(OptionalComputed, "Data rows per chunk. Default 30000.")),
+        ("architecture", string(OptionalComputed, "CPU architecture of both images: `x86_64` (default) or `arm64`. The Lambda is created for it and the Jobs run on nodes of it.")),
         ("max_concurrency", number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means unbounded.")),
         ("step_timeout_seconds", number(OptionalComputed, "How long one Job may run, pending time included, before it fails the run (default 3600, 60 to 86400). Every task of the state machine times out shortly after.")),
         ("namespace", string(OptionalComputed, "Kubernetes namespace of the Jobs. Default `eventdriven`. Forces replacement.")),

@@ -24,6 +24,7 @@ pub struct PipelineState {
     pub cluster_name: Value<String>,
     pub job_image: Value<String>,
     pub lambda_image: Value<String>,
+    pub architecture: Value<String>,
     pub max_lines_per_batch: Value<i64>,
     pub max_concurrency: Value<i64>,
     pub step_timeout_seconds: Value<i64>,
@@ -206,6 +207,7 @@ impl PipelineState {
         }
         fill(&mut self.max_lines_per_batch, &defaults.max_lines_per_batch);
         fill(&mut self.max_concurrency, &defaults.max_concurrency);
+        fill(&mut self.architecture, &defaults.architecture);
         fill(&mut self.step_timeout_seconds, &defaults.step_timeout_seconds);
         fill(&mut self.namespace, &defaults.namespace);
         // The default service account derives from the name, unknown while the name is.
@@ -238,6 +240,7 @@ impl PipelineState {
             cluster_name,
             job_image,
             lambda_image,
+            architecture,
             max_lines_per_batch,
             max_concurrency,
             step_timeout_seconds,
@@ -294,6 +297,7 @@ impl PipelineState {
             cluster_name: text(&spec.cluster_name),
             job_image: text(&spec.job_image),
             lambda_image: text(&spec.lambda_image),
+            architecture: text(&spec.architecture),
             max_lines_per_batch: Value::Value(spec.max_lines_per_batch),
             max_concurrency: Value::Value(spec.max_concurrency),
             step_timeout_seconds: Value::Value(spec.step_timeout_seconds),
