@@ -26,9 +26,11 @@ const JOB_TASK_MARGIN_SECONDS: i64 = 300;
 /// The list-chunks task: the function's own timeout, plus a cold start.
 const LIST_CHUNKS_TIMEOUT_SECONDS: i64 = contract::LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS as i64 + 30;
 
-/// Log lines kept per container when a Job's logs are attached to its task result; the logs
-/// count towards the 256 KiB task result limit even though the result is then discarded.
+/// Log lines, and at most bytes, kept per container when a Job's logs are attached to its task
+/// result: the logs count towards the 256 KiB task result limit even though the result is then
+/// discarded. One container per Job, so a result stays far below the limit.
 const LOG_TAIL_LINES: &str = "100";
+const LOG_LIMIT_BYTES: &str = "32768";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
@@ -133,7 +135,7 @@ fn run_job(step: Step, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &Deploy
             "LogOptions": {
                 "RetrieveLogs": true,
                 "RawLogs": true,
-                "LogParameters": { "tailLines": [LOG_TAIL_LINES] },
+                "LogParameters": { "tailLines": [LOG_TAIL_LINES], "limitBytes": [LOG_LIMIT_BYTES] },
             },
             "Job": job_manifest(step, spec, refs),
         },
@@ -337,6 +339,12 @@ mod tests {
             assert_eq!(parameters["Endpoint"], cluster.endpoint);
             assert_eq!(parameters["Namespace"], "eventdriven");
             assert_eq!(parameters["LogOptions"]["RetrieveLogs"], true);
+            let limit: usize = parameters["LogOptions"]["LogParameters"]["limitBytes"][0]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(limit <= 64 * 1024, "{name}: the logs leave room in the 256 KiB result");
             assert_eq!(state["ResultPath"], Value::Null, "{name}");
             assert_eq!(state["Retry"][0]["ErrorEquals"], json!(["States.TaskFailed"]), "{name}");
         }

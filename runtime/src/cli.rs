@@ -280,7 +280,8 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let dir = RunDir::new(&run.work_dir, &run_id)?;
             let progress = run.store.open().await?;
             let manifest = split_step(&dir, &progress, &input, max_lines_per_batch).await?;
-            println!("{}", serde_json::to_string(&manifest)?);
+            // Counts only: the chunk list can be long, and a Job's log reaches the task result.
+            println!("{}", serde_json::to_string(&manifest.summary())?);
         }
         Command::ListChunks { run } => {
             let progress = run.store.open().await?;

@@ -38,7 +38,25 @@ pub struct ChunkInfo {
     pub rows: u64,
 }
 
+/// What split reports: the manifest's counts, whatever the number of chunks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SplitSummary<'a> {
+    pub source: &'a str,
+    pub rows: u64,
+    pub rejected: u64,
+    pub chunks: usize,
+}
+
 impl Manifest {
+    pub fn summary(&self) -> SplitSummary<'_> {
+        SplitSummary {
+            source: &self.source,
+            rows: self.rows,
+            rejected: self.rejected,
+            chunks: self.chunks.len(),
+        }
+    }
+
     pub fn chunk_refs(&self) -> impl Iterator<Item = ChunkRef> + '_ {
         self.chunks.iter().map(|c| c.reference)
     }

@@ -23,9 +23,10 @@ pub struct JobSpec {
     /// Pod attempts before the Job fails: `backoffLimit` + 1.
     pub attempts: u32,
     pub active_deadline_seconds: Option<u64>,
-    /// The `eks:runJob` call's `LogOptions.RetrieveLogs`, and its tail.
+    /// The `eks:runJob` call's `LogOptions.RetrieveLogs`, its tail and its byte limit.
     pub retrieve_logs: bool,
     pub tail_lines: Option<usize>,
+    pub limit_bytes: Option<usize>,
 }
 
 impl JobSpec {
@@ -81,6 +82,9 @@ impl JobSpec {
             active_deadline_seconds: job["spec"]["activeDeadlineSeconds"].as_u64(),
             retrieve_logs: log_options["RetrieveLogs"].as_bool().unwrap_or(false),
             tail_lines: log_options["LogParameters"]["tailLines"][0]
+                .as_str()
+                .and_then(|n| n.parse().ok()),
+            limit_bytes: log_options["LogParameters"]["limitBytes"][0]
                 .as_str()
                 .and_then(|n| n.parse().ok()),
         })
@@ -142,7 +146,7 @@ pub fn finished_job(parameters: &Value, spec: &JobSpec, pods: &[PodRun], started
             .map(|pod| {
                 (
                     pod.name.clone(),
-                    json!({ spec.container.as_str(): tail(&pod.logs, spec.tail_lines) }),
+                    json!({ spec.container.as_str(): tail(&pod.logs, spec.tail_lines, spec.limit_bytes) }),
                 )
             })
             .collect();
@@ -157,19 +161,26 @@ pub fn finished_job(parameters: &Value, spec: &JobSpec, pods: &[PodRun], started
             spec.name,
             job["status"]["conditions"][0]["reason"].as_str().unwrap_or_default(),
             last.map_or("nothing", |p| p.ended.as_str()),
-            last.map(|p| tail(&p.logs, Some(20))).unwrap_or_default()
+            last.map(|p| tail(&p.logs, Some(20), None)).unwrap_or_default()
         )))
     }
 }
 
-fn tail(logs: &str, lines: Option<usize>) -> String {
-    match lines {
+/// The logs as Kubernetes returns them: the last `lines` lines, then at most `limit` bytes of
+/// those (cut at a character boundary, possibly mid-line).
+fn tail(logs: &str, lines: Option<usize>, limit: Option<usize>) -> String {
+    let mut text = match lines {
         Some(n) => {
             let all: Vec<&str> = logs.lines().collect();
             all[all.len().saturating_sub(n)..].join("\n")
         }
         None => logs.to_owned(),
+    };
+    if let Some(limit) = limit.filter(|&limit| limit < text.len()) {
+        let end = (0..=limit).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        text.truncate(end);
     }
+    text
 }
 
 #[cfg(test)]
@@ -179,7 +190,7 @@ mod tests {
     fn parameters() -> Value {
         json!({
             "ClusterName": "c",
-            "LogOptions": {"RetrieveLogs": true, "LogParameters": {"tailLines": ["2"]}},
+            "LogOptions": {"RetrieveLogs": true, "LogParameters": {"tailLines": ["2"], "limitBytes": ["3"]}},
             "Job": {
                 "apiVersion": "batch/v1",
                 "kind": "Job",
@@ -212,6 +223,7 @@ mod tests {
         assert_eq!(spec.mounts[0].0["nfs"]["server"], "fs-1.efs");
         assert_eq!(spec.attempts, 3);
         assert_eq!(spec.tail_lines, Some(2));
+        assert_eq!(spec.limit_bytes, Some(3));
     }
 
     #[test]
@@ -221,13 +233,14 @@ mod tests {
         let ok = PodRun {
             name: "p1".into(),
             succeeded: true,
-            logs: "a\nb\nc".into(),
+            logs: "a\nb\ncc".into(),
             ended: "exit status: 0".into(),
             reason: None,
         };
         let job = finished_job(&parameters, &spec, &[ok], "t0").unwrap();
         assert_eq!(job["status"]["succeeded"], 1);
         assert_eq!(job["status"]["conditions"][0]["type"], "Complete");
+        // The last 2 lines ("b\ncc"), then their first 3 bytes.
         assert_eq!(job["logs"]["pods"]["p1"]["eventdriven"], "b\nc");
         let bad = |name: &str| PodRun {
             name: name.into(),
