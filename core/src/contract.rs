@@ -48,6 +48,9 @@ pub const REDIS_AUTH_SECRET_ARN: &str = "REDIS_AUTH_SECRET_ARN";
 pub const MAX_LINES_PER_BATCH: &str = "MAX_LINES_PER_BATCH";
 /// The chunk a `process` Job works on, as returned by `list-chunks`.
 pub const CHUNK: &str = "CHUNK";
+/// `true` keeps a run's chunks in the work directory after merge; by default merge removes
+/// them once the result is published, keeping only its summary.
+pub const KEEP_WORK: &str = "KEEP_WORK";
 
 /// A setting the runtime reads from its environment.
 #[derive(Clone, Copy, Debug)]
@@ -111,6 +114,11 @@ pub const SETTINGS: &[Setting] = &[
         name: CHUNK,
         required_by: &[Process],
         doc: "chunk reference to process",
+    },
+    Setting {
+        name: KEEP_WORK,
+        required_by: &[],
+        doc: "keep the run's chunks after merge (optional)",
     },
 ];
 

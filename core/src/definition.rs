@@ -34,8 +34,9 @@ const LOG_LIMIT_BYTES: &str = "32768";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
-pub const INPUTS: [&str; 11] = [
+pub const INPUTS: [&str; 12] = [
     "name",
+    "keep_work",
     "architecture",
     "step_timeout_seconds",
     "bucket_name",
@@ -60,6 +61,8 @@ pub struct EmbeddedSettings {
     pub max_concurrency: Option<i64>,
     pub step_timeout_seconds: Option<i64>,
     pub output_prefix: Option<String>,
+    /// Whether merge keeps the chunks: its Job has the setting only then.
+    pub keep_work: bool,
 }
 
 /// Reads back what [`state_machine_definition`] embedded, from where it put it; a setting not
@@ -87,6 +90,7 @@ pub fn embedded_settings(definition: &Value) -> EmbeddedSettings {
             .pointer(&format!("/States/{SPLIT}/Parameters/Job/spec/activeDeadlineSeconds"))
             .and_then(Value::as_i64),
         output_prefix: output_url.and_then(crate::env::output_prefix_of),
+        keep_work: env(MERGE, contract::KEEP_WORK).is_some(),
     }
 }
 
@@ -240,6 +244,7 @@ mod tests {
             let candidates = match value {
                 Value::String(text) => vec![json!(format!("{text}x"))],
                 Value::Number(n) => vec![json!(n.as_i64().unwrap() + 1)],
+                Value::Bool(b) => vec![json!(!b)],
                 Value::Null => vec![json!("x"), json!(1)],
                 Value::Object(_) => vec![json!({ "team": "x" })],
                 other => panic!("{field}: add a way to change {other}"),
@@ -267,6 +272,7 @@ mod tests {
         spec.output_prefix = "out{it's}\\/".into();
         spec.work_volume_claim = Some("orders-work".into());
         spec.step_timeout_seconds = 600;
+        spec.keep_work = true;
         let read = embedded_settings(&render(&spec));
         assert_eq!(
             read,
@@ -280,6 +286,7 @@ mod tests {
                 max_concurrency: Some(7),
                 step_timeout_seconds: Some(600),
                 output_prefix: Some(spec.output_prefix),
+                keep_work: true,
             }
         );
         assert_eq!(embedded_settings(&json!({})), EmbeddedSettings::default());

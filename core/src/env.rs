@@ -38,6 +38,8 @@ pub fn setting_value(name: &str, step: Step, spec: &PipelineSpec, refs: &Deploye
         contract::TABLE_URL => EnvValue::Static(format!("dynamodb://{}", refs.table_name)),
         contract::MAX_LINES_PER_BATCH => EnvValue::Static(spec.max_lines_per_batch.to_string()),
         contract::CHUNK => EnvValue::Dynamic(scope.chunk()?),
+        contract::KEEP_WORK if step == Step::Merge && spec.keep_work => EnvValue::Static("true".to_owned()),
+        contract::KEEP_WORK => return None,
         _ => return None,
     };
     Some(value)
@@ -90,7 +92,8 @@ mod tests {
 
     #[test]
     fn every_setting_has_a_source_in_some_step() {
-        let (spec, refs) = (fixtures::spec(), fixtures::refs());
+        let (mut spec, refs) = (fixtures::spec(), fixtures::refs());
+        spec.keep_work = true;
         for setting in contract::SETTINGS {
             assert!(
                 Step::ALL

@@ -59,6 +59,9 @@ pub struct PipelineSpec {
     /// How long one Job may run (its `activeDeadlineSeconds`, pending time included) before it
     /// fails; its task's `TimeoutSeconds` allows a little more, so no run waits forever.
     pub step_timeout_seconds: i64,
+    /// Keeps each run's chunks on the file system after merge (for inspection); by default
+    /// merge removes them once the result is published.
+    pub keep_work: bool,
     pub namespace: String,
     pub service_account: String,
     /// A PersistentVolumeClaim (bound to the pipeline's EFS access point through the EFS CSI
@@ -96,6 +99,7 @@ impl PipelineSpec {
             max_lines_per_batch: contract::DEFAULT_MAX_LINES_PER_BATCH as i64,
             max_concurrency: 0,
             step_timeout_seconds: DEFAULT_STEP_TIMEOUT_SECONDS,
+            keep_work: false,
             namespace: DEFAULT_NAMESPACE.to_owned(),
             work_volume_claim: None,
             input_prefix: DEFAULT_INPUT_PREFIX.to_owned(),

@@ -66,6 +66,9 @@ enum Command {
         /// Result file or s3://BUCKET/KEY; rejects go beside it with `.rejects.csv` appended.
         #[arg(long, env = contract::OUTPUT_URL)]
         output: ObjectUrl,
+        /// Keep the run's chunks after publishing the result (by default they are removed).
+        #[arg(long, env = contract::KEEP_WORK)]
+        keep_work: bool,
     },
     /// Serve list-chunks as an AWS Lambda function (the Lambda image's entrypoint).
     Lambda {
@@ -305,11 +308,11 @@ async fn execute(command: Command) -> Result<ExitCode> {
             }
             println!("{}", serde_json::to_string(&stats)?);
         }
-        Command::Merge { run, output } => {
+        Command::Merge { run, output, keep_work } => {
             let (dir, progress) = run.open().await?;
             println!(
                 "{}",
-                serde_json::to_string(&merge_step(&dir, &progress, &output).await?)?
+                serde_json::to_string(&merge_step(&dir, &progress, &output, keep_work).await?)?
             );
         }
         Command::Lambda { store } => crate::lambda::serve(store.open().await?).await?,

@@ -83,8 +83,14 @@ pub struct RunSummary {
 }
 
 /// Concatenate the output chunks in input order into one result (and the rejects beside it),
-/// once every chunk is done and every row is accounted for.
-pub async fn merge_step(run: &RunDir, progress: &ProgressStore, output: &ObjectUrl) -> Result<RunSummary> {
+/// once every chunk is done and every row is accounted for. Unless `keep_work`, the run's
+/// chunks are then removed, its summary kept.
+pub async fn merge_step(
+    run: &RunDir,
+    progress: &ProgressStore,
+    output: &ObjectUrl,
+    keep_work: bool,
+) -> Result<RunSummary> {
     if let Some(summary) = read_json::<RunSummary>(&run.merged())? {
         return Ok(summary);
     }
@@ -138,6 +144,9 @@ pub async fn merge_step(run: &RunDir, progress: &ProgressStore, output: &ObjectU
     rejected.finish().await?;
     result.finish().await?;
     write_json_atomically(&run.merged(), &summary)?;
+    if !keep_work {
+        run.remove_work()?;
+    }
     Ok(summary)
 }
 

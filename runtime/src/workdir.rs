@@ -60,6 +60,27 @@ impl RunDir {
     pub fn done(&self, chunk: ChunkRef) -> PathBuf {
         self.out_dir().join(format!("{:06}.done.json", chunk.index))
     }
+    /// Removes what the run kept to produce its result (chunks, outputs, manifest, split
+    /// rejects), leaving only merge's marker, so a merge run again still finds it.
+    pub fn remove_work(&self) -> Result<()> {
+        for dir in [self.chunks_dir(), self.out_dir()] {
+            match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing {}", dir.display()));
+                }
+                _ => {}
+            }
+        }
+        for file in [self.manifest(), self.split_rejects()] {
+            match std::fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("removing {}", file.display()));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
     /// Written last by merge: the result has been published.
     pub fn merged(&self) -> PathBuf {
         self.root.join("merged.json")

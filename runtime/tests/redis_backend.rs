@@ -104,6 +104,15 @@ fn jobs_share_progress_through_redis() {
         (Some(2500), Some(2500))
     );
     assert_eq!(std::fs::read_to_string(&output).unwrap().lines().count(), 2501);
+
+    // The run's chunks are gone once the result is published; a merge run again (a retried Job)
+    // still answers with the same summary.
+    let run_dir = Path::new(&work).join(&run);
+    assert!(!run_dir.join("chunks").exists() && !run_dir.join("out").exists());
+    assert!(!run_dir.join("manifest.json").exists());
+    let again: serde_json::Value =
+        serde_json::from_str(&step("merge", &with(&[(contract::OUTPUT_URL, &output)]))).unwrap();
+    assert_eq!(again, summary);
 }
 
 fn s(path: &Path) -> String {

@@ -49,6 +49,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     spec.step_timeout_seconds = embedded.step_timeout_seconds.unwrap_or(spec.step_timeout_seconds);
     spec.max_lines_per_batch = embedded.max_lines_per_batch.unwrap_or(spec.max_lines_per_batch);
     spec.output_prefix = embedded.output_prefix.unwrap_or(spec.output_prefix);
+    spec.keep_work = embedded.keep_work;
 
     let rule_name = Names::new(&spec, &context).input_rule();
     let pattern = trigger_rule::read(&aws, &rule_name)

@@ -28,6 +28,7 @@ pub struct PipelineState {
     pub max_lines_per_batch: Value<i64>,
     pub max_concurrency: Value<i64>,
     pub step_timeout_seconds: Value<i64>,
+    pub keep_work: Value<bool>,
     pub namespace: Value<String>,
     pub service_account: Value<String>,
     pub work_volume_claim: Value<String>,
@@ -209,6 +210,7 @@ impl PipelineState {
         fill(&mut self.max_concurrency, &defaults.max_concurrency);
         fill(&mut self.architecture, &defaults.architecture);
         fill(&mut self.step_timeout_seconds, &defaults.step_timeout_seconds);
+        fill(&mut self.keep_work, &defaults.keep_work);
         fill(&mut self.namespace, &defaults.namespace);
         // The default service account derives from the name, unknown while the name is.
         if !self.name.is_unknown() {
@@ -244,6 +246,7 @@ impl PipelineState {
             max_lines_per_batch,
             max_concurrency,
             step_timeout_seconds,
+            keep_work,
             namespace,
             input_prefix,
             input_suffix,
@@ -301,6 +304,7 @@ impl PipelineState {
             max_lines_per_batch: Value::Value(spec.max_lines_per_batch),
             max_concurrency: Value::Value(spec.max_concurrency),
             step_timeout_seconds: Value::Value(spec.step_timeout_seconds),
+            keep_work: Value::Value(spec.keep_work),
             namespace: text(&spec.namespace),
             service_account: text(&spec.service_account),
             input_prefix: text(&spec.input_prefix),

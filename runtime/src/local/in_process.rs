@@ -128,7 +128,7 @@ impl InProcessSteps {
             self.report(StepProgress::Chunk { rows: stats.rows() });
             serde_json::to_string(&stats)?
         } else if step == Step::Merge.subcommand() {
-            serde_json::to_string(&merge_step(&dir, &self.progress, &self.output).await?)?
+            serde_json::to_string(&merge_step(&dir, &self.progress, &self.output, true).await?)?
         } else {
             anyhow::bail!("the Job runs {step:?}, which is no pipeline step")
         };
