@@ -168,11 +168,14 @@ fn list_chunks(refs: &DeployedRefs) -> Value {
         "ResultPath": LIST_RESULT,
         "TimeoutSeconds": LIST_CHUNKS_TIMEOUT_SECONDS,
         "Retry": [{
+            // The service's transient errors, and the function failing to start: it reads its
+            // token from Secrets Manager first, which a cold network path can fail.
             "ErrorEquals": [
                 "Lambda.ServiceException",
                 "Lambda.AWSLambdaException",
                 "Lambda.SdkClientException",
                 "Lambda.TooManyRequestsException",
+                "Runtime.ExitError",
             ],
             "IntervalSeconds": 2,
             "MaxAttempts": 6,
@@ -381,6 +384,7 @@ mod tests {
         assert_eq!(state["ResultSelector"], json!({ "chunks.$": "$.Payload.chunks" }));
         let retried = state["Retry"][0]["ErrorEquals"].as_array().unwrap();
         assert!(retried.contains(&json!("Lambda.TooManyRequestsException")));
+        assert!(retried.contains(&json!("Runtime.ExitError")), "a function that fails to start");
     }
 
     #[test]
