@@ -384,7 +384,10 @@ mod tests {
         assert_eq!(state["ResultSelector"], json!({ "chunks.$": "$.Payload.chunks" }));
         let retried = state["Retry"][0]["ErrorEquals"].as_array().unwrap();
         assert!(retried.contains(&json!("Lambda.TooManyRequestsException")));
-        assert!(retried.contains(&json!("Runtime.ExitError")), "a function that fails to start");
+        assert!(
+            retried.contains(&json!("Runtime.ExitError")),
+            "a function that fails to start"
+        );
     }
 
     #[test]

@@ -115,8 +115,8 @@ fn split_derives_a_run_id_when_none_is_given() {
     assert!(dir.path().join("work").join(run_id).join("manifest.json").exists());
 }
 
-/// The deployed function: this binary's `lambda` entrypoint on the test Redis.
-struct ListChunksFunction;
+/// The deployed function: this binary's `lambda` entrypoint on the Redis at `.0`.
+struct ListChunksFunction(&'static str);
 
 #[async_trait::async_trait]
 impl FunctionSource for ListChunksFunction {
@@ -125,7 +125,7 @@ impl FunctionSource for ListChunksFunction {
         Ok(LocalFunction {
             arn: format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
             command: images.lambda_command("eventdriven-lambda:1").unwrap(),
-            env: BTreeMap::from([("REDIS_URL".to_owned(), REDIS.to_owned())]),
+            env: BTreeMap::from([("REDIS_URL".to_owned(), self.0.to_owned())]),
             timeout: Duration::from_secs(20),
         })
     }
@@ -154,7 +154,7 @@ async fn the_lambda_answers_through_a_local_runtime_api_in_the_invoke_envelope()
         .await
         .unwrap();
     let lambda = LocalLambda {
-        functions: Arc::new(ListChunksFunction),
+        functions: Arc::new(ListChunksFunction(REDIS)),
         env: Default::default(),
     };
     let answer = lambda.call(invoke_request(json!({"run_id": run_id}))).await.unwrap();
@@ -166,4 +166,18 @@ async fn the_lambda_answers_through_a_local_runtime_api_in_the_invoke_envelope()
     let failure = lambda.call(invoke_request(json!({"no": "run id"}))).await.unwrap_err();
     assert_eq!(failure.error, eventdriven_runtime::lambda::ERROR_TYPE);
     assert!(failure.cause.contains("run_id"), "{failure:?}");
+}
+
+#[tokio::test]
+async fn a_function_that_exits_before_answering_fails_as_lambda_names_it() {
+    let lambda = LocalLambda {
+        functions: Arc::new(ListChunksFunction("redis://127.0.0.1:1")),
+        env: Default::default(),
+    };
+    let failure = lambda.call(invoke_request(json!({"run_id": "r"}))).await.unwrap_err();
+    assert_eq!(failure.error, "Runtime.ExitError", "{failure:?}");
+    assert!(
+        failure.cause.contains("Redis"),
+        "the cause carries the function's message: {failure:?}"
+    );
 }

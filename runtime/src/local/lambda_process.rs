@@ -165,8 +165,9 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
                 // An answer wins over the exit that may follow it.
                 biased;
                 outcome = receiver => outcome.unwrap_or_else(|_| Err(Failure::new("Lambda.Unknown", "the Runtime API closed"))),
+                // Lambda reports a function process that exits without answering as this.
                 (status, stderr) = exited => Err(Failure::new(
-                    "Lambda.Unknown",
+                    "Runtime.ExitError",
                     format!("the function exited ({}) without answering: {}", status.map_or_else(|e| e.to_string(), |s| s.to_string()), stderr.trim()),
                 )),
                 () = tokio::time::sleep(function.timeout) => Err(Failure::new(
