@@ -4,13 +4,18 @@
 
 use super::{Item, stored_item_json};
 use anyhow::{Context, Result};
+use fjall::compaction::Leveled;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use std::sync::Arc;
 use std::path::Path;
 
 /// Block cache of the table; small, since a run writes and a query reads once.
 const CACHE_BYTES: u64 = 8 << 20;
 /// Memtable size before a flush to disk; bounds the table's share of a run's memory.
 const MEMTABLE_BYTES: u64 = 16 << 20;
+/// Ingested table files the first level holds before they are compacted: a run ingests one
+/// per chunk, and compacting them while the run writes more costs it a rewrite of everything.
+const L0_TABLES: u8 = 64;
 
 /// Key: OrderId. Value: the item in compact form ([`Item::write_compact`]), rendered as
 /// DynamoDB JSON when read. Clones share the open table.
@@ -32,7 +37,9 @@ impl EmbeddedTable {
             .with_context(|| format!("opening the orders table {}", path.display()))?;
         let orders = db
             .keyspace("orders", || {
-                KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+                KeyspaceCreateOptions::default()
+                    .max_memtable_size(MEMTABLE_BYTES)
+                    .compaction_strategy(Arc::new(Leveled::default().with_l0_threshold(L0_TABLES)))
             })
             .with_context(|| format!("opening the orders table {}", path.display()))?;
         Ok(EmbeddedTable { _database: db, orders })
