@@ -92,7 +92,8 @@ mod tests {
         let ids = ConfirmationIds::for_pipeline("p");
         let mut seen = std::collections::HashSet::new();
         for record in records {
-            let order = parse_row(&layout, &record.unwrap(), &ids).unwrap();
+            let mut items = crate::table::Items::default();
+            let order = parse_row(&layout, &record.unwrap(), &ids, &mut items).unwrap();
             assert!(seen.insert(order.order_id().to_string()));
         }
         assert_eq!(seen.len(), 2000);

@@ -3,7 +3,7 @@
 //! Columns are found by header name, never by position, so a reordered or shifted layout can
 //! never put a value under the wrong attribute.
 
-use crate::table::{Item, Type};
+use crate::table::{ItemRef, ItemWriter, Items, Type};
 use uuid::Uuid;
 
 /// How a column is typed in the orders table.
@@ -170,21 +170,27 @@ impl ConfirmationId {
     }
 }
 
-/// An accepted row: the table item and its ConfirmationId for the output line.
+/// An accepted row: its table item and its ConfirmationId for the output line.
 #[derive(Debug)]
-pub struct Order {
-    pub item: Item,
+pub struct Order<'a> {
+    pub item: ItemRef<'a>,
     pub confirmation_id: ConfirmationId,
 }
 
-impl Order {
+impl Order<'_> {
     pub fn order_id(&self) -> &str {
         self.item.key()
     }
 }
 
-/// Turns one parsed record into an [`Order`], or says why it cannot.
-pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationIds) -> Result<Order, RowError> {
+/// Turns one parsed record into an [`Order`] whose item is appended to `items`, or says why
+/// it cannot (and appends nothing).
+pub fn parse_row<'a>(
+    layout: &Layout,
+    record: &csv::ByteRecord,
+    ids: &ConfirmationIds,
+    items: &'a mut Items,
+) -> Result<Order<'a>, RowError> {
     if record.len() != layout.field_count {
         return Err(RowError::FieldCount {
             expected: layout.field_count,
@@ -192,24 +198,31 @@ pub fn parse_row(layout: &Layout, record: &csv::ByteRecord, ids: &ConfirmationId
         });
     }
     let last = record.len() - 1;
-    let mut item = Item::with_capacity(COLUMNS.len() + 1, record.as_slice().len() + 48);
-    for (column_index, column) in COLUMNS.iter().enumerate() {
-        let position = layout.positions[column_index];
-        let mut raw = &record[position];
-        if position == last {
-            raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let mut confirmation_id = None;
+    let item = items.push(|item| {
+        for (column_index, column) in COLUMNS.iter().enumerate() {
+            let position = layout.positions[column_index];
+            let mut raw = &record[position];
+            if position == last {
+                raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            }
+            let text = std::str::from_utf8(raw)
+                .map_err(|_| RowError::NotUtf8 { column: column.header })?
+                .trim();
+            push_typed(item, column, text).map_err(|why| RowError::BadValue {
+                column: column.header,
+                why,
+            })?;
         }
-        let text = std::str::from_utf8(raw)
-            .map_err(|_| RowError::NotUtf8 { column: column.header })?
-            .trim();
-        push_typed(&mut item, column, text).map_err(|why| RowError::BadValue {
-            column: column.header,
-            why,
-        })?;
-    }
-    let confirmation_id = ids.id(item.key());
-    item.push(CONFIRMATION_ATTRIBUTE, Type::S, confirmation_id.as_str());
-    Ok(Order { item, confirmation_id })
+        let id = ids.id(item.key());
+        item.push(CONFIRMATION_ATTRIBUTE, Type::S, id.as_str());
+        confirmation_id = Some(id);
+        Ok(())
+    })?;
+    Ok(Order {
+        item,
+        confirmation_id: confirmation_id.expect("set by every item pushed"),
+    })
 }
 
 /// Why a row is rejected; its text is the `reason` column of the rejects file.
@@ -224,7 +237,7 @@ pub enum RowError {
 }
 
 /// Checks `text` against the column's kind and adds it to the item, typed.
-fn push_typed(item: &mut Item, column: &Column, text: &str) -> Result<(), String> {
+fn push_typed(item: &mut ItemWriter<'_>, column: &Column, text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err("is empty".into());
     }
@@ -310,14 +323,15 @@ mod tests {
         Layout::from_header(&record(&input_header())).unwrap()
     }
 
-    fn attr<'a>(order: &'a Order, name: &str) -> (Type, &'a str) {
+    fn attr<'a>(order: &Order<'a>, name: &str) -> (Type, &'a str) {
         order.item.get(name).unwrap()
     }
 
     #[test]
     fn every_column_lands_under_its_own_name_with_its_type() {
         let ids = ConfirmationIds::for_pipeline("orders");
-        let order = parse_row(&layout(), &record(ROW), &ids).unwrap();
+        let mut items = Items::default();
+        let order = parse_row(&layout(), &record(ROW), &ids, &mut items).unwrap();
         assert_eq!(order.order_id(), "443368995");
         assert_eq!(attr(&order, KEY_ATTRIBUTE), (Type::S, "443368995"));
         assert_eq!(attr(&order, "Region"), (Type::S, "Sub-Saharan Africa"));
@@ -339,7 +353,8 @@ mod tests {
         let header = "Order ID,Region,Country,Item Type,Sales Channel,Order Priority,Order Date,Ship Date,Units Sold,Unit Price,Unit Cost,Total Revenue,Total Cost,Total Profit";
         let layout = Layout::from_header(&record(header)).unwrap();
         let row = "443368995,Sub-Saharan Africa,South Africa,Fruits,Offline,M,7/27/2012,7/28/2012,1593,9.33,6.92,14862.69,11023.56,3839.13";
-        let order = parse_row(&layout, &record(row), &ConfirmationIds::for_pipeline("p")).unwrap();
+        let mut items = Items::default();
+        let order = parse_row(&layout, &record(row), &ConfirmationIds::for_pipeline("p"), &mut items).unwrap();
         assert_eq!(order.order_id(), "443368995");
         assert_eq!(attr(&order, "UnitCost"), (Type::N, "6.92"));
     }
@@ -377,7 +392,9 @@ mod tests {
             (&format!("{ROW},extra"), "expected 14 fields, found 15"),
         ];
         for (row, expected) in cases {
-            let err = parse_row(&layout(), &record(row), &ids).unwrap_err().to_string();
+            let err = parse_row(&layout(), &record(row), &ids, &mut Items::default())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{row}: {err}");
         }
     }
@@ -386,7 +403,8 @@ mod tests {
     fn crlf_and_leap_days_are_accepted() {
         let ids = ConfirmationIds::for_pipeline("p");
         let row = format!("{}\r", ROW.replace("7/27/2012", "2/29/2012"));
-        let order = parse_row(&layout(), &record(&row), &ids).unwrap();
+        let mut items = Items::default();
+        let order = parse_row(&layout(), &record(&row), &ids, &mut items).unwrap();
         assert_eq!(attr(&order, "OrderDate"), (Type::S, "2012-02-29"));
         assert_eq!(attr(&order, "TotalProfit"), (Type::N, "3839.13"));
     }

@@ -5,7 +5,7 @@
 use crate::order::{ConfirmationIds, Layout, parse_row};
 use crate::records::reader_builder;
 use crate::rejects::RejectWriter;
-use crate::table::{Item, OrdersTable, last_per_key};
+use crate::table::{Items, OrdersTable};
 use crate::workdir::{ChunkRef, RunDir, create_temporary, publish, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -27,7 +27,7 @@ impl ChunkStats {
 
 /// The parsed chunk: items for the table and the text of its output and rejects chunks.
 pub struct ParsedChunk {
-    pub items: Vec<Item>,
+    pub items: Items,
     pub output: Vec<u8>,
     pub rejects: Vec<u8>,
     pub stats: ChunkStats,
@@ -39,7 +39,8 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
     let mut records = reader.byte_records();
     let header = records.next().context("chunk has no header line")??;
     let layout = Layout::from_header(&header).context("chunk header")?;
-    let mut items = Vec::new();
+    // Chunk rows are about as long as their items' values; names and lengths add ~200 bytes.
+    let mut items = Items::with_capacity(data.len() / 100, data.len() * 2);
     let mut output = Vec::new();
     let mut rejects = RejectWriter::new(Vec::new());
     // A rejected row's raw text ends where the next record starts, so it is written one step late.
@@ -62,13 +63,12 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds) -> Resul
         if record.len() == 1 && &record[0] == b"\r" && data[start..].starts_with(b"\r") {
             continue;
         }
-        match parse_row(&layout, &record, ids) {
+        match parse_row(&layout, &record, ids, &mut items) {
             Ok(order) => {
                 output.extend_from_slice(order.order_id().as_bytes());
                 output.push(b',');
                 output.extend_from_slice(order.confirmation_id.as_str().as_bytes());
                 output.push(b'\n');
-                items.push(order.item);
             }
             Err(reason) => pending_reject = Some((line_of(chunk_line), reason.to_string(), start)),
         }
@@ -123,7 +123,7 @@ pub async fn process_chunk(
     let parsed = parse_chunk(&data, chunk.first_line, ids).with_context(|| format!("chunk {chunk}"))?;
     drop(data);
     table
-        .put_all(last_per_key(parsed.items))
+        .put_all(parsed.items)
         .await
         .with_context(|| format!("writing the orders of chunk {chunk}"))?;
     let (output, rejects) = (parsed.output, parsed.rejects);

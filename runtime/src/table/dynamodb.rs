@@ -2,7 +2,7 @@
 //! DynamoDB hands back as unprocessed, with backoff and jitter. A request refused as a whole
 //! (throttled, or failed transiently) is the SDK's to retry, under its retry configuration.
 
-use super::{Item, Type};
+use super::{ItemRef, Items, Type};
 use anyhow::{Context, Result, bail};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Select, WriteRequest};
@@ -40,16 +40,13 @@ impl DynamoDbTable {
         }
     }
 
-    /// Requests are built as batches are sent, each item dropped once converted, so only the
-    /// batches in flight exist as SDK values, never a second copy of the whole chunk.
-    pub async fn put_all(&self, items: Vec<Item>) -> Result<()> {
-        let mut items = items.into_iter();
+    /// Requests are built as batches are sent, so only the batches in flight exist as SDK
+    /// values, never a second copy of the whole chunk.
+    pub async fn put_all(&self, mut items: Items) -> Result<()> {
+        items.keep_last_per_key();
+        let mut items = items.iter();
         let batches = std::iter::from_fn(move || {
-            let batch: Vec<WriteRequest> = items
-                .by_ref()
-                .take(BATCH_LIMIT)
-                .map(|item| write_request(&item))
-                .collect();
+            let batch: Vec<WriteRequest> = items.by_ref().take(BATCH_LIMIT).map(write_request).collect();
             (!batch.is_empty()).then_some(batch)
         });
         futures_util::stream::iter(batches.map(|batch| self.write_batch(batch)))
@@ -150,7 +147,7 @@ where
     }
 }
 
-fn write_request(item: &Item) -> WriteRequest {
+fn write_request(item: ItemRef<'_>) -> WriteRequest {
     let attributes: HashMap<String, AttributeValue> = item
         .attributes()
         .map(|(name, kind, value)| {
@@ -206,6 +203,7 @@ fn attribute_json(value: &AttributeValue) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::table::item::items;
 
     #[test]
     fn every_attribute_type_renders_as_dynamodb_json() {
@@ -230,13 +228,8 @@ mod tests {
     }
 
     fn requests(keys: &[&str]) -> Vec<WriteRequest> {
-        keys.iter()
-            .map(|key| {
-                let mut item = Item::default();
-                item.push_key("OrderId", key);
-                write_request(&item)
-            })
-            .collect()
+        let rows: Vec<(&str, &str)> = keys.iter().map(|key| (*key, "1")).collect();
+        items(&rows).iter().map(write_request).collect()
     }
 
     fn keys(requests: &[WriteRequest]) -> Vec<String> {
@@ -296,11 +289,9 @@ mod tests {
 
     #[test]
     fn write_requests_carry_every_attribute_typed() {
-        let mut item = Item::default();
-        item.push_key("OrderId", "1");
-        item.push("UnitsSold", Type::N, "3");
-        let put = write_request(&item).put_request.unwrap();
+        let all = items(&[("1", "3")]);
+        let put = write_request(all.iter().next().unwrap()).put_request.unwrap();
         assert_eq!(put.item["OrderId"], AttributeValue::S("1".into()));
-        assert_eq!(put.item["UnitsSold"], AttributeValue::N("3".into()));
+        assert_eq!(put.item["V"], AttributeValue::N("3".into()));
     }
 }

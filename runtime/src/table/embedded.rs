@@ -2,12 +2,13 @@
 //! query after a local run. Each chunk's items are ingested as one sorted table file, so
 //! storing a million rows costs about what writing them once does, whatever their key order.
 
-use super::{Item, stored_item_json};
+use super::Items;
+use super::item::stored_item_json;
 use anyhow::{Context, Result};
 use fjall::compaction::Leveled;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
-use std::sync::Arc;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Block cache of the table; small, since a run writes and a query reads once.
 const CACHE_BYTES: u64 = 8 << 20;
@@ -17,8 +18,8 @@ const MEMTABLE_BYTES: u64 = 16 << 20;
 /// per chunk, and compacting them while the run writes more costs it a rewrite of everything.
 const L0_TABLES: u8 = 64;
 
-/// Key: OrderId. Value: the item in compact form ([`Item::write_compact`]), rendered as
-/// DynamoDB JSON when read. Clones share the open table.
+/// Key: OrderId. Value: the item in compact form (see [`super::item`]), rendered as DynamoDB
+/// JSON when read. Clones share the open table.
 #[derive(Clone)]
 pub struct EmbeddedTable {
     /// Keeps the database (its background workers and files) open while the keyspace is used.
@@ -48,19 +49,14 @@ impl EmbeddedTable {
     /// Writes `items` as one new table file of the LSM tree, bypassing the journal and the
     /// memtable: it becomes visible whole, after it is fsynced, and newer than anything already
     /// stored under the same keys. Keys must be unique (the caller dedupes them).
-    pub async fn put_all(&self, mut items: Vec<Item>) -> Result<()> {
+    pub async fn put_all(&self, mut items: Items) -> Result<()> {
         let orders = self.orders.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            if !items.is_sorted_by(|a, b| a.key() <= b.key()) {
-                items.sort_unstable_by(|a, b| a.key().cmp(b.key()));
-            }
+            items.keep_last_per_key();
             let mut ingestion = orders.start_ingestion().context("writing to the orders table")?;
-            let mut value = Vec::with_capacity(1024);
-            for item in &items {
-                value.clear();
-                item.write_compact(&mut value);
+            for item in items.iter() {
                 ingestion
-                    .write(item.key(), value.as_slice())
+                    .write(item.key(), item.compact())
                     .context("writing to the orders table")?;
             }
             ingestion.finish().context("writing to the orders table")
@@ -104,31 +100,23 @@ fn discard_interrupted_creation(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::Type;
+    use crate::table::item::items;
 
     #[tokio::test]
     async fn items_survive_reopening_and_overwrite_by_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("orders");
-        let item = |v: &str| {
-            let mut item = Item::default();
-            item.push_key("OrderId", "42");
-            item.push("UnitsSold", Type::N, v);
-            item
-        };
         {
             let table = EmbeddedTable::open(&path).unwrap();
             assert_eq!(table.count().unwrap(), 0);
-            table.put_all(vec![item("1")]).await.unwrap();
-            table.put_all(vec![item("2")]).await.unwrap();
+            table.put_all(items(&[("42", "1")])).await.unwrap();
+            table.put_all(items(&[("42", "2"), ("42", "3")])).await.unwrap();
         }
         let table = EmbeddedTable::open(&path).unwrap();
         assert_eq!(table.count().unwrap(), 1);
-        let mut expected = Vec::new();
-        item("2").write_json(&mut expected);
         assert_eq!(
             table.get("42").unwrap(),
-            Some(serde_json::from_slice(&expected).unwrap())
+            Some(serde_json::json!({"OrderId": {"S": "42"}, "V": {"N": "3"}}))
         );
         assert_eq!(table.get("43").unwrap(), None);
     }

@@ -1,0 +1,350 @@
+//! Table items in the compact form the embedded table stores: a version byte, then per
+//! attribute its name (a length byte and the bytes), its type (`S` or `N`) and its value (4
+//! little-endian length bytes and the bytes). A chunk's items are written back to back into
+//! one buffer as its rows are parsed, so an item costs no allocation of its own; DynamoDB JSON
+//! or SDK values are rendered from that form only when needed.
+
+use anyhow::{Result, anyhow};
+use std::ops::Range;
+
+/// How DynamoDB types an attribute value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    S,
+    /// A number, kept as its decimal text so no value is rounded on the way.
+    N,
+}
+
+/// First byte of the compact form; a stored value starting with `{` is an item stored as
+/// DynamoDB JSON by an earlier version.
+const COMPACT_V1: u8 = 1;
+
+/// Items, each in compact form, back to back in one buffer, with where each one and its key
+/// lie in it.
+#[derive(Clone, Debug, Default)]
+pub struct Items {
+    bytes: Vec<u8>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    start: u32,
+    end: u32,
+    key_start: u32,
+    key_end: u32,
+}
+
+impl Entry {
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+    fn key(self) -> Range<usize> {
+        self.key_start as usize..self.key_end as usize
+    }
+}
+
+impl Items {
+    pub fn with_capacity(items: usize, bytes: usize) -> Self {
+        Items {
+            bytes: Vec::with_capacity(bytes),
+            entries: Vec::with_capacity(items),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Appends the item `build` writes and returns it; when `build` fails, nothing is appended.
+    pub fn push<E>(&mut self, build: impl FnOnce(&mut ItemWriter<'_>) -> Result<(), E>) -> Result<ItemRef<'_>, E> {
+        let start = self.bytes.len();
+        self.bytes.push(COMPACT_V1);
+        let mut writer = ItemWriter {
+            bytes: &mut self.bytes,
+            key: 0..0,
+        };
+        if let Err(err) = build(&mut writer) {
+            self.bytes.truncate(start);
+            return Err(err);
+        }
+        let key = writer.key;
+        self.entries.push(Entry {
+            start: start as u32,
+            end: self.bytes.len() as u32,
+            key_start: key.start as u32,
+            key_end: key.end as u32,
+        });
+        Ok(self.get(self.entries.len() - 1))
+    }
+
+    fn get(&self, index: usize) -> ItemRef<'_> {
+        let entry = self.entries[index];
+        ItemRef {
+            compact: &self.bytes[entry.range()],
+            key: std::str::from_utf8(&self.bytes[entry.key()]).expect("keys are written from text"),
+        }
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = ItemRef<'_>> {
+        (0..self.entries.len()).map(|index| self.get(index))
+    }
+
+    /// Keeps the last item for each key, as a table applying the writes one by one would end
+    /// up, in key order (the order the embedded table stores them in). Only the small entries
+    /// move; the items stay where they were written.
+    pub fn keep_last_per_key(&mut self) {
+        let bytes = &self.bytes;
+        // Stable: items with equal keys stay in input order, so the last one is the latest.
+        self.entries.sort_by(|a, b| bytes[a.key()].cmp(&bytes[b.key()]));
+        let mut kept: Vec<Entry> = Vec::with_capacity(self.entries.len());
+        for entry in self.entries.drain(..) {
+            match kept.last_mut() {
+                Some(last) if bytes[last.key()] == bytes[entry.key()] => *last = entry,
+                _ => kept.push(entry),
+            }
+        }
+        self.entries = kept;
+    }
+}
+
+/// Writes one item's attributes into [`Items`].
+pub struct ItemWriter<'a> {
+    bytes: &'a mut Vec<u8>,
+    key: Range<usize>,
+}
+
+impl ItemWriter<'_> {
+    pub fn push(&mut self, name: &str, kind: Type, value: &str) {
+        self.push_value(name, kind, value);
+    }
+
+    /// Pushes the partition key (a string attribute).
+    pub fn push_key(&mut self, name: &str, value: &str) {
+        self.key = self.push_value(name, Type::S, value);
+    }
+
+    /// The key pushed so far; empty before [`Self::push_key`].
+    pub fn key(&self) -> &str {
+        std::str::from_utf8(&self.bytes[self.key.clone()]).expect("keys are written from text")
+    }
+
+    fn push_value(&mut self, name: &str, kind: Type, value: &str) -> Range<usize> {
+        let name_len = u8::try_from(name.len()).expect("attribute names are short");
+        self.bytes.push(name_len);
+        self.bytes.extend_from_slice(name.as_bytes());
+        self.bytes.push(match kind {
+            Type::S => b'S',
+            Type::N => b'N',
+        });
+        let value_len = u32::try_from(value.len()).expect("values are bounded by the record size");
+        self.bytes.extend_from_slice(&value_len.to_le_bytes());
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(value.as_bytes());
+        start..self.bytes.len()
+    }
+}
+
+/// One item of [`Items`].
+#[derive(Clone, Copy, Debug)]
+pub struct ItemRef<'a> {
+    compact: &'a [u8],
+    key: &'a str,
+}
+
+impl<'a> ItemRef<'a> {
+    pub fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// The item's compact form, as the embedded table stores it.
+    pub fn compact(&self) -> &'a [u8] {
+        self.compact
+    }
+
+    pub fn attributes(&self) -> impl Iterator<Item = (&'a str, Type, &'a str)> {
+        Attributes {
+            rest: &self.compact[1..],
+        }
+        .map(|attribute| attribute.expect("items are written whole"))
+    }
+
+    pub fn get(&self, name: &str) -> Option<(Type, &'a str)> {
+        self.attributes()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, kind, value)| (kind, value))
+    }
+
+    /// Appends the item in DynamoDB's JSON form (`{"Name":{"S":"..."}}`), as
+    /// `aws dynamodb get-item` prints it, without building an intermediate tree.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        for (n, (name, kind, value)) in self.attributes().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_json_string(out, name);
+            out.extend_from_slice(match kind {
+                Type::S => b":{\"S\":",
+                Type::N => b":{\"N\":",
+            });
+            write_json_string(out, value);
+            out.push(b'}');
+        }
+        out.push(b'}');
+    }
+}
+
+/// The attributes of a compact item after its version byte; an error where the bytes end early
+/// or hold something else.
+struct Attributes<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Attributes<'a> {
+    type Item = Result<(&'a str, Type, &'a str)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let attribute = self.attribute();
+        if attribute.is_err() {
+            self.rest = &[];
+        }
+        Some(attribute)
+    }
+}
+
+impl<'a> Attributes<'a> {
+    fn attribute(&mut self) -> Result<(&'a str, Type, &'a str)> {
+        let name_len = self.take(1)?[0] as usize;
+        let name = std::str::from_utf8(self.take(name_len)?)?;
+        let kind = match self.take(1)?[0] {
+            b'S' => Type::S,
+            b'N' => Type::N,
+            other => return Err(anyhow!("unknown attribute type {other}")),
+        };
+        let len = u32::from_le_bytes(self.take(4)?.try_into()?) as usize;
+        let value = std::str::from_utf8(self.take(len)?)?;
+        Ok((name, kind, value))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let (head, tail) = self
+            .rest
+            .split_at_checked(n)
+            .ok_or_else(|| anyhow!("the item ends early"))?;
+        self.rest = tail;
+        Ok(head)
+    }
+}
+
+/// A stored item in DynamoDB's JSON form, from its compact form (or, as earlier versions
+/// stored it, from DynamoDB JSON).
+pub fn stored_item_json(stored: &[u8]) -> Result<serde_json::Value> {
+    if stored.first() != Some(&COMPACT_V1) {
+        return Ok(serde_json::from_slice(stored)?);
+    }
+    let mut item = serde_json::Map::new();
+    for attribute in (Attributes { rest: &stored[1..] }) {
+        let (name, kind, value) =
+            attribute.map_err(|e| anyhow!("a stored item is corrupt ({} bytes): {e}", stored.len()))?;
+        let kind = match kind {
+            Type::S => "S",
+            Type::N => "N",
+        };
+        item.insert(name.to_owned(), serde_json::json!({ kind: value }));
+    }
+    Ok(serde_json::Value::Object(item))
+}
+
+/// Writes `text` as a JSON string; the common case, nothing to escape, is a plain copy.
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        serde_json::to_writer(out, text).expect("writing to a Vec cannot fail");
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn items(rows: &[(&str, &str)]) -> Items {
+    let mut items = Items::default();
+    for (key, value) in rows {
+        items
+            .push(|item| {
+                item.push_key("OrderId", key);
+                item.push("V", Type::N, value);
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(items: &Items) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|item| (item.key().to_owned(), item.get("V").unwrap().1.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_item_in_key_order() {
+        let mut unique = items(&[("2", "1"), ("1", "2"), ("2", "3"), ("2", "4")]);
+        unique.keep_last_per_key();
+        assert_eq!(rows(&unique), [("1".into(), "2".into()), ("2".into(), "4".into())]);
+    }
+
+    #[test]
+    fn a_failed_item_leaves_nothing_behind() {
+        let mut all = items(&[("1", "1")]);
+        let failed = all.push(|item| {
+            item.push_key("OrderId", "2");
+            Err("bad value")
+        });
+        assert_eq!(failed.unwrap_err(), "bad value");
+        all.push(|item| {
+            item.push_key("OrderId", "3");
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        let keys: Vec<&str> = all.iter().map(|i| i.key()).collect();
+        assert_eq!(keys, ["1", "3"]);
+    }
+
+    #[test]
+    fn items_print_as_dynamodb_json_and_read_back_from_storage() {
+        let mut all = Items::default();
+        let item = all
+            .push(|item| {
+                item.push_key("OrderId", "7");
+                item.push("Note", Type::S, "say \"hi\"\n, ünïcode");
+                item.push("V", Type::N, "1.50");
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        let mut json = Vec::new();
+        item.write_json(&mut json);
+        let expected = serde_json::json!({
+            "OrderId": {"S": "7"}, "Note": {"S": "say \"hi\"\n, ünïcode"}, "V": {"N": "1.50"}
+        });
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&json).unwrap(), expected);
+        assert_eq!(stored_item_json(item.compact()).unwrap(), expected);
+        // Items stored as JSON by earlier versions still read.
+        assert_eq!(stored_item_json(&json).unwrap(), expected);
+        let cut = &item.compact()[..item.compact().len() - 1];
+        assert!(stored_item_json(cut).unwrap_err().to_string().contains("corrupt"));
+    }
+}
