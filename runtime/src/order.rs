@@ -198,17 +198,24 @@ pub fn parse_row<'a>(
         });
     }
     let last = record.len() - 1;
+    // One UTF-8 check for the whole record; a field is then its slice, when it starts and ends
+    // on character boundaries (a field checked alone could still be invalid, so `get` says).
+    let whole = std::str::from_utf8(record.as_slice()).ok();
     let mut confirmation_id = None;
     let item = items.push(|item| {
         for (column_index, column) in COLUMNS.iter().enumerate() {
             let position = layout.positions[column_index];
-            let mut raw = &record[position];
+            let field = whole.and_then(|whole| whole.get(record.range(position)?));
+            let mut text = match field {
+                Some(text) => text,
+                None => {
+                    std::str::from_utf8(&record[position]).map_err(|_| RowError::NotUtf8 { column: column.header })?
+                }
+            };
             if position == last {
-                raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+                text = text.strip_suffix('\r').unwrap_or(text);
             }
-            let text = std::str::from_utf8(raw)
-                .map_err(|_| RowError::NotUtf8 { column: column.header })?
-                .trim();
+            let text = text.trim();
             push_typed(item, column, text).map_err(|why| RowError::BadValue {
                 column: column.header,
                 why,
@@ -321,6 +328,27 @@ mod tests {
 
     fn layout() -> Layout {
         Layout::from_header(&record(&input_header())).unwrap()
+    }
+
+    #[test]
+    fn a_character_split_across_two_fields_is_not_utf8() {
+        // "\u{e9}" is 0xC3 0xA9: the first byte ends Region and the second starts Country, so
+        // the record's bytes together are valid UTF-8 but neither field is.
+        let line = ROW.replace("Africa,South", "Africa\u{1},\u{2}South");
+        let bytes: Vec<u8> = line
+            .bytes()
+            .map(|b| match b {
+                1 => 0xC3,
+                2 => 0xA9,
+                b => b,
+            })
+            .collect();
+        let mut reader = crate::records::reader_builder().from_reader(bytes.as_slice());
+        let record = reader.byte_records().next().unwrap().unwrap();
+        assert!(std::str::from_utf8(record.as_slice()).is_ok());
+        let ids = ConfirmationIds::for_pipeline("p");
+        let err = parse_row(&layout(), &record, &ids, &mut Items::default()).unwrap_err();
+        assert_eq!(err, RowError::NotUtf8 { column: "Region" });
     }
 
     fn attr<'a>(order: &Order<'a>, name: &str) -> (Type, &'a str) {

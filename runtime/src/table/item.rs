@@ -29,6 +29,8 @@ pub struct Items {
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
+    /// The key's first 8 bytes, big-endian: most keys compare on this alone.
+    key_prefix: u64,
     start: u32,
     end: u32,
     key_start: u32,
@@ -73,7 +75,11 @@ impl Items {
             return Err(err);
         }
         let key = writer.key;
+        let mut prefix = [0u8; 8];
+        let head = &self.bytes[key.start..key.end.min(key.start + 8)];
+        prefix[..head.len()].copy_from_slice(head);
         self.entries.push(Entry {
+            key_prefix: u64::from_be_bytes(prefix),
             start: start as u32,
             end: self.bytes.len() as u32,
             key_start: key.start as u32,
@@ -100,7 +106,12 @@ impl Items {
     pub fn keep_last_per_key(&mut self) {
         let bytes = &self.bytes;
         // Stable: items with equal keys stay in input order, so the last one is the latest.
-        self.entries.sort_by(|a, b| bytes[a.key()].cmp(&bytes[b.key()]));
+        let order = |a: &Entry, b: &Entry| {
+            a.key_prefix
+                .cmp(&b.key_prefix)
+                .then_with(|| bytes[a.key()].cmp(&bytes[b.key()]))
+        };
+        self.entries.sort_by(order);
         let mut kept: Vec<Entry> = Vec::with_capacity(self.entries.len());
         for entry in self.entries.drain(..) {
             match kept.last_mut() {
@@ -305,6 +316,19 @@ mod tests {
         let mut unique = items(&[("2", "1"), ("1", "2"), ("2", "3"), ("2", "4")]);
         unique.keep_last_per_key();
         assert_eq!(rows(&unique), [("1".into(), "2".into()), ("2".into(), "4".into())]);
+    }
+
+    #[test]
+    fn keys_sort_as_text_whatever_their_length() {
+        let mut sorted = items(&[
+            ("123456789", "1"),
+            ("12345678", "2"),
+            ("12345678\u{0}", "3"),
+            ("2", "4"),
+        ]);
+        sorted.keep_last_per_key();
+        let keys: Vec<&str> = sorted.iter().map(|i| i.key()).collect();
+        assert_eq!(keys, ["12345678", "12345678\u{0}", "123456789", "2"]);
     }
 
     #[test]
