@@ -636,7 +636,9 @@ async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
     let workspace = Workspace::new("preflight", &emulator, &variables("early"));
     let output = workspace.run(&["apply", "-auto-approve", "-input=false"]);
     assert!(!output.status.success());
+    // Terraform wraps diagnostics to the terminal's width.
     let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
     for fix in [
         "authenticationMode=API_AND_CONFIG_MAP",
         "create-addon --cluster-name main --addon-name eks-pod-identity-agent",

@@ -369,13 +369,14 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     loader.load().await
 }
 
-/// The work directory of an execution, if its split has run: `<volumes>/<volume>/<run id>`.
+/// The work directory of an execution, if its split has run (or its merge, which removes the
+/// manifest unless the chunks are kept): `<volumes>/<volume>/<run id>`.
 pub fn run_dir(state_dir: &Path, name: &str) -> Option<RunDir> {
     let volumes = std::fs::read_dir(state_dir.join("volumes")).ok()?;
     volumes
         .filter_map(Result::ok)
         .filter_map(|volume| RunDir::new(&volume.path(), name).ok())
-        .find(|dir| dir.manifest().exists())
+        .find(|dir| dir.manifest().exists() || dir.merged().exists())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use eventdriven_states::clock::parse_iso;
 
 use crate::local_cloud::store::{ExecutionRecord, RecordStatus, Store};
 use crate::split::Manifest;
+use crate::steps::RunSummary;
 use crate::workdir::{RunDir, read_json};
 
 /// The log line of a state transition or failure; `None` for other events.
@@ -139,7 +140,16 @@ fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option
             );
         }
     }
+    // A merged run's chunks are gone (unless kept); its summary stays.
     if let Some(dir) = run_dir
+        && let Ok(Some(summary)) = read_json::<RunSummary>(&dir.merged())
+    {
+        let _ = writeln!(
+            out,
+            "\nchunks:    {0} of {0} processed ({1} rows in, {2} out, {3} rejected)",
+            summary.chunks, summary.rows_in, summary.rows_out, summary.rejected
+        );
+    } else if let Some(dir) = run_dir
         && let Ok(Some(manifest)) = read_json::<Manifest>(&dir.manifest())
     {
         let done = std::fs::read_dir(dir.out_dir())
