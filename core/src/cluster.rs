@@ -108,7 +108,9 @@ mod tests {
 
     #[test]
     fn each_missing_prerequisite_is_reported_with_its_fix() {
-        let cases: [(fn(&mut ClusterReadiness), &str); 5] = [
+        /// A way to break a ready cluster, and the fix its message must name.
+        type Case = (fn(&mut ClusterReadiness), &'static str);
+        let cases: [Case; 5] = [
             (
                 |r| r.authentication_mode = Some("CONFIG_MAP".into()),
                 "authenticationMode=API_AND_CONFIG_MAP",
