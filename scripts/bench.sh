@@ -74,7 +74,7 @@ for pair in $(seq "$repeats"); do
 done
 # median FILE COLUMN: the median of a column of numbers.
 median() { cut -d' ' -f"$2" "$1" | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-paired_ratio() { paste -d' ' "$dir/paired_run" "$dir/$1" | awk '{print $1/$3}' >"$dir/ratios"; median "$dir/ratios" 1; }
+paired_ratio() { paste -d' ' "$dir/paired_run" "$dir/$1" | awk '{print $1/$3}' >"$dir/ratios"; printf "%.2f" "$(median "$dir/ratios" 1)"; }
 
 # Peak RSS of one process step on a 30,000-row chunk.
 rm -rf "$dir/work"; mkdir -p "$dir/work"
@@ -101,7 +101,7 @@ if command -v fakecloud >/dev/null && command -v aws >/dev/null; then
   /usr/bin/time -f "%M" -o "$dir/time" "$bin" process --run-id rss --work-dir "$dir/work" --chunk "$chunk" \
     --table dynamodb://bench >/dev/null 2>"$dir/dynamodb.log"
   read -r dynamodb_kib <"$dir/time"
-  dynamodb_report=$(grep -o '[0-9]* items in [0-9]* BatchWriteItem requests, [0-9]* items/s' "$dir/dynamodb.log")
+  dynamodb_report=$(grep -o '[0-9]* items in [0-9]* BatchWriteItem requests, [0-9]* items/s' "$dir/dynamodb.log" || true)
   kill "$emulator"; wait "$emulator" 2>/dev/null || true
 fi
 
@@ -126,7 +126,7 @@ printf '%-44s %8s %10s %12s\n' "DuckDB: table of every column + CSV" "$(median "
   "$(( $(median "$dir/duckdb_table" 2 | cut -d. -f1) / 1024 ))" "$(paired_ratio duckdb_table)"
 printf '%-44s %8s %10s %12s\n' "DuckDB: CSV to CSV, no table (for the record)" "$(median "$dir/duckdb_csv" 1)" \
   "$(( $(median "$dir/duckdb_csv" 2 | cut -d. -f1) / 1024 ))" "$(paired_ratio duckdb_csv)"
-if [ -n "$dynamodb_kib" ]; then
+if [ -n "$dynamodb_report" ]; then
   read -r items requests <<<"$(echo "$dynamodb_report" | awk '{print $1, $4}')"
   expected=$(( (items + 24) / 25 ))
   echo "DynamoDB (emulator), one chunk: $dynamodb_report; ceil(items/25) = $expected$([ "$requests" -eq "$expected" ] && echo ", exact" || echo ", NOT exact")"
