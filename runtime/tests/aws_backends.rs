@@ -5,11 +5,11 @@ mod common;
 
 use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
 use aws_sdk_s3::primitives::ByteStream;
-use common::Emulator;
+use eventdriven_testkit::Emulator;
 use std::process::Command;
 
 async fn create_bucket_and_table(emulator: &Emulator, bucket: &str, table: &str) -> aws_sdk_s3::Client {
-    let config = emulator.sdk_config().await;
+    let config = emulator.sdk().await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(true)
@@ -61,7 +61,7 @@ async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_in_dynamodb_and_s3_out() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start("aws_backends-1");
     let s3 = create_bucket_and_table(&emulator, "orders-bucket", "orders").await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("orders.csv");
@@ -117,7 +117,7 @@ async fn s3_in_dynamodb_and_s3_out() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn large_results_are_uploaded_in_parts() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start("aws_backends-2");
     let s3 = create_bucket_and_table(&emulator, "big", "unused").await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("orders.csv");
@@ -157,7 +157,7 @@ async fn a_distributed_map_reads_and_writes_the_emulators_s3() {
     use eventdriven_states::{Integrations, Interpreter, StartExecution, Status, TaskTokens};
     use serde_json::json;
 
-    let emulator = Emulator::start();
+    let emulator = Emulator::start("aws_backends-3");
     let s3 = create_bucket_and_table(&emulator, "items", "unused").await;
     s3.put_object()
         .bucket("items")

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::Emulator;
 use eventdriven_core::contract;
+use eventdriven_testkit::Emulator;
 use std::process::{Command, Stdio};
 
 const TOKEN: &str = "s3cret-token-that-must-not-leak";
@@ -51,9 +51,9 @@ impl Drop for RedisWithPassword {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_auth_token_comes_from_secrets_manager_and_never_leaks() {
-    let emulator = Emulator::start();
+    let emulator = Emulator::start("redis_auth-1");
     let redis = RedisWithPassword::start();
-    let secret = aws_sdk_secretsmanager::Client::new(&emulator.sdk_config().await)
+    let secret = aws_sdk_secretsmanager::Client::new(&emulator.sdk().await)
         .create_secret()
         .name("eventdriven/test/redis-auth")
         .secret_string(TOKEN)

@@ -2,16 +2,11 @@
 //! copy of the example, using the built provider.
 #![allow(dead_code)]
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_sts::config::Credentials;
 use serde_json::Value;
 
-pub const REGION: &str = "us-east-1";
 pub const CLUSTER: &str = "main";
 
 pub fn repo_root() -> PathBuf {
@@ -21,52 +16,21 @@ pub fn repo_root() -> PathBuf {
         .to_owned()
 }
 
-/// A fakecloud process on a free loopback port, killed when dropped.
-pub struct Emulator {
-    process: Child,
-    pub endpoint: String,
-}
+pub use eventdriven_testkit::{Emulator, REGION};
 
-impl Emulator {
-    pub fn start(log_name: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("fakecloud-{log_name}.log"))).unwrap();
-        let process = Command::new("fakecloud")
-            .args(["--addr", &format!("127.0.0.1:{port}"), "--region", REGION])
-            // Metadata-only caches: no container runtime is needed for ElastiCache.
-            .env("FAKECLOUD_CONTAINER_CLI", "false")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("fakecloud on PATH (scripts/ensure-fakecloud.sh)");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "fakecloud did not start listening");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Self {
-            process,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
-            ("AWS_ACCESS_KEY_ID", "test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "test".into()),
-            ("AWS_REGION", REGION.into()),
-            ("AWS_PAGER", String::new()),
-        ]
-    }
-
+/// What a pipeline is deployed onto, created in the emulator.
+pub trait ClusterSetup {
     /// Creates the VPC, subnets and EKS cluster a pipeline is deployed onto.
-    pub fn create_cluster(&self) {
+    fn create_cluster(&self) {
         self.create_cluster_with(&[]);
     }
 
     /// Like [`Self::create_cluster`], with extra arguments for `tests/create-cluster.sh`.
-    pub fn create_cluster_with(&self, arguments: &[&str]) {
+    fn create_cluster_with(&self, arguments: &[&str]);
+}
+
+impl ClusterSetup for Emulator {
+    fn create_cluster_with(&self, arguments: &[&str]) {
         let status = Command::new("bash")
             .arg(repo_root().join("tests/create-cluster.sh"))
             .arg(CLUSTER)
@@ -75,22 +39,6 @@ impl Emulator {
             .status()
             .unwrap();
         assert!(status.success(), "tests/create-cluster.sh failed");
-    }
-
-    pub async fn sdk(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(REGION))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(Credentials::new("test", "test", None, None, "acceptance"))
-            .load()
-            .await
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
     }
 }
 
