@@ -140,16 +140,8 @@ pub fn job_policy(names: &Names) -> Value {
             &[format!("{bucket}/{output}*")],
         ),
         list,
-        allow(
-            "OrdersTable",
-            &[
-                "dynamodb:BatchWriteItem",
-                "dynamodb:PutItem",
-                "dynamodb:GetItem",
-                "dynamodb:DescribeTable",
-            ],
-            &[names.table_arn()],
-        ),
+        // Process only ever writes batches; reading orders back is for people, not Jobs.
+        allow("OrdersTable", &["dynamodb:BatchWriteItem"], &[names.table_arn()]),
         allow(
             "RedisAuthSecret",
             &["secretsmanager:GetSecretValue"],
@@ -278,7 +270,7 @@ mod tests {
             by_sid("ListPipelinePrefixes")["Condition"],
             json!({ "StringLike": { "s3:prefix": ["input/*", "output/*"] } })
         );
-        assert!(list(&by_sid("OrdersTable")["Action"]).contains(&"dynamodb:BatchWriteItem"));
+        assert_eq!(list(&by_sid("OrdersTable")["Action"]), ["dynamodb:BatchWriteItem"]);
     }
 
     #[test]

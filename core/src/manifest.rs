@@ -64,6 +64,7 @@ pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Val
                             "limits": { "memory": MEMORY_LIMIT },
                         },
                         "volumeMounts": [{ "name": WORK_VOLUME, "mountPath": WORK_DIR_MOUNT }],
+                        "securityContext": security_context(spec),
                     }],
                     "volumes": [work_volume(spec, refs)],
                 },
@@ -101,6 +102,27 @@ fn container_env(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Vec<Va
             EnvValue::Dynamic(path) => json!({ "name": name, (paths::dynamic("value")): path }),
         })
         .collect()
+}
+
+/// The user and group the pipeline's EFS access point imposes on every client, and so the
+/// user its Jobs run as when they mount it through `work_volume_claim`.
+pub const ACCESS_POINT_UID: i64 = 65532;
+
+/// The container writes only to its work volume and needs no privilege. It runs as the
+/// access point's user when the work volume is the claim on it; over plain NFS the file
+/// system's root directory belongs to root, so there it stays root.
+fn security_context(spec: &PipelineSpec) -> Value {
+    let mut context = json!({
+        "allowPrivilegeEscalation": false,
+        "readOnlyRootFilesystem": true,
+        "capabilities": { "drop": ["ALL"] },
+    });
+    if spec.work_volume_claim.is_some() {
+        context["runAsNonRoot"] = json!(true);
+        context["runAsUser"] = json!(ACCESS_POINT_UID);
+        context["runAsGroup"] = json!(ACCESS_POINT_UID);
+    }
+    context
 }
 
 fn work_volume(spec: &PipelineSpec, refs: &DeployedRefs) -> Value {
@@ -219,6 +241,25 @@ mod tests {
         assert_eq!(container["image"], fixtures::spec().job_image);
         assert_eq!(container["args"], json!(["merge"]));
         assert_eq!(container["resources"]["limits"]["memory"], "512Mi");
+    }
+
+    #[test]
+    fn jobs_run_unprivileged_and_as_the_access_points_user_with_a_claim() {
+        let context = |spec: &PipelineSpec| {
+            job_manifest(Step::Process, spec, &fixtures::refs())["spec"]["template"]["spec"]["containers"][0]
+                ["securityContext"]
+                .clone()
+        };
+        let mut spec = fixtures::spec();
+        let over_nfs = context(&spec);
+        assert_eq!(over_nfs["readOnlyRootFilesystem"], true);
+        assert_eq!(over_nfs["allowPrivilegeEscalation"], false);
+        assert_eq!(over_nfs["capabilities"]["drop"], json!(["ALL"]));
+        assert!(over_nfs.get("runAsUser").is_none(), "the NFS root belongs to root");
+        spec.work_volume_claim = Some("orders-work".into());
+        let with_claim = context(&spec);
+        assert_eq!(with_claim["runAsNonRoot"], true);
+        assert_eq!(with_claim["runAsUser"], ACCESS_POINT_UID);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! cluster's subnets, and its access point (for Jobs that mount it through the EFS CSI driver).
 
 use aws_sdk_efs::types::{CreationInfo, LifeCycleState, PosixUser, RootDirectory, Tag};
+use eventdriven_core::manifest::ACCESS_POINT_UID;
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, sync_tags, wait_until};
 use async_trait::async_trait;
@@ -161,10 +162,6 @@ pub async fn put_tags(aws: &AwsClients, file_system_id: &str, tags: &Tags) -> Re
     sync_tags(current, tags, untag, tag).await
 }
 
-/// The user every file operation through the access point runs as: the runtime image's
-/// nonroot user, so the Jobs need no root on the file system.
-const JOB_UID: i64 = 65532;
-
 /// Creates the access point confining its clients to `root` (created owned by the Jobs' user);
 /// returns its id. `client_token` makes a retried create return the same access point.
 pub async fn create_access_point(
@@ -175,8 +172,8 @@ pub async fn create_access_point(
     tags: &Tags,
 ) -> Result<String, AwsError> {
     let owner = CreationInfo::builder()
-        .owner_uid(JOB_UID)
-        .owner_gid(JOB_UID)
+        .owner_uid(ACCESS_POINT_UID)
+        .owner_gid(ACCESS_POINT_UID)
         .permissions("0750")
         .build()?;
     let created = aws
@@ -184,7 +181,12 @@ pub async fn create_access_point(
         .create_access_point()
         .client_token(client_token)
         .file_system_id(file_system_id)
-        .posix_user(PosixUser::builder().uid(JOB_UID).gid(JOB_UID).build()?)
+        .posix_user(
+            PosixUser::builder()
+                .uid(ACCESS_POINT_UID)
+                .gid(ACCESS_POINT_UID)
+                .build()?,
+        )
         .root_directory(RootDirectory::builder().path(root).creation_info(owner).build())
         .set_tags(Some(efs_tags(tags)?))
         .send()
