@@ -25,6 +25,19 @@ fn allow(sid: &str, actions: &[&str], resources: &[String]) -> Value {
     json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources })
 }
 
+/// The bucket's policy: every request without TLS is denied, whoever makes it.
+pub fn bucket_policy(names: &Names) -> Value {
+    let bucket = names.bucket_arn();
+    document(vec![json!({
+        "Sid": "DenyWithoutTls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket.clone(), format!("{bucket}/*")],
+        "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+    })])
+}
+
 /// Lets `service` assume the role, only on behalf of this account, which guards against a
 /// confused deputy in another account.
 fn service_trust(service: &str, aws: &AwsContext) -> Value {
@@ -271,6 +284,17 @@ mod tests {
             json!({ "StringLike": { "s3:prefix": ["input/*", "output/*"] } })
         );
         assert_eq!(list(&by_sid("OrdersTable")["Action"]), ["dynamodb:BatchWriteItem"]);
+    }
+
+    #[test]
+    fn the_bucket_refuses_requests_without_tls_and_allows_nothing() {
+        let (spec, aws) = (fixtures::spec(), fixtures::aws());
+        let policy = bucket_policy(&Names::new(&spec, &aws));
+        let statements = statements(&policy);
+        assert!(statements.iter().all(|s| s["Effect"] == "Deny"), "{policy}");
+        let bucket = "arn:aws:s3:::eventdriven-orders-123456789012";
+        assert_eq!(statements[0]["Resource"], json!([bucket, format!("{bucket}/*")]));
+        assert_eq!(statements[0]["Condition"]["Bool"]["aws:SecureTransport"], "false");
     }
 
     #[test]

@@ -41,6 +41,17 @@ async fn assert_children_exist(sdk: &SdkConfig, pipeline: &Value) {
     let block = public.public_access_block_configuration.unwrap();
     assert_eq!(block.block_public_acls, Some(true));
     assert_eq!(block.restrict_public_buckets, Some(true));
+    let policy = s3
+        .get_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket policy");
+    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"], "false",
+        "the bucket refuses requests without TLS: {policy}"
+    );
 
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let table = dynamodb

@@ -6,6 +6,8 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 
+use eventdriven_core::iam;
+
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found};
 use async_trait::async_trait;
 
@@ -28,9 +30,10 @@ pub async fn create(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// Makes the bucket private, encrypted at rest and sending its events to EventBridge (the
-/// pipeline's trigger). Every call is an idempotent put, so this also heals drift.
-pub async fn configure(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+/// Makes the bucket private, reachable only over TLS (`policy`), encrypted at rest and sending
+/// its events to EventBridge (the pipeline's trigger). Every call is an idempotent put, so this
+/// also heals drift.
+pub async fn configure(aws: &AwsClients, bucket: &str, policy: &serde_json::Value) -> Result<(), AwsError> {
     aws.s3
         .put_public_access_block()
         .bucket(bucket)
@@ -42,6 +45,12 @@ pub async fn configure(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
                 .restrict_public_buckets(true)
                 .build(),
         )
+        .send()
+        .await?;
+    aws.s3
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
         .send()
         .await?;
     let sse_by_default = ServerSideEncryptionByDefault::builder()
@@ -170,14 +179,14 @@ impl Child<Pipeline> for Bucket {
             let name = self.name(plan);
             create(&plan.aws, &name).await?;
             children.bucket = Some(name.clone());
-            configure(&plan.aws, &name).await?;
+            configure(&plan.aws, &name, &iam::bucket_policy(&plan.names())).await?;
             put_tags(&plan.aws, &name, &plan.tags).await?;
         }
         Ok(())
     }
 
     async fn apply_settings(&self, plan: &Deployment, _children: &mut Children) -> Result<(), AwsError> {
-        configure(&plan.aws, &self.name(plan)).await
+        configure(&plan.aws, &self.name(plan), &iam::bucket_policy(&plan.names())).await
     }
 
     async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
