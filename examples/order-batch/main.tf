@@ -23,5 +23,6 @@ resource "eventdriven_batch_pipeline" "orders" {
   max_lines_per_batch = var.max_lines_per_batch
   max_concurrency     = var.max_concurrency
   work_volume_claim   = var.work_volume_claim
+  force_destroy       = var.force_destroy
   tags                = var.tags
 }

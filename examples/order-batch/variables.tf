@@ -43,6 +43,12 @@ variable "work_volume_claim" {
   default     = null
 }
 
+variable "force_destroy" {
+  description = "Whether destroy may delete the bucket and the table while they hold data. The example is disposable; keep false for data you want to keep."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags of the pipeline's children."
   type        = map(string)

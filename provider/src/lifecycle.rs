@@ -52,6 +52,12 @@ pub trait Child<O: Owner>: Sync {
     /// that are gone, or note what it holds now.
     async fn refresh(&self, scope: &O::Scope, id: &str, children: &mut O::Children) -> Result<bool, AwsError>;
 
+    /// Refuses to delete the child recorded as `id` when that would lose what it holds and the
+    /// owner has not allowed it. Asked of every child before any is deleted.
+    async fn may_delete(&self, _scope: &O::Scope, _id: &str) -> Result<(), AwsError> {
+        Ok(())
+    }
+
     /// Deletes the child recorded as `id`; a child already gone is fine.
     async fn delete(&self, scope: &O::Scope, id: &str, children: &O::Children) -> Result<(), AwsError>;
 
@@ -155,14 +161,21 @@ pub async fn refresh<O: Owner>(
     Ok(())
 }
 
-/// Deletes every recorded child in reverse order, forgetting each once it is gone. Only
-/// recorded children are deleted, so an object that merely has a child's name (one whose
-/// creation failed because it existed already) is left alone.
+/// Deletes every recorded child in reverse order, forgetting each once it is gone, after every
+/// child has agreed to it (so a refusal deletes nothing). Only recorded children are deleted,
+/// so an object that merely has a child's name (one whose creation failed because it existed
+/// already) is left alone.
 pub async fn destroy<O: Owner>(
     order: &[&dyn Child<O>],
     scope: &O::Scope,
     children: &mut O::Children,
 ) -> Result<(), Failure> {
+    for child in order.iter().rev() {
+        if let Some(id) = recorded(*child, children) {
+            let result = child.may_delete(scope, &id).await;
+            result.map_err(Failure::of("deleting", child.label(), id))?;
+        }
+    }
     for child in order.iter().rev() {
         if let Some(id) = recorded(*child, children) {
             let result = child.delete(scope, &id, children).await;
@@ -231,6 +244,12 @@ mod tests {
         async fn refresh(&self, plan: &Plan, _id: &str, _children: &mut Slots) -> Result<bool, AwsError> {
             Ok(plan.fail_on != Some(self.1))
         }
+        async fn may_delete(&self, plan: &Plan, _id: &str) -> Result<(), AwsError> {
+            match plan.fail_on {
+                Some(name) if name == format!("keep {}", self.1) => Err(AwsError::other("holds data")),
+                _ => Ok(()),
+            }
+        }
         async fn delete(&self, plan: &Plan, _id: &str, _children: &Slots) -> Result<(), AwsError> {
             self.call(plan, "delete")
         }
@@ -269,6 +288,17 @@ mod tests {
             ["delete c", "delete b", "delete a"]
         );
         assert_eq!(children.ids, [Some("a".into()), None, None]);
+    }
+
+    #[tokio::test]
+    async fn a_child_that_refuses_deletion_stops_destroy_before_anything_is_deleted() {
+        let mut children = Slots::default();
+        ensure(&ORDER, &plan(None), &mut children).await.unwrap();
+        let refusing = plan(Some("keep a"));
+        let failure = destroy(&ORDER, &refusing, &mut children).await.unwrap_err();
+        assert_eq!(failure.to_string(), "deleting slot \"a\" failed: holds data");
+        assert!(refusing.journal.into_inner().unwrap().is_empty(), "nothing was deleted");
+        assert!(children.ids.iter().all(Option::is_some));
     }
 
     #[tokio::test]

@@ -360,16 +360,20 @@ async fn pipeline_lifecycle() {
     );
 
     // Import into an empty state finds every child and every argument: nothing to change.
+    // force_destroy is a choice about destroy, not something AWS holds: an import has the
+    // default, false, as with the AWS provider.
     let imported = Workspace::new("import", &emulator, &variables("orders"));
     imported.ok(&[
         "import",
         "-input=false",
         "-var",
         "max_concurrency=4",
+        "-var",
+        "force_destroy=false",
         "eventdriven_batch_pipeline.orders",
         "orders",
     ]);
-    let (code, plan) = imported.run_plan(&["-var", "max_concurrency=4"]);
+    let (code, plan) = imported.run_plan(&["-var", "max_concurrency=4", "-var", "force_destroy=false"]);
     assert_eq!(code, 0, "an imported pipeline matches its configuration: {plan}");
     drop(imported);
 
@@ -682,4 +686,39 @@ async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
     workspace.ok(&["apply", "-auto-approve", "-input=false"]);
     assert!(workspace.pipeline()["bucket"].is_string());
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn destroy_keeps_data_unless_force_destroy_allows_losing_it() {
+    let emulator = Emulator::start("force-destroy");
+    emulator.create_cluster();
+    let sdk = emulator.sdk().await;
+    let workspace = Workspace::new("force-destroy", &emulator, &variables("kept"));
+    let keep = ["-var", "force_destroy=false"];
+    workspace.ok(&[&["apply", "-auto-approve", "-input=false"][..], &keep].concat());
+    let pipeline = workspace.pipeline();
+    aws_sdk_s3::Client::new(&sdk)
+        .put_object()
+        .bucket(text(&pipeline["bucket"]))
+        .key("notes/keep-me.txt")
+        .body(b"data".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let output = workspace.run(&[&["destroy", "-auto-approve", "-input=false"][..], &keep].concat());
+    assert!(!output.status.success(), "destroy refuses to lose the bucket's objects");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        stderr.contains("force_destroy = true"),
+        "the error names the setting: {stderr}"
+    );
+    assert_eq!(workspace.pipeline(), pipeline, "nothing was deleted, nothing forgotten");
+    assert_children_exist(&sdk, &pipeline).await;
+
+    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "force_destroy=true"]);
+    workspace.ok(&["destroy", "-auto-approve", "-input=false", "-var", "force_destroy=true"]);
+    assert_children_gone(&sdk, &pipeline).await;
 }

@@ -197,6 +197,13 @@ impl Child<Pipeline> for Bucket {
         exists(&scope.aws, id).await
     }
 
+    async fn may_delete(&self, scope: &Teardown, id: &str) -> Result<(), AwsError> {
+        let listed = scope.aws.s3.list_object_versions().bucket(id).max_keys(1).send().await;
+        let holds_objects = found(listed.map_err(AwsError::from))?
+            .is_some_and(|l| !l.versions().is_empty() || !l.delete_markers().is_empty());
+        scope.may_lose("S3 bucket", holds_objects, "objects")
+    }
+
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
         delete(&scope.aws, id).await
     }

@@ -179,6 +179,12 @@ impl Child<Pipeline> for Table {
         Ok(read(&scope.aws, id).await?.is_some())
     }
 
+    async fn may_delete(&self, scope: &Teardown, id: &str) -> Result<(), AwsError> {
+        let scanned = scope.aws.dynamodb.scan().table_name(id).limit(1).send().await;
+        let holds_orders = found(scanned.map_err(AwsError::from))?.is_some_and(|s| !s.items().is_empty());
+        scope.may_lose("DynamoDB table", holds_orders, "orders")
+    }
+
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
         delete(&scope.aws, id).await
     }

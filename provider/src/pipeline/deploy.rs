@@ -71,12 +71,28 @@ pub async fn update(
 
 /// Forgets every recorded child that no longer exists, and notes what the others hold.
 pub async fn refresh(aws: Arc<AwsClients>, cluster_name: String, children: &mut Children) -> Result<(), Failure> {
-    lifecycle::refresh(&ORDER, &Teardown { aws, cluster_name }, children).await
+    let scope = Teardown {
+        aws,
+        cluster_name,
+        force_destroy: false,
+    };
+    lifecycle::refresh(&ORDER, &scope, children).await
 }
 
-/// Deletes every recorded child, in reverse order.
-pub async fn destroy(aws: Arc<AwsClients>, cluster_name: String, children: &mut Children) -> Result<(), Failure> {
-    lifecycle::destroy(&ORDER, &Teardown { aws, cluster_name }, children).await
+/// Deletes every recorded child, in reverse order; unless `force_destroy`, none when the bucket
+/// or the table still holds data.
+pub async fn destroy(
+    aws: Arc<AwsClients>,
+    cluster_name: String,
+    force_destroy: bool,
+    children: &mut Children,
+) -> Result<(), Failure> {
+    let scope = Teardown {
+        aws,
+        cluster_name,
+        force_destroy,
+    };
+    lifecycle::destroy(&ORDER, &scope, children).await
 }
 
 #[cfg(test)]

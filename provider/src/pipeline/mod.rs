@@ -285,13 +285,14 @@ impl Resource for BatchPipeline {
     ) -> Option<()> {
         let aws = self.configured.clients(diags)?;
         let cluster_name = prior_state.cluster_name.as_ref_option().cloned().unwrap_or_default();
+        let force_destroy = prior_state.force_destroy.as_ref_option().copied().unwrap_or(false);
         let mut children = prior_state.children();
         let limit = timeout(&prior_state, |t| &t.delete, timeouts::DEFAULT_DELETE);
         within(
             diags,
             limit,
             "destroying the pipeline",
-            deploy::destroy(aws, cluster_name, &mut children),
+            deploy::destroy(aws, cluster_name, force_destroy, &mut children),
         )
         .await;
         diags.errors.is_empty().then_some(())

@@ -88,8 +88,23 @@ impl Deployment {
     }
 }
 
-/// What deleting and refreshing the children need: the clients and the cluster they are on.
+/// What deleting and refreshing the children need: the clients, the cluster they are on, and
+/// whether children holding data (objects, orders) may be deleted with it.
 pub struct Teardown {
     pub aws: Arc<AwsClients>,
     pub cluster_name: String,
+    pub force_destroy: bool,
+}
+
+impl Teardown {
+    /// Refuses to delete a `child` that holds data (`what`) unless `force_destroy` allows it.
+    pub fn may_lose(&self, child: &str, holds_data: bool, what: &str) -> Result<(), AwsError> {
+        if holds_data && !self.force_destroy {
+            return Err(AwsError::other(format!(
+                "the {child} still holds {what}: set force_destroy = true on the pipeline (and apply) \
+                 to delete them with it, or empty it first"
+            )));
+        }
+        Ok(())
+    }
 }

@@ -41,6 +41,8 @@ pub struct PipelineState {
     pub dynamodb_read_capacity: Value<i64>,
     pub dynamodb_write_capacity: Value<i64>,
     pub tags: StringMap,
+    /// Whether destroy may delete a bucket holding objects and a table holding orders.
+    pub force_destroy: Value<bool>,
     #[serde(with = "serde_as_vec")]
     pub timeouts: Value<Timeouts>,
 
@@ -223,6 +225,7 @@ impl PipelineState {
         fill(&mut self.output_prefix, &defaults.output_prefix);
         fill(&mut self.redis_node_type, &defaults.redis_node_type);
         fill(&mut self.dynamodb_billing_mode, &defaults.dynamodb_billing_mode);
+        fill(&mut self.force_destroy, &false);
     }
 
     /// Core's view of the arguments, with each unknown one replaced by its default and its name
