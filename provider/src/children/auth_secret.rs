@@ -4,12 +4,11 @@
 use aws_sdk_secretsmanager::types::Tag;
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, sync_tags};
-use crate::children::cache;
 use async_trait::async_trait;
 
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::Children;
+use crate::pipeline::state::{AuthToken, Children};
 
 /// Length of a generated token: ElastiCache accepts 16 to 128 printable characters.
 const TOKEN_LENGTH: usize = 48;
@@ -101,8 +100,8 @@ pub async fn delete(aws: &AwsClients, secret_arn: &str) -> Result<(), AwsError> 
     ignore_not_found(deleted.map(drop).map_err(Into::into))
 }
 
-/// The secret holding the progress store's auth token. A secret re-created while the
-/// replication group exists resets the group's token to the new one.
+/// The secret holding the progress store's auth token. A new secret's token is handed to the
+/// replication group, which takes it at creation or, when it exists already, as its new token.
 pub struct AuthSecret;
 
 #[async_trait]
@@ -124,9 +123,7 @@ impl Child<Pipeline> for AuthSecret {
             let token = generate_token()?;
             let arn = create(&plan.aws, &self.name(plan), &token, &plan.tags).await?;
             children.redis_auth_secret_arn = Some(arn);
-            if let Some(group) = &children.replication_group_id {
-                cache::set_auth_token(&plan.aws, group, &token).await?;
-            }
+            children.new_auth_token = Some(AuthToken(token));
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::Children;
+use crate::pipeline::state::{AuthToken, Children};
 
 fn cache_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -246,7 +246,8 @@ impl Child<Pipeline> for SubnetGroup {
 }
 
 /// The progress store: one Redis node, encrypted in transit and at rest, behind the token in
-/// the auth secret. Its endpoint is recorded once it is available.
+/// the auth secret (handed over when the secret was just created, else read from it). Its
+/// endpoint is recorded once it is available.
 pub struct ReplicationGroup;
 
 #[async_trait]
@@ -265,11 +266,17 @@ impl Child<Pipeline> for ReplicationGroup {
 
     async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
         let (aws, id) = (&plan.aws, self.name(plan));
+        let new_token = children.new_auth_token.take();
         if children.replication_group_id.is_none() {
-            let secret = children.redis_auth_secret_arn.as_deref().unwrap_or_default();
-            let token = auth_secret::token(aws, secret)
-                .await?
-                .ok_or_else(|| AwsError::other(format!("the secret {secret} has no value")))?;
+            let token = match new_token {
+                Some(AuthToken(token)) => token,
+                None => {
+                    let secret = children.redis_auth_secret_arn.as_deref().unwrap_or_default();
+                    auth_secret::token(aws, secret)
+                        .await?
+                        .ok_or_else(|| AwsError::other(format!("the secret {secret} has no value")))?
+                }
+            };
             let settings = ReplicationGroupSettings {
                 id: &id,
                 node_type: &plan.spec.redis_node_type,
@@ -279,6 +286,9 @@ impl Child<Pipeline> for ReplicationGroup {
             };
             create_replication_group(aws, &settings, &plan.tags).await?;
             children.replication_group_id = Some(id.clone());
+        } else if let Some(AuthToken(token)) = new_token {
+            // The secret was re-created: the group must accept its token from now on.
+            set_auth_token(aws, &id, &token).await?;
         }
         if children.redis_url.is_none() {
             let endpoint = wait_available(aws, &id).await?;

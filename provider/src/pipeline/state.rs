@@ -95,6 +95,19 @@ pub struct Children {
     pub pod_identity_association_id: Option<String>,
     /// What refresh saw the children hold; not stored in the state.
     pub observed: Observed,
+    /// A Redis auth token the secret was just created with, for the replication group to take
+    /// in the same apply (at creation, or as its new token); never stored in the state.
+    pub new_auth_token: Option<AuthToken>,
+}
+
+/// A Redis auth token, which no `Debug` output shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthToken(pub String);
+
+impl std::fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthToken(***)")
+    }
 }
 
 /// Arguments as the children report them, for refresh to surface changes made outside Terraform.
@@ -147,6 +160,7 @@ impl PipelineState {
                 // A definition that is not JSON was not applied by this provider: apply it again.
                 definition: self.definition.as_ref_option().and_then(|text| serde_json::from_str(text).ok()),
                 observed: Observed::default(),
+                new_auth_token: None,
             } };
         }
         each_child_string!(read)
