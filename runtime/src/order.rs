@@ -201,8 +201,7 @@ pub fn parse_row<'a>(
     // One UTF-8 check for the whole record; a field is then its slice, when it starts and ends
     // on character boundaries (a field checked alone could still be invalid, so `get` says).
     let whole = std::str::from_utf8(record.as_slice()).ok();
-    let mut confirmation_id = None;
-    let item = items.push(|item| {
+    let (item, confirmation_id) = items.push(|item| {
         for (column_index, column) in COLUMNS.iter().enumerate() {
             let position = layout.positions[column_index];
             let field = whole.and_then(|whole| whole.get(record.range(position)?));
@@ -221,15 +220,11 @@ pub fn parse_row<'a>(
                 why,
             })?;
         }
-        let id = ids.id(item.key());
-        item.push(CONFIRMATION_ATTRIBUTE, Type::S, id.as_str());
-        confirmation_id = Some(id);
-        Ok(())
+        let confirmation_id = ids.id(item.key());
+        item.push(CONFIRMATION_ATTRIBUTE, Type::S, confirmation_id.as_str());
+        Ok(confirmation_id)
     })?;
-    Ok(Order {
-        item,
-        confirmation_id: confirmation_id.expect("set by every item pushed"),
-    })
+    Ok(Order { item, confirmation_id })
 }
 
 /// Why a row is rejected; its text is the `reason` column of the rejects file.

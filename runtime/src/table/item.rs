@@ -62,18 +62,25 @@ impl Items {
         self.entries.is_empty()
     }
 
-    /// Appends the item `build` writes and returns it; when `build` fails, nothing is appended.
-    pub fn push<E>(&mut self, build: impl FnOnce(&mut ItemWriter<'_>) -> Result<(), E>) -> Result<ItemRef<'_>, E> {
+    /// Appends the item `build` writes and returns it, with what `build` returned; when `build`
+    /// fails, nothing is appended.
+    pub fn push<T, E>(
+        &mut self,
+        build: impl FnOnce(&mut ItemWriter<'_>) -> Result<T, E>,
+    ) -> Result<(ItemRef<'_>, T), E> {
         let start = self.bytes.len();
         self.bytes.push(COMPACT_V1);
         let mut writer = ItemWriter {
             bytes: &mut self.bytes,
             key: 0..0,
         };
-        if let Err(err) = build(&mut writer) {
-            self.bytes.truncate(start);
-            return Err(err);
-        }
+        let built = match build(&mut writer) {
+            Ok(built) => built,
+            Err(err) => {
+                self.bytes.truncate(start);
+                return Err(err);
+            }
+        };
         let key = writer.key;
         let mut prefix = [0u8; 8];
         let head = &self.bytes[key.start..key.end.min(key.start + 8)];
@@ -85,7 +92,7 @@ impl Items {
             key_start: key.start as u32,
             key_end: key.end as u32,
         });
-        Ok(self.get(self.entries.len() - 1))
+        Ok((self.get(self.entries.len() - 1), built))
     }
 
     fn get(&self, index: usize) -> ItemRef<'_> {
@@ -336,7 +343,7 @@ mod tests {
         let mut all = items(&[("1", "1")]);
         let failed = all.push(|item| {
             item.push_key("OrderId", "2");
-            Err("bad value")
+            Err::<(), _>("bad value")
         });
         assert_eq!(failed.unwrap_err(), "bad value");
         all.push(|item| {
@@ -351,7 +358,7 @@ mod tests {
     #[test]
     fn items_print_as_dynamodb_json_and_read_back_from_storage() {
         let mut all = Items::default();
-        let item = all
+        let (item, ()) = all
             .push(|item| {
                 item.push_key("OrderId", "7");
                 item.push("Note", Type::S, "say \"hi\"\n, ünïcode");
