@@ -9,7 +9,15 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 /// Optimized integrations a Task may use, after `arn:<partition>:states:::`.
-const INTEGRATIONS: &[&str] = &["lambda:invoke", "eks:runJob", "eks:runJob.sync", "eks:call"];
+const INTEGRATIONS: &[&str] = &[
+    "lambda:invoke",
+    "eks:runJob",
+    "eks:runJob.sync",
+    "eks:call",
+    "events:putEvents.waitForTaskToken",
+    "aws-sdk:sfn:sendTaskSuccess",
+    "aws-sdk:sfn:sendTaskFailure",
+];
 const STATE_TYPES: &[&str] = &["Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
 const PATH_FIELDS: &[&str] = &["InputPath", "OutputPath", "ResultPath", "ItemsPath"];
 

@@ -17,11 +17,11 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 /// resource-level permissions, so AWS requires `*` here.
 pub const VPC_NETWORK_INTERFACES_SID: &str = "LambdaVpcNetworkInterfaces";
 
-fn document(statements: Vec<Value>) -> Value {
+pub(crate) fn document(statements: Vec<Value>) -> Value {
     json!({ "Version": POLICY_VERSION, "Statement": statements })
 }
 
-fn allow(sid: &str, actions: &[&str], resources: &[String]) -> Value {
+pub(crate) fn allow(sid: &str, actions: &[&str], resources: &[String]) -> Value {
     json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources })
 }
 
@@ -40,7 +40,7 @@ pub fn bucket_policy(names: &Names) -> Value {
 
 /// Lets `service` assume the role, only on behalf of this account, which guards against a
 /// confused deputy in another account.
-fn service_trust(service: &str, aws: &AwsContext) -> Value {
+pub(crate) fn service_trust(service: &str, aws: &AwsContext) -> Value {
     document(vec![json!({
         "Effect": "Allow",
         "Principal": { "Service": service },

@@ -13,6 +13,8 @@
 //! - [`iam`]: the roles' policies.
 //! - [`trigger`]: the event pattern that starts a run.
 //! - [`local`]: the stand-in deployment a run on this machine renders.
+//! - [`workflow`]: the `eventdriven_workflow` resource: tasks that emit events and wait, the
+//!   listeners that answer them, the finisher, rules and roles.
 
 #[cfg(test)]
 mod asl;
@@ -28,6 +30,7 @@ pub mod paths;
 pub mod refs;
 pub mod spec;
 pub mod trigger;
+pub mod workflow;
 
 #[cfg(test)]
 mod fixtures;

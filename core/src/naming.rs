@@ -180,7 +180,7 @@ impl<'a> Names<'a> {
 
 /// `name` if it fits in `max` characters, else its head and an 8-digit hash of the whole name,
 /// so truncated names stay unique and never end in '-' or contain "--".
-fn fit(name: &str, max: usize) -> String {
+pub(crate) fn fit(name: &str, max: usize) -> String {
     if name.chars().count() <= max {
         return name.to_owned();
     }

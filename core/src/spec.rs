@@ -184,15 +184,15 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
 }
 
 /// `Err(message)` unless `holds`; chained with `?` so each attribute reports its first broken rule.
-fn rule(holds: bool, message: impl Into<String>) -> Result<(), String> {
+pub(crate) fn rule(holds: bool, message: impl Into<String>) -> Result<(), String> {
     if holds { Ok(()) } else { Err(message.into()) }
 }
 
-fn only(text: &str, allowed: impl Fn(char) -> bool) -> bool {
+pub(crate) fn only(text: &str, allowed: impl Fn(char) -> bool) -> bool {
     text.chars().all(allowed)
 }
 
-fn is_lower_alnum(c: char) -> bool {
+pub(crate) fn is_lower_alnum(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
 }
 
@@ -200,7 +200,7 @@ fn starts_and_ends(text: &str, allowed: impl Fn(char) -> bool) -> bool {
     text.starts_with(&allowed) && text.ends_with(&allowed)
 }
 
-fn pipeline_name(name: &str) -> Result<(), String> {
+pub(crate) fn pipeline_name(name: &str) -> Result<(), String> {
     let len = name.chars().count();
     rule(
         (1..=MAX_NAME_LEN).contains(&len),
@@ -231,14 +231,14 @@ fn eks_cluster_name(name: &str) -> Result<(), String> {
     )
 }
 
-fn container_image(image: &str) -> Result<(), String> {
+pub(crate) fn container_image(image: &str) -> Result<(), String> {
     rule(!image.is_empty(), "must not be empty")?;
     rule(!image.contains(char::is_whitespace), "must not contain whitespace")
 }
 
 /// Lambda only runs images from a registry, so a bare `name:tag` cannot be right; anything
 /// with a registry part is accepted so emulators and mirrors work too.
-fn lambda_image(image: &str) -> Result<(), String> {
+pub(crate) fn lambda_image(image: &str) -> Result<(), String> {
     container_image(image)?;
     rule(
         image.contains('/'),
@@ -246,7 +246,7 @@ fn lambda_image(image: &str) -> Result<(), String> {
     )
 }
 
-fn in_range(value: i64, min: i64, max: i64) -> Result<(), String> {
+pub(crate) fn in_range(value: i64, min: i64, max: i64) -> Result<(), String> {
     rule((min..=max).contains(&value), format!("must be between {min} and {max}"))
 }
 
@@ -350,7 +350,7 @@ fn billing(spec: &PipelineSpec) -> Vec<(&'static str, String)> {
 }
 
 /// AWS tag limits, shared by every taggable child; `aws:` keys are reserved for AWS itself.
-fn tags(tags: &BTreeMap<String, String>) -> Vec<String> {
+pub(crate) fn tags(tags: &BTreeMap<String, String>) -> Vec<String> {
     let mut messages = Vec::new();
     for (key, value) in tags {
         if !(1..=128).contains(&key.chars().count()) {

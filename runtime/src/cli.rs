@@ -70,6 +70,14 @@ enum Command {
         #[arg(long, env = contract::KEEP_WORK)]
         keep_work: bool,
     },
+    /// Serve a workflow listener as an AWS Lambda function (the handler image's entrypoint),
+    /// e.g. `handler cookie-report get-multiple`.
+    Handler {
+        /// The workflow whose listeners this image ships, e.g. cookie-report.
+        workflow: String,
+        /// The listener, e.g. get-multiple.
+        listener: String,
+    },
     /// Serve list-chunks as an AWS Lambda function (the Lambda image's entrypoint).
     Lambda {
         #[command(flatten)]
@@ -316,6 +324,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             );
         }
         Command::Lambda { store } => crate::lambda::serve(store.open().await?).await?,
+        Command::Handler { workflow, listener } => crate::handlers::serve(&workflow, &listener).await?,
         Command::Run {
             input,
             output,

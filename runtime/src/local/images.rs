@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use eventdriven_core::spec::PREFIX;
 
+/// How the repository of this project's workflow listener image ends (`eventdriven-handlers`).
+pub const HANDLERS_SUFFIX: &str = "-handlers";
+
 #[derive(Clone, Debug, Default)]
 pub struct ImageMap {
     /// Image reference (with or without tag) -> command and its leading arguments.
@@ -36,11 +39,18 @@ impl ImageMap {
         })
     }
 
-    /// The entrypoint of a Lambda image: for this project's images, `eventdriven lambda`.
+    /// The entrypoint of a Lambda image: for this project's images, `eventdriven lambda`, or
+    /// `eventdriven handler` for its workflow listeners' image (`…-handlers`).
     pub fn lambda_command(&self, image: &str) -> Result<Vec<String>, String> {
         let mut command = self.command(image)?;
         if self.is_own(image) {
-            command.push("lambda".into());
+            let repository = untagged(image).rsplit('/').next().unwrap_or_default();
+            let entrypoint = if repository.ends_with(HANDLERS_SUFFIX) {
+                "handler"
+            } else {
+                "lambda"
+            };
+            command.push(entrypoint.into());
         }
         Ok(command)
     }
@@ -102,6 +112,10 @@ mod tests {
         assert_eq!(
             map.lambda_command("r/eventdriven-lambda:1").unwrap(),
             ["/bin/eventdriven", "lambda"]
+        );
+        assert_eq!(
+            map.lambda_command("r/eventdriven-handlers:1").unwrap(),
+            ["/bin/eventdriven", "handler"]
         );
         assert_eq!(map.lambda_command("other:1").unwrap(), ["/usr/bin/env", "A=1"]);
         assert_eq!(

@@ -59,13 +59,20 @@ impl Integration for LocalLambda {
                 .to_owned();
             (name, request.parameters.get("Payload").cloned().unwrap_or(json!({})))
         };
-        let function = self.functions.function(&name).await?;
-        let env = self.env.compose(function.env.clone());
-        let answer = invoke(&function, env, &payload).await?;
+        let answer = self.invoke(&name, &payload).await?;
         if request.resource.direct_lambda {
             return Ok(answer);
         }
         Ok(invoke_envelope(answer))
+    }
+}
+
+impl LocalLambda {
+    /// Runs one invocation of the function `name` (name or ARN) and returns its answer.
+    pub async fn invoke(&self, name: &str, payload: &Value) -> Result<Value, Failure> {
+        let function = self.functions.function(name).await?;
+        let env = self.env.compose(function.env.clone());
+        invoke(&function, env, payload).await
     }
 }
 

@@ -1,6 +1,8 @@
 //! Local integrations: what `eks:runJob`, `lambda:invoke` and the task-token calls do when a
 //! definition runs on this machine (`eventdriven run`, `states run`, `local-cloud`).
 
+pub mod event_relay;
+pub mod events;
 pub mod functions;
 pub mod images;
 pub mod in_process;
@@ -18,6 +20,7 @@ use std::sync::Arc;
 
 use eventdriven_states::{Integrations, TaskTokens};
 
+use crate::local::events::EventRouter;
 use crate::local::images::ImageMap;
 use crate::local::job_process::LocalJobs;
 use crate::local::lambda_process::{FunctionSource, LocalLambda};
@@ -33,6 +36,8 @@ pub struct LocalSetup {
     pub env: ProcessEnv,
     /// The emulator's services that tasks call directly, when there is an emulator.
     pub services: Option<Services>,
+    /// Delivers the events runs put to the rules deployed here, when events are routed here.
+    pub router: Option<Arc<EventRouter>>,
 }
 
 /// Services a task calls directly: the event bus of `events:putEvents` and the objects of a
@@ -58,6 +63,7 @@ pub fn local_integrations(setup: &LocalSetup, tokens: &TaskTokens) -> Integratio
         .with(send_task::SendTask { tokens: tokens.clone() })
         .with(put_events::PutEvents {
             events: setup.services.as_ref().map(|s| s.events.clone()),
+            router: setup.router.clone(),
         })
         .with(s3_objects::S3Objects {
             s3: setup.services.as_ref().map(|s| s.s3.clone()),

@@ -1,14 +1,48 @@
 //! `events:putEvents` (and `.waitForTaskToken`): the entries go to the EventBridge bus of the
-//! emulator the executions came from.
+//! emulator the executions came from, when there is one, and to the rules deployed here, when
+//! events are routed on this machine.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use eventdriven_states::{Failure, Integration, Resource, TaskRequest};
 use serde_json::{Value, json};
 
+use crate::local::events::{EventRouter, PutEntry};
+
 pub struct PutEvents {
     /// The bus's service; `None` where no endpoint was given.
     pub events: Option<aws_sdk_eventbridge::Client>,
+    /// Delivers the entries to the rules deployed here.
+    pub router: Option<Arc<EventRouter>>,
+}
+
+/// The entries of a `PutEvents` request (`Source`, `DetailType`, `Detail`, `EventBusName`); a
+/// `Detail` object is taken as its JSON text.
+pub fn entries_of(request: &Value) -> Result<Vec<(Option<String>, PutEntry)>, Failure> {
+    let entries = request["Entries"]
+        .as_array()
+        .ok_or_else(|| Failure::new("EventBridge.ValidationException", "Entries must be a list"))?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let detail = match &entry["Detail"] {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            let bus = entry["EventBusName"].as_str().map(str::to_owned);
+            (
+                bus,
+                PutEntry {
+                    source: text(&entry["Source"]),
+                    detail_type: text(&entry["DetailType"]),
+                    detail,
+                },
+            )
+        })
+        .collect())
 }
 
 #[async_trait]
@@ -18,50 +52,61 @@ impl Integration for PutEvents {
     }
 
     async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {
-        let events = self.events.as_ref().ok_or_else(|| {
-            Failure::runtime("events:putEvents needs an event bus: run with --endpoint of an emulator")
-        })?;
-        let entries = request.parameters["Entries"]
-            .as_array()
-            .ok_or_else(|| Failure::new("EventBridge.ValidationException", "Entries must be a list"))?;
-        let text = |v: &Value| v.as_str().map(str::to_owned);
-        let entries = entries
-            .iter()
-            .map(|entry| {
-                let detail = match &entry["Detail"] {
-                    Value::String(text) => text.clone(),
-                    other => other.to_string(),
-                };
-                PutEventsRequestEntry::builder()
-                    .set_source(text(&entry["Source"]))
-                    .set_detail_type(text(&entry["DetailType"]))
-                    .set_event_bus_name(text(&entry["EventBusName"]))
-                    .detail(detail)
-                    .build()
-            })
-            .collect();
-        let sent = events
-            .put_events()
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    "EventBridge.ServiceException",
-                    aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string(),
-                )
-            })?;
-        let results: Vec<Value> = sent
-            .entries()
-            .iter()
-            .map(|e| json!({ "EventId": e.event_id(), "ErrorCode": e.error_code(), "ErrorMessage": e.error_message() }))
-            .collect();
-        if sent.failed_entry_count() > 0 {
-            return Err(Failure::new(
-                "EventBridge.FailedEntry",
-                Value::Array(results).to_string(),
+        if self.events.is_none() && self.router.is_none() {
+            return Err(Failure::runtime(
+                "events:putEvents needs an event bus: run with --endpoint of an emulator",
             ));
+        }
+        let entries = entries_of(&request.parameters)?;
+        let mut results = vec![json!({ "EventId": format!("{:032x}", fastrand::u128(..)) }); entries.len()];
+        if let Some(events) = &self.events {
+            results = put_on_bus(events, &entries).await?;
+        }
+        if let Some(router) = &self.router {
+            let entries: Vec<PutEntry> = entries.into_iter().map(|(_, entry)| entry).collect();
+            router.deliver(&entries).await?;
         }
         Ok(json!({ "Entries": results, "FailedEntryCount": 0 }))
     }
+}
+
+/// Puts the entries on the emulator's bus; any entry it refuses fails the call.
+pub async fn put_on_bus(
+    events: &aws_sdk_eventbridge::Client,
+    entries: &[(Option<String>, PutEntry)],
+) -> Result<Vec<Value>, Failure> {
+    let request: Vec<PutEventsRequestEntry> = entries
+        .iter()
+        .map(|(bus, entry)| {
+            PutEventsRequestEntry::builder()
+                .source(&entry.source)
+                .detail_type(&entry.detail_type)
+                .set_event_bus_name(bus.clone())
+                .detail(&entry.detail)
+                .build()
+        })
+        .collect();
+    let sent = events
+        .put_events()
+        .set_entries(Some(request))
+        .send()
+        .await
+        .map_err(|e| {
+            Failure::new(
+                "EventBridge.ServiceException",
+                aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string(),
+            )
+        })?;
+    let results: Vec<Value> = sent
+        .entries()
+        .iter()
+        .map(|e| json!({ "EventId": e.event_id(), "ErrorCode": e.error_code(), "ErrorMessage": e.error_message() }))
+        .collect();
+    if sent.failed_entry_count() > 0 {
+        return Err(Failure::new(
+            "EventBridge.FailedEntry",
+            Value::Array(results).to_string(),
+        ));
+    }
+    Ok(results)
 }

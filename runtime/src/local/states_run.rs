@@ -48,6 +48,7 @@ pub async fn states_run(run: StatesRun) -> Result<ExitCode> {
         volumes_root: run.volumes,
         env: Default::default(),
         services: None,
+        router: None,
     };
     let tokens = TaskTokens::default();
     let interpreter = Interpreter::new(local_integrations(&setup, &tokens), tokens, "local");

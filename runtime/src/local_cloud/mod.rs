@@ -92,6 +92,7 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
                         .build(),
                 ),
             }),
+            router: None,
         },
         redis,
         tokens: TaskTokens::default(),

@@ -2,7 +2,7 @@
 //! are written whole-or-nothing (a renamed temporary file, a completed multipart upload).
 
 mod local;
-mod s3;
+pub(crate) mod s3;
 
 use anyhow::Result;
 use std::io::Read;

@@ -1,0 +1,228 @@
+//! The workflow's two state machines.
+//!
+//! The main machine has one state per task: it puts an event on the bus carrying its task token
+//! and waits, at most the task's `TimeoutSeconds`, for a listener's answer. The finisher, an
+//! express machine started by the answers, hands each answer to Step Functions as the task's
+//! success or failure, so a failing listener fails the run at once instead of leaving it waiting.
+
+use serde_json::{Value, json};
+
+use crate::workflow::envelope::{CAUSE, ERROR, EXECUTION_ID, INPUT, META, RESULT, STATE, TASK_FAILED, TASK_TOKEN};
+use crate::workflow::naming::WorkflowNames;
+use crate::workflow::spec::TaskSpec;
+
+/// The suffix of the one state inside a task's Map: state names are unique across a machine.
+pub const ITEM_STATE_SUFFIX: &str = "Item";
+
+fn integration(names: &WorkflowNames, api: &str) -> String {
+    format!("arn:{}:states:::{api}", names.aws().partition)
+}
+
+/// The main state machine: the tasks in order.
+pub fn main_definition(names: &WorkflowNames) -> Value {
+    let spec = names.spec();
+    let mut states = serde_json::Map::new();
+    for (i, task) in spec.tasks.iter().enumerate() {
+        let mut state = match &task.items_path {
+            None => emit_and_wait(names, task),
+            Some(items_path) => map_of(names, task, items_path),
+        };
+        state["ResultPath"] = task.result_path.as_deref().map_or(Value::Null, |path| json!(path));
+        match spec.tasks.get(i + 1) {
+            Some(next) => state["Next"] = json!(next.name),
+            None => state["End"] = json!(true),
+        }
+        states.insert(task.name.clone(), state);
+    }
+    json!({
+        "Comment": format!(
+            "eventdriven workflow {}: each task emits {:?} events and waits for their answer",
+            spec.name, spec.event_source
+        ),
+        "StartAt": spec.tasks.first().map(|t| t.name.as_str()).unwrap_or_default(),
+        "States": states,
+    })
+}
+
+/// A task state: put one event whose detail is the [`Envelope`](super::envelope::Envelope),
+/// then wait for its token.
+fn emit_and_wait(names: &WorkflowNames, task: &TaskSpec) -> Value {
+    let spec = names.spec();
+    json!({
+        "Type": "Task",
+        "Resource": integration(names, "events:putEvents.waitForTaskToken"),
+        "Parameters": {
+            "Entries": [{
+                "EventBusName": spec.event_bus,
+                "Source": spec.event_source,
+                "DetailType": task.detail_type,
+                "Detail": {
+                    format!("{TASK_TOKEN}.$"): "$$.Task.Token",
+                    format!("{EXECUTION_ID}.$"): "$$.Execution.Id",
+                    STATE: task.name,
+                    format!("{INPUT}.$"): "$",
+                    META: [{
+                        "source": spec.event_source,
+                        "detailType": task.detail_type,
+                        "function": names.state_machine(),
+                    }],
+                },
+            }],
+        },
+        "TimeoutSeconds": task.timeout_seconds,
+    })
+}
+
+/// A task with `items_path`: one event per item, each waiting for its own answer.
+fn map_of(names: &WorkflowNames, task: &TaskSpec, items_path: &str) -> Value {
+    let item_state = format!("{}{ITEM_STATE_SUFFIX}", task.name);
+    let mut each = emit_and_wait(names, task);
+    each["End"] = json!(true);
+    json!({
+        "Type": "Map",
+        "ItemsPath": items_path,
+        "MaxConcurrency": task.max_concurrency,
+        "ItemProcessor": {
+            "ProcessorConfig": { "Mode": "INLINE" },
+            "StartAt": item_state,
+            "States": { item_state: each },
+        },
+    })
+}
+
+pub const ANSWER: &str = "Answer";
+pub const SEND_TASK_SUCCESS: &str = "SendTaskSuccess";
+pub const SEND_TASK_FAILURE: &str = "SendTaskFailure";
+
+/// The finisher: its input is a `task.finished` or `task.failed` event, which it hands to Step
+/// Functions as the answer to the token it carries.
+pub fn finisher_definition(names: &WorkflowNames) -> Value {
+    let detail = |field: &str| format!("$.detail.{field}");
+    json!({
+        "Comment": format!("eventdriven workflow {}: answers the tasks of {}", names.spec().name, names.state_machine()),
+        "StartAt": ANSWER,
+        "States": {
+            ANSWER: {
+                "Type": "Choice",
+                "Choices": [{ "Variable": "$.detail-type", "StringEquals": TASK_FAILED, "Next": SEND_TASK_FAILURE }],
+                "Default": SEND_TASK_SUCCESS,
+            },
+            SEND_TASK_SUCCESS: {
+                "Type": "Task",
+                "Resource": integration(names, "aws-sdk:sfn:sendTaskSuccess"),
+                "Parameters": {
+                    "TaskToken.$": detail(TASK_TOKEN),
+                    "Output.$": format!("States.JsonToString({})", detail(RESULT)),
+                },
+                "End": true,
+            },
+            SEND_TASK_FAILURE: {
+                "Type": "Task",
+                "Resource": integration(names, "aws-sdk:sfn:sendTaskFailure"),
+                "Parameters": {
+                    "TaskToken.$": detail(TASK_TOKEN),
+                    "Error.$": detail(ERROR),
+                    "Cause.$": detail(CAUSE),
+                },
+                "End": true,
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asl::validate_definition;
+    use crate::workflow::fixtures;
+    use crate::workflow::spec::WorkflowSpec;
+
+    fn main_of(spec: &WorkflowSpec) -> Value {
+        main_definition(&WorkflowNames::new(spec, &fixtures::aws()))
+    }
+
+    #[test]
+    fn both_definitions_are_valid_asl() {
+        let spec = fixtures::cookies();
+        let aws = fixtures::aws();
+        let names = WorkflowNames::new(&spec, &aws);
+        assert_eq!(validate_definition(&main_definition(&names)), Ok(()));
+        assert_eq!(validate_definition(&finisher_definition(&names)), Ok(()));
+    }
+
+    #[test]
+    fn tasks_run_in_order_and_every_wait_has_a_timeout() {
+        let definition = main_of(&fixtures::cookies());
+        let states = &definition["States"];
+        assert_eq!(definition["StartAt"], "GetMultiple");
+        assert_eq!(states["GetMultiple"]["Next"], "ProcessMultiple");
+        assert_eq!(states["ProcessMultiple"]["Next"], "PostProcessAll");
+        assert_eq!(states["PostProcessAll"]["End"], true);
+        assert_eq!(states["GetMultiple"]["TimeoutSeconds"], 300);
+        let item = &states["ProcessMultiple"]["ItemProcessor"]["States"]["ProcessMultipleItem"];
+        assert_eq!(item["TimeoutSeconds"], 300);
+        assert!(
+            item["Resource"]
+                .as_str()
+                .unwrap()
+                .ends_with(":states:::events:putEvents.waitForTaskToken")
+        );
+    }
+
+    #[test]
+    fn the_event_carries_token_execution_state_and_input() {
+        let definition = main_of(&fixtures::cookies());
+        let entry = &definition["States"]["GetMultiple"]["Parameters"]["Entries"][0];
+        assert_eq!(entry["Source"], "cookie-report");
+        assert_eq!(entry["DetailType"], "get.multiple");
+        assert_eq!(entry["EventBusName"], "default");
+        let detail = &entry["Detail"];
+        assert_eq!(detail["taskToken.$"], "$$.Task.Token");
+        assert_eq!(detail["executionId.$"], "$$.Execution.Id");
+        assert_eq!(detail["state"], "GetMultiple");
+        assert_eq!(detail["input.$"], "$");
+        assert_eq!(detail["meta"][0]["function"], "eventdriven-cookie-report");
+    }
+
+    #[test]
+    fn result_path_places_the_answer_or_discards_it() {
+        let definition = main_of(&fixtures::cookies());
+        assert_eq!(definition["States"]["GetMultiple"]["ResultPath"], "$.names");
+        assert_eq!(definition["States"]["ProcessMultiple"]["ResultPath"], Value::Null);
+    }
+
+    #[test]
+    fn items_path_makes_a_bounded_map_of_one_event_per_item() {
+        let mut spec = fixtures::cookies();
+        let before = main_of(&spec);
+        let map = &before["States"]["ProcessMultiple"];
+        assert_eq!(map["Type"], "Map");
+        assert_eq!(map["ItemsPath"], "$.names.value");
+        assert_eq!(map["MaxConcurrency"], 2);
+        spec.tasks[1].max_concurrency = 5;
+        let after = main_of(&spec);
+        assert_eq!(after["States"]["ProcessMultiple"]["MaxConcurrency"], 5);
+        let mut unchanged = after.clone();
+        unchanged["States"]["ProcessMultiple"]["MaxConcurrency"] = json!(2);
+        assert_eq!(unchanged, before, "max_concurrency changes nothing else");
+    }
+
+    #[test]
+    fn the_finisher_answers_with_the_events_result_or_failure() {
+        let spec = fixtures::cookies();
+        let aws = fixtures::aws();
+        let definition = finisher_definition(&WorkflowNames::new(&spec, &aws));
+        let states = &definition["States"];
+        assert_eq!(states[ANSWER]["Choices"][0]["StringEquals"], "task.failed");
+        assert_eq!(
+            states[SEND_TASK_SUCCESS]["Parameters"]["TaskToken.$"],
+            "$.detail.taskToken"
+        );
+        assert_eq!(
+            states[SEND_TASK_SUCCESS]["Parameters"]["Output.$"],
+            "States.JsonToString($.detail.result)"
+        );
+        assert_eq!(states[SEND_TASK_FAILURE]["Parameters"]["Error.$"], "$.detail.error");
+        assert_eq!(states[SEND_TASK_FAILURE]["Parameters"]["Cause.$"], "$.detail.cause");
+    }
+}

@@ -1,0 +1,163 @@
+//! Least-privilege policies of a workflow's roles: each names only this workflow's resources,
+//! and every `events:PutEvents` is limited to the workflow's source and the detail types the
+//! principal may emit.
+
+use serde_json::{Value, json};
+
+use crate::cluster::AwsContext;
+use crate::iam::{allow, document, service_trust};
+use crate::workflow::naming::WorkflowNames;
+use crate::workflow::spec::ListenerSpec;
+
+pub fn states_trust_policy(aws: &AwsContext) -> Value {
+    service_trust("states.amazonaws.com", aws)
+}
+
+pub fn events_trust_policy(aws: &AwsContext) -> Value {
+    service_trust("events.amazonaws.com", aws)
+}
+
+/// Lambda assumes listener roles; functions have no source account to condition on.
+pub fn listener_trust_policy() -> Value {
+    document(vec![json!({
+        "Effect": "Allow",
+        "Principal": { "Service": "lambda.amazonaws.com" },
+        "Action": "sts:AssumeRole",
+    })])
+}
+
+/// Puts events on the workflow's bus, only with its source and only of these detail types.
+fn put_events(names: &WorkflowNames, sid: &str, detail_types: &[String]) -> Value {
+    let mut statement = allow(sid, &["events:PutEvents"], &[names.event_bus_arn()]);
+    statement["Condition"] = json!({
+        "StringEquals": {
+            "events:source": names.spec().event_source,
+            "events:detail-type": detail_types,
+        },
+    });
+    statement
+}
+
+/// The main machine only emits its tasks' events.
+pub fn main_policy(names: &WorkflowNames) -> Value {
+    let mut detail_types: Vec<String> = names.spec().tasks.iter().map(|t| t.detail_type.clone()).collect();
+    detail_types.dedup();
+    document(vec![put_events(names, "EmitTaskEvents", &detail_types)])
+}
+
+/// The finisher only answers the tasks of the workflow's own executions.
+pub fn finisher_policy(names: &WorkflowNames) -> Value {
+    document(vec![allow(
+        "AnswerTasks",
+        &["states:SendTaskSuccess", "states:SendTaskFailure"],
+        &[names.state_machine_arn(), names.executions_arn()],
+    )])
+}
+
+/// EventBridge only starts the two machines.
+pub fn events_policy(names: &WorkflowNames) -> Value {
+    document(vec![allow(
+        "StartWorkflowMachines",
+        &["states:StartExecution"],
+        &[names.state_machine_arn(), names.finisher_arn()],
+    )])
+}
+
+/// A listener writes its own logs, emits what it may, and reads and writes its bucket prefix.
+pub fn listener_policy(names: &WorkflowNames, listener: &ListenerSpec) -> Value {
+    let log_group = names.function_log_group_arn(listener);
+    let mut statements = vec![
+        allow(
+            "ListenerLogs",
+            &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            &[format!("{log_group}:*"), log_group],
+        ),
+        put_events(names, "EmitAndAnswer", &listener.may_emit()),
+    ];
+    if names.spec().bucket {
+        statements.push(allow(
+            "BucketPrefix",
+            &["s3:GetObject", "s3:PutObject"],
+            &[format!("{}/{}*", names.bucket_arn(), listener.bucket_prefix)],
+        ));
+    }
+    document(statements)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::fixtures;
+
+    fn all_policies(names: &WorkflowNames) -> Vec<Value> {
+        let mut policies = vec![main_policy(names), finisher_policy(names), events_policy(names)];
+        policies.extend(names.spec().listeners.iter().map(|l| listener_policy(names, l)));
+        policies
+    }
+
+    #[test]
+    fn every_resource_is_this_workflows_and_no_action_is_a_wildcard() {
+        let (spec, aws) = (fixtures::cookies(), fixtures::aws());
+        let names = WorkflowNames::new(&spec, &aws);
+        for policy in all_policies(&names) {
+            for statement in policy["Statement"].as_array().unwrap() {
+                for resource in statement["Resource"].as_array().unwrap() {
+                    let resource = resource.as_str().unwrap();
+                    assert!(
+                        resource.contains("eventdriven-cookie-report") || resource.ends_with(":event-bus/default"),
+                        "{resource}"
+                    );
+                }
+                for action in statement["Action"].as_array().unwrap() {
+                    assert!(!action.as_str().unwrap().contains('*'), "{action}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_put_events_is_limited_to_the_source_and_its_detail_types() {
+        let (spec, aws) = (fixtures::cookies(), fixtures::aws());
+        let names = WorkflowNames::new(&spec, &aws);
+        let main = main_policy(&names);
+        let condition = &main["Statement"][0]["Condition"]["StringEquals"];
+        assert_eq!(condition["events:source"], "cookie-report");
+        assert_eq!(
+            condition["events:detail-type"],
+            json!(["get.multiple", "process.single", "process.all"])
+        );
+        let process_single = listener_policy(&names, &spec.listeners[1]);
+        let condition = &process_single["Statement"][1]["Condition"]["StringEquals"];
+        assert_eq!(
+            condition["events:detail-type"],
+            json!(["process.single.post", "task.finished", "task.failed"])
+        );
+    }
+
+    #[test]
+    fn the_finisher_answers_only_the_main_machines_executions() {
+        let (spec, aws) = (fixtures::cookies(), fixtures::aws());
+        let names = WorkflowNames::new(&spec, &aws);
+        let policy = finisher_policy(&names);
+        assert_eq!(
+            policy["Statement"][0]["Resource"],
+            json!([
+                "arn:aws:states:eu-west-1:123456789012:stateMachine:eventdriven-cookie-report",
+                "arn:aws:states:eu-west-1:123456789012:execution:eventdriven-cookie-report:*",
+            ])
+        );
+    }
+
+    #[test]
+    fn listeners_reach_only_their_bucket_prefix_and_only_when_there_is_a_bucket() {
+        let (mut spec, aws) = (fixtures::cookies(), fixtures::aws());
+        let policy = listener_policy(&WorkflowNames::new(&spec, &aws), &spec.listeners[0]);
+        assert_eq!(
+            policy["Statement"][2]["Resource"],
+            json!(["arn:aws:s3:::eventdriven-cookie-report-123456789012/runs/*"])
+        );
+        spec.bucket = false;
+        let policy = listener_policy(&WorkflowNames::new(&spec, &aws), &spec.listeners[0]);
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,20 @@
+//! The `eventdriven_workflow` resource's pure model: a state machine whose tasks emit events and
+//! wait for a task token, the listeners that answer them, and the finisher that turns their
+//! answers into task results.
+//!
+//! - [`spec`]: the resource's attributes, defaults and validation.
+//! - [`envelope`]: the event detail every hop of a run carries (task token, execution, trail).
+//! - [`naming`]: every child's name and ARN.
+//! - [`definition`]: the main state machine and the finisher.
+//! - [`rules`]: the EventBridge patterns (start, finisher, listeners, trail).
+//! - [`iam`]: the roles' policies.
+
+pub mod definition;
+pub mod envelope;
+pub mod iam;
+pub mod naming;
+pub mod rules;
+pub mod spec;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
