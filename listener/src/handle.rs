@@ -265,7 +265,7 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(bus.0.lock().unwrap().as_slice(), [put.clone()]);
+        assert_eq!(bus.0.lock().unwrap().as_slice(), std::slice::from_ref(&put));
         let mut detail: Value = serde_json::from_str(&put.detail).unwrap();
         detail["detailType"] = json!(put.detail_type);
         detail

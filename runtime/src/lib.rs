@@ -19,4 +19,5 @@ pub mod secrets;
 pub mod split;
 pub mod steps;
 pub mod table;
+pub mod trail;
 pub mod workdir;

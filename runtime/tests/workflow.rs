@@ -18,6 +18,7 @@ use eventdriven_runtime::local::events::{DeployedRule, EventRouter, MachineStart
 use eventdriven_runtime::local::images::ImageMap;
 use eventdriven_runtime::local::lambda_process::{FunctionSource, LocalFunction, LocalLambda};
 use eventdriven_runtime::local::{LocalSetup, local_integrations};
+use eventdriven_runtime::trail::{architecture, render_html, trail_of};
 use eventdriven_states::{Execution, Failure, Interpreter, StartExecution, Status, TaskTokens};
 use eventdriven_testkit::Emulator;
 use serde_json::{Value, json};
@@ -349,6 +350,16 @@ async fn a_run_reports_the_sum_of_the_per_person_files_and_the_trail_holds_every
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     assert_eq!(counts, expected);
+    let events = workflow.router.trail.lock().unwrap().clone();
+    let trail = trail_of(&events, "run-7");
+    assert_eq!(trail.len(), events.len(), "every event of the trail belongs to the run");
+    let page = render_html(&trail, "run-7");
+    assert_eq!(page.matches("<tr class=\"event\"").count(), events.len());
+    let edge = (
+        "process.single.post".to_owned(),
+        "eventdriven-cookie-report-post-process-single".to_owned(),
+    );
+    assert!(architecture(&trail).contains(&edge));
     let finisher_runs = workflow.machines.finished.lock().unwrap();
     assert_eq!(finisher_runs.len(), n + 2);
     assert!(finisher_runs.iter().all(|e| e.status == Status::Succeeded));
