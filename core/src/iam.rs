@@ -27,13 +27,17 @@ pub(crate) fn allow(sid: &str, actions: &[&str], resources: &[String]) -> Value 
 
 /// The bucket's policy: every request without TLS is denied, whoever makes it.
 pub fn bucket_policy(names: &Names) -> Value {
-    let bucket = names.bucket_arn();
+    tls_only_bucket_policy(&names.bucket_arn())
+}
+
+/// Denies every request to the bucket `bucket` (its ARN) made without TLS.
+pub fn tls_only_bucket_policy(bucket: &str) -> Value {
     document(vec![json!({
         "Sid": "DenyWithoutTls",
         "Effect": "Deny",
         "Principal": "*",
         "Action": "s3:*",
-        "Resource": [bucket.clone(), format!("{bucket}/*")],
+        "Resource": [bucket.to_owned(), format!("{bucket}/*")],
         "Condition": { "Bool": { "aws:SecureTransport": "false" } },
     })])
 }

@@ -7,18 +7,12 @@ use anyhow::{Context, Result, bail};
 use eventdriven_core::workflow::envelope::{
     Envelope, Hop, MAX_CAUSE_LEN, MAX_ERROR_LEN, TASK_FAILED, TASK_FINISHED, truncate,
 };
+use eventdriven_core::workflow::environment::{BUCKET, EMITS, EVENT_BUS, EVENT_SOURCE};
 use futures_util::FutureExt;
 use serde_json::Value;
 
 use crate::bus::{Bus, OutgoingEvent};
 
-/// The environment variables the provider gives every listener function.
-pub const EVENT_BUS: &str = "EVENT_BUS";
-pub const EVENT_SOURCE: &str = "EVENT_SOURCE";
-/// The detail types the listener may forward, comma-separated.
-pub const EMITS: &str = "EMITS";
-/// The workflow's bucket, when it has one.
-pub const BUCKET: &str = "BUCKET";
 /// Set by Lambda: the name the listener's hops carry.
 pub const FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 

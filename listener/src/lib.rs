@@ -17,4 +17,4 @@ pub mod lambda;
 
 pub use bus::{Bus, EventBridgeBus, OutgoingEvent};
 pub use eventdriven_core::workflow::envelope::Envelope;
-pub use handle::{Answer, Listener, Settings, handle_event};
+pub use handle::{Answer, Listener, Settings, TaskError, handle_event};

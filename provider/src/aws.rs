@@ -72,6 +72,7 @@ pub struct Endpoints {
     pub events: Option<String>,
     pub iam: Option<String>,
     pub lambda: Option<String>,
+    pub logs: Option<String>,
     pub s3: Option<String>,
     pub secretsmanager: Option<String>,
     pub sfn: Option<String>,
@@ -80,7 +81,7 @@ pub struct Endpoints {
 
 impl Endpoints {
     /// The block's attribute names, in schema order.
-    pub const SERVICES: [&'static str; 11] = [
+    pub const SERVICES: [&'static str; 12] = [
         "dynamodb",
         "efs",
         "eks",
@@ -88,6 +89,7 @@ impl Endpoints {
         "events",
         "iam",
         "lambda",
+        "logs",
         "s3",
         "secretsmanager",
         "sfn",
@@ -103,6 +105,7 @@ impl Endpoints {
             "events" => &mut self.events,
             "iam" => &mut self.iam,
             "lambda" => &mut self.lambda,
+            "logs" => &mut self.logs,
             "s3" => &mut self.s3,
             "secretsmanager" => &mut self.secretsmanager,
             "sfn" => &mut self.sfn,
@@ -134,6 +137,7 @@ pub struct AwsClients {
     pub events: aws_sdk_eventbridge::Client,
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     pub s3: aws_sdk_s3::Client,
     pub secretsmanager: aws_sdk_secretsmanager::Client,
     pub sfn: aws_sdk_sfn::Client,
@@ -181,6 +185,7 @@ impl AwsClients {
             events: client!(aws_sdk_eventbridge, &shared, e.events.clone()),
             iam: client!(aws_sdk_iam, &shared, e.iam.clone()),
             lambda: client!(aws_sdk_lambda, &shared, e.lambda.clone()),
+            logs: client!(aws_sdk_cloudwatchlogs, &shared, e.logs.clone()),
             s3: s3_client(&shared, e.s3.clone()),
             secretsmanager: client!(aws_sdk_secretsmanager, &shared, e.secretsmanager.clone()),
             sfn: client!(aws_sdk_sfn, &shared, e.sfn.clone()),

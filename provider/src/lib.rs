@@ -1,8 +1,9 @@
-//! The eventdriven Terraform provider: the `eventdriven_batch_pipeline` resource, expanded into
-//! the AWS children core renders.
+//! The eventdriven Terraform provider: the `eventdriven_batch_pipeline` and
+//! `eventdriven_workflow` resources, each expanded into the AWS children core renders.
 //!
 //! - [`EventdrivenProvider`]: the provider block and the resources it serves.
-//! - `pipeline`: the resource's schema, state, plan and import, and its ordered children.
+//! - `pipeline`: the batch pipeline's schema, state, plan and import, and its ordered children.
+//! - `workflow`: the workflow's schema, state and plan, and its children (one set per listener).
 //! - `lifecycle`: the `Child` trait and the walks every resource shares.
 //! - `children`: one file per kind of child, each an SDK adapter and its `Child` impl.
 //! - `aws`: clients, errors, tags, waits and retries shared by the children.
@@ -14,5 +15,6 @@ mod lifecycle;
 mod pipeline;
 mod provider;
 mod timeouts;
+mod workflow;
 
 pub use provider::EventdrivenProvider;

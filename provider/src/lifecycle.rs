@@ -24,7 +24,7 @@ pub trait Owner: 'static {
 
 /// One kind of child: how it is named, recorded, created, updated, tagged, read and deleted.
 #[async_trait]
-pub trait Child<O: Owner>: Sync {
+pub trait Child<O: Owner>: Send + Sync {
     /// What the child is, as messages name it ("S3 bucket").
     fn label(&self) -> &'static str;
 
@@ -103,6 +103,17 @@ impl Failure {
             error,
         }
     }
+}
+
+/// Refuses to delete a `child` holding data (`what`) unless the owner's `force_destroy` allows it.
+pub fn may_lose(owner: &str, force_destroy: bool, child: &str, holds_data: bool, what: &str) -> Result<(), AwsError> {
+    if holds_data && !force_destroy {
+        return Err(AwsError::other(format!(
+            "the {child} still holds {what}: set force_destroy = true on the {owner} (and apply) \
+             to delete them with it, or empty it first"
+        )));
+    }
+    Ok(())
 }
 
 fn recorded<O: Owner>(child: &dyn Child<O>, children: &mut O::Children) -> Option<String> {

@@ -11,6 +11,7 @@ use tf_provider::{Diagnostics, DynamicResource, Provider};
 
 use crate::aws::{AwsClients, Configured, Endpoints, ProviderSettings};
 use crate::pipeline::BatchPipeline;
+use crate::workflow::WorkflowResource;
 
 #[derive(Default)]
 pub struct EventdrivenProvider {
@@ -124,6 +125,14 @@ impl Provider for EventdrivenProvider {
 
     fn get_resources(&self, _diags: &mut Diagnostics) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
         let pipeline: Box<dyn DynamicResource> = Box::new(BatchPipeline::new(self.configured.clone()));
-        Some([("batch_pipeline".to_owned(), pipeline)].into_iter().collect())
+        let workflow: Box<dyn DynamicResource> = Box::new(WorkflowResource::new(self.configured.clone()));
+        Some(
+            [
+                ("batch_pipeline".to_owned(), pipeline),
+                ("workflow".to_owned(), workflow),
+            ]
+            .into_iter()
+            .collect(),
+        )
     }
 }

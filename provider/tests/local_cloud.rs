@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -17,108 +17,6 @@ const ROWS: u64 = 20_000;
 const LINES_PER_CHUNK: u64 = 2_000;
 const CHUNKS: u64 = (ROWS + 3).div_ceil(LINES_PER_CHUNK);
 const JOB_IMAGE: &str = "ghcr.io/example/eventdriven:1";
-
-fn eventdriven() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven")).with_file_name("eventdriven")
-}
-
-/// A running `eventdriven local-cloud`, stopped with SIGTERM when dropped (it then stops its
-/// Redis server); [`LocalCloud::crash`] kills it instead.
-struct LocalCloud {
-    process: Child,
-}
-
-impl LocalCloud {
-    fn start(emulator: &Emulator, state_dir: &Path, extra: &[&str]) -> Self {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(state_dir.with_extension("log"))
-            .unwrap();
-        let process = Command::new(eventdriven())
-            .args([
-                "local-cloud",
-                "--endpoint",
-                &emulator.endpoint,
-                "--poll-interval-ms",
-                "200",
-            ])
-            .arg("--state-dir")
-            .arg(state_dir)
-            .args(extra)
-            .envs(emulator.env())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("eventdriven built beside the provider");
-        LocalCloud { process }
-    }
-}
-
-impl LocalCloud {
-    /// SIGKILL: no chance to clean up, as in a crash.
-    fn crash(mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-impl Drop for LocalCloud {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.process.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while matches!(self.process.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn cli(emulator: &Emulator, state_dir: &Path, args: &[&str]) -> String {
-    let output = Command::new(eventdriven())
-        .args(args)
-        .arg("--endpoint")
-        .arg(&emulator.endpoint)
-        .arg("--state-dir")
-        .arg(state_dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "eventdriven {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// `(name, status)` of every execution `eventdriven executions` lists.
-fn executions(emulator: &Emulator, state_dir: &Path) -> Vec<(String, String)> {
-    cli(emulator, state_dir, &["executions"])
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            Some((fields.next()?.to_owned(), fields.next()?.to_owned()))
-        })
-        .collect()
-}
-
-/// Waits until `count` executions have ended, and returns them.
-fn wait_for_ended(emulator: &Emulator, state_dir: &Path, count: usize, within: Duration) -> Vec<(String, String)> {
-    let deadline = Instant::now() + within;
-    loop {
-        let runs = executions(emulator, state_dir);
-        if runs.iter().filter(|(_, status)| status != "RUNNING").count() >= count {
-            return runs;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{count} execution(s) did not end in time: {runs:?}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
 
 async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
     let found = s3.get_object().bucket(bucket).key(key).send().await.ok()?;

@@ -142,6 +142,16 @@ enum Command {
         #[command(flatten)]
         at: LocalCloudArgs,
     },
+    /// Print every event of one workflow run in time order, from the workflow's trail.
+    Trail {
+        /// The execution's ARN.
+        execution: String,
+        /// An emulator's endpoint; real AWS when unset.
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::trail::TrailFormat,
+    },
     /// Write a seeded, reproducible order file.
     Generate {
         #[arg(long)]
@@ -370,6 +380,23 @@ async fn execute(command: Command) -> Result<ExitCode> {
         }
         Command::Executions { at } => print!("{}", crate::local_cloud::report::executions(&at.state_dir())?),
         Command::Execution { name, at } => print!("{}", crate::local_cloud::report::execution(&at.state_dir(), &name)?),
+        Command::Trail {
+            execution,
+            endpoint,
+            format,
+        } => {
+            let log_group = crate::trail::log_group_of_execution(&execution).with_context(|| {
+                format!("{execution:?} is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME)")
+            })?;
+            let config = match &endpoint {
+                Some(endpoint) => crate::local_cloud::sdk_config(endpoint).await,
+                None => crate::sdk::config().await.clone(),
+            };
+            let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+            let events = crate::trail::read_log_group(&logs, &log_group).await?;
+            let trail = crate::trail::trail_of(&events, &execution);
+            print!("{}", crate::trail::render(&trail, &execution, format)?);
+        }
         Command::Generate { rows, seed, output } => {
             let mut out: Box<dyn Write> = if output.as_os_str() == "-" {
                 Box::new(std::io::stdout().lock())

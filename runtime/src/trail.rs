@@ -4,10 +4,62 @@
 
 use std::collections::BTreeSet;
 
+use anyhow::{Context, Result};
 use eventdriven_core::workflow::envelope::{Envelope, Hop};
+use eventdriven_core::workflow::naming::trail_log_group_of;
 use eventdriven_states::clock::parse_iso;
 use serde::Serialize;
 use serde_json::Value;
+
+/// How `eventdriven trail` prints a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrailFormat {
+    Text,
+    Json,
+    Html,
+}
+
+/// The trail log group a run's events are in, from its execution ARN
+/// (`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`).
+pub fn log_group_of_execution(execution_arn: &str) -> Option<String> {
+    let mut parts = execution_arn.split(':');
+    let machine = parts.nth(6)?;
+    (execution_arn.split(':').nth(5) == Some("execution")).then(|| trail_log_group_of(machine))
+}
+
+/// Every event the trail log group holds, as EventBridge wrote them.
+pub async fn read_log_group(logs: &aws_sdk_cloudwatchlogs::Client, log_group: &str) -> Result<Vec<Value>> {
+    let mut events = Vec::new();
+    let mut pages = logs
+        .filter_log_events()
+        .log_group_name(log_group)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow::anyhow!(
+                "reading {log_group}: {}",
+                aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e)
+            )
+        })?;
+        for event in page.events() {
+            let message = event.message().unwrap_or_default();
+            let parsed = serde_json::from_str(message)
+                .with_context(|| format!("{log_group} holds a line that is not an event: {message}"))?;
+            events.push(parsed);
+        }
+    }
+    Ok(events)
+}
+
+/// Renders the run's trail in `format`.
+pub fn render(trail: &[TrailEntry], execution: &str, format: TrailFormat) -> Result<String> {
+    Ok(match format {
+        TrailFormat::Text => render_text(trail),
+        TrailFormat::Json => serde_json::to_string_pretty(trail)? + "\n",
+        TrailFormat::Html => render_html(trail, execution),
+    })
+}
 
 /// One event of a run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -186,6 +238,15 @@ mod tests {
         assert_eq!(gaps, [None, Some(1500), Some(0)]);
         assert_eq!(trail[2].emitted_by, "post-process-single");
         assert_eq!(trail_of(&run(), "arn:aws:states:r:1:execution:m:run-1"), trail);
+    }
+
+    #[test]
+    fn the_log_group_is_found_from_the_execution() {
+        assert_eq!(
+            log_group_of_execution("arn:aws:states:us-east-1:1:execution:eventdriven-cookie-report:run-1").as_deref(),
+            Some("/aws/events/eventdriven-cookie-report")
+        );
+        assert_eq!(log_group_of_execution("run-1"), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use async_trait::async_trait;
 use eventdriven_core::cluster::AwsContext;
 use eventdriven_core::workflow::definition::{finisher_definition, main_definition};
+use eventdriven_core::workflow::environment::listener_environment;
 use eventdriven_core::workflow::naming::{WorkflowNames, WorkflowRule};
 use eventdriven_core::workflow::rules;
 use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
@@ -73,6 +74,7 @@ fn deployed_rules(names: &WorkflowNames) -> Vec<DeployedRule> {
     let spec = names.spec();
     let rule = |name: String, pattern: Value, target: RuleTarget| DeployedRule {
         name,
+        bus: spec.event_bus.clone(),
         pattern,
         targets: vec![target],
     };
@@ -175,7 +177,7 @@ struct LocalWorkflow {
 }
 
 impl LocalWorkflow {
-    async fn new(spec: &WorkflowSpec, emulator_env: BTreeMap<String, String>, bucket: Option<&str>) -> Self {
+    async fn new(spec: &WorkflowSpec, emulator_env: BTreeMap<String, String>) -> Self {
         let aws = aws();
         let names = WorkflowNames::new(spec, &aws);
         let (listener, relay_address) = event_relay::bind().await.unwrap();
@@ -183,12 +185,7 @@ impl LocalWorkflow {
         for l in &spec.listeners {
             let mut env = emulator_env.clone();
             env.insert(ENDPOINT_ENV.into(), format!("http://{relay_address}"));
-            env.insert("EVENT_BUS".into(), spec.event_bus.clone());
-            env.insert("EVENT_SOURCE".into(), spec.event_source.clone());
-            env.insert("EMITS".into(), l.emits.join(","));
-            if let Some(bucket) = bucket {
-                env.insert("BUCKET".into(), bucket.into());
-            }
+            env.extend(listener_environment(&names, l));
             let images = ImageMap::new(BIN.into(), &[]).unwrap();
             let mut command = images.lambda_command(l.image(spec)).unwrap();
             command.extend(l.command.iter().cloned());
@@ -218,7 +215,7 @@ impl LocalWorkflow {
             machines: machines.clone(),
             account: aws.account_id.clone(),
             region: aws.region.clone(),
-            trail: Default::default(),
+            trail: Some(Default::default()),
         });
         let relay = event_relay::serve(listener, router.clone(), None);
         let setup = LocalSetup {
@@ -254,7 +251,7 @@ impl LocalWorkflow {
     }
 
     fn trail_detail_types(&self) -> Vec<String> {
-        let trail = self.router.trail.lock().unwrap();
+        let trail = self.router.trail.as_ref().unwrap().lock().unwrap();
         trail
             .iter()
             .map(|e| e["detail-type"].as_str().unwrap().to_owned())
@@ -280,10 +277,11 @@ async fn a_run_reports_the_sum_of_the_per_person_files_and_the_trail_holds_every
             .force_path_style(true)
             .build(),
     );
-    let bucket = "cookies";
+    let spec = cookie_report(true);
+    let bucket = &WorkflowNames::new(&spec, &aws()).bucket();
     s3.create_bucket().bucket(bucket).send().await.unwrap();
     let env: BTreeMap<String, String> = emulator.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    let workflow = LocalWorkflow::new(&cookie_report(true), env, Some(bucket)).await;
+    let workflow = LocalWorkflow::new(&spec, env).await;
 
     let execution = workflow.run("run-7", json!({})).await;
     assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.failure);
@@ -350,7 +348,7 @@ async fn a_run_reports_the_sum_of_the_per_person_files_and_the_trail_holds_every
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     assert_eq!(counts, expected);
-    let events = workflow.router.trail.lock().unwrap().clone();
+    let events = workflow.router.trail.as_ref().unwrap().lock().unwrap().clone();
     let trail = trail_of(&events, "run-7");
     assert_eq!(trail.len(), events.len(), "every event of the trail belongs to the run");
     let page = render_html(&trail, "run-7");
@@ -370,7 +368,7 @@ async fn a_failing_listener_fails_the_run_with_its_error_and_cause() {
     let mut spec = cookie_report(false);
     // process-single expects a person's name; the first task's input is an object.
     spec.listeners[0].command = vec!["cookie-report".into(), "process-single".into()];
-    let workflow = LocalWorkflow::new(&spec, dummy_aws_env(), None).await;
+    let workflow = LocalWorkflow::new(&spec, dummy_aws_env()).await;
     let started = std::time::Instant::now();
     let execution = workflow.run("run-fails", json!({ "not": "a name" })).await;
     assert_eq!(execution.status, Status::Failed);
@@ -390,7 +388,7 @@ async fn a_listener_that_never_answers_times_the_task_out() {
     let mut spec = cookie_report(false);
     spec.tasks[0].detail_type = "nobody.listens".into();
     spec.tasks[0].timeout_seconds = 1;
-    let workflow = LocalWorkflow::new(&spec, dummy_aws_env(), None).await;
+    let workflow = LocalWorkflow::new(&spec, dummy_aws_env()).await;
     let execution = workflow.run("run-times-out", json!({})).await;
     assert_eq!(execution.status, Status::Failed);
     assert_eq!(execution.failure.unwrap().error, "States.Timeout");

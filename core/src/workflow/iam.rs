@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::AwsContext;
 use crate::iam::{allow, document, service_trust};
-use crate::workflow::naming::WorkflowNames;
+use crate::workflow::naming::{WorkflowNames, WorkflowRule};
 use crate::workflow::spec::ListenerSpec;
 
 pub fn states_trust_policy(aws: &AwsContext) -> Value {
@@ -84,6 +84,18 @@ pub fn listener_policy(names: &WorkflowNames, listener: &ListenerSpec) -> Value 
     document(statements)
 }
 
+/// The log group's resource policy: EventBridge writes the trail rule's events, nothing else.
+pub fn trail_resource_policy(names: &WorkflowNames) -> Value {
+    document(vec![json!({
+        "Sid": "TrailRuleWritesEvents",
+        "Effect": "Allow",
+        "Principal": { "Service": ["events.amazonaws.com", "delivery.logs.amazonaws.com"] },
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": format!("{}:*", names.trail_log_group_arn()),
+        "Condition": { "ArnEquals": { "aws:SourceArn": names.rule_arn(WorkflowRule::Trail) } },
+    })])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +143,21 @@ mod tests {
         assert_eq!(
             condition["events:detail-type"],
             json!(["process.single.post", "task.finished", "task.failed"])
+        );
+    }
+
+    #[test]
+    fn only_the_trail_rule_writes_to_the_trail() {
+        let (spec, aws) = (fixtures::cookies(), fixtures::aws());
+        let policy = trail_resource_policy(&WorkflowNames::new(&spec, &aws));
+        let statement = &policy["Statement"][0];
+        assert_eq!(
+            statement["Resource"],
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/events/eventdriven-cookie-report:*"
+        );
+        assert_eq!(
+            statement["Condition"]["ArnEquals"]["aws:SourceArn"],
+            "arn:aws:events:eu-west-1:123456789012:rule/eventdriven-cookie-report-trail"
         );
     }
 

@@ -4,6 +4,7 @@
 //!
 //! - [`spec`]: the resource's attributes, defaults and validation.
 //! - [`envelope`]: the event detail every hop of a run carries (task token, execution, trail).
+//! - [`environment`]: what a listener function's environment holds.
 //! - [`naming`]: every child's name and ARN.
 //! - [`definition`]: the main state machine and the finisher.
 //! - [`rules`]: the EventBridge patterns (start, finisher, listeners, trail).
@@ -11,6 +12,7 @@
 
 pub mod definition;
 pub mod envelope;
+pub mod environment;
 pub mod iam;
 pub mod naming;
 pub mod rules;

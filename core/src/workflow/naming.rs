@@ -51,6 +51,12 @@ impl WorkflowRule {
     }
 }
 
+/// The trail log group of the workflow whose main state machine is `state_machine`, so a run's
+/// trail is found from its execution ARN alone.
+pub fn trail_log_group_of(state_machine: &str) -> String {
+    format!("/aws/events/{state_machine}")
+}
+
 /// Names of one workflow's children in one account.
 #[derive(Clone, Copy, Debug)]
 pub struct WorkflowNames<'a> {
@@ -112,7 +118,7 @@ impl<'a> WorkflowNames<'a> {
 
     /// EventBridge delivers to log groups under `/aws/events/`.
     pub fn trail_log_group(&self) -> String {
-        format!("/aws/events/{}", self.base())
+        trail_log_group_of(&self.state_machine())
     }
 
     pub fn function_log_group(&self, listener: &ListenerSpec) -> String {
@@ -179,6 +185,11 @@ impl<'a> WorkflowNames<'a> {
 
     pub fn bucket_arn(&self) -> String {
         self.arn("s3", "", "", &self.bucket())
+    }
+
+    /// The CloudWatch Logs resource policy letting the trail rule write to its log group.
+    pub fn trail_resource_policy(&self) -> String {
+        self.rule(WorkflowRule::Trail)
     }
 
     pub fn trail_log_group_arn(&self) -> String {

@@ -1,4 +1,5 @@
-//! The S3 bucket: input objects land here, chunks and results are written back.
+//! S3 buckets: the pipeline's (input objects land here, results are written back) and a
+//! workflow's (intermediate results of its listeners).
 
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, EventBridgeConfiguration, NotificationConfiguration,
@@ -14,6 +15,8 @@ use async_trait::async_trait;
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
+use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
+use crate::workflow::state::WorkflowChildren;
 
 /// Creates the bucket; [`configure`] then makes it what the pipeline needs.
 pub async fn create(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
@@ -157,6 +160,13 @@ pub async fn delete(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
     )
 }
 
+/// Whether the bucket holds any object version or delete marker.
+async fn holds_objects(aws: &AwsClients, bucket: &str) -> Result<bool, AwsError> {
+    let listed = aws.s3.list_object_versions().bucket(bucket).max_keys(1).send().await;
+    Ok(found(listed.map_err(AwsError::from))?
+        .is_some_and(|l| !l.versions().is_empty() || !l.delete_markers().is_empty()))
+}
+
 /// The pipeline's bucket: input objects land here, results are written back.
 pub struct Bucket;
 
@@ -198,13 +208,71 @@ impl Child<Pipeline> for Bucket {
     }
 
     async fn may_delete(&self, scope: &Teardown, id: &str) -> Result<(), AwsError> {
-        let listed = scope.aws.s3.list_object_versions().bucket(id).max_keys(1).send().await;
-        let holds_objects = found(listed.map_err(AwsError::from))?
-            .is_some_and(|l| !l.versions().is_empty() || !l.delete_markers().is_empty());
-        scope.may_lose("S3 bucket", holds_objects, "objects")
+        scope.may_lose("S3 bucket", holds_objects(&scope.aws, id).await?, "objects")
     }
 
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
+}
+
+/// A workflow's bucket, when it has one: private, encrypted, TLS only.
+pub struct WorkflowBucket;
+
+fn workflow_bucket_policy(plan: &WorkflowPlan) -> serde_json::Value {
+    iam::tls_only_bucket_policy(&plan.names().bucket_arn())
+}
+
+#[async_trait]
+impl Child<Workflow> for WorkflowBucket {
+    fn label(&self) -> &'static str {
+        "S3 bucket"
+    }
+
+    fn name(&self, plan: &WorkflowPlan) -> String {
+        plan.names().bucket()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
+        &mut children.bucket_name
+    }
+
+    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        if children.bucket_name.is_none() && plan.spec.bucket {
+            let name = self.name(plan);
+            create(&plan.aws, &name).await?;
+            children.bucket_name = Some(name.clone());
+            configure(&plan.aws, &name, &workflow_bucket_policy(plan)).await?;
+            put_tags(&plan.aws, &name, &plan.tags).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_settings(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        match &children.bucket_name {
+            Some(name) => configure(&plan.aws, name, &workflow_bucket_policy(plan)).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, id, &plan.tags).await
+    }
+
+    async fn refresh(
+        &self,
+        scope: &WorkflowScope,
+        id: &str,
+        _children: &mut WorkflowChildren,
+    ) -> Result<bool, AwsError> {
+        exists(&scope.aws, id).await
+    }
+
+    async fn may_delete(&self, scope: &WorkflowScope, id: &str) -> Result<(), AwsError> {
+        scope.may_lose("S3 bucket", holds_objects(&scope.aws, id).await?, "objects")
+    }
+
+    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
         delete(&scope.aws, id).await
     }
 }

@@ -1,10 +1,10 @@
-//! The Lambda function answering the state machine's "which chunks are left" question: a
-//! container image in the cluster's VPC, next to the progress store it reads.
+//! Lambda functions from container images: the pipeline's list-chunks function, in the
+//! cluster's VPC next to the progress store it reads, and a workflow's listeners.
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::client::Waiters;
-use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, PackageType, VpcConfig};
+use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, ImageConfig, PackageType, VpcConfig};
 
 use eventdriven_core::env::lambda_environment;
 
@@ -17,6 +17,10 @@ use async_trait::async_trait;
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
+use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
+use crate::workflow::state::WorkflowChildren;
+use eventdriven_core::workflow::environment::listener_environment;
+use eventdriven_core::workflow::spec::ListenerSpec;
 
 /// Everything the function is configured with.
 #[derive(Clone, Debug)]
@@ -31,6 +35,8 @@ pub struct FunctionSettings<'a> {
     pub environment: &'a BTreeMap<String, String>,
     pub timeout_seconds: i32,
     pub memory_mb: i32,
+    /// Arguments to the image's entrypoint (its `CMD`); empty keeps the image's own.
+    pub command: &'a [String],
 }
 
 /// Lambda rejects a role it cannot assume yet (fresh from IAM) with this code.
@@ -41,6 +47,24 @@ fn role_not_ready(err: &AwsError) -> bool {
 fn environment(variables: &BTreeMap<String, String>) -> Environment {
     let variables: HashMap<String, String> = variables.clone().into_iter().collect();
     Environment::builder().set_variables(Some(variables)).build()
+}
+
+/// Functions that need no private network (no subnets given) stay out of any VPC.
+fn vpc_config(settings: &FunctionSettings<'_>) -> Option<VpcConfig> {
+    (!settings.subnet_ids.is_empty()).then(|| {
+        VpcConfig::builder()
+            .set_subnet_ids(Some(settings.subnet_ids.to_vec()))
+            .set_security_group_ids(Some(settings.security_group_ids.to_vec()))
+            .build()
+    })
+}
+
+fn image_config(settings: &FunctionSettings<'_>) -> Option<ImageConfig> {
+    (!settings.command.is_empty()).then(|| {
+        ImageConfig::builder()
+            .set_command(Some(settings.command.to_vec()))
+            .build()
+    })
 }
 
 /// Creates the function; returns its ARN. It is usable once [`wait_until_settled`].
@@ -55,12 +79,8 @@ pub async fn create(aws: &AwsClients, settings: &FunctionSettings<'_>, tags: &Ta
             .code(FunctionCode::builder().image_uri(settings.image_uri).build())
             .architectures(Architecture::from(settings.architecture))
             .role(settings.role_arn)
-            .vpc_config(
-                VpcConfig::builder()
-                    .set_subnet_ids(Some(settings.subnet_ids.to_vec()))
-                    .set_security_group_ids(Some(settings.security_group_ids.to_vec()))
-                    .build(),
-            )
+            .set_vpc_config(vpc_config(settings))
+            .set_image_config(image_config(settings))
             .environment(environment(settings.environment))
             .timeout(settings.timeout_seconds)
             .memory_size(settings.memory_mb)
@@ -146,6 +166,39 @@ pub async fn update_environment(
     wait_updated(aws, name).await
 }
 
+/// Re-applies what a function's configuration holds: environment, timeout, memory, command.
+pub async fn update_configuration(aws: &AwsClients, settings: &FunctionSettings<'_>) -> Result<(), AwsError> {
+    aws.lambda
+        .update_function_configuration()
+        .function_name(settings.name)
+        .environment(environment(settings.environment))
+        .timeout(settings.timeout_seconds)
+        .memory_size(settings.memory_mb)
+        .image_config(image_config(settings).unwrap_or_else(|| ImageConfig::builder().build()))
+        .send()
+        .await?;
+    wait_updated(aws, settings.name).await
+}
+
+/// Lets EventBridge invoke the function for the rule `rule_arn` only; already allowed is fine.
+pub async fn allow_rule(aws: &AwsClients, name: &str, rule_arn: &str) -> Result<(), AwsError> {
+    let statement_id = rule_arn.rsplit('/').next().unwrap_or(rule_arn);
+    let out = aws
+        .lambda
+        .add_permission()
+        .function_name(name)
+        .statement_id(statement_id)
+        .action("lambda:InvokeFunction")
+        .principal("events.amazonaws.com")
+        .source_arn(rule_arn)
+        .send()
+        .await;
+    match out.map_err(AwsError::from) {
+        Err(e) if e.has_code("ResourceConflictException") => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws.lambda.list_tags().resource(arn).send().await?;
     let current = out
@@ -214,6 +267,7 @@ impl Child<Pipeline> for ListChunksFunction {
                 environment: &environment,
                 timeout_seconds: TIMEOUT_SECONDS,
                 memory_mb: MEMORY_MB,
+                command: &[],
             };
             let arn = create(&plan.aws, &settings, &plan.tags).await?;
             children.lambda_function_arn = Some(arn);
@@ -253,6 +307,115 @@ impl Child<Pipeline> for ListChunksFunction {
     }
 
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
+}
+
+/// A workflow listener's function: the handler image with the listener's command, outside any
+/// VPC, invocable by its rule only.
+pub struct ListenerFunction(pub String);
+
+/// The function's settings, borrowing the name and environment the caller holds.
+fn listener_settings<'a>(
+    plan: &'a WorkflowPlan,
+    listener: &'a ListenerSpec,
+    name: &'a str,
+    environment: &'a BTreeMap<String, String>,
+    role_arn: &'a str,
+) -> FunctionSettings<'a> {
+    FunctionSettings {
+        name,
+        image_uri: listener.image(&plan.spec),
+        architecture: &plan.spec.architecture,
+        role_arn,
+        subnet_ids: &[],
+        security_group_ids: &[],
+        environment,
+        timeout_seconds: listener.timeout_seconds as i32,
+        memory_mb: listener.memory_size as i32,
+        command: &listener.command,
+    }
+}
+
+#[async_trait]
+impl Child<Workflow> for ListenerFunction {
+    fn label(&self) -> &'static str {
+        "Lambda function (listener)"
+    }
+
+    fn name(&self, plan: &WorkflowPlan) -> String {
+        plan.listener(&self.0)
+            .map(|l| plan.names().function(l))
+            .unwrap_or_default()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
+        &mut children.listeners.entry(self.0.clone()).or_default().function_arn
+    }
+
+    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        let Some(listener) = plan.listener(&self.0) else {
+            return Ok(());
+        };
+        if self.recorded(children).is_none() {
+            let role = children
+                .listeners
+                .get(&self.0)
+                .and_then(|ids| ids.role_arn.clone())
+                .unwrap_or_default();
+            let (name, environment) = (self.name(plan), listener_environment(&plan.names(), listener));
+            let settings = listener_settings(plan, listener, &name, &environment, &role);
+            let arn = create(&plan.aws, &settings, &plan.tags).await?;
+            *self.recorded(children) = Some(arn);
+            wait_active(&plan.aws, &name).await?;
+            allow_rule(&plan.aws, &name, &plan.names().listener_rule_arn(listener)).await?;
+        }
+        Ok(())
+    }
+
+    /// Image, command, environment, timeout and memory follow the configuration in place.
+    async fn apply_settings(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        let Some(listener) = plan.listener(&self.0) else {
+            return Ok(());
+        };
+        if self.recorded(children).is_none() {
+            return Ok(());
+        }
+        let name = self.name(plan);
+        let image = listener.image(&plan.spec);
+        if let Some(live) = read(&plan.aws, &name).await?
+            && live.image_uri.as_deref() != Some(image)
+        {
+            update_image(&plan.aws, &name, image, &plan.spec.architecture).await?;
+        }
+        let role = children
+            .listeners
+            .get(&self.0)
+            .and_then(|ids| ids.role_arn.clone())
+            .unwrap_or_default();
+        let environment = listener_environment(&plan.names(), listener);
+        update_configuration(
+            &plan.aws,
+            &listener_settings(plan, listener, &name, &environment, &role),
+        )
+        .await?;
+        allow_rule(&plan.aws, &name, &plan.names().listener_rule_arn(listener)).await
+    }
+
+    async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, id, &plan.tags).await
+    }
+
+    async fn refresh(
+        &self,
+        scope: &WorkflowScope,
+        id: &str,
+        _children: &mut WorkflowChildren,
+    ) -> Result<bool, AwsError> {
+        Ok(read(&scope.aws, id).await?.is_some())
+    }
+
+    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
         delete(&scope.aws, id).await
     }
 }

@@ -1,5 +1,5 @@
-//! One module per kind of child the pipeline owns: small adapters over the AWS SDK that
-//! create, read, update and delete it. Ordering and state bookkeeping live in `pipeline`.
+//! One module per kind of child a resource owns: small adapters over the AWS SDK that
+//! create, read, update and delete it. Ordering and state bookkeeping live in `pipeline` and `workflow`.
 
 pub mod access_entry;
 pub mod auth_secret;
@@ -7,6 +7,7 @@ pub mod bucket;
 pub mod cache;
 pub mod file_system;
 pub mod function;
+pub mod log_group;
 pub mod pod_identity;
 pub mod role;
 pub mod state_machine;

@@ -1,5 +1,6 @@
 //! An IAM role with one inline policy: the pipeline has four (job, function, state machine,
-//! events), each trusted by one service and granted only what core's policies list.
+//! events), a workflow three (main machine, finisher, events) and one per listener, each
+//! trusted by one service and granted only what core's policies list.
 
 use aws_sdk_iam::types::Tag;
 use eventdriven_core::iam;
@@ -11,6 +12,10 @@ use async_trait::async_trait;
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
+use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
+use crate::workflow::state::WorkflowChildren;
+use eventdriven_core::workflow::iam as workflow_iam;
+use eventdriven_core::workflow::naming::WorkflowRole;
 
 /// Name of the inline policy every pipeline role carries.
 pub const INLINE_POLICY_NAME: &str = "eventdriven";
@@ -193,6 +198,148 @@ impl Child<Pipeline> for PipelineRole {
     }
 
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, name_of(id)).await
+    }
+}
+
+/// One of a workflow's three roles (main machine, finisher, events).
+pub struct WorkflowRoleChild(pub WorkflowRole);
+
+impl WorkflowRoleChild {
+    fn trust_policy(&self, plan: &WorkflowPlan) -> serde_json::Value {
+        match self.0 {
+            WorkflowRole::Main | WorkflowRole::Finisher => workflow_iam::states_trust_policy(&plan.context),
+            WorkflowRole::Events => workflow_iam::events_trust_policy(&plan.context),
+        }
+    }
+
+    fn policy(&self, plan: &WorkflowPlan) -> serde_json::Value {
+        let names = plan.names();
+        match self.0 {
+            WorkflowRole::Main => workflow_iam::main_policy(&names),
+            WorkflowRole::Finisher => workflow_iam::finisher_policy(&names),
+            WorkflowRole::Events => workflow_iam::events_policy(&names),
+        }
+    }
+}
+
+#[async_trait]
+impl Child<Workflow> for WorkflowRoleChild {
+    fn label(&self) -> &'static str {
+        match self.0 {
+            WorkflowRole::Main => "IAM role (state machine)",
+            WorkflowRole::Finisher => "IAM role (finisher)",
+            WorkflowRole::Events => "IAM role (events)",
+        }
+    }
+
+    fn name(&self, plan: &WorkflowPlan) -> String {
+        plan.names().role(self.0)
+    }
+
+    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
+        match self.0 {
+            WorkflowRole::Main => &mut children.main_role_arn,
+            WorkflowRole::Finisher => &mut children.finisher_role_arn,
+            WorkflowRole::Events => &mut children.events_role_arn,
+        }
+    }
+
+    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        if self.recorded(children).is_none() {
+            let name = self.name(plan);
+            let arn = create(&plan.aws, &name, &self.trust_policy(plan), &plan.tags).await?;
+            *self.recorded(children) = Some(arn);
+            put_policy(&plan.aws, &name, &self.policy(plan)).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_settings(&self, plan: &WorkflowPlan, _children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        put_policy(&plan.aws, &self.name(plan), &self.policy(plan)).await
+    }
+
+    async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, name_of(id), &plan.tags).await
+    }
+
+    async fn refresh(
+        &self,
+        scope: &WorkflowScope,
+        id: &str,
+        _children: &mut WorkflowChildren,
+    ) -> Result<bool, AwsError> {
+        Ok(read(&scope.aws, name_of(id)).await?.is_some())
+    }
+
+    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
+        delete(&scope.aws, name_of(id)).await
+    }
+}
+
+/// A workflow listener's execution role: its logs, the events it may put, its bucket prefix.
+pub struct ListenerRole(pub String);
+
+#[async_trait]
+impl Child<Workflow> for ListenerRole {
+    fn label(&self) -> &'static str {
+        "IAM role (listener)"
+    }
+
+    fn name(&self, plan: &WorkflowPlan) -> String {
+        plan.listener(&self.0)
+            .map(|l| plan.names().listener_role(l))
+            .unwrap_or_default()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
+        &mut children.listeners.entry(self.0.clone()).or_default().role_arn
+    }
+
+    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        let Some(listener) = plan.listener(&self.0) else {
+            return Ok(());
+        };
+        if self.recorded(children).is_none() {
+            let name = self.name(plan);
+            let arn = create(&plan.aws, &name, &workflow_iam::listener_trust_policy(), &plan.tags).await?;
+            *self.recorded(children) = Some(arn);
+            put_policy(
+                &plan.aws,
+                &name,
+                &workflow_iam::listener_policy(&plan.names(), listener),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_settings(&self, plan: &WorkflowPlan, _children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        let Some(listener) = plan.listener(&self.0) else {
+            return Ok(());
+        };
+        put_policy(
+            &plan.aws,
+            &self.name(plan),
+            &workflow_iam::listener_policy(&plan.names(), listener),
+        )
+        .await
+    }
+
+    async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, name_of(id), &plan.tags).await
+    }
+
+    async fn refresh(
+        &self,
+        scope: &WorkflowScope,
+        id: &str,
+        _children: &mut WorkflowChildren,
+    ) -> Result<bool, AwsError> {
+        Ok(read(&scope.aws, name_of(id)).await?.is_some())
+    }
+
+    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
         delete(&scope.aws, name_of(id)).await
     }
 }

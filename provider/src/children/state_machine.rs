@@ -1,5 +1,5 @@
-//! The Step Functions state machine running one pipeline execution per input object; its
-//! definition is rendered by core.
+//! Step Functions state machines, with the definitions core renders: the pipeline's (one
+//! execution per input object), and a workflow's main machine and express finisher.
 
 use aws_sdk_sfn::types::{StateMachineStatus, StateMachineType, Tag, ValidateStateMachineDefinitionResultCode};
 
@@ -9,6 +9,9 @@ use async_trait::async_trait;
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
+use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
+use crate::workflow::state::WorkflowChildren;
+use eventdriven_core::workflow::definition::{finisher_definition, main_definition};
 
 fn sfn_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -21,10 +24,11 @@ fn role_not_ready(err: &AwsError) -> bool {
     err.has_code("AccessDeniedException") || err.has_code("InvalidArn")
 }
 
-/// Creates a standard state machine; returns its ARN.
+/// Creates a state machine of `kind` (standard or express); returns its ARN.
 pub async fn create(
     aws: &AwsClients,
     name: &str,
+    kind: StateMachineType,
     definition: &serde_json::Value,
     role_arn: &str,
     tags: &Tags,
@@ -36,7 +40,7 @@ pub async fn create(
             .name(name)
             .definition(definition.to_string())
             .role_arn(role_arn)
-            .set_type(Some(StateMachineType::Standard))
+            .set_type(Some(kind.clone()))
             .set_tags(Some(sfn_tags(tags)));
         Ok(request.send().await?)
     })
@@ -46,12 +50,16 @@ pub async fn create(
 
 /// Asks Step Functions to check `definition`, so a definition it would reject fails with its
 /// own diagnostics (every error, each with its location) before anything is changed.
-pub async fn validate(aws: &AwsClients, definition: &serde_json::Value) -> Result<(), AwsError> {
+pub async fn validate(
+    aws: &AwsClients,
+    kind: StateMachineType,
+    definition: &serde_json::Value,
+) -> Result<(), AwsError> {
     let out = aws
         .sfn
         .validate_state_machine_definition()
         .definition(definition.to_string())
-        .r#type(StateMachineType::Standard)
+        .r#type(kind)
         .send()
         .await?;
     if out.result() != &ValidateStateMachineDefinitionResultCode::Fail {
@@ -171,9 +179,17 @@ impl Child<Pipeline> for PipelineStateMachine {
     async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
         if children.state_machine_arn.is_none() {
             let definition = plan.definition(children);
-            validate(&plan.aws, &definition).await?;
+            validate(&plan.aws, StateMachineType::Standard, &definition).await?;
             let role = children.state_machine_role_arn.as_deref().unwrap_or_default();
-            let arn = create(&plan.aws, &self.name(plan), &definition, role, &plan.tags).await?;
+            let arn = create(
+                &plan.aws,
+                &self.name(plan),
+                StateMachineType::Standard,
+                &definition,
+                role,
+                &plan.tags,
+            )
+            .await?;
             children.state_machine_arn = Some(arn);
             children.definition = Some(definition);
         }
@@ -187,7 +203,7 @@ impl Child<Pipeline> for PipelineStateMachine {
         let definition = plan.definition(children);
         let live = read(&plan.aws, &arn).await?;
         if live.is_none_or(|live| live.definition != definition) {
-            validate(&plan.aws, &definition).await?;
+            validate(&plan.aws, StateMachineType::Standard, &definition).await?;
             let role = children.state_machine_role_arn.as_deref().unwrap_or_default();
             update(&plan.aws, &arn, &definition, role).await?;
         }
@@ -217,5 +233,122 @@ impl Child<Pipeline> for PipelineStateMachine {
     fn forget(&self, children: &mut Children) {
         children.state_machine_arn = None;
         children.definition = None;
+    }
+}
+
+/// One of a workflow's two machines: the main one (standard) or the finisher (express).
+pub enum WorkflowMachine {
+    Main,
+    Finisher,
+}
+
+impl WorkflowMachine {
+    fn kind(&self) -> StateMachineType {
+        match self {
+            WorkflowMachine::Main => StateMachineType::Standard,
+            WorkflowMachine::Finisher => StateMachineType::Express,
+        }
+    }
+
+    fn definition(&self, plan: &WorkflowPlan) -> serde_json::Value {
+        match self {
+            WorkflowMachine::Main => main_definition(&plan.names()),
+            WorkflowMachine::Finisher => finisher_definition(&plan.names()),
+        }
+    }
+
+    fn role<'c>(&self, children: &'c WorkflowChildren) -> &'c str {
+        let role = match self {
+            WorkflowMachine::Main => &children.main_role_arn,
+            WorkflowMachine::Finisher => &children.finisher_role_arn,
+        };
+        role.as_deref().unwrap_or_default()
+    }
+
+    fn applied<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<serde_json::Value> {
+        match self {
+            WorkflowMachine::Main => &mut children.definition,
+            WorkflowMachine::Finisher => &mut children.finisher_definition,
+        }
+    }
+}
+
+#[async_trait]
+impl Child<Workflow> for WorkflowMachine {
+    fn label(&self) -> &'static str {
+        match self {
+            WorkflowMachine::Main => "Step Functions state machine",
+            WorkflowMachine::Finisher => "Step Functions state machine (finisher)",
+        }
+    }
+
+    fn name(&self, plan: &WorkflowPlan) -> String {
+        match self {
+            WorkflowMachine::Main => plan.names().state_machine(),
+            WorkflowMachine::Finisher => plan.names().finisher(),
+        }
+    }
+
+    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
+        match self {
+            WorkflowMachine::Main => &mut children.state_machine_arn,
+            WorkflowMachine::Finisher => &mut children.finisher_arn,
+        }
+    }
+
+    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        if self.recorded(children).is_none() {
+            let definition = self.definition(plan);
+            validate(&plan.aws, self.kind(), &definition).await?;
+            let role = self.role(children).to_owned();
+            let arn = create(&plan.aws, &self.name(plan), self.kind(), &definition, &role, &plan.tags).await?;
+            *self.recorded(children) = Some(arn);
+            *self.applied(children) = Some(definition);
+        }
+        Ok(())
+    }
+
+    /// A task changed, added or removed updates the machine in place: same ARN.
+    async fn apply_settings(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        let Some(arn) = self.recorded(children).clone() else {
+            return Ok(());
+        };
+        let definition = self.definition(plan);
+        let live = read(&plan.aws, &arn).await?;
+        if live.is_none_or(|live| live.definition != definition) {
+            validate(&plan.aws, self.kind(), &definition).await?;
+            update(&plan.aws, &arn, &definition, self.role(children)).await?;
+        }
+        *self.applied(children) = Some(definition);
+        Ok(())
+    }
+
+    async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, id, &plan.tags).await
+    }
+
+    /// A definition edited outside Terraform is forgotten, so the plan applies it again.
+    async fn refresh(
+        &self,
+        scope: &WorkflowScope,
+        id: &str,
+        children: &mut WorkflowChildren,
+    ) -> Result<bool, AwsError> {
+        let Some(live) = read(&scope.aws, id).await? else {
+            return Ok(false);
+        };
+        if self.applied(children).as_ref() != Some(&live.definition) {
+            *self.applied(children) = None;
+        }
+        Ok(true)
+    }
+
+    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
+
+    fn forget(&self, children: &mut WorkflowChildren) {
+        *self.recorded(children) = None;
+        *self.applied(children) = None;
     }
 }

@@ -52,7 +52,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     spec.keep_work = embedded.keep_work;
 
     let rule_name = Names::new(&spec, &context).input_rule();
-    let pattern = trigger_rule::read(&aws, &rule_name)
+    let pattern = trigger_rule::read(&aws, &rule_name, None)
         .await
         .map_err(failed("EventBridge rule", &rule_name))?;
     if let Some((bucket, prefix, suffix)) = pattern.as_ref().and_then(trigger::input_filter) {

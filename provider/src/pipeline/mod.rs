@@ -3,7 +3,7 @@
 mod deploy;
 mod import;
 pub(crate) mod plan;
-mod schema;
+pub(crate) mod schema;
 pub(crate) mod state;
 
 use std::future::Future;
@@ -78,7 +78,7 @@ fn timeout(state: &PipelineState, pick: impl Fn(&Timeouts) -> &Value<String>, de
         .unwrap_or(default)
 }
 
-fn report(diags: &mut Diagnostics, failure: Failure) {
+pub(crate) fn report(diags: &mut Diagnostics, failure: Failure) {
     diags.root_error(
         format!("Failed {} {} {}", failure.action, failure.child, failure.name),
         failure.error.to_string(),
@@ -87,7 +87,7 @@ fn report(diags: &mut Diagnostics, failure: Failure) {
 
 /// Runs `work` within `limit`; on timeout the children recorded so far stay recorded, since
 /// `work` only borrows them.
-async fn within<F: Future<Output = Result<(), Failure>>>(
+pub(crate) async fn within<F: Future<Output = Result<(), Failure>>>(
     diags: &mut Diagnostics,
     limit: Duration,
     what: &str,

@@ -99,12 +99,6 @@ pub struct Teardown {
 impl Teardown {
     /// Refuses to delete a `child` that holds data (`what`) unless `force_destroy` allows it.
     pub fn may_lose(&self, child: &str, holds_data: bool, what: &str) -> Result<(), AwsError> {
-        if holds_data && !self.force_destroy {
-            return Err(AwsError::other(format!(
-                "the {child} still holds {what}: set force_destroy = true on the pipeline (and apply) \
-                 to delete them with it, or empty it first"
-            )));
-        }
-        Ok(())
+        crate::lifecycle::may_lose("pipeline", self.force_destroy, child, holds_data, what)
     }
 }

@@ -20,7 +20,7 @@ pub const FORCE_NEW: [&str; 9] = [
     "dynamodb_write_capacity",
 ];
 
-fn attribute(attr_type: AttributeType, constraint: AttributeConstraint, doc: &str) -> Attribute {
+pub(crate) fn attribute(attr_type: AttributeType, constraint: AttributeConstraint, doc: &str) -> Attribute {
     Attribute {
         attr_type,
         description: Description::markdown(doc),
@@ -30,19 +30,19 @@ fn attribute(attr_type: AttributeType, constraint: AttributeConstraint, doc: &st
     }
 }
 
-fn string(constraint: AttributeConstraint, doc: &str) -> Attribute {
+pub(crate) fn string(constraint: AttributeConstraint, doc: &str) -> Attribute {
     attribute(AttributeType::String, constraint, doc)
 }
 
-fn number(constraint: AttributeConstraint, doc: &str) -> Attribute {
+pub(crate) fn number(constraint: AttributeConstraint, doc: &str) -> Attribute {
     attribute(AttributeType::Number, constraint, doc)
 }
 
-fn boolean(constraint: AttributeConstraint, doc: &str) -> Attribute {
+pub(crate) fn boolean(constraint: AttributeConstraint, doc: &str) -> Attribute {
     attribute(AttributeType::Bool, constraint, doc)
 }
 
-fn string_map(constraint: AttributeConstraint, doc: &str) -> Attribute {
+pub(crate) fn string_map(constraint: AttributeConstraint, doc: &str) -> Attribute {
     attribute(AttributeType::Map(Box::new(AttributeType::String)), constraint, doc)
 }
 

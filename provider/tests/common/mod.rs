@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -51,10 +52,15 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new(test: &str, emulator: &Emulator, variables: &str) -> Self {
+        Self::of_example("order-batch", test, emulator, variables)
+    }
+
+    /// A copy of `examples/<example>`.
+    pub fn of_example(example: &str, test: &str, emulator: &Emulator, variables: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("eventdriven-acc-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let example = repo_root().join("examples/order-batch");
+        let example = repo_root().join("examples").join(example);
         for entry in std::fs::read_dir(&example).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "tf") {
@@ -125,10 +131,15 @@ impl Workspace {
 
     /// The pipeline's attributes as the state records them.
     pub fn pipeline(&self) -> Value {
+        self.resource("eventdriven_batch_pipeline")
+    }
+
+    /// The attributes of the resource of type `kind`, as the state records them.
+    pub fn resource(&self, kind: &str) -> Value {
         let show: Value = serde_json::from_str(&self.ok(&["show", "-json"])).unwrap();
         show["values"]["root_module"]["resources"]
             .as_array()
-            .and_then(|resources| resources.iter().find(|r| r["type"] == "eventdriven_batch_pipeline"))
+            .and_then(|resources| resources.iter().find(|r| r["type"] == kind))
             .map(|r| r["values"].clone())
             .unwrap_or(Value::Null)
     }
@@ -161,4 +172,107 @@ pub fn upload(emulator: &Emulator, file: &Path, bucket: &str, key: &str) {
         .status()
         .expect("aws on PATH");
     assert!(status.success(), "aws s3 cp to {key}");
+}
+
+/// The `eventdriven` binary, built beside the provider.
+pub fn eventdriven() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven")).with_file_name("eventdriven")
+}
+
+/// A running `eventdriven local-cloud`, stopped with SIGTERM when dropped (it then stops its
+/// Redis server); [`LocalCloud::crash`] kills it instead.
+pub struct LocalCloud {
+    process: Child,
+}
+
+impl LocalCloud {
+    pub fn start(emulator: &Emulator, state_dir: &Path, extra: &[&str]) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(state_dir.with_extension("log"))
+            .unwrap();
+        let process = Command::new(eventdriven())
+            .args([
+                "local-cloud",
+                "--endpoint",
+                &emulator.endpoint,
+                "--poll-interval-ms",
+                "200",
+            ])
+            .arg("--state-dir")
+            .arg(state_dir)
+            .args(extra)
+            .envs(emulator.env())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("eventdriven built beside the provider");
+        LocalCloud { process }
+    }
+}
+
+impl LocalCloud {
+    /// SIGKILL: no chance to clean up, as in a crash.
+    pub fn crash(mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+impl Drop for LocalCloud {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.process.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.process.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+pub fn cli(emulator: &Emulator, state_dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(eventdriven())
+        .args(args)
+        .arg("--endpoint")
+        .arg(&emulator.endpoint)
+        .arg("--state-dir")
+        .arg(state_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "eventdriven {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `(name, status)` of every execution `eventdriven executions` lists.
+pub fn executions(emulator: &Emulator, state_dir: &Path) -> Vec<(String, String)> {
+    cli(emulator, state_dir, &["executions"])
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            Some((fields.next()?.to_owned(), fields.next()?.to_owned()))
+        })
+        .collect()
+}
+
+/// Waits until `count` executions have ended, and returns them.
+pub fn wait_for_ended(emulator: &Emulator, state_dir: &Path, count: usize, within: Duration) -> Vec<(String, String)> {
+    let deadline = Instant::now() + within;
+    loop {
+        let runs = executions(emulator, state_dir);
+        if runs.iter().filter(|(_, status)| status != "RUNNING").count() >= count {
+            return runs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} execution(s) did not end in time: {runs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }

@@ -4,7 +4,8 @@
 //! check that the report's total is the sum of the per-person files. Per-person results travel
 //! as presigned URLs to keep events small, as large intermediate results must.
 //!
-//! - `get-multiple`: the run's people, `{"value": [names]}`.
+//! - `get-multiple`: the run's people, `{"value": [names]}`; a run started with
+//!   `{"failWith": "why"}` fails here instead, to show the failure path.
 //! - `process-single`: one person's cookies, written to the bucket, forwarded as
 //!   `process.single.post` with a presigned URL.
 //! - `post-process-single`: finishes the person's task with what it was given.
@@ -15,11 +16,15 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::presigning::PresigningConfig;
-use eventdriven_listener::{Answer, Listener as Event};
+use eventdriven_listener::{Answer, Listener as Event, TaskError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub const WORKFLOW: &str = "cookie-report";
+/// The start detail's field that makes `get-multiple` fail the run, with its text as the cause.
+pub const FAIL_WITH: &str = "failWith";
+/// The error a run started with [`FAIL_WITH`] fails with.
+pub const FAILED_ON_REQUEST: &str = "CookieReportFailed";
 /// The detail type `process-single` forwards.
 pub const PROCESS_SINGLE_POST: &str = "process.single.post";
 const PEOPLE: [&str; 10] = [
@@ -108,7 +113,17 @@ const RUNS_PREFIX: &str = eventdriven_core::workflow::spec::DEFAULT_BUCKET_PREFI
 pub async fn handle(listener: Listener, event: Event) -> Result<Answer> {
     let run = event.run_name().to_owned();
     match listener {
-        Listener::GetMultiple => Ok(Answer::Finish(json!({ "value": people_of(&run) }))),
+        Listener::GetMultiple => {
+            // A run started with {"failWith": "…"} shows the failure path.
+            if let Some(cause) = event.input()[FAIL_WITH].as_str() {
+                return Err(TaskError {
+                    error: FAILED_ON_REQUEST.to_owned(),
+                    cause: cause.to_owned(),
+                }
+                .into());
+            }
+            Ok(Answer::Finish(json!({ "value": people_of(&run) })))
+        }
         Listener::ProcessSingle => {
             let name = event
                 .input()

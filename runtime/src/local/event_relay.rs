@@ -96,8 +96,7 @@ async fn put_events(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: B
             .map(|_| json!({ "EventId": format!("{:032x}", fastrand::u128(..)) }))
             .collect(),
     };
-    let routed: Vec<_> = entries.into_iter().map(|(_, entry)| entry).collect();
-    if let Err(failure) = relay.router.deliver(&routed).await {
+    if let Err(failure) = relay.router.deliver(&entries).await {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalException", failure.cause);
     }
     let body = json!({ "FailedEntryCount": 0, "Entries": results });

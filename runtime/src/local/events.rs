@@ -16,6 +16,8 @@ use crate::local::lambda_process::LocalLambda;
 /// One entry of a `PutEvents` call.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PutEntry {
+    /// The bus's name (or ARN); `None` is the default bus.
+    pub bus: Option<String>,
     pub source: String,
     pub detail_type: String,
     /// The detail as JSON text, as the API takes it.
@@ -51,10 +53,12 @@ impl RuleTarget {
     }
 }
 
-/// A rule as deployed: its pattern and targets.
+/// A rule as deployed: its bus, pattern and targets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeployedRule {
     pub name: String,
+    /// The bus's name.
+    pub bus: String,
     pub pattern: Value,
     pub targets: Vec<RuleTarget>,
 }
@@ -78,8 +82,9 @@ pub struct EventRouter {
     pub machines: Arc<dyn MachineStarter>,
     pub account: String,
     pub region: String,
-    /// Every event delivered to a log group target, as EventBridge writes it there.
-    pub trail: Arc<Mutex<Vec<Value>>>,
+    /// Every event delivered to a log group target, as EventBridge writes it there; `None`
+    /// where the events also reach an emulator's bus, which writes its log groups itself.
+    pub trail: Option<Arc<Mutex<Vec<Value>>>>,
 }
 
 impl EventRouter {
@@ -106,7 +111,11 @@ impl EventRouter {
         let rules = self.rules.rules().await?;
         for entry in entries {
             let event = self.event_of(entry);
-            for rule in rules.iter().filter(|rule| matches(&rule.pattern, &event)) {
+            let bus = bus_name(entry.bus.as_deref());
+            let matching = rules
+                .iter()
+                .filter(|rule| rule.bus == bus && matches(&rule.pattern, &event));
+            for rule in matching {
                 for target in &rule.targets {
                     let (router, target, event, rule) =
                         (self.clone(), target.clone(), event.clone(), rule.name.clone());
@@ -132,10 +141,20 @@ impl EventRouter {
                 self.machines.start(arn, input).await
             }
             RuleTarget::LogGroup { .. } => {
-                self.trail.lock().expect("trail lock").push(event);
+                if let Some(trail) = &self.trail {
+                    trail.lock().expect("trail lock").push(event);
+                }
                 Ok(())
             }
         }
+    }
+}
+
+/// The name of the bus an entry names (by name or ARN), `default` when it names none.
+pub fn bus_name(bus: Option<&str>) -> &str {
+    match bus {
+        None | Some("") => "default",
+        Some(bus) => bus.rsplit('/').next().unwrap_or(bus),
     }
 }
 
@@ -163,5 +182,12 @@ mod tests {
             Some(RuleTarget::LogGroup { .. })
         ));
         assert_eq!(RuleTarget::from_arn("arn:aws:sqs:r:1:q", None), None);
+    }
+
+    #[test]
+    fn buses_are_known_by_name_or_arn() {
+        assert_eq!(bus_name(None), "default");
+        assert_eq!(bus_name(Some("orders")), "orders");
+        assert_eq!(bus_name(Some("arn:aws:events:r:1:event-bus/orders")), "orders");
     }
 }

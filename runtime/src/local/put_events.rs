@@ -20,7 +20,7 @@ pub struct PutEvents {
 
 /// The entries of a `PutEvents` request (`Source`, `DetailType`, `Detail`, `EventBusName`); a
 /// `Detail` object is taken as its JSON text.
-pub fn entries_of(request: &Value) -> Result<Vec<(Option<String>, PutEntry)>, Failure> {
+pub fn entries_of(request: &Value) -> Result<Vec<PutEntry>, Failure> {
     let entries = request["Entries"]
         .as_array()
         .ok_or_else(|| Failure::new("EventBridge.ValidationException", "Entries must be a list"))?;
@@ -32,15 +32,12 @@ pub fn entries_of(request: &Value) -> Result<Vec<(Option<String>, PutEntry)>, Fa
                 Value::String(text) => text.clone(),
                 other => other.to_string(),
             };
-            let bus = entry["EventBusName"].as_str().map(str::to_owned);
-            (
-                bus,
-                PutEntry {
-                    source: text(&entry["Source"]),
-                    detail_type: text(&entry["DetailType"]),
-                    detail,
-                },
-            )
+            PutEntry {
+                bus: entry["EventBusName"].as_str().map(str::to_owned),
+                source: text(&entry["Source"]),
+                detail_type: text(&entry["DetailType"]),
+                detail,
+            }
         })
         .collect())
 }
@@ -63,7 +60,6 @@ impl Integration for PutEvents {
             results = put_on_bus(events, &entries).await?;
         }
         if let Some(router) = &self.router {
-            let entries: Vec<PutEntry> = entries.into_iter().map(|(_, entry)| entry).collect();
             router.deliver(&entries).await?;
         }
         Ok(json!({ "Entries": results, "FailedEntryCount": 0 }))
@@ -71,17 +67,14 @@ impl Integration for PutEvents {
 }
 
 /// Puts the entries on the emulator's bus; any entry it refuses fails the call.
-pub async fn put_on_bus(
-    events: &aws_sdk_eventbridge::Client,
-    entries: &[(Option<String>, PutEntry)],
-) -> Result<Vec<Value>, Failure> {
+pub async fn put_on_bus(events: &aws_sdk_eventbridge::Client, entries: &[PutEntry]) -> Result<Vec<Value>, Failure> {
     let request: Vec<PutEventsRequestEntry> = entries
         .iter()
-        .map(|(bus, entry)| {
+        .map(|entry| {
             PutEventsRequestEntry::builder()
                 .source(&entry.source)
                 .detail_type(&entry.detail_type)
-                .set_event_bus_name(bus.clone())
+                .set_event_bus_name(entry.bus.clone())
                 .detail(&entry.detail)
                 .build()
         })

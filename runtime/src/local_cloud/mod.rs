@@ -1,34 +1,47 @@
-//! `eventdriven local-cloud`: the data plane of pipelines deployed to a local AWS emulator.
+//! `eventdriven local-cloud`: the data plane of pipelines and workflows deployed to a local AWS
+//! emulator.
 //!
 //! It watches the state machines this project deployed at the endpoint. Each execution that
 //! starts there is stopped on the emulator (which cannot run Jobs) and run here instead, with
 //! the same name, input and deployed definition, through the interpreter and the local
 //! integrations: Jobs and the Lambda as processes against the emulator, EFS as a directory,
 //! ElastiCache as a local `redis-server`. Records on disk make a restart resume what was running.
+//!
+//! Events a run or a process puts go to the emulator's bus (which records them and writes the
+//! trail) and are matched here against the deployed rules (`workflows`): listener functions
+//! run as processes, the finisher through the interpreter, answering the waiting task's token.
 
 mod functions;
 pub mod redis_server;
 pub mod report;
 pub mod store;
+mod workflows;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use aws_sdk_sfn::types::ExecutionStatus;
+use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 use eventdriven_core::spec::PREFIX;
 use eventdriven_states::{Event, Interpreter, StartExecution, Status, TaskTokens};
 use serde_json::Value;
 
+use crate::local::event_relay;
+use crate::local::events::EventRouter;
 use crate::local::images::ImageMap;
+use crate::local::lambda_process::{FunctionSource, LocalLambda};
 use crate::local::process::ProcessEnv;
 use crate::local::{LocalSetup, Services, local_integrations};
 use crate::workdir::RunDir;
 use functions::DeployedFunctions;
 use redis_server::RedisServer;
 use store::{ExecutionRecord, RecordStatus, Store};
+use workflows::{EmulatorMachines, EmulatorRules};
+
+/// The account events name when `AWS_ACCOUNT_ID` does not say (fakecloud's default).
+const EMULATOR_ACCOUNT: &str = "123456789012";
 
 /// Where `local-cloud` keeps its records and volumes for an endpoint, unless told otherwise.
 pub fn default_state_dir(endpoint: &str) -> PathBuf {
@@ -69,36 +82,67 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
     let region = config.region().map_or("us-east-1".to_owned(), |r| r.to_string());
     let images = ImageMap::new(std::env::current_exe()?, &options.images).map_err(anyhow::Error::msg)?;
     let redis = RedisServer::start(&options.state_dir).await?;
+    let (relay, relay_address) = event_relay::bind().await?;
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let functions: Arc<dyn FunctionSource> = Arc::new(DeployedFunctions {
+        lambda: aws_sdk_lambda::Client::new(&config),
+        images: images.clone(),
+    });
+    // Every process's events go through the relay, so they reach the rules deployed here.
+    let env = ProcessEnv {
+        extra: emulator_env(&options.endpoint, &region),
+        overrides: BTreeMap::from([
+            (eventdriven_core::contract::REDIS_URL.to_owned(), redis.url()),
+            (event_relay::ENDPOINT_ENV.to_owned(), format!("http://{relay_address}")),
+        ]),
+    };
+    let machines = Arc::new(EmulatorMachines {
+        sfn: sfn.clone(),
+        interpreter: OnceLock::new(),
+    });
+    let router = Arc::new(EventRouter {
+        rules: Arc::new(EmulatorRules { events: events.clone() }),
+        functions: LocalLambda {
+            functions: functions.clone(),
+            env: env.clone(),
+        },
+        machines: machines.clone(),
+        account: std::env::var("AWS_ACCOUNT_ID").unwrap_or_else(|_| EMULATOR_ACCOUNT.to_owned()),
+        region: region.clone(),
+        trail: None,
+    });
+    let _relay = event_relay::serve(relay, router.clone(), Some(events.clone()));
     let plane = Arc::new(Plane {
-        sfn: aws_sdk_sfn::Client::new(&config),
+        sfn,
         secrets: aws_sdk_secretsmanager::Client::new(&config),
         store: Store::new(&options.state_dir),
         setup: LocalSetup {
-            functions: Arc::new(DeployedFunctions {
-                lambda: aws_sdk_lambda::Client::new(&config),
-                images: images.clone(),
-            }),
+            functions,
             images,
             volumes_root: options.state_dir.join("volumes"),
-            env: ProcessEnv {
-                extra: emulator_env(&options.endpoint, &region),
-                overrides: BTreeMap::from([(eventdriven_core::contract::REDIS_URL.to_owned(), redis.url())]),
-            },
+            env,
             services: Some(Services {
-                events: aws_sdk_eventbridge::Client::new(&config),
+                events,
                 s3: aws_sdk_s3::Client::from_conf(
                     aws_sdk_s3::config::Builder::from(&config)
                         .force_path_style(true)
                         .build(),
                 ),
             }),
-            router: None,
+            router: Some(router),
         },
         redis,
         tokens: TaskTokens::default(),
         region,
         retry_scale: options.retry_scale,
     });
+    let finisher_runs = Interpreter::new(
+        local_integrations(&plane.setup, &plane.tokens),
+        plane.tokens.clone(),
+        plane.region.clone(),
+    );
+    machines.interpreter.set(finisher_runs).ok();
     eprintln!(
         "local-cloud: watching {} (state in {}, Redis on 127.0.0.1:{})",
         options.endpoint,
@@ -160,7 +204,9 @@ async fn take_new_executions(plane: &Arc<Plane>, taken: &mut HashSet<String>) {
                 return;
             }
         };
-        if !machine.name().starts_with(PREFIX) {
+        // Express machines (a workflow's finisher) are started here by the router, never
+        // taken over: the emulator's copies are its own deliveries of the same events.
+        if !machine.name().starts_with(PREFIX) || machine.r#type() == &StateMachineType::Express {
             continue;
         }
         let running = plane

@@ -1,0 +1,458 @@
+//! The `eventdriven_workflow` resource's Terraform state, and its translation to and from core's
+//! `WorkflowSpec` and the recorded children.
+
+use std::collections::BTreeMap;
+
+use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
+use serde::{Deserialize, Serialize};
+use tf_provider::value::{Value, serde_as_vec};
+
+use crate::pipeline::state::StringMap;
+
+pub type StringList = Value<Vec<Value<String>>>;
+
+/// `task { … }`: one state of the main machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskBlock {
+    pub name: Value<String>,
+    pub detail_type: Value<String>,
+    pub result_path: Value<String>,
+    pub timeout_seconds: Value<i64>,
+    pub items_path: Value<String>,
+    pub max_concurrency: Value<i64>,
+}
+
+/// `listener { … }`: a function behind a rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerBlock {
+    pub name: Value<String>,
+    pub detail_types: StringList,
+    pub command: StringList,
+    pub image: Value<String>,
+    pub emits: StringList,
+    pub bucket_prefix: Value<String>,
+    pub timeout_seconds: Value<i64>,
+    pub memory_size: Value<i64>,
+}
+
+/// `trail { retention_days = 1 }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrailBlock {
+    pub retention_days: Value<i64>,
+}
+
+/// Every attribute of `eventdriven_workflow`; field names are the attribute names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowState {
+    // Arguments.
+    pub name: Value<String>,
+    pub event_source: Value<String>,
+    pub event_bus: Value<String>,
+    pub start_detail_type: Value<String>,
+    pub handler_image: Value<String>,
+    pub architecture: Value<String>,
+    pub bucket: Value<bool>,
+    pub force_destroy: Value<bool>,
+    pub tags: StringMap,
+    pub task: Value<Vec<Value<TaskBlock>>>,
+    pub listener: Value<Vec<Value<ListenerBlock>>>,
+    #[serde(with = "serde_as_vec")]
+    pub trail: Value<TrailBlock>,
+
+    // Computed: the workflow and the identity of every child it owns.
+    pub id: Value<String>,
+    pub tags_all: StringMap,
+    pub bucket_name: Value<String>,
+    pub trail_log_group: Value<String>,
+    pub main_role_arn: Value<String>,
+    pub finisher_role_arn: Value<String>,
+    pub events_role_arn: Value<String>,
+    pub state_machine_arn: Value<String>,
+    pub finisher_arn: Value<String>,
+    pub start_rule_name: Value<String>,
+    pub finisher_rule_name: Value<String>,
+    pub trail_rule_name: Value<String>,
+    pub definition: Value<String>,
+    pub finisher_definition: Value<String>,
+    pub listener_role_arns: StringMap,
+    pub listener_function_arns: StringMap,
+    pub listener_rule_names: StringMap,
+}
+
+/// A listener's children; `None` for one not created (or gone).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListenerIds {
+    pub role_arn: Option<String>,
+    pub function_arn: Option<String>,
+    pub rule_name: Option<String>,
+}
+
+impl ListenerIds {
+    pub fn is_empty(&self) -> bool {
+        self.role_arn.is_none() && self.function_arn.is_none() && self.rule_name.is_none()
+    }
+}
+
+/// Identities of the workflow's children; `None` for one not created (or gone).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkflowChildren {
+    pub bucket_name: Option<String>,
+    pub trail_log_group: Option<String>,
+    pub main_role_arn: Option<String>,
+    pub finisher_role_arn: Option<String>,
+    pub events_role_arn: Option<String>,
+    pub state_machine_arn: Option<String>,
+    pub finisher_arn: Option<String>,
+    pub start_rule_name: Option<String>,
+    pub finisher_rule_name: Option<String>,
+    pub trail_rule_name: Option<String>,
+    /// The definitions as last applied.
+    pub definition: Option<serde_json::Value>,
+    pub finisher_definition: Option<serde_json::Value>,
+    /// By listener name.
+    pub listeners: BTreeMap<String, ListenerIds>,
+}
+
+/// Applies `$apply` to every (state field, children field) pair with the same name.
+macro_rules! each_child_string {
+    ($apply:ident) => {
+        $apply!(
+            bucket_name,
+            trail_log_group,
+            main_role_arn,
+            finisher_role_arn,
+            events_role_arn,
+            state_machine_arn,
+            finisher_arn,
+            start_rule_name,
+            finisher_rule_name,
+            trail_rule_name
+        )
+    };
+}
+
+fn known<T: Clone>(value: &Value<T>) -> Option<T> {
+    value.as_ref_option().cloned()
+}
+
+fn to_value(value: &Option<String>) -> Value<String> {
+    value.clone().map_or(Value::Null, Value::Value)
+}
+
+fn strings(list: &StringList) -> Vec<String> {
+    list.as_ref_option()
+        .map(|items| items.iter().filter_map(known).collect())
+        .unwrap_or_default()
+}
+
+fn json_text(value: &Option<serde_json::Value>) -> Value<String> {
+    value.as_ref().map_or(Value::Null, |d| Value::Value(d.to_string()))
+}
+
+fn map_of(entries: impl Iterator<Item = (String, Option<String>)>) -> StringMap {
+    Value::Value(entries.filter_map(|(k, v)| Some((k, Value::Value(v?)))).collect())
+}
+
+fn blocks<T: Clone>(list: &Value<Vec<Value<T>>>) -> Vec<T> {
+    list.as_ref_option()
+        .map(|items| items.iter().filter_map(known).collect())
+        .unwrap_or_default()
+}
+
+impl WorkflowState {
+    /// The spec, with core's defaults for whatever is unset.
+    pub fn spec(&self) -> WorkflowSpec {
+        let mut spec = WorkflowSpec::new(
+            known(&self.name).unwrap_or_default(),
+            known(&self.handler_image).unwrap_or_default(),
+        );
+        let set = |field: &mut String, value: &Value<String>| {
+            if let Some(value) = known(value) {
+                *field = value;
+            }
+        };
+        set(&mut spec.event_source, &self.event_source);
+        set(&mut spec.event_bus, &self.event_bus);
+        set(&mut spec.start_detail_type, &self.start_detail_type);
+        set(&mut spec.architecture, &self.architecture);
+        spec.bucket = known(&self.bucket).unwrap_or(false);
+        spec.tasks = blocks(&self.task)
+            .into_iter()
+            .map(|block| {
+                let mut task = TaskSpec::new(
+                    known(&block.name).unwrap_or_default(),
+                    known(&block.detail_type).unwrap_or_default(),
+                );
+                task.result_path = known(&block.result_path);
+                task.items_path = known(&block.items_path);
+                task.timeout_seconds = known(&block.timeout_seconds).unwrap_or(task.timeout_seconds);
+                task.max_concurrency = known(&block.max_concurrency).unwrap_or(task.max_concurrency);
+                task
+            })
+            .collect();
+        spec.listeners = blocks(&self.listener)
+            .into_iter()
+            .map(|block| {
+                let mut listener = ListenerSpec::new(known(&block.name).unwrap_or_default(), &[], &[]);
+                listener.detail_types = strings(&block.detail_types);
+                listener.command = strings(&block.command);
+                listener.emits = strings(&block.emits);
+                listener.image = known(&block.image);
+                set(&mut listener.bucket_prefix, &block.bucket_prefix);
+                listener.timeout_seconds = known(&block.timeout_seconds).unwrap_or(listener.timeout_seconds);
+                listener.memory_size = known(&block.memory_size).unwrap_or(listener.memory_size);
+                listener
+            })
+            .collect();
+        spec.trail = known(&self.trail).map(|trail| TrailSpec {
+            retention_days: known(&trail.retention_days).unwrap_or(1),
+        });
+        spec.tags = crate::pipeline::state::plain_map(&self.tags);
+        spec
+    }
+
+    /// Whether every argument is known, so the definitions can be rendered at plan.
+    pub fn fully_known(&self) -> bool {
+        fn list_known(list: &StringList) -> bool {
+            !list.is_unknown()
+                && list
+                    .as_ref_option()
+                    .is_none_or(|items| items.iter().all(|i| !i.is_unknown()))
+        }
+        let strings = [
+            &self.name,
+            &self.event_source,
+            &self.event_bus,
+            &self.start_detail_type,
+            &self.handler_image,
+            &self.architecture,
+        ];
+        let tasks_known = |tasks: &Vec<Value<TaskBlock>>| {
+            tasks.iter().all(|task| {
+                task.as_ref_option().is_some_and(|t| {
+                    [&t.name, &t.detail_type, &t.result_path, &t.items_path]
+                        .iter()
+                        .all(|v| !v.is_unknown())
+                        && !t.timeout_seconds.is_unknown()
+                        && !t.max_concurrency.is_unknown()
+                })
+            })
+        };
+        let listeners_known = |listeners: &Vec<Value<ListenerBlock>>| {
+            listeners.iter().all(|listener| {
+                listener.as_ref_option().is_some_and(|l| {
+                    [&l.name, &l.image, &l.bucket_prefix].iter().all(|v| !v.is_unknown())
+                        && [&l.detail_types, &l.command, &l.emits].into_iter().all(list_known)
+                        && !l.timeout_seconds.is_unknown()
+                        && !l.memory_size.is_unknown()
+                })
+            })
+        };
+        strings.iter().all(|v| !v.is_unknown())
+            && !self.bucket.is_unknown()
+            && !self.tags.is_unknown()
+            && !self.trail.is_unknown()
+            && self
+                .trail
+                .as_ref_option()
+                .is_none_or(|t| !t.retention_days.is_unknown())
+            && !self.task.is_unknown()
+            && self.task.as_ref_option().is_none_or(tasks_known)
+            && !self.listener.is_unknown()
+            && self.listener.as_ref_option().is_none_or(listeners_known)
+    }
+
+    pub fn children(&self) -> WorkflowChildren {
+        macro_rules! read {
+            ($($field:ident),*) => { WorkflowChildren {
+                $($field: known(&self.$field),)*
+                definition: known(&self.definition).and_then(|text| serde_json::from_str(&text).ok()),
+                finisher_definition: known(&self.finisher_definition).and_then(|text| serde_json::from_str(&text).ok()),
+                listeners: self.recorded_listeners(),
+            } };
+        }
+        each_child_string!(read)
+    }
+
+    fn recorded_listeners(&self) -> BTreeMap<String, ListenerIds> {
+        let plain = crate::pipeline::state::plain_map;
+        let (roles, functions, rules) = (
+            plain(&self.listener_role_arns),
+            plain(&self.listener_function_arns),
+            plain(&self.listener_rule_names),
+        );
+        let names: std::collections::BTreeSet<&String> =
+            roles.keys().chain(functions.keys()).chain(rules.keys()).collect();
+        names
+            .into_iter()
+            .map(|name| {
+                let ids = ListenerIds {
+                    role_arn: roles.get(name).cloned(),
+                    function_arn: functions.get(name).cloned(),
+                    rule_name: rules.get(name).cloned(),
+                };
+                (name.clone(), ids)
+            })
+            .collect()
+    }
+
+    /// Records `children` in the state; a child not created is null (or absent from its map),
+    /// never unknown, so a half-finished create leaves a valid state behind.
+    pub fn set_children(&mut self, children: &WorkflowChildren) {
+        macro_rules! write {
+            ($($field:ident),*) => { $(self.$field = to_value(&children.$field);)* };
+        }
+        each_child_string!(write);
+        self.definition = json_text(&children.definition);
+        self.finisher_definition = json_text(&children.finisher_definition);
+        let listeners = &children.listeners;
+        self.listener_role_arns = map_of(listeners.iter().map(|(n, ids)| (n.clone(), ids.role_arn.clone())));
+        self.listener_function_arns = map_of(listeners.iter().map(|(n, ids)| (n.clone(), ids.function_arn.clone())));
+        self.listener_rule_names = map_of(listeners.iter().map(|(n, ids)| (n.clone(), ids.rule_name.clone())));
+    }
+
+    /// Marks every child identity unknown, as a plan for a fresh create shows them.
+    pub fn mark_children_unknown(&mut self) {
+        macro_rules! unknown {
+            ($($field:ident),*) => { $(self.$field = Value::Unknown;)* };
+        }
+        each_child_string!(unknown);
+        self.listener_role_arns = Value::Unknown;
+        self.listener_function_arns = Value::Unknown;
+        self.listener_rule_names = Value::Unknown;
+    }
+
+    /// Marks unknown what the apply will change: children that are missing (null) and should
+    /// exist, and the listener maps when a listener is missing, added or removed.
+    pub fn mark_changing_children_unknown(&mut self, spec: &WorkflowSpec) {
+        macro_rules! unknown_if_null {
+            ($($field:ident),*) => { $(if self.$field.is_null() {
+                self.$field = Value::Unknown;
+            })* };
+        }
+        each_child_string!(unknown_if_null);
+        // Children the spec does not want stay null.
+        if !spec.bucket {
+            self.bucket_name = Value::Null;
+        }
+        if spec.trail.is_none() {
+            self.trail_log_group = Value::Null;
+            self.trail_rule_name = Value::Null;
+        }
+        let recorded = self.recorded_listeners();
+        let complete =
+            |ids: &ListenerIds| ids.role_arn.is_some() && ids.function_arn.is_some() && ids.rule_name.is_some();
+        let same = recorded.len() == spec.listeners.len()
+            && spec
+                .listeners
+                .iter()
+                .all(|l| recorded.get(&l.name).is_some_and(complete));
+        if !same {
+            self.listener_role_arns = Value::Unknown;
+            self.listener_function_arns = Value::Unknown;
+            self.listener_rule_names = Value::Unknown;
+        }
+    }
+
+    /// The tags every child gets: the resource's `tags` over the provider's `default_tags`.
+    pub fn merged_tags(&self, default_tags: &BTreeMap<String, String>) -> StringMap {
+        let mut all: BTreeMap<String, Value<String>> = default_tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::Value(v.clone())))
+            .collect();
+        match &self.tags {
+            Value::Value(tags) => all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone()))),
+            Value::Unknown => return Value::Unknown,
+            Value::Null => {}
+        }
+        Value::Value(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Value<String> {
+        Value::Value(s.to_owned())
+    }
+
+    fn configured() -> WorkflowState {
+        WorkflowState {
+            name: text("cookie-report"),
+            handler_image: text("registry/eventdriven-handlers:1"),
+            bucket: Value::Value(true),
+            task: Value::Value(vec![Value::Value(TaskBlock {
+                name: text("GetMultiple"),
+                detail_type: text("get.multiple"),
+                result_path: text("$.names"),
+                ..Default::default()
+            })]),
+            listener: Value::Value(vec![Value::Value(ListenerBlock {
+                name: text("get-multiple"),
+                detail_types: Value::Value(vec![text("get.multiple")]),
+                command: Value::Value(vec![text("cookie-report"), text("get-multiple")]),
+                ..Default::default()
+            })]),
+            trail: Value::Value(TrailBlock {
+                retention_days: Value::Value(3),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_spec_takes_core_defaults_for_what_is_unset() {
+        let spec = configured().spec();
+        assert_eq!(spec.event_source, "cookie-report");
+        assert_eq!(spec.event_bus, "default");
+        assert_eq!(spec.tasks[0].timeout_seconds, 300);
+        assert_eq!(spec.tasks[0].result_path.as_deref(), Some("$.names"));
+        assert_eq!(spec.listeners[0].command, ["cookie-report", "get-multiple"]);
+        assert_eq!(spec.listeners[0].bucket_prefix, "runs/");
+        assert_eq!(spec.trail, Some(TrailSpec { retention_days: 3 }));
+        assert_eq!(eventdriven_core::workflow::spec::validate(&spec), Ok(()));
+    }
+
+    #[test]
+    fn children_round_trip_and_a_missing_listener_marks_the_maps_unknown() {
+        let mut state = configured();
+        let mut children = WorkflowChildren {
+            state_machine_arn: Some("arn:sm".into()),
+            definition: Some(serde_json::json!({ "StartAt": "A" })),
+            ..Default::default()
+        };
+        children.listeners.insert(
+            "get-multiple".into(),
+            ListenerIds {
+                role_arn: Some("arn:role".into()),
+                function_arn: Some("arn:fn".into()),
+                rule_name: Some("rule".into()),
+            },
+        );
+        state.set_children(&children);
+        assert_eq!(state.children(), children);
+
+        let spec = state.spec();
+        let mut planned = state.clone();
+        planned.mark_changing_children_unknown(&spec);
+        assert_eq!(
+            planned.listener_function_arns, state.listener_function_arns,
+            "nothing to change"
+        );
+        assert!(planned.bucket_name.is_unknown(), "a missing bucket comes back");
+
+        children.listeners.get_mut("get-multiple").unwrap().function_arn = None;
+        state.set_children(&children);
+        state.mark_changing_children_unknown(&spec);
+        assert!(state.listener_function_arns.is_unknown());
+    }
+
+    #[test]
+    fn unknown_arguments_are_noticed() {
+        let mut state = configured();
+        assert!(state.fully_known());
+        state.handler_image = Value::Unknown;
+        assert!(!state.fully_known());
+    }
+}

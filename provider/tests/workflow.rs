@@ -1,0 +1,410 @@
+//! Acceptance tests of `eventdriven_workflow`: the real `terraform` CLI applies
+//! `examples/cookie-report` to a fakecloud emulator, changes it in place, heals what was
+//! deleted outside Terraform and destroys it. Ignored by a plain `cargo test`;
+//! `tests/acceptance.sh` runs them.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+use common::*;
+use serde_json::Value;
+
+const HANDLER_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/eventdriven-handlers:1";
+const LISTENERS: [&str; 5] = [
+    "get-multiple",
+    "process-single",
+    "post-process-single",
+    "post-process-all",
+    "side-effect",
+];
+
+fn variables(extra: &str) -> String {
+    format!("handler_image = \"{HANDLER_IMAGE}\"\n{extra}")
+}
+
+fn map_value(map: &Value, key: &str) -> String {
+    text(&map[key])
+}
+
+async fn definition_of(sdk: &SdkConfig, arn: &str) -> (Value, String) {
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let machine = sfn
+        .describe_state_machine()
+        .state_machine_arn(arn)
+        .send()
+        .await
+        .expect("state machine exists");
+    (
+        serde_json::from_str(machine.definition()).unwrap(),
+        machine.r#type().as_str().to_owned(),
+    )
+}
+
+/// Every child the state names exists with the settings the example asks for.
+async fn assert_children_exist(sdk: &SdkConfig, workflow: &Value) {
+    let (main, kind) = definition_of(sdk, &text(&workflow["state_machine_arn"])).await;
+    assert_eq!(kind, "STANDARD");
+    assert_eq!(main["States"]["ProcessMultiple"]["MaxConcurrency"], 2);
+    assert_eq!(
+        main.to_string(),
+        text(&workflow["definition"]),
+        "the state shows the deployed definition"
+    );
+    let (_, kind) = definition_of(sdk, &text(&workflow["finisher_arn"])).await;
+    assert_eq!(kind, "EXPRESS");
+
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    for rule in ["start_rule_name", "finisher_rule_name", "trail_rule_name"] {
+        let name = text(&workflow[rule]);
+        let described = events
+            .describe_rule()
+            .name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(described.event_pattern().unwrap().contains("cookie-report"), "{name}");
+        let targets = events.list_targets_by_rule().rule(&name).send().await.unwrap();
+        assert_eq!(targets.targets().len(), 1, "{name} has its target");
+    }
+    let start_targets = events
+        .list_targets_by_rule()
+        .rule(text(&workflow["start_rule_name"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start_targets.targets()[0].input_path(), Some("$.detail"));
+
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    for listener in LISTENERS {
+        let arn = map_value(&workflow["listener_function_arns"], listener);
+        let function = lambda
+            .get_function()
+            .function_name(&arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{listener}: {e}"));
+        let configuration = function.configuration().unwrap();
+        let env = configuration.environment().unwrap().variables().unwrap();
+        assert_eq!(env["EVENT_SOURCE"], "cookie-report");
+        assert_eq!(env["EVENT_BUS"], "default");
+        assert_eq!(env["BUCKET"], text(&workflow["bucket_name"]));
+        let command = configuration
+            .image_config_response()
+            .unwrap()
+            .image_config()
+            .unwrap()
+            .command();
+        assert_eq!(command, ["cookie-report", listener]);
+        let rule = map_value(&workflow["listener_rule_names"], listener);
+        let targets = events.list_targets_by_rule().rule(&rule).send().await.unwrap();
+        assert_eq!(targets.targets()[0].arn(), arn);
+    }
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let group = text(&workflow["trail_log_group"]);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    let found = groups
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(group.as_str()))
+        .expect("trail log group");
+    assert_eq!(found.retention_in_days(), Some(1));
+
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    s3.head_bucket()
+        .bucket(text(&workflow["bucket_name"]))
+        .send()
+        .await
+        .expect("bucket exists");
+}
+
+/// Nothing the workflow created is left.
+async fn assert_children_gone(sdk: &SdkConfig, workflow: &Value) {
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let machines = sfn.list_state_machines().send().await.unwrap();
+    let left: Vec<&str> = machines
+        .state_machines()
+        .iter()
+        .map(|m| m.name())
+        .filter(|n| n.contains("cookie-report"))
+        .collect();
+    assert!(left.is_empty(), "state machines left: {left:?}");
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let rules = events
+        .list_rules()
+        .name_prefix("eventdriven-cookie-report")
+        .send()
+        .await
+        .unwrap();
+    assert!(rules.rules().is_empty(), "rules left: {:?}", rules.rules());
+    let lambda = aws_sdk_lambda::Client::new(sdk);
+    let functions = lambda.list_functions().send().await.unwrap();
+    let left: Vec<&str> = functions
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .filter(|n| n.contains("cookie-report"))
+        .collect();
+    assert!(left.is_empty(), "functions left: {left:?}");
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let roles = iam.list_roles().send().await.unwrap();
+    let left: Vec<&str> = roles
+        .roles()
+        .iter()
+        .map(|r| r.role_name())
+        .filter(|n| n.contains("cookie-report"))
+        .collect();
+    assert!(left.is_empty(), "roles left: {left:?}");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(text(&workflow["trail_log_group"]))
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty(), "log group left");
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+    assert!(
+        s3.head_bucket()
+            .bucket(text(&workflow["bucket_name"]))
+            .send()
+            .await
+            .is_err(),
+        "bucket left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn workflow_lifecycle() {
+    let emulator = Emulator::start("acc-workflow");
+    let sdk = emulator.sdk().await;
+    let workspace = Workspace::of_example("cookie-report", "workflow", &emulator, &variables(""));
+
+    let plan = workspace.ok(&["plan", "-input=false"]);
+    assert!(
+        plan.contains("putEvents.waitForTaskToken"),
+        "the plan shows the rendered definition"
+    );
+    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    let workflow = workspace.resource("eventdriven_workflow");
+    assert_children_exist(&sdk, &workflow).await;
+    assert_eq!(workspace.plan_exit_code().0, 0, "the plan after apply is empty");
+
+    // max_concurrency changes the machine in place: same ARN, new value live.
+    std::fs::write(
+        workspace.dir.join("terraform.tfvars"),
+        variables("max_concurrency = 5\n"),
+    )
+    .unwrap();
+    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    let changed = workspace.resource("eventdriven_workflow");
+    assert_eq!(changed["state_machine_arn"], workflow["state_machine_arn"]);
+    let (main, _) = definition_of(&sdk, &text(&changed["state_machine_arn"])).await;
+    assert_eq!(main["States"]["ProcessMultiple"]["MaxConcurrency"], 5);
+    assert_eq!(workspace.plan_exit_code().0, 0);
+
+    // A listener deleted outside Terraform is planned back, and comes back alone.
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let side_effect = map_value(&workflow["listener_function_arns"], "side-effect");
+    lambda
+        .delete_function()
+        .function_name(&side_effect)
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{plan}");
+    assert!(!plan.contains("must be replaced"), "{plan}");
+    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    lambda
+        .get_function()
+        .function_name(&side_effect)
+        .send()
+        .await
+        .expect("the listener is back");
+    assert_eq!(workspace.plan_exit_code().0, 0);
+
+    // A third... a fourth task updates the machine in place.
+    let main_tf = std::fs::read_to_string(workspace.dir.join("main.tf")).unwrap();
+    let with_task = main_tf.replacen(
+        "  listener {",
+        "  task {\n    name        = \"Celebrate\"\n    detail_type = \"celebrate\"\n  }\n\n  listener {",
+        1,
+    );
+    std::fs::write(workspace.dir.join("main.tf"), with_task).unwrap();
+    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    let (main, _) = definition_of(&sdk, &text(&workflow["state_machine_arn"])).await;
+    assert_eq!(main["States"]["PostProcessAll"]["Next"], "Celebrate");
+    assert_eq!(
+        workspace.resource("eventdriven_workflow")["state_machine_arn"],
+        workflow["state_machine_arn"]
+    );
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert_children_gone(&sdk, &workflow).await;
+}
+
+/// `aws events put-events` with the start event, as a user starts a run.
+fn start_run(emulator: &Emulator, detail: &str) {
+    let entry = serde_json::json!([{ "Source": "cookie-report", "DetailType": "start", "Detail": detail }]);
+    let status = std::process::Command::new("aws")
+        .args(["events", "put-events", "--entries", &entry.to_string()])
+        .envs(emulator.env())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("aws on PATH");
+    assert!(status.success(), "aws events put-events failed");
+}
+
+/// The ARN of the main machine's execution `name`.
+async fn execution_arn(sdk: &SdkConfig, machine: &str, name: &str) -> String {
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let listed = sfn.list_executions().state_machine_arn(machine).send().await.unwrap();
+    let found = listed
+        .executions()
+        .iter()
+        .find(|e| e.name() == name)
+        .expect("the execution is on the emulator");
+    found.execution_arn().to_owned()
+}
+
+/// `eventdriven trail ARN --format json`: the run's events, in order.
+fn trail(emulator: &Emulator, execution_arn: &str) -> Vec<Value> {
+    let output = std::process::Command::new(eventdriven())
+        .args([
+            "trail",
+            execution_arn,
+            "--endpoint",
+            &emulator.endpoint,
+            "--format",
+            "json",
+        ])
+        .envs(emulator.env())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "eventdriven trail: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn count(trail: &[Value], detail_type: &str) -> usize {
+    trail.iter().filter(|e| e["detailType"] == detail_type).count()
+}
+
+async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Value {
+    let found = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e}"));
+    serde_json::from_slice(&found.body.collect().await.unwrap().into_bytes()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud, aws and redis-server: run tests/acceptance.sh"]
+async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_trail() {
+    let emulator = Emulator::start("acc-workflow-run");
+    let sdk = emulator.sdk().await;
+    let workspace = Workspace::of_example(
+        "cookie-report",
+        "workflow-run",
+        &emulator,
+        &variables("task_timeout_seconds = 10\n"),
+    );
+    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    let workflow = workspace.resource("eventdriven_workflow");
+    let machine = text(&workflow["state_machine_arn"]);
+    let bucket = text(&workflow["bucket_name"]);
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let state_dir = workspace.dir.join("local-cloud");
+
+    // A run: the report's total is the sum of the per-person files.
+    let cloud = LocalCloud::start(&emulator, &state_dir, &[]);
+    start_run(&emulator, "{}");
+    let runs = wait_for_ended(&emulator, &state_dir, 1, Duration::from_secs(60));
+    let (name, status) = runs[0].clone();
+    assert_eq!(
+        status,
+        "SUCCEEDED",
+        "{}",
+        cli(&emulator, &state_dir, &["execution", &name])
+    );
+    let report = object(&s3, &bucket, &format!("runs/{name}/report.json")).await;
+    let people: Vec<String> = serde_json::from_value(report["names"].clone()).unwrap();
+    assert_eq!(report["numberOfPeople"], people.len());
+    let mut sum = 0;
+    for person in &people {
+        sum += object(&s3, &bucket, &format!("runs/{name}/people/{person}.json")).await["cookies"]
+            .as_u64()
+            .unwrap();
+    }
+    assert_eq!(report["totalCookiesConsumed"], sum);
+
+    // The trail holds every event of the run, side effects' triggers included, in order.
+    let arn = execution_arn(&sdk, &machine, &name).await;
+    let n = people.len();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let events = loop {
+        let events = trail(&emulator, &arn);
+        if count(&events, "task.finished") >= n + 2 || Instant::now() > deadline {
+            break events;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert!(count(&events, "get.multiple") >= 1, "{events:?}");
+    assert_eq!(count(&events, "process.single"), n, "{events:?}");
+    assert_eq!(count(&events, "process.single.post"), n, "{events:?}");
+    assert_eq!(count(&events, "process.all"), 1, "{events:?}");
+    assert_eq!(count(&events, "task.finished"), n + 2, "{events:?}");
+    assert_eq!(events.last().unwrap()["detailType"], "task.finished");
+    let emitters: HashSet<&str> = events.iter().filter_map(|e| e["emittedBy"].as_str()).collect();
+    assert!(
+        emitters.contains("eventdriven-cookie-report-process-single"),
+        "{emitters:?}"
+    );
+
+    // A listener that fails fails the run with its error and cause, within seconds.
+    let started = Instant::now();
+    start_run(&emulator, r#"{"failWith":"the cookie jar is empty"}"#);
+    let runs = wait_for_ended(&emulator, &state_dir, 2, Duration::from_secs(30));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed in {:?}",
+        started.elapsed()
+    );
+    let (failed, status) = runs.iter().find(|(n, _)| *n != name).unwrap().clone();
+    assert_eq!(status, "FAILED");
+    let described = cli(&emulator, &state_dir, &["execution", &failed]);
+    assert!(
+        described.contains("CookieReportFailed") && described.contains("the cookie jar is empty"),
+        "{described}"
+    );
+    drop(cloud);
+
+    // A listener that never answers fails the run with States.Timeout after timeout_seconds.
+    let never = "123456789012.dkr.ecr.us-east-1.amazonaws.com/eventdriven-handlers:1=true";
+    let cloud = LocalCloud::start(&emulator, &state_dir, &["--image", never]);
+    start_run(&emulator, "{}");
+    let runs = wait_for_ended(&emulator, &state_dir, 3, Duration::from_secs(40));
+    let (timed_out, status) = runs.iter().find(|(n, _)| *n != name && *n != failed).unwrap().clone();
+    assert_eq!(status, "FAILED");
+    let described = cli(&emulator, &state_dir, &["execution", &timed_out]);
+    assert!(described.contains("States.Timeout"), "{described}");
+    drop(cloud);
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+}
