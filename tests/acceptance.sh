@@ -11,4 +11,4 @@ export PATH="$HOME/.cargo/bin:$PATH"
 command -v aws >/dev/null && command -v redis-server >/dev/null || scripts/ensure-tools.sh
 # Tests run one at a time: each starts an emulator and several Terraform runs.
 cargo build -p eventdriven-runtime --bin eventdriven
-cargo test -p terraform-provider-eventdriven --test acceptance --test local_cloud -- --ignored --test-threads=1 "$@"
+cargo test -p terraform-provider-eventdriven --test acceptance --test local_cloud --test workflow -- --ignored --test-threads=1 "$@"

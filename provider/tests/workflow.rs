@@ -408,3 +408,24 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
 
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform and fakecloud: run tests/acceptance.sh"]
+async fn bad_input_names_the_block_and_field() {
+    let emulator = Emulator::start("acc-workflow-invalid");
+    let workspace = Workspace::of_example(
+        "cookie-report",
+        "workflow-invalid",
+        &emulator,
+        &variables("task_timeout_seconds = 0\nname = \"Cookie_Report\"\n"),
+    );
+    let output = workspace.run(&["plan", "-input=false"]);
+    assert!(!output.status.success(), "an invalid workflow must not plan");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for attribute in ["name", "task[0].timeout_seconds", "task[2].timeout_seconds"] {
+        assert!(
+            stderr.contains(&format!("Invalid {attribute}")),
+            "the error names {attribute}: {stderr}"
+        );
+    }
+}
