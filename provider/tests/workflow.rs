@@ -249,6 +249,18 @@ async fn workflow_lifecycle() {
         workflow["state_machine_arn"]
     );
 
+    // Import by name rebuilds the state: the plan after it is empty.
+    workspace.ok(&["state", "rm", "eventdriven_workflow.cookies"]);
+    workspace.ok(&[
+        "import",
+        "-input=false",
+        "eventdriven_workflow.cookies",
+        "cookie-report",
+    ]);
+    // force_destroy is a choice about destroy, not something AWS holds: an import has it false.
+    let (code, plan) = workspace.run_plan(&["-var", "force_destroy=false"]);
+    assert_eq!(code, 0, "the plan after import is empty: {plan}");
+
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
     assert_children_gone(&sdk, &workflow).await;
 }

@@ -48,6 +48,8 @@ impl Emulator {
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
             ("AWS_REGION", REGION.into()),
+            // The AWS CLI v1 reads only this one.
+            ("AWS_DEFAULT_REGION", REGION.into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
             ("AWS_PAGER", String::new()),
         ]

@@ -90,6 +90,55 @@ fn map_of(names: &WorkflowNames, task: &TaskSpec, items_path: &str) -> Value {
     })
 }
 
+/// What the main definition embeds of the spec, read back (for import).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmbeddedWorkflow {
+    pub event_source: String,
+    pub event_bus: String,
+    pub tasks: Vec<TaskSpec>,
+}
+
+/// Reads the tasks, source and bus back from a main definition [`main_definition`] rendered;
+/// `None` for a definition it did not render.
+pub fn embedded_workflow(definition: &Value) -> Option<EmbeddedWorkflow> {
+    let states = definition["States"].as_object()?;
+    let mut tasks = Vec::new();
+    let mut next = definition["StartAt"].as_str();
+    let mut first_entry = None;
+    while let Some(name) = next {
+        let state = states.get(name)?;
+        let (wait, items_path, max_concurrency) = match state["Type"].as_str()? {
+            "Map" => {
+                let processor = &state["ItemProcessor"];
+                let inner = processor["StartAt"].as_str()?;
+                (
+                    &processor["States"][inner],
+                    state["ItemsPath"].as_str(),
+                    state["MaxConcurrency"].as_i64(),
+                )
+            }
+            _ => (state, None, None),
+        };
+        let entry = &wait["Parameters"]["Entries"][0];
+        first_entry.get_or_insert(entry);
+        tasks.push(TaskSpec {
+            name: name.to_owned(),
+            detail_type: entry["DetailType"].as_str()?.to_owned(),
+            result_path: state["ResultPath"].as_str().map(str::to_owned),
+            timeout_seconds: wait["TimeoutSeconds"].as_i64()?,
+            items_path: items_path.map(str::to_owned),
+            max_concurrency: max_concurrency.unwrap_or(0),
+        });
+        next = state["Next"].as_str();
+    }
+    let entry = first_entry?;
+    Some(EmbeddedWorkflow {
+        event_source: entry["Source"].as_str()?.to_owned(),
+        event_bus: entry["EventBusName"].as_str()?.to_owned(),
+        tasks,
+    })
+}
+
 pub const ANSWER: &str = "Answer";
 pub const SEND_TASK_SUCCESS: &str = "SendTaskSuccess";
 pub const SEND_TASK_FAILURE: &str = "SendTaskFailure";
@@ -205,6 +254,20 @@ mod tests {
         let mut unchanged = after.clone();
         unchanged["States"]["ProcessMultiple"]["MaxConcurrency"] = json!(2);
         assert_eq!(unchanged, before, "max_concurrency changes nothing else");
+    }
+
+    #[test]
+    fn the_tasks_source_and_bus_read_back_from_the_definition() {
+        let mut spec = fixtures::cookies();
+        spec.event_bus = "orders".into();
+        spec.tasks[0].timeout_seconds = 42;
+        let embedded = embedded_workflow(&main_of(&spec)).unwrap();
+        assert_eq!(embedded.tasks, spec.tasks);
+        assert_eq!(
+            (embedded.event_source.as_str(), embedded.event_bus.as_str()),
+            ("cookie-report", "orders")
+        );
+        assert_eq!(embedded_workflow(&json!({ "StartAt": "X", "States": {} })), None);
     }
 
     #[test]

@@ -114,6 +114,22 @@ pub struct FunctionInfo {
     pub image_uri: Option<String>,
     pub architecture: Option<String>,
     pub environment: BTreeMap<String, String>,
+    /// The image's command as configured; empty when the image's own is used.
+    pub command: Vec<String>,
+    pub timeout_seconds: Option<i32>,
+    pub memory_mb: Option<i32>,
+}
+
+/// Names of the functions whose name starts with `prefix`.
+pub async fn names_with_prefix(aws: &AwsClients, prefix: &str) -> Result<Vec<String>, AwsError> {
+    let mut names = Vec::new();
+    let mut pages = aws.lambda.list_functions().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(AwsError::from)?;
+        let matching = page.functions().iter().filter_map(|f| f.function_name());
+        names.extend(matching.filter(|name| name.starts_with(prefix)).map(str::to_owned));
+    }
+    Ok(names)
 }
 
 pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<FunctionInfo>, AwsError> {
@@ -136,6 +152,13 @@ pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<FunctionInfo>, 
             .and_then(|e| e.variables())
             .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default(),
+        command: configuration
+            .and_then(|c| c.image_config_response())
+            .and_then(|r| r.image_config())
+            .map(|c| c.command().to_vec())
+            .unwrap_or_default(),
+        timeout_seconds: configuration.and_then(|c| c.timeout()),
+        memory_mb: configuration.and_then(|c| c.memory_size()),
     }))
 }
 

@@ -65,6 +65,47 @@ pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<String>, AwsErr
     Ok(found(out.map_err(AwsError::from))?.and_then(|out| out.role.map(|role| role.arn)))
 }
 
+/// The role's inline policy, or `None` when the role or the policy is gone.
+pub async fn policy(aws: &AwsClients, name: &str) -> Result<Option<serde_json::Value>, AwsError> {
+    let out = aws
+        .iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(INLINE_POLICY_NAME)
+        .send()
+        .await;
+    let Some(out) = found(out.map_err(AwsError::from))? else {
+        return Ok(None);
+    };
+    // IAM returns the document URL-encoded.
+    let document = percent_decode(out.policy_document());
+    Ok(serde_json::from_str(&document).ok())
+}
+
+/// Decodes `%XX` escapes, as IAM encodes policy documents.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
 pub async fn put_tags(aws: &AwsClients, name: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws.iam.list_role_tags().role_name(name).send().await?;
     let untag = |stale| async move {
@@ -347,6 +388,13 @@ impl Child<Workflow> for ListenerRole {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_documents_are_url_decoded() {
+        assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), "{\"a\":1}");
+        assert_eq!(percent_decode("{\"a\":1}"), "{\"a\":1}");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
 
     #[test]
     fn role_names_come_from_arns() {

@@ -1,6 +1,7 @@
 //! The `eventdriven_workflow` resource: Terraform's lifecycle mapped onto the children.
 
 mod deploy;
+mod import;
 pub(crate) mod plan;
 mod schema;
 pub(crate) mod state;
@@ -130,6 +131,7 @@ impl Resource for WorkflowResource {
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
         let aws = self.configured.clients(diags)?;
         let mut state = proposed_state;
+        state.apply_defaults();
         state.id = state.name.clone();
         state.tags_all = state.merged_tags(&aws.default_tags);
         state.mark_children_unknown();
@@ -151,6 +153,7 @@ impl Resource for WorkflowResource {
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
         let aws = self.configured.clients(diags)?;
         let mut state = proposed_state;
+        state.apply_defaults();
         state.tags_all = state.merged_tags(&aws.default_tags);
         let replace: Vec<AttributePath> = schema::FORCE_NEW
             .iter()
@@ -222,6 +225,21 @@ impl Resource for WorkflowResource {
         let mut state = planned_state;
         state.set_children(&children);
         Some((state, planned_private_state))
+    }
+
+    async fn import<'a>(
+        &self,
+        diags: &mut Diagnostics,
+        id: String,
+    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
+        let aws = self.configured.clients(diags)?;
+        match import::import(aws, &id).await {
+            Ok(state) => Some((state, ValueEmpty::default())),
+            Err(failure) => {
+                report(diags, failure);
+                None
+            }
+        }
     }
 
     async fn destroy<'a>(

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema};
 
 use crate::pipeline::schema::{attribute, boolean, number, string, string_map};
-use AttributeConstraint::{Computed, Optional, Required};
+use AttributeConstraint::{Computed, Optional, OptionalComputed, Required};
 
 /// Arguments whose change replaces the whole workflow: every child's name derives from them, or
 /// every rule lives on the bus. Tasks, listeners and the trail change in place.
@@ -26,13 +26,13 @@ fn block(description: &str, attributes: Vec<(&str, Attribute)>) -> Block {
 pub fn schema() -> Schema {
     let attributes: HashMap<String, Attribute> = [
         ("name", string(Required, "Workflow name (at most 30 characters); every child's name derives from it. Forces replacement.")),
-        ("event_source", string(Optional, "The `source` of every event of this workflow. Default: `name`.")),
-        ("event_bus", string(Optional, "The event bus every event and rule lives on. Default `default`. Forces replacement.")),
-        ("start_detail_type", string(Optional, "The detail type of the event (with `event_source`) that starts a run; its detail is the run's input. Default `start`.")),
+        ("event_source", string(OptionalComputed, "The `source` of every event of this workflow. Default: `name`.")),
+        ("event_bus", string(OptionalComputed, "The event bus every event and rule lives on. Default `default`. Forces replacement.")),
+        ("start_detail_type", string(OptionalComputed, "The detail type of the event (with `event_source`) that starts a run; its detail is the run's input. Default `start`.")),
         ("handler_image", string(Required, "Container image URI of the listeners, unless a listener names its own `image`.")),
-        ("architecture", string(Optional, "CPU architecture of the listener images: `x86_64` (default) or `arm64`.")),
-        ("bucket", boolean(Optional, "Whether the workflow has a bucket for intermediate results (private, encrypted, TLS only), passed to listeners as `BUCKET`. Default `false`.")),
-        ("force_destroy", boolean(Optional, "Whether destroy may delete the bucket while it holds objects. Default `false`.")),
+        ("architecture", string(OptionalComputed, "CPU architecture of the listener images: `x86_64` (default) or `arm64`.")),
+        ("bucket", boolean(OptionalComputed, "Whether the workflow has a bucket for intermediate results (private, encrypted, TLS only), passed to listeners as `BUCKET`. Default `false`.")),
+        ("force_destroy", boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects. Default `false`.")),
         ("tags", string_map(Optional, "Tags for every child, over the provider's `default_tags`.")),
         ("id", string(Computed, "The workflow name.")),
         ("tags_all", string_map(Computed, "Tags every child carries.")),
@@ -74,7 +74,7 @@ pub fn schema() -> Schema {
             (
                 "timeout_seconds",
                 number(
-                    Optional,
+                    OptionalComputed,
                     "How long the task waits for its answer before the run fails with `States.Timeout`. Default 300.",
                 ),
             ),
@@ -88,7 +88,7 @@ pub fn schema() -> Schema {
             (
                 "max_concurrency",
                 number(
-                    Optional,
+                    OptionalComputed,
                     "Items of a Map in flight at once; 0 (default) means unbounded.",
                 ),
             ),
@@ -149,7 +149,7 @@ pub fn schema() -> Schema {
             attributes,
             blocks: [
                 ("task".to_owned(), NestedBlock::List(task)),
-                ("listener".to_owned(), NestedBlock::List(listener)),
+                ("listener".to_owned(), NestedBlock::Set(listener)),
                 ("trail".to_owned(), NestedBlock::Optional(trail)),
             ]
             .into_iter()

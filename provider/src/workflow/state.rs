@@ -211,6 +211,32 @@ impl WorkflowState {
         spec
     }
 
+    /// Fills unset optional arguments (and the tasks' timeouts and concurrency) with core's
+    /// defaults, so the plan shows real values and an import reads the same.
+    pub fn apply_defaults(&mut self) {
+        fn fill<T: Clone>(value: &mut Value<T>, default: T) {
+            if value.is_null() {
+                *value = Value::Value(default);
+            }
+        }
+        let defaults = WorkflowSpec::new(known(&self.name).unwrap_or_default(), "");
+        fill(&mut self.event_source, defaults.event_source);
+        fill(&mut self.event_bus, defaults.event_bus);
+        fill(&mut self.start_detail_type, defaults.start_detail_type);
+        fill(&mut self.architecture, defaults.architecture);
+        fill(&mut self.bucket, defaults.bucket);
+        fill(&mut self.force_destroy, false);
+        let task_defaults = TaskSpec::new("", "");
+        if let Value::Value(tasks) = &mut self.task {
+            for task in tasks.iter_mut() {
+                if let Value::Value(task) = task {
+                    fill(&mut task.timeout_seconds, task_defaults.timeout_seconds);
+                    fill(&mut task.max_concurrency, task_defaults.max_concurrency);
+                }
+            }
+        }
+    }
+
     /// Whether every argument is known, so the definitions can be rendered at plan.
     pub fn fully_known(&self) -> bool {
         fn list_known(list: &StringList) -> bool {
