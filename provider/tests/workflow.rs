@@ -98,6 +98,19 @@ async fn assert_children_exist(sdk: &SdkConfig, workflow: &Value) {
             .unwrap()
             .command();
         assert_eq!(command, ["cookie-report", listener]);
+        let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+        let group = format!("/aws/lambda/eventdriven-cookie-report-{listener}");
+        let groups = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&group)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            groups.log_groups().first().and_then(|g| g.retention_in_days()),
+            Some(14),
+            "{group}"
+        );
         let rule = map_value(&workflow["listener_rule_names"], listener);
         let targets = events.list_targets_by_rule().rule(&rule).send().await.unwrap();
         assert_eq!(targets.targets()[0].arn(), arn);
@@ -171,6 +184,17 @@ async fn assert_children_gone(sdk: &SdkConfig, workflow: &Value) {
         .await
         .unwrap();
     assert!(groups.log_groups().is_empty(), "log group left");
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/eventdriven-cookie-report")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        groups.log_groups().is_empty(),
+        "listener log groups left: {:?}",
+        groups.log_groups()
+    );
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
     assert!(
         s3.head_bucket()

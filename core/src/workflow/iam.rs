@@ -63,13 +63,14 @@ pub fn events_policy(names: &WorkflowNames) -> Value {
     )])
 }
 
-/// A listener writes its own logs, emits what it may, and reads and writes its bucket prefix.
+/// A listener writes its own logs (the provider creates its log group, with a retention),
+/// emits what it may, and reads and writes its bucket prefix.
 pub fn listener_policy(names: &WorkflowNames, listener: &ListenerSpec) -> Value {
     let log_group = names.function_log_group_arn(listener);
     let mut statements = vec![
         allow(
             "ListenerLogs",
-            &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
             &[format!("{log_group}:*"), log_group],
         ),
         put_events(names, "EmitAndAnswer", &listener.may_emit()),

@@ -57,6 +57,11 @@ pub fn trail_log_group_of(state_machine: &str) -> String {
     format!("/aws/events/{state_machine}")
 }
 
+/// The log group Lambda writes the function `function`'s logs to.
+pub fn function_log_group_of(function: &str) -> String {
+    format!("/aws/lambda/{function}")
+}
+
 /// Names of one workflow's children in one account.
 #[derive(Clone, Copy, Debug)]
 pub struct WorkflowNames<'a> {
@@ -122,7 +127,7 @@ impl<'a> WorkflowNames<'a> {
     }
 
     pub fn function_log_group(&self, listener: &ListenerSpec) -> String {
-        format!("/aws/lambda/{}", self.function(listener))
+        function_log_group_of(&self.function(listener))
     }
 
     fn arn(&self, service: &str, region: &str, account: &str, resource: &str) -> String {

@@ -22,6 +22,8 @@ pub const DEFAULT_LISTENER_TIMEOUT_SECONDS: i64 = 60;
 pub const DEFAULT_LISTENER_MEMORY_MB: i64 = 256;
 /// Where listeners keep a run's intermediate results in the bucket, unless told otherwise.
 pub const DEFAULT_BUCKET_PREFIX: &str = "runs/";
+/// Two weeks of listener logs, unless told otherwise.
+pub const DEFAULT_LOG_RETENTION_DAYS: i64 = 14;
 /// CloudWatch Logs' allowed retention periods, in days.
 pub const RETENTION_DAYS: [i64; 22] = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -44,6 +46,8 @@ pub struct WorkflowSpec {
     pub tasks: Vec<TaskSpec>,
     pub listeners: Vec<ListenerSpec>,
     pub trail: Option<TrailSpec>,
+    /// How long the listeners' log groups keep their logs.
+    pub log_retention_days: i64,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -140,6 +144,7 @@ impl WorkflowSpec {
             tasks: Vec::new(),
             listeners: Vec::new(),
             trail: None,
+            log_retention_days: DEFAULT_LOG_RETENTION_DAYS,
             tags: BTreeMap::new(),
         }
     }
@@ -232,18 +237,20 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
         check(at("memory_size"), in_range(listener.memory_size, 128, 10_240));
     }
     if let Some(trail) = &spec.trail {
-        check(
-            "trail.retention_days".into(),
-            rule(
-                RETENTION_DAYS.contains(&trail.retention_days),
-                format!("must be one of CloudWatch Logs' retention periods: {RETENTION_DAYS:?}"),
-            ),
-        );
+        check("trail.retention_days".into(), retention(trail.retention_days));
     }
+    check("log_retention_days".into(), retention(spec.log_retention_days));
     for message in tags(&spec.tags) {
         check("tags".into(), Err(message));
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+fn retention(days: i64) -> Result<(), String> {
+    rule(
+        RETENTION_DAYS.contains(&days),
+        format!("must be one of CloudWatch Logs' retention periods: {RETENTION_DAYS:?}"),
+    )
 }
 
 fn workflow_name(name: &str) -> Result<(), String> {

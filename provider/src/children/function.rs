@@ -14,12 +14,14 @@ use crate::aws::{
 };
 use async_trait::async_trait;
 
+use crate::children::log_group;
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
 use crate::workflow::state::WorkflowChildren;
 use eventdriven_core::workflow::environment::listener_environment;
+use eventdriven_core::workflow::naming::function_log_group_of;
 use eventdriven_core::workflow::spec::ListenerSpec;
 
 /// Everything the function is configured with.
@@ -338,6 +340,13 @@ impl Child<Pipeline> for ListChunksFunction {
 /// VPC, invocable by its rule only.
 pub struct ListenerFunction(pub String);
 
+/// The listener's log group, with the workflow's retention (both upserts).
+async fn put_log_group(plan: &WorkflowPlan, listener: &ListenerSpec) -> Result<(), AwsError> {
+    let log_group = plan.names().function_log_group(listener);
+    log_group::create(&plan.aws, &log_group, &plan.tags).await?;
+    log_group::put_retention(&plan.aws, &log_group, plan.spec.log_retention_days).await
+}
+
 /// The function's settings, borrowing the name and environment the caller holds.
 fn listener_settings<'a>(
     plan: &'a WorkflowPlan,
@@ -381,6 +390,8 @@ impl Child<Workflow> for ListenerFunction {
             return Ok(());
         };
         if self.recorded(children).is_none() {
+            // Created first, with a retention, so Lambda does not create it without one.
+            put_log_group(plan, listener).await?;
             let role = children
                 .listeners
                 .get(&self.0)
@@ -422,6 +433,7 @@ impl Child<Workflow> for ListenerFunction {
             &listener_settings(plan, listener, &name, &environment, &role),
         )
         .await?;
+        put_log_group(plan, listener).await?;
         allow_rule(&plan.aws, &name, &plan.names().listener_rule_arn(listener)).await
     }
 
@@ -438,7 +450,10 @@ impl Child<Workflow> for ListenerFunction {
         Ok(read(&scope.aws, id).await?.is_some())
     }
 
+    /// Deletes the function, then its log group.
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await
+        delete(&scope.aws, id).await?;
+        let function_name = id.rsplit(':').next().unwrap_or(id);
+        log_group::delete(&scope.aws, &function_log_group_of(function_name)).await
     }
 }

@@ -1,5 +1,6 @@
-//! A workflow's trail: the CloudWatch Logs group its trail rule writes every event to, with a
-//! retention, and the resource policy that lets only that rule write there.
+//! CloudWatch Logs groups: a workflow's trail (every event its trail rule writes, with a
+//! retention and the resource policy that lets only that rule write there), and the groups its
+//! listener functions log to.
 
 use aws_sdk_cloudwatchlogs::Client;
 use eventdriven_core::workflow::iam::trail_resource_policy;
@@ -29,20 +30,23 @@ pub async fn create(aws: &AwsClients, name: &str, tags: &Tags) -> Result<(), Aws
     }
 }
 
-/// Sets the retention and the resource policy (both upserts, so this also heals drift).
-pub async fn configure(
-    aws: &AwsClients,
-    name: &str,
-    retention_days: i64,
-    policy_name: &str,
-    policy: &serde_json::Value,
-) -> Result<(), AwsError> {
+/// Sets how long the group keeps its events (an upsert).
+pub async fn put_retention(aws: &AwsClients, name: &str, retention_days: i64) -> Result<(), AwsError> {
     logs(aws)
         .put_retention_policy()
         .log_group_name(name)
         .retention_in_days(retention_days as i32)
         .send()
         .await?;
+    Ok(())
+}
+
+/// Sets an account-level resource policy of CloudWatch Logs (an upsert).
+pub async fn put_resource_policy(
+    aws: &AwsClients,
+    policy_name: &str,
+    policy: &serde_json::Value,
+) -> Result<(), AwsError> {
     logs(aws)
         .put_resource_policy()
         .policy_name(policy_name)
@@ -90,11 +94,15 @@ pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), Aw
     sync_tags(current, tags, untag, tag).await
 }
 
-/// Deletes the resource policy, then the group; either already gone is fine.
-pub async fn delete(aws: &AwsClients, name: &str, policy_name: &str) -> Result<(), AwsError> {
-    let out = logs(aws).delete_resource_policy().policy_name(policy_name).send().await;
-    ignore_not_found(out.map(drop).map_err(Into::into))?;
+/// Deletes the group; already gone is fine.
+pub async fn delete(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
     let out = logs(aws).delete_log_group().log_group_name(name).send().await;
+    ignore_not_found(out.map(drop).map_err(Into::into))
+}
+
+/// Deletes a resource policy; already gone is fine.
+pub async fn delete_resource_policy(aws: &AwsClients, policy_name: &str) -> Result<(), AwsError> {
+    let out = logs(aws).delete_resource_policy().policy_name(policy_name).send().await;
     ignore_not_found(out.map(drop).map_err(Into::into))
 }
 
@@ -104,13 +112,11 @@ pub struct TrailLogGroup;
 impl TrailLogGroup {
     async fn configure_for(&self, plan: &WorkflowPlan, retention_days: i64) -> Result<(), AwsError> {
         let names = plan.names();
-        let policy = trail_resource_policy(&names);
-        configure(
+        put_retention(&plan.aws, &names.trail_log_group(), retention_days).await?;
+        put_resource_policy(
             &plan.aws,
-            &names.trail_log_group(),
-            retention_days,
             &names.trail_resource_policy(),
-            &policy,
+            &trail_resource_policy(&names),
         )
         .await
     }
@@ -161,6 +167,7 @@ impl Child<Workflow> for TrailLogGroup {
     }
 
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
-        delete(&scope.aws, id, &scope.names().trail_resource_policy()).await
+        delete_resource_policy(&scope.aws, &scope.names().trail_resource_policy()).await?;
+        delete(&scope.aws, id).await
     }
 }

@@ -64,6 +64,15 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<WorkflowState, F
         });
     }
     import_listeners(&aws, &context, &mut spec, bus.as_deref()).await?;
+    if let Some(listener) = spec.listeners.first() {
+        let group = WorkflowNames::new(&spec, &context).function_log_group(listener);
+        let retention = log_group::read(&aws, &group)
+            .await
+            .map_err(failed("CloudWatch Logs group", &group))?;
+        if let Some(Some(days)) = retention {
+            spec.log_retention_days = i64::from(days);
+        }
+    }
 
     let names = WorkflowNames::new(&spec, &context);
     let mut children = WorkflowChildren {
@@ -210,6 +219,7 @@ fn state_of(spec: &WorkflowSpec) -> WorkflowState {
         handler_image: text(&spec.handler_image),
         architecture: text(&spec.architecture),
         bucket: Value::Value(spec.bucket),
+        log_retention_days: Value::Value(spec.log_retention_days),
         // Whether destroy may lose data is a choice, not something AWS holds.
         force_destroy: Value::Value(false),
         task: Value::Value(

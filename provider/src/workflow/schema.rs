@@ -32,6 +32,7 @@ pub fn schema() -> Schema {
         ("handler_image", string(Required, "Container image URI of the listeners, unless a listener names its own `image`.")),
         ("architecture", string(OptionalComputed, "CPU architecture of the listener images: `x86_64` (default) or `arm64`.")),
         ("bucket", boolean(OptionalComputed, "Whether the workflow has a bucket for intermediate results (private, encrypted, TLS only), passed to listeners as `BUCKET`. Default `false`.")),
+        ("log_retention_days", number(OptionalComputed, "Days the listeners' log groups (`/aws/lambda/<function>`, created with the functions and deleted with them) keep their logs. Default 14.")),
         ("force_destroy", boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects. Default `false`.")),
         ("tags", string_map(Optional, "Tags for every child, over the provider's `default_tags`.")),
         ("id", string(Computed, "The workflow name.")),

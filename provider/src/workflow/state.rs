@@ -52,6 +52,7 @@ pub struct WorkflowState {
     pub handler_image: Value<String>,
     pub architecture: Value<String>,
     pub bucket: Value<bool>,
+    pub log_retention_days: Value<i64>,
     pub force_destroy: Value<bool>,
     pub tags: StringMap,
     pub task: Value<Vec<Value<TaskBlock>>>,
@@ -176,6 +177,7 @@ impl WorkflowState {
         set(&mut spec.start_detail_type, &self.start_detail_type);
         set(&mut spec.architecture, &self.architecture);
         spec.bucket = known(&self.bucket).unwrap_or(false);
+        spec.log_retention_days = known(&self.log_retention_days).unwrap_or(spec.log_retention_days);
         spec.tasks = blocks(&self.task)
             .into_iter()
             .map(|block| {
@@ -225,6 +227,7 @@ impl WorkflowState {
         fill(&mut self.start_detail_type, defaults.start_detail_type);
         fill(&mut self.architecture, defaults.architecture);
         fill(&mut self.bucket, defaults.bucket);
+        fill(&mut self.log_retention_days, defaults.log_retention_days);
         fill(&mut self.force_destroy, false);
         let task_defaults = TaskSpec::new("", "");
         if let Value::Value(tasks) = &mut self.task {
@@ -276,6 +279,7 @@ impl WorkflowState {
         };
         strings.iter().all(|v| !v.is_unknown())
             && !self.bucket.is_unknown()
+            && !self.log_retention_days.is_unknown()
             && !self.tags.is_unknown()
             && !self.trail.is_unknown()
             && self
