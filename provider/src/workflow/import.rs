@@ -9,7 +9,7 @@ use eventdriven_core::spec::PREFIX;
 use eventdriven_core::workflow::definition::embedded_workflow;
 use eventdriven_core::workflow::environment::EMITS;
 use eventdriven_core::workflow::naming::{WorkflowNames, WorkflowRule};
-use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
+use eventdriven_core::workflow::spec::{ListenerSpec, TrailSpec, WorkflowSpec};
 use tf_provider::value::Value;
 
 use crate::aws::{AwsClients, AwsError};
@@ -167,7 +167,7 @@ async fn import_listeners(
         let policy = role::policy(aws, &role_name)
             .await
             .map_err(failed("IAM role", &role_name))?;
-        if let Some(prefix) = policy.as_ref().and_then(|p| bucket_prefix_of(p)) {
+        if let Some(prefix) = policy.as_ref().and_then(bucket_prefix_of) {
             listener.bucket_prefix = prefix;
         }
         spec.listeners.push(listener);
@@ -278,6 +278,7 @@ fn state_of(spec: &WorkflowSpec) -> WorkflowState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use eventdriven_core::workflow::spec::TaskSpec;
     use serde_json::json;
 
     #[test]
