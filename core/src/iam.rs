@@ -2,20 +2,19 @@
 //!
 //! Every resource is named through [`Names`], so the policies can be rendered before the
 //! resources exist and never grant anything beyond this pipeline's own children. The one
-//! exception, the Lambda's network interfaces, is explained on [`VPC_NETWORK_INTERFACES_SID`].
+//! exception, describing the VPC for the Lambda, is explained on [`VPC_DESCRIBE_SID`].
 
 use serde_json::{Value, json};
 
-use crate::cluster::AwsContext;
+use crate::cluster::{AwsContext, ClusterInfo};
 use crate::naming::Names;
 use crate::spec::PipelineSpec;
 
 pub const POLICY_VERSION: &str = "2012-10-17";
 
-/// The only statement with `Resource: "*"`. A Lambda attached to a VPC manages its own network
-/// interfaces, whose ids are unknown in advance, and the EC2 actions involved do not support
-/// resource-level permissions, so AWS requires `*` here.
-pub const VPC_NETWORK_INTERFACES_SID: &str = "LambdaVpcNetworkInterfaces";
+/// The only statement with `Resource: "*"`: the Lambda describes network interfaces and
+/// subnets, and EC2 does not scope its Describe actions by resource.
+pub const VPC_DESCRIBE_SID: &str = "LambdaVpcDescribe";
 
 pub(crate) fn document(statements: Vec<Value>) -> Value {
     json!({ "Version": POLICY_VERSION, "Statement": statements })
@@ -94,9 +93,24 @@ pub fn lambda_trust_policy() -> Value {
 }
 
 /// The list-chunks Lambda writes its own logs, reads the Redis auth token and runs inside the
-/// VPC (where Redis is). It only reads the progress store, so it mounts no file system.
-pub fn lambda_policy(names: &Names) -> Value {
+/// VPC (where Redis is). It only reads the progress store, so it mounts no file system. Lambda
+/// creates its network interfaces with this role: only in the cluster's subnets and security
+/// groups, as AWS's documentation allows.
+pub fn lambda_policy(names: &Names, cluster: &ClusterInfo) -> Value {
     let log_group = names.lambda_log_group_arn();
+    let interfaces = names.ec2_arn("network-interface/*");
+    let mut placement: Vec<String> = cluster
+        .subnet_ids
+        .iter()
+        .map(|id| names.ec2_arn(&format!("subnet/{id}")))
+        .collect();
+    placement.extend(
+        cluster
+            .security_group_ids
+            .iter()
+            .map(|id| names.ec2_arn(&format!("security-group/{id}"))),
+    );
+    placement.push(interfaces.clone());
     document(vec![
         allow(
             "LambdaLogs",
@@ -108,16 +122,19 @@ pub fn lambda_policy(names: &Names) -> Value {
             &["secretsmanager:GetSecretValue"],
             &[names.redis_auth_secret_arn_pattern()],
         ),
+        allow("LambdaVpcCreateInterfaces", &["ec2:CreateNetworkInterface"], &placement),
         allow(
-            VPC_NETWORK_INTERFACES_SID,
+            "LambdaVpcManageInterfaces",
             &[
-                "ec2:CreateNetworkInterface",
-                "ec2:DescribeNetworkInterfaces",
-                "ec2:DescribeSubnets",
                 "ec2:DeleteNetworkInterface",
                 "ec2:AssignPrivateIpAddresses",
                 "ec2:UnassignPrivateIpAddresses",
             ],
+            &[interfaces],
+        ),
+        allow(
+            VPC_DESCRIBE_SID,
+            &["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
             &["*".to_owned()],
         ),
     ])
@@ -179,7 +196,7 @@ mod tests {
         vec![
             ("sfn", state_machine_policy(names)),
             ("events", events_policy(names)),
-            ("lambda", lambda_policy(names)),
+            ("lambda", lambda_policy(names, &fixtures::cluster())),
             ("job", job_policy(names)),
         ]
     }
@@ -222,14 +239,10 @@ mod tests {
         for (role, policy) in policies(&Names::new(&spec, &aws)) {
             for statement in statements(&policy) {
                 let any = list(&statement["Resource"]).contains(&"*");
-                assert_eq!(
-                    any,
-                    statement["Sid"] == VPC_NETWORK_INTERFACES_SID,
-                    "{role}: {statement}"
-                );
+                assert_eq!(any, statement["Sid"] == VPC_DESCRIBE_SID, "{role}: {statement}");
                 if any {
                     assert!(
-                        list(&statement["Action"]).iter().all(|a| a.starts_with("ec2:")),
+                        list(&statement["Action"]).iter().all(|a| a.starts_with("ec2:Describe")),
                         "{statement}"
                     );
                 }
@@ -258,6 +271,10 @@ mod tests {
             format!("{log_group}:*"),
             log_group,
             names.efs_file_system_arn(EFS_ID),
+            "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0a".to_owned(),
+            "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0b".to_owned(),
+            "arn:aws:ec2:eu-west-1:123456789012:security-group/sg-0c".to_owned(),
+            "arn:aws:ec2:eu-west-1:123456789012:network-interface/*".to_owned(),
             "*".to_owned(),
         ];
         for (role, policy) in policies(&names) {

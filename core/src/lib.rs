@@ -34,3 +34,5 @@ pub mod workflow;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod iam_lint;

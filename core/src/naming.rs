@@ -131,6 +131,11 @@ impl<'a> Names<'a> {
         self.arn("s3", "", "", &self.bucket())
     }
 
+    /// An EC2 resource of the pipeline's account and region, e.g. `subnet/subnet-0a`.
+    pub fn ec2_arn(&self, resource: &str) -> String {
+        self.regional_arn("ec2", resource)
+    }
+
     pub fn table_arn(&self) -> String {
         self.regional_arn("dynamodb", &format!("table/{}", self.table()))
     }

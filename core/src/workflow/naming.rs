@@ -146,11 +146,6 @@ impl<'a> WorkflowNames<'a> {
         self.regional_arn("states", &format!("stateMachine:{}", self.finisher()))
     }
 
-    /// Executions of the main machine: what the finisher's task results answer.
-    pub fn executions_arn(&self) -> String {
-        self.regional_arn("states", &format!("execution:{}:*", self.state_machine()))
-    }
-
     pub fn role_arn(&self, role: WorkflowRole) -> String {
         self.arn("iam", "", &self.aws.account_id, &format!("role/{}", self.role(role)))
     }

@@ -181,7 +181,7 @@ impl PipelineRole {
         match self.0 {
             Role::StateMachine => iam::state_machine_policy(&names),
             Role::Events => iam::events_policy(&names),
-            Role::Lambda => iam::lambda_policy(&names),
+            Role::Lambda => iam::lambda_policy(&names, &plan.cluster),
             Role::Job => iam::job_policy(&names),
         }
     }
@@ -258,7 +258,7 @@ impl WorkflowRoleChild {
         let names = plan.names();
         match self.0 {
             WorkflowRole::Main => workflow_iam::main_policy(&names),
-            WorkflowRole::Finisher => workflow_iam::finisher_policy(&names),
+            WorkflowRole::Finisher => workflow_iam::finisher_policy(),
             WorkflowRole::Events => workflow_iam::events_policy(&names),
         }
     }
