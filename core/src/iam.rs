@@ -92,7 +92,8 @@ pub fn lambda_trust_policy() -> Value {
     })])
 }
 
-/// The list-chunks Lambda writes its own logs, reads the Redis auth token and runs inside the
+/// The list-chunks Lambda writes its own logs (the provider creates its log group, with a
+/// retention), reads the Redis auth token and runs inside the
 /// VPC (where Redis is). It only reads the progress store, so it mounts no file system. Lambda
 /// creates its network interfaces with this role: only in the cluster's subnets and security
 /// groups, as AWS's documentation allows.
@@ -114,7 +115,7 @@ pub fn lambda_policy(names: &Names, cluster: &ClusterInfo) -> Value {
     document(vec![
         allow(
             "LambdaLogs",
-            &["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
             &[format!("{log_group}:*"), log_group],
         ),
         allow(

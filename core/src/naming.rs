@@ -37,6 +37,11 @@ impl Role {
     }
 }
 
+/// The log group Lambda writes the function `function`'s logs to.
+pub fn function_log_group_of(function: &str) -> String {
+    format!("/aws/lambda/{function}")
+}
+
 /// Names of one pipeline's children in one account.
 #[derive(Clone, Copy, Debug)]
 pub struct Names<'a> {
@@ -81,9 +86,9 @@ impl<'a> Names<'a> {
         format!("{}-list-chunks", self.base())
     }
 
-    /// Where Lambda writes the function's logs; fixed by Lambda, named here for the IAM policy.
+    /// Where Lambda writes the function's logs; the provider creates it with a retention.
     pub fn lambda_log_group(&self) -> String {
-        format!("/aws/lambda/{}", self.lambda_function())
+        function_log_group_of(&self.lambda_function())
     }
 
     pub fn role(&self, role: Role) -> String {

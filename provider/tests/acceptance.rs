@@ -158,6 +158,19 @@ async fn assert_children_exist(sdk: &SdkConfig, pipeline: &Value) {
     assert_eq!(configuration.vpc_config().map(|v| v.subnet_ids().len()), Some(2));
     let environment = configuration.environment().and_then(|e| e.variables()).unwrap();
     assert!(environment["REDIS_URL"].starts_with("rediss://"));
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let group = format!("/aws/lambda/{}", configuration.function_name().unwrap());
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        groups.log_groups().first().and_then(|g| g.retention_in_days()),
+        Some(14),
+        "the function's log group is created with a retention"
+    );
     assert_eq!(
         environment["REDIS_AUTH_SECRET_ARN"],
         text(&pipeline["redis_auth_secret_arn"])
@@ -250,6 +263,18 @@ async fn assert_children_gone(sdk: &SdkConfig, pipeline: &Value) {
     assert!(
         lambda.list_functions().send().await.unwrap().functions().is_empty(),
         "functions left"
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/aws/lambda/")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        groups.log_groups().is_empty(),
+        "log groups left: {:?}",
+        groups.log_groups()
     );
     let sfn = aws_sdk_sfn::Client::new(sdk);
     assert!(

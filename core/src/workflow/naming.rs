@@ -2,7 +2,7 @@
 //! so the provider finds every child again from the state and IAM names them before they exist.
 
 use crate::cluster::AwsContext;
-use crate::naming::fit;
+use crate::naming::{fit, function_log_group_of};
 use crate::spec::PREFIX;
 use crate::workflow::spec::{ListenerSpec, WorkflowSpec};
 
@@ -55,11 +55,6 @@ impl WorkflowRule {
 /// trail is found from its execution ARN alone.
 pub fn trail_log_group_of(state_machine: &str) -> String {
     format!("/aws/events/{state_machine}")
-}
-
-/// The log group Lambda writes the function `function`'s logs to.
-pub fn function_log_group_of(function: &str) -> String {
-    format!("/aws/lambda/{function}")
 }
 
 /// Names of one workflow's children in one account.

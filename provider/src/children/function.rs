@@ -20,8 +20,8 @@ use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
 use crate::workflow::state::WorkflowChildren;
+use eventdriven_core::naming::function_log_group_of;
 use eventdriven_core::workflow::environment::listener_environment;
-use eventdriven_core::workflow::naming::function_log_group_of;
 use eventdriven_core::workflow::spec::ListenerSpec;
 
 /// Everything the function is configured with.
@@ -260,6 +260,8 @@ pub async fn delete(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
 /// The Lambda only lists chunks: a short timeout and little memory are plenty.
 const TIMEOUT_SECONDS: i32 = eventdriven_core::contract::LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS;
 const MEMORY_MB: i32 = 256;
+/// Two weeks of the list-chunks function's logs.
+const LOG_RETENTION_DAYS: i64 = 14;
 
 /// The list-chunks function, configured from core's settings contract.
 pub struct ListChunksFunction;
@@ -294,6 +296,10 @@ impl Child<Pipeline> for ListChunksFunction {
                 memory_mb: MEMORY_MB,
                 command: &[],
             };
+            // Created first, with a retention, so Lambda does not create it without one.
+            let log_group = plan.names().lambda_log_group();
+            log_group::create(&plan.aws, &log_group, &plan.tags).await?;
+            log_group::put_retention(&plan.aws, &log_group, LOG_RETENTION_DAYS).await?;
             let arn = create(&plan.aws, &settings, &plan.tags).await?;
             children.lambda_function_arn = Some(arn);
             wait_active(&plan.aws, &name).await?;
@@ -331,8 +337,11 @@ impl Child<Pipeline> for ListChunksFunction {
         Ok(function.is_some())
     }
 
+    /// Deletes the function, then its log group.
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await
+        delete(&scope.aws, id).await?;
+        let function_name = id.rsplit(':').next().unwrap_or(id);
+        log_group::delete(&scope.aws, &function_log_group_of(function_name)).await
     }
 }
 
