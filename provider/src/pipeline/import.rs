@@ -176,7 +176,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     let mut state = PipelineState::from_spec(&spec);
     state.force_destroy = Value::Value(false);
     state.id = Value::Value(spec.name.clone());
-    state.tags_all = state.merged_tags(&aws.default_tags);
+    state.tags_all = crate::resource::merged_tags(&state.tags, &aws.default_tags);
     state.set_children(&children);
     Ok(state)
 }

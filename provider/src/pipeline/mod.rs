@@ -3,10 +3,9 @@
 mod deploy;
 mod import;
 pub(crate) mod plan;
-pub(crate) mod schema;
+mod schema;
 pub(crate) mod state;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,9 +16,9 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::aws::Configured;
-use crate::lifecycle::Failure;
+use crate::resource::{merged_tags, plain_map, report, within};
 use crate::timeouts;
-use state::{PipelineState, Timeouts, plain_map};
+use state::{PipelineState, Timeouts};
 
 pub struct BatchPipeline {
     configured: Arc<Configured>,
@@ -78,34 +77,6 @@ fn timeout(state: &PipelineState, pick: impl Fn(&Timeouts) -> &Value<String>, de
         .unwrap_or(default)
 }
 
-pub(crate) fn report(diags: &mut Diagnostics, failure: Failure) {
-    diags.root_error(
-        format!("Failed {} {} {}", failure.action, failure.child, failure.name),
-        failure.error.to_string(),
-    );
-}
-
-/// Runs `work` within `limit`; on timeout the children recorded so far stay recorded, since
-/// `work` only borrows them.
-pub(crate) async fn within<F: Future<Output = Result<(), Failure>>>(
-    diags: &mut Diagnostics,
-    limit: Duration,
-    what: &str,
-    work: F,
-) {
-    match tokio::time::timeout(limit, work).await {
-        Ok(Ok(())) => {}
-        Ok(Err(failure)) => report(diags, failure),
-        Err(_) => diags.root_error(
-            format!("Timed out {what}"),
-            format!(
-                "gave up after {}s; every child created so far is recorded in the state",
-                limit.as_secs()
-            ),
-        ),
-    }
-}
-
 #[async_trait]
 impl Resource for BatchPipeline {
     type State<'a> = PipelineState;
@@ -161,7 +132,7 @@ impl Resource for BatchPipeline {
         let mut state = proposed_state;
         state.apply_defaults();
         state.id = state.name.clone();
-        state.tags_all = state.merged_tags(&aws.default_tags);
+        state.tags_all = merged_tags(&state.tags, &aws.default_tags);
         state.mark_children_unknown();
         Some((state, ValueEmpty::default()))
     }
@@ -178,7 +149,7 @@ impl Resource for BatchPipeline {
         let aws = self.configured.clients(diags)?;
         let mut state = proposed_state;
         state.apply_defaults();
-        state.tags_all = state.merged_tags(&aws.default_tags);
+        state.tags_all = merged_tags(&state.tags, &aws.default_tags);
         let replace: Vec<AttributePath> = schema::FORCE_NEW
             .iter()
             .filter(|name| changed(&prior_state, &state, name))

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 
 use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema};
 
+use crate::resource::{attribute, boolean, number, string, string_map};
+
 use AttributeConstraint::{Computed, Optional, OptionalComputed, Required};
 
 /// Arguments whose change replaces the whole pipeline: they name children, or are fixed at a
@@ -19,32 +21,6 @@ pub const FORCE_NEW: [&str; 9] = [
     "dynamodb_read_capacity",
     "dynamodb_write_capacity",
 ];
-
-pub(crate) fn attribute(attr_type: AttributeType, constraint: AttributeConstraint, doc: &str) -> Attribute {
-    Attribute {
-        attr_type,
-        description: Description::markdown(doc),
-        constraint,
-        sensitive: false,
-        deprecated: false,
-    }
-}
-
-pub(crate) fn string(constraint: AttributeConstraint, doc: &str) -> Attribute {
-    attribute(AttributeType::String, constraint, doc)
-}
-
-pub(crate) fn number(constraint: AttributeConstraint, doc: &str) -> Attribute {
-    attribute(AttributeType::Number, constraint, doc)
-}
-
-pub(crate) fn boolean(constraint: AttributeConstraint, doc: &str) -> Attribute {
-    attribute(AttributeType::Bool, constraint, doc)
-}
-
-pub(crate) fn string_map(constraint: AttributeConstraint, doc: &str) -> Attribute {
-    attribute(AttributeType::Map(Box::new(AttributeType::String)), constraint, doc)
-}
 
 pub fn schema() -> Schema {
     let attributes: HashMap<String, Attribute> = [

@@ -1,10 +1,10 @@
 //! The resource's Terraform state, and its translation to and from core's `PipelineSpec`.
 
-use std::collections::BTreeMap;
-
 use eventdriven_core::spec::PipelineSpec;
 use serde::{Deserialize, Serialize};
 use tf_provider::value::{Value, serde_as_vec};
+
+use crate::resource::StringMap;
 
 /// `timeouts { create = "60m", delete = "30m" }`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,9 +12,6 @@ pub struct Timeouts {
     pub create: Value<String>,
     pub delete: Value<String>,
 }
-
-/// A Terraform map of strings, whose elements may each be unknown during plan.
-pub type StringMap = Value<BTreeMap<String, Value<String>>>;
 
 /// Every attribute of `eventdriven_batch_pipeline`; field names are the attribute names.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -348,36 +345,11 @@ impl PipelineState {
         self.spec_with_unknowns().0
     }
 
-    /// The tags every child gets: the resource's `tags` over the provider's `default_tags`.
-    pub fn merged_tags(&self, default_tags: &BTreeMap<String, String>) -> StringMap {
-        let mut all: BTreeMap<String, Value<String>> = default_tags
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::Value(v.clone())))
-            .collect();
-        match &self.tags {
-            Value::Value(tags) => all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone()))),
-            Value::Unknown => return Value::Unknown,
-            Value::Null => {}
-        }
-        Value::Value(all)
-    }
-
     pub fn timeout(&self, pick: impl Fn(&Timeouts) -> &Value<String>) -> Option<String> {
         self.timeouts
             .as_ref_option()
             .and_then(|t| pick(t).as_ref_option().cloned())
     }
-}
-
-/// A fully known string map as plain strings.
-pub fn plain_map(map: &StringMap) -> BTreeMap<String, String> {
-    map.as_ref_option()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_ref_option().map(|v| (k.clone(), v.clone())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -433,17 +405,5 @@ mod tests {
         assert!(state.mark_missing_children_unknown());
         assert_eq!(state.bucket, Value::Value("b".into()));
         assert!(state.table_name.is_unknown());
-    }
-
-    #[test]
-    fn resource_tags_override_default_tags() {
-        let mut state = configured();
-        state.tags = Value::Value(BTreeMap::from([("team".into(), Value::Value("data".into()))]));
-        let defaults = BTreeMap::from([("team".into(), "ops".into()), ("env".into(), "dev".into())]);
-        let merged = plain_map(&state.merged_tags(&defaults));
-        assert_eq!(
-            merged,
-            BTreeMap::from([("env".into(), "dev".into()), ("team".into(), "data".into())])
-        );
     }
 }

@@ -18,8 +18,7 @@ use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::aws::{AwsClients, Configured};
 use crate::cluster;
-use crate::pipeline::state::plain_map;
-use crate::pipeline::{report, within};
+use crate::resource::{merged_tags, plain_map, report, within};
 use crate::timeouts;
 use state::WorkflowState;
 
@@ -133,7 +132,7 @@ impl Resource for WorkflowResource {
         let mut state = proposed_state;
         state.apply_defaults();
         state.id = state.name.clone();
-        state.tags_all = state.merged_tags(&aws.default_tags);
+        state.tags_all = merged_tags(&state.tags, &aws.default_tags);
         state.mark_children_unknown();
         if let Err(error) = plan_definitions(&aws, &mut state).await {
             diags.root_error("Failed reading the AWS account", error.to_string());
@@ -154,7 +153,7 @@ impl Resource for WorkflowResource {
         let aws = self.configured.clients(diags)?;
         let mut state = proposed_state;
         state.apply_defaults();
-        state.tags_all = state.merged_tags(&aws.default_tags);
+        state.tags_all = merged_tags(&state.tags, &aws.default_tags);
         let replace: Vec<AttributePath> = schema::FORCE_NEW
             .iter()
             .filter(|name| changed(&prior_state, &state, name))

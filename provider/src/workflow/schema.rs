@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema};
 
-use crate::pipeline::schema::{attribute, boolean, number, string, string_map};
+use crate::resource::{attribute, boolean, number, string, string_map};
 use AttributeConstraint::{Computed, Optional, OptionalComputed, Required};
 
 /// Arguments whose change replaces the whole workflow: every child's name derives from them, or

@@ -7,7 +7,7 @@ use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, Workfl
 use serde::{Deserialize, Serialize};
 use tf_provider::value::{Value, serde_as_vec};
 
-use crate::pipeline::state::StringMap;
+use crate::resource::{StringMap, plain_map};
 
 pub type StringList = Value<Vec<Value<String>>>;
 
@@ -209,7 +209,7 @@ impl WorkflowState {
         spec.trail = known(&self.trail).map(|trail| TrailSpec {
             retention_days: known(&trail.retention_days).unwrap_or(1),
         });
-        spec.tags = crate::pipeline::state::plain_map(&self.tags);
+        spec.tags = plain_map(&self.tags);
         spec
     }
 
@@ -305,7 +305,7 @@ impl WorkflowState {
     }
 
     fn recorded_listeners(&self) -> BTreeMap<String, ListenerIds> {
-        let plain = crate::pipeline::state::plain_map;
+        let plain = plain_map;
         let (roles, functions, rules) = (
             plain(&self.listener_role_arns),
             plain(&self.listener_function_arns),
@@ -382,20 +382,6 @@ impl WorkflowState {
             self.listener_function_arns = Value::Unknown;
             self.listener_rule_names = Value::Unknown;
         }
-    }
-
-    /// The tags every child gets: the resource's `tags` over the provider's `default_tags`.
-    pub fn merged_tags(&self, default_tags: &BTreeMap<String, String>) -> StringMap {
-        let mut all: BTreeMap<String, Value<String>> = default_tags
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::Value(v.clone())))
-            .collect();
-        match &self.tags {
-            Value::Value(tags) => all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone()))),
-            Value::Unknown => return Value::Unknown,
-            Value::Null => {}
-        }
-        Value::Value(all)
     }
 }
 
