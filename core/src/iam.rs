@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cluster::{AwsContext, ClusterInfo};
+use crate::cluster::AwsContext;
 use crate::naming::Names;
 use crate::spec::PipelineSpec;
 
@@ -95,19 +95,17 @@ pub fn lambda_trust_policy() -> Value {
 /// The list-chunks Lambda writes its own logs (the provider creates its log group, with a
 /// retention), reads the Redis auth token and runs inside the
 /// VPC (where Redis is). It only reads the progress store, so it mounts no file system. Lambda
-/// creates its network interfaces with this role: only in the cluster's subnets and security
-/// groups, as AWS's documentation allows.
-pub fn lambda_policy(names: &Names, cluster: &ClusterInfo) -> Value {
+/// creates its network interfaces with this role: only in the cluster's subnets and the
+/// pipeline's security group, as AWS's documentation allows.
+pub fn lambda_policy(names: &Names, subnet_ids: &[String], security_group_ids: &[String]) -> Value {
     let log_group = names.lambda_log_group_arn();
     let interfaces = names.ec2_arn("network-interface/*");
-    let mut placement: Vec<String> = cluster
-        .subnet_ids
+    let mut placement: Vec<String> = subnet_ids
         .iter()
         .map(|id| names.ec2_arn(&format!("subnet/{id}")))
         .collect();
     placement.extend(
-        cluster
-            .security_group_ids
+        security_group_ids
             .iter()
             .map(|id| names.ec2_arn(&format!("security-group/{id}"))),
     );
@@ -197,7 +195,10 @@ mod tests {
         vec![
             ("sfn", state_machine_policy(names)),
             ("events", events_policy(names)),
-            ("lambda", lambda_policy(names, &fixtures::cluster())),
+            (
+                "lambda",
+                lambda_policy(names, &fixtures::cluster().subnet_ids, &["sg-0c".to_owned()]),
+            ),
             ("job", job_policy(names)),
         ]
     }

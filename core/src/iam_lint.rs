@@ -22,7 +22,10 @@ fn documents() -> Vec<(String, Value)> {
         ("pipeline-bucket".to_owned(), iam::bucket_policy(&names)),
         ("pipeline-sfn".to_owned(), iam::state_machine_policy(&names)),
         ("pipeline-events".to_owned(), iam::events_policy(&names)),
-        ("pipeline-lambda".to_owned(), iam::lambda_policy(&names, &cluster)),
+        (
+            "pipeline-lambda".to_owned(),
+            iam::lambda_policy(&names, &cluster.subnet_ids, &cluster.security_group_ids),
+        ),
         ("pipeline-job".to_owned(), iam::job_policy(&names)),
     ];
     let workflow = crate::workflow::fixtures::cookies();

@@ -11,6 +11,7 @@
 //! - [`manifest`], [`definition`]: the Jobs and the state machine (rendered, and read back);
 //!   `asl` holds the structural checks their tests apply.
 //! - [`iam`]: the roles' policies.
+//! - [`network`]: the pipeline's security group rules.
 //! - [`trigger`]: the event pattern that starts a run.
 //! - [`local`]: the stand-in deployment a run on this machine renders.
 //! - [`workflow`]: the `eventdriven_workflow` resource: tasks that emit events and wait, the
@@ -26,6 +27,7 @@ pub mod iam;
 pub mod local;
 pub mod manifest;
 pub mod naming;
+pub mod network;
 pub mod paths;
 pub mod refs;
 pub mod spec;

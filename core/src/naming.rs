@@ -74,6 +74,11 @@ impl<'a> Names<'a> {
         format!("{}{tail}", fit(&self.base(), head_len))
     }
 
+    /// The security group of the mount targets, the cache and the function.
+    pub fn security_group(&self) -> String {
+        self.base()
+    }
+
     pub fn table(&self) -> String {
         format!("{}-orders", self.base())
     }

@@ -73,6 +73,9 @@ pub struct PipelineSpec {
     pub output_prefix: String,
     /// Overrides the derived bucket name.
     pub bucket_name: Option<String>,
+    /// The security groups of the nodes the Jobs run on, let in to the file system and the
+    /// cache; empty means the cluster security group.
+    pub node_security_group_ids: Vec<String>,
     pub redis_node_type: String,
     pub dynamodb_billing_mode: String,
     pub dynamodb_read_capacity: Option<i64>,
@@ -106,6 +109,7 @@ impl PipelineSpec {
             input_suffix: String::new(),
             output_prefix: DEFAULT_OUTPUT_PREFIX.to_owned(),
             bucket_name: None,
+            node_security_group_ids: Vec::new(),
             redis_node_type: DEFAULT_REDIS_NODE_TYPE.to_owned(),
             dynamodb_billing_mode: PAY_PER_REQUEST.to_owned(),
             dynamodb_read_capacity: None,
@@ -172,6 +176,15 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     );
     if let Some(bucket) = &spec.bucket_name {
         check("bucket_name", s3_bucket_name(bucket));
+    }
+    for group in &spec.node_security_group_ids {
+        check(
+            "node_security_group_ids",
+            rule(
+                group.starts_with("sg-"),
+                format!("{group:?} is not a security group id (sg-…)"),
+            ),
+        );
     }
     check("redis_node_type", redis_node_type(&spec.redis_node_type));
     for (attribute, message) in billing(spec) {

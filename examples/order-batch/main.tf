@@ -16,13 +16,14 @@ provider "eventdriven" {
 }
 
 resource "eventdriven_batch_pipeline" "orders" {
-  name                = var.name
-  cluster_name        = var.cluster_name
-  job_image           = var.job_image
-  lambda_image        = var.lambda_image
-  max_lines_per_batch = var.max_lines_per_batch
-  max_concurrency     = var.max_concurrency
-  work_volume_claim   = var.work_volume_claim
-  force_destroy       = var.force_destroy
-  tags                = var.tags
+  name                    = var.name
+  cluster_name            = var.cluster_name
+  job_image               = var.job_image
+  lambda_image            = var.lambda_image
+  max_lines_per_batch     = var.max_lines_per_batch
+  max_concurrency         = var.max_concurrency
+  work_volume_claim       = var.work_volume_claim
+  node_security_group_ids = var.node_security_group_ids
+  force_destroy           = var.force_destroy
+  tags                    = var.tags
 }

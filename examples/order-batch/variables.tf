@@ -43,6 +43,12 @@ variable "work_volume_claim" {
   default     = null
 }
 
+variable "node_security_group_ids" {
+  description = "Security groups of the nodes the Jobs run on, if not the cluster security group (self-managed nodes, Karpenter)."
+  type        = list(string)
+  default     = null
+}
+
 variable "force_destroy" {
   description = "Whether destroy may delete the bucket and the table while they hold data. The example is disposable; keep false for data you want to keep."
   type        = bool

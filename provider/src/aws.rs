@@ -67,6 +67,7 @@ impl Configured {
 pub struct Endpoints {
     pub dynamodb: Option<String>,
     pub efs: Option<String>,
+    pub ec2: Option<String>,
     pub eks: Option<String>,
     pub elasticache: Option<String>,
     pub events: Option<String>,
@@ -81,8 +82,9 @@ pub struct Endpoints {
 
 impl Endpoints {
     /// The block's attribute names, in schema order.
-    pub const SERVICES: [&'static str; 12] = [
+    pub const SERVICES: [&'static str; 13] = [
         "dynamodb",
+        "ec2",
         "efs",
         "eks",
         "elasticache",
@@ -100,6 +102,7 @@ impl Endpoints {
         let slot = match service {
             "dynamodb" => &mut self.dynamodb,
             "efs" => &mut self.efs,
+            "ec2" => &mut self.ec2,
             "eks" => &mut self.eks,
             "elasticache" => &mut self.elasticache,
             "events" => &mut self.events,
@@ -131,6 +134,7 @@ pub struct AwsClients {
     pub region: String,
     pub default_tags: BTreeMap<String, String>,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ec2: aws_sdk_ec2::Client,
     pub efs: aws_sdk_efs::Client,
     pub eks: aws_sdk_eks::Client,
     pub elasticache: aws_sdk_elasticache::Client,
@@ -179,6 +183,7 @@ impl AwsClients {
             region,
             default_tags: settings.default_tags.clone(),
             dynamodb: client!(aws_sdk_dynamodb, &shared, e.dynamodb.clone()),
+            ec2: client!(aws_sdk_ec2, &shared, e.ec2.clone()),
             efs: client!(aws_sdk_efs, &shared, e.efs.clone()),
             eks: client!(aws_sdk_eks, &shared, e.eks.clone()),
             elasticache: client!(aws_sdk_elasticache, &shared, e.elasticache.clone()),

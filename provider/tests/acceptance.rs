@@ -53,6 +53,33 @@ async fn assert_children_exist(sdk: &SdkConfig, pipeline: &Value) {
         "the bucket refuses requests without TLS: {policy}"
     );
 
+    // The pipeline's security group: in from the nodes on NFS and Redis, out only to Redis and
+    // HTTPS; on the Lambda (the mount targets and the cache are checked below).
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let group_id = text(&pipeline["security_group_id"]);
+    let groups = ec2
+        .describe_security_groups()
+        .group_ids(&group_id)
+        .send()
+        .await
+        .expect("security group");
+    let group = &groups.security_groups()[0];
+    let ports = |permissions: &[aws_sdk_ec2::types::IpPermission]| {
+        let mut ports: Vec<i32> = permissions.iter().filter_map(|p| p.from_port()).collect();
+        ports.sort();
+        ports.dedup();
+        ports
+    };
+    assert_eq!(ports(group.ip_permissions()), [2049, 6379], "{group:?}");
+    assert_eq!(ports(group.ip_permissions_egress()), [443, 6379], "{group:?}");
+    assert!(
+        group
+            .ip_permissions_egress()
+            .iter()
+            .all(|p| p.ip_protocol() == Some("tcp")),
+        "no allow-all egress: {group:?}"
+    );
+
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let table = dynamodb
         .describe_table()
@@ -156,6 +183,11 @@ async fn assert_children_exist(sdk: &SdkConfig, pipeline: &Value) {
     );
     let configuration = function.configuration().unwrap();
     assert_eq!(configuration.vpc_config().map(|v| v.subnet_ids().len()), Some(2));
+    assert_eq!(
+        configuration.vpc_config().map(|v| v.security_group_ids().to_vec()),
+        Some(vec![text(&pipeline["security_group_id"])]),
+        "the function is in the pipeline's security group"
+    );
     let environment = configuration.environment().and_then(|e| e.variables()).unwrap();
     assert!(environment["REDIS_URL"].starts_with("rediss://"));
     let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
@@ -263,6 +295,16 @@ async fn assert_children_gone(sdk: &SdkConfig, pipeline: &Value) {
     assert!(
         lambda.list_functions().send().await.unwrap().functions().is_empty(),
         "functions left"
+    );
+    let ec2 = aws_sdk_ec2::Client::new(sdk);
+    let left = ec2
+        .describe_security_groups()
+        .group_ids(text(&pipeline["security_group_id"]))
+        .send()
+        .await;
+    assert!(
+        left.map_or(true, |out| out.security_groups().is_empty()),
+        "security group left"
     );
     let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
     let groups = logs
@@ -377,6 +419,64 @@ async fn pipeline_lifecycle() {
     assert_eq!(
         live_tags(&sdk, &updated).await,
         [("data", "eventdriven"); 3].map(|(t, p)| (Some(t.into()), Some(p.into())))
+    );
+
+    // Nodes in their own security group (self-managed, Karpenter) are let in instead of the
+    // cluster's, in place; the next apply without them goes back to the cluster's.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let vpc = ec2
+        .describe_security_groups()
+        .group_ids(text(&updated["security_group_id"]))
+        .send()
+        .await
+        .unwrap();
+    let vpc_id = vpc.security_groups()[0].vpc_id().unwrap().to_owned();
+    let nodes = ec2
+        .create_security_group()
+        .group_name("karpenter-nodes")
+        .description("nodes")
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .unwrap()
+        .group_id
+        .unwrap();
+    workspace.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-var",
+        "max_concurrency=4",
+        "-var",
+        r#"tags={team="data"}"#,
+        "-var",
+        &format!(r#"node_security_group_ids=["{nodes}"]"#),
+    ]);
+    let group = ec2
+        .describe_security_groups()
+        .group_ids(text(&updated["security_group_id"]))
+        .send()
+        .await
+        .unwrap();
+    let peers: std::collections::BTreeSet<String> = group.security_groups()[0]
+        .ip_permissions()
+        .iter()
+        .filter(|p| p.from_port() == Some(2049))
+        .flat_map(|p| {
+            p.user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_owned))
+        })
+        .collect();
+    assert_eq!(
+        peers,
+        std::collections::BTreeSet::from([nodes.clone()]),
+        "only the given nodes reach NFS"
+    );
+    assert_eq!(
+        workspace.pipeline()["security_group_id"],
+        updated["security_group_id"],
+        "updated in place"
     );
     workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
     assert_eq!(

@@ -277,11 +277,12 @@ impl Child<Pipeline> for ReplicationGroup {
                         .ok_or_else(|| AwsError::other(format!("the secret {secret} has no value")))?
                 }
             };
+            let security_group_ids = plan.security_groups(children);
             let settings = ReplicationGroupSettings {
                 id: &id,
                 node_type: &plan.spec.redis_node_type,
                 subnet_group: children.cache_subnet_group_name.as_deref().unwrap_or_default(),
-                security_group_ids: &plan.cluster.security_group_ids,
+                security_group_ids: &security_group_ids,
                 auth_token: &token,
             };
             create_replication_group(aws, &settings, &plan.tags).await?;

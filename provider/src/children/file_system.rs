@@ -271,8 +271,8 @@ impl Child<Pipeline> for FileSystem {
         };
         wait_available(aws, &id).await?;
         if children.mount_target_ids.as_ref().is_none_or(Vec::is_empty) {
-            let (subnets, groups) = (&plan.cluster.subnet_ids, &plan.cluster.security_group_ids);
-            children.mount_target_ids = Some(create_mount_targets(aws, &id, subnets, groups).await?);
+            let (subnets, groups) = (&plan.cluster.subnet_ids, plan.security_groups(children));
+            children.mount_target_ids = Some(create_mount_targets(aws, &id, subnets, &groups).await?);
         }
         if children.access_point_id.is_none() {
             let root = plan.names().efs_access_point_root();

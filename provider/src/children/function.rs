@@ -284,13 +284,14 @@ impl Child<Pipeline> for ListChunksFunction {
         if children.lambda_function_arn.is_none() {
             let name = self.name(plan);
             let environment = lambda_environment(&plan.spec, &plan.refs(children));
+            let security_group_ids = plan.security_groups(children);
             let settings = FunctionSettings {
                 name: &name,
                 image_uri: &plan.spec.lambda_image,
                 architecture: &plan.spec.architecture,
                 role_arn: children.lambda_role_arn.as_deref().unwrap_or_default(),
                 subnet_ids: &plan.cluster.subnet_ids,
-                security_group_ids: &plan.cluster.security_group_ids,
+                security_group_ids: &security_group_ids,
                 environment: &environment,
                 timeout_seconds: TIMEOUT_SECONDS,
                 memory_mb: MEMORY_MB,

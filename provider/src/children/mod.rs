@@ -10,6 +10,7 @@ pub mod function;
 pub mod log_group;
 pub mod pod_identity;
 pub mod role;
+pub mod security_group;
 pub mod state_machine;
 pub mod table;
 pub mod trigger_rule;

@@ -176,12 +176,12 @@ impl PipelineRole {
         }
     }
 
-    fn policy(&self, plan: &Deployment) -> serde_json::Value {
+    fn policy(&self, plan: &Deployment, children: &Children) -> serde_json::Value {
         let names = plan.names();
         match self.0 {
             Role::StateMachine => iam::state_machine_policy(&names),
             Role::Events => iam::events_policy(&names),
-            Role::Lambda => iam::lambda_policy(&names, &plan.cluster),
+            Role::Lambda => iam::lambda_policy(&names, &plan.cluster.subnet_ids, &plan.security_groups(children)),
             Role::Job => iam::job_policy(&names),
         }
     }
@@ -221,13 +221,13 @@ impl Child<Pipeline> for PipelineRole {
             let name = self.name(plan);
             let arn = create(&plan.aws, &name, &self.trust_policy(plan), &plan.tags).await?;
             *self.recorded(children) = Some(arn);
-            put_policy(&plan.aws, &name, &self.policy(plan)).await?;
+            put_policy(&plan.aws, &name, &self.policy(plan, children)).await?;
         }
         Ok(())
     }
 
-    async fn apply_settings(&self, plan: &Deployment, _children: &mut Children) -> Result<(), AwsError> {
-        put_policy(&plan.aws, &self.name(plan), &self.policy(plan)).await
+    async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        put_policy(&plan.aws, &self.name(plan), &self.policy(plan, children)).await
     }
 
     async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {

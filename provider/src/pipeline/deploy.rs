@@ -16,6 +16,7 @@ use crate::children::file_system::FileSystem;
 use crate::children::function::ListChunksFunction;
 use crate::children::pod_identity::JobIdentity;
 use crate::children::role::PipelineRole;
+use crate::children::security_group::PipelineSecurityGroup;
 use crate::children::state_machine::PipelineStateMachine;
 use crate::children::table::Table;
 use crate::children::trigger_rule::InputRule;
@@ -26,8 +27,9 @@ use crate::pipeline::state::Children;
 /// Each child after the ones it needs: the Lambda's environment names the file system and the
 /// progress store, the definition names the Lambda, the rule starts the state machine, and
 /// the access entry and the association grant the roles.
-const ORDER: [&dyn Child<Pipeline>; 15] = [
+const ORDER: [&dyn Child<Pipeline>; 16] = [
     &Bucket,
+    &PipelineSecurityGroup,
     &Table,
     &FileSystem,
     &AuthSecret,

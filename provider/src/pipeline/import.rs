@@ -15,8 +15,8 @@ use tf_provider::value::Value;
 
 use crate::aws::{AwsClients, AwsError};
 use crate::children::{
-    access_entry, auth_secret, bucket, cache, file_system, function, pod_identity, role, state_machine, table,
-    trigger_rule,
+    access_entry, auth_secret, bucket, cache, file_system, function, pod_identity, role, security_group, state_machine,
+    table, trigger_rule,
 };
 use crate::cluster;
 use crate::lifecycle::Failure;
@@ -112,6 +112,10 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     {
         children.bucket = Some(bucket_name);
     }
+    let group = names.security_group();
+    children.security_group_id = security_group::find(&aws, &group)
+        .await
+        .map_err(failed("security group", &group))?;
     let token = names.efs_creation_token();
     children.file_system_id = file_system::find_by_creation_token(&aws, &token)
         .await

@@ -83,6 +83,11 @@ impl Deployment {
     }
 
     /// The state machine definition core renders for the children as they are now.
+    /// The pipeline's security group, for the children placed in the VPC.
+    pub fn security_groups(&self, children: &Children) -> Vec<String> {
+        children.security_group_id.iter().cloned().collect()
+    }
+
     pub fn definition(&self, children: &Children) -> serde_json::Value {
         state_machine_definition(&self.spec, &self.cluster, &self.refs(children))
     }

@@ -33,6 +33,8 @@ pub struct PipelineState {
     pub input_suffix: Value<String>,
     pub output_prefix: Value<String>,
     pub bucket_name: Value<String>,
+    #[serde(default)]
+    pub node_security_group_ids: Value<Vec<Value<String>>>,
     pub redis_node_type: Value<String>,
     pub dynamodb_billing_mode: Value<String>,
     pub dynamodb_read_capacity: Value<i64>,
@@ -48,6 +50,7 @@ pub struct PipelineState {
     pub tags_all: StringMap,
     pub bucket: Value<String>,
     pub table_name: Value<String>,
+    pub security_group_id: Value<String>,
     pub file_system_id: Value<String>,
     pub mount_target_ids: Value<Vec<Value<String>>>,
     pub access_point_id: Value<String>,
@@ -71,6 +74,7 @@ pub struct PipelineState {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Children {
     pub bucket: Option<String>,
+    pub security_group_id: Option<String>,
     pub table_name: Option<String>,
     pub file_system_id: Option<String>,
     pub mount_target_ids: Option<Vec<String>>,
@@ -126,6 +130,7 @@ macro_rules! each_child_string {
     ($apply:ident) => {
         $apply!(
             bucket,
+            security_group_id,
             table_name,
             file_system_id,
             access_point_id,
@@ -286,6 +291,19 @@ impl PipelineState {
             dynamodb_read_capacity,
             dynamodb_write_capacity
         );
+        match &self.node_security_group_ids {
+            Value::Value(groups) => {
+                for group in groups {
+                    match group {
+                        Value::Value(id) => spec.node_security_group_ids.push(id.clone()),
+                        Value::Unknown => unknown.push("node_security_group_ids"),
+                        Value::Null => {}
+                    }
+                }
+            }
+            Value::Unknown => unknown.push("node_security_group_ids"),
+            Value::Null => {}
+        }
         match &self.tags {
             Value::Value(tags) => {
                 for (key, value) in tags {
@@ -325,6 +343,11 @@ impl PipelineState {
             input_suffix: text(&spec.input_suffix),
             output_prefix: text(&spec.output_prefix),
             bucket_name: optional(&spec.bucket_name),
+            node_security_group_ids: if spec.node_security_group_ids.is_empty() {
+                Value::Null
+            } else {
+                Value::Value(spec.node_security_group_ids.iter().map(text).collect())
+            },
             work_volume_claim: optional(&spec.work_volume_claim),
             redis_node_type: text(&spec.redis_node_type),
             dynamodb_billing_mode: text(&spec.dynamodb_billing_mode),

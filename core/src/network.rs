@@ -1,0 +1,110 @@
+//! The pipeline's security group: who may reach the file system and the cache, and where the
+//! list-chunks function may go. Attached to the mount targets, the replication group and the
+//! function, so the pipeline works whatever groups the cluster's nodes carry (managed node
+//! groups, self-managed nodes, Karpenter, launch templates with their own groups).
+
+use crate::cluster::ClusterInfo;
+use crate::spec::PipelineSpec;
+
+pub const NFS_PORT: i32 = 2049;
+pub const REDIS_PORT: i32 = 6379;
+pub const HTTPS_PORT: i32 = 443;
+/// Everywhere: Secrets Manager is reached through a NAT gateway or a VPC endpoint.
+pub const ANYWHERE: &str = "0.0.0.0/0";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+/// The other side of a rule.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Peer {
+    /// Another security group, by id.
+    Group(String),
+    /// The pipeline's own group: the function reaching the cache.
+    Itself,
+    Cidr(String),
+}
+
+/// One TCP rule of the pipeline's group.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rule {
+    pub direction: Direction,
+    pub port: i32,
+    pub peer: Peer,
+}
+
+/// The groups of the nodes the Jobs run on: the spec's, or else the cluster security group
+/// (the first EKS reports), which managed node groups carry.
+pub fn node_groups<'a>(spec: &'a PipelineSpec, cluster: &'a ClusterInfo) -> Vec<&'a str> {
+    if spec.node_security_group_ids.is_empty() {
+        cluster.security_group_ids.iter().take(1).map(String::as_str).collect()
+    } else {
+        spec.node_security_group_ids.iter().map(String::as_str).collect()
+    }
+}
+
+/// Every rule the group holds, and nothing else: no egress beyond what the function needs.
+pub fn pipeline_rules(spec: &PipelineSpec, cluster: &ClusterInfo) -> Vec<Rule> {
+    let rule = |direction, port, peer| Rule { direction, port, peer };
+    let mut rules = Vec::new();
+    for group in node_groups(spec, cluster) {
+        rules.push(rule(Direction::Ingress, NFS_PORT, Peer::Group(group.to_owned())));
+        rules.push(rule(Direction::Ingress, REDIS_PORT, Peer::Group(group.to_owned())));
+    }
+    rules.push(rule(Direction::Ingress, REDIS_PORT, Peer::Itself));
+    rules.push(rule(Direction::Egress, REDIS_PORT, Peer::Itself));
+    rules.push(rule(Direction::Egress, HTTPS_PORT, Peer::Cidr(ANYWHERE.to_owned())));
+    rules.sort();
+    rules
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn nodes_reach_nfs_and_redis_and_the_function_reaches_redis_and_https_only() {
+        let (spec, cluster) = (fixtures::spec(), fixtures::cluster());
+        let rules = pipeline_rules(&spec, &cluster);
+        let node = Peer::Group("sg-0c".into());
+        assert!(rules.contains(&Rule {
+            direction: Direction::Ingress,
+            port: NFS_PORT,
+            peer: node.clone()
+        }));
+        assert!(rules.contains(&Rule {
+            direction: Direction::Ingress,
+            port: REDIS_PORT,
+            peer: node
+        }));
+        let egress: Vec<(i32, &Peer)> = rules
+            .iter()
+            .filter(|r| r.direction == Direction::Egress)
+            .map(|r| (r.port, &r.peer))
+            .collect();
+        assert_eq!(
+            egress,
+            [(HTTPS_PORT, &Peer::Cidr(ANYWHERE.into())), (REDIS_PORT, &Peer::Itself)]
+        );
+    }
+
+    #[test]
+    fn given_node_groups_replace_the_cluster_group() {
+        let (mut spec, cluster) = (fixtures::spec(), fixtures::cluster());
+        spec.node_security_group_ids = vec!["sg-karpenter".into(), "sg-self-managed".into()];
+        let rules = pipeline_rules(&spec, &cluster);
+        let from: Vec<&Peer> = rules.iter().filter(|r| r.port == NFS_PORT).map(|r| &r.peer).collect();
+        assert_eq!(
+            from,
+            [
+                &Peer::Group("sg-karpenter".into()),
+                &Peer::Group("sg-self-managed".into())
+            ]
+        );
+        assert!(!rules.iter().any(|r| r.peer == Peer::Group("sg-0c".into())));
+    }
+}

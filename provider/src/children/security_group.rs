@@ -1,0 +1,251 @@
+//! The pipeline's security group (core's `network` rules): attached to the mount targets, the
+//! replication group and the list-chunks function. Its rules are made exactly core's, whatever
+//! was added or removed outside Terraform; deleting it waits for the function's network
+//! interfaces, which Lambda releases some minutes after the function is gone.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair};
+use eventdriven_core::network::{Direction, Peer, Rule, pipeline_rules};
+
+use crate::aws::{AwsClients, AwsError, Tags, found, sync_tags, wait_until};
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
+
+/// A rule as EC2 holds it: any protocol and port range, so rules not made here can be found.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct LiveRule {
+    direction: Direction,
+    protocol: String,
+    from: Option<i32>,
+    to: Option<i32>,
+    peer: Peer,
+}
+
+impl From<&Rule> for LiveRule {
+    fn from(rule: &Rule) -> Self {
+        LiveRule {
+            direction: rule.direction,
+            protocol: "tcp".into(),
+            from: Some(rule.port),
+            to: Some(rule.port),
+            peer: rule.peer.clone(),
+        }
+    }
+}
+
+impl LiveRule {
+    fn permission(&self, own_id: &str) -> IpPermission {
+        let mut permission = IpPermission::builder()
+            .ip_protocol(&self.protocol)
+            .set_from_port(self.from)
+            .set_to_port(self.to);
+        permission = match &self.peer {
+            Peer::Group(id) => permission.user_id_group_pairs(UserIdGroupPair::builder().group_id(id).build()),
+            Peer::Itself => permission.user_id_group_pairs(UserIdGroupPair::builder().group_id(own_id).build()),
+            Peer::Cidr(cidr) => permission.ip_ranges(IpRange::builder().cidr_ip(cidr).build()),
+        };
+        permission.build()
+    }
+}
+
+fn live_rules(direction: Direction, permissions: &[IpPermission], own_id: &str) -> Vec<LiveRule> {
+    let mut rules = Vec::new();
+    for permission in permissions {
+        let rule = |peer| LiveRule {
+            direction,
+            protocol: permission.ip_protocol().unwrap_or("-1").to_owned(),
+            from: permission.from_port(),
+            to: permission.to_port(),
+            peer,
+        };
+        for pair in permission.user_id_group_pairs() {
+            let id = pair.group_id().unwrap_or_default();
+            rules.push(rule(if id == own_id {
+                Peer::Itself
+            } else {
+                Peer::Group(id.to_owned())
+            }));
+        }
+        for range in permission.ip_ranges() {
+            rules.push(rule(Peer::Cidr(range.cidr_ip().unwrap_or_default().to_owned())));
+        }
+    }
+    rules
+}
+
+/// Creates the group in `vpc_id`; returns its id. [`sync_rules`] then gives it its rules.
+pub async fn create(aws: &AwsClients, name: &str, vpc_id: &str, tags: &Tags) -> Result<String, AwsError> {
+    let out = aws
+        .ec2
+        .create_security_group()
+        .group_name(name)
+        .description("eventdriven pipeline: file system, cache and list-chunks function")
+        .vpc_id(vpc_id)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::SecurityGroup)
+                .set_tags(Some(ec2_tags(tags)))
+                .build(),
+        )
+        .send()
+        .await?;
+    out.group_id
+        .ok_or_else(|| AwsError::other("CreateSecurityGroup returned no id"))
+}
+
+/// Makes the group's rules exactly `rules`: adds the missing, revokes the others (the default
+/// allow-all egress among them).
+pub async fn sync_rules(aws: &AwsClients, group_id: &str, rules: &[Rule]) -> Result<(), AwsError> {
+    let out = aws.ec2.describe_security_groups().group_ids(group_id).send().await?;
+    let group = out
+        .security_groups()
+        .first()
+        .ok_or_else(|| AwsError::other(format!("security group {group_id} not found")))?;
+    let mut live: BTreeSet<LiveRule> = live_rules(Direction::Ingress, group.ip_permissions(), group_id)
+        .into_iter()
+        .collect();
+    live.extend(live_rules(Direction::Egress, group.ip_permissions_egress(), group_id));
+    let wanted: BTreeSet<LiveRule> = rules.iter().map(LiveRule::from).collect();
+    for rule in live.difference(&wanted) {
+        let permission = rule.permission(group_id);
+        match rule.direction {
+            Direction::Ingress => {
+                let call = aws.ec2.revoke_security_group_ingress().group_id(group_id);
+                call.ip_permissions(permission).send().await?;
+            }
+            Direction::Egress => {
+                let call = aws.ec2.revoke_security_group_egress().group_id(group_id);
+                call.ip_permissions(permission).send().await?;
+            }
+        }
+    }
+    for rule in wanted.difference(&live) {
+        let permission = rule.permission(group_id);
+        match rule.direction {
+            Direction::Ingress => {
+                let call = aws.ec2.authorize_security_group_ingress().group_id(group_id);
+                call.ip_permissions(permission).send().await?;
+            }
+            Direction::Egress => {
+                let call = aws.ec2.authorize_security_group_egress().group_id(group_id);
+                call.ip_permissions(permission).send().await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn exists(aws: &AwsClients, group_id: &str) -> Result<bool, AwsError> {
+    let out = aws.ec2.describe_security_groups().group_ids(group_id).send().await;
+    Ok(found(out.map_err(AwsError::from))?.is_some_and(|out| !out.security_groups().is_empty()))
+}
+
+/// The id of the group named `name`, for import.
+pub async fn find(aws: &AwsClients, name: &str) -> Result<Option<String>, AwsError> {
+    let filter = Filter::builder().name("group-name").values(name).build();
+    let out = aws.ec2.describe_security_groups().filters(filter).send().await?;
+    Ok(out
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id())
+        .map(str::to_owned))
+}
+
+/// Deletes the group, waiting while network interfaces still use it (Lambda releases a
+/// deleted function's interfaces some minutes later); the operation's timeout bounds the wait.
+pub async fn delete(aws: &AwsClients, group_id: &str) -> Result<(), AwsError> {
+    wait_until(|| async {
+        let out = aws.ec2.delete_security_group().group_id(group_id).send().await;
+        match out.map_err(AwsError::from) {
+            Ok(_) => Ok(Some(())),
+            Err(e) if e.has_code("DependencyViolation") => Ok(None),
+            Err(e) if e.is_not_found() || e.has_code("InvalidGroup.NotFound") => Ok(Some(())),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+fn ec2_tags(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub async fn put_tags(aws: &AwsClients, group_id: &str, tags: &Tags) -> Result<(), AwsError> {
+    let out = aws.ec2.describe_security_groups().group_ids(group_id).send().await?;
+    let current: Vec<&str> = out
+        .security_groups()
+        .first()
+        .map(|g| g.tags().iter().filter_map(|t| t.key()).collect())
+        .unwrap_or_default();
+    let untag = |stale: Vec<String>| async move {
+        let stale = stale.into_iter().map(|key| Tag::builder().key(key).build()).collect();
+        aws.ec2
+            .delete_tags()
+            .resources(group_id)
+            .set_tags(Some(stale))
+            .send()
+            .await?;
+        Ok(())
+    };
+    let tag = || async {
+        aws.ec2
+            .create_tags()
+            .resources(group_id)
+            .set_tags(Some(ec2_tags(tags)))
+            .send()
+            .await?;
+        Ok(())
+    };
+    sync_tags(current, tags, untag, tag).await
+}
+
+/// The pipeline's security group.
+pub struct PipelineSecurityGroup;
+
+#[async_trait]
+impl Child<Pipeline> for PipelineSecurityGroup {
+    fn label(&self) -> &'static str {
+        "security group"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().security_group()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.security_group_id
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if children.security_group_id.is_none() {
+            let id = create(&plan.aws, &self.name(plan), &plan.cluster.vpc_id, &plan.tags).await?;
+            children.security_group_id = Some(id.clone());
+            sync_rules(&plan.aws, &id, &pipeline_rules(&plan.spec, &plan.cluster)).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        match &children.security_group_id {
+            Some(id) => sync_rules(&plan.aws, id, &pipeline_rules(&plan.spec, &plan.cluster)).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
+        put_tags(&plan.aws, id, &plan.tags).await
+    }
+
+    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
+        exists(&scope.aws, id).await
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        delete(&scope.aws, id).await
+    }
+}
