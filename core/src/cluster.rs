@@ -16,6 +16,8 @@ pub struct ClusterInfo {
     pub certificate_authority: String,
     pub vpc_id: String,
     pub subnet_ids: Vec<String>,
+    /// The cluster's subnets without a route to an internet gateway (EC2 route tables).
+    pub private_subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
 }
 

@@ -32,6 +32,7 @@ pub fn cluster() -> ClusterInfo {
         certificate_authority: "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==".into(),
         vpc_id: "vpc-0123456789abcdef0".into(),
         subnet_ids: vec!["subnet-0a".into(), "subnet-0b".into()],
+        private_subnet_ids: vec!["subnet-0a".into(), "subnet-0b".into()],
         security_group_ids: vec!["sg-0c".into()],
     }
 }

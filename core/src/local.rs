@@ -30,6 +30,7 @@ pub fn local_deployment(
         certificate_authority: String::new(),
         vpc_id: String::new(),
         subnet_ids: Vec::new(),
+        private_subnet_ids: Vec::new(),
         security_group_ids: Vec::new(),
     };
     let refs = DeployedRefs {

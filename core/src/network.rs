@@ -61,6 +61,50 @@ pub fn pipeline_rules(spec: &PipelineSpec, cluster: &ClusterInfo) -> Vec<Rule> {
     rules
 }
 
+/// A route table as EC2 describes it, reduced to what tells a private subnet from a public one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteTable {
+    /// The VPC's main table, which subnets without an explicit association use.
+    pub main: bool,
+    pub subnet_ids: Vec<String>,
+    /// Whether it routes `0.0.0.0/0` to an internet gateway.
+    pub to_internet_gateway: bool,
+}
+
+/// The subnets among `subnets` whose route table has no route to an internet gateway: a
+/// Lambda function there reaches AWS services through a NAT gateway or VPC endpoints, which a
+/// function in a public subnet (it gets no public address) never can.
+pub fn private_subnets(subnets: &[String], tables: &[RouteTable]) -> Vec<String> {
+    let main_is_public = tables.iter().any(|t| t.main && t.to_internet_gateway);
+    subnets
+        .iter()
+        .filter(|subnet| {
+            let public = match tables.iter().find(|t| t.subnet_ids.contains(subnet)) {
+                Some(table) => table.to_internet_gateway,
+                None => main_is_public,
+            };
+            !public
+        })
+        .cloned()
+        .collect()
+}
+
+/// The list-chunks function's subnets: the spec's, or else the cluster's private ones.
+pub fn lambda_subnets<'a>(spec: &'a PipelineSpec, cluster: &'a ClusterInfo) -> Result<&'a [String], String> {
+    if !spec.lambda_subnet_ids.is_empty() {
+        return Ok(&spec.lambda_subnet_ids);
+    }
+    if cluster.private_subnet_ids.is_empty() {
+        return Err(format!(
+            "none of the cluster {}'s subnets is private (each routes 0.0.0.0/0 to an internet gateway), \
+             and a Lambda function in a public subnet cannot reach Secrets Manager: set lambda_subnet_ids \
+             to private subnets with a NAT gateway or VPC endpoints",
+            cluster.name
+        ));
+    }
+    Ok(&cluster.private_subnet_ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +150,40 @@ mod tests {
             ]
         );
         assert!(!rules.iter().any(|r| r.peer == Peer::Group("sg-0c".into())));
+    }
+
+    #[test]
+    fn public_subnets_are_those_routed_to_an_internet_gateway() {
+        let subnets: Vec<String> = ["subnet-a", "subnet-b", "subnet-c"].map(String::from).to_vec();
+        let table = |main, subnets: &[&str], igw| RouteTable {
+            main,
+            subnet_ids: subnets.iter().map(|s| (*s).to_owned()).collect(),
+            to_internet_gateway: igw,
+        };
+        // a is public explicitly, b private explicitly, c follows the main table.
+        let tables = [
+            table(false, &["subnet-a"], true),
+            table(false, &["subnet-b"], false),
+            table(true, &[], false),
+        ];
+        assert_eq!(private_subnets(&subnets, &tables), ["subnet-b", "subnet-c"]);
+        let public_main = [table(false, &["subnet-b"], false), table(true, &[], true)];
+        assert_eq!(private_subnets(&subnets, &public_main), ["subnet-b"]);
+    }
+
+    #[test]
+    fn the_function_goes_where_told_or_to_the_private_subnets_or_fails_saying_why() {
+        let (mut spec, mut cluster) = (fixtures::spec(), fixtures::cluster());
+        cluster.private_subnet_ids = vec!["subnet-0b".into()];
+        assert_eq!(lambda_subnets(&spec, &cluster).unwrap(), ["subnet-0b"]);
+        spec.lambda_subnet_ids = vec!["subnet-x".into()];
+        assert_eq!(lambda_subnets(&spec, &cluster).unwrap(), ["subnet-x"]);
+        spec.lambda_subnet_ids.clear();
+        cluster.private_subnet_ids.clear();
+        assert!(
+            lambda_subnets(&spec, &cluster)
+                .unwrap_err()
+                .contains("set lambda_subnet_ids")
+        );
     }
 }

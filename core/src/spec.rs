@@ -76,6 +76,8 @@ pub struct PipelineSpec {
     /// The security groups of the nodes the Jobs run on, let in to the file system and the
     /// cache; empty means the cluster security group.
     pub node_security_group_ids: Vec<String>,
+    /// The subnets of the list-chunks function; empty means the cluster's private subnets.
+    pub lambda_subnet_ids: Vec<String>,
     pub redis_node_type: String,
     pub dynamodb_billing_mode: String,
     pub dynamodb_read_capacity: Option<i64>,
@@ -110,6 +112,7 @@ impl PipelineSpec {
             output_prefix: DEFAULT_OUTPUT_PREFIX.to_owned(),
             bucket_name: None,
             node_security_group_ids: Vec::new(),
+            lambda_subnet_ids: Vec::new(),
             redis_node_type: DEFAULT_REDIS_NODE_TYPE.to_owned(),
             dynamodb_billing_mode: PAY_PER_REQUEST.to_owned(),
             dynamodb_read_capacity: None,
@@ -183,6 +186,15 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
             rule(
                 group.starts_with("sg-"),
                 format!("{group:?} is not a security group id (sg-…)"),
+            ),
+        );
+    }
+    for subnet in &spec.lambda_subnet_ids {
+        check(
+            "lambda_subnet_ids",
+            rule(
+                subnet.starts_with("subnet-"),
+                format!("{subnet:?} is not a subnet id (subnet-…)"),
             ),
         );
     }

@@ -24,6 +24,7 @@ resource "eventdriven_batch_pipeline" "orders" {
   max_concurrency         = var.max_concurrency
   work_volume_claim       = var.work_volume_claim
   node_security_group_ids = var.node_security_group_ids
+  lambda_subnet_ids       = var.lambda_subnet_ids
   force_destroy           = var.force_destroy
   tags                    = var.tags
 }

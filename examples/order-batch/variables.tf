@@ -49,6 +49,12 @@ variable "node_security_group_ids" {
   default     = null
 }
 
+variable "lambda_subnet_ids" {
+  description = "Subnets of the list-chunks function (private, with a NAT gateway or VPC endpoints); null means the cluster's private subnets."
+  type        = list(string)
+  default     = null
+}
+
 variable "force_destroy" {
   description = "Whether destroy may delete the bucket and the table while they hold data. The example is disposable; keep false for data you want to keep."
   type        = bool

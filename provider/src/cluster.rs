@@ -1,8 +1,11 @@
 //! Reads what the pipeline needs from AWS before rendering: the account (STS) and the existing
-//! EKS cluster's endpoint, CA and network (DescribeCluster; no EC2 calls).
+//! EKS cluster's endpoint, CA and network (DescribeCluster, and EC2's route tables to tell its
+//! private subnets).
 
+use aws_sdk_ec2::types::Filter;
 use aws_sdk_eks::types::AuthenticationMode;
 use eventdriven_core::cluster::{AwsContext, ClusterInfo, ClusterReadiness, POD_IDENTITY_AGENT};
+use eventdriven_core::network::{RouteTable, private_subnets};
 
 use crate::aws::{AwsClients, AwsError, found};
 
@@ -68,6 +71,9 @@ pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<(ClusterIn
             .fargate_profile_names()
             .len(),
     };
+    let vpc_id = vpc.and_then(|v| v.vpc_id()).unwrap_or_default().to_owned();
+    let subnet_ids = vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default();
+    let private_subnet_ids = private_subnets(&subnet_ids, &route_tables(aws, &vpc_id).await?);
     let info = ClusterInfo {
         name: cluster_name.to_owned(),
         arn: cluster.arn().unwrap_or_default().to_owned(),
@@ -77,11 +83,35 @@ pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<(ClusterIn
             .and_then(|ca| ca.data())
             .unwrap_or_default()
             .to_owned(),
-        vpc_id: vpc.and_then(|v| v.vpc_id()).unwrap_or_default().to_owned(),
-        subnet_ids: vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default(),
+        vpc_id,
+        subnet_ids,
+        private_subnet_ids,
         security_group_ids,
     };
     Ok((info, readiness))
+}
+
+/// The VPC's route tables: which subnets each serves, and whether it leads to the internet.
+async fn route_tables(aws: &AwsClients, vpc_id: &str) -> Result<Vec<RouteTable>, AwsError> {
+    let filter = Filter::builder().name("vpc-id").values(vpc_id).build();
+    let out = aws.ec2.describe_route_tables().filters(filter).send().await?;
+    Ok(out
+        .route_tables()
+        .iter()
+        .map(|table| RouteTable {
+            main: table.associations().iter().any(|a| a.main() == Some(true)),
+            subnet_ids: table
+                .associations()
+                .iter()
+                .filter_map(|a| a.subnet_id())
+                .map(str::to_owned)
+                .collect(),
+            to_internet_gateway: table.routes().iter().any(|route| {
+                route.destination_cidr_block() == Some("0.0.0.0/0")
+                    && route.gateway_id().is_some_and(|gateway| gateway.starts_with("igw-"))
+            }),
+        })
+        .collect())
 }
 
 async fn pod_identity_agent_installed(aws: &AwsClients, cluster_name: &str) -> Result<bool, AwsError> {

@@ -478,6 +478,36 @@ async fn pipeline_lifecycle() {
         updated["security_group_id"],
         "updated in place"
     );
+
+    // The function moves to the subnets given, in place.
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let function_arn = text(&updated["lambda_function_arn"]);
+    let subnets_of = |function: aws_sdk_lambda::operation::get_function::GetFunctionOutput| {
+        function
+            .configuration()
+            .and_then(|c| c.vpc_config())
+            .map(|v| v.subnet_ids().to_vec())
+            .unwrap_or_default()
+    };
+    let all_subnets = subnets_of(lambda.get_function().function_name(&function_arn).send().await.unwrap());
+    assert_eq!(
+        all_subnets.len(),
+        2,
+        "without public subnets, every cluster subnet is private"
+    );
+    workspace.ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-var",
+        "max_concurrency=4",
+        "-var",
+        r#"tags={team="data"}"#,
+        "-var",
+        &format!(r#"lambda_subnet_ids=["{}"]"#, all_subnets[0]),
+    ]);
+    let moved = subnets_of(lambda.get_function().function_name(&function_arn).send().await.unwrap());
+    assert_eq!(moved, [all_subnets[0].clone()]);
     workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
     assert_eq!(
         live_tags(&sdk, &updated).await,

@@ -120,6 +120,8 @@ pub struct FunctionInfo {
     pub command: Vec<String>,
     pub timeout_seconds: Option<i32>,
     pub memory_mb: Option<i32>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
 }
 
 /// Names of the functions whose name starts with `prefix`.
@@ -161,6 +163,14 @@ pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<FunctionInfo>, 
             .unwrap_or_default(),
         timeout_seconds: configuration.and_then(|c| c.timeout()),
         memory_mb: configuration.and_then(|c| c.memory_size()),
+        subnet_ids: configuration
+            .and_then(|c| c.vpc_config())
+            .map(|v| v.subnet_ids().to_vec())
+            .unwrap_or_default(),
+        security_group_ids: configuration
+            .and_then(|c| c.vpc_config())
+            .map(|v| v.security_group_ids().to_vec())
+            .unwrap_or_default(),
     }))
 }
 
@@ -186,6 +196,26 @@ pub async fn update_environment(
         .update_function_configuration()
         .function_name(name)
         .environment(environment(variables))
+        .send()
+        .await?;
+    wait_updated(aws, name).await
+}
+
+/// Moves the function to other subnets or security groups.
+pub async fn update_vpc(
+    aws: &AwsClients,
+    name: &str,
+    subnet_ids: &[String],
+    security_group_ids: &[String],
+) -> Result<(), AwsError> {
+    let vpc = VpcConfig::builder()
+        .set_subnet_ids(Some(subnet_ids.to_vec()))
+        .set_security_group_ids(Some(security_group_ids.to_vec()))
+        .build();
+    aws.lambda
+        .update_function_configuration()
+        .function_name(name)
+        .vpc_config(vpc)
         .send()
         .await?;
     wait_updated(aws, name).await
@@ -290,7 +320,7 @@ impl Child<Pipeline> for ListChunksFunction {
                 image_uri: &plan.spec.lambda_image,
                 architecture: &plan.spec.architecture,
                 role_arn: children.lambda_role_arn.as_deref().unwrap_or_default(),
-                subnet_ids: &plan.cluster.subnet_ids,
+                subnet_ids: plan.lambda_subnets(),
                 security_group_ids: &security_group_ids,
                 environment: &environment,
                 timeout_seconds: TIMEOUT_SECONDS,
@@ -323,6 +353,10 @@ impl Child<Pipeline> for ListChunksFunction {
         let environment = lambda_environment(&plan.spec, &plan.refs(children));
         if live.environment != environment {
             update_environment(&plan.aws, &name, &environment).await?;
+        }
+        let (subnets, groups) = (plan.lambda_subnets(), plan.security_groups(children));
+        if live.subnet_ids != subnets || live.security_group_ids != groups {
+            update_vpc(&plan.aws, &name, subnets, &groups).await?;
         }
         Ok(())
     }

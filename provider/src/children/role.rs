@@ -181,7 +181,7 @@ impl PipelineRole {
         match self.0 {
             Role::StateMachine => iam::state_machine_policy(&names),
             Role::Events => iam::events_policy(&names),
-            Role::Lambda => iam::lambda_policy(&names, &plan.cluster.subnet_ids, &plan.security_groups(children)),
+            Role::Lambda => iam::lambda_policy(&names, plan.lambda_subnets(), &plan.security_groups(children)),
             Role::Job => iam::job_policy(&names),
         }
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use eventdriven_core::cluster::{AwsContext, ClusterInfo, preflight};
 use eventdriven_core::definition::state_machine_definition;
 use eventdriven_core::naming::Names;
+use eventdriven_core::network;
 use eventdriven_core::refs::DeployedRefs;
 use eventdriven_core::spec::PipelineSpec;
 
@@ -44,7 +45,10 @@ impl Deployment {
             "EKS cluster",
             &spec.cluster_name,
         ))?;
-        let problems = preflight(&spec.cluster_name, &readiness);
+        let mut problems = preflight(&spec.cluster_name, &readiness);
+        if let Err(problem) = network::lambda_subnets(&spec, &cluster) {
+            problems.push(problem);
+        }
         if !problems.is_empty() {
             let error = AwsError::other(problems.join("\n"));
             return Err(Failure::of("checking", "EKS cluster", &spec.cluster_name)(error));
@@ -83,6 +87,11 @@ impl Deployment {
     }
 
     /// The state machine definition core renders for the children as they are now.
+    /// The list-chunks function's subnets (checked by `prepare`).
+    pub fn lambda_subnets(&self) -> &[String] {
+        network::lambda_subnets(&self.spec, &self.cluster).unwrap_or(&self.cluster.subnet_ids)
+    }
+
     /// The pipeline's security group, for the children placed in the VPC.
     pub fn security_groups(&self, children: &Children) -> Vec<String> {
         children.security_group_id.iter().cloned().collect()

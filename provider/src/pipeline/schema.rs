@@ -41,6 +41,7 @@ pub fn schema() -> Schema {
         ("input_suffix", string(OptionalComputed, "Key suffix new objects must also have to start a run; empty means any.")),
         ("output_prefix", string(OptionalComputed, "Key prefix results are written under; must not overlap `input_prefix`. Default `output/`.")),
         ("node_security_group_ids", attribute(AttributeType::List(Box::new(AttributeType::String)), Optional, "Security groups of the nodes the Jobs run on (self-managed nodes, Karpenter, launch templates with their own groups), let in to the file system (2049) and the cache (6379) through the pipeline's security group. Unset: the cluster security group, which managed node groups carry.")),
+        ("lambda_subnet_ids", attribute(AttributeType::List(Box::new(AttributeType::String)), Optional, "Subnets of the list-chunks Lambda function, which must reach Secrets Manager (a NAT gateway or a VPC endpoint). Unset: the cluster's private subnets, those whose route table has no route to an internet gateway; apply fails, saying so, when there is none.")),
         ("bucket_name", string(Optional, "Bucket name instead of the derived `eventdriven-<name>-<account>`. Forces replacement.")),
         ("redis_node_type", string(OptionalComputed, "ElastiCache node type of the progress store. Default `cache.t4g.micro`. Forces replacement.")),
         ("dynamodb_billing_mode", string(OptionalComputed, "`PAY_PER_REQUEST` (default) or `PROVISIONED`. Forces replacement.")),

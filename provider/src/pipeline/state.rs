@@ -35,6 +35,8 @@ pub struct PipelineState {
     pub bucket_name: Value<String>,
     #[serde(default)]
     pub node_security_group_ids: Value<Vec<Value<String>>>,
+    #[serde(default)]
+    pub lambda_subnet_ids: Value<Vec<Value<String>>>,
     pub redis_node_type: Value<String>,
     pub dynamodb_billing_mode: Value<String>,
     pub dynamodb_read_capacity: Value<i64>,
@@ -291,19 +293,22 @@ impl PipelineState {
             dynamodb_read_capacity,
             dynamodb_write_capacity
         );
-        match &self.node_security_group_ids {
-            Value::Value(groups) => {
-                for group in groups {
-                    match group {
-                        Value::Value(id) => spec.node_security_group_ids.push(id.clone()),
-                        Value::Unknown => unknown.push("node_security_group_ids"),
-                        Value::Null => {}
+        macro_rules! take_list {
+            ($($field:ident),*) => { $(match &self.$field {
+                Value::Value(items) => {
+                    for item in items {
+                        match item {
+                            Value::Value(id) => spec.$field.push(id.clone()),
+                            Value::Unknown => unknown.push(stringify!($field)),
+                            Value::Null => {}
+                        }
                     }
                 }
-            }
-            Value::Unknown => unknown.push("node_security_group_ids"),
-            Value::Null => {}
+                Value::Unknown => unknown.push(stringify!($field)),
+                Value::Null => {}
+            })* };
         }
+        take_list!(node_security_group_ids, lambda_subnet_ids);
         match &self.tags {
             Value::Value(tags) => {
                 for (key, value) in tags {
@@ -327,6 +332,13 @@ impl PipelineState {
         let text = |v: &String| Value::Value(v.clone());
         let optional = |v: &Option<String>| v.clone().map_or(Value::Null, Value::Value);
         let number = |v: &Option<i64>| v.map_or(Value::Null, Value::Value);
+        let list = |items: &Vec<String>| {
+            if items.is_empty() {
+                Value::Null
+            } else {
+                Value::Value(items.iter().map(text).collect())
+            }
+        };
         Self {
             name: text(&spec.name),
             cluster_name: text(&spec.cluster_name),
@@ -343,11 +355,8 @@ impl PipelineState {
             input_suffix: text(&spec.input_suffix),
             output_prefix: text(&spec.output_prefix),
             bucket_name: optional(&spec.bucket_name),
-            node_security_group_ids: if spec.node_security_group_ids.is_empty() {
-                Value::Null
-            } else {
-                Value::Value(spec.node_security_group_ids.iter().map(text).collect())
-            },
+            node_security_group_ids: list(&spec.node_security_group_ids),
+            lambda_subnet_ids: list(&spec.lambda_subnet_ids),
             work_volume_claim: optional(&spec.work_volume_claim),
             redis_node_type: text(&spec.redis_node_type),
             dynamodb_billing_mode: text(&spec.dynamodb_billing_mode),
