@@ -282,6 +282,26 @@ pub async fn put_tags(aws: &AwsClients, arn: &str, tags: &Tags) -> Result<(), Aw
     sync_tags(current, tags, untag, tag).await
 }
 
+/// The log group the function `name` writes to, with a retention (both upserts). Created
+/// before the function, so Lambda does not create it without one.
+pub async fn put_function_log_group(
+    aws: &AwsClients,
+    name: &str,
+    tags: &Tags,
+    retention_days: i64,
+) -> Result<(), AwsError> {
+    let group = function_log_group_of(name);
+    log_group::create(aws, &group, tags).await?;
+    log_group::put_retention(aws, &group, retention_days).await
+}
+
+/// Deletes the function (by name or ARN), then its log group.
+pub async fn delete_with_log_group(aws: &AwsClients, id: &str) -> Result<(), AwsError> {
+    delete(aws, id).await?;
+    let name = id.rsplit(':').next().unwrap_or(id);
+    log_group::delete(aws, &function_log_group_of(name)).await
+}
+
 pub async fn delete(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
     let out = aws.lambda.delete_function().function_name(name).send().await;
     ignore_not_found(out.map(drop).map_err(Into::into))
@@ -328,9 +348,7 @@ impl Child<Pipeline> for ListChunksFunction {
                 command: &[],
             };
             // Created first, with a retention, so Lambda does not create it without one.
-            let log_group = plan.names().lambda_log_group();
-            log_group::create(&plan.aws, &log_group, &plan.tags).await?;
-            log_group::put_retention(&plan.aws, &log_group, LOG_RETENTION_DAYS).await?;
+            put_function_log_group(&plan.aws, &name, &plan.tags, LOG_RETENTION_DAYS).await?;
             let arn = create(&plan.aws, &settings, &plan.tags).await?;
             children.lambda_function_arn = Some(arn);
             wait_active(&plan.aws, &name).await?;
@@ -372,11 +390,8 @@ impl Child<Pipeline> for ListChunksFunction {
         Ok(function.is_some())
     }
 
-    /// Deletes the function, then its log group.
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await?;
-        let function_name = id.rsplit(':').next().unwrap_or(id);
-        log_group::delete(&scope.aws, &function_log_group_of(function_name)).await
+        delete_with_log_group(&scope.aws, id).await
     }
 }
 
@@ -384,11 +399,10 @@ impl Child<Pipeline> for ListChunksFunction {
 /// VPC, invocable by its rule only.
 pub struct ListenerFunction(pub String);
 
-/// The listener's log group, with the workflow's retention (both upserts).
+/// The listener's log group, with the workflow's retention.
 async fn put_log_group(plan: &WorkflowPlan, listener: &ListenerSpec) -> Result<(), AwsError> {
-    let log_group = plan.names().function_log_group(listener);
-    log_group::create(&plan.aws, &log_group, &plan.tags).await?;
-    log_group::put_retention(&plan.aws, &log_group, plan.spec.log_retention_days).await
+    let function = plan.names().function(listener);
+    put_function_log_group(&plan.aws, &function, &plan.tags, plan.spec.log_retention_days).await
 }
 
 /// The function's settings, borrowing the name and environment the caller holds.
@@ -460,10 +474,11 @@ impl Child<Workflow> for ListenerFunction {
             return Ok(());
         }
         let name = self.name(plan);
+        let Some(live) = read(&plan.aws, &name).await? else {
+            return Ok(());
+        };
         let image = listener.image(&plan.spec);
-        if let Some(live) = read(&plan.aws, &name).await?
-            && live.image_uri.as_deref() != Some(image)
-        {
+        if live.image_uri.as_deref() != Some(image) {
             update_image(&plan.aws, &name, image, &plan.spec.architecture).await?;
         }
         let role = children
@@ -472,11 +487,14 @@ impl Child<Workflow> for ListenerFunction {
             .and_then(|ids| ids.role_arn.clone())
             .unwrap_or_default();
         let environment = listener_environment(&plan.names(), listener);
-        update_configuration(
-            &plan.aws,
-            &listener_settings(plan, listener, &name, &environment, &role),
-        )
-        .await?;
+        let settings = listener_settings(plan, listener, &name, &environment, &role);
+        let configured = live.environment == environment
+            && live.command == listener.command
+            && live.timeout_seconds == Some(settings.timeout_seconds)
+            && live.memory_mb == Some(settings.memory_mb);
+        if !configured {
+            update_configuration(&plan.aws, &settings).await?;
+        }
         put_log_group(plan, listener).await?;
         allow_rule(&plan.aws, &name, &plan.names().listener_rule_arn(listener)).await
     }
@@ -494,10 +512,7 @@ impl Child<Workflow> for ListenerFunction {
         Ok(read(&scope.aws, id).await?.is_some())
     }
 
-    /// Deletes the function, then its log group.
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await?;
-        let function_name = id.rsplit(':').next().unwrap_or(id);
-        log_group::delete(&scope.aws, &function_log_group_of(function_name)).await
+        delete_with_log_group(&scope.aws, id).await
     }
 }

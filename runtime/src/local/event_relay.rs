@@ -14,7 +14,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::local::events::EventRouter;
-use crate::local::put_events::{entries_of, put_on_bus};
+use crate::local::put_events::{entries_of, put_and_route};
 
 /// The environment variable the AWS SDKs read EventBridge's endpoint from.
 pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL_EVENTBRIDGE";
@@ -86,19 +86,10 @@ async fn put_events(State(relay): State<Arc<Relay>>, headers: HeaderMap, body: B
         Ok(entries) => entries,
         Err(failure) => return error(StatusCode::BAD_REQUEST, "ValidationException", failure.cause),
     };
-    let results = match &relay.bus {
-        Some(bus) => match put_on_bus(bus, &entries).await {
-            Ok(results) => results,
-            Err(failure) => return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalException", failure.cause),
-        },
-        None => entries
-            .iter()
-            .map(|_| json!({ "EventId": format!("{:032x}", fastrand::u128(..)) }))
-            .collect(),
+    let results = match put_and_route(relay.bus.as_ref(), Some(&relay.router), &entries).await {
+        Ok(results) => results,
+        Err(failure) => return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalException", failure.cause),
     };
-    if let Err(failure) = relay.router.deliver(&entries).await {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalException", failure.cause);
-    }
     let body = json!({ "FailedEntryCount": 0, "Entries": results });
     (
         StatusCode::OK,

@@ -93,7 +93,7 @@ impl EventRouter {
         let detail: Value = serde_json::from_str(&entry.detail).unwrap_or(Value::String(entry.detail.clone()));
         json!({
             "version": "0",
-            "id": format!("{:032x}", fastrand::u128(..)),
+            "id": new_event_id(),
             "detail-type": entry.detail_type,
             "source": entry.source,
             "account": self.account,
@@ -148,6 +148,11 @@ impl EventRouter {
             }
         }
     }
+}
+
+/// A fresh event id, as EventBridge gives each event it accepts.
+pub fn new_event_id() -> String {
+    format!("{:032x}", fastrand::u128(..))
 }
 
 /// The name of the bus an entry names (by name or ARN), `default` when it names none.

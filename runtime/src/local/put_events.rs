@@ -9,7 +9,7 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use eventdriven_states::{Failure, Integration, Resource, TaskRequest};
 use serde_json::{Value, json};
 
-use crate::local::events::{EventRouter, PutEntry};
+use crate::local::events::{EventRouter, PutEntry, new_event_id};
 
 pub struct PutEvents {
     /// The bus's service; `None` where no endpoint was given.
@@ -55,19 +55,31 @@ impl Integration for PutEvents {
             ));
         }
         let entries = entries_of(&request.parameters)?;
-        let mut results = vec![json!({ "EventId": format!("{:032x}", fastrand::u128(..)) }); entries.len()];
-        if let Some(events) = &self.events {
-            results = put_on_bus(events, &entries).await?;
-        }
-        if let Some(router) = &self.router {
-            router.deliver(&entries).await?;
-        }
+        let results = put_and_route(self.events.as_ref(), self.router.as_ref(), &entries).await?;
         Ok(json!({ "Entries": results, "FailedEntryCount": 0 }))
     }
 }
 
+/// Puts the entries on the emulator's bus when there is one (else gives each an id here), then
+/// delivers them to the rules deployed here when events are routed here; returns the
+/// `PutEvents` result entries.
+pub async fn put_and_route(
+    bus: Option<&aws_sdk_eventbridge::Client>,
+    router: Option<&Arc<EventRouter>>,
+    entries: &[PutEntry],
+) -> Result<Vec<Value>, Failure> {
+    let results = match bus {
+        Some(bus) => put_on_bus(bus, entries).await?,
+        None => entries.iter().map(|_| json!({ "EventId": new_event_id() })).collect(),
+    };
+    if let Some(router) = router {
+        router.deliver(entries).await?;
+    }
+    Ok(results)
+}
+
 /// Puts the entries on the emulator's bus; any entry it refuses fails the call.
-pub async fn put_on_bus(events: &aws_sdk_eventbridge::Client, entries: &[PutEntry]) -> Result<Vec<Value>, Failure> {
+async fn put_on_bus(events: &aws_sdk_eventbridge::Client, entries: &[PutEntry]) -> Result<Vec<Value>, Failure> {
     let request: Vec<PutEventsRequestEntry> = entries
         .iter()
         .map(|entry| {
