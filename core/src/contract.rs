@@ -48,6 +48,10 @@ pub const REDIS_AUTH_SECRET_ARN: &str = "REDIS_AUTH_SECRET_ARN";
 pub const MAX_LINES_PER_BATCH: &str = "MAX_LINES_PER_BATCH";
 /// The chunk a `process` Job works on, as returned by `list-chunks`.
 pub const CHUNK: &str = "CHUNK";
+/// Where split writes the run's chunk list (`s3://bucket/runs/<run id>/chunks.json`, a JSON
+/// array of chunk references): a run with more chunks than an inline Map takes reads its items
+/// from there.
+pub const CHUNK_LIST_URL: &str = "CHUNK_LIST_URL";
 /// `true` keeps a run's chunks in the work directory after merge; by default merge removes
 /// them once the result is published, keeping only its summary.
 pub const KEEP_WORK: &str = "KEEP_WORK";
@@ -101,6 +105,11 @@ pub const SETTINGS: &[Setting] = &[
         doc: "secret holding the Redis auth token (optional)",
     },
     Setting {
+        name: CHUNK_LIST_URL,
+        required_by: &[Split],
+        doc: "where split writes the run's chunk list",
+    },
+    Setting {
         name: TABLE_URL,
         required_by: &[Process],
         doc: "orders table URL",
@@ -136,9 +145,20 @@ pub const LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS: i32 = 60;
 /// Default rows per chunk, as in the product brief.
 pub const DEFAULT_MAX_LINES_PER_BATCH: u64 = 30_000;
 
-/// The Lambda's payload field carrying the run id, and the field of its answer holding chunks.
+/// The Lambda's payload field carrying the run id, and the fields of its answer holding the
+/// chunks and their count.
 pub const LIST_CHUNKS_RUN_ID_FIELD: &str = "run_id";
 pub const LIST_CHUNKS_CHUNKS_FIELD: &str = "chunks";
+pub const LIST_CHUNKS_COUNT_FIELD: &str = "count";
+
+/// The bucket prefix where runs keep what Step Functions reads or writes for them: the chunk
+/// list and a Distributed Map's results. It must not overlap the input prefix.
+pub const RUNS_PREFIX: &str = "runs/";
+
+/// The key of a run's chunk list, for `run_id`.
+pub fn chunk_list_key(run_id: &str) -> String {
+    format!("{RUNS_PREFIX}{run_id}/chunks.json")
+}
 
 /// What the state machine sends the list-chunks Lambda (its `Payload`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -146,10 +166,13 @@ pub struct ListChunksRequest {
     pub run_id: String,
 }
 
-/// What the list-chunks Lambda answers: the run's pending chunks, which the Map iterates over.
+/// What the list-chunks Lambda answers: how many chunks the run has pending and, when an inline
+/// Map can take them ([`crate::scale::INLINE_MAP_MAX_CHUNKS`] or fewer), the chunks themselves.
+/// Past that, `chunks` is empty and a Distributed Map reads them from the chunk list.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ListChunksResponse {
     pub run_id: String,
+    pub count: u64,
     pub chunks: Vec<ChunkRef>,
 }
 
@@ -210,6 +233,7 @@ mod tests {
         assert_eq!(request[LIST_CHUNKS_RUN_ID_FIELD], "r");
         let response = ListChunksResponse {
             run_id: "r".into(),
+            count: 1,
             chunks: vec![ChunkRef {
                 index: 0,
                 first_line: 2,
@@ -217,6 +241,8 @@ mod tests {
         };
         let json = serde_json::to_value(&response).unwrap();
         assert_eq!(json[LIST_CHUNKS_CHUNKS_FIELD][0], "000000-2");
+        assert_eq!(json[LIST_CHUNKS_COUNT_FIELD], 1);
+        assert_eq!(chunk_list_key("r"), "runs/r/chunks.json");
         assert_eq!(serde_json::from_value::<ListChunksResponse>(json).unwrap(), response);
     }
 

@@ -1,24 +1,42 @@
 //! The pipeline's Step Functions state machine, in Amazon States Language.
 //!
-//! `Split` → `ListChunks` → `ProcessChunks` (a Map running one `process` Job per chunk) → `Merge`.
-//! The execution input is the S3 "Object Created" event EventBridge delivers, and the run id is
-//! the execution's name. Every step's result is discarded (`ResultPath: null`) except the chunk
-//! list, so the state stays far below the 256 KiB limit however chatty the Jobs' logs are.
+//! `CheckServiceAccount` → `Split` → `ListChunks` → `ChooseMapMode` → `ProcessChunks` (an inline
+//! Map running one `process` Job per chunk) or, past [`INLINE_MAP_MAX_CHUNKS`],
+//! `ProcessChunksDistributed` (a Distributed Map reading the chunk list split wrote to S3) →
+//! `Merge`. The execution input is the S3 "Object Created" event EventBridge delivers, and the
+//! run id is the execution's name. Every step's result is discarded (`ResultPath: null`) except
+//! the chunk list and its count, so the state stays far below the 256 KiB limit however chatty
+//! the Jobs' logs are and however many chunks there are.
 
 use serde_json::{Value, json};
 
 use crate::cluster::ClusterInfo;
 use crate::contract::{self, Step};
 use crate::manifest::job_manifest;
-use crate::paths::{self, EXECUTION_NAME, LIST_RESULT, MAP_ITEM_INDEX, MAP_ITEM_VALUE, item};
+use crate::paths::{self, CHECK_FAILURE, EXECUTION_NAME, LIST_RESULT, MAP_ITEM_INDEX, MAP_ITEM_VALUE, item};
 use crate::refs::DeployedRefs;
+use crate::scale::{INLINE_MAP_MAX_CHUNKS, MapMode};
 use crate::spec::PipelineSpec;
 
+pub const CHECK_SERVICE_ACCOUNT: &str = "CheckServiceAccount";
+pub const SERVICE_ACCOUNT_MISSING: &str = "ServiceAccountMissing";
 pub const SPLIT: &str = "Split";
 pub const LIST_CHUNKS: &str = "ListChunks";
+pub const CHOOSE_MAP_MODE: &str = "ChooseMapMode";
 pub const PROCESS_CHUNKS: &str = "ProcessChunks";
+pub const PROCESS_CHUNKS_DISTRIBUTED: &str = "ProcessChunksDistributed";
 pub const PROCESS_CHUNK: &str = "ProcessChunk";
 pub const MERGE: &str = "Merge";
+
+/// The error a run fails with, within a minute, when the Jobs' service account (or its
+/// namespace) is missing: without it no Job pod is ever created, and the run would wait for
+/// the Job's deadline.
+pub const SERVICE_ACCOUNT_MISSING_ERROR: &str = "eventdriven.ServiceAccountMissing";
+
+/// How often a failed Job is run again; every step is idempotent, so a retry is safe.
+pub const JOB_MAX_RETRIES: u64 = 2;
+/// The service-account check: one call to the cluster's API, retried once.
+const CHECK_TIMEOUT_SECONDS: i64 = 60;
 
 /// What a Job task waits beyond its Job's deadline: `eks:runJob.sync` notices a failed Job
 /// and fetches its logs within this margin.
@@ -30,7 +48,7 @@ const LIST_CHUNKS_TIMEOUT_SECONDS: i64 = contract::LIST_CHUNKS_FUNCTION_TIMEOUT_
 /// result: the logs count towards the 256 KiB task result limit even though the result is then
 /// discarded. One container per Job, so a result stays far below the limit.
 const LOG_TAIL_LINES: &str = "100";
-const LOG_LIMIT_BYTES: &str = "32768";
+pub const LOG_LIMIT_BYTES: &str = "32768";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
@@ -100,11 +118,15 @@ pub fn state_machine_definition(spec: &PipelineSpec, cluster: &ClusterInfo, refs
             "eventdriven pipeline {}: split the input, process every chunk, merge the results",
             spec.name
         ),
-        "StartAt": SPLIT,
+        "StartAt": CHECK_SERVICE_ACCOUNT,
         "States": {
+            CHECK_SERVICE_ACCOUNT: next(check_service_account(spec, cluster, refs), SPLIT),
+            SERVICE_ACCOUNT_MISSING: service_account_missing(spec),
             SPLIT: next(run_job(Step::Split, spec, cluster, refs), LIST_CHUNKS),
-            LIST_CHUNKS: next(list_chunks(refs), PROCESS_CHUNKS),
-            PROCESS_CHUNKS: next(process_chunks(spec, cluster, refs), MERGE),
+            LIST_CHUNKS: next(list_chunks(refs), CHOOSE_MAP_MODE),
+            CHOOSE_MAP_MODE: choose_map_mode(),
+            PROCESS_CHUNKS: next(process_chunks(MapMode::Inline, spec, cluster, refs), MERGE),
+            PROCESS_CHUNKS_DISTRIBUTED: next(process_chunks(MapMode::Distributed, spec, cluster, refs), MERGE),
             MERGE: end(run_job(Step::Merge, spec, cluster, refs)),
         },
     })
@@ -125,38 +147,92 @@ fn integration(refs: &DeployedRefs, api: &str) -> String {
     format!("arn:{}:states:::{api}", refs.partition)
 }
 
+/// Where an `eks:` task reaches the cluster's API.
+fn cluster_parameters(cluster: &ClusterInfo) -> Value {
+    json!({
+        "ClusterName": cluster.name,
+        "CertificateAuthority": cluster.certificate_authority,
+        "Endpoint": cluster.endpoint,
+    })
+}
+
+/// Reads the Jobs' service account from the cluster's API before anything runs: a missing one
+/// (or a missing namespace) fails the run at once with [`SERVICE_ACCOUNT_MISSING_ERROR`].
+fn check_service_account(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
+    let mut parameters = cluster_parameters(cluster);
+    parameters["Method"] = json!("GET");
+    parameters["Path"] = json!(service_account_path(spec));
+    json!({
+        "Type": "Task",
+        "Resource": integration(refs, "eks:call"),
+        "Parameters": parameters,
+        "ResultPath": null,
+        "TimeoutSeconds": CHECK_TIMEOUT_SECONDS,
+        "Retry": [{
+            "ErrorEquals": ["States.TaskFailed"],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 1,
+        }],
+        "Catch": [{
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": CHECK_FAILURE,
+            "Next": SERVICE_ACCOUNT_MISSING,
+        }],
+    })
+}
+
+/// The Kubernetes API path of the Jobs' service account.
+pub fn service_account_path(spec: &PipelineSpec) -> String {
+    format!(
+        "/api/v1/namespaces/{}/serviceaccounts/{}",
+        spec.namespace, spec.service_account
+    )
+}
+
+/// Fails the run naming what is missing and how to provide it, with the cluster's answer.
+fn service_account_missing(spec: &PipelineSpec) -> Value {
+    let cause = format!(
+        "the Jobs run as service account {} in namespace {}, which the cluster could not show the \
+         pipeline: create the namespace and the service account (the terraform/cluster-prerequisites \
+         module does), and check that the state machine's access entry exists. The cluster answered: ",
+        spec.service_account, spec.namespace
+    );
+    json!({
+        "Type": "Fail",
+        "Error": SERVICE_ACCOUNT_MISSING_ERROR,
+        "CausePath": paths::format(&format!("{}{{}}", paths::literal(&cause)), &[&format!("{CHECK_FAILURE}.Cause")]),
+    })
+}
+
 /// Runs `step` as a Job and waits for it; a failed Job is retried as a whole, which is safe
 /// because every runtime step is idempotent.
 fn run_job(step: Step, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
+    let mut parameters = cluster_parameters(cluster);
+    parameters["Namespace"] = json!(spec.namespace);
+    parameters["LogOptions"] = json!({
+        "RetrieveLogs": true,
+        "RawLogs": true,
+        "LogParameters": { "tailLines": [LOG_TAIL_LINES], "limitBytes": [LOG_LIMIT_BYTES] },
+    });
+    parameters["Job"] = job_manifest(step, spec, refs);
     json!({
         "Type": "Task",
         "Resource": integration(refs, "eks:runJob.sync"),
-        "Parameters": {
-            "ClusterName": cluster.name,
-            "CertificateAuthority": cluster.certificate_authority,
-            "Endpoint": cluster.endpoint,
-            "Namespace": spec.namespace,
-            "LogOptions": {
-                "RetrieveLogs": true,
-                "RawLogs": true,
-                "LogParameters": { "tailLines": [LOG_TAIL_LINES], "limitBytes": [LOG_LIMIT_BYTES] },
-            },
-            "Job": job_manifest(step, spec, refs),
-        },
+        "Parameters": parameters,
         "ResultPath": null,
         "TimeoutSeconds": spec.step_timeout_seconds + JOB_TASK_MARGIN_SECONDS,
         "Retry": [{
             "ErrorEquals": ["States.TaskFailed"],
             "IntervalSeconds": 30,
-            "MaxAttempts": 2,
+            "MaxAttempts": JOB_MAX_RETRIES,
             "BackoffRate": 2.0,
         }],
     })
 }
 
-/// Asks the Lambda for the run's chunks and keeps only them, at [`LIST_RESULT`].
+/// Asks the Lambda for the run's chunks and their count, and keeps only them, at [`LIST_RESULT`].
 fn list_chunks(refs: &DeployedRefs) -> Value {
-    let chunks = contract::LIST_CHUNKS_CHUNKS_FIELD;
+    let (chunks, count) = (contract::LIST_CHUNKS_CHUNKS_FIELD, contract::LIST_CHUNKS_COUNT_FIELD);
     json!({
         "Type": "Task",
         "Resource": integration(refs, "lambda:invoke"),
@@ -164,7 +240,10 @@ fn list_chunks(refs: &DeployedRefs) -> Value {
             "FunctionName": refs.lambda_function_arn,
             "Payload": { (paths::dynamic(contract::LIST_CHUNKS_RUN_ID_FIELD)): EXECUTION_NAME },
         },
-        "ResultSelector": { (paths::dynamic(chunks)): format!("$.Payload.{chunks}") },
+        "ResultSelector": {
+            (paths::dynamic(chunks)): format!("$.Payload.{chunks}"),
+            (paths::dynamic(count)): format!("$.Payload.{count}"),
+        },
         "ResultPath": LIST_RESULT,
         "TimeoutSeconds": LIST_CHUNKS_TIMEOUT_SECONDS,
         "Retry": [{
@@ -184,16 +263,31 @@ fn list_chunks(refs: &DeployedRefs) -> Value {
     })
 }
 
+/// More chunks than an inline Map takes go to the Distributed Map.
+fn choose_map_mode() -> Value {
+    json!({
+        "Type": "Choice",
+        "Choices": [{
+            "Variable": paths::chunk_count(),
+            "NumericGreaterThan": INLINE_MAP_MAX_CHUNKS,
+            "Next": PROCESS_CHUNKS_DISTRIBUTED,
+        }],
+        "Default": PROCESS_CHUNKS,
+    })
+}
+
 /// One `process` Job per chunk, at most `max_concurrency` at a time (0: no limit).
 ///
 /// Each iteration sees only what the ItemSelector hands it ([`item::ALL`]). Iterations output
-/// nothing, so the Map's collected result stays small however many chunks there are.
-fn process_chunks(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
+/// nothing, so the Map's collected result stays small however many chunks there are. Inline,
+/// the items are the Lambda's list; distributed, they are read from the chunk list in S3, each
+/// runs as a Standard child execution, no failure is tolerated, and the children's results go
+/// to S3 rather than into the state.
+fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
     let mut process = end(run_job(Step::Process, spec, cluster, refs));
     process["OutputPath"] = Value::Null;
-    json!({
+    let mut map = json!({
         "Type": "Map",
-        "ItemsPath": paths::chunks(),
         "MaxConcurrency": spec.max_concurrency,
         "ItemSelector": {
             (paths::dynamic(item::RUN_ID)): EXECUTION_NAME,
@@ -206,7 +300,34 @@ fn process_chunks(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRef
             "States": { PROCESS_CHUNK: process },
         },
         "ResultPath": null,
-    })
+    });
+    match mode {
+        MapMode::Inline => map["ItemsPath"] = json!(paths::chunks()),
+        MapMode::Distributed => {
+            map["ItemProcessor"]["ProcessorConfig"] = json!({ "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD" });
+            map["Label"] = json!(PROCESS_CHUNK);
+            map["ToleratedFailureCount"] = json!(0);
+            map["ItemReader"] = json!({
+                "Resource": integration(refs, "s3:getObject"),
+                "ReaderConfig": { "InputType": "JSON" },
+                "Parameters": {
+                    "Bucket": refs.bucket_name,
+                    (paths::dynamic("Key")): paths::chunk_list("", EXECUTION_NAME),
+                },
+            });
+            map["ResultWriter"] = json!({
+                "Resource": integration(refs, "s3:putObject"),
+                "Parameters": { "Bucket": refs.bucket_name, "Prefix": map_results_prefix() },
+            });
+        }
+    }
+    map
+}
+
+/// Where a Distributed Map writes its children's results: under the runs prefix, which the
+/// state machine's role may write.
+pub fn map_results_prefix() -> String {
+    format!("{}map-results", contract::RUNS_PREFIX)
 }
 
 #[cfg(test)]
@@ -305,10 +426,12 @@ mod tests {
         let definition = definition();
         let states = &definition["States"];
         let tasks = [
+            &states[CHECK_SERVICE_ACCOUNT],
             &states[SPLIT],
             &states[LIST_CHUNKS],
             &states[MERGE],
             &iteration(&definition)["States"][PROCESS_CHUNK],
+            &states[PROCESS_CHUNKS_DISTRIBUTED]["ItemProcessor"]["States"][PROCESS_CHUNK],
         ];
         for task in tasks {
             let timeout = task["TimeoutSeconds"].as_i64().expect("every task has a timeout");
@@ -323,12 +446,23 @@ mod tests {
     fn states_run_in_pipeline_order() {
         let definition = definition();
         let states = &definition["States"];
-        assert_eq!(definition["StartAt"], SPLIT);
+        assert_eq!(definition["StartAt"], CHECK_SERVICE_ACCOUNT);
+        assert_eq!(states[CHECK_SERVICE_ACCOUNT]["Next"], SPLIT);
+        assert_eq!(
+            states[CHECK_SERVICE_ACCOUNT]["Catch"][0]["Next"],
+            SERVICE_ACCOUNT_MISSING
+        );
         assert_eq!(states[SPLIT]["Next"], LIST_CHUNKS);
-        assert_eq!(states[LIST_CHUNKS]["Next"], PROCESS_CHUNKS);
+        assert_eq!(states[LIST_CHUNKS]["Next"], CHOOSE_MAP_MODE);
+        assert_eq!(states[CHOOSE_MAP_MODE]["Default"], PROCESS_CHUNKS);
+        assert_eq!(
+            states[CHOOSE_MAP_MODE]["Choices"][0]["Next"],
+            PROCESS_CHUNKS_DISTRIBUTED
+        );
         assert_eq!(states[PROCESS_CHUNKS]["Next"], MERGE);
+        assert_eq!(states[PROCESS_CHUNKS_DISTRIBUTED]["Next"], MERGE);
         assert_eq!(states[MERGE]["End"], true);
-        assert_eq!(states.as_object().unwrap().len(), 4);
+        assert_eq!(states.as_object().unwrap().len(), 8);
     }
 
     #[test]
@@ -340,6 +474,10 @@ mod tests {
             (SPLIT, &states[SPLIT]),
             (MERGE, &states[MERGE]),
             (PROCESS_CHUNK, &iteration(&definition)["States"][PROCESS_CHUNK]),
+            (
+                PROCESS_CHUNKS_DISTRIBUTED,
+                &states[PROCESS_CHUNKS_DISTRIBUTED]["ItemProcessor"]["States"][PROCESS_CHUNK],
+            ),
         ];
         for (name, state) in jobs {
             assert_eq!(state["Resource"], "arn:aws:states:::eks:runJob.sync", "{name}");
@@ -381,7 +519,10 @@ mod tests {
             state["Parameters"]["Payload"],
             json!({ "run_id.$": "$$.Execution.Name" })
         );
-        assert_eq!(state["ResultSelector"], json!({ "chunks.$": "$.Payload.chunks" }));
+        assert_eq!(
+            state["ResultSelector"],
+            json!({ "chunks.$": "$.Payload.chunks", "count.$": "$.Payload.count" })
+        );
         let retried = state["Retry"][0]["ErrorEquals"].as_array().unwrap();
         assert!(retried.contains(&json!("Lambda.TooManyRequestsException")));
         assert!(
@@ -391,16 +532,67 @@ mod tests {
     }
 
     #[test]
-    fn the_map_iterates_over_what_list_chunks_returns() {
+    fn the_inline_map_iterates_over_what_list_chunks_returns_and_the_choice_reads_its_count() {
         let definition = definition();
         let list = &definition["States"][LIST_CHUNKS];
-        let (selected, _) = list["ResultSelector"].as_object().unwrap().iter().next().unwrap();
-        let stored_at = format!(
-            "{}.{}",
-            list["ResultPath"].as_str().unwrap(),
-            selected.trim_end_matches(".$")
+        let stored_at = |field: &str| {
+            let selected = list["ResultSelector"].as_object().unwrap();
+            assert!(selected.contains_key(&paths::dynamic(field)), "{field}");
+            format!("{}.{field}", list["ResultPath"].as_str().unwrap())
+        };
+        assert_eq!(
+            definition["States"][PROCESS_CHUNKS]["ItemsPath"],
+            stored_at(contract::LIST_CHUNKS_CHUNKS_FIELD)
         );
-        assert_eq!(definition["States"][PROCESS_CHUNKS]["ItemsPath"], stored_at);
+        let choice = &definition["States"][CHOOSE_MAP_MODE]["Choices"][0];
+        assert_eq!(choice["Variable"], stored_at(contract::LIST_CHUNKS_COUNT_FIELD));
+        assert_eq!(choice["NumericGreaterThan"], INLINE_MAP_MAX_CHUNKS);
+    }
+
+    #[test]
+    fn past_the_threshold_a_distributed_map_reads_the_chunk_list_split_writes() {
+        let definition = definition();
+        let map = &definition["States"][PROCESS_CHUNKS_DISTRIBUTED];
+        assert_eq!(
+            map["ItemProcessor"]["ProcessorConfig"],
+            json!({ "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD" })
+        );
+        assert_eq!(map["ToleratedFailureCount"], 0);
+        assert_eq!(map["ItemReader"]["Resource"], "arn:aws:states:::s3:getObject");
+        assert_eq!(map["ItemReader"]["ReaderConfig"]["InputType"], "JSON");
+        let refs = fixtures::refs();
+        assert_eq!(map["ItemReader"]["Parameters"]["Bucket"], refs.bucket_name);
+        // The key is the one split's Job is told to write, after the bucket.
+        let written =
+            definition["States"][SPLIT]["Parameters"]["Job"]["spec"]["template"]["spec"]["containers"][0]["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == contract::CHUNK_LIST_URL)
+                .expect("split is told where to write the chunk list")["value.$"]
+                .clone();
+        let read = map["ItemReader"]["Parameters"]["Key.$"].as_str().unwrap();
+        assert_eq!(
+            paths::format_pieces(written.as_str().unwrap()).unwrap(),
+            paths::format_pieces(read)
+                .unwrap()
+                .into_iter()
+                .enumerate()
+                .map(|(i, piece)| if i == 0 {
+                    format!("s3://{}/{piece}", refs.bucket_name)
+                } else {
+                    piece
+                })
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(map["ResultWriter"]["Resource"], "arn:aws:states:::s3:putObject");
+        assert_eq!(map["ResultWriter"]["Parameters"]["Prefix"], "runs/map-results");
+        assert_eq!(map["ResultPath"], Value::Null);
+        // Both Maps run the same iteration on the same items.
+        let inline = &definition["States"][PROCESS_CHUNKS];
+        assert_eq!(map["ItemSelector"], inline["ItemSelector"]);
+        assert_eq!(map["ItemProcessor"]["States"], inline["ItemProcessor"]["States"]);
+        assert_eq!(map["MaxConcurrency"], inline["MaxConcurrency"]);
     }
 
     #[test]
@@ -425,14 +617,66 @@ mod tests {
     }
 
     #[test]
-    fn outside_the_map_only_the_event_and_the_chunk_list_are_read() {
+    fn outside_the_maps_only_the_event_the_chunk_list_and_a_failed_check_are_read() {
         let mut definition = definition();
-        definition["States"][PROCESS_CHUNKS]["ItemProcessor"] = Value::Null;
+        for map in [PROCESS_CHUNKS, PROCESS_CHUNKS_DISTRIBUTED] {
+            definition["States"][map]["ItemProcessor"] = Value::Null;
+        }
         // A ResultSelector reads the task's result, not the state.
         definition["States"][LIST_CHUNKS]["ResultSelector"] = Value::Null;
         for root in roots(&definition) {
-            assert!(["detail", "list"].contains(&root.as_str()), "reads $.{root}");
+            assert!(["detail", "list", "check"].contains(&root.as_str()), "reads $.{root}");
         }
+    }
+
+    #[test]
+    fn a_missing_service_account_fails_the_run_naming_it_and_the_fix() {
+        let definition = definition();
+        let check = &definition["States"][CHECK_SERVICE_ACCOUNT];
+        assert_eq!(check["Resource"], "arn:aws:states:::eks:call");
+        assert_eq!(check["Parameters"]["Method"], "GET");
+        assert_eq!(
+            check["Parameters"]["Path"],
+            "/api/v1/namespaces/eventdriven/serviceaccounts/eventdriven-orders"
+        );
+        assert_eq!(check["Parameters"]["Endpoint"], fixtures::cluster().endpoint);
+        assert!(check["TimeoutSeconds"].as_i64().unwrap() <= 60);
+        let missing = &definition["States"][SERVICE_ACCOUNT_MISSING];
+        assert_eq!(missing["Type"], "Fail");
+        assert_eq!(missing["Error"], SERVICE_ACCOUNT_MISSING_ERROR);
+        let pieces = paths::format_pieces(missing["CausePath"].as_str().unwrap()).unwrap();
+        for needed in [
+            "eventdriven-orders",
+            "namespace eventdriven",
+            "terraform/cluster-prerequisites",
+        ] {
+            assert!(pieces[0].contains(needed), "{needed}: {}", pieces[0]);
+        }
+        assert!(missing["CausePath"].as_str().unwrap().ends_with(", $.check.Cause)"));
+    }
+
+    /// The events a state records at most, every retry included, outside any Map's iterations.
+    fn worst_case_events(state: &Value) -> u64 {
+        let retries: u64 = state["Retry"].as_array().map_or(0, |retriers| {
+            retriers.iter().map(|r| r["MaxAttempts"].as_u64().unwrap_or(3)).sum()
+        });
+        match state["Type"].as_str().unwrap() {
+            "Task" => crate::scale::task_events(retries),
+            // Entered, started, succeeded or failed, exited; a distributed one's run started and ended.
+            "Map" => 6,
+            _ => 2,
+        }
+    }
+
+    #[test]
+    fn the_history_bound_outside_the_map_and_per_iteration_holds() {
+        let definition = definition();
+        let states = definition["States"].as_object().unwrap();
+        // Execution started and ended, plus every state once: a bound, as no run takes both Maps.
+        let outside: u64 = 2 + states.values().map(worst_case_events).sum::<u64>();
+        assert!(outside <= crate::scale::EVENTS_OUTSIDE_THE_MAP, "{outside}");
+        let per_iteration = 2 + worst_case_events(&iteration(&definition)["States"][PROCESS_CHUNK]);
+        assert_eq!(per_iteration, crate::scale::INLINE_ITERATION_EVENTS);
     }
 
     #[test]
@@ -442,8 +686,10 @@ mod tests {
         assert_eq!(unbounded["States"][PROCESS_CHUNKS]["MaxConcurrency"], 0);
         spec.max_concurrency = 25;
         let mut bounded = render(&spec);
-        assert_eq!(bounded["States"][PROCESS_CHUNKS]["MaxConcurrency"], 25);
-        bounded["States"][PROCESS_CHUNKS]["MaxConcurrency"] = json!(0);
+        for map in [PROCESS_CHUNKS, PROCESS_CHUNKS_DISTRIBUTED] {
+            assert_eq!(bounded["States"][map]["MaxConcurrency"], 25);
+            bounded["States"][map]["MaxConcurrency"] = json!(0);
+        }
         assert_eq!(bounded, unbounded);
     }
 

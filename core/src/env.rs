@@ -38,6 +38,10 @@ pub fn setting_value(name: &str, step: Step, spec: &PipelineSpec, refs: &Deploye
         contract::TABLE_URL => EnvValue::Static(format!("dynamodb://{}", refs.table_name)),
         contract::MAX_LINES_PER_BATCH => EnvValue::Static(spec.max_lines_per_batch.to_string()),
         contract::CHUNK => EnvValue::Dynamic(scope.chunk()?),
+        contract::CHUNK_LIST_URL => EnvValue::Dynamic(paths::chunk_list(
+            &format!("s3://{}/", refs.bucket_name),
+            &scope.run_id(),
+        )),
         contract::KEEP_WORK if step == Step::Merge && spec.keep_work => EnvValue::Static("true".to_owned()),
         contract::KEEP_WORK => return None,
         _ => return None,

@@ -56,19 +56,46 @@ pub fn state_machine_trust_policy(aws: &AwsContext) -> Value {
     service_trust("states.amazonaws.com", aws)
 }
 
-/// The state machine only needs to invoke the list-chunks Lambda (and its versions).
+/// The state machine invokes the list-chunks Lambda (and its versions) and, for a run past the
+/// inline threshold, runs the Distributed Map: it starts, watches, stops and redrives its own
+/// child executions, reads the chunk list and writes the children's results, under the runs
+/// prefix only.
 ///
-/// `eks:runJob.sync` needs no IAM action: the definition carries the cluster's endpoint and
-/// certificate authority, so nothing calls DescribeCluster; the role is authorized by the
-/// cluster's Kubernetes RBAC (an EKS access entry the provider creates); and the `.sync` pattern
-/// polls the Job instead of relying on an EventBridge managed rule.
+/// `eks:runJob.sync` and `eks:call` need no IAM action: the definition carries the cluster's
+/// endpoint and certificate authority, so nothing calls DescribeCluster; the role is authorized
+/// by the cluster's Kubernetes RBAC (an EKS access entry the provider creates); and the `.sync`
+/// pattern polls the Job instead of relying on an EventBridge managed rule.
 pub fn state_machine_policy(names: &Names) -> Value {
     let function = names.lambda_function_arn();
-    document(vec![allow(
-        "InvokeListChunks",
-        &["lambda:InvokeFunction"],
-        &[format!("{function}:*"), function],
-    )])
+    let results = crate::definition::map_results_prefix();
+    let results = results.trim_start_matches(crate::contract::RUNS_PREFIX);
+    document(vec![
+        allow(
+            "InvokeListChunks",
+            &["lambda:InvokeFunction"],
+            &[format!("{function}:*"), function],
+        ),
+        allow(
+            "StartChunkExecutions",
+            &["states:StartExecution"],
+            &[names.state_machine_arn()],
+        ),
+        allow(
+            "ManageChunkExecutions",
+            &[
+                "states:DescribeExecution",
+                "states:StopExecution",
+                "states:RedriveExecution",
+            ],
+            &[names.state_machine_executions_arn()],
+        ),
+        allow("ReadChunkLists", &["s3:GetObject"], &[names.runs_objects_arn("")]),
+        allow(
+            "WriteMapResults",
+            &["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            &[names.runs_objects_arn(&format!("{results}/"))],
+        ),
+    ])
 }
 
 pub fn events_trust_policy(aws: &AwsContext) -> Value {
@@ -172,6 +199,8 @@ pub fn job_policy(names: &Names) -> Value {
             &["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
             &[format!("{bucket}/{output}*")],
         ),
+        // Split writes each run's chunk list, which a Distributed Map reads.
+        allow("WriteChunkLists", &["s3:PutObject"], &[names.runs_objects_arn("")]),
         list,
         // Process only ever writes batches; reading orders back is for people, not Jobs.
         allow("OrdersTable", &["dynamodb:BatchWriteItem"], &[names.table_arn()]),
@@ -261,6 +290,7 @@ mod tests {
             names.lambda_function_arn(),
             names.lambda_log_group_arn(),
         );
+        let bucket_arn = bucket.clone();
         let own = [
             format!("{bucket}/input/*"),
             format!("{bucket}/output/*"),
@@ -268,6 +298,9 @@ mod tests {
             names.table_arn(),
             names.redis_auth_secret_arn_pattern(),
             names.state_machine_arn(),
+            names.state_machine_executions_arn(),
+            format!("{bucket_arn}/runs/*"),
+            format!("{bucket_arn}/runs/map-results/*"),
             format!("{function}:*"),
             function,
             format!("{log_group}:*"),
@@ -321,14 +354,42 @@ mod tests {
     }
 
     #[test]
-    fn the_state_machine_may_invoke_the_function_and_its_versions() {
+    fn the_state_machine_may_invoke_the_function_and_run_its_own_distributed_map() {
         let (spec, aws) = (fixtures::spec(), fixtures::aws());
         let policy = state_machine_policy(&Names::new(&spec, &aws));
         let function = "arn:aws:lambda:eu-west-1:123456789012:function:eventdriven-orders-list-chunks";
-        assert_eq!(statements(&policy).len(), 1);
+        let granted: Vec<(String, Value)> = statements(&policy)
+            .iter()
+            .map(|s| (s["Sid"].as_str().unwrap().to_owned(), s["Resource"].clone()))
+            .collect();
+        let machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:eventdriven-orders";
+        let bucket = "arn:aws:s3:::eventdriven-orders-123456789012";
         assert_eq!(
-            policy["Statement"][0]["Resource"],
-            json!([format!("{function}:*"), function])
+            granted,
+            [
+                (
+                    "InvokeListChunks".to_owned(),
+                    json!([format!("{function}:*"), function])
+                ),
+                ("StartChunkExecutions".to_owned(), json!([machine])),
+                (
+                    "ManageChunkExecutions".to_owned(),
+                    json!(["arn:aws:states:eu-west-1:123456789012:execution:eventdriven-orders/*"])
+                ),
+                ("ReadChunkLists".to_owned(), json!([format!("{bucket}/runs/*")])),
+                (
+                    "WriteMapResults".to_owned(),
+                    json!([format!("{bucket}/runs/map-results/*")])
+                ),
+            ]
+        );
+        assert_eq!(
+            list(&statements(&policy)[2]["Action"]),
+            [
+                "states:DescribeExecution",
+                "states:StopExecution",
+                "states:RedriveExecution"
+            ]
         );
     }
 

@@ -10,6 +10,8 @@
 //! - [`paths`], [`env`](mod@env): how run-time values reach each step.
 //! - [`manifest`], [`definition`]: the Jobs and the state machine (rendered, and read back);
 //!   `asl` holds the structural checks their tests apply.
+//! - [`scale`]: the Step Functions limits a growing run meets, and when the Map runs distributed;
+//!   [`estimate`]: what a run of a given size would do and cost (`eventdriven plan`).
 //! - [`iam`]: the roles' policies.
 //! - [`network`]: the pipeline's security group rules.
 //! - [`trigger`]: the event pattern that starts a run.
@@ -23,6 +25,7 @@ pub mod cluster;
 pub mod contract;
 pub mod definition;
 pub mod env;
+pub mod estimate;
 pub mod iam;
 pub mod local;
 pub mod manifest;
@@ -30,6 +33,7 @@ pub mod naming;
 pub mod network;
 pub mod paths;
 pub mod refs;
+pub mod scale;
 pub mod spec;
 pub mod trigger;
 pub mod workflow;

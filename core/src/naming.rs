@@ -154,6 +154,17 @@ impl<'a> Names<'a> {
         self.regional_arn("states", &format!("stateMachine:{}", self.state_machine()))
     }
 
+    /// The state machine's executions, a Distributed Map's children among them
+    /// (`execution:<machine>/<label>:<id>`).
+    pub fn state_machine_executions_arn(&self) -> String {
+        self.regional_arn("states", &format!("execution:{}/*", self.state_machine()))
+    }
+
+    /// Objects under the bucket's runs prefix whose keys start with `under` (empty: all).
+    pub fn runs_objects_arn(&self, under: &str) -> String {
+        format!("{}/{}{under}*", self.bucket_arn(), crate::contract::RUNS_PREFIX)
+    }
+
     pub fn lambda_function_arn(&self) -> String {
         self.regional_arn("lambda", &format!("function:{}", self.lambda_function()))
     }

@@ -16,6 +16,8 @@ pub const EVENT_BUCKET: &str = "$.detail.bucket.name";
 pub const EVENT_KEY: &str = "$.detail.object.key";
 /// Where ListChunks stores its (filtered) answer in the execution state.
 pub const LIST_RESULT: &str = "$.list";
+/// Where a failed service-account check keeps its error, for the Fail state's cause.
+pub const CHECK_FAILURE: &str = "$.check";
 /// The current Map item and its position, as the Map's ItemSelector sees them.
 pub const MAP_ITEM_VALUE: &str = "$$.Map.Item.Value";
 pub const MAP_ITEM_INDEX: &str = "$$.Map.Item.Index";
@@ -31,6 +33,21 @@ pub mod item {
 /// The array the Map iterates over: the chunks inside ListChunks' result.
 pub fn chunks() -> String {
     format!("{LIST_RESULT}.{}", contract::LIST_CHUNKS_CHUNKS_FIELD)
+}
+
+/// How many chunks ListChunks counted: the Choice between the two Maps reads it.
+pub fn chunk_count() -> String {
+    format!("{LIST_RESULT}.{}", contract::LIST_CHUNKS_COUNT_FIELD)
+}
+
+/// A `States.Format` call for `before` followed by the chunk list key of the run whose id is
+/// at the path `run_id`: the key a Distributed Map reads, or (after `s3://bucket/`) the URL
+/// split writes.
+pub fn chunk_list(before: &str, run_id: &str) -> String {
+    let key = contract::chunk_list_key("\0");
+    let (run_before, run_after) = key.split_once('\0').expect("the key holds the run id");
+    let template = format!("{}{}{{}}{}", literal(before), literal(run_before), literal(run_after));
+    format(&template, &[run_id])
 }
 
 /// Path of an ItemSelector field inside the iteration.
@@ -169,5 +186,17 @@ mod tests {
     #[test]
     fn chunks_are_read_from_the_list_result() {
         assert_eq!(chunks(), "$.list.chunks");
+    }
+
+    #[test]
+    fn the_chunk_list_key_follows_the_contract() {
+        assert_eq!(
+            chunk_list("s3://b/", EXECUTION_NAME),
+            "States.Format('s3://b/runs/{}/chunks.json', $$.Execution.Name)"
+        );
+        assert_eq!(
+            format_pieces(&chunk_list("", "$.x")),
+            Some(vec!["runs/".to_owned(), "/chunks.json".to_owned()])
+        );
     }
 }

@@ -177,6 +177,12 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
         "output_prefix",
         separate_prefixes(&spec.input_prefix, &spec.output_prefix),
     );
+    for (attribute, prefix) in [
+        ("input_prefix", &spec.input_prefix),
+        ("output_prefix", &spec.output_prefix),
+    ] {
+        check(attribute, clear_of_runs_prefix(prefix));
+    }
     if let Some(bucket) = &spec.bucket_name {
         check("bucket_name", s3_bucket_name(bucket));
     }
@@ -306,6 +312,16 @@ fn separate_prefixes(input: &str, output: &str) -> Result<(), String> {
     rule(
         !output.starts_with(input) && !input.starts_with(output),
         format!("must not overlap input_prefix {input:?}, or every result would trigger another run"),
+    )
+}
+
+/// The runs prefix holds what Step Functions reads and writes for a run (chunk lists, map
+/// results); an input there would start runs from them, an output there would mix with them.
+fn clear_of_runs_prefix(prefix: &str) -> Result<(), String> {
+    let runs = crate::contract::RUNS_PREFIX;
+    rule(
+        !prefix.is_empty() && !prefix.starts_with(runs) && !runs.starts_with(prefix),
+        format!("must not overlap {runs:?}, where runs keep their chunk lists and map results"),
     )
 }
 
@@ -541,6 +557,23 @@ mod tests {
                 s.output_prefix = output.into();
             });
             assert_eq!(validate(&spec).is_ok(), ok, "{input:?} {output:?}");
+        }
+    }
+
+    #[test]
+    fn neither_prefix_may_overlap_the_runs_prefix() {
+        for (input, output, failing) in [
+            ("runs/in/", "out/", vec!["input_prefix"]),
+            ("in/", "run", vec!["output_prefix"]),
+            ("in/", "runs/x/", vec!["output_prefix"]),
+            ("in/", "out/", vec![]),
+            ("running/", "out/", vec![]),
+        ] {
+            let spec = with(|s| {
+                s.input_prefix = input.into();
+                s.output_prefix = output.into();
+            });
+            assert_eq!(attributes_failing(&spec), failing, "{input:?} {output:?}");
         }
     }
 

@@ -13,6 +13,7 @@ use crate::workdir::{ChunkRef, RunDir};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use eventdriven_core::contract;
+use eventdriven_core::estimate::{RunSize, estimate};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,10 @@ enum Command {
         input: ObjectUrl,
         #[arg(long, env = contract::MAX_LINES_PER_BATCH, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
         max_lines_per_batch: u64,
+        /// Where to write the run's chunk list (a file or s3://BUCKET/KEY); by default
+        /// chunks.json in the run's work directory.
+        #[arg(long, env = contract::CHUNK_LIST_URL)]
+        chunk_list: Option<ObjectUrl>,
     },
     /// Print the pending chunks of a run as JSON (what the Lambda returns).
     ListChunks {
@@ -151,6 +156,21 @@ enum Command {
         endpoint: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: crate::trail::TrailFormat,
+    },
+    /// Print what a run of a given size would do and cost, with no AWS: its chunks and the Map's
+    /// mode, the largest payload, history events, DynamoDB writes and their time, the result's
+    /// upload, and a cost estimate.
+    Plan {
+        #[arg(long)]
+        rows: u64,
+        /// Average bytes of an input row.
+        #[arg(long, default_value_t = 100)]
+        bytes_per_row: u64,
+        #[arg(long, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
+        max_lines_per_batch: u64,
+        /// Process Jobs at once (0: the Map's own limit).
+        #[arg(long, default_value_t = 0)]
+        max_concurrency: u64,
     },
     /// Write a seeded, reproducible order file.
     Generate {
@@ -289,6 +309,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             run,
             input,
             max_lines_per_batch,
+            chunk_list,
         } => {
             let run_id = match &run.run_id {
                 Some(run_id) => run_id.clone(),
@@ -300,7 +321,8 @@ async fn execute(command: Command) -> Result<ExitCode> {
             };
             let dir = RunDir::new(&run.work_dir, &run_id)?;
             let progress = run.store.open().await?;
-            let manifest = split_step(&dir, &progress, &input, max_lines_per_batch).await?;
+            let chunk_list = chunk_list.unwrap_or_else(|| ObjectUrl::Local(dir.chunk_list()));
+            let manifest = split_step(&dir, &progress, &input, &chunk_list, max_lines_per_batch).await?;
             // Counts only: the chunk list can be long, and a Job's log reaches the task result.
             println!("{}", serde_json::to_string(&manifest.summary())?);
         }
@@ -357,6 +379,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
                 concurrency: concurrency as usize,
                 work_dir,
                 keep_work,
+                observer: None,
             };
             let progress = ProgressStore::open(&redis_url, None).await?;
             let orders = OrdersTable::open(&table.table).await?;
@@ -396,6 +419,20 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let events = crate::trail::read_log_group(&logs, &log_group).await?;
             let trail = crate::trail::trail_of(&events, &execution);
             print!("{}", crate::trail::render(&trail, &execution, format)?);
+        }
+        Command::Plan {
+            rows,
+            bytes_per_row,
+            max_lines_per_batch,
+            max_concurrency,
+        } => {
+            let size = RunSize {
+                rows,
+                bytes_per_row,
+                max_lines_per_batch,
+                max_concurrency,
+            };
+            print!("{}", estimate(size));
         }
         Command::Generate { rows, seed, output } => {
             let mut out: Box<dyn Write> = if output.as_os_str() == "-" {

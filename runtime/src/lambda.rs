@@ -53,6 +53,7 @@ mod tests {
             json[eventdriven_core::contract::LIST_CHUNKS_CHUNKS_FIELD][0],
             "000000-2"
         );
+        assert_eq!(json[eventdriven_core::contract::LIST_CHUNKS_COUNT_FIELD], 2);
         assert!(
             handle(&store, &serde_json::json!({}))
                 .await
@@ -60,5 +61,28 @@ mod tests {
                 .to_string()
                 .contains("run_id")
         );
+    }
+
+    #[tokio::test]
+    async fn past_the_inline_threshold_only_the_count_is_returned() {
+        use eventdriven_core::scale::INLINE_MAP_MAX_CHUNKS;
+        let store = ProgressStore::open(crate::progress::MEMORY_URL, None).await.unwrap();
+        let chunks = |n: u64| -> Vec<eventdriven_core::contract::ChunkRef> {
+            (0..n)
+                .map(|i| eventdriven_core::contract::ChunkRef {
+                    index: i as u32,
+                    first_line: 2 + i,
+                })
+                .collect()
+        };
+        store.replace("at", &chunks(INLINE_MAP_MAX_CHUNKS)).await.unwrap();
+        store.replace("past", &chunks(INLINE_MAP_MAX_CHUNKS + 1)).await.unwrap();
+        let at = handle(&store, &serde_json::json!({"run_id": "at"})).await.unwrap();
+        assert_eq!(
+            (at.count, at.chunks.len() as u64),
+            (INLINE_MAP_MAX_CHUNKS, INLINE_MAP_MAX_CHUNKS)
+        );
+        let past = handle(&store, &serde_json::json!({"run_id": "past"})).await.unwrap();
+        assert_eq!((past.count, past.chunks.len()), (INLINE_MAP_MAX_CHUNKS + 1, 0));
     }
 }

@@ -1,17 +1,20 @@
 //! The local runner: the state machine core renders for a local pipeline, executed by the
 //! interpreter with in-process steps, with a progress bar on a terminal and a summary at the end.
 
+use crate::local::cluster_api::LocalClusterApi;
 use crate::local::in_process::{InProcessSteps, StepProgress};
+use crate::local::s3_objects::{ObjectStore, S3Objects};
 use crate::objects::ObjectUrl;
 use crate::progress::ProgressStore;
 use crate::steps::RunSummary;
 use crate::table::OrdersTable;
 use crate::workdir::{RunDir, read_json};
 use anyhow::{Context, Result, bail};
-use eventdriven_core::definition::state_machine_definition;
+use eventdriven_core::contract::chunk_list_key;
+use eventdriven_core::definition::{map_results_prefix, state_machine_definition};
 use eventdriven_core::local::{LOCAL_BUCKET, local_deployment, object_created_event};
 use eventdriven_core::spec::PREFIX;
-use eventdriven_states::{Integrations, Interpreter, StartExecution, Status, TaskTokens};
+use eventdriven_states::{Integrations, Interpreter, Observer, StartExecution, Status, TaskTokens};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +29,8 @@ pub struct LocalRun {
     pub concurrency: usize,
     pub work_dir: PathBuf,
     pub keep_work: bool,
+    /// Sees every event of the run's execution as it is recorded.
+    pub observer: Option<Observer>,
 }
 
 /// A run id that stays the same while the input does, so running again resumes.
@@ -90,8 +95,11 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
 
     let (spec, cluster, refs) = local_deployment(&run.pipeline_name, run.max_lines_per_batch, run.concurrency as u64);
     let definition = state_machine_definition(&spec, &cluster, &refs);
-    let interpreter =
-        Interpreter::new(Integrations::default().with(steps), TaskTokens::default(), refs.region).with_retry_scale(0.0);
+    let objects = S3Objects {
+        store: ObjectStore::Directory(steps.objects_root()),
+    };
+    let integrations = Integrations::default().with(steps).with(objects).with(LocalClusterApi);
+    let interpreter = Interpreter::new(integrations, TaskTokens::default(), refs.region).with_retry_scale(0.0);
     let execution = interpreter
         .execute(
             &definition,
@@ -100,7 +108,7 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
                 input: object_created_event(LOCAL_BUCKET, &run.input.to_string()),
                 state_machine_arn: format!("arn:aws:states:local:000000000000:stateMachine:{PREFIX}-{}", spec.name),
                 role_arn: String::new(),
-                observer: None,
+                observer: run.observer.clone(),
             },
         )
         .await;
@@ -115,6 +123,19 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         .with_context(|| format!("run {} succeeded but left no {}", run.run_id, dir.merged().display()))?;
     if !run.keep_work {
         std::fs::remove_dir_all(dir.root()).with_context(|| format!("removing {}", dir.root().display()))?;
+        // What the run kept in the stand-in bucket: its chunk list, and the Distributed Map's
+        // results, which nothing reads.
+        let root = run.work_dir.join("objects").join(LOCAL_BUCKET);
+        let run_objects = chunk_list_key(&run.run_id);
+        let run_objects = run_objects
+            .rsplit_once('/')
+            .map_or(run_objects.as_str(), |(dir, _)| dir);
+        for kept in [run_objects.to_owned(), map_results_prefix()] {
+            let path = root.join(kept);
+            if path.exists() {
+                std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
     }
     Ok(Report {
         summary,

@@ -15,11 +15,19 @@ use crate::table::OrdersTable;
 use crate::workdir::{ChunkRef, RunDir, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail, ensure};
 use eventdriven_core::contract::ListChunksResponse;
+use eventdriven_core::scale::MapMode;
 use serde::{Deserialize, Serialize};
 
-/// Split `input` into the run's chunks and queue them. A run already split is not split again;
-/// chunks it left unprocessed are queued again (the progress store may have lost them).
-pub async fn split_step(run: &RunDir, progress: &ProgressStore, input: &ObjectUrl, max_rows: u64) -> Result<Manifest> {
+/// Split `input` into the run's chunks, queue them, and write their list to `chunk_list` (where
+/// a Distributed Map reads them). A run already split is not split again; chunks it left
+/// unprocessed are queued and listed again (the progress store may have lost them).
+pub async fn split_step(
+    run: &RunDir,
+    progress: &ProgressStore,
+    input: &ObjectUrl,
+    chunk_list: &ObjectUrl,
+    max_rows: u64,
+) -> Result<Manifest> {
     ensure!(max_rows > 0, "max lines per batch must be at least 1");
     if let Some(manifest) = read_json::<Manifest>(&run.manifest())? {
         let unfinished: Vec<ChunkRef> = manifest
@@ -27,6 +35,7 @@ pub async fn split_step(run: &RunDir, progress: &ProgressStore, input: &ObjectUr
             .filter(|chunk| !run.done(*chunk).exists())
             .collect();
         progress.add(run.run_id(), &unfinished).await?;
+        chunk_list.put(&serde_json::to_vec(&unfinished)?).await?;
         return Ok(manifest);
     }
     std::fs::create_dir_all(run.root()).with_context(|| format!("creating {}", run.root().display()))?;
@@ -35,26 +44,24 @@ pub async fn split_step(run: &RunDir, progress: &ProgressStore, input: &ObjectUr
     let manifest = tokio::task::spawn_blocking(move || split(reader, &source, &run_dir, max_rows)).await??;
     let refs: Vec<ChunkRef> = manifest.chunk_refs().collect();
     progress.replace(run.run_id(), &refs).await?;
+    chunk_list.put(&serde_json::to_vec(&refs)?).await?;
     write_json_atomically(&run.manifest(), &manifest)?;
     Ok(manifest)
 }
 
-/// Step Functions refuses payloads over 256 KiB; stay well under it.
-pub const MAX_LIST_BYTES: usize = 200 * 1024;
-
-/// The run's pending chunks, as the Lambda returns them.
+/// The run's pending chunks, as the Lambda returns them: all of them while an inline Map can take
+/// them, else only their count (the Distributed Map reads the chunk list split wrote).
 pub async fn list_chunks(run_id: &str, progress: &ProgressStore) -> Result<ListChunksResponse> {
-    let list = ListChunksResponse {
+    let mut chunks = progress.pending(run_id).await?;
+    let count = chunks.len() as u64;
+    if MapMode::for_chunks(count) == MapMode::Distributed {
+        chunks.clear();
+    }
+    Ok(ListChunksResponse {
         run_id: run_id.to_string(),
-        chunks: progress.pending(run_id).await?,
-    };
-    let size = serde_json::to_vec(&list)?.len();
-    ensure!(
-        size <= MAX_LIST_BYTES,
-        "run {run_id} has {} chunks ({size} bytes of chunk list), over the {MAX_LIST_BYTES}-byte payload budget; raise max_lines_per_batch",
-        list.chunks.len()
-    );
-    Ok(list)
+        count,
+        chunks,
+    })
 }
 
 /// Process one chunk, then mark it done in the progress store.

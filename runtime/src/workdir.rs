@@ -44,6 +44,10 @@ impl RunDir {
     pub fn manifest(&self) -> PathBuf {
         self.root.join("manifest.json")
     }
+    /// Where split lists the chunks when it is given no other place.
+    pub fn chunk_list(&self) -> PathBuf {
+        self.root.join("chunks.json")
+    }
     pub fn split_rejects(&self) -> PathBuf {
         self.root.join("split.rejects.csv")
     }

@@ -153,7 +153,7 @@ async fn large_results_are_uploaded_in_parts() {
 /// go back there, through the local `s3:getObject` and `s3:putObject` integrations.
 #[tokio::test]
 async fn a_distributed_map_reads_and_writes_the_emulators_s3() {
-    use eventdriven_runtime::local::s3_objects::S3Objects;
+    use eventdriven_runtime::local::s3_objects::{ObjectStore, S3Objects};
     use eventdriven_states::{Integrations, Interpreter, StartExecution, Status, TaskTokens};
     use serde_json::json;
 
@@ -174,7 +174,9 @@ async fn a_distributed_map_reads_and_writes_the_emulators_s3() {
             "StartAt": "Name", "States": {"Name": {"Type": "Pass", "OutputPath": "$.name", "End": true}}},
         "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "items", "Prefix": "out"}},
         "End": true}}});
-    let integrations = Integrations::default().with(S3Objects { s3: Some(s3.clone()) });
+    let integrations = Integrations::default().with(S3Objects {
+        store: ObjectStore::Emulator(s3.clone()),
+    });
     let execution = Interpreter::new(integrations, TaskTokens::default(), "us-east-1")
         .execute(
             &definition,

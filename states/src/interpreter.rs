@@ -215,10 +215,11 @@ impl Run<'_> {
                     retry_count: 0,
                 };
                 let transition = self.run_state(&mut here, input, last).await?;
+                let output = within_payload_limit(&transition.output, || format!("the output of {name:?}"))?;
                 *last = self.history.record(
                     &format!("{kind}StateExited"),
                     *last,
-                    Some(state_details(&name, "output", &transition.output)),
+                    Some(json!({ "name": name, "output": output })),
                 );
                 match transition.next {
                     Some(next) => {
@@ -427,10 +428,14 @@ impl Run<'_> {
         if let Some(token) = &token {
             self.interpreter.tokens.retire(token);
         }
+        let result = result.and_then(|result| {
+            let text = within_payload_limit(&result, || format!("the result of the task {:?}", here.name))?;
+            Ok((result, text))
+        });
         let mut details = resource_fields;
         match result {
-            Ok(result) => {
-                details["output"] = json!(result.to_string());
+            Ok((result, text)) => {
+                details["output"] = json!(text);
                 *last = self.history.record(&event("Succeeded"), *last, Some(details));
                 let selected = result_selector(state, result, &context)?;
                 output_path(state, result_path(state, input.clone(), selected)?, &context)
@@ -626,6 +631,26 @@ fn wait_duration(wait: &Wait, effective: &Value, context: &Value) -> Result<Dura
     }
     Err(Failure::runtime(
         "a Wait state needs Seconds, Timestamp, SecondsPath or TimestampPath",
+    ))
+}
+
+/// The most a state's input or output, or a task's result, may hold: 256 KiB of UTF-8.
+pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
+
+/// `data` as the JSON text history records; fails with `States.DataLimitExceeded`, as the
+/// service does, when it is larger than a payload may be (`what` names it in the cause).
+fn within_payload_limit(data: &Value, what: impl FnOnce() -> String) -> Result<String, Failure> {
+    let text = data.to_string();
+    let size = text.len();
+    if size <= PAYLOAD_LIMIT_BYTES {
+        return Ok(text);
+    }
+    Err(Failure::new(
+        names::DATA_LIMIT_EXCEEDED,
+        format!(
+            "{} is {size} bytes, more than the {PAYLOAD_LIMIT_BYTES} bytes a payload may hold",
+            what()
+        ),
     ))
 }
 

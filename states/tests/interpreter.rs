@@ -725,3 +725,40 @@ async fn a_function_arn_resource_has_lambda_function_events_and_its_answer_as_re
         "arn:aws:lambda:us-east-1:123456789012:function:f"
     );
 }
+
+#[tokio::test]
+async fn a_payload_over_256_kib_fails_with_data_limit_exceeded() {
+    let limit = eventdriven_states::interpreter::PAYLOAD_LIMIT_BYTES;
+    // The JSON string's quotes make it two bytes longer than its text.
+    let at_limit = json!("x".repeat(limit - 2));
+    let over = json!("x".repeat(limit - 1));
+    let pass = |result: &Value| single(json!({ "Type": "Pass", "Result": result }));
+    assert_eq!(
+        output_of(pass(&at_limit), json!({}), Integrations::default()).await,
+        at_limit
+    );
+    let failure = failure_of(pass(&over), json!({}), Integrations::default()).await;
+    assert_eq!(failure.error, "States.DataLimitExceeded");
+    assert!(
+        failure.cause.contains("the output of \"S\" is 262145 bytes"),
+        "{}",
+        failure.cause
+    );
+
+    // A task's result counts even when ResultPath discards it, and no Catch-all catches it.
+    let mut task = single(json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "ResultPath": null,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Never"}]
+    }));
+    task["States"]["Never"] = json!({"Type": "Succeed"});
+    let big = Scripted::new(move |_, _| Ok(json!("x".repeat(limit))));
+    let failure = failure_of(task, json!({}), Integrations::default().with(big)).await;
+    assert_eq!(failure.error, "States.DataLimitExceeded");
+    assert!(
+        failure.cause.contains("the result of the task \"S\""),
+        "{}",
+        failure.cause
+    );
+}

@@ -3,7 +3,8 @@
 //! with the environment the task rendered, on shared stores.
 //!
 //! Only where objects live differs from a deployed run: the input and output the user named
-//! replace the rendered `s3://` URLs, and the work directory replaces the mounted volume.
+//! replace the rendered `s3://` URLs, the work directory replaces the mounted volume, and its
+//! `objects/` directory stands in for the bucket the chunk list and map results go to.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 use crate::local::job::{JobSpec, PodRun, finished_job};
 use crate::local::lambda_process::invoke_envelope;
+use crate::local::s3_objects::directory_path;
 use crate::objects::ObjectUrl;
 use crate::order::ConfirmationIds;
 use crate::progress::ProgressStore;
@@ -91,6 +93,22 @@ impl Integration for InProcessSteps {
 }
 
 impl InProcessSteps {
+    /// The directory standing in for the pipeline's bucket (see [`directory_path`]).
+    pub fn objects_root(&self) -> PathBuf {
+        self.work_dir.join("objects")
+    }
+
+    /// Where an object a Job was told to write lives in this run.
+    fn local_object(&self, url: &str) -> anyhow::Result<ObjectUrl> {
+        Ok(match url.parse::<ObjectUrl>()? {
+            ObjectUrl::S3 { bucket, key } => ObjectUrl::Local(
+                directory_path(&self.objects_root(), &bucket, &key)
+                    .ok_or_else(|| anyhow::anyhow!("{url} names no object this run can keep"))?,
+            ),
+            local => local,
+        })
+    }
+
     fn report(&self, progress: StepProgress) {
         if let Some(on_progress) = &self.on_progress {
             on_progress(progress);
@@ -108,7 +126,8 @@ impl InProcessSteps {
         let dir = RunDir::new(&self.work_dir, setting(contract::RUN_ID)?)?;
         let printed = if step == Step::Split.subcommand() {
             let max_rows = setting(contract::MAX_LINES_PER_BATCH)?.parse()?;
-            let manifest = split_step(&dir, &self.progress, &self.input, max_rows).await?;
+            let chunk_list = self.local_object(setting(contract::CHUNK_LIST_URL)?)?;
+            let manifest = split_step(&dir, &self.progress, &self.input, &chunk_list, max_rows).await?;
             let done = manifest
                 .chunks
                 .iter()
@@ -120,7 +139,8 @@ impl InProcessSteps {
                 rows: manifest.rows,
                 done,
             });
-            serde_json::to_string(&manifest)?
+            // Counts only, as the split Job prints: the chunk list can be long.
+            serde_json::to_string(&manifest.summary())?
         } else if step == Step::Process.subcommand() {
             let chunk: ChunkRef = setting(contract::CHUNK)?.parse().map_err(anyhow::Error::msg)?;
             let ids = ConfirmationIds::for_pipeline(setting(contract::PIPELINE_NAME)?);

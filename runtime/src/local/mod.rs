@@ -1,6 +1,8 @@
-//! Local integrations: what `eks:runJob`, `lambda:invoke` and the task-token calls do when a
-//! definition runs on this machine (`eventdriven run`, `states run`, `local-cloud`).
+//! Local integrations: what `eks:runJob`, `eks:call`, `lambda:invoke`, `s3:` and the task-token
+//! calls do when a definition runs on this machine (`eventdriven run`, `states run`,
+//! `local-cloud`).
 
+pub mod cluster_api;
 pub mod event_relay;
 pub mod events;
 pub mod functions;
@@ -65,7 +67,10 @@ pub fn local_integrations(setup: &LocalSetup, tokens: &TaskTokens) -> Integratio
             events: setup.services.as_ref().map(|s| s.events.clone()),
             router: setup.router.clone(),
         })
+        .with(cluster_api::LocalClusterApi)
         .with(s3_objects::S3Objects {
-            s3: setup.services.as_ref().map(|s| s.s3.clone()),
+            store: setup.services.as_ref().map_or(s3_objects::ObjectStore::Missing, |s| {
+                s3_objects::ObjectStore::Emulator(s.s3.clone())
+            }),
         })
 }

@@ -72,6 +72,13 @@ impl ObjectUrl {
         }
     }
 
+    /// Writes the whole object at once.
+    pub async fn put(&self, bytes: &[u8]) -> Result<()> {
+        let mut writer = self.create().await?;
+        writer.write(bytes).await?;
+        writer.finish().await
+    }
+
     /// A writer that publishes the object only when [`ObjectWriter::finish`] succeeds.
     pub async fn create(&self) -> Result<ObjectWriter> {
         Ok(match self {

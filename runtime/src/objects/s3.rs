@@ -7,7 +7,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use std::io::Read;
 
 /// Part size of multipart uploads: above S3's 5 MiB minimum, and 10,000 parts reach 80 GiB.
-const PART_BYTES: usize = 8 << 20;
+const PART_BYTES: usize = eventdriven_core::scale::RESULT_PART_BYTES as usize;
 
 /// An S3 client from the standard configuration chain. With an endpoint override (a local
 /// emulator) addressing is path-style, as emulators expect.

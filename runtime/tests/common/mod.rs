@@ -32,6 +32,7 @@ pub async fn run(dir: &Path, input: &Path, max_lines: u64) -> anyhow::Result<(Re
         concurrency: 3,
         work_dir: dir.join("work"),
         keep_work: false,
+        observer: None,
     };
     let progress = ProgressStore::open(MEMORY_URL, None).await?;
     let table = OrdersTable::open(&TableUrl::Embedded(dir.join("orders.table"))).await?;

@@ -1,0 +1,400 @@
+//! What a run of a given size would do, before it runs: its chunks and the Map's mode, the
+//! largest payload and the history it records, the DynamoDB writes and how long a new table
+//! takes for them, the result's upload, and what it costs.
+//!
+//! Pure arithmetic over the pipeline's settings, the limits in [`crate::scale`] and the prices
+//! below; `eventdriven plan` prints it. Figures are estimates: the prices are us-east-1 list
+//! prices, and compute (the cluster's nodes), EFS, ElastiCache and data transfer are left out.
+
+use std::fmt;
+
+use crate::contract::{ChunkRef, ListChunksResponse, Step};
+use crate::definition::LOG_LIMIT_BYTES;
+use crate::local::{local_deployment, object_created_event};
+use crate::manifest::job_manifest;
+use crate::scale::{
+    DISTRIBUTED_MAP_PARALLELISM, EVENTS_OUTSIDE_THE_MAP, HISTORY_EVENT_LIMIT, INLINE_ITERATION_EVENTS,
+    INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, MapMode, RESULT_MAX_PARTS, RESULT_PART_BYTES, task_events,
+};
+
+/// DynamoDB on-demand: $0.625 per million write request units (us-east-1).
+const USD_PER_WRITE_UNIT: f64 = 0.625 / 1e6;
+/// Step Functions Standard: $0.025 per 1,000 state transitions (us-east-1).
+const USD_PER_STATE_TRANSITION: f64 = 0.025 / 1e3;
+/// S3 Standard: $0.005 per 1,000 PUT and $0.0004 per 1,000 GET requests (us-east-1).
+const USD_PER_S3_PUT: f64 = 0.005 / 1e3;
+const USD_PER_S3_GET: f64 = 0.0004 / 1e3;
+/// The write request units a new on-demand table serves per second before it scales.
+pub const NEW_TABLE_WRITE_UNITS_PER_SECOND: u64 = 4_000;
+/// A write request unit writes an item of up to 1 KiB.
+const WRITE_UNIT_BYTES: u64 = 1024;
+/// What an item holds beyond the row's values: the 14 column names and `ConfirmationId`
+/// (142 bytes) and its 36-character value, less the row's 13 commas and line end.
+const ITEM_OVERHEAD_BYTES: u64 = 142 + 36 - 14;
+/// A result line: an order id of about ten digits, a comma, a UUID and a line end.
+const RESULT_LINE_BYTES: u64 = 10 + 1 + 36 + 1;
+/// Items per `BatchWriteItem` request.
+const BATCH_ITEMS: u64 = 25;
+/// A Job's object around its logs in a task result: manifest, status, pod name.
+const JOB_STATUS_BYTES: u64 = 1024;
+/// S3 keys are at most 1,024 bytes and bucket names 63: the largest execution input.
+const LONGEST_KEY: usize = 1024;
+const LONGEST_BUCKET: usize = 63;
+
+/// The run to estimate and the pipeline settings that shape it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunSize {
+    pub rows: u64,
+    pub bytes_per_row: u64,
+    pub max_lines_per_batch: u64,
+    /// 0: no limit beyond the Map's own.
+    pub max_concurrency: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunEstimate {
+    pub size: RunSize,
+    pub chunks: u64,
+    pub map_mode: MapMode,
+    /// Process Jobs running at once at most.
+    pub parallel_chunks: u64,
+    /// The largest state input or output: the execution input with the chunk list.
+    pub largest_state_bytes: u64,
+    /// The largest task result: a Job's object with its logs at their limit.
+    pub largest_task_result_bytes: u64,
+    /// Events in the run's own history, without retries and with every retry.
+    pub history_events: u64,
+    pub history_events_worst: u64,
+    /// Events in each chunk's child execution, when the Map is distributed.
+    pub child_history_events: Option<u64>,
+    pub batch_write_requests: u64,
+    pub write_units: u64,
+    pub write_units_per_item: u64,
+    pub seconds_at_new_table_throughput: f64,
+    pub result_bytes: u64,
+    pub result_parts: u64,
+    pub state_transitions: u64,
+    pub s3_puts: u64,
+    pub s3_gets: u64,
+}
+
+/// Estimates a run of `size`.
+pub fn estimate(size: RunSize) -> RunEstimate {
+    let lines = size.max_lines_per_batch.max(1);
+    let chunks = size.rows.div_ceil(lines);
+    let map_mode = MapMode::for_chunks(chunks);
+    let ceiling = match map_mode {
+        MapMode::Inline => INLINE_MAP_PARALLELISM,
+        MapMode::Distributed => DISTRIBUTED_MAP_PARALLELISM,
+    };
+    let limit = if size.max_concurrency == 0 {
+        ceiling
+    } else {
+        size.max_concurrency.min(ceiling)
+    };
+
+    let (full, rest) = (size.rows / lines, size.rows % lines);
+    let batch_write_requests = full * lines.div_ceil(BATCH_ITEMS) + rest.div_ceil(BATCH_ITEMS);
+    let write_units_per_item = (size.bytes_per_row + ITEM_OVERHEAD_BYTES).div_ceil(WRITE_UNIT_BYTES);
+    let write_units = size.rows * write_units_per_item;
+    let result_bytes = RESULT_LINE_BYTES * (size.rows + 1);
+    let result_parts = result_bytes.div_ceil(RESULT_PART_BYTES).max(1);
+
+    // Nominal events: a task records six (five without a `.sync` submission), a Choice two,
+    // an inline Map four and a distributed one six; the execution starts and ends.
+    let (check, split, list, choice, merge) = (5, task_events(0), 5, 2, task_events(0));
+    let iteration = 2 + task_events(0);
+    let (map_events, children) = match map_mode {
+        MapMode::Inline => (4 + chunks * iteration, None),
+        MapMode::Distributed => (6, Some(2 + task_events(0))),
+    };
+    let history_events = 2 + check + split + list + choice + merge + map_events;
+    let history_events_worst = match map_mode {
+        MapMode::Inline => EVENTS_OUTSIDE_THE_MAP + chunks * INLINE_ITERATION_EVENTS,
+        MapMode::Distributed => EVENTS_OUTSIDE_THE_MAP,
+    };
+
+    RunEstimate {
+        size,
+        chunks,
+        map_mode,
+        parallel_chunks: limit.min(chunks),
+        largest_state_bytes: largest_state_bytes(chunks, lines),
+        largest_task_result_bytes: largest_task_result_bytes(lines),
+        history_events,
+        history_events_worst,
+        child_history_events: children,
+        batch_write_requests,
+        write_units,
+        write_units_per_item,
+        seconds_at_new_table_throughput: write_units as f64 / NEW_TABLE_WRITE_UNITS_PER_SECOND as f64,
+        result_bytes,
+        result_parts,
+        // Six states outside the Map, and one per chunk.
+        state_transitions: 6 + chunks,
+        // The chunk list; the result's parts and its completion (or one PutObject); the map's
+        // results and manifest.
+        s3_puts: 1 + if result_parts > 1 { result_parts + 1 } else { 1 } + 3,
+        // The input, read in one stream; the chunk list, when the Map is distributed.
+        s3_gets: 1 + u64::from(map_mode == MapMode::Distributed),
+    }
+}
+
+/// The execution input (an S3 event of the longest bucket and key) with the Lambda's answer:
+/// every chunk reference when the Map is inline, only their count otherwise.
+fn largest_state_bytes(chunks: u64, lines: u64) -> u64 {
+    let event = object_created_event(&"b".repeat(LONGEST_BUCKET), &"k".repeat(LONGEST_KEY));
+    let listed: Vec<ChunkRef> = match MapMode::for_chunks(chunks) {
+        MapMode::Inline => (0..chunks)
+            .map(|index| ChunkRef {
+                index: index as u32,
+                first_line: 2 + index * lines,
+            })
+            .collect(),
+        MapMode::Distributed => Vec::new(),
+    };
+    let answer = ListChunksResponse {
+        run_id: uuid_sized(),
+        count: chunks,
+        chunks: listed,
+    };
+    let bytes = serde_json::to_vec(&event).map_or(0, |v| v.len()) + serde_json::to_vec(&answer).map_or(0, |v| v.len());
+    bytes as u64
+}
+
+/// A run id as EventBridge makes them: a UUID.
+fn uuid_sized() -> String {
+    "00000000-0000-0000-0000-000000000000".to_owned()
+}
+
+/// A process Job's object as `eks:runJob.sync` returns it, with its logs at their byte limit.
+fn largest_task_result_bytes(lines: u64) -> u64 {
+    let (spec, _, refs) = local_deployment("estimate", lines, 0);
+    let manifest = serde_json::to_vec(&job_manifest(Step::Process, &spec, &refs)).map_or(0, |v| v.len()) as u64;
+    manifest + JOB_STATUS_BYTES + LOG_LIMIT_BYTES.parse::<u64>().unwrap_or(0)
+}
+
+impl RunEstimate {
+    pub fn dynamodb_usd(&self) -> f64 {
+        self.write_units as f64 * USD_PER_WRITE_UNIT
+    }
+
+    pub fn step_functions_usd(&self) -> f64 {
+        self.state_transitions as f64 * USD_PER_STATE_TRANSITION
+    }
+
+    pub fn s3_usd(&self) -> f64 {
+        self.s3_puts as f64 * USD_PER_S3_PUT + self.s3_gets as f64 * USD_PER_S3_GET
+    }
+
+    pub fn total_usd(&self) -> f64 {
+        self.dynamodb_usd() + self.step_functions_usd() + self.s3_usd()
+    }
+
+    /// What would stop the run, if anything.
+    pub fn blockers(&self) -> Vec<String> {
+        let mut blockers = Vec::new();
+        if self.result_parts > RESULT_MAX_PARTS {
+            blockers.push(format!(
+                "the result needs {} parts of {} MiB, more than S3's {RESULT_MAX_PARTS}",
+                self.result_parts,
+                RESULT_PART_BYTES >> 20
+            ));
+        }
+        if self.history_events_worst > HISTORY_EVENT_LIMIT {
+            blockers.push(format!(
+                "the history could reach {} events, more than {HISTORY_EVENT_LIMIT}",
+                self.history_events_worst
+            ));
+        }
+        blockers
+    }
+}
+
+/// `1234567` → `1,234,567`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn duration(seconds: f64) -> String {
+    if seconds >= 3600.0 {
+        format!("{:.1} h", seconds / 3600.0)
+    } else if seconds >= 60.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{seconds:.1} s")
+    }
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{n} bytes"),
+    }
+}
+
+impl fmt::Display for RunEstimate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = match self.map_mode {
+            MapMode::Inline => format!("inline Map: at most {}", grouped(INLINE_MAP_MAX_CHUNKS)),
+            MapMode::Distributed => format!("distributed Map: more than {}", grouped(INLINE_MAP_MAX_CHUNKS)),
+        };
+        let size = &self.size;
+        let concurrency = match size.max_concurrency {
+            0 => "no limit".to_owned(),
+            n => grouped(n),
+        };
+        writeln!(
+            f,
+            "a run of {} rows of {} bytes, {} rows a chunk, max_concurrency {concurrency}:",
+            grouped(size.rows),
+            grouped(size.bytes_per_row),
+            grouped(size.max_lines_per_batch)
+        )?;
+        writeln!(f, "chunks           {} ({mode})", grouped(self.chunks))?;
+        writeln!(f, "at once          {} process Jobs", grouped(self.parallel_chunks))?;
+        writeln!(
+            f,
+            "largest payload  state {}, task result {} (limit 256 KiB)",
+            bytes(self.largest_state_bytes),
+            bytes(self.largest_task_result_bytes)
+        )?;
+        let children = match self.child_history_events {
+            Some(n) => format!("; each chunk's child execution {n}"),
+            None => String::new(),
+        };
+        writeln!(
+            f,
+            "history events   {} ({} with every retry){children} (limit {})",
+            grouped(self.history_events),
+            grouped(self.history_events_worst),
+            grouped(HISTORY_EVENT_LIMIT)
+        )?;
+        writeln!(
+            f,
+            "DynamoDB         {} items in {} BatchWriteItem requests, {} write units ({} an item)",
+            grouped(self.size.rows),
+            grouped(self.batch_write_requests),
+            grouped(self.write_units),
+            self.write_units_per_item
+        )?;
+        writeln!(
+            f,
+            "                 {} at a new on-demand table's {} units/s",
+            duration(self.seconds_at_new_table_throughput),
+            grouped(NEW_TABLE_WRITE_UNITS_PER_SECOND)
+        )?;
+        writeln!(
+            f,
+            "result           {} in {} part(s) of {} MiB (at most {})",
+            bytes(self.result_bytes),
+            grouped(self.result_parts),
+            RESULT_PART_BYTES >> 20,
+            grouped(RESULT_MAX_PARTS)
+        )?;
+        writeln!(
+            f,
+            "cost             ${:.2} DynamoDB writes + ${:.2} Step Functions ({} transitions) + ${:.2} S3 = ${:.2}",
+            self.dynamodb_usd(),
+            self.step_functions_usd(),
+            grouped(self.state_transitions),
+            self.s3_usd(),
+            self.total_usd()
+        )?;
+        writeln!(
+            f,
+            "                 us-east-1 list prices; not included: the cluster's nodes, EFS, ElastiCache, data transfer"
+        )?;
+        for blocker in self.blockers() {
+            writeln!(f, "would fail       {blocker}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(rows: u64) -> RunSize {
+        RunSize {
+            rows,
+            bytes_per_row: 100,
+            max_lines_per_batch: 30_000,
+            max_concurrency: 0,
+        }
+    }
+
+    #[test]
+    fn a_billion_rows_run_distributed_within_every_limit() {
+        let e = estimate(size(1_000_000_000));
+        assert_eq!(e.chunks, 33_334);
+        assert_eq!(e.map_mode, MapMode::Distributed);
+        assert_eq!(e.parallel_chunks, DISTRIBUTED_MAP_PARALLELISM);
+        // 33,333 chunks of 30,000 rows (1,200 requests each) and one of 10,000 (400).
+        assert_eq!(e.batch_write_requests, 33_333 * 1_200 + 400);
+        assert_eq!((e.write_units_per_item, e.write_units), (1, 1_000_000_000));
+        assert_eq!(e.seconds_at_new_table_throughput, 250_000.0);
+        assert!((e.dynamodb_usd() - 625.0).abs() < 1e-6);
+        assert_eq!(e.state_transitions, 33_340);
+        assert!(e.largest_state_bytes < 4 * 1024, "{}", e.largest_state_bytes);
+        assert!(
+            e.largest_task_result_bytes < 64 * 1024,
+            "{}",
+            e.largest_task_result_bytes
+        );
+        assert_eq!(e.child_history_events, Some(8));
+        assert_eq!(e.result_parts, (48 * 1_000_000_001u64).div_ceil(8 << 20));
+        assert!(e.blockers().is_empty(), "{:?}", e.blockers());
+        let text = e.to_string();
+        for expected in [
+            "33,334 (distributed Map",
+            "1,000,000,000 items",
+            "69.4 h",
+            "$625.00 DynamoDB",
+        ] {
+            assert!(text.contains(expected), "{expected}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_small_run_stays_inline_with_its_chunk_list_in_the_state() {
+        let e = estimate(RunSize {
+            max_concurrency: 8,
+            ..size(1_000_000)
+        });
+        assert_eq!((e.chunks, e.map_mode, e.parallel_chunks), (34, MapMode::Inline, 8));
+        assert_eq!(e.child_history_events, None);
+        assert_eq!(e.history_events, 30 + 34 * 8);
+        assert!(e.history_events_worst <= HISTORY_EVENT_LIMIT);
+        // At the threshold the chunk list is the largest state, far under the limit.
+        let at = estimate(RunSize {
+            max_lines_per_batch: 1,
+            ..size(INLINE_MAP_MAX_CHUNKS)
+        });
+        assert_eq!(at.map_mode, MapMode::Inline);
+        assert!(at.largest_state_bytes > 1550 * 10 && at.largest_state_bytes < 64 * 1024);
+    }
+
+    #[test]
+    fn wide_rows_take_more_write_units_and_a_huge_result_is_flagged() {
+        let wide = estimate(RunSize {
+            bytes_per_row: 2_000,
+            ..size(10)
+        });
+        assert_eq!(wide.write_units_per_item, 3);
+        let huge = estimate(size(10_000_000_000));
+        assert_eq!(huge.blockers().len(), 1, "{:?}", huge.blockers());
+        assert!(huge.to_string().contains("would fail"));
+    }
+}
