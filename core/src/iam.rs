@@ -67,6 +67,7 @@ pub fn state_machine_trust_policy(aws: &AwsContext) -> Value {
 /// pattern polls the Job instead of relying on an EventBridge managed rule.
 pub fn state_machine_policy(names: &Names) -> Value {
     let function = names.lambda_function_arn();
+    use crate::definition::PROCESS_CHUNK;
     let results = crate::definition::map_results_prefix();
     let results = results.trim_start_matches(crate::contract::RUNS_PREFIX);
     document(vec![
@@ -82,12 +83,18 @@ pub fn state_machine_policy(names: &Names) -> Value {
         ),
         allow(
             "ManageChunkExecutions",
+            &["states:StopExecution", "states:RedriveExecution"],
+            &[names.map_child_executions_arn(PROCESS_CHUNK)],
+        ),
+        // The children are Standard executions; the action's other resource type is listed
+        // so that it names every type it takes, as linters require.
+        allow(
+            "DescribeChunkExecutions",
+            &["states:DescribeExecution"],
             &[
-                "states:DescribeExecution",
-                "states:StopExecution",
-                "states:RedriveExecution",
+                names.map_child_executions_arn(PROCESS_CHUNK),
+                names.map_child_express_executions_arn(PROCESS_CHUNK),
             ],
-            &[names.state_machine_executions_arn()],
         ),
         allow("ReadChunkLists", &["s3:GetObject"], &[names.runs_objects_arn("")]),
         allow(
@@ -298,7 +305,8 @@ mod tests {
             names.table_arn(),
             names.redis_auth_secret_arn_pattern(),
             names.state_machine_arn(),
-            names.state_machine_executions_arn(),
+            names.map_child_executions_arn("ProcessChunk"),
+            names.map_child_express_executions_arn("ProcessChunk"),
             format!("{bucket_arn}/runs/*"),
             format!("{bucket_arn}/runs/map-results/*"),
             format!("{function}:*"),
@@ -364,6 +372,7 @@ mod tests {
             .collect();
         let machine = "arn:aws:states:eu-west-1:123456789012:stateMachine:eventdriven-orders";
         let bucket = "arn:aws:s3:::eventdriven-orders-123456789012";
+        let children = "arn:aws:states:eu-west-1:123456789012:execution:eventdriven-orders/ProcessChunk:*";
         assert_eq!(
             granted,
             [
@@ -372,9 +381,13 @@ mod tests {
                     json!([format!("{function}:*"), function])
                 ),
                 ("StartChunkExecutions".to_owned(), json!([machine])),
+                ("ManageChunkExecutions".to_owned(), json!([children])),
                 (
-                    "ManageChunkExecutions".to_owned(),
-                    json!(["arn:aws:states:eu-west-1:123456789012:execution:eventdriven-orders/*"])
+                    "DescribeChunkExecutions".to_owned(),
+                    json!([
+                        children,
+                        "arn:aws:states:eu-west-1:123456789012:express:eventdriven-orders/ProcessChunk:*:*"
+                    ])
                 ),
                 ("ReadChunkLists".to_owned(), json!([format!("{bucket}/runs/*")])),
                 (
@@ -385,11 +398,7 @@ mod tests {
         );
         assert_eq!(
             list(&statements(&policy)[2]["Action"]),
-            [
-                "states:DescribeExecution",
-                "states:StopExecution",
-                "states:RedriveExecution"
-            ]
+            ["states:StopExecution", "states:RedriveExecution"]
         );
     }
 

@@ -154,10 +154,16 @@ impl<'a> Names<'a> {
         self.regional_arn("states", &format!("stateMachine:{}", self.state_machine()))
     }
 
-    /// The state machine's executions, a Distributed Map's children among them
-    /// (`execution:<machine>/<label>:<id>`).
-    pub fn state_machine_executions_arn(&self) -> String {
-        self.regional_arn("states", &format!("execution:{}/*", self.state_machine()))
+    /// The child executions a Distributed Map labelled `label` starts:
+    /// `execution:<machine>/<label>:<id>`.
+    pub fn map_child_executions_arn(&self, label: &str) -> String {
+        self.regional_arn("states", &format!("execution:{}/{label}:*", self.state_machine()))
+    }
+
+    /// The same children, had they been Express executions (`express:<machine>/<label>:<id>:<id>`):
+    /// `states:DescribeExecution` names both resource types.
+    pub fn map_child_express_executions_arn(&self, label: &str) -> String {
+        self.regional_arn("states", &format!("express:{}/{label}:*:*", self.state_machine()))
     }
 
     /// Objects under the bucket's runs prefix whose keys start with `under` (empty: all).
