@@ -76,7 +76,7 @@ mod tests {
     fn the_threshold_leaves_room_in_the_history_for_every_retry() {
         assert_eq!(INLINE_ITERATION_EVENTS, 16);
         assert_eq!(INLINE_MAP_MAX_CHUNKS, 1550);
-        assert!(EVENTS_OUTSIDE_THE_MAP + INLINE_MAP_MAX_CHUNKS * INLINE_ITERATION_EVENTS <= HISTORY_EVENT_LIMIT);
+        const { assert!(EVENTS_OUTSIDE_THE_MAP + INLINE_MAP_MAX_CHUNKS * INLINE_ITERATION_EVENTS <= HISTORY_EVENT_LIMIT) };
         assert_eq!(MapMode::for_chunks(INLINE_MAP_MAX_CHUNKS), MapMode::Inline);
         assert_eq!(MapMode::for_chunks(INLINE_MAP_MAX_CHUNKS + 1), MapMode::Distributed);
     }
