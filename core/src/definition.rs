@@ -35,7 +35,7 @@ pub const SERVICE_ACCOUNT_MISSING_ERROR: &str = "eventdriven.ServiceAccountMissi
 
 /// How often a failed Job is run again; every step is idempotent, so a retry is safe.
 pub const JOB_MAX_RETRIES: u64 = 2;
-/// The service-account check: one call to the cluster's API, retried once.
+/// The service-account check: one call to the cluster's API.
 const CHECK_TIMEOUT_SECONDS: i64 = 60;
 
 /// What a Job task waits beyond its Job's deadline: `eks:runJob.sync` notices a failed Job
@@ -168,10 +168,12 @@ fn check_service_account(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &Depl
         "Parameters": parameters,
         "ResultPath": null,
         "TimeoutSeconds": CHECK_TIMEOUT_SECONDS,
+        // A brief network failure is retried; a missing account fails the run within ~6 s.
         "Retry": [{
             "ErrorEquals": ["States.TaskFailed"],
             "IntervalSeconds": 2,
-            "MaxAttempts": 1,
+            "MaxAttempts": 2,
+            "BackoffRate": 2.0,
         }],
         "Catch": [{
             "ErrorEquals": ["States.ALL"],
