@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 terraform_dir=$(scripts/ensure-terraform.sh)
 [ -n "$terraform_dir" ] && export PATH="$terraform_dir:$PATH"
-if ! unformatted=$(terraform fmt -check -recursive terraform examples 2>/dev/null); then
+if ! unformatted=$(terraform fmt -check -recursive terraform examples); then
   echo "not terraform fmt-clean: $unformatted" >&2
   exit 1
 fi

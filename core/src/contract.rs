@@ -155,10 +155,22 @@ pub const LIST_CHUNKS_COUNT_FIELD: &str = "count";
 /// list and a Distributed Map's results. It must not overlap the input prefix.
 pub const RUNS_PREFIX: &str = "runs/";
 
+/// Where a run keeps its objects: `runs/<run id>`.
+pub fn run_prefix(run_id: &str) -> String {
+    format!("{RUNS_PREFIX}{run_id}")
+}
+
 /// The key of a run's chunk list, for `run_id`.
 pub fn chunk_list_key(run_id: &str) -> String {
-    format!("{RUNS_PREFIX}{run_id}/chunks.json")
+    format!("{}/chunks.json", run_prefix(run_id))
 }
+
+/// Where a Distributed Map writes its children's results (under `<map run id>/`): a fixed
+/// prefix, as `ResultWriter` takes no path.
+pub const MAP_RESULTS_PREFIX: &str = "runs/map-results";
+
+/// How long what runs leave under [`RUNS_PREFIX`] is kept (a lifecycle rule of the bucket).
+pub const RUNS_EXPIRATION_DAYS: i32 = 7;
 
 /// What the state machine sends the list-chunks Lambda (its `Payload`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -243,6 +255,7 @@ mod tests {
         assert_eq!(json[LIST_CHUNKS_CHUNKS_FIELD][0], "000000-2");
         assert_eq!(json[LIST_CHUNKS_COUNT_FIELD], 1);
         assert_eq!(chunk_list_key("r"), "runs/r/chunks.json");
+        assert!(MAP_RESULTS_PREFIX.starts_with(RUNS_PREFIX));
         assert_eq!(serde_json::from_value::<ListChunksResponse>(json).unwrap(), response);
     }
 

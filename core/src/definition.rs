@@ -15,7 +15,7 @@ use crate::contract::{self, Step};
 use crate::manifest::job_manifest;
 use crate::paths::{self, CHECK_FAILURE, EXECUTION_NAME, LIST_RESULT, MAP_ITEM_INDEX, MAP_ITEM_VALUE, item};
 use crate::refs::DeployedRefs;
-use crate::scale::{INLINE_MAP_MAX_CHUNKS, MapMode};
+use crate::scale::{INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, MapMode};
 use crate::spec::PipelineSpec;
 
 pub const CHECK_SERVICE_ACCOUNT: &str = "CheckServiceAccount";
@@ -26,10 +26,13 @@ pub const CHOOSE_MAP_MODE: &str = "ChooseMapMode";
 pub const PROCESS_CHUNKS: &str = "ProcessChunks";
 pub const PROCESS_CHUNKS_DISTRIBUTED: &str = "ProcessChunksDistributed";
 pub const PROCESS_CHUNK: &str = "ProcessChunk";
+/// The Distributed Map's label: its child executions are named `<machine>/<label>:<id>`, which
+/// the state machine's role is scoped to.
+pub const DISTRIBUTED_MAP_LABEL: &str = "ProcessChunk";
 pub const MERGE: &str = "Merge";
 
-/// The error a run fails with, within a minute, when the Jobs' service account (or its
-/// namespace) is missing: without it no Job pod is ever created, and the run would wait for
+/// The error a run fails with, within seconds of the cluster's answer, when the Jobs' service
+/// account (or its namespace) is missing or cannot be read: without it no Job pod is ever created, and the run would wait for
 /// the Job's deadline.
 pub const SERVICE_ACCOUNT_MISSING_ERROR: &str = "eventdriven.ServiceAccountMissing";
 
@@ -278,7 +281,18 @@ fn choose_map_mode() -> Value {
     })
 }
 
-/// One `process` Job per chunk, at most `max_concurrency` at a time (0: no limit).
+/// The Distributed Map's MaxConcurrency. Unbounded, it would start up to 10,000 Jobs at once
+/// where the inline Map starts about 40: pods beyond the cluster's capacity would wait out
+/// their deadline. So `0` keeps the inline Map's parallelism; a set value is taken as it is.
+pub fn distributed_concurrency(max_concurrency: i64) -> i64 {
+    match max_concurrency {
+        0 => INLINE_MAP_PARALLELISM as i64,
+        n => n,
+    }
+}
+
+/// One `process` Job per chunk, at most `max_concurrency` at a time (0: no limit inline, about
+/// 40 on AWS; see [`distributed_concurrency`]).
 ///
 /// Each iteration sees only what the ItemSelector hands it ([`item::ALL`]). Iterations output
 /// nothing, so the Map's collected result stays small however many chunks there are. Inline,
@@ -307,7 +321,8 @@ fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, ref
         MapMode::Inline => map["ItemsPath"] = json!(paths::chunks()),
         MapMode::Distributed => {
             map["ItemProcessor"]["ProcessorConfig"] = json!({ "Mode": "DISTRIBUTED", "ExecutionType": "STANDARD" });
-            map["Label"] = json!(PROCESS_CHUNK);
+            map["MaxConcurrency"] = json!(distributed_concurrency(spec.max_concurrency));
+            map["Label"] = json!(DISTRIBUTED_MAP_LABEL);
             map["ToleratedFailureCount"] = json!(0);
             map["ItemReader"] = json!({
                 "Resource": integration(refs, "s3:getObject"),
@@ -319,17 +334,11 @@ fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, ref
             });
             map["ResultWriter"] = json!({
                 "Resource": integration(refs, "s3:putObject"),
-                "Parameters": { "Bucket": refs.bucket_name, "Prefix": map_results_prefix() },
+                "Parameters": { "Bucket": refs.bucket_name, "Prefix": contract::MAP_RESULTS_PREFIX },
             });
         }
     }
     map
-}
-
-/// Where a Distributed Map writes its children's results: under the runs prefix, which the
-/// state machine's role may write.
-pub fn map_results_prefix() -> String {
-    format!("{}map-results", contract::RUNS_PREFIX)
 }
 
 #[cfg(test)]
@@ -594,7 +603,9 @@ mod tests {
         let inline = &definition["States"][PROCESS_CHUNKS];
         assert_eq!(map["ItemSelector"], inline["ItemSelector"]);
         assert_eq!(map["ItemProcessor"]["States"], inline["ItemProcessor"]["States"]);
-        assert_eq!(map["MaxConcurrency"], inline["MaxConcurrency"]);
+        // Unbounded, the Distributed Map keeps the inline Map's parallelism.
+        assert_eq!(inline["MaxConcurrency"], 0);
+        assert_eq!(map["MaxConcurrency"], 40);
     }
 
     #[test]
@@ -690,7 +701,7 @@ mod tests {
         let mut bounded = render(&spec);
         for map in [PROCESS_CHUNKS, PROCESS_CHUNKS_DISTRIBUTED] {
             assert_eq!(bounded["States"][map]["MaxConcurrency"], 25);
-            bounded["States"][map]["MaxConcurrency"] = json!(0);
+            bounded["States"][map]["MaxConcurrency"] = unbounded["States"][map]["MaxConcurrency"].clone();
         }
         assert_eq!(bounded, unbounded);
     }

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::contract::{ChunkRef, ListChunksResponse, Step};
-use crate::definition::LOG_LIMIT_BYTES;
+use crate::definition::{LOG_LIMIT_BYTES, distributed_concurrency};
 use crate::local::{local_deployment, object_created_event};
 use crate::manifest::job_manifest;
 use crate::scale::{
@@ -83,14 +83,13 @@ pub fn estimate(size: RunSize) -> RunEstimate {
     let lines = size.max_lines_per_batch.max(1);
     let chunks = size.rows.div_ceil(lines);
     let map_mode = MapMode::for_chunks(chunks);
-    let ceiling = match map_mode {
-        MapMode::Inline => INLINE_MAP_PARALLELISM,
-        MapMode::Distributed => DISTRIBUTED_MAP_PARALLELISM,
-    };
-    let limit = if size.max_concurrency == 0 {
-        ceiling
-    } else {
-        size.max_concurrency.min(ceiling)
+    let limit = match map_mode {
+        MapMode::Inline if size.max_concurrency == 0 => INLINE_MAP_PARALLELISM,
+        MapMode::Inline => size.max_concurrency.min(INLINE_MAP_PARALLELISM),
+        MapMode::Distributed => {
+            let concurrency = distributed_concurrency(size.max_concurrency as i64) as u64;
+            concurrency.min(DISTRIBUTED_MAP_PARALLELISM)
+        }
     };
 
     let (full, rest) = (size.rows / lines, size.rows % lines);
@@ -119,7 +118,7 @@ pub fn estimate(size: RunSize) -> RunEstimate {
         chunks,
         map_mode,
         parallel_chunks: limit.min(chunks),
-        largest_state_bytes: largest_state_bytes(chunks, lines),
+        largest_state_bytes: largest_state_bytes(chunks, map_mode, lines),
         largest_task_result_bytes: largest_task_result_bytes(lines),
         history_events,
         history_events_worst,
@@ -132,9 +131,11 @@ pub fn estimate(size: RunSize) -> RunEstimate {
         result_parts,
         // Six states outside the Map, and one per chunk.
         state_transitions: 6 + chunks,
-        // The chunk list; the result's parts and its completion (or one PutObject); the map's
-        // results and manifest.
-        s3_puts: 1 + if result_parts > 1 { result_parts + 1 } else { 1 } + 3,
+        // The chunk list; the result in one PutObject, or a multipart upload (create, each part,
+        // complete); a Distributed Map's results and manifest.
+        s3_puts: 1
+            + if result_parts > 1 { result_parts + 2 } else { 1 }
+            + if map_mode == MapMode::Distributed { 3 } else { 0 },
         // The input, read in one stream; the chunk list, when the Map is distributed.
         s3_gets: 1 + u64::from(map_mode == MapMode::Distributed),
     }
@@ -142,9 +143,9 @@ pub fn estimate(size: RunSize) -> RunEstimate {
 
 /// The execution input (an S3 event of the longest bucket and key) with the Lambda's answer:
 /// every chunk reference when the Map is inline, only their count otherwise.
-fn largest_state_bytes(chunks: u64, lines: u64) -> u64 {
+fn largest_state_bytes(chunks: u64, map_mode: MapMode, lines: u64) -> u64 {
     let event = object_created_event(&"b".repeat(LONGEST_BUCKET), &"k".repeat(LONGEST_KEY));
-    let listed: Vec<ChunkRef> = match MapMode::for_chunks(chunks) {
+    let listed: Vec<ChunkRef> = match map_mode {
         MapMode::Inline => (0..chunks)
             .map(|index| ChunkRef {
                 index: index as u32,
@@ -245,10 +246,15 @@ fn bytes(n: u64) -> String {
 
 impl fmt::Display for RunEstimate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mode = match self.map_mode {
-            MapMode::Inline => format!("inline Map: at most {}", grouped(INLINE_MAP_MAX_CHUNKS)),
-            MapMode::Distributed => format!("distributed Map: more than {}", grouped(INLINE_MAP_MAX_CHUNKS)),
+        let bound = match self.map_mode {
+            MapMode::Inline => "at most",
+            MapMode::Distributed => "more than",
         };
+        let mode = format!(
+            "{} Map: {bound} {}",
+            self.map_mode.name(),
+            grouped(INLINE_MAP_MAX_CHUNKS)
+        );
         let size = &self.size;
         let concurrency = match size.max_concurrency {
             0 => "no limit".to_owned(),
@@ -340,7 +346,13 @@ mod tests {
         let e = estimate(size(1_000_000_000));
         assert_eq!(e.chunks, 33_334);
         assert_eq!(e.map_mode, MapMode::Distributed);
-        assert_eq!(e.parallel_chunks, DISTRIBUTED_MAP_PARALLELISM);
+        // Unbounded, the Distributed Map keeps the inline Map's parallelism; set, up to 10,000.
+        assert_eq!(e.parallel_chunks, INLINE_MAP_PARALLELISM);
+        let wide = estimate(RunSize {
+            max_concurrency: 20_000,
+            ..size(1_000_000_000)
+        });
+        assert_eq!(wide.parallel_chunks, DISTRIBUTED_MAP_PARALLELISM);
         // 33,333 chunks of 30,000 rows (1,200 requests each) and one of 10,000 (400).
         assert_eq!(e.batch_write_requests, 33_333 * 1_200 + 400);
         assert_eq!((e.write_units_per_item, e.write_units), (1, 1_000_000_000));

@@ -67,9 +67,7 @@ pub fn state_machine_trust_policy(aws: &AwsContext) -> Value {
 /// pattern polls the Job instead of relying on an EventBridge managed rule.
 pub fn state_machine_policy(names: &Names) -> Value {
     let function = names.lambda_function_arn();
-    use crate::definition::PROCESS_CHUNK;
-    let results = crate::definition::map_results_prefix();
-    let results = results.trim_start_matches(crate::contract::RUNS_PREFIX);
+    use crate::definition::DISTRIBUTED_MAP_LABEL;
     document(vec![
         allow(
             "InvokeListChunks",
@@ -84,7 +82,7 @@ pub fn state_machine_policy(names: &Names) -> Value {
         allow(
             "ManageChunkExecutions",
             &["states:StopExecution", "states:RedriveExecution"],
-            &[names.map_child_executions_arn(PROCESS_CHUNK)],
+            &[names.map_child_executions_arn(DISTRIBUTED_MAP_LABEL)],
         ),
         // The children are Standard executions; the action's other resource type is listed
         // so that it names every type it takes, as linters require.
@@ -92,15 +90,15 @@ pub fn state_machine_policy(names: &Names) -> Value {
             "DescribeChunkExecutions",
             &["states:DescribeExecution"],
             &[
-                names.map_child_executions_arn(PROCESS_CHUNK),
-                names.map_child_express_executions_arn(PROCESS_CHUNK),
+                names.map_child_executions_arn(DISTRIBUTED_MAP_LABEL),
+                names.map_child_express_executions_arn(DISTRIBUTED_MAP_LABEL),
             ],
         ),
-        allow("ReadChunkLists", &["s3:GetObject"], &[names.runs_objects_arn("")]),
+        allow("ReadChunkLists", &["s3:GetObject"], &[names.chunk_lists_arn()]),
         allow(
             "WriteMapResults",
             &["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-            &[names.runs_objects_arn(&format!("{results}/"))],
+            &[names.map_results_arn()],
         ),
     ])
 }
@@ -207,7 +205,7 @@ pub fn job_policy(names: &Names) -> Value {
             &[format!("{bucket}/{output}*")],
         ),
         // Split writes each run's chunk list, which a Distributed Map reads.
-        allow("WriteChunkLists", &["s3:PutObject"], &[names.runs_objects_arn("")]),
+        allow("WriteChunkLists", &["s3:PutObject"], &[names.chunk_lists_arn()]),
         list,
         // Process only ever writes batches; reading orders back is for people, not Jobs.
         allow("OrdersTable", &["dynamodb:BatchWriteItem"], &[names.table_arn()]),
@@ -307,7 +305,7 @@ mod tests {
             names.state_machine_arn(),
             names.map_child_executions_arn("ProcessChunk"),
             names.map_child_express_executions_arn("ProcessChunk"),
-            format!("{bucket_arn}/runs/*"),
+            format!("{bucket_arn}/runs/*/chunks.json"),
             format!("{bucket_arn}/runs/map-results/*"),
             format!("{function}:*"),
             function,
@@ -389,7 +387,10 @@ mod tests {
                         "arn:aws:states:eu-west-1:123456789012:express:eventdriven-orders/ProcessChunk:*:*"
                     ])
                 ),
-                ("ReadChunkLists".to_owned(), json!([format!("{bucket}/runs/*")])),
+                (
+                    "ReadChunkLists".to_owned(),
+                    json!([format!("{bucket}/runs/*/chunks.json")])
+                ),
                 (
                     "WriteMapResults".to_owned(),
                     json!([format!("{bucket}/runs/map-results/*")])

@@ -166,9 +166,14 @@ impl<'a> Names<'a> {
         self.regional_arn("states", &format!("express:{}/{label}:*:*", self.state_machine()))
     }
 
-    /// Objects under the bucket's runs prefix whose keys start with `under` (empty: all).
-    pub fn runs_objects_arn(&self, under: &str) -> String {
-        format!("{}/{}{under}*", self.bucket_arn(), crate::contract::RUNS_PREFIX)
+    /// Every run's chunk list (`runs/<run id>/chunks.json`).
+    pub fn chunk_lists_arn(&self) -> String {
+        format!("{}/{}", self.bucket_arn(), crate::contract::chunk_list_key("*"))
+    }
+
+    /// The results Distributed Maps write.
+    pub fn map_results_arn(&self) -> String {
+        format!("{}/{}/*", self.bucket_arn(), crate::contract::MAP_RESULTS_PREFIX)
     }
 
     pub fn lambda_function_arn(&self) -> String {

@@ -320,7 +320,7 @@ fn separate_prefixes(input: &str, output: &str) -> Result<(), String> {
 fn clear_of_runs_prefix(prefix: &str) -> Result<(), String> {
     let runs = crate::contract::RUNS_PREFIX;
     rule(
-        !prefix.is_empty() && !prefix.starts_with(runs) && !runs.starts_with(prefix),
+        !prefix.starts_with(runs) && !runs.starts_with(prefix),
         format!("must not overlap {runs:?}, where runs keep their chunk lists and map results"),
     )
 }

@@ -52,6 +52,15 @@ async fn assert_children_exist(sdk: &SdkConfig, pipeline: &Value) {
         policy["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"], "false",
         "the bucket refuses requests without TLS: {policy}"
     );
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("what runs leave under runs/ expires");
+    let rule = &lifecycle.rules()[0];
+    assert_eq!(rule.filter().and_then(|f| f.prefix()), Some("runs/"));
+    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(7));
 
     // The pipeline's security group: in from the nodes on NFS and Redis, out only to Redis and
     // HTTPS; on the Lambda (the mount targets and the cache are checked below).

@@ -10,8 +10,8 @@ use crate::steps::RunSummary;
 use crate::table::OrdersTable;
 use crate::workdir::{RunDir, read_json};
 use anyhow::{Context, Result, bail};
-use eventdriven_core::contract::chunk_list_key;
-use eventdriven_core::definition::{map_results_prefix, state_machine_definition};
+use eventdriven_core::contract::{MAP_RESULTS_PREFIX, run_prefix};
+use eventdriven_core::definition::state_machine_definition;
 use eventdriven_core::local::{LOCAL_BUCKET, local_deployment, object_created_event};
 use eventdriven_core::spec::PREFIX;
 use eventdriven_states::{Integrations, Interpreter, Observer, StartExecution, Status, TaskTokens};
@@ -95,8 +95,9 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
 
     let (spec, cluster, refs) = local_deployment(&run.pipeline_name, run.max_lines_per_batch, run.concurrency as u64);
     let definition = state_machine_definition(&spec, &cluster, &refs);
+    let objects_root = steps.objects_root();
     let objects = S3Objects {
-        store: ObjectStore::Directory(steps.objects_root()),
+        store: ObjectStore::Directory(objects_root.clone()),
     };
     let integrations = Integrations::default().with(steps).with(objects).with(LocalClusterApi);
     let interpreter = Interpreter::new(integrations, TaskTokens::default(), refs.region).with_retry_scale(0.0);
@@ -123,15 +124,17 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         .with_context(|| format!("run {} succeeded but left no {}", run.run_id, dir.merged().display()))?;
     if !run.keep_work {
         std::fs::remove_dir_all(dir.root()).with_context(|| format!("removing {}", dir.root().display()))?;
-        // What the run kept in the stand-in bucket: its chunk list, and the Distributed Map's
-        // results, which nothing reads.
-        let root = run.work_dir.join("objects").join(LOCAL_BUCKET);
-        let run_objects = chunk_list_key(&run.run_id);
-        let run_objects = run_objects
-            .rsplit_once('/')
-            .map_or(run_objects.as_str(), |(dir, _)| dir);
-        for kept in [run_objects.to_owned(), map_results_prefix()] {
-            let path = root.join(kept);
+        // What the run kept in the stand-in bucket: its chunk list, and its Distributed Map's
+        // results (under the map run's id), which nothing reads.
+        let map_runs = execution
+            .history
+            .iter()
+            .filter(|e| e.kind == "MapRunStarted")
+            .filter_map(|e| e.details()["mapRunArn"].as_str()?.rsplit(':').next().map(str::to_owned));
+        let kept =
+            std::iter::once(run_prefix(&run.run_id)).chain(map_runs.map(|id| format!("{MAP_RESULTS_PREFIX}/{id}")));
+        for key in kept {
+            let path = objects_root.join(LOCAL_BUCKET).join(key);
             if path.exists() {
                 std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
             }

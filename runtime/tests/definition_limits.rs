@@ -48,6 +48,16 @@ fn recorder() -> (Arc<Mutex<Vec<Event>>>, eventdriven_states::Observer) {
     )
 }
 
+/// Files in `dir` and its subdirectories.
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .map(|entry| entry.unwrap().path())
+            .map(|path| if path.is_dir() { files_under(&path) } else { 1 })
+            .sum()
+    })
+}
+
 fn entered(events: &[Event], state: &str) -> bool {
     events
         .iter()
@@ -91,14 +101,9 @@ async fn a_run_past_the_inline_threshold_processes_every_row_through_the_distrib
     assert!(entered(&events, PROCESS_CHUNKS_DISTRIBUTED), "the Distributed Map ran");
     assert!(!entered(&events, PROCESS_CHUNKS), "the inline Map did not");
     assert!(events.iter().any(|e| e.kind == "MapRunSucceeded"));
-    assert!(
-        !dir.path()
-            .join("work/objects")
-            .join(LOCAL_BUCKET)
-            .join("runs")
-            .read_dir()
-            .unwrap()
-            .any(|_| true),
+    assert_eq!(
+        files_under(&dir.path().join("work/objects")),
+        0,
         "the chunk list and the map's results are removed with the run's work"
     );
 }
@@ -201,6 +206,11 @@ async fn twenty_thousand_chunks_keep_every_state_and_task_result_under_256_kib()
 
     let events = events.lock().unwrap();
     assert!(entered(&events, PROCESS_CHUNKS_DISTRIBUTED));
+    // The interpreter's limit is the one core plans with.
+    assert_eq!(
+        eventdriven_states::interpreter::PAYLOAD_LIMIT_BYTES as u64,
+        PAYLOAD_LIMIT_BYTES
+    );
     assert!(
         events.len() < 100,
         "the children's events are in their own histories: {}",

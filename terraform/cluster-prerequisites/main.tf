@@ -2,7 +2,7 @@
 # agent, the Jobs' namespace and service accounts, and optionally the EFS CSI driver.
 #
 # The pipeline resource checks the add-on before it creates anything, and every run reads its
-# service account first: a run on a cluster without it fails within a minute, naming this module.
+# service account first: a run on a cluster without it fails within seconds, naming this module.
 
 resource "aws_eks_addon" "pod_identity_agent" {
   count        = var.install_pod_identity_agent ? 1 : 0

@@ -2,11 +2,13 @@
 //! workflow's (intermediate results of its listeners).
 
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, Delete, EventBridgeConfiguration, NotificationConfiguration,
-    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration,
+    Delete, EventBridgeConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
+    NotificationConfiguration, ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
 
+use eventdriven_core::contract::{RUNS_EXPIRATION_DAYS, RUNS_PREFIX};
 use eventdriven_core::iam;
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found};
@@ -81,6 +83,30 @@ pub async fn configure(aws: &AwsClients, bucket: &str, policy: &serde_json::Valu
                 .event_bridge_configuration(EventBridgeConfiguration::builder().build())
                 .build(),
         )
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Expires what the pipeline's runs leave under the runs prefix (chunk lists, a Distributed
+/// Map's results) after [`RUNS_EXPIRATION_DAYS`], and uploads there left incomplete after a
+/// day. An idempotent put, so it also heals drift.
+pub async fn expire_run_objects(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
+    let rule = LifecycleRule::builder()
+        .id("eventdriven-expire-run-objects")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix(RUNS_PREFIX).build())
+        .expiration(LifecycleExpiration::builder().days(RUNS_EXPIRATION_DAYS).build())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(1)
+                .build(),
+        )
+        .build()?;
+    aws.s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(BucketLifecycleConfiguration::builder().rules(rule).build()?)
         .send()
         .await?;
     Ok(())
@@ -190,13 +216,16 @@ impl Child<Pipeline> for Bucket {
             create(&plan.aws, &name).await?;
             children.bucket = Some(name.clone());
             configure(&plan.aws, &name, &iam::bucket_policy(&plan.names())).await?;
+            expire_run_objects(&plan.aws, &name).await?;
             put_tags(&plan.aws, &name, &plan.tags).await?;
         }
         Ok(())
     }
 
     async fn apply_settings(&self, plan: &Deployment, _children: &mut Children) -> Result<(), AwsError> {
-        configure(&plan.aws, &self.name(plan), &iam::bucket_policy(&plan.names())).await
+        let name = self.name(plan);
+        configure(&plan.aws, &name, &iam::bucket_policy(&plan.names())).await?;
+        expire_run_objects(&plan.aws, &name).await
     }
 
     async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {

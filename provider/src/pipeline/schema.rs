@@ -32,7 +32,7 @@ pub fn schema() -> Schema {
         ("architecture", string(OptionalComputed, "CPU architecture of both images: `x86_64` (default) or `arm64`. The Lambda is created for it and the Jobs run on nodes of it.")),
         ("force_destroy", boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects and the table while it holds orders. Default `false`: destroy then fails before deleting anything.")),
         ("keep_work", boolean(OptionalComputed, "Keep each run's chunks on the file system after merge, for inspection. By default (`false`) merge removes them once the result is published, so the file system does not keep a copy of every input.")),
-        ("max_concurrency", number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means unbounded.")),
+        ("max_concurrency", number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means the Map's own limit: about 40 inline, and 40 for the Distributed Map a run past 1,550 chunks takes.")),
         ("step_timeout_seconds", number(OptionalComputed, "How long one Job may run, pending time included, before it fails the run (default 3600, 60 to 86400). Every task of the state machine times out shortly after.")),
         ("namespace", string(OptionalComputed, "Kubernetes namespace of the Jobs. Default `eventdriven`. Forces replacement.")),
         ("service_account", string(OptionalComputed, "Kubernetes service account of the Jobs, granted the job role through EKS Pod Identity. Default `eventdriven-<name>`. Forces replacement.")),
