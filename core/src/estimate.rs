@@ -257,7 +257,7 @@ impl fmt::Display for RunEstimate {
         );
         let size = &self.size;
         let concurrency = match size.max_concurrency {
-            0 => "no limit".to_owned(),
+            0 => "0 (the Map's own limit)".to_owned(),
             n => grouped(n),
         };
         writeln!(
