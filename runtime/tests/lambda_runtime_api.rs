@@ -88,7 +88,7 @@ fn the_lambda_answers_an_invocation_with_the_pending_chunks() {
     let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
     assert_eq!(
         answer,
-        serde_json::json!({"run_id": run, "chunks": ["000000-2", "000001-30002"]})
+        serde_json::json!({"run_id": run, "count": 2, "chunks": ["000000-2", "000001-30002"]})
     );
     respond(&mut writer, "", "");
 

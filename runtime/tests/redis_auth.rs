@@ -103,7 +103,7 @@ async fn the_auth_token_comes_from_secrets_manager_and_never_leaks() {
         .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&listed.stdout).trim(),
-        r#"{"run_id":"auth-run","chunks":["000000-2"]}"#
+        r#"{"run_id":"auth-run","count":1,"chunks":["000000-2"]}"#
     );
     let bad_url = Command::new(env!("CARGO_BIN_EXE_eventdriven"))
         .args(["list-chunks", "--run-id", "x", "--redis-url"])
