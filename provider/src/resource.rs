@@ -73,6 +73,11 @@ pub fn report(diags: &mut Diagnostics, failure: Failure) {
     );
 }
 
+/// The value, or `None` with the failure reported.
+pub fn reported<T>(diags: &mut Diagnostics, result: Result<T, Failure>) -> Option<T> {
+    result.map_err(|failure| report(diags, failure)).ok()
+}
+
 /// Runs `work` within `limit`; on timeout the children recorded so far stay recorded, since
 /// `work` only borrows them.
 pub async fn within<F: Future<Output = Result<(), Failure>>>(

@@ -375,7 +375,7 @@ async fn pipeline_lifecycle() {
     let sdk = emulator.sdk().await;
     let workspace = Workspace::new("lifecycle", &emulator, &variables("orders"));
 
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     let created = workspace.pipeline();
     assert_children_exist(&sdk, &created).await;
     assert_eq!(
@@ -388,15 +388,7 @@ async fn pipeline_lifecycle() {
 
     // max_concurrency only changes the definition, in place.
     // and so does mounting the work directory through a claim on the access point.
-    workspace.ok(&[
-        "apply",
-        "-auto-approve",
-        "-input=false",
-        "-var",
-        "max_concurrency=4",
-        "-var",
-        "work_volume_claim=orders-work",
-    ]);
+    workspace.apply(&["-var", "max_concurrency=4", "-var", "work_volume_claim=orders-work"]);
     let updated = workspace.pipeline();
     assert_eq!(
         updated["state_machine_arn"], created["state_machine_arn"],
@@ -416,15 +408,7 @@ async fn pipeline_lifecycle() {
     assert_ne!(updated["definition"], created["definition"]);
 
     // Tags update in place on every child; a tag removed from the configuration is untagged.
-    workspace.ok(&[
-        "apply",
-        "-auto-approve",
-        "-input=false",
-        "-var",
-        "max_concurrency=4",
-        "-var",
-        r#"tags={team="data"}"#,
-    ]);
+    workspace.apply(&["-var", "max_concurrency=4", "-var", r#"tags={team="data"}"#]);
     assert_eq!(
         live_tags(&sdk, &updated).await,
         [("data", "eventdriven"); 3].map(|(t, p)| (Some(t.into()), Some(p.into())))
@@ -450,10 +434,7 @@ async fn pipeline_lifecycle() {
         .unwrap()
         .group_id
         .unwrap();
-    workspace.ok(&[
-        "apply",
-        "-auto-approve",
-        "-input=false",
+    workspace.apply(&[
         "-var",
         "max_concurrency=4",
         "-var",
@@ -504,10 +485,7 @@ async fn pipeline_lifecycle() {
         2,
         "without public subnets, every cluster subnet is private"
     );
-    workspace.ok(&[
-        "apply",
-        "-auto-approve",
-        "-input=false",
+    workspace.apply(&[
         "-var",
         "max_concurrency=4",
         "-var",
@@ -517,7 +495,7 @@ async fn pipeline_lifecycle() {
     ]);
     let moved = subnets_of(lambda.get_function().function_name(&function_arn).send().await.unwrap());
     assert_eq!(moved, [all_subnets[0].clone()]);
-    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    workspace.apply(&["-var", "max_concurrency=4"]);
     assert_eq!(
         live_tags(&sdk, &updated).await,
         [(); 3].map(|()| (None, Some("eventdriven".to_owned())))
@@ -554,7 +532,7 @@ async fn pipeline_lifecycle() {
     let (code, plan) = workspace.run_plan(&["-var", "max_concurrency=4"]);
     assert_eq!(code, 2, "the plan shows the changed image");
     assert!(plan.contains("elsewhere.example/other:2"), "{plan}");
-    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    workspace.apply(&["-var", "max_concurrency=4"]);
     let function = lambda.get_function().function_name(&function_arn).send().await.unwrap();
     assert_eq!(
         function.code().and_then(|c| c.image_uri()),
@@ -571,7 +549,7 @@ async fn pipeline_lifecycle() {
     let (code, plan) = workspace.run_plan(&["-var", "max_concurrency=4"]);
     assert_eq!(code, 2, "the plan shows the missing function");
     assert!(plan.contains("lambda_function_arn"), "{plan}");
-    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
+    workspace.apply(&["-var", "max_concurrency=4"]);
     lambda
         .get_function()
         .function_name(text(&updated["lambda_function_arn"]))
@@ -600,7 +578,7 @@ async fn failed_create_names_the_child_and_destroy_leaves_nothing() {
         .unwrap();
 
     let workspace = Workspace::new("partial", &emulator, &variables("broken"));
-    let output = workspace.run(&["apply", "-auto-approve", "-input=false"]);
+    let output = workspace.try_apply();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -784,7 +762,7 @@ async fn a_pipeline_whose_state_machine_is_gone_leaves_the_state() {
     emulator.create_cluster();
     let sdk = emulator.sdk().await;
     let workspace = Workspace::new("core-gone", &emulator, &variables("gone"));
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     let created = workspace.pipeline();
     aws_sdk_sfn::Client::new(&sdk)
         .delete_state_machine()
@@ -813,7 +791,7 @@ async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
     emulator.create_cluster_with(&["--without-prerequisites"]);
     let sdk = emulator.sdk().await;
     let workspace = Workspace::new("preflight", &emulator, &variables("early"));
-    let output = workspace.run(&["apply", "-auto-approve", "-input=false"]);
+    let output = workspace.try_apply();
     assert!(!output.status.success());
     // Terraform wraps diagnostics to the terminal's width.
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -847,7 +825,7 @@ async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
         .send()
         .await
         .unwrap();
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     assert!(workspace.pipeline()["bucket"].is_string());
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
 }
@@ -860,7 +838,7 @@ async fn destroy_keeps_data_unless_force_destroy_allows_losing_it() {
     let sdk = emulator.sdk().await;
     let workspace = Workspace::new("force-destroy", &emulator, &variables("kept"));
     let keep = ["-var", "force_destroy=false"];
-    workspace.ok(&[&["apply", "-auto-approve", "-input=false"][..], &keep].concat());
+    workspace.apply(&keep);
     let pipeline = workspace.pipeline();
     aws_sdk_s3::Client::new(&sdk)
         .put_object()
@@ -882,7 +860,7 @@ async fn destroy_keeps_data_unless_force_destroy_allows_losing_it() {
     assert_eq!(workspace.pipeline(), pipeline, "nothing was deleted, nothing forgotten");
     assert_children_exist(&sdk, &pipeline).await;
 
-    workspace.ok(&["apply", "-auto-approve", "-input=false", "-var", "force_destroy=true"]);
+    workspace.apply(&["-var", "force_destroy=true"]);
     workspace.ok(&["destroy", "-auto-approve", "-input=false", "-var", "force_destroy=true"]);
     assert_children_gone(&sdk, &pipeline).await;
 }

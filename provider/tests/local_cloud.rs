@@ -65,7 +65,7 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
         "name = \"orders\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"{JOB_IMAGE}\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/eventdriven-lambda:1\"\nmax_lines_per_batch = {LINES_PER_CHUNK}\nmax_concurrency = 2\n"
     );
     let workspace = Workspace::new("local-cloud", &emulator, &variables);
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     let pipeline = workspace.pipeline();
     let bucket = text(&pipeline["bucket"]);
     let sdk = emulator.sdk().await;

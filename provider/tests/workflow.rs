@@ -218,7 +218,7 @@ async fn workflow_lifecycle() {
         plan.contains("putEvents.waitForTaskToken"),
         "the plan shows the rendered definition"
     );
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     let workflow = workspace.resource("eventdriven_workflow");
     assert_children_exist(&sdk, &workflow).await;
     assert_eq!(workspace.plan_exit_code().0, 0, "the plan after apply is empty");
@@ -229,7 +229,7 @@ async fn workflow_lifecycle() {
         variables("max_concurrency = 5\n"),
     )
     .unwrap();
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     let changed = workspace.resource("eventdriven_workflow");
     assert_eq!(changed["state_machine_arn"], workflow["state_machine_arn"]);
     let (main, _) = definition_of(&sdk, &text(&changed["state_machine_arn"])).await;
@@ -248,7 +248,7 @@ async fn workflow_lifecycle() {
     let (code, plan) = workspace.plan_exit_code();
     assert_eq!(code, 2, "{plan}");
     assert!(!plan.contains("must be replaced"), "{plan}");
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     lambda
         .get_function()
         .function_name(&side_effect)
@@ -265,7 +265,7 @@ async fn workflow_lifecycle() {
         1,
     );
     std::fs::write(workspace.dir.join("main.tf"), with_task).unwrap();
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     let (main, _) = definition_of(&sdk, &text(&workflow["state_machine_arn"])).await;
     assert_eq!(main["States"]["PostProcessAll"]["Next"], "Celebrate");
     assert_eq!(
@@ -361,7 +361,7 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
         &emulator,
         &variables("task_timeout_seconds = 10\n"),
     );
-    workspace.ok(&["apply", "-auto-approve", "-input=false"]);
+    workspace.apply(&[]);
     let workflow = workspace.resource("eventdriven_workflow");
     let machine = text(&workflow["state_machine_arn"]);
     let bucket = text(&workflow["bucket_name"]);

@@ -18,7 +18,7 @@ use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::aws::{AwsClients, Configured};
 use crate::cluster;
-use crate::resource::{merged_tags, plain_map, report, within};
+use crate::resource::{merged_tags, plain_map, report, reported, within};
 use crate::timeouts;
 use state::WorkflowState;
 
@@ -232,13 +232,8 @@ impl Resource for WorkflowResource {
         id: String,
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
         let aws = self.configured.clients(diags)?;
-        match import::import(aws, &id).await {
-            Ok(state) => Some((state, ValueEmpty::default())),
-            Err(failure) => {
-                report(diags, failure);
-                None
-            }
-        }
+        let state = reported(diags, import::import(aws, &id).await)?;
+        Some((state, ValueEmpty::default()))
     }
 
     async fn destroy<'a>(

@@ -10,6 +10,9 @@ use serde_json::Value;
 
 pub const CLUSTER: &str = "main";
 
+/// The arguments of an unattended `terraform apply`.
+const APPLY: [&str; 3] = ["apply", "-auto-approve", "-input=false"];
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -103,6 +106,16 @@ impl Workspace {
             String::from_utf8_lossy(&output.stderr)
         );
         output
+    }
+
+    /// `terraform apply` with `extra` arguments (variables); fails the test unless it succeeds.
+    pub fn apply(&self, extra: &[&str]) -> String {
+        self.ok(&[&APPLY[..], extra].concat())
+    }
+
+    /// The same apply, whatever its outcome.
+    pub fn try_apply(&self) -> Output {
+        self.run(&APPLY)
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
