@@ -86,7 +86,7 @@ read -r process_kib <"$dir/time"
 
 # The same step as the cloud Job runs it, writing to DynamoDB (the local AWS emulator), when the
 # emulator and the AWS CLI are installed (make test installs both).
-dynamodb_kib=""
+dynamodb_kib="" dynamodb_report=""
 if command -v fakecloud >/dev/null && command -v aws >/dev/null; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   FAKECLOUD_CONTAINER_CLI=false fakecloud --addr "127.0.0.1:$port" --log-level error >/dev/null 2>&1 &
