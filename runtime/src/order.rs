@@ -3,7 +3,7 @@
 //! Columns are found by header name, never by position, so a reordered or shifted layout can
 //! never put a value under the wrong attribute.
 
-use crate::table::{ItemRef, ItemWriter, Items, Type};
+use crate::table::{ItemRef, ItemWriter, Items, Name, Type};
 use uuid::Uuid;
 
 /// How a column is typed in the orders table.
@@ -20,14 +20,14 @@ enum Kind {
 /// One column of the input: its header text, its table attribute and its kind.
 struct Column {
     header: &'static str,
-    attribute: &'static str,
+    attribute: Name,
     kind: Kind,
 }
 
 const fn col(header: &'static str, attribute: &'static str, kind: Kind) -> Column {
     Column {
         header,
-        attribute,
+        attribute: Name::of(attribute),
         kind,
     }
 }
@@ -223,14 +223,14 @@ pub fn parse_row<'a>(
             if position == last {
                 text = text.strip_suffix('\r').unwrap_or(text);
             }
-            let text = text.trim();
+            let text = trim(text);
             push_typed(item, column, text).map_err(|why| RowError::BadValue {
                 column: column.header,
                 why,
             })?;
         }
         let confirmation_id = ids.id(item.key());
-        item.push(CONFIRMATION_ATTRIBUTE, Type::S, confirmation_id.as_str());
+        item.push(const { Name::of(CONFIRMATION_ATTRIBUTE) }, Type::S, confirmation_id.as_str());
         Ok(confirmation_id)
     })?;
     Ok(Order { item, confirmation_id })
@@ -247,16 +247,25 @@ pub enum RowError {
     BadValue { column: &'static str, why: String },
 }
 
+/// `text` without the whitespace around it. Most fields have none, which their first and last
+/// bytes tell without decoding a character.
+fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 /// Checks `text` against the column's kind and adds it to the item, typed.
 fn push_typed(item: &mut ItemWriter<'_>, column: &Column, text: &str) -> Result<(), String> {
     if text.is_empty() {
         return Err("is empty".into());
     }
-    let is_count = text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
+    let is_count = || text.len() <= 18 && text.bytes().all(|b| b.is_ascii_digit());
     match column.kind {
         Kind::Text => item.push(column.attribute, Type::S, text),
         Kind::Date => item.push(column.attribute, Type::S, iso_date(text)?.as_str()),
-        Kind::Id | Kind::Integer if !is_count => return Err(format!("{text:?} is not a non-negative integer")),
+        Kind::Id | Kind::Integer if !is_count() => return Err(format!("{text:?} is not a non-negative integer")),
         Kind::Id => item.push_key(column.attribute, text),
         Kind::Integer => item.push(column.attribute, Type::N, text),
         Kind::Decimal if is_decimal(text) => item.push(column.attribute, Type::N, text),
@@ -286,16 +295,22 @@ impl IsoDate {
 /// `M/D/YYYY` (the sample's format) to ISO 8601, checking the day exists.
 fn iso_date(text: &str) -> Result<IsoDate, String> {
     let bad = || format!("{text:?} is not a date in M/D/YYYY form");
-    let mut parts = text.split('/');
-    let (Some(m), Some(d), Some(y), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    // Month, day and year, with how many digits each has.
+    let mut parts = [(0u32, 0usize); 3];
+    let mut part = 0;
+    for &byte in text.as_bytes() {
+        match byte {
+            b'/' if part < 2 => part += 1,
+            b'0'..=b'9' if parts[part].1 < 4 => {
+                parts[part] = (parts[part].0 * 10 + u32::from(byte - b'0'), parts[part].1 + 1);
+            }
+            _ => return Err(bad()),
+        }
+    }
+    let [(month, m), (day, d), (year, y)] = parts;
+    if part != 2 || !(1..=2).contains(&m) || !(1..=2).contains(&d) || y != 4 {
         return Err(bad());
-    };
-    let number = |s: &str, len: std::ops::RangeInclusive<usize>| -> Option<u32> {
-        (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
-    };
-    let (Some(month), Some(day), Some(year)) = (number(m, 1..=2), number(d, 1..=2), number(y, 4..=4)) else {
-        return Err(bad());
-    };
+    }
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return Err(bad());
     }
@@ -439,6 +454,28 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(expected), "{row}: {err}");
+        }
+    }
+
+    #[test]
+    fn dates_must_be_month_day_four_digit_year() {
+        for good in ["1/2/2012", "12/31/1999", "02/29/2000"] {
+            assert!(iso_date(good).is_ok(), "{good}");
+        }
+        assert_eq!(iso_date("7/4/2012").unwrap().as_str(), "2012-07-04");
+        for bad in [
+            "", "1/2", "1/2/12", "1/2/20123", "123/1/2012", "1/123/2012", "1//2012", "/1/2012", "1/2/2012/",
+            "1/2/2012/3", "a/2/2012", "1/2/201x", "13/1/2012", "0/1/2012", "2/29/1900", "4/31/2012", "1/0/2012",
+            "+1/2/2012", "1/2/-201",
+        ] {
+            assert!(iso_date(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn fields_are_trimmed_of_surrounding_whitespace() {
+        for (field, trimmed) in [("a", "a"), (" a ", "a"), ("\ta b\u{a0}", "a b"), ("é", "é"), ("  ", ""), ("x\r", "x")] {
+            assert_eq!(trim(field), trimmed, "{field:?}");
         }
     }
 

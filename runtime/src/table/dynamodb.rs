@@ -292,6 +292,6 @@ mod tests {
         let all = items(&[("1", "3")]);
         let put = write_request(all.iter().next().unwrap()).put_request.unwrap();
         assert_eq!(put.item["OrderId"], AttributeValue::S("1".into()));
-        assert_eq!(put.item["V"], AttributeValue::N("3".into()));
+        assert_eq!(put.item["UnitsSold"], AttributeValue::N("3".into()));
     }
 }

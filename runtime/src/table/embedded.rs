@@ -116,7 +116,7 @@ mod tests {
         assert_eq!(table.count().unwrap(), 1);
         assert_eq!(
             table.get("42").unwrap(),
-            Some(serde_json::json!({"OrderId": {"S": "42"}, "V": {"N": "3"}}))
+            Some(serde_json::json!({"OrderId": {"S": "42"}, "UnitsSold": {"N": "3"}}))
         );
         assert_eq!(table.get("43").unwrap(), None);
     }

@@ -1,8 +1,9 @@
 //! Table items in the compact form the embedded table stores: a version byte, then per
-//! attribute its name (a length byte and the bytes), its type (`S` or `N`) and its value (4
-//! little-endian length bytes and the bytes). A chunk's items are written back to back into
-//! one buffer as its rows are parsed, so an item costs no allocation of its own; DynamoDB JSON
-//! or SDK values are rendered from that form only when needed.
+//! attribute its name (one byte: its position in [`NAMES`]), its type (`S` or `N`) and its
+//! value (its length as a LEB128 varint, then the bytes). A chunk's items are written back to
+//! back into one buffer as its rows are parsed, so an item costs no allocation of its own;
+//! DynamoDB JSON or SDK values are rendered from that form only when needed. An order takes
+//! about 180 bytes so, its values and 3 bytes per attribute.
 
 use anyhow::{Result, anyhow};
 use std::ops::Range;
@@ -15,9 +16,70 @@ pub enum Type {
     N,
 }
 
-/// First byte of the compact form; a stored value starting with `{` is an item stored as
-/// DynamoDB JSON by an earlier version.
+/// The attribute names items can have: the orders'. Stored items refer to a name by its
+/// position here, so names are only ever appended.
+pub const NAMES: [&str; 15] = [
+    "Region",
+    "Country",
+    "ItemType",
+    "SalesChannel",
+    "OrderPriority",
+    "OrderDate",
+    "OrderId",
+    "ShipDate",
+    "UnitsSold",
+    "UnitPrice",
+    "UnitCost",
+    "TotalRevenue",
+    "TotalCost",
+    "TotalProfit",
+    "ConfirmationId",
+];
+
+/// An attribute name of [`NAMES`], held as its position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name(u8);
+
+impl Name {
+    /// The name `text`, looked up when the program is compiled: a name missing from [`NAMES`]
+    /// does not compile.
+    pub const fn of(text: &str) -> Name {
+        let mut index = 0;
+        while index < NAMES.len() {
+            if const_eq(NAMES[index], text) {
+                return Name(index as u8);
+            }
+            index += 1;
+        }
+        panic!("an attribute name missing from item::NAMES")
+    }
+
+    pub fn as_str(self) -> &'static str {
+        NAMES[self.0 as usize]
+    }
+}
+
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// First byte of the compact form written by earlier versions: each attribute's name in full
+/// and its length in 4 bytes. Such items still read; a stored value starting with `{` is an
+/// item stored as DynamoDB JSON by a version before that.
 const COMPACT_V1: u8 = 1;
+/// First byte of the compact form written now.
+const COMPACT_V2: u8 = 2;
 
 /// Items, each in compact form, back to back in one buffer, with where each one and its key
 /// lie in it.
@@ -86,7 +148,7 @@ impl Items {
         build: impl FnOnce(&mut ItemWriter<'_>) -> Result<T, E>,
     ) -> Result<(ItemRef<'_>, T), E> {
         let start = self.bytes.len();
-        self.bytes.push(COMPACT_V1);
+        self.bytes.push(COMPACT_V2);
         let mut writer = ItemWriter {
             bytes: &mut self.bytes,
             key: 0..0,
@@ -174,12 +236,12 @@ pub struct ItemWriter<'a> {
 }
 
 impl ItemWriter<'_> {
-    pub fn push(&mut self, name: &str, kind: Type, value: &str) {
+    pub fn push(&mut self, name: Name, kind: Type, value: &str) {
         self.push_value(name, kind, value);
     }
 
     /// Pushes the partition key (a string attribute).
-    pub fn push_key(&mut self, name: &str, value: &str) {
+    pub fn push_key(&mut self, name: Name, value: &str) {
         self.key = self.push_value(name, Type::S, value);
     }
 
@@ -188,20 +250,33 @@ impl ItemWriter<'_> {
         std::str::from_utf8(&self.bytes[self.key.clone()]).expect("keys are written from text")
     }
 
-    fn push_value(&mut self, name: &str, kind: Type, value: &str) -> Range<usize> {
-        let name_len = u8::try_from(name.len()).expect("attribute names are short");
-        self.bytes.push(name_len);
-        self.bytes.extend_from_slice(name.as_bytes());
-        self.bytes.push(match kind {
+    fn push_value(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
+        let len = u32::try_from(value.len()).expect("values are bounded by the record size");
+        let mut head = [0u8; 7];
+        head[0] = name.0;
+        head[1] = match kind {
             Type::S => b'S',
             Type::N => b'N',
-        });
-        let value_len = u32::try_from(value.len()).expect("values are bounded by the record size");
-        self.bytes.extend_from_slice(&value_len.to_le_bytes());
+        };
+        let head_len = 2 + write_varint(len, &mut head[2..]);
+        self.bytes.extend_from_slice(&head[..head_len]);
         let start = self.bytes.len();
         self.bytes.extend_from_slice(value.as_bytes());
         start..self.bytes.len()
     }
+}
+
+/// Writes `value` as a LEB128 varint (7 bits a byte, low bits first) into `out`; returns its
+/// length, 1 byte below 128 and at most 5.
+fn write_varint(mut value: u32, out: &mut [u8]) -> usize {
+    let mut len = 0;
+    while value >= 0x80 {
+        out[len] = value as u8 | 0x80;
+        value >>= 7;
+        len += 1;
+    }
+    out[len] = value as u8;
+    len + 1
 }
 
 /// One item of [`Items`].
@@ -222,10 +297,9 @@ impl<'a> ItemRef<'a> {
     }
 
     pub fn attributes(&self) -> impl Iterator<Item = (&'a str, Type, &'a str)> {
-        Attributes {
-            rest: &self.compact[1..],
-        }
-        .map(|attribute| attribute.expect("items are written whole"))
+        Attributes::of(self.compact)
+            .expect("items are written in the current form")
+            .map(|attribute| attribute.expect("items are written whole"))
     }
 
     pub fn get(&self, name: &str) -> Option<(Type, &'a str)> {
@@ -254,10 +328,66 @@ impl<'a> ItemRef<'a> {
     }
 }
 
-/// The attributes of a compact item after its version byte; an error where the bytes end early
-/// or hold something else.
+/// The attributes of a compact item, of either version; an error where the bytes end early or
+/// hold something else.
 struct Attributes<'a> {
+    version: u8,
     rest: &'a [u8],
+}
+
+impl<'a> Attributes<'a> {
+    /// The attributes of `stored`, or `None` when it is not in a compact form.
+    fn of(stored: &'a [u8]) -> Option<Self> {
+        match stored.split_first() {
+            Some((&version, rest)) if version == COMPACT_V1 || version == COMPACT_V2 => Some(Attributes { version, rest }),
+            _ => None,
+        }
+    }
+
+    fn attribute(&mut self) -> Result<(&'a str, Type, &'a str)> {
+        let name = if self.version == COMPACT_V1 {
+            let name_len = self.take(1)?[0] as usize;
+            std::str::from_utf8(self.take(name_len)?)?
+        } else {
+            let code = self.take(1)?[0];
+            NAMES
+                .get(code as usize)
+                .ok_or_else(|| anyhow!("unknown attribute name {code}"))?
+        };
+        let kind = match self.take(1)?[0] {
+            b'S' => Type::S,
+            b'N' => Type::N,
+            other => return Err(anyhow!("unknown attribute type {other}")),
+        };
+        let len = if self.version == COMPACT_V1 {
+            u32::from_le_bytes(self.take(4)?.try_into()?) as usize
+        } else {
+            self.varint()? as usize
+        };
+        let value = std::str::from_utf8(self.take(len)?)?;
+        Ok((name, kind, value))
+    }
+
+    fn varint(&mut self) -> Result<u32> {
+        let mut value = 0u32;
+        for shift in (0..35).step_by(7) {
+            let byte = self.take(1)?[0];
+            value |= u32::from(byte & 0x7f).checked_shl(shift).unwrap_or(0);
+            if byte < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(anyhow!("a value length runs past 5 bytes"))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let (head, tail) = self
+            .rest
+            .split_at_checked(n)
+            .ok_or_else(|| anyhow!("the item ends early"))?;
+        self.rest = tail;
+        Ok(head)
+    }
 }
 
 impl<'a> Iterator for Attributes<'a> {
@@ -275,38 +405,14 @@ impl<'a> Iterator for Attributes<'a> {
     }
 }
 
-impl<'a> Attributes<'a> {
-    fn attribute(&mut self) -> Result<(&'a str, Type, &'a str)> {
-        let name_len = self.take(1)?[0] as usize;
-        let name = std::str::from_utf8(self.take(name_len)?)?;
-        let kind = match self.take(1)?[0] {
-            b'S' => Type::S,
-            b'N' => Type::N,
-            other => return Err(anyhow!("unknown attribute type {other}")),
-        };
-        let len = u32::from_le_bytes(self.take(4)?.try_into()?) as usize;
-        let value = std::str::from_utf8(self.take(len)?)?;
-        Ok((name, kind, value))
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let (head, tail) = self
-            .rest
-            .split_at_checked(n)
-            .ok_or_else(|| anyhow!("the item ends early"))?;
-        self.rest = tail;
-        Ok(head)
-    }
-}
-
-/// A stored item in DynamoDB's JSON form, from its compact form (or, as earlier versions
+/// A stored item in DynamoDB's JSON form, from its compact form (or, as the first versions
 /// stored it, from DynamoDB JSON).
 pub fn stored_item_json(stored: &[u8]) -> Result<serde_json::Value> {
-    if stored.first() != Some(&COMPACT_V1) {
+    let Some(attributes) = Attributes::of(stored) else {
         return Ok(serde_json::from_slice(stored)?);
-    }
+    };
     let mut item = serde_json::Map::new();
-    for attribute in (Attributes { rest: &stored[1..] }) {
+    for attribute in attributes {
         let (name, kind, value) =
             attribute.map_err(|e| anyhow!("a stored item is corrupt ({} bytes): {e}", stored.len()))?;
         let kind = match kind {
@@ -329,14 +435,15 @@ fn write_json_string(out: &mut Vec<u8>, text: &str) {
     }
 }
 
+/// Items of an OrderId and a UnitsSold each, for tests.
 #[cfg(test)]
 pub(crate) fn items(rows: &[(&str, &str)]) -> Items {
     let mut items = Items::default();
     for (key, value) in rows {
         items
             .push(|item| {
-                item.push_key("OrderId", key);
-                item.push("V", Type::N, value);
+                item.push_key(Name::of("OrderId"), key);
+                item.push(Name::of("UnitsSold"), Type::N, value);
                 Ok::<_, ()>(())
             })
             .unwrap();
@@ -351,7 +458,7 @@ mod tests {
     fn rows(items: &Items) -> Vec<(String, String)> {
         items
             .iter()
-            .map(|item| (item.key().to_owned(), item.get("V").unwrap().1.to_owned()))
+            .map(|item| (item.key().to_owned(), item.get("UnitsSold").unwrap().1.to_owned()))
             .collect()
     }
 
@@ -379,12 +486,12 @@ mod tests {
     fn a_failed_item_leaves_nothing_behind() {
         let mut all = items(&[("1", "1")]);
         let failed = all.push(|item| {
-            item.push_key("OrderId", "2");
+            item.push_key(Name::of("OrderId"), "2");
             Err::<(), _>("bad value")
         });
         assert_eq!(failed.unwrap_err(), "bad value");
         all.push(|item| {
-            item.push_key("OrderId", "3");
+            item.push_key(Name::of("OrderId"), "3");
             Ok::<_, ()>(())
         })
         .unwrap();
@@ -395,24 +502,70 @@ mod tests {
     #[test]
     fn items_print_as_dynamodb_json_and_read_back_from_storage() {
         let mut all = Items::default();
+        let long = "x".repeat(300);
         let (item, ()) = all
             .push(|item| {
-                item.push_key("OrderId", "7");
-                item.push("Note", Type::S, "say \"hi\"\n, ünïcode");
-                item.push("V", Type::N, "1.50");
+                item.push_key(Name::of("OrderId"), "7");
+                item.push(Name::of("Region"), Type::S, "say \"hi\"\n, ünïcode");
+                item.push(Name::of("UnitPrice"), Type::N, "1.50");
+                item.push(Name::of("Country"), Type::S, &long);
                 Ok::<_, ()>(())
             })
             .unwrap();
         let mut json = Vec::new();
         item.write_json(&mut json);
         let expected = serde_json::json!({
-            "OrderId": {"S": "7"}, "Note": {"S": "say \"hi\"\n, ünïcode"}, "V": {"N": "1.50"}
+            "OrderId": {"S": "7"}, "Region": {"S": "say \"hi\"\n, ünïcode"}, "UnitPrice": {"N": "1.50"},
+            "Country": {"S": long}
         });
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&json).unwrap(), expected);
         assert_eq!(stored_item_json(item.compact()).unwrap(), expected);
-        // Items stored as JSON by earlier versions still read.
+        // Items stored as JSON by the first versions still read.
         assert_eq!(stored_item_json(&json).unwrap(), expected);
         let cut = &item.compact()[..item.compact().len() - 1];
         assert!(stored_item_json(cut).unwrap_err().to_string().contains("corrupt"));
+    }
+
+    #[test]
+    fn items_stored_in_the_first_compact_form_still_read() {
+        // Version 1: per attribute its name's length and bytes, its type, a 4-byte length, its value.
+        let mut stored = vec![COMPACT_V1];
+        for (name, kind, value) in [("OrderId", b'S', "7"), ("Custom", b'N', "1.5")] {
+            stored.push(name.len() as u8);
+            stored.extend_from_slice(name.as_bytes());
+            stored.push(kind);
+            stored.extend_from_slice(&(value.len() as u32).to_le_bytes());
+            stored.extend_from_slice(value.as_bytes());
+        }
+        assert_eq!(
+            stored_item_json(&stored).unwrap(),
+            serde_json::json!({"OrderId": {"S": "7"}, "Custom": {"N": "1.5"}})
+        );
+    }
+
+    #[test]
+    fn value_lengths_round_trip_through_their_varint() {
+        for len in [0u32, 1, 127, 128, 300, 16_383, 16_384, 1 << 20, u32::MAX] {
+            let mut bytes = [0u8; 5];
+            let written = write_varint(len, &mut bytes);
+            let mut attributes = Attributes {
+                version: COMPACT_V2,
+                rest: &bytes[..written],
+            };
+            assert_eq!(attributes.varint().unwrap(), len, "{len}");
+            assert!(attributes.rest.is_empty());
+        }
+        let mut unterminated = Attributes {
+            version: COMPACT_V2,
+            rest: &[0x80; 6],
+        };
+        assert!(unterminated.varint().is_err());
+    }
+
+    #[test]
+    fn names_are_looked_up_when_compiled() {
+        const UNITS: Name = Name::of("UnitsSold");
+        assert_eq!(UNITS.as_str(), "UnitsSold");
+        assert_eq!(Name::of("Region").as_str(), NAMES[0]);
     }
 }

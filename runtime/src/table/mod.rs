@@ -6,7 +6,7 @@ mod item;
 
 pub use dynamodb::DynamoDbTable;
 pub use embedded::EmbeddedTable;
-pub use item::{ItemRef, ItemWriter, Items, Type};
+pub use item::{ItemRef, ItemWriter, Items, Name, Type};
 
 use anyhow::Result;
 
