@@ -31,6 +31,7 @@ best_of() {
   for _ in $(seq "$repeats"); do
     rm -rf "$dir/work"; mkdir -p "$dir/work"
     local start end seconds kib
+    sync # the previous run's writes are not left to slow this one
     start=$(date +%s%N)
     /usr/bin/time -f "%M" -o "$dir/time" "$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
     end=$(date +%s%N)
@@ -55,6 +56,7 @@ timed() {
   local name=$1; shift
   rm -rf "$dir/work"; mkdir -p "$dir/work"
   local start end
+  sync
   start=$(date +%s%N)
   /usr/bin/time -f "%M" -o "$dir/time" "$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
   end=$(date +%s%N)

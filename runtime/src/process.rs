@@ -1,5 +1,5 @@
-//! Process: one chunk to table items, an output chunk (`OrderId,ConfirmationId` lines) and a
-//! rejects chunk. The chunk counts as done only once its outputs are published, and a re-run
+//! Process: one chunk to table items, an output chunk (`OrderId,ConfirmationId` lines) and,
+//! when rows were rejected, a rejects chunk. The chunk counts as done only once its outputs are published, and a re-run
 //! rewrites exactly the same items and lines.
 
 use crate::order::{ConfirmationIds, Layout, parse_row};
@@ -126,10 +126,13 @@ pub async fn process_chunk(
         .put_all(parsed.items)
         .await
         .with_context(|| format!("writing the orders of chunk {chunk}"))?;
-    let (output, rejects) = (parsed.output, parsed.rejects);
-    let (output_path, rejects_path) = (run.output(chunk), run.rejects(chunk));
+    let mut files = vec![(run.output(chunk), parsed.output)];
+    // A chunk without rejects has no rejects file: its done marker says it has none.
+    if parsed.stats.rejected > 0 {
+        files.push((run.rejects(chunk), parsed.rejects));
+    }
     tokio::task::spawn_blocking(move || -> Result<()> {
-        for (path, bytes) in [(output_path, output), (rejects_path, rejects)] {
+        for (path, bytes) in files {
             let mut file = BufWriter::new(create_temporary(&path)?);
             file.write_all(&bytes)?;
             publish(file.into_inner().map_err(|e| e.into_error())?, &path)?;

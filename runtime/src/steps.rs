@@ -144,7 +144,9 @@ pub async fn merge_step(
             stats.rejected
         );
         result.write(&read_file(&run.output(chunk))?).await?;
-        rejected.write(&read_file(&run.rejects(chunk))?).await?;
+        if stats.rejected > 0 {
+            rejected.write(&read_file(&run.rejects(chunk))?).await?;
+        }
         summary.rows_out += stats.accepted;
         summary.rejected += stats.rejected;
     }

@@ -57,6 +57,7 @@ impl RunDir {
     pub fn output(&self, chunk: ChunkRef) -> PathBuf {
         self.out_dir().join(format!("{:06}.csv", chunk.index))
     }
+    /// The chunk's rejected rows; written only when it has some.
     pub fn rejects(&self, chunk: ChunkRef) -> PathBuf {
         self.out_dir().join(format!("{:06}.rejects.csv", chunk.index))
     }

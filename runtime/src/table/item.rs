@@ -252,14 +252,19 @@ impl ItemWriter<'_> {
 
     fn push_value(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
         let len = u32::try_from(value.len()).expect("values are bounded by the record size");
-        let mut head = [0u8; 7];
-        head[0] = name.0;
-        head[1] = match kind {
+        // Byte by byte: these pushes compile inline, where copying a slice calls memmove.
+        self.bytes.push(name.0);
+        self.bytes.push(match kind {
             Type::S => b'S',
             Type::N => b'N',
-        };
-        let head_len = 2 + write_varint(len, &mut head[2..]);
-        self.bytes.extend_from_slice(&head[..head_len]);
+        });
+        if len < 0x80 {
+            self.bytes.push(len as u8);
+        } else {
+            let mut varint = [0u8; 5];
+            let varint_len = write_varint(len, &mut varint);
+            self.bytes.extend_from_slice(&varint[..varint_len]);
+        }
         let start = self.bytes.len();
         self.bytes.extend_from_slice(value.as_bytes());
         start..self.bytes.len()
