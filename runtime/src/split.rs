@@ -1,6 +1,6 @@
 //! Split: stream the input into chunks of at most `max_rows` data rows, cut only at record
-//! boundaries, each chunk starting with the input's header. Memory stays constant: one read
-//! buffer plus, for a record that spans buffers, at most [`MAX_RECORD_BYTES`] of it.
+//! boundaries, each chunk starting with the input's header. Memory stays constant: the read
+//! buffers plus, for a record that spans buffers, at most [`MAX_RECORD_BYTES`] of it.
 
 use crate::order::{HeaderError, Layout};
 use crate::records::{Boundaries, is_blank, reader_builder};
@@ -12,6 +12,8 @@ use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 
 const READ_BUFFER_BYTES: usize = 1 << 20;
+/// Read buffers: one being filled, one filled and waiting, one being scanned.
+const READ_BUFFERS: usize = 3;
 /// A longer record is rejected at split (with a preview of its text), which bounds memory.
 /// No record inside one read buffer can exceed it, which the fast path relies on.
 pub const MAX_RECORD_BYTES: usize = READ_BUFFER_BYTES;
@@ -74,7 +76,7 @@ pub enum InputError {
 }
 
 /// Splits `input` into the run's chunks directory and returns the manifest (not yet saved).
-pub fn split(input: impl Read, source_name: &str, run: &RunDir, max_rows: u64) -> Result<Manifest> {
+pub fn split(input: impl Read + Send, source_name: &str, run: &RunDir, max_rows: u64) -> Result<Manifest> {
     assert!(max_rows > 0, "max_rows is validated by the caller");
     let chunks_dir = run.chunks_dir();
     if chunks_dir.exists() {
@@ -137,21 +139,44 @@ struct Splitter<'a> {
 }
 
 impl Splitter<'_> {
-    fn read_all(&mut self, mut input: impl Read) -> Result<()> {
-        let mut buf = vec![0u8; READ_BUFFER_BYTES];
-        let mut at_start = true;
-        loop {
-            let n = read_full(&mut input, &mut buf).with_context(|| format!("reading {}", self.source_name))?;
-            if n == 0 {
-                break;
+    /// Reads the input on a thread of its own while this one scans and writes, so that the
+    /// kernel's two copies (into the read buffer, out to the chunk files) overlap. Buffers
+    /// return to the reader to be filled again: memory stays at [`READ_BUFFERS`] of them.
+    fn read_all(&mut self, input: impl Read + Send) -> Result<()> {
+        std::thread::scope(|scope| -> Result<()> {
+            let (filled_tx, filled_rx) = std::sync::mpsc::sync_channel(1);
+            let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+            for _ in 0..READ_BUFFERS {
+                empty_tx.send(vec![0u8; READ_BUFFER_BYTES]).expect("the receiver is here");
             }
-            let mut data = &buf[..n];
-            if at_start {
-                data = data.strip_prefix(UTF8_BOM).unwrap_or(data);
-                at_start = false;
+            scope.spawn(move || {
+                let mut input = input;
+                // Ends when the input does, on an error, or when the scanner stops taking buffers.
+                while let Ok(mut buf) = empty_rx.recv() {
+                    let read = read_full(&mut input, &mut buf);
+                    let last = !matches!(read, Ok(n) if n > 0);
+                    if filled_tx.send(read.map(|n| (buf, n))).is_err() || last {
+                        break;
+                    }
+                }
+            });
+            let mut at_start = true;
+            for read in filled_rx {
+                let (buf, n) = read.with_context(|| format!("reading {}", self.source_name))?;
+                if n == 0 {
+                    break;
+                }
+                let mut data = &buf[..n];
+                if at_start {
+                    data = data.strip_prefix(UTF8_BOM).unwrap_or(data);
+                    at_start = false;
+                }
+                self.feed(data)?;
+                // The reader has stopped once the input ended; the buffer is then not needed.
+                let _ = empty_tx.send(buf);
             }
-            self.feed(data)?;
-        }
+            Ok(())
+        })?;
         if self.header.is_none() && self.carry.is_empty() {
             return Err(InputError::Empty {
                 source_name: self.source_name.to_string(),
