@@ -7,6 +7,7 @@ use crate::objects::ObjectUrl;
 use crate::order::ConfirmationIds;
 use crate::progress::{MEMORY_URL, ProgressStore};
 use crate::runner::{LocalRun, run_locally};
+use crate::process::BufferPool;
 use crate::steps::{list_chunks, merge_step, process_step, split_step};
 use crate::table::{OrdersTable, TableUrl};
 use crate::workdir::{ChunkRef, RunDir};
@@ -338,7 +339,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let orders = OrdersTable::open(&table.table).await?;
             let ids = ConfirmationIds::for_pipeline(&table.pipeline_name);
             let started = std::time::Instant::now();
-            let stats = process_step(&dir, &progress, &orders, &ids, chunk).await?;
+            let stats = process_step(&dir, &progress, &orders, &ids, chunk, &BufferPool::default()).await?;
             if let Some((requests, items)) = orders.requests_sent() {
                 let seconds = started.elapsed().as_secs_f64();
                 eprintln!(

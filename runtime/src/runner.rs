@@ -91,6 +91,7 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         progress: progress.clone(),
         table: table.clone(),
         on_progress: Some(Arc::new(progress_bar(bar.clone()))),
+        buffers: Default::default(),
     };
 
     let (spec, cluster, refs) = local_deployment(&run.pipeline_name, run.max_lines_per_batch, run.concurrency as u64);

@@ -7,7 +7,7 @@
 
 use crate::objects::ObjectUrl;
 use crate::order::{ConfirmationIds, OUTPUT_HEADER};
-use crate::process::{ChunkStats, process_chunk};
+use crate::process::{BufferPool, ChunkStats, process_chunk};
 use crate::progress::ProgressStore;
 use crate::rejects;
 use crate::split::{Manifest, split};
@@ -71,8 +71,9 @@ pub async fn process_step(
     table: &OrdersTable,
     ids: &ConfirmationIds,
     chunk: ChunkRef,
+    buffers: &BufferPool,
 ) -> Result<ChunkStats> {
-    let stats = process_chunk(run, chunk, table, ids).await?;
+    let stats = process_chunk(run, chunk, table, ids, buffers).await?;
     progress.complete(run.run_id(), chunk).await?;
     Ok(stats)
 }

@@ -79,8 +79,10 @@ impl History {
         self.events.lock().expect("history lock").len() as u64
     }
 
-    pub fn events(&self) -> Vec<Event> {
-        self.events.lock().expect("history lock").clone()
+    /// The events, taken out rather than copied: for the end of an execution, whose history
+    /// can be long.
+    pub fn take_events(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.events.lock().expect("history lock"))
     }
 }
 
@@ -132,7 +134,7 @@ mod tests {
         })));
         let first = history.record("ExecutionStarted", 0, Some(json!({"input": "{}"})));
         let second = history.record("PassStateEntered", first, Some(state_details("P", "input", &json!({}))));
-        let events = history.events();
+        let events = history.take_events();
         assert_eq!((first, second), (1, 2));
         assert_eq!(events[1].previous_event_id, 1);
         assert_eq!(events[1].details()["name"], "P");

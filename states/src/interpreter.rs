@@ -151,7 +151,7 @@ impl Interpreter {
             status,
             output,
             failure,
-            history: history.events(),
+            history: history.take_events(),
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::local::lambda_process::invoke_envelope;
 use crate::local::s3_objects::directory_path;
 use crate::objects::ObjectUrl;
 use crate::order::ConfirmationIds;
+use crate::process::BufferPool;
 use crate::progress::ProgressStore;
 use crate::steps::{merge_step, process_step, split_step};
 use crate::table::OrdersTable;
@@ -44,6 +45,8 @@ pub struct InProcessSteps {
     pub progress: ProgressStore,
     pub table: OrdersTable,
     pub on_progress: Option<OnProgress>,
+    /// Reused by the chunks processed one after another.
+    pub buffers: BufferPool,
 }
 
 #[async_trait]
@@ -144,7 +147,7 @@ impl InProcessSteps {
         } else if step == Step::Process.subcommand() {
             let chunk: ChunkRef = setting(contract::CHUNK)?.parse().map_err(anyhow::Error::msg)?;
             let ids = ConfirmationIds::for_pipeline(setting(contract::PIPELINE_NAME)?);
-            let stats = process_step(&dir, &self.progress, &self.table, &ids, chunk).await?;
+            let stats = process_step(&dir, &self.progress, &self.table, &ids, chunk, &self.buffers).await?;
             self.report(StepProgress::Chunk { rows: stats.rows() });
             serde_json::to_string(&stats)?
         } else if step == Step::Merge.subcommand() {

@@ -42,17 +42,18 @@ impl DynamoDbTable {
 
     /// Requests are built as batches are sent, so only the batches in flight exist as SDK
     /// values, never a second copy of the whole chunk.
-    pub async fn put_all(&self, mut items: Items) -> Result<()> {
+    pub async fn put_all(&self, mut items: Items) -> Result<Items> {
         items.keep_last_per_key();
-        let mut items = items.iter();
+        let mut unsent = items.iter();
         let batches = std::iter::from_fn(move || {
-            let batch: Vec<WriteRequest> = items.by_ref().take(BATCH_LIMIT).map(write_request).collect();
+            let batch: Vec<WriteRequest> = unsent.by_ref().take(BATCH_LIMIT).map(write_request).collect();
             (!batch.is_empty()).then_some(batch)
         });
         futures_util::stream::iter(batches.map(|batch| self.write_batch(batch)))
             .buffer_unordered(BATCHES_IN_FLIGHT)
             .try_collect::<()>()
-            .await
+            .await?;
+        Ok(items)
     }
 
     async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<()> {

@@ -6,6 +6,7 @@ use super::Items;
 use super::item::stored_item_json;
 use anyhow::{Context, Result};
 use fjall::compaction::Leveled;
+use fjall::config::PinningPolicy;
 use fjall::{Database, Keyspace, KeyspaceCreateOptions};
 use std::path::Path;
 use std::sync::Arc;
@@ -14,9 +15,10 @@ use std::sync::Arc;
 const CACHE_BYTES: u64 = 8 << 20;
 /// Memtable size before a flush to disk; bounds the table's share of a run's memory.
 const MEMTABLE_BYTES: u64 = 16 << 20;
-/// Ingested table files the first level holds before they are compacted: a run ingests one
-/// per chunk, and compacting them while the run writes more costs it a rewrite of everything.
-const L0_TABLES: u8 = 64;
+/// Ingested table files the first level holds before they are compacted, the most fjall allows:
+/// a run ingests one per chunk, and every compaction while it writes more rewrites everything
+/// stored so far (the files' key ranges all overlap). Up to 255 chunks, none runs.
+const L0_TABLES: u8 = 255;
 
 /// Key: OrderId. Value: the item in compact form (see [`super::item`]), rendered as DynamoDB
 /// JSON when read. Clones share the open table.
@@ -40,6 +42,10 @@ impl EmbeddedTable {
             .keyspace("orders", || {
                 KeyspaceCreateOptions::default()
                     .max_memtable_size(MEMTABLE_BYTES)
+                    // Filters and indexes go through the block cache rather than staying in
+                    // memory per table file, so memory does not grow with the table.
+                    .filter_block_pinning_policy(PinningPolicy::disabled())
+                    .index_block_pinning_policy(PinningPolicy::disabled())
                     .compaction_strategy(Arc::new(Leveled::default().with_l0_threshold(L0_TABLES)))
             })
             .with_context(|| format!("opening the orders table {}", path.display()))?;
@@ -49,9 +55,9 @@ impl EmbeddedTable {
     /// Writes `items` as one new table file of the LSM tree, bypassing the journal and the
     /// memtable: it becomes visible whole, after it is fsynced, and newer than anything already
     /// stored under the same keys. Keys must be unique (the caller dedupes them).
-    pub async fn put_all(&self, mut items: Items) -> Result<()> {
+    pub async fn put_all(&self, mut items: Items) -> Result<Items> {
         let orders = self.orders.clone();
-        tokio::task::spawn_blocking(move || -> Result<()> {
+        tokio::task::spawn_blocking(move || -> Result<Items> {
             items.keep_last_per_key();
             let mut ingestion = orders.start_ingestion().context("writing to the orders table")?;
             for item in items.iter() {
@@ -59,7 +65,8 @@ impl EmbeddedTable {
                     .write(item.key(), item.compact())
                     .context("writing to the orders table")?;
             }
-            ingestion.finish().context("writing to the orders table")
+            ingestion.finish().context("writing to the orders table")?;
+            Ok(items)
         })
         .await?
     }

@@ -126,11 +126,16 @@ impl Entry {
 }
 
 impl Items {
-    pub fn with_capacity(items: usize, bytes: usize) -> Self {
-        Items {
-            bytes: Vec::with_capacity(bytes),
-            entries: Vec::with_capacity(items),
-        }
+    /// Makes room for at least `items` more items of `bytes` bytes in all.
+    pub fn reserve(&mut self, items: usize, bytes: usize) {
+        self.bytes.reserve(bytes);
+        self.entries.reserve(items);
+    }
+
+    /// Removes every item, keeping the memory for the next ones.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.entries.clear();
     }
 
     pub fn len(&self) -> usize {

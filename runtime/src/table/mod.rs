@@ -48,8 +48,9 @@ impl OrdersTable {
     }
 
     /// Writes `items` durably; of items sharing a key, the last one is written (as sequential
-    /// puts would leave it, and since DynamoDB rejects a batch that repeats a key).
-    pub async fn put_all(&self, items: Items) -> Result<()> {
+    /// puts would leave it, and since DynamoDB rejects a batch that repeats a key). Gives the
+    /// items back (deduplicated, in key order), for their memory to be reused.
+    pub async fn put_all(&self, items: Items) -> Result<Items> {
         match self {
             OrdersTable::DynamoDb(t) => t.put_all(items).await,
             OrdersTable::Embedded(t) => t.put_all(items).await,
