@@ -131,8 +131,9 @@ fn trim_line_end(span: &[u8]) -> &[u8] {
     &span[..end]
 }
 
-/// Processes one chunk of `run`: table writes, then outputs, then the done marker.
-/// A chunk already done is left as it is. The caller removes it from the pending set.
+/// Processes one chunk of `run`: table writes, then outputs, then the done marker, then the
+/// chunk's input is removed. A chunk already done is left as it is. The caller removes it from
+/// the pending set.
 pub async fn process_chunk(
     run: &RunDir,
     chunk: ChunkRef,
@@ -177,6 +178,14 @@ pub async fn process_chunk(
     })
     .await??;
     write_json_atomically(&run.done(chunk), &parsed.stats)?;
+    // Done, the chunk's input is not read again; removing it now frees its space while the
+    // run goes on, rather than all at once at its end.
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing {}", path.display()));
+        }
+        _ => {}
+    }
     let stats = parsed.stats;
     buffers.give_back(ChunkBuffers { data, parsed });
     Ok(stats)

@@ -129,7 +129,7 @@ pub async fn merge_step(
     let mut rejected = rejects_url.create().await?;
     result.write(format!("{OUTPUT_HEADER}\n").as_bytes()).await?;
     rejected.write(format!("{}\n", rejects::HEADER).as_bytes()).await?;
-    rejected.write(&read_file(&run.split_rejects())?).await?;
+    rejected.append_file(&run.split_rejects()).await?;
     for (info, chunk) in manifest.chunks.iter().zip(manifest.chunk_refs()) {
         let Some(stats) = read_json::<ChunkStats>(&run.done(chunk))? else {
             bail!(
@@ -144,9 +144,9 @@ pub async fn merge_step(
             stats.accepted,
             stats.rejected
         );
-        result.write(&read_file(&run.output(chunk))?).await?;
+        result.append_file(&run.output(chunk)).await?;
         if stats.rejected > 0 {
-            rejected.write(&read_file(&run.rejects(chunk))?).await?;
+            rejected.append_file(&run.rejects(chunk)).await?;
         }
         summary.rows_out += stats.accepted;
         summary.rejected += stats.rejected;
@@ -158,8 +158,4 @@ pub async fn merge_step(
         run.remove_work()?;
     }
     Ok(summary)
-}
-
-fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }

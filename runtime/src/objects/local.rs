@@ -29,6 +29,14 @@ impl LocalWriter {
             .with_context(|| format!("writing {}", self.path.display()))
     }
 
+    /// Appends the file at `path`, copied by the kernel (`copy_file_range`) where it can.
+    pub fn append_file(&mut self, path: &Path) -> Result<()> {
+        let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        std::io::copy(&mut file, &mut self.file)
+            .with_context(|| format!("copying {} into {}", path.display(), self.path.display()))?;
+        Ok(())
+    }
+
     pub fn finish(self) -> Result<()> {
         let file = self.file.into_inner().map_err(|e| e.into_error())?;
         publish(file, &self.path)

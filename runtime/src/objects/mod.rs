@@ -4,7 +4,7 @@
 mod local;
 pub(crate) mod s3;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -98,6 +98,17 @@ impl ObjectWriter {
         match self {
             ObjectWriter::Local(w) => w.write(bytes),
             ObjectWriter::S3(w) => w.write(bytes).await,
+        }
+    }
+
+    /// Appends the whole file at `path`; between local files the kernel copies it.
+    pub async fn append_file(&mut self, path: &std::path::Path) -> Result<()> {
+        match self {
+            ObjectWriter::Local(w) => w.append_file(path),
+            ObjectWriter::S3(w) => {
+                let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                w.write(&bytes).await
+            }
         }
     }
 
