@@ -136,9 +136,10 @@ impl Layout {
 }
 
 /// Derives ConfirmationIds: a name-based UUID, so one pipeline always gives one OrderId the same id.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConfirmationIds {
-    namespace: Uuid,
+    /// A hasher that has taken the pipeline's namespace, cloned for each id.
+    hasher: sha1::Sha1,
 }
 
 /// Fixed root namespace of every pipeline's ConfirmationIds.
@@ -146,8 +147,10 @@ const ROOT_NAMESPACE: Uuid = Uuid::from_u128(0x6576_656e_7464_7269_7665_6e2d_6f7
 
 impl ConfirmationIds {
     pub fn for_pipeline(pipeline: &str) -> Self {
+        use sha1::Digest;
+        let namespace = Uuid::new_v5(&ROOT_NAMESPACE, pipeline.as_bytes());
         ConfirmationIds {
-            namespace: Uuid::new_v5(&ROOT_NAMESPACE, pipeline.as_bytes()),
+            hasher: sha1::Sha1::new().chain_update(namespace.as_bytes()),
         }
     }
 
@@ -155,10 +158,7 @@ impl ConfirmationIds {
     /// `sha1`, which uses the CPU's SHA instructions: one hash per row adds up.
     pub fn id(&self, order_id: &str) -> ConfirmationId {
         use sha1::Digest;
-        let digest = sha1::Sha1::new()
-            .chain_update(self.namespace.as_bytes())
-            .chain_update(order_id.as_bytes())
-            .finalize();
+        let digest = self.hasher.clone().chain_update(order_id.as_bytes()).finalize();
         let bytes: [u8; 16] = digest[..16].try_into().expect("a SHA-1 digest has 20 bytes");
         let mut text = [0u8; 36];
         uuid::Builder::from_sha1_bytes(bytes)
@@ -276,11 +276,17 @@ fn push_typed(item: &mut ItemWriter<'_>, column: &Column, text: &str) -> Result<
 
 /// Plain decimal notation (`-12.50`, `3`, `.5`): what DynamoDB and a reader both take as is.
 fn is_decimal(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    !(whole.is_empty() && fraction.is_empty())
-        && digits.len() <= 38
-        && whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+    let number = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    // One pass over the bytes: digits, and at most one point among them.
+    let (mut digits, mut points) = (0, 0);
+    for &byte in number {
+        match byte {
+            b'0'..=b'9' => digits += 1,
+            b'.' => points += 1,
+            _ => return false,
+        }
+    }
+    digits > 0 && points <= 1 && number.len() <= 38
 }
 
 /// An ISO 8601 date, `YYYY-MM-DD`, kept on the stack.
@@ -409,10 +415,11 @@ mod tests {
     #[test]
     fn confirmation_ids_are_version_5_uuids_of_the_order_id() {
         let ids = ConfirmationIds::for_pipeline("orders");
+        let namespace = Uuid::new_v5(&ROOT_NAMESPACE, b"orders");
         for order_id in ["1", "443368995", "", "ünïcode order"] {
             assert_eq!(
                 ids.id(order_id).as_str(),
-                Uuid::new_v5(&ids.namespace, order_id.as_bytes()).to_string()
+                Uuid::new_v5(&namespace, order_id.as_bytes()).to_string()
             );
         }
     }
@@ -469,6 +476,16 @@ mod tests {
             "+1/2/2012", "1/2/-201",
         ] {
             assert!(iso_date(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn decimals_are_plain_notation() {
+        for good in ["3", "-12.50", ".5", "5.", "0", &"9".repeat(38)] {
+            assert!(is_decimal(good), "{good}");
+        }
+        for bad in ["", "-", ".", "-.", "1.2.3", "1e5", "nan", "+1", "1,5", " 1", "--1", &"9".repeat(39)] {
+            assert!(!is_decimal(bad), "{bad:?}");
         }
     }
 
