@@ -162,22 +162,29 @@ pub async fn process_chunk(
         }
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
-    let mut parsed = parse_chunk(&data, chunk.first_line, ids, parsed).with_context(|| format!("chunk {chunk}"))?;
-    parsed.items = table
-        .put_all(parsed.items)
+    let ParsedChunk {
+        items,
+        output,
+        rejects,
+        stats,
+    } = parse_chunk(&data, chunk.first_line, ids, parsed).with_context(|| format!("chunk {chunk}"))?;
+    // The output files are written while the table is: neither waits for the other's flush to
+    // disk. Only the done marker, last, needs both.
+    let (output_path, rejects_path) = (run.output(chunk), run.rejects(chunk));
+    let outputs = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Vec<u8>)> {
+        write_published(&output_path, &output)?;
+        // A chunk without rejects has no rejects file: its done marker says it has none.
+        if stats.rejected > 0 {
+            write_published(&rejects_path, &rejects)?;
+        }
+        Ok((output, rejects))
+    });
+    let items = table
+        .put_all(items)
         .await
         .with_context(|| format!("writing the orders of chunk {chunk}"))?;
-    let (output_path, rejects_path) = (run.output(chunk), run.rejects(chunk));
-    let parsed = tokio::task::spawn_blocking(move || -> Result<ParsedChunk> {
-        write_published(&output_path, &parsed.output)?;
-        // A chunk without rejects has no rejects file: its done marker says it has none.
-        if parsed.stats.rejected > 0 {
-            write_published(&rejects_path, &parsed.rejects)?;
-        }
-        Ok(parsed)
-    })
-    .await??;
-    write_json_atomically(&run.done(chunk), &parsed.stats)?;
+    let (output, rejects) = outputs.await??;
+    write_json_atomically(&run.done(chunk), &stats)?;
     // Done, the chunk's input is not read again; removing it now frees its space while the
     // run goes on, rather than all at once at its end.
     match std::fs::remove_file(&path) {
@@ -186,7 +193,12 @@ pub async fn process_chunk(
         }
         _ => {}
     }
-    let stats = parsed.stats;
+    let parsed = ParsedChunk {
+        items,
+        output,
+        rejects,
+        stats,
+    };
     buffers.give_back(ChunkBuffers { data, parsed });
     Ok(stats)
 }
