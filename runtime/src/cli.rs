@@ -5,9 +5,9 @@
 use crate::generate::write_orders;
 use crate::objects::ObjectUrl;
 use crate::order::ConfirmationIds;
+use crate::process::BufferPool;
 use crate::progress::{MEMORY_URL, ProgressStore};
 use crate::runner::{LocalRun, run_locally};
-use crate::process::BufferPool;
 use crate::steps::{list_chunks, merge_step, process_step, split_step};
 use crate::table::{OrdersTable, TableUrl};
 use crate::workdir::{ChunkRef, RunDir};

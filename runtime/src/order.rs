@@ -230,7 +230,11 @@ pub fn parse_row<'a>(
             })?;
         }
         let confirmation_id = ids.id(item.key());
-        item.push(const { Name::of(CONFIRMATION_ATTRIBUTE) }, Type::S, confirmation_id.as_str());
+        item.push(
+            const { Name::of(CONFIRMATION_ATTRIBUTE) },
+            Type::S,
+            confirmation_id.as_str(),
+        );
         Ok(confirmation_id)
     })?;
     Ok(Order { item, confirmation_id })
@@ -471,9 +475,25 @@ mod tests {
         }
         assert_eq!(iso_date("7/4/2012").unwrap().as_str(), "2012-07-04");
         for bad in [
-            "", "1/2", "1/2/12", "1/2/20123", "123/1/2012", "1/123/2012", "1//2012", "/1/2012", "1/2/2012/",
-            "1/2/2012/3", "a/2/2012", "1/2/201x", "13/1/2012", "0/1/2012", "2/29/1900", "4/31/2012", "1/0/2012",
-            "+1/2/2012", "1/2/-201",
+            "",
+            "1/2",
+            "1/2/12",
+            "1/2/20123",
+            "123/1/2012",
+            "1/123/2012",
+            "1//2012",
+            "/1/2012",
+            "1/2/2012/",
+            "1/2/2012/3",
+            "a/2/2012",
+            "1/2/201x",
+            "13/1/2012",
+            "0/1/2012",
+            "2/29/1900",
+            "4/31/2012",
+            "1/0/2012",
+            "+1/2/2012",
+            "1/2/-201",
         ] {
             assert!(iso_date(bad).is_err(), "{bad:?}");
         }
@@ -484,14 +504,34 @@ mod tests {
         for good in ["3", "-12.50", ".5", "5.", "0", &"9".repeat(38)] {
             assert!(is_decimal(good), "{good}");
         }
-        for bad in ["", "-", ".", "-.", "1.2.3", "1e5", "nan", "+1", "1,5", " 1", "--1", &"9".repeat(39)] {
+        for bad in [
+            "",
+            "-",
+            ".",
+            "-.",
+            "1.2.3",
+            "1e5",
+            "nan",
+            "+1",
+            "1,5",
+            " 1",
+            "--1",
+            &"9".repeat(39),
+        ] {
             assert!(!is_decimal(bad), "{bad:?}");
         }
     }
 
     #[test]
     fn fields_are_trimmed_of_surrounding_whitespace() {
-        for (field, trimmed) in [("a", "a"), (" a ", "a"), ("\ta b\u{a0}", "a b"), ("é", "é"), ("  ", ""), ("x\r", "x")] {
+        for (field, trimmed) in [
+            ("a", "a"),
+            (" a ", "a"),
+            ("\ta b\u{a0}", "a b"),
+            ("é", "é"),
+            ("  ", ""),
+            ("x\r", "x"),
+        ] {
             assert_eq!(trim(field), trimmed, "{field:?}");
         }
     }

@@ -1,6 +1,6 @@
 //! Process: one chunk to table items, an output chunk (`OrderId,ConfirmationId` lines) and,
-//! when rows were rejected, a rejects chunk. The chunk counts as done only once its outputs are published, and a re-run
-//! rewrites exactly the same items and lines.
+//! when rows were rejected, a rejects chunk. The chunk counts as done only once its outputs
+//! are published, and a re-run rewrites exactly the same items and lines.
 
 use crate::order::{ConfirmationIds, Layout, parse_row};
 use crate::records::reader_builder;
@@ -8,10 +8,10 @@ use crate::rejects::RejectWriter;
 use crate::table::{Items, OrdersTable};
 use crate::workdir::{ChunkRef, RunDir, create_temporary, publish, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail};
-use tokio::io::AsyncReadExt;
 use serde::{Deserialize, Serialize};
 use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
+use tokio::io::AsyncReadExt;
 
 /// What processing one chunk gave; saved as the chunk's done marker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +39,7 @@ pub struct ParsedChunk {
 /// The buffers processing a chunk fills, kept for the next chunk a process takes: about 10 MiB
 /// allocated afresh per chunk costs as many page faults, and freed, it fragments the heap.
 #[derive(Default)]
-pub struct ChunkBuffers {
+struct ChunkBuffers {
     data: Vec<u8>,
     parsed: ParsedChunk,
 }
@@ -131,8 +131,8 @@ fn trim_line_end(span: &[u8]) -> &[u8] {
     &span[..end]
 }
 
-/// Processes one chunk of `run`: table writes, then outputs, then the done marker, then the
-/// chunk's input is removed. A chunk already done is left as it is. The caller removes it from
+/// Processes one chunk of `run`: table writes and outputs (at once), then the done marker, then
+/// the chunk's input is removed. A chunk already done is left as it is. The caller removes it from
 /// the pending set.
 pub async fn process_chunk(
     run: &RunDir,
@@ -229,7 +229,13 @@ mod tests {
             row(2),
             row(3)
         );
-        let parsed = parse_chunk(data.as_bytes(), 10, &ConfirmationIds::for_pipeline("p"), ParsedChunk::default()).unwrap();
+        let parsed = parse_chunk(
+            data.as_bytes(),
+            10,
+            &ConfirmationIds::for_pipeline("p"),
+            ParsedChunk::default(),
+        )
+        .unwrap();
         assert_eq!(
             parsed.stats,
             ChunkStats {
@@ -254,7 +260,13 @@ mod tests {
     #[test]
     fn rejects_after_empty_lines_keep_their_own_line_and_text() {
         let data = format!("{}\n{}\n\n\nbad,row\n\nworse\n", input_header(), row(1));
-        let parsed = parse_chunk(data.as_bytes(), 2, &ConfirmationIds::for_pipeline("p"), ParsedChunk::default()).unwrap();
+        let parsed = parse_chunk(
+            data.as_bytes(),
+            2,
+            &ConfirmationIds::for_pipeline("p"),
+            ParsedChunk::default(),
+        )
+        .unwrap();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(parsed.rejects.as_slice());
@@ -284,7 +296,13 @@ mod tests {
     #[test]
     fn blank_crlf_lines_are_not_rows() {
         let data = format!("{}\r\n{}\r\n\r\n{}\r\n", input_header(), row(1), row(2));
-        let parsed = parse_chunk(data.as_bytes(), 2, &ConfirmationIds::for_pipeline("p"), ParsedChunk::default()).unwrap();
+        let parsed = parse_chunk(
+            data.as_bytes(),
+            2,
+            &ConfirmationIds::for_pipeline("p"),
+            ParsedChunk::default(),
+        )
+        .unwrap();
         assert_eq!(
             parsed.stats,
             ChunkStats {

@@ -147,7 +147,9 @@ impl Splitter<'_> {
             let (filled_tx, filled_rx) = std::sync::mpsc::sync_channel(1);
             let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
             for _ in 0..READ_BUFFERS {
-                empty_tx.send(vec![0u8; READ_BUFFER_BYTES]).expect("the receiver is here");
+                empty_tx
+                    .send(vec![0u8; READ_BUFFER_BYTES])
+                    .expect("the receiver is here");
             }
             scope.spawn(move || {
                 let mut input = input;

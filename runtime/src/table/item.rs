@@ -349,7 +349,9 @@ impl<'a> Attributes<'a> {
     /// The attributes of `stored`, or `None` when it is not in a compact form.
     fn of(stored: &'a [u8]) -> Option<Self> {
         match stored.split_first() {
-            Some((&version, rest)) if version == COMPACT_V1 || version == COMPACT_V2 => Some(Attributes { version, rest }),
+            Some((&version, rest)) if version == COMPACT_V1 || version == COMPACT_V2 => {
+                Some(Attributes { version, rest })
+            }
             _ => None,
         }
     }
