@@ -6,7 +6,7 @@ mod common;
 use common::generated;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn eventdriven(dir: &Path, input: &Path, output: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_eventdriven"));
@@ -52,11 +52,16 @@ fn a_killed_run_resumes_to_the_clean_result() {
     let clean_dir = base.path().join("clean");
     let clean_output = clean_dir.join("result.csv");
     std::fs::create_dir_all(&clean_dir).unwrap();
+    let started = Instant::now();
     let clean = eventdriven(&clean_dir, &input, &clean_output).output().unwrap();
+    let clean_ms = started.elapsed().as_millis() as f64;
     assert!(clean.status.success(), "{}", String::from_utf8_lossy(&clean.stderr));
     let expected = std::fs::read(&clean_output).unwrap();
 
-    for (attempt, delay_ms) in [10u64, 60, 150, 300, 600].into_iter().enumerate() {
+    // Kill points spread over the clean run's duration, whatever this machine's speed: during
+    // split, early, middle and later in processing.
+    for (attempt, share) in [0.02, 0.1, 0.2, 0.35, 0.5].into_iter().enumerate() {
+        let delay_ms = (clean_ms * share) as u64;
         let dir = base.path().join(format!("crash-{attempt}"));
         let output = dir.join("result.csv");
         std::fs::create_dir_all(&dir).unwrap();
