@@ -19,7 +19,9 @@ if ! "$venv/bin/python" -c "import duckdb" 2>/dev/null; then
   "$venv/bin/pip" install --quiet "duckdb==2.0.0"
 fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/eventdriven-bench.XXXXXX")
-trap 'rm -rf "$dir"' EXIT
+emulator=""
+# The emulator, once started, goes with the script however it ends.
+trap 'rm -rf "$dir"; [ -z "$emulator" ] || kill "$emulator" 2>/dev/null' EXIT
 input="$dir/orders.csv"
 
 "$bin" generate --rows "$rows" --seed 1 --output "$input"
@@ -109,6 +111,7 @@ if command -v fakecloud >/dev/null && command -v aws >/dev/null; then
   read -r dynamodb_kib <"$dir/time"
   dynamodb_report=$(grep -o '[0-9]* items in [0-9]* BatchWriteItem requests, [0-9]* items/s' "$dir/dynamodb.log" || true)
   kill "$emulator"; wait "$emulator" 2>/dev/null || true
+  emulator=""
 fi
 
 read -r cat_s cat_kib <"$dir/cat"
