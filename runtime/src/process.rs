@@ -151,16 +151,15 @@ pub async fn process_chunk(
         Ok(mut file) => file.read_to_end(&mut data).await,
         Err(e) => Err(e),
     };
-    match read {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    if let Err(e) = read {
+        if e.kind() == std::io::ErrorKind::NotFound {
             bail!(
                 "chunk {chunk} of run {} does not exist ({})",
                 run.run_id(),
                 path.display()
             )
         }
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        return Err(e).with_context(|| format!("reading {}", path.display()));
     }
     let ParsedChunk {
         items,

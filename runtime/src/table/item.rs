@@ -3,7 +3,7 @@
 //! value (its length as a LEB128 varint, then the bytes). A chunk's items are written back to
 //! back into one buffer as its rows are parsed, so an item costs no allocation of its own;
 //! DynamoDB JSON or SDK values are rendered from that form only when needed. An order takes
-//! about 180 bytes so, its values and 3 bytes per attribute.
+//! about 180 bytes: its values, plus 3 bytes per attribute.
 
 use anyhow::{Result, anyhow};
 use std::ops::Range;
@@ -52,10 +52,6 @@ impl Name {
             index += 1;
         }
         panic!("an attribute name missing from item::NAMES")
-    }
-
-    pub fn as_str(self) -> &'static str {
-        NAMES[self.0 as usize]
     }
 }
 
@@ -263,30 +259,21 @@ impl ItemWriter<'_> {
             Type::S => b'S',
             Type::N => b'N',
         });
-        if len < 0x80 {
-            self.bytes.push(len as u8);
-        } else {
-            let mut varint = [0u8; 5];
-            let varint_len = write_varint(len, &mut varint);
-            self.bytes.extend_from_slice(&varint[..varint_len]);
-        }
+        push_varint(self.bytes, len);
         let start = self.bytes.len();
         self.bytes.extend_from_slice(value.as_bytes());
         start..self.bytes.len()
     }
 }
 
-/// Writes `value` as a LEB128 varint (7 bits a byte, low bits first) into `out`; returns its
-/// length, 1 byte below 128 and at most 5.
-fn write_varint(mut value: u32, out: &mut [u8]) -> usize {
-    let mut len = 0;
+/// Appends `value` as a LEB128 varint (7 bits a byte, low bits first): 1 byte below 128, at
+/// most 5.
+fn push_varint(bytes: &mut Vec<u8>, mut value: u32) {
     while value >= 0x80 {
-        out[len] = value as u8 | 0x80;
+        bytes.push(value as u8 | 0x80);
         value >>= 7;
-        len += 1;
     }
-    out[len] = value as u8;
-    len + 1
+    bytes.push(value as u8);
 }
 
 /// One item of [`Items`].
@@ -558,11 +545,12 @@ mod tests {
     #[test]
     fn value_lengths_round_trip_through_their_varint() {
         for len in [0u32, 1, 127, 128, 300, 16_383, 16_384, 1 << 20, u32::MAX] {
-            let mut bytes = [0u8; 5];
-            let written = write_varint(len, &mut bytes);
+            let mut bytes = Vec::new();
+            push_varint(&mut bytes, len);
+            assert!(bytes.len() <= 5, "{len}");
             let mut attributes = Attributes {
                 version: COMPACT_V2,
-                rest: &bytes[..written],
+                rest: &bytes,
             };
             assert_eq!(attributes.varint().unwrap(), len, "{len}");
             assert!(attributes.rest.is_empty());
@@ -577,7 +565,7 @@ mod tests {
     #[test]
     fn names_are_looked_up_when_compiled() {
         const UNITS: Name = Name::of("UnitsSold");
-        assert_eq!(UNITS.as_str(), "UnitsSold");
-        assert_eq!(Name::of("Region").as_str(), NAMES[0]);
+        assert_eq!(NAMES[UNITS.0 as usize], "UnitsSold");
+        assert_eq!(Name::of("Region"), Name(0));
     }
 }
