@@ -99,7 +99,8 @@ enum Command {
         output: ObjectUrl,
         #[arg(long, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
         max_lines_per_batch: u64,
-        /// Chunks processed at once (default: the number of cores).
+        /// Chunks in flight at once (default: one more than the cores); as many as there are
+        /// cores are parsed at a time, the others wait for their writes to reach the disk.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         concurrency: Option<u64>,
         #[arg(long, default_value = DEFAULT_WORK_DIR)]
@@ -339,7 +340,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let orders = OrdersTable::open(&table.table).await?;
             let ids = ConfirmationIds::for_pipeline(&table.pipeline_name);
             let started = std::time::Instant::now();
-            let stats = process_step(&dir, &progress, &orders, &ids, chunk, &BufferPool::default()).await?;
+            let stats = process_step(&dir, &progress, &orders, &ids, chunk, &BufferPool::new(1)).await?;
             if let Some((requests, items)) = orders.requests_sent() {
                 let seconds = started.elapsed().as_secs_f64();
                 eprintln!(
@@ -369,8 +370,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             run_id,
             keep_work,
         } => {
-            let concurrency =
-                concurrency.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get() as u64));
+            let concurrency = concurrency.unwrap_or(crate::runner::cores() as u64 + 1);
             let run = LocalRun {
                 run_id: run_id.unwrap_or_else(|| crate::runner::default_run_id(&input)),
                 pipeline_name: table.pipeline_name.clone(),

@@ -86,14 +86,13 @@ mod tests {
     #[test]
     fn every_generated_row_is_valid_and_ids_are_unique() {
         let data = generated(2000, 9);
-        let mut reader = crate::records::reader_builder().from_reader(data.as_slice());
-        let mut records = reader.byte_records();
-        let layout = Layout::from_header(&records.next().unwrap().unwrap()).unwrap();
+        let mut records = crate::records::ChunkRecords::new(&data);
+        let layout = Layout::from_header(records.next_record().unwrap().fields.iter()).unwrap();
         let ids = ConfirmationIds::for_pipeline("p");
         let mut seen = std::collections::HashSet::new();
-        for record in records {
+        while let Some(record) = records.next_record() {
             let mut items = crate::table::Items::default();
-            let order = parse_row(&layout, &record.unwrap(), &ids, &mut items).unwrap();
+            let order = parse_row(&layout, &record.fields, &ids, &mut items).unwrap();
             assert!(seen.insert(order.order_id().to_string()));
         }
         assert_eq!(seen.len(), 2000);

@@ -3,6 +3,7 @@
 //! Columns are found by header name, never by position, so a reordered or shifted layout can
 //! never put a value under the wrong attribute.
 
+use crate::records::Fields;
 use crate::table::{ItemRef, ItemWriter, Items, Name, Type};
 use uuid::Uuid;
 
@@ -86,9 +87,11 @@ pub enum HeaderError {
 
 impl Layout {
     /// Reads the layout from the header's fields (surrounding spaces ignored).
-    pub fn from_header(fields: &csv::ByteRecord) -> Result<Self, HeaderError> {
+    pub fn from_header<'f>(fields: impl IntoIterator<Item = &'f [u8]>) -> Result<Self, HeaderError> {
+        let fields: Vec<&[u8]> = fields.into_iter().collect();
         if fields
             .iter()
+            .copied()
             .flatten()
             .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\r'))
         {
@@ -175,7 +178,9 @@ pub struct ConfirmationId([u8; 36]);
 
 impl ConfirmationId {
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).expect("a hyphenated UUID is ASCII")
+        // SAFETY: built only by `ConfirmationIds::id`, as a UUID's hyphenated lowercase hex:
+        // ASCII. Checking it once per row for the item and once for the output line showed.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 }
 
@@ -196,30 +201,23 @@ impl Order<'_> {
 /// it cannot (and appends nothing).
 pub fn parse_row<'a>(
     layout: &Layout,
-    record: &csv::ByteRecord,
+    fields: &Fields<'_>,
     ids: &ConfirmationIds,
     items: &'a mut Items,
 ) -> Result<Order<'a>, RowError> {
-    if record.len() != layout.field_count {
+    if fields.count() != layout.field_count {
         return Err(RowError::FieldCount {
             expected: layout.field_count,
-            found: record.len(),
+            found: fields.count(),
         });
     }
-    let last = record.len() - 1;
-    // One UTF-8 check for the whole record; a field is then its slice, when it starts and ends
-    // on character boundaries (a field checked alone could still be invalid, so `get` says).
-    let whole = std::str::from_utf8(record.as_slice()).ok();
+    let last = fields.count() - 1;
     let (item, confirmation_id) = items.push(|item| {
         for (column_index, column) in COLUMNS.iter().enumerate() {
             let position = layout.positions[column_index];
-            let field = whole.and_then(|whole| whole.get(record.range(position)?));
-            let mut text = match field {
-                Some(text) => text,
-                None => {
-                    std::str::from_utf8(&record[position]).map_err(|_| RowError::NotUtf8 { column: column.header })?
-                }
-            };
+            let mut text = fields
+                .text(position)
+                .ok_or(RowError::NotUtf8 { column: column.header })?;
             if position == last {
                 text = text.strip_suffix('\r').unwrap_or(text);
             }
@@ -298,7 +296,8 @@ struct IsoDate([u8; 10]);
 
 impl IsoDate {
     fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).expect("digits and hyphens are ASCII")
+        // SAFETY: built only by `iso_date`, of ASCII digits and hyphens.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 }
 
@@ -347,37 +346,49 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::ChunkRecords;
 
     const ROW: &str = "Sub-Saharan Africa,South Africa,Fruits,Offline,M,7/27/2012,443368995,7/28/2012,1593,9.33,6.92,14862.69,11023.56,3839.13";
 
-    fn record(line: &str) -> csv::ByteRecord {
-        let mut reader = crate::records::reader_builder().from_reader(line.as_bytes());
-        reader.byte_records().next().unwrap().unwrap()
+    fn header(line: &str) -> Result<Layout, HeaderError> {
+        let mut records = ChunkRecords::new(line.as_bytes());
+        Layout::from_header(records.next_record().unwrap().fields.iter())
     }
 
     fn layout() -> Layout {
-        Layout::from_header(&record(&input_header())).unwrap()
+        header(&input_header()).unwrap()
+    }
+
+    /// Parses the first record of `line` with `layout`.
+    fn parse<'i>(layout: &Layout, line: &[u8], items: &'i mut Items) -> Result<Order<'i>, RowError> {
+        let mut records = ChunkRecords::new(line);
+        let record = records.next_record().unwrap();
+        parse_row(layout, &record.fields, &ConfirmationIds::for_pipeline("orders"), items)
     }
 
     #[test]
     fn a_character_split_across_two_fields_is_not_utf8() {
-        // "\u{e9}" is 0xC3 0xA9: the first byte ends Region and the second starts Country, so
-        // the record's bytes together are valid UTF-8 but neither field is.
-        let line = ROW.replace("Africa,South", "Africa\u{1},\u{2}South");
-        let bytes: Vec<u8> = line
-            .bytes()
-            .map(|b| match b {
-                1 => 0xC3,
-                2 => 0xA9,
-                b => b,
-            })
-            .collect();
-        let mut reader = crate::records::reader_builder().from_reader(bytes.as_slice());
-        let record = reader.byte_records().next().unwrap().unwrap();
-        assert!(std::str::from_utf8(record.as_slice()).is_ok());
-        let ids = ConfirmationIds::for_pipeline("p");
-        let err = parse_row(&layout(), &record, &ids, &mut Items::default()).unwrap_err();
-        assert_eq!(err, RowError::NotUtf8 { column: "Region" });
+        // "\u{e9}" is 0xC3 0xA9: the first byte ends Region and the second starts Country.
+        // Quoted, the two fields are read into one buffer side by side, where together the
+        // bytes are valid UTF-8; neither field is.
+        for line in [
+            ROW.replace("Africa,South", "Africa\u{1},\u{2}South"),
+            ROW.replace("Sub-Saharan Africa,South", "\"Sub-Saharan Africa\u{1}\",\"\u{2}South\""),
+        ] {
+            let bytes: Vec<u8> = line
+                .bytes()
+                .map(|b| match b {
+                    1 => 0xC3,
+                    2 => 0xA9,
+                    b => b,
+                })
+                .collect();
+            assert_eq!(
+                parse(&layout(), &bytes, &mut Items::default()).unwrap_err(),
+                RowError::NotUtf8 { column: "Region" },
+                "{line}"
+            );
+        }
     }
 
     fn attr<'a>(order: &Order<'a>, name: &str) -> (Type, &'a str) {
@@ -388,7 +399,7 @@ mod tests {
     fn every_column_lands_under_its_own_name_with_its_type() {
         let ids = ConfirmationIds::for_pipeline("orders");
         let mut items = Items::default();
-        let order = parse_row(&layout(), &record(ROW), &ids, &mut items).unwrap();
+        let order = parse(&layout(), ROW.as_bytes(), &mut items).unwrap();
         assert_eq!(order.order_id(), "443368995");
         assert_eq!(attr(&order, KEY_ATTRIBUTE), (Type::S, "443368995"));
         assert_eq!(attr(&order, "Region"), (Type::S, "Sub-Saharan Africa"));
@@ -407,11 +418,10 @@ mod tests {
 
     #[test]
     fn columns_are_found_by_name_not_position() {
-        let header = "Order ID,Region,Country,Item Type,Sales Channel,Order Priority,Order Date,Ship Date,Units Sold,Unit Price,Unit Cost,Total Revenue,Total Cost,Total Profit";
-        let layout = Layout::from_header(&record(header)).unwrap();
+        let layout = header("Order ID,Region,Country,Item Type,Sales Channel,Order Priority,Order Date,Ship Date,Units Sold,Unit Price,Unit Cost,Total Revenue,Total Cost,Total Profit").unwrap();
         let row = "443368995,Sub-Saharan Africa,South Africa,Fruits,Offline,M,7/27/2012,7/28/2012,1593,9.33,6.92,14862.69,11023.56,3839.13";
         let mut items = Items::default();
-        let order = parse_row(&layout, &record(row), &ConfirmationIds::for_pipeline("p"), &mut items).unwrap();
+        let order = parse(&layout, row.as_bytes(), &mut items).unwrap();
         assert_eq!(order.order_id(), "443368995");
         assert_eq!(attr(&order, "UnitCost"), (Type::N, "6.92"));
     }
@@ -438,20 +448,19 @@ mod tests {
 
     #[test]
     fn header_errors_name_the_columns() {
-        let err = Layout::from_header(&record("Region,Country")).unwrap_err();
+        let err = header("Region,Country").unwrap_err();
         assert!(
             matches!(&err, HeaderError::Missing { missing, .. } if missing.contains(&"Unit Cost".to_string())),
             "{err}"
         );
-        let err = Layout::from_header(&record(&format!("{},Extra", input_header()))).unwrap_err();
+        let err = header(&format!("{},Extra", input_header())).unwrap_err();
         assert!(err.to_string().contains("Extra"));
-        let err = Layout::from_header(&record(&format!("{},Region", input_header()))).unwrap_err();
+        let err = header(&format!("{},Region", input_header())).unwrap_err();
         assert_eq!(err, HeaderError::Duplicate("Region".into()));
     }
 
     #[test]
     fn bad_rows_say_why() {
-        let ids = ConfirmationIds::for_pipeline("p");
         let cases = [
             ("a,b", "expected 14 fields, found 2"),
             (&ROW.replace("443368995", "44336x995"), "Order ID"),
@@ -461,7 +470,7 @@ mod tests {
             (&format!("{ROW},extra"), "expected 14 fields, found 15"),
         ];
         for (row, expected) in cases {
-            let err = parse_row(&layout(), &record(row), &ids, &mut Items::default())
+            let err = parse(&layout(), row.as_bytes(), &mut Items::default())
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(expected), "{row}: {err}");
@@ -538,10 +547,9 @@ mod tests {
 
     #[test]
     fn crlf_and_leap_days_are_accepted() {
-        let ids = ConfirmationIds::for_pipeline("p");
         let row = format!("{}\r", ROW.replace("7/27/2012", "2/29/2012"));
         let mut items = Items::default();
-        let order = parse_row(&layout(), &record(&row), &ids, &mut items).unwrap();
+        let order = parse(&layout(), row.as_bytes(), &mut items).unwrap();
         assert_eq!(attr(&order, "OrderDate"), (Type::S, "2012-02-29"));
         assert_eq!(attr(&order, "TotalProfit"), (Type::N, "3839.13"));
     }

@@ -3,15 +3,15 @@
 //! are published, and a re-run rewrites exactly the same items and lines.
 
 use crate::order::{ConfirmationIds, Layout, parse_row};
-use crate::records::reader_builder;
+use crate::records::ChunkRecords;
 use crate::rejects::RejectWriter;
 use crate::table::{Items, OrdersTable};
 use crate::workdir::{ChunkRef, RunDir, create_temporary, publish, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use std::io::{BufWriter, Write};
+use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
-use tokio::io::AsyncReadExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What processing one chunk gave; saved as the chunk's done marker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,26 +44,48 @@ struct ChunkBuffers {
     parsed: ParsedChunk,
 }
 
-/// Buffers shared by the chunks one process processes: one set per chunk in progress.
-#[derive(Clone, Default)]
-pub struct BufferPool(Arc<Mutex<Vec<ChunkBuffers>>>);
+/// The buffer sets of the chunks one process processes. A chunk holds a set while it reads,
+/// parses and writes, and none while it waits for its writes to reach the disk: more chunks
+/// can be in flight than there are sets, one's CPU work overlapping another's wait, and memory
+/// is bounded by the sets.
+#[derive(Clone)]
+pub struct BufferPool {
+    free: Arc<Mutex<Vec<ChunkBuffers>>>,
+    leases: Arc<Semaphore>,
+}
 
 impl BufferPool {
-    fn take(&self) -> ChunkBuffers {
-        self.0.lock().expect("buffer pool lock").pop().unwrap_or_default()
+    pub fn new(sets: usize) -> Self {
+        BufferPool {
+            free: Arc::default(),
+            leases: Arc::new(Semaphore::new(sets.max(1))),
+        }
     }
 
-    fn give_back(&self, buffers: ChunkBuffers) {
-        self.0.lock().expect("buffer pool lock").push(buffers);
+    /// A set, once one is free. Dropping the lease without giving the set back (on an error)
+    /// frees its place for a new set.
+    async fn take(&self) -> (ChunkBuffers, OwnedSemaphorePermit) {
+        let lease = self
+            .leases
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the pool never closes");
+        let buffers = self.free.lock().expect("buffer pool lock").pop().unwrap_or_default();
+        (buffers, lease)
+    }
+
+    fn give_back(&self, buffers: ChunkBuffers, lease: OwnedSemaphorePermit) {
+        self.free.lock().expect("buffer pool lock").push(buffers);
+        drop(lease);
     }
 }
 
 /// Parses a chunk's bytes (header line first) into `reuse`'s buffers, emptied first. Pure: no I/O.
 pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds, reuse: ParsedChunk) -> Result<ParsedChunk> {
-    let mut reader = reader_builder().from_reader(data);
-    let mut records = reader.byte_records();
-    let header = records.next().context("chunk has no header line")??;
-    let layout = Layout::from_header(&header).context("chunk header")?;
+    let mut records = ChunkRecords::new(data);
+    let header = records.next_record().context("chunk has no header line")?;
+    let layout = Layout::from_header(header.fields.iter()).context("chunk header")?;
     let ParsedChunk {
         mut items,
         mut output,
@@ -77,38 +99,18 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds, reuse: P
     items.reserve(data.len() / 100, data.len() * 2);
     output.reserve(data.len() / 2);
     let mut rejects = RejectWriter::new(rejected);
-    // A rejected row's raw text ends where the next record starts, so it is written one step late.
-    let mut pending_reject: Option<(u64, String, usize)> = None;
+    // Line 1 of the chunk is its header; line 2 is the input's `first_line`.
     let line_of = |chunk_line: u64| first_line + chunk_line - 2;
-    for record in records {
-        let record = record?;
-        // The reader records a position before skipping empty lines; the row starts after them.
-        let position = record.position().expect("reader records positions");
-        let empty_lines = data[position.byte() as usize..]
-            .iter()
-            .take_while(|&&b| b == b'\n')
-            .count();
-        let start = position.byte() as usize + empty_lines;
-        let chunk_line = position.line() + empty_lines as u64;
-        if let Some((line, reason, from)) = pending_reject.take() {
-            rejects.reject(line, &reason, trim_line_end(&data[from..start]))?;
-        }
-        // A line holding only "\r" (a blank CRLF line) is not a row; a quoted "\r" is.
-        if record.len() == 1 && &record[0] == b"\r" && data[start..].starts_with(b"\r") {
-            continue;
-        }
-        match parse_row(&layout, &record, ids, &mut items) {
+    while let Some(record) = records.next_record() {
+        match parse_row(&layout, &record.fields, ids, &mut items) {
             Ok(order) => {
                 output.extend_from_slice(order.order_id().as_bytes());
                 output.push(b',');
                 output.extend_from_slice(order.confirmation_id.as_str().as_bytes());
                 output.push(b'\n');
             }
-            Err(reason) => pending_reject = Some((line_of(chunk_line), reason.to_string(), start)),
+            Err(reason) => rejects.reject(line_of(record.line), &reason.to_string(), &data[record.raw])?,
         }
-    }
-    if let Some((line, reason, from)) = pending_reject {
-        rejects.reject(line, &reason, trim_line_end(&data[from..]))?;
     }
     let stats = ChunkStats {
         accepted: items.len() as u64,
@@ -120,15 +122,6 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds, reuse: P
         rejects: rejects.into_inner()?,
         stats,
     })
-}
-
-/// The raw text of a record: its span without the line ending(s) after it.
-fn trim_line_end(span: &[u8]) -> &[u8] {
-    let mut end = span.len();
-    while end > 0 && matches!(span[end - 1], b'\n' | b'\r') {
-        end -= 1;
-    }
-    &span[..end]
 }
 
 /// Processes one chunk of `run`: table writes and outputs (at once), then the done marker, then
@@ -144,13 +137,12 @@ pub async fn process_chunk(
     if let Some(stats) = read_json::<ChunkStats>(&run.done(chunk))? {
         return Ok(stats);
     }
-    let ChunkBuffers { mut data, parsed } = buffers.take();
+    let (ChunkBuffers { mut data, parsed }, lease) = buffers.take().await;
     let path = run.chunk(chunk);
     data.clear();
-    let read = match tokio::fs::File::open(&path).await {
-        Ok(mut file) => file.read_to_end(&mut data).await,
-        Err(e) => Err(e),
-    };
+    // Read here rather than through tokio's file, which reads in pieces into a buffer of its
+    // own: the parse after it is CPU work on this thread anyway.
+    let read = std::fs::File::open(&path).and_then(|mut file| file.read_to_end(&mut data));
     if let Err(e) = read {
         if e.kind() == std::io::ErrorKind::NotFound {
             bail!(
@@ -167,22 +159,37 @@ pub async fn process_chunk(
         rejects,
         stats,
     } = parse_chunk(&data, chunk.first_line, ids, parsed).with_context(|| format!("chunk {chunk}"))?;
-    // The output files are written while the table is: neither waits for the other's flush to
-    // disk. Only the done marker, last, needs both.
+    // The output files are written while the table is: neither waits for the other. The
+    // buffers go back to the pool once both are written, before either waits for the disk;
+    // only the done marker, last, needs both on disk.
     let (output_path, rejects_path) = (run.output(chunk), run.rejects(chunk));
-    let outputs = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Vec<u8>)> {
-        write_published(&output_path, &output)?;
+    let outputs = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Vec<u8>, Vec<Unpublished>)> {
+        let mut files = vec![write_unpublished(&output_path, &output)?];
         // A chunk without rejects has no rejects file: its done marker says it has none.
         if stats.rejected > 0 {
-            write_published(&rejects_path, &rejects)?;
+            files.push(write_unpublished(&rejects_path, &rejects)?);
         }
-        Ok((output, rejects))
+        Ok((output, rejects, files))
     });
-    let items = table
-        .put_all(items)
-        .await
-        .with_context(|| format!("writing the orders of chunk {chunk}"))?;
-    let (output, rejects) = outputs.await??;
+    let (items_back, items_written) = tokio::sync::oneshot::channel();
+    let stored = table.put_all(items, move |items| drop(items_back.send(items)));
+    let published = async {
+        let items = items_written.await;
+        let (output, rejects, files) = outputs.await??;
+        if let Ok(items) = items {
+            let parsed = ParsedChunk {
+                items,
+                output,
+                rejects,
+                stats,
+            };
+            buffers.give_back(ChunkBuffers { data, parsed }, lease);
+        }
+        tokio::task::spawn_blocking(move || files.into_iter().try_for_each(Unpublished::publish)).await?
+    };
+    let (stored, published) = tokio::join!(stored, published);
+    stored.with_context(|| format!("writing the orders of chunk {chunk}"))?;
+    published?;
     write_json_atomically(&run.done(chunk), &stats)?;
     // Done, the chunk's input is not read again; removing it now frees its space while the
     // run goes on, rather than all at once at its end.
@@ -192,20 +199,29 @@ pub async fn process_chunk(
         }
         _ => {}
     }
-    let parsed = ParsedChunk {
-        items,
-        output,
-        rejects,
-        stats,
-    };
-    buffers.give_back(ChunkBuffers { data, parsed });
     Ok(stats)
 }
 
-fn write_published(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let mut file = BufWriter::new(create_temporary(path)?);
-    file.write_all(bytes)?;
-    publish(file.into_inner().map_err(|e| e.into_error())?, path)
+/// A file written to its temporary path, published once it is on disk.
+struct Unpublished {
+    file: std::fs::File,
+    path: std::path::PathBuf,
+}
+
+impl Unpublished {
+    fn publish(self) -> Result<()> {
+        publish(self.file, &self.path)
+    }
+}
+
+fn write_unpublished(path: &std::path::Path, bytes: &[u8]) -> Result<Unpublished> {
+    let mut file = create_temporary(path)?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(Unpublished {
+        file,
+        path: path.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -290,6 +306,20 @@ mod tests {
         assert_eq!(reused.rejects, fresh.rejects);
         let keys = |p: &ParsedChunk| p.items.iter().map(|i| i.compact().to_vec()).collect::<Vec<_>>();
         assert_eq!(keys(&reused), keys(&fresh));
+    }
+
+    #[tokio::test]
+    async fn the_pool_lends_no_more_sets_than_it_has_and_replaces_a_lost_one() {
+        let pool = BufferPool::new(1);
+        let (set, lease) = pool.take().await;
+        let second = tokio::time::timeout(std::time::Duration::from_millis(50), pool.take()).await;
+        assert!(second.is_err(), "a second set was lent while the only one was out");
+        pool.give_back(set, lease);
+        let (_, lease) = pool.take().await;
+        // A chunk that fails drops its set without giving it back; its place is free again.
+        drop(lease);
+        let (set, _lease) = pool.take().await;
+        assert!(set.data.is_empty() && set.parsed.items.is_empty());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::local::cluster_api::LocalClusterApi;
 use crate::local::in_process::{InProcessSteps, StepProgress};
 use crate::local::s3_objects::{ObjectStore, S3Objects};
 use crate::objects::ObjectUrl;
+use crate::process::BufferPool;
 use crate::progress::ProgressStore;
 use crate::steps::RunSummary;
 use crate::table::OrdersTable;
@@ -31,6 +32,11 @@ pub struct LocalRun {
     pub keep_work: bool,
     /// Sees every event of the run's execution as it is recorded.
     pub observer: Option<Observer>,
+}
+
+/// The cores this process may use: chunks parsed at once.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// A run id that stays the same while the input does, so running again resumes.
@@ -91,7 +97,7 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         progress: progress.clone(),
         table: table.clone(),
         on_progress: Some(Arc::new(progress_bar(bar.clone()))),
-        buffers: Default::default(),
+        buffers: BufferPool::new(run.concurrency.min(cores())),
     };
 
     let (spec, cluster, refs) = local_deployment(&run.pipeline_name, run.max_lines_per_batch, run.concurrency as u64);

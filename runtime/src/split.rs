@@ -368,7 +368,7 @@ impl Splitter<'_> {
             })
             .into());
         }
-        Layout::from_header(&record).map_err(error)?;
+        Layout::from_header(record.iter()).map_err(error)?;
         Ok(())
     }
 

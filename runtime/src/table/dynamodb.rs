@@ -42,7 +42,7 @@ impl DynamoDbTable {
 
     /// Requests are built as batches are sent, so only the batches in flight exist as SDK
     /// values, never a second copy of the whole chunk.
-    pub async fn put_all(&self, mut items: Items) -> Result<Items> {
+    pub async fn put_all(&self, mut items: Items, written: impl FnOnce(Items)) -> Result<()> {
         items.keep_last_per_key();
         let mut unsent = items.iter();
         let batches = std::iter::from_fn(move || {
@@ -53,7 +53,8 @@ impl DynamoDbTable {
             .buffer_unordered(BATCHES_IN_FLIGHT)
             .try_collect::<()>()
             .await?;
-        Ok(items)
+        written(items);
+        Ok(())
     }
 
     async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<()> {

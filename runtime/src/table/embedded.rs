@@ -61,10 +61,11 @@ impl EmbeddedTable {
 
     /// Writes `items` as one new table file of the LSM tree, bypassing the journal and the
     /// memtable: it becomes visible whole, after it is fsynced, and newer than anything already
-    /// stored under the same keys. Keys must be unique (the caller dedupes them).
-    pub async fn put_all(&self, mut items: Items) -> Result<Items> {
+    /// stored under the same keys. `written` gets the items once they are all copied into the
+    /// file, before the wait for the disk.
+    pub async fn put_all(&self, mut items: Items, written: impl FnOnce(Items) + Send + 'static) -> Result<()> {
         let orders = self.orders.clone();
-        tokio::task::spawn_blocking(move || -> Result<Items> {
+        tokio::task::spawn_blocking(move || -> Result<()> {
             items.keep_last_per_key();
             let mut ingestion = orders.start_ingestion().context("writing to the orders table")?;
             for item in items.iter() {
@@ -72,8 +73,8 @@ impl EmbeddedTable {
                     .write(item.key(), item.compact())
                     .context("writing to the orders table")?;
             }
-            ingestion.finish().context("writing to the orders table")?;
-            Ok(items)
+            written(items);
+            ingestion.finish().context("writing to the orders table")
         })
         .await?
     }
@@ -123,8 +124,8 @@ mod tests {
         {
             let table = EmbeddedTable::open(&path).unwrap();
             assert_eq!(table.count().unwrap(), 0);
-            table.put_all(items(&[("42", "1")])).await.unwrap();
-            table.put_all(items(&[("42", "2"), ("42", "3")])).await.unwrap();
+            table.put_all(items(&[("42", "1")]), drop).await.unwrap();
+            table.put_all(items(&[("42", "2"), ("42", "3")]), drop).await.unwrap();
         }
         let table = EmbeddedTable::open(&path).unwrap();
         assert_eq!(table.count().unwrap(), 1);
