@@ -156,6 +156,7 @@ impl<'r> Fields<'r> {
     }
 
     /// Field `i` as text, or `None` when it is not UTF-8 on its own.
+    #[inline]
     pub fn text(&self, i: usize) -> Option<&'r str> {
         let range = self.ranges[i].clone();
         match self.text {
