@@ -295,11 +295,33 @@ pub fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("starting the async runtime");
     match runtime.block_on(execute(cli.command)) {
         Ok(code) => code,
+        Err(err) if err.downcast_ref::<OutputClosed>().is_some() => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Standard output closed by the program reading it (`eventdriven generate ... | head`): the
+/// reader has what it wanted, so the command stops quietly rather than failing.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+struct OutputClosed;
+
+/// A write error of standard output, a closed output told apart.
+fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        OutputClosed.into()
+    } else {
+        anyhow::Error::new(e).context("writing to standard output")
+    }
+}
+
+/// Writes `text` to standard output.
+fn print_out(text: impl std::fmt::Display) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    write!(out, "{text}").and_then(|()| out.flush()).map_err(stdout_error)
 }
 
 async fn execute(command: Command) -> Result<ExitCode> {
@@ -326,14 +348,14 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let chunk_list = chunk_list.unwrap_or_else(|| ObjectUrl::Local(dir.chunk_list()));
             let manifest = split_step(&dir, &progress, &input, &chunk_list, max_lines_per_batch).await?;
             // Counts only: the chunk list can be long, and a Job's log reaches the task result.
-            println!("{}", serde_json::to_string(&manifest.summary())?);
+            print_out(format_args!("{}\n", serde_json::to_string(&manifest.summary())?))?;
         }
         Command::ListChunks { run } => {
             let progress = run.store.open().await?;
-            println!(
-                "{}",
+            print_out(format_args!(
+                "{}\n",
                 serde_json::to_string(&list_chunks(run.run_id()?, &progress).await?)?
-            );
+            ))?;
         }
         Command::Process { run, table, chunk } => {
             let (dir, progress) = run.open().await?;
@@ -348,14 +370,14 @@ async fn execute(command: Command) -> Result<ExitCode> {
                     items as f64 / seconds.max(1e-9)
                 );
             }
-            println!("{}", serde_json::to_string(&stats)?);
+            print_out(format_args!("{}\n", serde_json::to_string(&stats)?))?;
         }
         Command::Merge { run, output, keep_work } => {
             let (dir, progress) = run.open().await?;
-            println!(
-                "{}",
+            print_out(format_args!(
+                "{}\n",
                 serde_json::to_string(&merge_step(&dir, &progress, &output, keep_work).await?)?
-            );
+            ))?;
         }
         Command::Lambda { store } => crate::lambda::serve(store.open().await?).await?,
         Command::Handler { workflow, listener } => crate::handlers::serve(&workflow, &listener).await?,
@@ -385,7 +407,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let progress = ProgressStore::open(&redis_url, None).await?;
             let orders = OrdersTable::open(&table.table).await?;
             let report = run_locally(&run, &progress, &orders).await?;
-            print!("{report}");
+            print_out(report)?;
         }
         Command::LocalCloud {
             at,
@@ -402,8 +424,8 @@ async fn execute(command: Command) -> Result<ExitCode> {
             })
             .await?;
         }
-        Command::Executions { at } => print!("{}", crate::local_cloud::report::executions(&at.state_dir())?),
-        Command::Execution { name, at } => print!("{}", crate::local_cloud::report::execution(&at.state_dir(), &name)?),
+        Command::Executions { at } => print_out(crate::local_cloud::report::executions(&at.state_dir())?)?,
+        Command::Execution { name, at } => print_out(crate::local_cloud::report::execution(&at.state_dir(), &name)?)?,
         Command::Trail {
             execution,
             endpoint,
@@ -419,7 +441,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
             let events = crate::trail::read_log_group(&logs, &log_group).await?;
             let trail = crate::trail::trail_of(&events, &execution);
-            print!("{}", crate::trail::render(&trail, &execution, format)?);
+            print_out(crate::trail::render(&trail, &execution, format)?)?;
         }
         Command::Plan {
             rows,
@@ -433,7 +455,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
                 max_lines_per_batch,
                 max_concurrency,
             };
-            print!("{}", estimate(size));
+            print_out(estimate(size))?;
         }
         Command::Generate { rows, seed, output } => {
             let mut out: Box<dyn Write> = if output.as_os_str() == "-" {
@@ -442,8 +464,11 @@ async fn execute(command: Command) -> Result<ExitCode> {
                 Box::new(std::fs::File::create(&output).with_context(|| format!("creating {}", output.display()))?)
             };
             let mut out = std::io::BufWriter::with_capacity(1 << 20, &mut out);
-            write_orders(&mut out, rows, seed)?;
-            out.flush()?;
+            let written = write_orders(&mut out, rows, seed).and_then(|()| out.flush());
+            match written {
+                Err(e) if output.as_os_str() == "-" => return Err(stdout_error(e)),
+                written => written.with_context(|| format!("writing {}", output.display()))?,
+            }
         }
         Command::Orders {
             query: OrdersQuery::Get { order_id, table },
@@ -452,13 +477,16 @@ async fn execute(command: Command) -> Result<ExitCode> {
             .get(crate::order::KEY_ATTRIBUTE, &order_id)
             .await?
         {
-            Some(item) => println!("{}", serde_json::to_string_pretty(&item)?),
+            Some(item) => print_out(format_args!("{}\n", serde_json::to_string_pretty(&item)?))?,
             None => anyhow::bail!("no order {order_id:?} in {:?}", table.table),
         },
         Command::Orders {
             query: OrdersQuery::Count { table },
         } => {
-            println!("{}", OrdersTable::open(&table.table).await?.count().await?);
+            print_out(format_args!(
+                "{}\n",
+                OrdersTable::open(&table.table).await?.count().await?
+            ))?;
         }
     }
     Ok(ExitCode::SUCCESS)
