@@ -99,8 +99,8 @@ enum Command {
         output: ObjectUrl,
         #[arg(long, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
         max_lines_per_batch: u64,
-        /// Chunks in flight at once (default: one more than the cores); as many as there are
-        /// cores are parsed at a time, the others wait for their writes to reach the disk.
+        /// Chunks in flight at once (default: one more than the cores). At most as many as there
+        /// are cores hold buffers (read, parse, write) at a time; the others wait for the disk.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         concurrency: Option<u64>,
         #[arg(long, default_value = DEFAULT_WORK_DIR)]

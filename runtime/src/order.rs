@@ -179,7 +179,7 @@ pub struct ConfirmationId([u8; 36]);
 impl ConfirmationId {
     pub fn as_str(&self) -> &str {
         // SAFETY: built only by `ConfirmationIds::id`, as a UUID's hyphenated lowercase hex:
-        // ASCII. Checking it once per row for the item and once for the output line showed.
+        // ASCII. (Checked twice a row, for the item and the output line, it showed in profiles.)
         unsafe { std::str::from_utf8_unchecked(&self.0) }
     }
 }

@@ -13,6 +13,10 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// The largest chunk a process takes: held in memory whole, its items (at most about four
+/// times its bytes) must stay under the 4 GiB their offsets can address.
+pub const MAX_CHUNK_BYTES: u64 = 512 << 20;
+
 /// What processing one chunk gave; saved as the chunk's done marker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkStats {
@@ -142,16 +146,28 @@ pub async fn process_chunk(
     data.clear();
     // Read here rather than through tokio's file, which reads in pieces into a buffer of its
     // own: the parse after it is CPU work on this thread anyway.
-    let read = std::fs::File::open(&path).and_then(|mut file| file.read_to_end(&mut data));
-    if let Err(e) = read {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            bail!(
-                "chunk {chunk} of run {} does not exist ({})",
-                run.run_id(),
-                path.display()
-            )
+    let read = std::fs::File::open(&path).and_then(|mut file| {
+        let size = file.metadata()?.len();
+        if size > MAX_CHUNK_BYTES {
+            return Ok(Some(size));
         }
-        return Err(e).with_context(|| format!("reading {}", path.display()));
+        file.read_to_end(&mut data).map(|_| None)
+    });
+    match read {
+        Ok(None) => {}
+        Ok(Some(size)) => bail!(
+            "chunk {chunk} of run {} is {} MiB, over the {} MiB a chunk may hold: split the input \
+             with a lower max_lines_per_batch",
+            run.run_id(),
+            size >> 20,
+            MAX_CHUNK_BYTES >> 20
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+            "chunk {chunk} of run {} does not exist ({})",
+            run.run_id(),
+            path.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
     let ParsedChunk {
         items,
@@ -311,15 +327,40 @@ mod tests {
     #[tokio::test]
     async fn the_pool_lends_no_more_sets_than_it_has_and_replaces_a_lost_one() {
         let pool = BufferPool::new(1);
-        let (set, lease) = pool.take().await;
+        let (mut set, lease) = pool.take().await;
         let second = tokio::time::timeout(std::time::Duration::from_millis(50), pool.take()).await;
         assert!(second.is_err(), "a second set was lent while the only one was out");
+        set.data.extend_from_slice(b"earlier chunk");
         pool.give_back(set, lease);
-        let (_, lease) = pool.take().await;
+        let (set, lease) = pool.take().await;
+        assert_eq!(set.data, b"earlier chunk", "the set given back is lent again");
         // A chunk that fails drops its set without giving it back; its place is free again.
-        drop(lease);
+        drop((set, lease));
         let (set, _lease) = pool.take().await;
-        assert!(set.data.is_empty() && set.parsed.items.is_empty());
+        assert!(set.data.is_empty(), "a new set in the lost one's place");
+    }
+
+    #[tokio::test]
+    async fn a_chunk_too_large_to_hold_is_refused_by_name_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path(), "r").unwrap();
+        let chunk = ChunkRef {
+            index: 0,
+            first_line: 2,
+        };
+        std::fs::create_dir_all(run.chunk(chunk).parent().unwrap()).unwrap();
+        // Sparse: its size is all the check reads.
+        let file = std::fs::File::create(run.chunk(chunk)).unwrap();
+        file.set_len(MAX_CHUNK_BYTES + 1).unwrap();
+        let table = OrdersTable::open(&crate::table::TableUrl::Embedded(dir.path().join("t")))
+            .await
+            .unwrap();
+        let ids = ConfirmationIds::for_pipeline("p");
+        let err = process_chunk(&run, chunk, &table, &ids, &BufferPool::new(1))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("chunk 000000-2") && err.contains("max_lines_per_batch"), "{err}");
     }
 
     #[test]

@@ -190,16 +190,15 @@ impl<'a> ChunkRecords<'a> {
 
     /// The next record, or `None` at the end of the chunk.
     pub fn next_record(&mut self) -> Option<Record<'_>> {
-        // The first line that is not blank, and whether a quote comes before its end.
-        let (line, quoted) = loop {
+        // The first line that is not blank, unless a quote comes before its end (`None`).
+        let unquoted = loop {
             let rest = self.data.get(self.at..).filter(|rest| !rest.is_empty())?;
             let stop = memchr2(b'\n', b'"', rest).unwrap_or(rest.len());
             if rest.get(stop) == Some(&b'"') {
-                let length = stop + memchr(b'\n', &rest[stop..]).unwrap_or(rest.len() - stop);
-                break (&rest[..length], true);
+                break None;
             }
             if !is_blank(&rest[..stop]) {
-                break (&rest[..stop], false);
+                break Some(&rest[..stop]);
             }
             self.at += stop + 1;
             self.line += 1;
@@ -207,7 +206,7 @@ impl<'a> ChunkRecords<'a> {
         let start = self.at;
         let first_line = self.line;
         self.ranges.clear();
-        let fields = if !quoted {
+        let fields = if let Some(line) = unquoted {
             let mut from = 0;
             for comma in memchr::memchr_iter(b',', line) {
                 self.ranges.push(from..comma);
@@ -293,7 +292,7 @@ mod tests {
             .from_reader(data)
             .byte_records()
             .map(|r| r.unwrap())
-            .filter(|r| !(r.len() == 1 && &r[0] == b"\r" && data.windows(1).count() > 0 && is_lone_cr_line(data, r)))
+            .filter(|r| !(r.len() == 1 && &r[0] == b"\r" && is_lone_cr_line(data, r)))
             .count()
     }
 

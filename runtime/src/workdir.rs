@@ -100,12 +100,20 @@ pub fn temporary(path: &Path) -> PathBuf {
 }
 
 /// Flushes `file` to disk and renames it from its temporary name to `path`, so a reader sees
-/// either nothing or the whole file.
+/// either nothing or the whole file; then flushes the directory, so that the rename too
+/// survives a power loss before anything published after it (a done marker after its outputs).
 pub fn publish(file: std::fs::File, path: &Path) -> Result<()> {
     file.sync_all()
         .with_context(|| format!("flushing {}", path.display()))?;
     drop(file);
-    std::fs::rename(temporary(path), path).with_context(|| format!("publishing {}", path.display()))
+    std::fs::rename(temporary(path), path).with_context(|| format!("publishing {}", path.display()))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|dir| dir.sync_all())
+        .with_context(|| format!("flushing the directory of {}", path.display()))
 }
 
 /// Creates `path`'s temporary file (and its directory).

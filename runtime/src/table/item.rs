@@ -162,13 +162,15 @@ impl Items {
             }
         };
         let key = writer.key;
+        // Every offset of the item is at most its end: checked here, they all fit their u32s.
+        let end = u32::try_from(self.bytes.len()).expect("a chunk's items stay under 4 GiB (process::MAX_CHUNK_BYTES)");
         let mut prefix = [0u8; KEY_PREFIX_BYTES];
         let head = &self.bytes[key.start..key.end.min(key.start + KEY_PREFIX_BYTES)];
         prefix[..head.len()].copy_from_slice(head);
         self.entries.push(Entry {
             key_prefix: u128::from_be_bytes(prefix),
             start: start as u32,
-            end: self.bytes.len() as u32,
+            end,
             key_start: key.start as u32,
             key_end: key.end as u32,
         });
