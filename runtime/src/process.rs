@@ -6,16 +6,12 @@ use crate::order::{ConfirmationIds, Layout, parse_row};
 use crate::records::ChunkRecords;
 use crate::rejects::RejectWriter;
 use crate::table::{Items, OrdersTable};
-use crate::workdir::{ChunkRef, RunDir, create_temporary, publish, read_json, write_json_atomically};
+use crate::workdir::{ChunkRef, MAX_CHUNK_BYTES, RunDir, create_temporary, publish, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-/// The largest chunk a process takes: held in memory whole, its items (at most about four
-/// times its bytes) must stay under the 4 GiB their offsets can address.
-pub const MAX_CHUNK_BYTES: u64 = 512 << 20;
 
 /// What processing one chunk gave; saved as the chunk's done marker.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,7 +356,10 @@ mod tests {
             .await
             .unwrap_err()
             .to_string();
-        assert!(err.contains("chunk 000000-2") && err.contains("max_lines_per_batch"), "{err}");
+        assert!(
+            err.contains("chunk 000000-2") && err.contains("max_lines_per_batch"),
+            "{err}"
+        );
     }
 
     #[test]

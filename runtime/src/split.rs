@@ -5,7 +5,7 @@
 use crate::order::{HeaderError, Layout};
 use crate::records::{Boundaries, is_blank, reader_builder};
 use crate::rejects::RejectWriter;
-use crate::workdir::{ChunkRef, RunDir};
+use crate::workdir::{ChunkRef, MAX_CHUNK_BYTES, RunDir};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -73,6 +73,16 @@ pub enum InputError {
     Header { source_name: String, error: HeaderError },
     #[error("{source_name} line 1: the header is longer than {MAX_HEADER_BYTES} bytes; is this an orders CSV file?")]
     HeaderTooLong { source_name: String },
+    #[error(
+        "{source_name}: the chunk of {max_rows} lines from line {first_line} grows past {} MiB, more than a \
+         process holds; lower max_lines_per_batch",
+        MAX_CHUNK_BYTES >> 20
+    )]
+    ChunkTooLarge {
+        source_name: String,
+        first_line: u64,
+        max_rows: u64,
+    },
 }
 
 /// Splits `input` into the run's chunks directory and returns the manifest (not yet saved).
@@ -118,6 +128,7 @@ struct OpenChunk {
     reference: ChunkRef,
     file: File,
     rows: u64,
+    bytes: u64,
 }
 
 struct Splitter<'a> {
@@ -379,17 +390,28 @@ impl Splitter<'_> {
         };
         let path = self.run.chunk(reference);
         let mut file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        file.write_all(self.header.as_deref().expect("header precedes rows"))?;
+        let header = self.header.as_deref().expect("header precedes rows");
+        file.write_all(header)?;
         self.chunk = Some(OpenChunk {
             reference,
             file,
             rows: 0,
+            bytes: header.len() as u64,
         });
         Ok(())
     }
 
     fn write_span(&mut self, bytes: &[u8]) -> Result<()> {
         if let (Some(chunk), false) = (self.chunk.as_mut(), bytes.is_empty()) {
+            chunk.bytes += bytes.len() as u64;
+            if chunk.bytes > MAX_CHUNK_BYTES {
+                return Err(InputError::ChunkTooLarge {
+                    source_name: self.source_name.to_string(),
+                    first_line: chunk.reference.first_line,
+                    max_rows: self.max_rows,
+                }
+                .into());
+            }
             chunk
                 .file
                 .write_all(bytes)

@@ -92,6 +92,11 @@ impl RunDir {
     }
 }
 
+/// The largest chunk: split refuses to write one larger, process to read one. A process holds
+/// a chunk in memory whole, and its items (at most about four times its bytes) must stay under
+/// the 4 GiB their offsets address.
+pub const MAX_CHUNK_BYTES: u64 = 512 << 20;
+
 /// The temporary name a file is written under before [`publish`] renames it into place.
 pub fn temporary(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();

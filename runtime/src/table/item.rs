@@ -163,7 +163,7 @@ impl Items {
         };
         let key = writer.key;
         // Every offset of the item is at most its end: checked here, they all fit their u32s.
-        let end = u32::try_from(self.bytes.len()).expect("a chunk's items stay under 4 GiB (process::MAX_CHUNK_BYTES)");
+        let end = u32::try_from(self.bytes.len()).expect("a chunk's items stay under 4 GiB (workdir::MAX_CHUNK_BYTES)");
         let mut prefix = [0u8; KEY_PREFIX_BYTES];
         let head = &self.bytes[key.start..key.end.min(key.start + KEY_PREFIX_BYTES)];
         prefix[..head.len()].copy_from_slice(head);
