@@ -324,6 +324,11 @@ fn print_out(text: impl std::fmt::Display) -> Result<()> {
     write!(out, "{text}").and_then(|()| out.flush()).map_err(stdout_error)
 }
 
+/// Writes `text` and a line end to standard output.
+fn print_line(text: impl std::fmt::Display) -> Result<()> {
+    print_out(format_args!("{text}\n"))
+}
+
 async fn execute(command: Command) -> Result<ExitCode> {
     match command {
         Command::States {
@@ -348,14 +353,11 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let chunk_list = chunk_list.unwrap_or_else(|| ObjectUrl::Local(dir.chunk_list()));
             let manifest = split_step(&dir, &progress, &input, &chunk_list, max_lines_per_batch).await?;
             // Counts only: the chunk list can be long, and a Job's log reaches the task result.
-            print_out(format_args!("{}\n", serde_json::to_string(&manifest.summary())?))?;
+            print_line(serde_json::to_string(&manifest.summary())?)?;
         }
         Command::ListChunks { run } => {
             let progress = run.store.open().await?;
-            print_out(format_args!(
-                "{}\n",
-                serde_json::to_string(&list_chunks(run.run_id()?, &progress).await?)?
-            ))?;
+            print_line(serde_json::to_string(&list_chunks(run.run_id()?, &progress).await?)?)?;
         }
         Command::Process { run, table, chunk } => {
             let (dir, progress) = run.open().await?;
@@ -370,14 +372,13 @@ async fn execute(command: Command) -> Result<ExitCode> {
                     items as f64 / seconds.max(1e-9)
                 );
             }
-            print_out(format_args!("{}\n", serde_json::to_string(&stats)?))?;
+            print_line(serde_json::to_string(&stats)?)?;
         }
         Command::Merge { run, output, keep_work } => {
             let (dir, progress) = run.open().await?;
-            print_out(format_args!(
-                "{}\n",
-                serde_json::to_string(&merge_step(&dir, &progress, &output, keep_work).await?)?
-            ))?;
+            print_line(serde_json::to_string(
+                &merge_step(&dir, &progress, &output, keep_work).await?,
+            )?)?;
         }
         Command::Lambda { store } => crate::lambda::serve(store.open().await?).await?,
         Command::Handler { workflow, listener } => crate::handlers::serve(&workflow, &listener).await?,
@@ -477,16 +478,13 @@ async fn execute(command: Command) -> Result<ExitCode> {
             .get(crate::order::KEY_ATTRIBUTE, &order_id)
             .await?
         {
-            Some(item) => print_out(format_args!("{}\n", serde_json::to_string_pretty(&item)?))?,
+            Some(item) => print_line(serde_json::to_string_pretty(&item)?)?,
             None => anyhow::bail!("no order {order_id:?} in {:?}", table.table),
         },
         Command::Orders {
             query: OrdersQuery::Count { table },
         } => {
-            print_out(format_args!(
-                "{}\n",
-                OrdersTable::open(&table.table).await?.count().await?
-            ))?;
+            print_line(OrdersTable::open(&table.table).await?.count().await?)?;
         }
     }
     Ok(ExitCode::SUCCESS)
