@@ -10,5 +10,15 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # The AWS CLI sets the emulator up, and local-cloud starts redis-server.
 command -v aws >/dev/null && command -v redis-server >/dev/null || scripts/ensure-tools.sh
 # Tests run one at a time: each starts an emulator and several Terraform runs.
-cargo build -p eventdriven-runtime --bin eventdriven
-cargo test -p terraform-provider-eventdriven --test acceptance --test local_cloud --test workflow -- --ignored --test-threads=1 "$@"
+# local-cloud runs the example workflow's listeners as cookie-report-handlers.
+cargo build -p eventdriven-runtime -p cookie-report-handlers --bins
+# Every test target of the provider, so a new test file runs without editing this script; the
+# run fails when it ran no test at all.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test -p terraform-provider-eventdriven --tests -- --ignored --test-threads=1 "$@" 2>&1 | tee "$log"
+passed=$(grep -oE '^test result: ok\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+if [ "$passed" -eq 0 ]; then
+  echo "acceptance: no test ran" >&2
+  exit 1
+fi

@@ -4,13 +4,15 @@
 //! runtime reads its configuration through them, so the two can never disagree about a name.
 //!
 //! - [`contract`]: the settings the runtime reads, and which step needs which.
-//! - [`spec`]: the user's pipeline attributes and their validation.
+//! - [`spec`]: the user's pipeline attributes and their validation; [`config_path`]: where in
+//!   a configuration an invalid value sits.
 //! - [`cluster`], [`refs`]: what is read from AWS before rendering, and what exists after creating.
 //! - [`naming`]: deterministic names and ARNs of every child resource.
 //! - [`paths`], [`env`](mod@env): how run-time values reach each step.
 //! - [`manifest`], [`definition`]: the Jobs and the state machine (rendered, and read back);
-//!   `asl` holds the structural checks their tests apply.
-//! - [`scale`]: the Step Functions limits a growing run meets, and when the Map runs distributed;
+//!   their tests check every rendered definition with `eventdriven_states`' own parser.
+//! - [`scale`]: the Step Functions limits a growing run meets (`eventdriven_states::limits`,
+//!   re-exported), and when the Map runs distributed;
 //!   [`estimate`]: what a run of a given size would do and cost (`eventdriven plan`).
 //! - [`iam`]: the roles' policies.
 //! - [`network`]: the pipeline's security group rules.
@@ -19,9 +21,8 @@
 //! - [`workflow`]: the `eventdriven_workflow` resource: tasks that emit events and wait, the
 //!   listeners that answer them, the finisher, rules and roles.
 
-#[cfg(test)]
-mod asl;
 pub mod cluster;
+pub mod config_path;
 pub mod contract;
 pub mod definition;
 pub mod env;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::config_path::ConfigPath;
 use crate::contract;
 
 /// Prefix of every derived name, so the project's resources are recognisable in a shared account.
@@ -17,7 +18,8 @@ pub const PREFIX: &str = "eventdriven";
 /// Longest pipeline name: with the `eventdriven-` prefix and the longest suffix it still fits the
 /// tightest AWS limit it feeds (64-character Lambda function names).
 pub const MAX_NAME_LEN: usize = 40;
-pub const MAX_LINES_PER_BATCH_LIMIT: i64 = 10_000_000;
+/// The most rows a chunk may hold (`max_lines_per_batch`).
+pub const MAX_ROWS_PER_CHUNK: i64 = 10_000_000;
 /// The architectures Lambda runs images on, by Lambda's names.
 pub const X86_64: &str = "x86_64";
 pub const ARCHITECTURES: [&str; 2] = [X86_64, "arm64"];
@@ -53,8 +55,12 @@ pub struct PipelineSpec {
     /// The CPU architecture of both images, `x86_64` or `arm64`: the Lambda is created for it
     /// and the Jobs are scheduled on nodes of it.
     pub architecture: String,
+    /// Data rows per chunk. The attribute keeps its first name, though it counts rows (a quoted
+    /// field may span lines) and a batch is what the runtime calls a chunk.
     pub max_lines_per_batch: i64,
-    /// Parallel `process` Jobs; 0 means unbounded.
+    /// Parallel `process` Jobs; 0 sets no limit of its own, which leaves the inline Map's,
+    /// 40 ([`scale::INLINE_MAP_PARALLELISM`](crate::scale::INLINE_MAP_PARALLELISM)), and the
+    /// Distributed Map keeps that 40 too ([`definition::distributed_concurrency`](crate::definition::distributed_concurrency)).
     pub max_concurrency: i64,
     /// How long one Job may run (its `activeDeadlineSeconds`, pending time included) before it
     /// fails; its task's `TimeoutSeconds` allows a little more, so no run waits forever.
@@ -101,7 +107,7 @@ impl PipelineSpec {
             job_image: job_image.into(),
             lambda_image: lambda_image.into(),
             architecture: X86_64.to_owned(),
-            max_lines_per_batch: contract::DEFAULT_MAX_LINES_PER_BATCH as i64,
+            max_lines_per_batch: contract::DEFAULT_ROWS_PER_CHUNK as i64,
             max_concurrency: 0,
             step_timeout_seconds: DEFAULT_STEP_TIMEOUT_SECONDS,
             keep_work: false,
@@ -122,21 +128,21 @@ impl PipelineSpec {
     }
 }
 
-/// One invalid attribute, reported against its Terraform attribute name.
+/// One invalid attribute, reported against its place in the configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 #[error("{attribute}: {message}")]
 pub struct SpecError {
-    pub attribute: String,
+    pub attribute: ConfigPath,
     pub message: String,
 }
 
 /// Checks every attribute and returns all the problems found, not only the first.
 pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     let mut errors = Vec::new();
-    let mut check = |attribute: &str, outcome: Result<(), String>| {
+    let mut check = |attribute: &'static str, outcome: Result<(), String>| {
         if let Err(message) = outcome {
             errors.push(SpecError {
-                attribute: attribute.to_owned(),
+                attribute: ConfigPath::attribute(attribute),
                 message,
             });
         }
@@ -154,7 +160,7 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     );
     check(
         "max_lines_per_batch",
-        in_range(spec.max_lines_per_batch, 1, MAX_LINES_PER_BATCH_LIMIT),
+        in_range(spec.max_lines_per_batch, 1, MAX_ROWS_PER_CHUNK),
     );
     check(
         "max_concurrency",
@@ -424,7 +430,7 @@ mod tests {
             .err()
             .unwrap_or_default()
             .into_iter()
-            .map(|e| e.attribute)
+            .map(|e| e.attribute.to_string())
             .collect()
     }
 

@@ -7,8 +7,8 @@
 //! - `lifecycle`: the `Child` trait and the walks every resource shares.
 //! - `children`: one file per kind of child, each an SDK adapter and its `Child` impl.
 //! - `aws`: clients, errors, tags, waits and retries shared by the children.
-//! - `resource`: what every resource shares at the Terraform boundary (maps, tags, schema
-//!   attributes, a walk within a time limit).
+//! - `resource`: the one resource shape both resources are (`OwnerResource` over a
+//!   `ResourceKind`), their attribute tables, timeouts, tags and diagnostics.
 
 mod aws;
 mod children;
@@ -17,7 +17,6 @@ mod lifecycle;
 mod pipeline;
 mod provider;
 mod resource;
-mod timeouts;
 mod workflow;
 
 pub use provider::EventdrivenProvider;

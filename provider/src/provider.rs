@@ -10,8 +10,9 @@ use tf_provider::value::{Value, ValueEmpty, serde_as_vec};
 use tf_provider::{Diagnostics, DynamicResource, Provider};
 
 use crate::aws::{AwsClients, Configured, Endpoints, ProviderSettings};
-use crate::pipeline::BatchPipeline;
-use crate::workflow::WorkflowResource;
+use crate::pipeline::plan::Pipeline;
+use crate::resource::OwnerResource;
+use crate::workflow::plan::Workflow;
 
 #[derive(Default)]
 pub struct EventdrivenProvider {
@@ -124,8 +125,8 @@ impl Provider for EventdrivenProvider {
     }
 
     fn get_resources(&self, _diags: &mut Diagnostics) -> Option<HashMap<String, Box<dyn DynamicResource>>> {
-        let pipeline: Box<dyn DynamicResource> = Box::new(BatchPipeline::new(self.configured.clone()));
-        let workflow: Box<dyn DynamicResource> = Box::new(WorkflowResource::new(self.configured.clone()));
+        let pipeline: Box<dyn DynamicResource> = Box::new(OwnerResource::<Pipeline>::new(self.configured.clone()));
+        let workflow: Box<dyn DynamicResource> = Box::new(OwnerResource::<Workflow>::new(self.configured.clone()));
         Some(
             [
                 ("batch_pipeline".to_owned(), pipeline),

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::config_path::ConfigPath;
 use crate::spec::{
     ARCHITECTURES, SpecError, X86_64, in_range, is_lower_alnum, lambda_image, only, pipeline_name, rule, tags,
 };
@@ -62,7 +63,8 @@ pub struct TaskSpec {
     pub timeout_seconds: i64,
     /// Makes the task a Map: one event per item found here.
     pub items_path: Option<String>,
-    /// Parallel items of a Map; 0 means unbounded.
+    /// Parallel items of a Map; 0 sets no limit of its own, which leaves the inline Map's, 40
+    /// ([`scale::INLINE_MAP_PARALLELISM`](crate::scale::INLINE_MAP_PARALLELISM)).
     pub max_concurrency: i64,
 }
 
@@ -153,7 +155,7 @@ impl WorkflowSpec {
 /// Checks every attribute and returns all the problems found, not only the first.
 pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
     let mut errors = Vec::new();
-    let mut check = |attribute: String, outcome: Result<(), String>| {
+    let mut check = |attribute: ConfigPath, outcome: Result<(), String>| {
         if let Err(message) = outcome {
             errors.push(SpecError { attribute, message });
         }
@@ -176,7 +178,7 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
     );
     let mut state_names = BTreeSet::new();
     for (i, task) in spec.tasks.iter().enumerate() {
-        let at = |field: &str| format!("task[{i}].{field}");
+        let at = |field| ConfigPath::attribute("task").index(i).then(field);
         check(at("name"), state_name(&task.name));
         check(
             at("name"),
@@ -207,8 +209,8 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
         );
     }
     let mut listener_names = BTreeSet::new();
-    for (i, listener) in spec.listeners.iter().enumerate() {
-        let at = |field: &str| format!("listener[{i}].{field}");
+    for listener in &spec.listeners {
+        let at = |field| ConfigPath::attribute("listener").named(listener.name.as_str()).then(field);
         check(at("name"), listener_name(&listener.name));
         check(
             at("name"),
@@ -237,7 +239,7 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
         check(at("memory_size"), in_range(listener.memory_size, 128, 10_240));
     }
     if let Some(trail) = &spec.trail {
-        check("trail.retention_days".into(), retention(trail.retention_days));
+        check(ConfigPath::attribute("trail").then("retention_days"), retention(trail.retention_days));
     }
     check("log_retention_days".into(), retention(spec.log_retention_days));
     for message in tags(&spec.tags) {
@@ -346,7 +348,7 @@ mod tests {
             .err()
             .unwrap_or_default()
             .into_iter()
-            .map(|e| e.attribute)
+            .map(|e| e.attribute.to_string())
             .collect()
     }
 
@@ -372,7 +374,7 @@ mod tests {
         );
         assert_eq!(
             attributes_failing(|s| s.listeners[0].name = "Get_Multiple".into()),
-            ["listener[0].name"]
+            [r#"listener["Get_Multiple"].name"#]
         );
         assert_eq!(
             attributes_failing(|s| s.tasks[0].max_concurrency = 3),
@@ -392,7 +394,7 @@ mod tests {
         );
         assert_eq!(
             attributes_failing(|s| s.listeners[1].bucket_prefix = "runs".into()),
-            ["listener[1].bucket_prefix"]
+            [r#"listener["process-single"].bucket_prefix"#]
         );
         assert_eq!(attributes_failing(|s| s.tasks.clear()), ["task"]);
     }
@@ -404,7 +406,7 @@ mod tests {
             s.listeners[0].command.clear();
             s.tasks[0].timeout_seconds = 0;
         });
-        assert_eq!(failing, ["name", "task[0].timeout_seconds", "listener[0].command"]);
+        assert_eq!(failing, ["name", "task[0].timeout_seconds", r#"listener["get-multiple"].command"#]);
     }
 
     #[test]

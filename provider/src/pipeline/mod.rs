@@ -1,266 +1,244 @@
-//! The `eventdriven_batch_pipeline` resource: Terraform's lifecycle mapped onto the children.
+//! The `eventdriven_batch_pipeline` resource: what is particular to it in the one resource
+//! shape ([`crate::resource::OwnerResource`]).
 
 mod deploy;
 mod import;
 pub(crate) mod plan;
-mod schema;
 pub(crate) mod state;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use eventdriven_core::{definition, spec};
-use tf_provider::schema::Schema;
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use eventdriven_core::definition;
+use eventdriven_core::spec::{self, SpecError};
+use tf_provider::value::Value;
 
-use crate::aws::Configured;
-use crate::resource::{merged_tags, plain_map, report, reported, within};
-use crate::timeouts;
-use state::{PipelineState, Timeouts};
+use crate::aws::{AwsClients, AwsError, Tags};
+use crate::lifecycle::Failure;
+use crate::resource::attributes::{self, AttributeRow, any_differs};
+use crate::resource::{Common, ResourceKind};
+use plan::Pipeline;
+use state::{Children, PipelineState};
 
-pub struct BatchPipeline {
-    configured: Arc<Configured>,
-}
-
-impl BatchPipeline {
-    pub fn new(configured: Arc<Configured>) -> Self {
-        Self { configured }
-    }
-}
-
-/// The value of attribute `name` in `state`, for comparing two states attribute by attribute.
-fn attribute_of(state: &PipelineState, name: &str) -> serde_json::Value {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|mut v| v.get_mut(name).map(serde_json::Value::take))
-        .unwrap_or_default()
-}
-
-fn changed(a: &PipelineState, b: &PipelineState, name: &str) -> bool {
-    attribute_of(a, name) != attribute_of(b, name)
-}
-
-/// Reports core's validation errors against their attributes, skipping attributes not known yet
-/// and defaults the user did not write (a default derived from a bad name would repeat the
-/// name's error).
-fn validate_spec(diags: &mut Diagnostics, config: &PipelineState) {
-    let mut with_defaults = config.clone();
-    with_defaults.apply_defaults();
-    let (spec, unknown) = with_defaults.spec_with_unknowns();
-    if let Err(errors) = spec::validate(&spec) {
-        let reportable = |attribute: &str| !unknown.contains(&attribute) && !attribute_of(config, attribute).is_null();
-        for error in errors.into_iter().filter(|e| reportable(&e.attribute)) {
-            let summary = format!("Invalid {}", error.attribute);
-            diags.error(summary, error.message, AttributePath::new(error.attribute));
-        }
-    }
-    let timeouts = config.timeouts.as_ref_option().cloned().unwrap_or_default();
-    for (name, value) in [("create", &timeouts.create), ("delete", &timeouts.delete)] {
-        if let Value::Value(text) = value
-            && let Err(message) = timeouts::parse(text)
-        {
-            diags.error(
-                "Invalid timeout",
-                message,
-                AttributePath::new("timeouts").index(0).attribute(name),
-            );
-        }
-    }
-}
-
-fn timeout(state: &PipelineState, pick: impl Fn(&Timeouts) -> &Value<String>, default: Duration) -> Duration {
-    state
-        .timeout(pick)
-        .and_then(|text| timeouts::parse(&text).ok())
-        .unwrap_or(default)
+fn cluster_name(state: &PipelineState) -> String {
+    state.cluster_name.as_ref_option().cloned().unwrap_or_default()
 }
 
 #[async_trait]
-impl Resource for BatchPipeline {
-    type State<'a> = PipelineState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ResourceKind for Pipeline {
+    type State = PipelineState;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(schema::schema())
+    const NOUN: &'static str = "pipeline";
+    const DESCRIPTION: &'static str = "An event-driven batch pipeline: an object under the input prefix of its bucket starts a Step Functions execution that splits it, processes the chunks as Kubernetes Jobs on an existing EKS cluster, and merges the results.";
+
+    fn attributes() -> &'static [AttributeRow<PipelineState>] {
+        PipelineState::ATTRIBUTES
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        validate_spec(diags, &config);
-        Some(())
+    fn common(state: &mut PipelineState) -> Common<'_> {
+        Common {
+            id: &mut state.id,
+            name: &mut state.name,
+            tags: &mut state.tags,
+            tags_all: &mut state.tags_all,
+            timeouts: &mut state.timeouts,
+        }
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        mut state: Self::State<'a>,
-        private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let recorded = state.children();
-        let mut children = recorded.clone();
-        let cluster_name = state.cluster_name.as_ref_option().cloned().unwrap_or_default();
-        if let Err(failure) = deploy::refresh(aws, cluster_name, &mut children).await {
-            report(diags, failure);
-            return Some((state, private_state));
+    /// Skips attributes not known yet, and defaults the user did not write (a default derived
+    /// from a bad name would repeat the name's error).
+    fn spec_errors(config: &PipelineState) -> Vec<SpecError> {
+        let mut with_defaults = config.clone();
+        with_defaults.apply_defaults();
+        let (spec, unknown) = with_defaults.spec_with_unknowns();
+        // An error naming no row is reported: a test keeps core's names and the rows agreeing.
+        let written = |attribute: &str| {
+            attributes::row(PipelineState::ATTRIBUTES, attribute)
+                .is_none_or(|row| (row.differs)(config, &PipelineState::default()))
+        };
+        spec::validate(&spec)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !unknown.contains(&e.attribute.root()) && written(e.attribute.root()))
+            .collect()
+    }
+
+    fn apply_defaults(state: &mut PipelineState) {
+        state.apply_defaults();
+    }
+
+    async fn plan_computed(
+        _aws: &AwsClients,
+        prior: Option<&PipelineState>,
+        planned: &mut PipelineState,
+    ) -> Result<(), AwsError> {
+        let Some(prior) = prior else {
+            planned.mark_children_unknown();
+            return Ok(());
+        };
+        if any_differs(PipelineState::ATTRIBUTES, &definition::INPUTS, prior, planned) {
+            planned.definition = Value::Unknown;
         }
-        // Without its state machine or its bucket there is no pipeline left to heal.
-        let core_gone = (recorded.state_machine_arn.is_some() && children.state_machine_arn.is_none())
-            || (recorded.bucket.is_some() && children.bucket.is_none());
-        if core_gone {
-            return None;
+        // Children found missing by refresh are null: plan them back.
+        if planned.mark_missing_children_unknown() {
+            planned.definition = Value::Unknown;
         }
-        state.set_children(&children);
-        // An image changed outside Terraform shows up as a diff on `lambda_image`.
+        Ok(())
+    }
+
+    fn children(state: &PipelineState) -> Children {
+        state.children()
+    }
+
+    fn set_children(state: &mut PipelineState, children: &Children) {
+        state.set_children(children);
+    }
+
+    async fn refresh(aws: Arc<AwsClients>, state: &PipelineState, children: &mut Children) -> Result<(), Failure> {
+        deploy::refresh(aws, cluster_name(state), children).await
+    }
+
+    /// Without its state machine or its bucket there is no pipeline left to heal.
+    fn gone(recorded: &Children, refreshed: &Children) -> bool {
+        (recorded.state_machine_arn.is_some() && refreshed.state_machine_arn.is_none())
+            || (recorded.bucket.is_some() && refreshed.bucket.is_none())
+    }
+
+    /// An image changed outside Terraform shows up as a diff on `lambda_image`.
+    fn observe(state: &mut PipelineState, children: &Children) {
         if let Some(image) = children.observed.lambda_image.clone() {
             state.lambda_image = Value::Value(image);
         }
-        Some((state, private_state))
     }
 
-    async fn plan_create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        proposed_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let mut state = proposed_state;
-        state.apply_defaults();
-        state.id = state.name.clone();
-        state.tags_all = merged_tags(&state.tags, &aws.default_tags);
-        state.mark_children_unknown();
-        Some((state, ValueEmpty::default()))
+    async fn create(
+        aws: Arc<AwsClients>,
+        planned: &PipelineState,
+        tags: Tags,
+        children: &mut Children,
+    ) -> Result<(), Failure> {
+        deploy::create(aws, planned.spec(), tags, children).await
     }
 
-    async fn plan_update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        proposed_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        prior_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let aws = self.configured.clients(diags)?;
-        let mut state = proposed_state;
-        state.apply_defaults();
-        state.tags_all = merged_tags(&state.tags, &aws.default_tags);
-        let replace: Vec<AttributePath> = schema::FORCE_NEW
+    async fn update(
+        aws: Arc<AwsClients>,
+        planned: &PipelineState,
+        tags: Tags,
+        tags_changed: bool,
+        children: &mut Children,
+    ) -> Result<(), Failure> {
+        deploy::update(aws, planned.spec(), tags, tags_changed, children).await
+    }
+
+    async fn destroy(aws: Arc<AwsClients>, prior: &PipelineState, children: &mut Children) -> Result<(), Failure> {
+        let force_destroy = prior.force_destroy.as_ref_option().copied().unwrap_or(false);
+        deploy::destroy(aws, cluster_name(prior), force_destroy, children).await
+    }
+
+    async fn import(aws: Arc<AwsClients>, id: &str) -> Result<PipelineState, Failure> {
+        import::import(aws, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_definition_input_is_an_attribute() {
+        for name in definition::INPUTS {
+            assert!(
+                attributes::row(PipelineState::ATTRIBUTES, name).is_some(),
+                "core's definition input {name:?} names no attribute"
+            );
+        }
+    }
+
+    #[test]
+    fn names_and_what_fixes_children_replace_and_the_rest_updates_in_place() {
+        let replacing: Vec<&str> = PipelineState::ATTRIBUTES
             .iter()
-            .filter(|name| changed(&prior_state, &state, name))
-            .map(|name| AttributePath::new(*name))
+            .filter(|row| row.replaces)
+            .map(|row| row.name)
             .collect();
-        if definition::INPUTS
-            .iter()
-            .any(|name| changed(&prior_state, &state, name))
-        {
-            state.definition = Value::Unknown;
+        assert_eq!(
+            replacing,
+            [
+                "name",
+                "cluster_name",
+                "namespace",
+                "service_account",
+                "bucket_name",
+                "redis_node_type",
+                "dynamodb_billing_mode",
+                "dynamodb_read_capacity",
+                "dynamodb_write_capacity",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_state_serializes_every_attribute_under_its_row_name() {
+        let serialized = serde_json::to_value(PipelineState::default()).unwrap();
+        for row in PipelineState::ATTRIBUTES {
+            assert!(serialized.get(row.name).is_some(), "{}", row.name);
         }
-        // Children found missing by refresh are null: plan them back.
-        if state.mark_missing_children_unknown() {
-            state.definition = Value::Unknown;
+    }
+
+    #[test]
+    fn every_attribute_core_validation_names_is_a_row() {
+        let text = |v: &str| Value::Value(v.to_owned());
+        let list = |v: &str| Value::Value(vec![text(v)]);
+        let config = PipelineState {
+            name: text("Bad_Name"),
+            cluster_name: text(""),
+            job_image: text("a b"),
+            lambda_image: text("not-an-ecr-image"),
+            architecture: text("sparc"),
+            max_lines_per_batch: Value::Value(0),
+            max_concurrency: Value::Value(-1),
+            step_timeout_seconds: Value::Value(1),
+            namespace: text("NS"),
+            service_account: text("SA_"),
+            work_volume_claim: text("_"),
+            input_prefix: text("runs/"),
+            output_prefix: text("runs/"),
+            bucket_name: text("A"),
+            node_security_group_ids: list("x"),
+            lambda_subnet_ids: list("y"),
+            redis_node_type: text("z"),
+            dynamodb_billing_mode: text("WHATEVER"),
+            tags: Value::Value([("aws:no".to_owned(), text("v"))].into()),
+            ..Default::default()
+        };
+        let errors = Pipeline::spec_errors(&config);
+        let named: std::collections::BTreeSet<&str> = errors.iter().map(|e| e.attribute.root()).collect();
+        for name in &named {
+            assert!(attributes::row(PipelineState::ATTRIBUTES, name).is_some(), "{name:?} is no attribute");
         }
-        Some((state, prior_private_state, replace))
+        assert!(named.len() >= 15, "every bad argument is reported: {named:?}");
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: Self::State<'a>,
-        prior_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(prior_private_state)
-    }
-
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let spec = planned_state.spec();
-        let tags = plain_map(&planned_state.tags_all);
-        let mut children = state::Children::default();
-        let limit = timeout(&planned_state, |t| &t.create, timeouts::DEFAULT_CREATE);
-        within(
-            diags,
-            limit,
-            "creating the pipeline",
-            deploy::create(aws, spec, tags, &mut children),
-        )
-        .await;
-        let mut state = planned_state;
-        state.id = state.name.clone();
-        // Whatever failed, the state records exactly the children that exist.
-        state.set_children(&children);
-        Some((state, planned_private_state))
-    }
-
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        planned_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let spec = planned_state.spec();
-        let tags = plain_map(&planned_state.tags_all);
-        let tags_changed = tags != plain_map(&prior_state.tags_all);
-        let mut children = prior_state.children();
-        let limit = timeout(&planned_state, |t| &t.create, timeouts::DEFAULT_CREATE);
-        within(
-            diags,
-            limit,
-            "updating the pipeline",
-            deploy::update(aws, spec, tags, tags_changed, &mut children),
-        )
-        .await;
-        let mut state = planned_state;
-        state.set_children(&children);
-        Some((state, planned_private_state))
-    }
-
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let state = reported(diags, import::import(aws, &id).await)?;
-        Some((state, ValueEmpty::default()))
-    }
-
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        _planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let aws = self.configured.clients(diags)?;
-        let cluster_name = prior_state.cluster_name.as_ref_option().cloned().unwrap_or_default();
-        let force_destroy = prior_state.force_destroy.as_ref_option().copied().unwrap_or(false);
-        let mut children = prior_state.children();
-        let limit = timeout(&prior_state, |t| &t.delete, timeouts::DEFAULT_DELETE);
-        within(
-            diags,
-            limit,
-            "destroying the pipeline",
-            deploy::destroy(aws, cluster_name, force_destroy, &mut children),
-        )
-        .await;
-        diags.errors.is_empty().then_some(())
+    #[test]
+    fn validation_skips_unwritten_defaults_and_unknowns() {
+        let mut config = PipelineState {
+            name: Value::Value("Bad_Name".into()),
+            cluster_name: Value::Unknown,
+            job_image: Value::Value("busybox".into()),
+            lambda_image: Value::Value("registry/lambda:1".into()),
+            ..Default::default()
+        };
+        let failing = |config: &PipelineState| -> Vec<String> {
+            Pipeline::spec_errors(config)
+                .iter()
+                .map(|e| e.attribute.to_string())
+                .collect()
+        };
+        // The service account's default derives from the bad name: only the name is reported.
+        assert_eq!(failing(&config), ["name"]);
+        config.name = Value::Value("orders".into());
+        config.max_lines_per_batch = Value::Value(0);
+        assert_eq!(failing(&config), ["max_lines_per_batch"]);
     }
 }

@@ -86,7 +86,6 @@ impl Deployment {
         }
     }
 
-    /// The state machine definition core renders for the children as they are now.
     /// The list-chunks function's subnets (checked by `prepare`).
     pub fn lambda_subnets(&self) -> &[String] {
         network::lambda_subnets(&self.spec, &self.cluster).unwrap_or(&self.cluster.subnet_ids)
@@ -97,6 +96,7 @@ impl Deployment {
         children.security_group_id.iter().cloned().collect()
     }
 
+    /// The state machine definition core renders for the children as they are now.
     pub fn definition(&self, children: &Children) -> serde_json::Value {
         state_machine_definition(&self.spec, &self.cluster, &self.refs(children))
     }

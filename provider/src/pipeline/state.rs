@@ -1,75 +1,71 @@
 //! The resource's Terraform state, and its translation to and from core's `PipelineSpec`.
 
 use eventdriven_core::spec::PipelineSpec;
-use serde::{Deserialize, Serialize};
 use tf_provider::value::{Value, serde_as_vec};
 
 use crate::resource::StringMap;
+use crate::resource::attributes::attribute_table;
+use crate::resource::timeouts::Timeouts;
 
-/// `timeouts { create = "60m", delete = "30m" }`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Timeouts {
-    pub create: Value<String>,
-    pub delete: Value<String>,
-}
+attribute_table! {
+    /// Every attribute of `eventdriven_batch_pipeline`; field names are the attribute names.
+    pub struct PipelineState {
+        // Arguments.
+        name: Value<String> = string(Required, "Pipeline name; every child's name derives from it."), replaces;
+        cluster_name: Value<String> = string(Required, "Existing EKS cluster the Jobs run on; its VPC, subnets and security groups place the file system, cache and Lambda."), replaces;
+        job_image: Value<String> = string(Required, "Container image of the `eventdriven` runtime the Jobs run.");
+        lambda_image: Value<String> = string(Required, "Container image URI (ECR) of the list-chunks Lambda function.");
+        architecture: Value<String> = string(OptionalComputed, "CPU architecture of both images: `x86_64` (default) or `arm64`. The Lambda is created for it and the Jobs run on nodes of it.");
+        max_lines_per_batch: Value<i64> = number(OptionalComputed, "Data rows per chunk. Default 30000.");
+        max_concurrency: Value<i64> = number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means the Map's own limit: about 40 inline, and 40 for the Distributed Map a run past 1,550 chunks takes.");
+        step_timeout_seconds: Value<i64> = number(OptionalComputed, "How long one Job may run, pending time included, before it fails the run (default 3600, 60 to 86400). Every task of the state machine times out shortly after.");
+        keep_work: Value<bool> = boolean(OptionalComputed, "Keep each run's chunks on the file system after merge, for inspection. By default (`false`) merge removes them once the result is published, so the file system does not keep a copy of every input.");
+        namespace: Value<String> = string(OptionalComputed, "Kubernetes namespace of the Jobs. Default `eventdriven`."), replaces;
+        service_account: Value<String> = string(OptionalComputed, "Kubernetes service account of the Jobs, granted the job role through EKS Pod Identity. Default `eventdriven-<name>`."), replaces;
+        work_volume_claim: Value<String> = string(Optional, "PersistentVolumeClaim in `namespace`, bound to the pipeline's EFS access point (`access_point_id`) through the EFS CSI driver, that the Jobs mount as their work directory. Unset, they mount the file system root over NFS.");
+        input_prefix: Value<String> = string(OptionalComputed, "Key prefix whose new objects start a run. Default `input/`.");
+        input_suffix: Value<String> = string(OptionalComputed, "Key suffix new objects must also have to start a run; empty means any.");
+        output_prefix: Value<String> = string(OptionalComputed, "Key prefix results are written under; must not overlap `input_prefix`. Default `output/`.");
+        bucket_name: Value<String> = string(Optional, "Bucket name instead of the derived `eventdriven-<name>-<account>`."), replaces;
+        #[serde(default)]
+        node_security_group_ids: Value<Vec<Value<String>>> = strings(Optional, "Security groups of the nodes the Jobs run on (self-managed nodes, Karpenter, launch templates with their own groups), let in to the file system (2049) and the cache (6379) through the pipeline's security group. Unset: the cluster security group, which managed node groups carry.");
+        #[serde(default)]
+        lambda_subnet_ids: Value<Vec<Value<String>>> = strings(Optional, "Subnets of the list-chunks Lambda function, which must reach Secrets Manager (a NAT gateway or a VPC endpoint). Unset: the cluster's private subnets, those whose route table has no route to an internet gateway; apply fails, saying so, when there is none.");
+        redis_node_type: Value<String> = string(OptionalComputed, "ElastiCache node type of the progress store. Default `cache.t4g.micro`."), replaces;
+        dynamodb_billing_mode: Value<String> = string(OptionalComputed, "`PAY_PER_REQUEST` (default) or `PROVISIONED`."), replaces;
+        dynamodb_read_capacity: Value<i64> = number(Optional, "Read capacity units; only with `PROVISIONED`."), replaces;
+        dynamodb_write_capacity: Value<i64> = number(Optional, "Write capacity units; only with `PROVISIONED`."), replaces;
+        tags: StringMap = string_map(Optional, "Tags for every child, over the provider's `default_tags`.");
+        force_destroy: Value<bool> = boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects and the table while it holds orders. Default `false`: destroy then fails before deleting anything.");
 
-/// Every attribute of `eventdriven_batch_pipeline`; field names are the attribute names.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PipelineState {
-    // Arguments.
-    pub name: Value<String>,
-    pub cluster_name: Value<String>,
-    pub job_image: Value<String>,
-    pub lambda_image: Value<String>,
-    pub architecture: Value<String>,
-    pub max_lines_per_batch: Value<i64>,
-    pub max_concurrency: Value<i64>,
-    pub step_timeout_seconds: Value<i64>,
-    pub keep_work: Value<bool>,
-    pub namespace: Value<String>,
-    pub service_account: Value<String>,
-    pub work_volume_claim: Value<String>,
-    pub input_prefix: Value<String>,
-    pub input_suffix: Value<String>,
-    pub output_prefix: Value<String>,
-    pub bucket_name: Value<String>,
-    #[serde(default)]
-    pub node_security_group_ids: Value<Vec<Value<String>>>,
-    #[serde(default)]
-    pub lambda_subnet_ids: Value<Vec<Value<String>>>,
-    pub redis_node_type: Value<String>,
-    pub dynamodb_billing_mode: Value<String>,
-    pub dynamodb_read_capacity: Value<i64>,
-    pub dynamodb_write_capacity: Value<i64>,
-    pub tags: StringMap,
-    /// Whether destroy may delete a bucket holding objects and a table holding orders.
-    pub force_destroy: Value<bool>,
-    #[serde(with = "serde_as_vec")]
-    pub timeouts: Value<Timeouts>,
-
-    // Computed: the pipeline and the identity of every child it owns.
-    pub id: Value<String>,
-    pub tags_all: StringMap,
-    pub bucket: Value<String>,
-    pub table_name: Value<String>,
-    pub security_group_id: Value<String>,
-    pub file_system_id: Value<String>,
-    pub mount_target_ids: Value<Vec<Value<String>>>,
-    pub access_point_id: Value<String>,
-    pub redis_auth_secret_arn: Value<String>,
-    pub cache_subnet_group_name: Value<String>,
-    pub replication_group_id: Value<String>,
-    pub redis_url: Value<String>,
-    pub job_role_arn: Value<String>,
-    pub lambda_role_arn: Value<String>,
-    pub state_machine_role_arn: Value<String>,
-    pub events_role_arn: Value<String>,
-    pub lambda_function_arn: Value<String>,
-    pub state_machine_arn: Value<String>,
-    pub definition: Value<String>,
-    pub input_rule_name: Value<String>,
-    pub access_entry_arn: Value<String>,
-    pub pod_identity_association_id: Value<String>,
+        // Computed: the pipeline and the identity of every child it owns.
+        id: Value<String> = string(Computed, "The pipeline name.");
+        tags_all: StringMap = string_map(Computed, "Tags every child carries: `tags` merged over the provider's `default_tags`.");
+        bucket: Value<String> = string(Computed, "Name of the S3 bucket.");
+        table_name: Value<String> = string(Computed, "Name of the DynamoDB orders table.");
+        security_group_id: Value<String> = string(Computed, "Id of the pipeline's security group, on the mount targets, the cache and the Lambda function: in from the nodes on 2049 and 6379, out only to Redis and HTTPS.");
+        file_system_id: Value<String> = string(Computed, "Id of the EFS file system.");
+        mount_target_ids: Value<Vec<Value<String>>> = strings(Computed, "Ids of the EFS mount targets, one per Availability Zone of the cluster's subnets.");
+        access_point_id: Value<String> = string(Computed, "Id of the EFS access point confining the Jobs to the pipeline's directory as a nonroot user; bind a PersistentVolume to `<file_system_id>::<access_point_id>` for `work_volume_claim`.");
+        redis_auth_secret_arn: Value<String> = string(Computed, "ARN of the Secrets Manager secret holding the Redis auth token (the token is never in the state).");
+        cache_subnet_group_name: Value<String> = string(Computed, "Name of the ElastiCache subnet group.");
+        replication_group_id: Value<String> = string(Computed, "Id of the ElastiCache replication group.");
+        redis_url: Value<String> = string(Computed, "`rediss://` URL of the progress store, without credentials.");
+        job_role_arn: Value<String> = string(Computed, "ARN of the IAM role the Jobs assume.");
+        lambda_role_arn: Value<String> = string(Computed, "ARN of the Lambda function's execution role.");
+        state_machine_role_arn: Value<String> = string(Computed, "ARN of the state machine's IAM role.");
+        events_role_arn: Value<String> = string(Computed, "ARN of the IAM role EventBridge starts executions with.");
+        lambda_function_arn: Value<String> = string(Computed, "ARN of the list-chunks Lambda function.");
+        state_machine_arn: Value<String> = string(Computed, "ARN of the Step Functions state machine.");
+        definition: Value<String> = string(Computed, "The state machine's definition (Amazon States Language JSON).");
+        input_rule_name: Value<String> = string(Computed, "Name of the EventBridge rule starting a run per input object.");
+        access_entry_arn: Value<String> = string(Computed, "ARN of the EKS access entry of the state machine's role.");
+        pod_identity_association_id: Value<String> = string(Computed, "Id of the EKS Pod Identity association of the job role.");
+    }
+    blocks {
+        #[serde(default, with = "serde_as_vec")]
+        timeouts: Value<Timeouts>;
+    }
 }
 
 /// Identities of the pipeline's children; `None` for one not created (or gone).
@@ -375,12 +371,6 @@ impl PipelineState {
     /// Core's view of fully known arguments (after plan, every argument is known).
     pub fn spec(&self) -> PipelineSpec {
         self.spec_with_unknowns().0
-    }
-
-    pub fn timeout(&self, pick: impl Fn(&Timeouts) -> &Value<String>) -> Option<String> {
-        self.timeouts
-            .as_ref_option()
-            .and_then(|t| pick(t).as_ref_option().cloned())
     }
 }
 

@@ -1,4 +1,5 @@
-//! The `eventdriven_workflow` resource: Terraform's lifecycle mapped onto the children.
+//! The `eventdriven_workflow` resource: what is particular to it in the one resource shape
+//! ([`crate::resource::OwnerResource`]).
 
 mod deploy;
 mod import;
@@ -6,55 +7,27 @@ pub(crate) mod plan;
 mod schema;
 pub(crate) mod state;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use eventdriven_core::spec::SpecError;
 use eventdriven_core::workflow::definition::{finisher_definition, main_definition};
 use eventdriven_core::workflow::naming::WorkflowNames;
 use eventdriven_core::workflow::spec;
-use tf_provider::schema::Schema;
-use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, Resource};
+use tf_provider::schema::NestedBlock;
+use tf_provider::value::Value;
 
-use crate::aws::{AwsClients, Configured};
+use crate::aws::{AwsClients, AwsError, Tags};
 use crate::cluster;
-use crate::resource::{merged_tags, plain_map, report, reported, within};
-use crate::timeouts;
-use state::WorkflowState;
-
-pub struct WorkflowResource {
-    configured: Arc<Configured>,
-}
-
-impl WorkflowResource {
-    pub fn new(configured: Arc<Configured>) -> Self {
-        Self { configured }
-    }
-}
-
-/// `task[1].detail_type` as Terraform's attribute path.
-fn attribute_path(attribute: &str) -> AttributePath {
-    let mut parts = attribute.split('.');
-    let mut path: Option<AttributePath> = None;
-    for part in parts.by_ref() {
-        let (name, index) = match part.split_once('[') {
-            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<i64>().ok()),
-            None => (part, None),
-        };
-        let step = match path.take() {
-            None => AttributePath::new(name.to_owned()),
-            Some(path) => path.attribute(name.to_owned()),
-        };
-        path = Some(match index {
-            Some(index) => step.index(index),
-            None => step,
-        });
-    }
-    path.unwrap_or_else(|| AttributePath::new(attribute.to_owned()))
-}
+use crate::lifecycle::Failure;
+use crate::resource::attributes::AttributeRow;
+use crate::resource::{Common, ResourceKind};
+use plan::Workflow;
+use state::{WorkflowChildren, WorkflowState};
 
 /// Renders both definitions into the planned state, when every argument is known.
-async fn plan_definitions(aws: &AwsClients, state: &mut WorkflowState) -> Result<(), crate::aws::AwsError> {
+async fn plan_definitions(aws: &AwsClients, state: &mut WorkflowState) -> Result<(), AwsError> {
     if !state.fully_known() {
         state.definition = Value::Unknown;
         state.finisher_definition = Value::Unknown;
@@ -68,187 +41,114 @@ async fn plan_definitions(aws: &AwsClients, state: &mut WorkflowState) -> Result
     Ok(())
 }
 
-fn changed(a: &WorkflowState, b: &WorkflowState, name: &str) -> bool {
-    let of = |state: &WorkflowState| {
-        serde_json::to_value(state.spec())
-            .ok()
-            .and_then(|mut v| v.get_mut(name).map(serde_json::Value::take))
-    };
-    of(a) != of(b)
+fn force_destroy(state: &WorkflowState) -> bool {
+    state.force_destroy.as_ref_option().copied().unwrap_or(false)
 }
 
 #[async_trait]
-impl Resource for WorkflowResource {
-    type State<'a> = WorkflowState;
-    type PrivateState<'a> = ValueEmpty;
-    type ProviderMetaState<'a> = ValueEmpty;
+impl ResourceKind for Workflow {
+    type State = WorkflowState;
 
-    fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
-        Some(schema::schema())
+    const NOUN: &'static str = "workflow";
+    const DESCRIPTION: &'static str = "An event-driven Step Functions workflow: each task puts an event and waits for its task token; listeners (Lambda functions) answer, and an express finisher turns their answers into task results or failures.";
+
+    fn attributes() -> &'static [AttributeRow<WorkflowState>] {
+        WorkflowState::ATTRIBUTES
     }
 
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: Self::State<'a>) -> Option<()> {
-        if config.fully_known()
-            && let Err(errors) = spec::validate(&config.spec())
-        {
-            for error in errors {
-                let summary = format!("Invalid {}", error.attribute);
-                diags.error(summary, error.message, attribute_path(&error.attribute));
-            }
-        }
-        Some(())
+    fn blocks() -> HashMap<String, NestedBlock> {
+        schema::blocks()
     }
 
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        mut state: Self::State<'a>,
-        private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let recorded = state.children();
-        let mut children = recorded.clone();
-        if let Err(failure) = deploy::refresh(aws, state.spec(), &mut children).await {
-            report(diags, failure);
-            return Some((state, private_state));
+    fn common(state: &mut WorkflowState) -> Common<'_> {
+        Common {
+            id: &mut state.id,
+            name: &mut state.name,
+            tags: &mut state.tags,
+            tags_all: &mut state.tags_all,
+            timeouts: &mut state.timeouts,
         }
-        // Without its main state machine there is no workflow left to heal.
-        if recorded.state_machine_arn.is_some() && children.state_machine_arn.is_none() {
-            return None;
-        }
-        state.set_children(&children);
-        Some((state, private_state))
     }
 
-    async fn plan_create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        proposed_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let mut state = proposed_state;
+    /// Validates only a configuration whose every argument is known.
+    fn spec_errors(config: &WorkflowState) -> Vec<SpecError> {
+        if !config.fully_known() {
+            return Vec::new();
+        }
+        spec::validate(&config.spec()).err().unwrap_or_default()
+    }
+
+    fn apply_defaults(state: &mut WorkflowState) {
         state.apply_defaults();
-        state.id = state.name.clone();
-        state.tags_all = merged_tags(&state.tags, &aws.default_tags);
-        state.mark_children_unknown();
-        if let Err(error) = plan_definitions(&aws, &mut state).await {
-            diags.root_error("Failed reading the AWS account", error.to_string());
-            return None;
+    }
+
+    async fn plan_computed(
+        aws: &AwsClients,
+        prior: Option<&WorkflowState>,
+        planned: &mut WorkflowState,
+    ) -> Result<(), AwsError> {
+        if prior.is_none() {
+            planned.mark_children_unknown();
         }
-        Some((state, ValueEmpty::default()))
-    }
-
-    async fn plan_update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        proposed_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        prior_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>, Vec<AttributePath>)> {
-        let aws = self.configured.clients(diags)?;
-        let mut state = proposed_state;
-        state.apply_defaults();
-        state.tags_all = merged_tags(&state.tags, &aws.default_tags);
-        let replace: Vec<AttributePath> = schema::FORCE_NEW
-            .iter()
-            .filter(|name| changed(&prior_state, &state, name))
-            .map(|name| AttributePath::new(*name))
-            .collect();
-        if let Err(error) = plan_definitions(&aws, &mut state).await {
-            diags.root_error("Failed reading the AWS account", error.to_string());
-            return None;
+        plan_definitions(aws, planned).await?;
+        if prior.is_some() {
+            let spec = planned.spec();
+            planned.mark_changing_children_unknown(&spec);
         }
-        let spec = state.spec();
-        state.mark_changing_children_unknown(&spec);
-        Some((state, prior_private_state, replace))
+        Ok(())
     }
 
-    async fn plan_destroy<'a>(
-        &self,
-        _diags: &mut Diagnostics,
-        _prior_state: Self::State<'a>,
-        prior_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<Self::PrivateState<'a>> {
-        Some(prior_private_state)
+    fn children(state: &WorkflowState) -> WorkflowChildren {
+        state.children()
     }
 
-    async fn create<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        planned_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let tags = plain_map(&planned_state.tags_all);
-        let mut children = state::WorkflowChildren::default();
-        let work = deploy::create(aws, planned_state.spec(), tags, &mut children);
-        within(diags, timeouts::DEFAULT_CREATE, "creating the workflow", work).await;
-        let mut state = planned_state;
-        state.id = state.name.clone();
-        // Whatever failed, the state records exactly the children that exist.
-        state.set_children(&children);
-        Some((state, planned_private_state))
+    fn set_children(state: &mut WorkflowState, children: &WorkflowChildren) {
+        state.set_children(children);
     }
 
-    async fn update<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        planned_state: Self::State<'a>,
-        _config_state: Self::State<'a>,
-        planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let tags = plain_map(&planned_state.tags_all);
-        let tags_changed = tags != plain_map(&prior_state.tags_all);
-        let force_destroy = planned_state.force_destroy.as_ref_option().copied().unwrap_or(false);
-        let mut children = prior_state.children();
-        let work = deploy::update(
-            aws,
-            planned_state.spec(),
-            tags,
-            tags_changed,
-            force_destroy,
-            &mut children,
-        );
-        within(diags, timeouts::DEFAULT_CREATE, "updating the workflow", work).await;
-        let mut state = planned_state;
-        state.set_children(&children);
-        Some((state, planned_private_state))
+    async fn refresh(
+        aws: Arc<AwsClients>,
+        state: &WorkflowState,
+        children: &mut WorkflowChildren,
+    ) -> Result<(), Failure> {
+        deploy::refresh(aws, state.spec(), children).await
     }
 
-    async fn import<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        id: String,
-    ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
-        let aws = self.configured.clients(diags)?;
-        let state = reported(diags, import::import(aws, &id).await)?;
-        Some((state, ValueEmpty::default()))
+    /// Without its main state machine there is no workflow left to heal.
+    fn gone(recorded: &WorkflowChildren, refreshed: &WorkflowChildren) -> bool {
+        recorded.state_machine_arn.is_some() && refreshed.state_machine_arn.is_none()
     }
 
-    async fn destroy<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        prior_state: Self::State<'a>,
-        _planned_private_state: Self::PrivateState<'a>,
-        _provider_meta_state: Self::ProviderMetaState<'a>,
-    ) -> Option<()> {
-        let aws = self.configured.clients(diags)?;
-        let force_destroy = prior_state.force_destroy.as_ref_option().copied().unwrap_or(false);
-        let mut children = prior_state.children();
-        let work = deploy::destroy(aws, prior_state.spec(), force_destroy, &mut children);
-        within(diags, timeouts::DEFAULT_DELETE, "destroying the workflow", work).await;
-        diags.errors.is_empty().then_some(())
+    async fn create(
+        aws: Arc<AwsClients>,
+        planned: &WorkflowState,
+        tags: Tags,
+        children: &mut WorkflowChildren,
+    ) -> Result<(), Failure> {
+        deploy::create(aws, planned.spec(), tags, children).await
+    }
+
+    async fn update(
+        aws: Arc<AwsClients>,
+        planned: &WorkflowState,
+        tags: Tags,
+        tags_changed: bool,
+        children: &mut WorkflowChildren,
+    ) -> Result<(), Failure> {
+        let force_destroy = force_destroy(planned);
+        deploy::update(aws, planned.spec(), tags, tags_changed, force_destroy, children).await
+    }
+
+    async fn destroy(
+        aws: Arc<AwsClients>,
+        prior: &WorkflowState,
+        children: &mut WorkflowChildren,
+    ) -> Result<(), Failure> {
+        deploy::destroy(aws, prior.spec(), force_destroy(prior), children).await
+    }
+
+    async fn import(aws: Arc<AwsClients>, id: &str) -> Result<WorkflowState, Failure> {
+        import::import(aws, id).await
     }
 }
 
@@ -257,13 +157,61 @@ mod tests {
     use super::*;
 
     #[test]
-    fn block_errors_point_at_the_block_and_field() {
-        let path = attribute_path("task[1].detail_type");
-        assert_eq!(path, AttributePath::new("task").index(1).attribute("detail_type"));
-        assert_eq!(attribute_path("name"), AttributePath::new("name"));
-        assert_eq!(
-            attribute_path("trail.retention_days"),
-            AttributePath::new("trail").attribute("retention_days")
-        );
+    fn only_the_name_and_the_bus_replace_the_workflow() {
+        let replacing: Vec<&str> = WorkflowState::ATTRIBUTES
+            .iter()
+            .filter(|row| row.replaces)
+            .map(|row| row.name)
+            .collect();
+        assert_eq!(replacing, ["name", "event_bus"]);
+    }
+
+    #[test]
+    fn every_attribute_core_validation_names_is_a_row_or_a_block() {
+        let text = |v: &str| Value::Value(v.to_owned());
+        let config = WorkflowState {
+            name: text("Bad_Name"),
+            event_source: text("aws.s3"),
+            event_bus: text(""),
+            start_detail_type: text(""),
+            handler_image: text("not an image"),
+            architecture: text("sparc"),
+            log_retention_days: Value::Value(2),
+            tags: Value::Value([("aws:no".to_owned(), text("v"))].into()),
+            task: Value::Value(vec![Value::Value(state::TaskBlock {
+                name: text(""),
+                detail_type: text("task.finished"),
+                timeout_seconds: Value::Value(0),
+                max_concurrency: Value::Value(3),
+                ..Default::default()
+            })]),
+            listener: Value::Value(vec![Value::Value(state::ListenerBlock {
+                name: text("BAD"),
+                detail_types: Value::Value(Vec::new()),
+                command: Value::Value(Vec::new()),
+                memory_size: Value::Value(1),
+                ..Default::default()
+            })]),
+            trail: Value::Value(state::TrailBlock {
+                retention_days: Value::Value(2),
+            }),
+            ..Default::default()
+        };
+        let errors = Workflow::spec_errors(&config);
+        let named: std::collections::BTreeSet<&str> = errors.iter().map(|e| e.attribute.root()).collect();
+        let blocks = schema::blocks();
+        for name in &named {
+            let known = WorkflowState::ATTRIBUTES.iter().any(|row| row.name == *name) || blocks.contains_key(*name);
+            assert!(known, "{name:?} is neither an attribute nor a block");
+        }
+        assert!(named.len() >= 9, "every bad argument is reported: {named:?}");
+    }
+
+    #[test]
+    fn a_state_serializes_every_attribute_under_its_row_name() {
+        let serialized = serde_json::to_value(WorkflowState::default()).unwrap();
+        for row in WorkflowState::ATTRIBUTES {
+            assert!(serialized.get(row.name).is_some(), "{}", row.name);
+        }
     }
 }

@@ -1,19 +1,11 @@
-//! The schema of `eventdriven_workflow`, and which argument changes force replacement.
+//! The blocks of `eventdriven_workflow`'s schema; its attributes are rows of `state`'s table.
 
 use std::collections::HashMap;
 
-use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Block, Description, NestedBlock, Schema};
+use tf_provider::schema::{Attribute, AttributeConstraint, Block, Description, NestedBlock};
 
-use crate::resource::{attribute, boolean, number, string, string_map};
-use AttributeConstraint::{Computed, Optional, OptionalComputed, Required};
-
-/// Arguments whose change replaces the whole workflow: every child's name derives from them, or
-/// every rule lives on the bus. Tasks, listeners and the trail change in place.
-pub const FORCE_NEW: [&str; 2] = ["name", "event_bus"];
-
-fn strings(constraint: AttributeConstraint, doc: &str) -> Attribute {
-    attribute(AttributeType::List(Box::new(AttributeType::String)), constraint, doc)
-}
+use crate::resource::attributes::{number, string, strings};
+use AttributeConstraint::{Optional, OptionalComputed, Required};
 
 fn block(description: &str, attributes: Vec<(&str, Attribute)>) -> Block {
     Block {
@@ -23,40 +15,8 @@ fn block(description: &str, attributes: Vec<(&str, Attribute)>) -> Block {
     }
 }
 
-pub fn schema() -> Schema {
-    let attributes: HashMap<String, Attribute> = [
-        ("name", string(Required, "Workflow name (at most 30 characters); every child's name derives from it. Forces replacement.")),
-        ("event_source", string(OptionalComputed, "The `source` of every event of this workflow. Default: `name`.")),
-        ("event_bus", string(OptionalComputed, "The event bus every event and rule lives on. Default `default`. Forces replacement.")),
-        ("start_detail_type", string(OptionalComputed, "The detail type of the event (with `event_source`) that starts a run; its detail is the run's input. Default `start`.")),
-        ("handler_image", string(Required, "Container image URI of the listeners, unless a listener names its own `image`.")),
-        ("architecture", string(OptionalComputed, "CPU architecture of the listener images: `x86_64` (default) or `arm64`.")),
-        ("bucket", boolean(OptionalComputed, "Whether the workflow has a bucket for intermediate results (private, encrypted, TLS only), passed to listeners as `BUCKET`. Default `false`.")),
-        ("log_retention_days", number(OptionalComputed, "Days the listeners' log groups (`/aws/lambda/<function>`, created with the functions and deleted with them) keep their logs. Default 14.")),
-        ("force_destroy", boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects. Default `false`.")),
-        ("tags", string_map(Optional, "Tags for every child, over the provider's `default_tags`.")),
-        ("id", string(Computed, "The workflow name.")),
-        ("tags_all", string_map(Computed, "Tags every child carries.")),
-        ("bucket_name", string(Computed, "Name of the bucket, when `bucket` is true.")),
-        ("trail_log_group", string(Computed, "CloudWatch Logs group holding every event of every run, when there is a `trail`.")),
-        ("main_role_arn", string(Computed, "ARN of the main state machine's role.")),
-        ("finisher_role_arn", string(Computed, "ARN of the finisher's role.")),
-        ("events_role_arn", string(Computed, "ARN of the role EventBridge starts both machines with.")),
-        ("state_machine_arn", string(Computed, "ARN of the main state machine.")),
-        ("finisher_arn", string(Computed, "ARN of the finisher (an express state machine).")),
-        ("start_rule_name", string(Computed, "Name of the rule starting a run.")),
-        ("finisher_rule_name", string(Computed, "Name of the rule passing task answers to the finisher.")),
-        ("trail_rule_name", string(Computed, "Name of the rule writing every event to the trail.")),
-        ("definition", string(Computed, "The main state machine's definition (Amazon States Language JSON).")),
-        ("finisher_definition", string(Computed, "The finisher's definition (Amazon States Language JSON).")),
-        ("listener_role_arns", string_map(Computed, "ARN of each listener's role, by listener name.")),
-        ("listener_function_arns", string_map(Computed, "ARN of each listener's function, by listener name.")),
-        ("listener_rule_names", string_map(Computed, "Name of each listener's rule, by listener name.")),
-    ]
-    .into_iter()
-    .map(|(name, attr)| (name.to_owned(), attr))
-    .collect();
-
+/// The workflow's blocks: its tasks in order, its listeners (a set), and its trail.
+pub fn blocks() -> HashMap<String, NestedBlock> {
     let task = block(
         "One state of the main machine, in order: it puts an event and waits for a listener's answer.",
         vec![
@@ -143,22 +103,11 @@ pub fn schema() -> Schema {
         )],
     );
 
-    Schema {
-        version: 1,
-        block: Block {
-            version: 1,
-            attributes,
-            blocks: [
-                ("task".to_owned(), NestedBlock::List(task)),
-                ("listener".to_owned(), NestedBlock::Set(listener)),
-                ("trail".to_owned(), NestedBlock::Optional(trail)),
-            ]
-            .into_iter()
-            .collect(),
-            description: Description::markdown(
-                "An event-driven Step Functions workflow: each task puts an event and waits for its task token; listeners (Lambda functions) answer, and an express finisher turns their answers into task results or failures.",
-            ),
-            deprecated: false,
-        },
-    }
+    [
+        ("task".to_owned(), NestedBlock::List(task)),
+        ("listener".to_owned(), NestedBlock::Set(listener)),
+        ("trail".to_owned(), NestedBlock::Optional(trail)),
+    ]
+    .into_iter()
+    .collect()
 }

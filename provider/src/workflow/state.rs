@@ -7,6 +7,8 @@ use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, Workfl
 use serde::{Deserialize, Serialize};
 use tf_provider::value::{Value, serde_as_vec};
 
+use crate::resource::attributes::attribute_table;
+use crate::resource::timeouts::Timeouts;
 use crate::resource::{StringMap, plain_map};
 
 pub type StringList = Value<Vec<Value<String>>>;
@@ -41,43 +43,48 @@ pub struct TrailBlock {
     pub retention_days: Value<i64>,
 }
 
-/// Every attribute of `eventdriven_workflow`; field names are the attribute names.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkflowState {
-    // Arguments.
-    pub name: Value<String>,
-    pub event_source: Value<String>,
-    pub event_bus: Value<String>,
-    pub start_detail_type: Value<String>,
-    pub handler_image: Value<String>,
-    pub architecture: Value<String>,
-    pub bucket: Value<bool>,
-    pub log_retention_days: Value<i64>,
-    pub force_destroy: Value<bool>,
-    pub tags: StringMap,
-    pub task: Value<Vec<Value<TaskBlock>>>,
-    pub listener: Value<Vec<Value<ListenerBlock>>>,
-    #[serde(with = "serde_as_vec")]
-    pub trail: Value<TrailBlock>,
+attribute_table! {
+    /// Every attribute of `eventdriven_workflow`; field names are the attribute names.
+    pub struct WorkflowState {
+        // Arguments.
+        name: Value<String> = string(Required, "Workflow name (at most 30 characters); every child's name derives from it."), replaces;
+        event_source: Value<String> = string(OptionalComputed, "The `source` of every event of this workflow. Default: `name`.");
+        event_bus: Value<String> = string(OptionalComputed, "The event bus every event and rule lives on. Default `default`."), replaces;
+        start_detail_type: Value<String> = string(OptionalComputed, "The detail type of the event (with `event_source`) that starts a run; its detail is the run's input. Default `start`.");
+        handler_image: Value<String> = string(Required, "Container image URI of the listeners, unless a listener names its own `image`.");
+        architecture: Value<String> = string(OptionalComputed, "CPU architecture of the listener images: `x86_64` (default) or `arm64`.");
+        bucket: Value<bool> = boolean(OptionalComputed, "Whether the workflow has a bucket for intermediate results (private, encrypted, TLS only), passed to listeners as `BUCKET`. Default `false`.");
+        log_retention_days: Value<i64> = number(OptionalComputed, "Days the listeners' log groups (`/aws/lambda/<function>`, created with the functions and deleted with them) keep their logs. Default 14.");
+        force_destroy: Value<bool> = boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects. Default `false`.");
+        tags: StringMap = string_map(Optional, "Tags for every child, over the provider's `default_tags`.");
 
-    // Computed: the workflow and the identity of every child it owns.
-    pub id: Value<String>,
-    pub tags_all: StringMap,
-    pub bucket_name: Value<String>,
-    pub trail_log_group: Value<String>,
-    pub main_role_arn: Value<String>,
-    pub finisher_role_arn: Value<String>,
-    pub events_role_arn: Value<String>,
-    pub state_machine_arn: Value<String>,
-    pub finisher_arn: Value<String>,
-    pub start_rule_name: Value<String>,
-    pub finisher_rule_name: Value<String>,
-    pub trail_rule_name: Value<String>,
-    pub definition: Value<String>,
-    pub finisher_definition: Value<String>,
-    pub listener_role_arns: StringMap,
-    pub listener_function_arns: StringMap,
-    pub listener_rule_names: StringMap,
+        // Computed: the workflow and the identity of every child it owns.
+        id: Value<String> = string(Computed, "The workflow name.");
+        tags_all: StringMap = string_map(Computed, "Tags every child carries.");
+        bucket_name: Value<String> = string(Computed, "Name of the bucket, when `bucket` is true.");
+        trail_log_group: Value<String> = string(Computed, "CloudWatch Logs group holding every event of every run, when there is a `trail`.");
+        main_role_arn: Value<String> = string(Computed, "ARN of the main state machine's role.");
+        finisher_role_arn: Value<String> = string(Computed, "ARN of the finisher's role.");
+        events_role_arn: Value<String> = string(Computed, "ARN of the role EventBridge starts both machines with.");
+        state_machine_arn: Value<String> = string(Computed, "ARN of the main state machine.");
+        finisher_arn: Value<String> = string(Computed, "ARN of the finisher (an express state machine).");
+        start_rule_name: Value<String> = string(Computed, "Name of the rule starting a run.");
+        finisher_rule_name: Value<String> = string(Computed, "Name of the rule passing task answers to the finisher.");
+        trail_rule_name: Value<String> = string(Computed, "Name of the rule writing every event to the trail.");
+        definition: Value<String> = string(Computed, "The main state machine's definition (Amazon States Language JSON).");
+        finisher_definition: Value<String> = string(Computed, "The finisher's definition (Amazon States Language JSON).");
+        listener_role_arns: StringMap = string_map(Computed, "ARN of each listener's role, by listener name.");
+        listener_function_arns: StringMap = string_map(Computed, "ARN of each listener's function, by listener name.");
+        listener_rule_names: StringMap = string_map(Computed, "Name of each listener's rule, by listener name.");
+    }
+    blocks {
+        task: Value<Vec<Value<TaskBlock>>>;
+        listener: Value<Vec<Value<ListenerBlock>>>;
+        #[serde(with = "serde_as_vec")]
+        trail: Value<TrailBlock>;
+        #[serde(default, with = "serde_as_vec")]
+        timeouts: Value<Timeouts>;
+    }
 }
 
 /// A listener's children; `None` for one not created (or gone).

@@ -60,11 +60,15 @@ impl Workspace {
 
     /// A copy of `examples/<example>`.
     pub fn of_example(example: &str, test: &str, emulator: &Emulator, variables: &str) -> Self {
+        Self::of_dir(&repo_root().join("examples").join(example), test, emulator, variables)
+    }
+
+    /// A copy of the configuration in `source`.
+    pub fn of_dir(source: &Path, test: &str, emulator: &Emulator, variables: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("eventdriven-acc-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let example = repo_root().join("examples").join(example);
-        for entry in std::fs::read_dir(&example).unwrap() {
+        for entry in std::fs::read_dir(source).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "tf") {
                 std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();

@@ -1,0 +1,190 @@
+//! One attribute table per resource. A row declares an attribute once: its field in the state
+//! struct, its schema, and whether changing it replaces the resource (terraform-provider-aws's
+//! `ForceNew`, kept on the attribute itself). [`attribute_table!`] generates the struct and the
+//! table; the schema, the replacement set and the comparisons are read from the table, so they
+//! cannot disagree.
+
+use std::collections::HashMap;
+
+use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Description};
+
+/// One attribute of a resource whose state is `S`.
+pub struct AttributeRow<S> {
+    pub name: &'static str,
+    /// Its type, constraint and description.
+    pub schema: fn() -> Attribute,
+    /// Whether a change replaces the resource rather than updating it in place.
+    pub replaces: bool,
+    /// Whether two states hold different values for it.
+    pub differs: fn(&S, &S) -> bool,
+}
+
+/// The row named `name`.
+pub fn row<'t, S>(table: &'t [AttributeRow<S>], name: &str) -> Option<&'t AttributeRow<S>> {
+    table.iter().find(|row| row.name == name)
+}
+
+/// The schema's attributes; the description of one that replaces the resource says so.
+pub fn schema_attributes<S>(table: &[AttributeRow<S>]) -> HashMap<String, Attribute> {
+    table
+        .iter()
+        .map(|row| {
+            let mut attribute = (row.schema)();
+            if row.replaces {
+                attribute.description.content.push_str(" Forces replacement.");
+            }
+            (row.name.to_owned(), attribute)
+        })
+        .collect()
+}
+
+/// The attributes whose change from `prior` to `planned` replaces the resource.
+pub fn replacing<S>(table: &[AttributeRow<S>], prior: &S, planned: &S) -> Vec<&'static str> {
+    table
+        .iter()
+        .filter(|row| row.replaces && (row.differs)(prior, planned))
+        .map(|row| row.name)
+        .collect()
+}
+
+/// Whether any attribute named in `names` differs between `a` and `b`. A name that matches no
+/// row counts as changed, so a stale name errs towards re-rendering; a test of each resource
+/// checks that every name it passes here has a row.
+pub fn any_differs<S>(table: &[AttributeRow<S>], names: &[&str], a: &S, b: &S) -> bool {
+    names
+        .iter()
+        .any(|name| row(table, name).is_none_or(|row| (row.differs)(a, b)))
+}
+
+pub fn attribute(attr_type: AttributeType, constraint: AttributeConstraint, doc: &str) -> Attribute {
+    Attribute {
+        attr_type,
+        description: Description::markdown(doc),
+        constraint,
+        sensitive: false,
+        deprecated: false,
+    }
+}
+
+pub fn string(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attribute(AttributeType::String, constraint, doc)
+}
+
+pub fn number(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attribute(AttributeType::Number, constraint, doc)
+}
+
+pub fn boolean(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attribute(AttributeType::Bool, constraint, doc)
+}
+
+pub fn string_map(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attribute(AttributeType::Map(Box::new(AttributeType::String)), constraint, doc)
+}
+
+pub fn strings(constraint: AttributeConstraint, doc: &str) -> Attribute {
+    attribute(AttributeType::List(Box::new(AttributeType::String)), constraint, doc)
+}
+
+/// Declares a resource's state struct and its attribute table from one list of rows:
+///
+/// ```text
+/// attribute_table! {
+///     pub struct PipelineState {
+///         name: Value<String> = string(Required, "Pipeline name."), replaces;
+///         job_image: Value<String> = string(Required, "Container image of the Jobs.");
+///     }
+///     blocks {
+///         #[serde(default, with = "serde_as_vec")]
+///         timeouts: Value<Timeouts>;
+///     }
+/// }
+/// ```
+///
+/// Each row becomes a public field (documented with the attribute's description) and an
+/// [`AttributeRow`] in `PipelineState::ATTRIBUTES`; a row ending in `replaces` forces
+/// replacement. Blocks are fields only: their schema is the resource's own.
+macro_rules! attribute_table {
+    (
+        $(#[$struct_meta:meta])*
+        pub struct $state:ident {
+            $(
+                $(#[$field_meta:meta])*
+                $field:ident : $ty:ty = $kind:ident ( $constraint:ident, $doc:expr ) $(, $replaces:ident)? ;
+            )*
+        }
+        blocks {
+            $( $(#[$block_meta:meta])* $block:ident : $block_ty:ty ; )*
+        }
+    ) => {
+        $(#[$struct_meta])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct $state {
+            $( $(#[$field_meta])* #[doc = $doc] pub $field: $ty, )*
+            $( $(#[$block_meta])* pub $block: $block_ty, )*
+        }
+
+        impl $state {
+            /// Every attribute, one row each, in declaration order.
+            pub const ATTRIBUTES: &'static [$crate::resource::attributes::AttributeRow<$state>] = &[
+                $( $crate::resource::attributes::AttributeRow {
+                    name: stringify!($field),
+                    schema: || $crate::resource::attributes::$kind(
+                        tf_provider::schema::AttributeConstraint::$constraint,
+                        $doc,
+                    ),
+                    replaces: $crate::resource::attributes::attribute_table!(@replaces $($replaces)?),
+                    differs: |a, b| a.$field != b.$field,
+                }, )*
+            ];
+        }
+    };
+    (@replaces replaces) => { true };
+    (@replaces) => { false };
+}
+
+pub(crate) use attribute_table;
+
+#[cfg(test)]
+mod tests {
+    use tf_provider::value::Value;
+
+    use super::*;
+
+    attribute_table! {
+        pub struct Sample {
+            name: Value<String> = string(Required, "The name."), replaces;
+            size: Value<i64> = number(Optional, "The size.");
+        }
+        blocks {}
+    }
+
+    fn sample(name: &str, size: i64) -> Sample {
+        Sample {
+            name: Value::Value(name.into()),
+            size: Value::Value(size),
+        }
+    }
+
+    #[test]
+    fn only_rows_marked_replaces_replace() {
+        let table = Sample::ATTRIBUTES;
+        assert_eq!(replacing(table, &sample("a", 1), &sample("b", 2)), ["name"]);
+        assert!(replacing(table, &sample("a", 1), &sample("a", 2)).is_empty());
+    }
+
+    #[test]
+    fn the_schema_says_which_attributes_replace() {
+        let attributes = schema_attributes(Sample::ATTRIBUTES);
+        assert_eq!(attributes["name"].description.content, "The name. Forces replacement.");
+        assert_eq!(attributes["size"].description.content, "The size.");
+        assert_eq!(attributes["size"].constraint, AttributeConstraint::Optional);
+    }
+
+    #[test]
+    fn a_name_without_a_row_counts_as_changed() {
+        let (a, b) = (sample("a", 1), sample("a", 1));
+        assert!(!any_differs(Sample::ATTRIBUTES, &["name", "size"], &a, &b));
+        assert!(any_differs(Sample::ATTRIBUTES, &["nmae"], &a, &b));
+    }
+}
