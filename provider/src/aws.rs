@@ -1,4 +1,4 @@
-//! AWS clients for one configured provider, and the error type every child adapter returns.
+//! AWS clients for one configured provider, and the error type every adapter returns.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -207,6 +207,38 @@ impl AwsClients {
     }
 }
 
+#[cfg(test)]
+impl AwsClients {
+    /// Clients for tests that build a plan but must not reach AWS: no credentials, no retries
+    /// and an endpoint nothing listens on, so a call made by mistake fails at once.
+    pub fn offline() -> Self {
+        let shared = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let none = None::<String>;
+        Self {
+            region: "eu-west-1".into(),
+            default_tags: BTreeMap::new(),
+            dynamodb: client!(aws_sdk_dynamodb, &shared, none.clone()),
+            ec2: client!(aws_sdk_ec2, &shared, none.clone()),
+            efs: client!(aws_sdk_efs, &shared, none.clone()),
+            eks: client!(aws_sdk_eks, &shared, none.clone()),
+            elasticache: client!(aws_sdk_elasticache, &shared, none.clone()),
+            events: client!(aws_sdk_eventbridge, &shared, none.clone()),
+            iam: client!(aws_sdk_iam, &shared, none.clone()),
+            lambda: client!(aws_sdk_lambda, &shared, none.clone()),
+            logs: client!(aws_sdk_cloudwatchlogs, &shared, none.clone()),
+            s3: s3_client(&shared, none.clone()),
+            secretsmanager: client!(aws_sdk_secretsmanager, &shared, none.clone()),
+            sfn: client!(aws_sdk_sfn, &shared, none.clone()),
+            sts: client!(aws_sdk_sts, &shared, none),
+        }
+    }
+}
+
 /// Attempts per AWS call, throttled or failed transiently, before the SDK gives up.
 const SDK_MAX_ATTEMPTS: u32 = 8;
 
@@ -385,6 +417,12 @@ mod tests {
         assert_eq!(ignore_not_found(Err(gone.clone())), Ok(()));
         assert_eq!(found::<()>(Err(gone)), Ok(None));
         assert!(found::<()>(Err(denied)).is_err());
+    }
+
+    #[tokio::test]
+    async fn offline_clients_fail_at_once() {
+        let call = tokio::time::timeout(Duration::from_secs(10), AwsClients::offline().account_id()).await;
+        assert!(call.expect("an offline call returns at once").is_err());
     }
 
     #[test]

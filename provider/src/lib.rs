@@ -5,13 +5,14 @@
 //! - `pipeline`: the batch pipeline's schema, state, plan and import, and its ordered children.
 //! - `workflow`: the workflow's schema, state and plan, and its children (one set per listener).
 //! - `lifecycle`: the `Child` trait and the walks every resource shares.
-//! - `children`: one file per kind of child, each an SDK adapter and its `Child` impl.
-//! - `aws`: clients, errors, tags, waits and retries shared by the children.
+//! - `adapters`: one file per kind of AWS resource, the SDK calls that create, read, update,
+//!   tag and delete it, owner-free; each resource's `children/` implements `Child` over them.
+//! - `aws`: clients, errors, tags, waits and retries shared by the adapters.
 //! - `resource`: the one resource shape both resources are (`OwnerResource` over a
 //!   `ResourceKind`), their attribute tables, timeouts, tags and diagnostics.
 
+mod adapters;
 mod aws;
-mod children;
 mod cluster;
 mod lifecycle;
 mod pipeline;

@@ -1,10 +1,10 @@
 //! The lifecycle every resource shares: an ordered list of children, walked forward to create,
 //! heal and update, and backward to destroy.
 //!
-//! Each kind of child implements [`Child`] in its own `children/<kind>.rs`. A child records its
-//! identity in the owner's state as soon as AWS returns it, before any wait, so whatever stops a
-//! walk (an AWS error, a timeout) leaves behind exactly what exists: the next apply finishes the
-//! job and destroy removes it.
+//! Each kind of child implements [`Child`] in its resource's `children/<kind>.rs`. A child
+//! records its identity in the owner's state as soon as AWS returns it, before any wait, so
+//! whatever stops a walk (an AWS error, a timeout) leaves behind exactly what exists: the next
+//! apply finishes the job and destroy removes it.
 
 use std::fmt;
 

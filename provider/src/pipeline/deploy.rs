@@ -1,6 +1,11 @@
 //! The pipeline's children in dependency order: walked forward to create and update, backward
-//! to destroy (see [`crate::lifecycle`]). Adding a child is one file in `children/`, one line
-//! here and one field in the state.
+//! to destroy (see [`crate::lifecycle`]).
+//!
+//! Adding a child takes one file in `children/` (its `Child` impl and its tests, over an
+//! adapter of `crate::adapters`), its `mod` line in `children/mod.rs` and one line in
+//! [`ORDER`]; and, to record its identity, one field in `state::Children` and the attribute
+//! Terraform shows it under (one row of `PipelineState`'s attribute table, and its name in
+//! `each_child_string!`).
 
 use std::sync::Arc;
 
@@ -8,42 +13,32 @@ use eventdriven_core::naming::Role;
 use eventdriven_core::spec::PipelineSpec;
 
 use crate::aws::{AwsClients, Tags};
-use crate::children::access_entry::StateMachineAccess;
-use crate::children::auth_secret::AuthSecret;
-use crate::children::bucket::Bucket;
-use crate::children::cache::{ReplicationGroup, SubnetGroup};
-use crate::children::file_system::FileSystem;
-use crate::children::function::ListChunksFunction;
-use crate::children::pod_identity::JobIdentity;
-use crate::children::role::PipelineRole;
-use crate::children::security_group::PipelineSecurityGroup;
-use crate::children::state_machine::PipelineStateMachine;
-use crate::children::table::Table;
-use crate::children::trigger_rule::InputRule;
 use crate::lifecycle::{self, Child, Failure};
+// Every module of `children/`, so a new one needs no import here.
+use crate::pipeline::children::*;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
 
 /// Each child after the ones it needs: the Lambda's environment names the file system and the
 /// progress store, the definition names the Lambda, the rule starts the state machine, and
 /// the access entry and the association grant the roles.
-const ORDER: [&dyn Child<Pipeline>; 16] = [
-    &Bucket,
-    &PipelineSecurityGroup,
-    &Table,
-    &FileSystem,
-    &AuthSecret,
-    &SubnetGroup,
-    &ReplicationGroup,
-    &PipelineRole(Role::StateMachine),
-    &PipelineRole(Role::Events),
-    &PipelineRole(Role::Lambda),
-    &PipelineRole(Role::Job),
-    &ListChunksFunction,
-    &PipelineStateMachine,
-    &InputRule,
-    &StateMachineAccess,
-    &JobIdentity,
+const ORDER: &[&dyn Child<Pipeline>] = &[
+    &bucket::Bucket,
+    &security_group::PipelineSecurityGroup,
+    &table::Table,
+    &file_system::FileSystem,
+    &auth_secret::AuthSecret,
+    &cache::SubnetGroup,
+    &cache::ReplicationGroup,
+    &role::PipelineRole(Role::StateMachine),
+    &role::PipelineRole(Role::Events),
+    &role::PipelineRole(Role::Lambda),
+    &role::PipelineRole(Role::Job),
+    &function::ListChunksFunction,
+    &state_machine::PipelineStateMachine,
+    &rule::InputRule,
+    &access_entry::StateMachineAccess,
+    &pod_identity::JobIdentity,
 ];
 
 /// Creates every child missing from `children`.
@@ -54,7 +49,7 @@ pub async fn create(
     children: &mut Children,
 ) -> Result<(), Failure> {
     let plan = Deployment::prepare(aws, spec, tags).await?;
-    lifecycle::ensure(&ORDER, &plan, children).await
+    lifecycle::ensure(ORDER, &plan, children).await
 }
 
 /// Re-creates children found missing, then re-applies every in-place setting (and the tags,
@@ -67,8 +62,8 @@ pub async fn update(
     children: &mut Children,
 ) -> Result<(), Failure> {
     let plan = Deployment::prepare(aws, spec, tags).await?;
-    lifecycle::ensure(&ORDER, &plan, children).await?;
-    lifecycle::apply_settings(&ORDER, &plan, children, tags_changed).await
+    lifecycle::ensure(ORDER, &plan, children).await?;
+    lifecycle::apply_settings(ORDER, &plan, children, tags_changed).await
 }
 
 /// Forgets every recorded child that no longer exists, and notes what the others hold.
@@ -78,7 +73,7 @@ pub async fn refresh(aws: Arc<AwsClients>, cluster_name: String, children: &mut 
         cluster_name,
         force_destroy: false,
     };
-    lifecycle::refresh(&ORDER, &scope, children).await
+    lifecycle::refresh(ORDER, &scope, children).await
 }
 
 /// Deletes every recorded child, in reverse order; unless `force_destroy`, none when the bucket
@@ -94,7 +89,7 @@ pub async fn destroy(
         cluster_name,
         force_destroy,
     };
-    lifecycle::destroy(&ORDER, &scope, children).await
+    lifecycle::destroy(ORDER, &scope, children).await
 }
 
 #[cfg(test)]

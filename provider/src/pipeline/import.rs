@@ -13,13 +13,14 @@ use eventdriven_core::spec::PipelineSpec;
 use eventdriven_core::trigger;
 use tf_provider::value::Value;
 
-use crate::aws::{AwsClients, AwsError};
-use crate::children::{
-    access_entry, auth_secret, bucket, cache, file_system, function, pod_identity, role, security_group, state_machine,
-    table, trigger_rule,
+use crate::adapters::{
+    access_entry, auth_secret, bucket, cache, file_system, function, pod_identity, role, rule, security_group,
+    state_machine, table,
 };
+use crate::aws::{AwsClients, AwsError};
 use crate::cluster;
 use crate::lifecycle::Failure;
+use crate::pipeline::children::cache::redis_url;
 use crate::pipeline::deploy;
 use crate::pipeline::state::{Children, PipelineState};
 
@@ -52,7 +53,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     spec.keep_work = embedded.keep_work;
 
     let rule_name = Names::new(&spec, &context).input_rule();
-    let pattern = trigger_rule::read(&aws, &rule_name, None)
+    let pattern = rule::read(&aws, &rule_name, None)
         .await
         .map_err(failed("EventBridge rule", &rule_name))?;
     if let Some((bucket, prefix, suffix)) = pattern.as_ref().and_then(trigger::input_filter) {
@@ -92,7 +93,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
         .map_err(failed("ElastiCache replication group", &group_id))?
     {
         spec.redis_node_type = group.node_type.unwrap_or(spec.redis_node_type);
-        children.redis_url = group.endpoint.map(|e| format!("rediss://{}:{}", e.address, e.port));
+        children.redis_url = group.endpoint.as_ref().map(redis_url);
         children.replication_group_id = Some(group_id);
     }
     let table_name = names.table();

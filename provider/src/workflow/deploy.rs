@@ -1,6 +1,14 @@
 //! The ordered children of a workflow and the walks over them. The listeners' children (role,
 //! function, rule) come one set per listener, so the list is built from the listener names:
 //! the planned ones to create and update, the recorded ones to refresh and destroy.
+//!
+//! Adding a child takes one file in `children/` (its `Child` impl and its tests, over an
+//! adapter of `crate::adapters`), its `mod` line in `children/mod.rs` and one line in [`order`]
+//! (one more in `update` if the configuration can drop it); and, to record its identity, one
+//! field in `state::WorkflowChildren` and the attribute Terraform shows it under (one row of
+//! `WorkflowState`'s attribute table, and its name in `each_child_string!`). A child per
+//! listener goes in [`listener_children`] instead, and records its identity in `ListenerIds`
+//! and a map attribute of its own, which `state` converts by hand.
 
 use std::sync::Arc;
 
@@ -8,14 +16,10 @@ use eventdriven_core::workflow::naming::{WorkflowRole, WorkflowRule};
 use eventdriven_core::workflow::spec::WorkflowSpec;
 
 use crate::aws::{AwsClients, Tags};
-use crate::children::bucket::WorkflowBucket;
-use crate::children::function::ListenerFunction;
-use crate::children::log_group::TrailLogGroup;
-use crate::children::role::{ListenerRole, WorkflowRoleChild};
-use crate::children::state_machine::WorkflowMachine;
-use crate::children::trigger_rule::{ListenerRule, WorkflowRuleChild};
 use crate::cluster;
 use crate::lifecycle::{self, Child, Failure};
+// Every module of `children/`, so a new one needs no import here.
+use crate::workflow::children::*;
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
 use crate::workflow::state::WorkflowChildren;
 
@@ -24,9 +28,9 @@ type Children = Vec<Box<dyn Child<Workflow>>>;
 /// One listener's children, in creation order.
 fn listener_children(name: &str) -> Children {
     vec![
-        Box::new(ListenerRole(name.to_owned())),
-        Box::new(ListenerFunction(name.to_owned())),
-        Box::new(ListenerRule(name.to_owned())),
+        Box::new(role::ListenerRole(name.to_owned())),
+        Box::new(function::ListenerFunction(name.to_owned())),
+        Box::new(rule::ListenerRule(name.to_owned())),
     ]
 }
 
@@ -34,21 +38,21 @@ fn listener_children(name: &str) -> Children {
 /// comes last, so no run starts before everything is in place.
 fn order<'a>(listeners: impl IntoIterator<Item = &'a String>) -> Children {
     let mut all: Children = vec![
-        Box::new(WorkflowBucket),
-        Box::new(TrailLogGroup),
-        Box::new(WorkflowRoleChild(WorkflowRole::Main)),
-        Box::new(WorkflowRoleChild(WorkflowRole::Finisher)),
-        Box::new(WorkflowRoleChild(WorkflowRole::Events)),
+        Box::new(bucket::WorkflowBucket),
+        Box::new(log_group::TrailLogGroup),
+        Box::new(role::WorkflowRoleChild(WorkflowRole::Main)),
+        Box::new(role::WorkflowRoleChild(WorkflowRole::Finisher)),
+        Box::new(role::WorkflowRoleChild(WorkflowRole::Events)),
     ];
     for name in listeners {
         all.extend(listener_children(name));
     }
     all.extend([
-        Box::new(WorkflowMachine::Main) as Box<dyn Child<Workflow>>,
-        Box::new(WorkflowMachine::Finisher),
-        Box::new(WorkflowRuleChild(WorkflowRule::Finisher)),
-        Box::new(WorkflowRuleChild(WorkflowRule::Trail)),
-        Box::new(WorkflowRuleChild(WorkflowRule::Start)),
+        Box::new(state_machine::WorkflowMachine::Main) as Box<dyn Child<Workflow>>,
+        Box::new(state_machine::WorkflowMachine::Finisher),
+        Box::new(rule::WorkflowRuleChild(WorkflowRule::Finisher)),
+        Box::new(rule::WorkflowRuleChild(WorkflowRule::Trail)),
+        Box::new(rule::WorkflowRuleChild(WorkflowRule::Start)),
     ]);
     all
 }
@@ -124,11 +128,11 @@ pub async fn update(
         }
     }
     if spec.trail.is_none() {
-        unwanted.push(Box::new(TrailLogGroup));
-        unwanted.push(Box::new(WorkflowRuleChild(WorkflowRule::Trail)));
+        unwanted.push(Box::new(log_group::TrailLogGroup));
+        unwanted.push(Box::new(rule::WorkflowRuleChild(WorkflowRule::Trail)));
     }
     if !spec.bucket {
-        unwanted.push(Box::new(WorkflowBucket));
+        unwanted.push(Box::new(bucket::WorkflowBucket));
     }
     let result = lifecycle::destroy(&refs(&unwanted), &scope, children).await;
     tidy(children);

@@ -12,8 +12,8 @@ use eventdriven_core::workflow::naming::{WorkflowNames, WorkflowRule};
 use eventdriven_core::workflow::spec::{ListenerSpec, TrailSpec, WorkflowSpec};
 use tf_provider::value::Value;
 
+use crate::adapters::{bucket, function, log_group, role, rule, state_machine};
 use crate::aws::{AwsClients, AwsError};
-use crate::children::{bucket, function, log_group, role, state_machine, trigger_rule};
 use crate::cluster;
 use crate::lifecycle::Failure;
 use crate::workflow::deploy;
@@ -44,7 +44,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<WorkflowState, F
 
     let bus = (spec.event_bus != "default").then(|| spec.event_bus.clone());
     let start_rule = WorkflowNames::new(&spec, &context).rule(WorkflowRule::Start);
-    let start = trigger_rule::read(&aws, &start_rule, bus.as_deref())
+    let start = rule::read(&aws, &start_rule, bus.as_deref())
         .await
         .map_err(failed("EventBridge rule", &start_rule))?;
     if let Some(detail_type) = start.as_ref().and_then(|p| p["detail-type"][0].as_str()) {
@@ -136,10 +136,10 @@ async fn import_listeners(
     for function_name in functions {
         let listener_name = function_name.trim_start_matches(&prefix).to_owned();
         let probe = ListenerSpec::new(listener_name.clone(), &[], &[]);
-        let rule = WorkflowNames::new(spec, context).listener_rule(&probe);
-        let Some(pattern) = trigger_rule::read(aws, &rule, bus)
+        let rule_name = WorkflowNames::new(spec, context).listener_rule(&probe);
+        let Some(pattern) = rule::read(aws, &rule_name, bus)
             .await
-            .map_err(failed("EventBridge rule", &rule))?
+            .map_err(failed("EventBridge rule", &rule_name))?
         else {
             continue;
         };

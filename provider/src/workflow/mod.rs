@@ -1,6 +1,7 @@
 //! The `eventdriven_workflow` resource: what is particular to it in the one resource shape
 //! ([`crate::resource::OwnerResource`]).
 
+mod children;
 mod deploy;
 mod import;
 pub(crate) mod plan;

@@ -1,5 +1,6 @@
-//! S3 buckets: the pipeline's (input objects land here, results are written back) and a
-//! workflow's (intermediate results of its listeners).
+//! S3 buckets: created in the clients' region, then made private, reachable only over TLS (the
+//! policy given), encrypted at rest and sending their events to EventBridge; run objects expire;
+//! emptied of every object version before deletion.
 
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration,
@@ -9,18 +10,10 @@ use aws_sdk_s3::types::{
 };
 
 use eventdriven_core::contract::{RUNS_EXPIRATION_DAYS, RUNS_PREFIX};
-use eventdriven_core::iam;
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found};
-use async_trait::async_trait;
 
-use crate::lifecycle::Child;
-use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::Children;
-use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
-use crate::workflow::state::WorkflowChildren;
-
-/// Creates the bucket; [`configure`] then makes it what the pipeline needs.
+/// Creates the bucket; [`configure`] then makes it private.
 pub async fn create(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
     let mut request = aws.s3.create_bucket().bucket(bucket);
     // us-east-1 is the one region that rejects an explicit location constraint.
@@ -36,7 +29,7 @@ pub async fn create(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
 }
 
 /// Makes the bucket private, reachable only over TLS (`policy`), encrypted at rest and sending
-/// its events to EventBridge (the pipeline's trigger). Every call is an idempotent put, so this
+/// its events to EventBridge (where rules can start runs on them). Every call is an idempotent put, so this
 /// also heals drift.
 pub async fn configure(aws: &AwsClients, bucket: &str, policy: &serde_json::Value) -> Result<(), AwsError> {
     aws.s3
@@ -88,7 +81,7 @@ pub async fn configure(aws: &AwsClients, bucket: &str, policy: &serde_json::Valu
     Ok(())
 }
 
-/// Expires what the pipeline's runs leave under the runs prefix (chunk lists, a Distributed
+/// Expires what runs leave under the runs prefix (chunk lists, a Distributed
 /// Map's results) after [`RUNS_EXPIRATION_DAYS`], and uploads there left incomplete after a
 /// day. An idempotent put, so it also heals drift.
 pub async fn expire_run_objects(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
@@ -187,121 +180,8 @@ pub async fn delete(aws: &AwsClients, bucket: &str) -> Result<(), AwsError> {
 }
 
 /// Whether the bucket holds any object version or delete marker.
-async fn holds_objects(aws: &AwsClients, bucket: &str) -> Result<bool, AwsError> {
+pub async fn holds_objects(aws: &AwsClients, bucket: &str) -> Result<bool, AwsError> {
     let listed = aws.s3.list_object_versions().bucket(bucket).max_keys(1).send().await;
     Ok(found(listed.map_err(AwsError::from))?
         .is_some_and(|l| !l.versions().is_empty() || !l.delete_markers().is_empty()))
-}
-
-/// The pipeline's bucket: input objects land here, results are written back.
-pub struct Bucket;
-
-#[async_trait]
-impl Child<Pipeline> for Bucket {
-    fn label(&self) -> &'static str {
-        "S3 bucket"
-    }
-
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().bucket()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.bucket
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if children.bucket.is_none() {
-            let name = self.name(plan);
-            create(&plan.aws, &name).await?;
-            children.bucket = Some(name.clone());
-            configure(&plan.aws, &name, &iam::bucket_policy(&plan.names())).await?;
-            expire_run_objects(&plan.aws, &name).await?;
-            put_tags(&plan.aws, &name, &plan.tags).await?;
-        }
-        Ok(())
-    }
-
-    async fn apply_settings(&self, plan: &Deployment, _children: &mut Children) -> Result<(), AwsError> {
-        let name = self.name(plan);
-        configure(&plan.aws, &name, &iam::bucket_policy(&plan.names())).await?;
-        expire_run_objects(&plan.aws, &name).await
-    }
-
-    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, id, &plan.tags).await
-    }
-
-    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
-        exists(&scope.aws, id).await
-    }
-
-    async fn may_delete(&self, scope: &Teardown, id: &str) -> Result<(), AwsError> {
-        scope.may_lose("S3 bucket", holds_objects(&scope.aws, id).await?, "objects")
-    }
-
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await
-    }
-}
-
-/// A workflow's bucket, when it has one: private, encrypted, TLS only.
-pub struct WorkflowBucket;
-
-fn workflow_bucket_policy(plan: &WorkflowPlan) -> serde_json::Value {
-    iam::tls_only_bucket_policy(&plan.names().bucket_arn())
-}
-
-#[async_trait]
-impl Child<Workflow> for WorkflowBucket {
-    fn label(&self) -> &'static str {
-        "S3 bucket"
-    }
-
-    fn name(&self, plan: &WorkflowPlan) -> String {
-        plan.names().bucket()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
-        &mut children.bucket_name
-    }
-
-    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        if children.bucket_name.is_none() && plan.spec.bucket {
-            let name = self.name(plan);
-            create(&plan.aws, &name).await?;
-            children.bucket_name = Some(name.clone());
-            configure(&plan.aws, &name, &workflow_bucket_policy(plan)).await?;
-            put_tags(&plan.aws, &name, &plan.tags).await?;
-        }
-        Ok(())
-    }
-
-    async fn apply_settings(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        match &children.bucket_name {
-            Some(name) => configure(&plan.aws, name, &workflow_bucket_policy(plan)).await,
-            None => Ok(()),
-        }
-    }
-
-    async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, id, &plan.tags).await
-    }
-
-    async fn refresh(
-        &self,
-        scope: &WorkflowScope,
-        id: &str,
-        _children: &mut WorkflowChildren,
-    ) -> Result<bool, AwsError> {
-        exists(&scope.aws, id).await
-    }
-
-    async fn may_delete(&self, scope: &WorkflowScope, id: &str) -> Result<(), AwsError> {
-        scope.may_lose("S3 bucket", holds_objects(&scope.aws, id).await?, "objects")
-    }
-
-    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await
-    }
 }

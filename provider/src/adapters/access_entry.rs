@@ -1,21 +1,14 @@
-//! The EKS access entry letting the state machine's role run Jobs, scoped to the pipeline's
-//! namespace through an access policy association (not cluster admin).
+//! EKS access entries: a principal's access to a cluster, granted through an access policy
+//! association scoped to one namespace (not cluster admin).
 
 use std::collections::HashMap;
 
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 
-use eventdriven_core::naming::Role;
-
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found};
-use async_trait::async_trait;
 
-use crate::lifecycle::Child;
-use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::Children;
-
-/// The `eks:runJob.sync` integration creates, watches and deletes Jobs and reads their pods'
-/// logs: the managed edit policy covers that, within the namespace only.
+/// The managed policy letting a principal create, watch and delete a namespace's workloads and
+/// read their pods' logs (what `eks:runJob.sync` does), within the associated namespace only.
 pub fn edit_policy_arn(partition: &str) -> String {
     format!("arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy")
 }
@@ -116,55 +109,4 @@ pub async fn delete(aws: &AwsClients, cluster_name: &str, principal_arn: &str) -
         .send()
         .await;
     ignore_not_found(out.map(drop).map_err(Into::into))
-}
-
-/// The state machine role's access to the cluster, limited to the pipeline's namespace.
-pub struct StateMachineAccess;
-
-impl StateMachineAccess {
-    /// Grants edit access to the namespace only (creating and updating are the same call).
-    async fn scope(&self, plan: &Deployment, principal: &str) -> Result<(), AwsError> {
-        let policy = edit_policy_arn(&plan.context.partition);
-        associate_policy(&plan.aws, &plan.cluster.name, principal, &plan.spec.namespace, &policy).await
-    }
-}
-
-#[async_trait]
-impl Child<Pipeline> for StateMachineAccess {
-    fn label(&self) -> &'static str {
-        "EKS access entry"
-    }
-
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().role_arn(Role::StateMachine)
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.access_entry_arn
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if children.access_entry_arn.is_none() {
-            let principal = children.state_machine_role_arn.clone().unwrap_or_default();
-            let arn = create(&plan.aws, &plan.cluster.name, &principal, &plan.tags).await?;
-            children.access_entry_arn = Some(arn);
-            self.scope(plan, &principal).await?;
-        }
-        Ok(())
-    }
-
-    async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        let principal = children.state_machine_role_arn.clone().unwrap_or_default();
-        self.scope(plan, &principal).await
-    }
-
-    async fn refresh(&self, scope: &Teardown, _id: &str, children: &mut Children) -> Result<bool, AwsError> {
-        let principal = children.state_machine_role_arn.as_deref().unwrap_or_default();
-        Ok(read(&scope.aws, &scope.cluster_name, principal).await?.is_some())
-    }
-
-    async fn delete(&self, scope: &Teardown, _id: &str, children: &Children) -> Result<(), AwsError> {
-        let principal = children.state_machine_role_arn.as_deref().unwrap_or_default();
-        delete(&scope.aws, &scope.cluster_name, principal).await
-    }
 }

@@ -1,18 +1,13 @@
-//! The pipeline's security group (core's `network` rules): attached to the mount targets, the
-//! replication group and the list-chunks function. Its rules are made exactly core's, whatever
-//! was added or removed outside Terraform; deleting it waits for the function's network
-//! interfaces, which Lambda releases some minutes after the function is gone.
+//! EC2 security groups whose rules are made exactly the given `network::Rule`s, whatever was
+//! added or removed outside Terraform. Deleting one waits for the network interfaces still using
+//! it, which Lambda releases some minutes after their function is gone.
 
 use std::collections::BTreeSet;
 
-use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair};
-use eventdriven_core::network::{Direction, Peer, Rule, pipeline_rules};
+use eventdriven_core::network::{Direction, Peer, Rule};
 
 use crate::aws::{AwsClients, AwsError, Tags, found, sync_tags, wait_until};
-use crate::lifecycle::Child;
-use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::Children;
 
 /// A rule as EC2 holds it: any protocol and port range, so rules not made here can be found.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -204,48 +199,53 @@ pub async fn put_tags(aws: &AwsClients, group_id: &str, tags: &Tags) -> Result<(
     sync_tags(current, tags, untag, tag).await
 }
 
-/// The pipeline's security group.
-pub struct PipelineSecurityGroup;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[async_trait]
-impl Child<Pipeline> for PipelineSecurityGroup {
-    fn label(&self) -> &'static str {
-        "security group"
+    const OWN: &str = "sg-own";
+
+    fn rules() -> Vec<Rule> {
+        vec![
+            Rule {
+                direction: Direction::Ingress,
+                port: 2049,
+                peer: Peer::Group("sg-nodes".into()),
+            },
+            Rule {
+                direction: Direction::Egress,
+                port: 6379,
+                peer: Peer::Itself,
+            },
+            Rule {
+                direction: Direction::Egress,
+                port: 443,
+                peer: Peer::Cidr("0.0.0.0/0".into()),
+            },
+        ]
     }
 
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().security_group()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.security_group_id
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if children.security_group_id.is_none() {
-            let id = create(&plan.aws, &self.name(plan), &plan.cluster.vpc_id, &plan.tags).await?;
-            children.security_group_id = Some(id.clone());
-            sync_rules(&plan.aws, &id, &pipeline_rules(&plan.spec, &plan.cluster)).await?;
+    #[test]
+    fn rules_read_back_as_they_were_authorized_the_group_itself_by_its_id() {
+        for rule in rules() {
+            let wanted = LiveRule::from(&rule);
+            let permission = wanted.permission(OWN);
+            if rule.peer == Peer::Itself {
+                assert_eq!(permission.user_id_group_pairs()[0].group_id(), Some(OWN));
+            }
+            assert_eq!(live_rules(rule.direction, &[permission], OWN), [wanted]);
         }
-        Ok(())
     }
 
-    async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        match &children.security_group_id {
-            Some(id) => sync_rules(&plan.aws, id, &pipeline_rules(&plan.spec, &plan.cluster)).await,
-            None => Ok(()),
-        }
-    }
-
-    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, id, &plan.tags).await
-    }
-
-    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
-        exists(&scope.aws, id).await
-    }
-
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await
+    #[test]
+    fn a_rule_made_elsewhere_differs_from_every_wanted_one() {
+        let allow_all = IpPermission::builder()
+            .ip_protocol("-1")
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build();
+        let live = live_rules(Direction::Egress, &[allow_all], OWN);
+        let wanted: Vec<LiveRule> = rules().iter().map(LiveRule::from).collect();
+        assert_eq!(live.len(), 1);
+        assert!(!wanted.contains(&live[0]), "the default allow-all egress is revoked");
     }
 }

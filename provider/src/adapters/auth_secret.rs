@@ -1,14 +1,9 @@
-//! The Secrets Manager secret holding the Redis auth token. The provider generates the token,
-//! hands it to ElastiCache and stores it here only; the runtime reads it by ARN.
+//! Secrets Manager secrets holding a Redis auth token: the token is generated here from the OS's
+//! secure generator, stored on create and read back by ARN, and appears nowhere else.
 
 use aws_sdk_secretsmanager::types::Tag;
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, sync_tags};
-use async_trait::async_trait;
-
-use crate::lifecycle::Child;
-use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::{AuthToken, Children};
 
 /// Length of a generated token: ElastiCache accepts 16 to 128 printable characters.
 const TOKEN_LENGTH: usize = 48;
@@ -87,7 +82,7 @@ pub async fn put_tags(aws: &AwsClients, secret_arn: &str, tags: &Tags) -> Result
     sync_tags(out.tags().iter().filter_map(|t| t.key()), tags, untag, tag).await
 }
 
-/// Deletes without the recovery window, so a pipeline re-created under the same name can
+/// Deletes without the recovery window, so an owner re-created under the same name can
 /// create its secret again at once.
 pub async fn delete(aws: &AwsClients, secret_arn: &str) -> Result<(), AwsError> {
     let deleted = aws
@@ -98,47 +93,6 @@ pub async fn delete(aws: &AwsClients, secret_arn: &str) -> Result<(), AwsError> 
         .send()
         .await;
     ignore_not_found(deleted.map(drop).map_err(Into::into))
-}
-
-/// The secret holding the progress store's auth token. A new secret's token is handed to the
-/// replication group, which takes it at creation or, when it exists already, as its new token.
-pub struct AuthSecret;
-
-#[async_trait]
-impl Child<Pipeline> for AuthSecret {
-    fn label(&self) -> &'static str {
-        "Secrets Manager secret"
-    }
-
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().redis_auth_secret()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.redis_auth_secret_arn
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if children.redis_auth_secret_arn.is_none() {
-            let token = generate_token()?;
-            let arn = create(&plan.aws, &self.name(plan), &token, &plan.tags).await?;
-            children.redis_auth_secret_arn = Some(arn);
-            children.new_auth_token = Some(AuthToken(token));
-        }
-        Ok(())
-    }
-
-    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, id, &plan.tags).await
-    }
-
-    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
-        exists(&scope.aws, id).await
-    }
-
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await
-    }
 }
 
 #[cfg(test)]

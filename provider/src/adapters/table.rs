@@ -1,4 +1,4 @@
-//! The DynamoDB orders table: one item per order, keyed by `OrderId`.
+//! DynamoDB tables with a string partition key, billed on demand or provisioned.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType, Tag,
@@ -7,14 +7,6 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::client::Waiters;
 
 use crate::aws::{AwsClients, AwsError, Tags, WAITER_LIMIT, found, ignore_not_found, sync_tags, waiter_failed};
-use async_trait::async_trait;
-
-use crate::lifecycle::Child;
-use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::Children;
-
-/// The partition key the runtime writes every order under.
-pub const PARTITION_KEY: &str = "OrderId";
 
 /// How the table is billed: on demand, or provisioned with the given read and write units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,20 +16,27 @@ pub struct Billing<'a> {
     pub write_capacity: Option<i64>,
 }
 
-pub async fn create(aws: &AwsClients, table: &str, billing: Billing<'_>, tags: &Tags) -> Result<(), AwsError> {
+/// Creates the table, keyed by the string attribute `partition_key`.
+pub async fn create(
+    aws: &AwsClients,
+    table: &str,
+    partition_key: &str,
+    billing: Billing<'_>,
+    tags: &Tags,
+) -> Result<(), AwsError> {
     let tags = dynamodb_tags(tags)?;
     aws.dynamodb
         .create_table()
         .table_name(table)
         .attribute_definitions(
             AttributeDefinition::builder()
-                .attribute_name(PARTITION_KEY)
+                .attribute_name(partition_key)
                 .attribute_type(ScalarAttributeType::S)
                 .build()?,
         )
         .key_schema(
             KeySchemaElement::builder()
-                .attribute_name(PARTITION_KEY)
+                .attribute_name(partition_key)
                 .key_type(KeyType::Hash)
                 .build()?,
         )
@@ -127,6 +126,12 @@ fn dynamodb_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
         .collect()
 }
 
+/// Whether the table holds any item.
+pub async fn holds_items(aws: &AwsClients, table: &str) -> Result<bool, AwsError> {
+    let scanned = aws.dynamodb.scan().table_name(table).limit(1).send().await;
+    Ok(found(scanned.map_err(AwsError::from))?.is_some_and(|s| !s.items().is_empty()))
+}
+
 pub async fn delete(aws: &AwsClients, table: &str) -> Result<(), AwsError> {
     let deleted = aws.dynamodb.delete_table().table_name(table).send().await;
     ignore_not_found(deleted.map(drop).map_err(Into::into))?;
@@ -139,53 +144,29 @@ pub async fn delete(aws: &AwsClients, table: &str) -> Result<(), AwsError> {
     Ok(())
 }
 
-/// The pipeline's orders table.
-pub struct Table;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[async_trait]
-impl Child<Pipeline> for Table {
-    fn label(&self) -> &'static str {
-        "DynamoDB table"
-    }
-
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().table()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.table_name
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if children.table_name.is_none() {
-            let name = self.name(plan);
-            let billing = Billing {
-                mode: &plan.spec.dynamodb_billing_mode,
-                read_capacity: plan.spec.dynamodb_read_capacity,
-                write_capacity: plan.spec.dynamodb_write_capacity,
-            };
-            create(&plan.aws, &name, billing, &plan.tags).await?;
-            children.table_name = Some(name.clone());
-            wait_active(&plan.aws, &name).await?;
-        }
-        Ok(())
-    }
-
-    async fn tag(&self, plan: &Deployment, _id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, &plan.names().table_arn(), &plan.tags).await
-    }
-
-    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
-        Ok(read(&scope.aws, id).await?.is_some())
-    }
-
-    async fn may_delete(&self, scope: &Teardown, id: &str) -> Result<(), AwsError> {
-        let scanned = scope.aws.dynamodb.scan().table_name(id).limit(1).send().await;
-        let holds_orders = found(scanned.map_err(AwsError::from))?.is_some_and(|s| !s.items().is_empty());
-        scope.may_lose("DynamoDB table", holds_orders, "orders")
-    }
-
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await
+    #[test]
+    fn capacity_units_only_go_with_provisioned_billing() {
+        let on_demand = Billing {
+            mode: "PAY_PER_REQUEST",
+            read_capacity: Some(5),
+            write_capacity: Some(5),
+        };
+        assert_eq!(provisioned_throughput(on_demand).unwrap(), None);
+        let provisioned = Billing {
+            mode: "PROVISIONED",
+            ..on_demand
+        };
+        let throughput = provisioned_throughput(provisioned).unwrap().unwrap();
+        assert_eq!(throughput.read_capacity_units(), 5);
+        assert_eq!(throughput.write_capacity_units(), 5);
+        let without_units = Billing {
+            write_capacity: None,
+            ..provisioned
+        };
+        assert_eq!(provisioned_throughput(without_units).unwrap(), None);
     }
 }

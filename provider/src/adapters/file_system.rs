@@ -1,15 +1,10 @@
-//! The EFS file system the Jobs share as their work directory, its mount targets in the
-//! cluster's subnets, and its access point (for Jobs that mount it through the EFS CSI driver).
+//! EFS: an encrypted file system, its mount targets (one per Availability Zone) and an access
+//! point confining its clients to one directory as a nonroot user.
 
 use aws_sdk_efs::types::{CreationInfo, LifeCycleState, PosixUser, RootDirectory, Tag};
 use eventdriven_core::manifest::ACCESS_POINT_UID;
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, sync_tags, wait_until};
-use async_trait::async_trait;
-
-use crate::lifecycle::Child;
-use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::Children;
 
 fn efs_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
     tags.iter()
@@ -162,7 +157,7 @@ pub async fn put_tags(aws: &AwsClients, file_system_id: &str, tags: &Tags) -> Re
     sync_tags(current, tags, untag, tag).await
 }
 
-/// Creates the access point confining its clients to `root` (created owned by the Jobs' user);
+/// Creates the access point confining its clients to `root` (created owned by `ACCESS_POINT_UID`, the user the Jobs run as);
 /// returns its id. `client_token` makes a retried create return the same access point.
 pub async fn create_access_point(
     aws: &AwsClients,
@@ -239,80 +234,4 @@ pub async fn delete(aws: &AwsClients, file_system_id: &str) -> Result<(), AwsErr
     let deleted = aws.efs.delete_file_system().file_system_id(file_system_id).send().await;
     ignore_not_found(deleted.map(drop).map_err(Into::into))?;
     wait_until(|| async { Ok(life_cycle_state(aws, file_system_id).await?.is_none().then_some(())) }).await
-}
-
-/// The pipeline's work directory: the file system, a mount target in each cluster subnet and
-/// the access point the Jobs' volume claim may use. They are created and deleted as one.
-pub struct FileSystem;
-
-#[async_trait]
-impl Child<Pipeline> for FileSystem {
-    fn label(&self) -> &'static str {
-        "EFS file system"
-    }
-
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().efs_creation_token()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.file_system_id
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        let (aws, token) = (&plan.aws, self.name(plan));
-        let id = match &children.file_system_id {
-            Some(id) => id.clone(),
-            None => {
-                let id = create(aws, &token, &plan.tags).await?;
-                children.file_system_id = Some(id.clone());
-                id
-            }
-        };
-        wait_available(aws, &id).await?;
-        if children.mount_target_ids.as_ref().is_none_or(Vec::is_empty) {
-            let (subnets, groups) = (&plan.cluster.subnet_ids, plan.security_groups(children));
-            children.mount_target_ids = Some(create_mount_targets(aws, &id, subnets, &groups).await?);
-        }
-        if children.access_point_id.is_none() {
-            let root = plan.names().efs_access_point_root();
-            children.access_point_id = Some(create_access_point(aws, &id, &root, &token, &plan.tags).await?);
-        }
-        Ok(())
-    }
-
-    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, id, &plan.tags).await
-    }
-
-    /// Also forgets mount targets and an access point that are gone, so they come back.
-    async fn refresh(&self, scope: &Teardown, id: &str, children: &mut Children) -> Result<bool, AwsError> {
-        if life_cycle_state(&scope.aws, id).await?.is_none() {
-            return Ok(false);
-        }
-        let live = mount_targets(&scope.aws, id).await?;
-        let recorded = children.mount_target_ids.clone().unwrap_or_default();
-        if recorded.is_empty() || recorded.iter().any(|mt| !live.iter().any(|(live_id, _)| live_id == mt)) {
-            children.mount_target_ids = None;
-        }
-        let access_points = access_points(&scope.aws, id).await?;
-        if children
-            .access_point_id
-            .as_ref()
-            .is_some_and(|ap| !access_points.contains(ap))
-        {
-            children.access_point_id = None;
-        }
-        Ok(true)
-    }
-
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete(&scope.aws, id).await
-    }
-
-    fn forget(&self, children: &mut Children) {
-        children.file_system_id = None;
-        children.mount_target_ids = None;
-        children.access_point_id = None;
-    }
 }

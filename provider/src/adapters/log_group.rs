@@ -1,16 +1,9 @@
-//! CloudWatch Logs groups: a workflow's trail (every event its trail rule writes, with a
-//! retention and the resource policy that lets only that rule write there), and the groups its
-//! listener functions log to.
+//! CloudWatch Logs groups: creation with tags, retention, the account-level resource policies
+//! that let a service write to a group, and deletion.
 
 use aws_sdk_cloudwatchlogs::Client;
-use eventdriven_core::workflow::iam::trail_resource_policy;
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, sync_tags};
-use async_trait::async_trait;
-
-use crate::lifecycle::Child;
-use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
-use crate::workflow::state::WorkflowChildren;
 
 fn logs(aws: &AwsClients) -> &Client {
     &aws.logs
@@ -104,70 +97,4 @@ pub async fn delete(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
 pub async fn delete_resource_policy(aws: &AwsClients, policy_name: &str) -> Result<(), AwsError> {
     let out = logs(aws).delete_resource_policy().policy_name(policy_name).send().await;
     ignore_not_found(out.map(drop).map_err(Into::into))
-}
-
-/// The workflow's trail log group, when the workflow has a `trail` block.
-pub struct TrailLogGroup;
-
-impl TrailLogGroup {
-    async fn configure_for(&self, plan: &WorkflowPlan, retention_days: i64) -> Result<(), AwsError> {
-        let names = plan.names();
-        put_retention(&plan.aws, &names.trail_log_group(), retention_days).await?;
-        put_resource_policy(
-            &plan.aws,
-            &names.trail_resource_policy(),
-            &trail_resource_policy(&names),
-        )
-        .await
-    }
-}
-
-#[async_trait]
-impl Child<Workflow> for TrailLogGroup {
-    fn label(&self) -> &'static str {
-        "CloudWatch Logs group"
-    }
-
-    fn name(&self, plan: &WorkflowPlan) -> String {
-        plan.names().trail_log_group()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
-        &mut children.trail_log_group
-    }
-
-    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        if let (None, Some(trail)) = (&children.trail_log_group, &plan.spec.trail) {
-            let name = self.name(plan);
-            create(&plan.aws, &name, &plan.tags).await?;
-            children.trail_log_group = Some(name);
-            self.configure_for(plan, trail.retention_days).await?;
-        }
-        Ok(())
-    }
-
-    async fn apply_settings(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        match (&children.trail_log_group, &plan.spec.trail) {
-            (Some(_), Some(trail)) => self.configure_for(plan, trail.retention_days).await,
-            _ => Ok(()),
-        }
-    }
-
-    async fn tag(&self, plan: &WorkflowPlan, _id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, &plan.names().trail_log_group_arn(), &plan.tags).await
-    }
-
-    async fn refresh(
-        &self,
-        scope: &WorkflowScope,
-        id: &str,
-        _children: &mut WorkflowChildren,
-    ) -> Result<bool, AwsError> {
-        Ok(read(&scope.aws, id).await?.is_some())
-    }
-
-    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
-        delete_resource_policy(&scope.aws, &scope.names().trail_resource_policy()).await?;
-        delete(&scope.aws, id).await
-    }
 }

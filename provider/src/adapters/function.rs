@@ -1,28 +1,20 @@
-//! Lambda functions from container images: the pipeline's list-chunks function, in the
-//! cluster's VPC next to the progress store it reads, and a workflow's listeners.
+//! Lambda functions from container images, in a VPC or outside any, and the log groups they
+//! write to (created first, with a retention, so Lambda does not create them without one).
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, ImageConfig, PackageType, VpcConfig};
 
-use eventdriven_core::env::lambda_environment;
-
 use crate::aws::{
     AwsClients, AwsError, Tags, WAITER_LIMIT, found, ignore_not_found, retry_while_role_propagates, sync_tags,
     waiter_failed,
 };
-use async_trait::async_trait;
 
-use crate::children::log_group;
-use crate::lifecycle::Child;
-use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::Children;
-use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
-use crate::workflow::state::WorkflowChildren;
 use eventdriven_core::naming::function_log_group_of;
-use eventdriven_core::workflow::environment::listener_environment;
-use eventdriven_core::workflow::spec::ListenerSpec;
+use eventdriven_core::spec::X86_64;
+
+use crate::adapters::log_group;
 
 /// Everything the function is configured with.
 #[derive(Clone, Debug)]
@@ -122,6 +114,35 @@ pub struct FunctionInfo {
     pub memory_mb: Option<i32>,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
+}
+
+/// What of a live function differs from the settings it should have; each owner updates what
+/// it manages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Drift {
+    pub image: bool,
+    pub architecture: bool,
+    pub environment: bool,
+    pub vpc: bool,
+    pub command: bool,
+    pub timeout: bool,
+    pub memory: bool,
+}
+
+impl FunctionInfo {
+    pub fn drift(&self, wanted: &FunctionSettings<'_>) -> Drift {
+        // Endpoints that report no architecture run the default one.
+        let architecture = self.architecture.as_deref().unwrap_or(X86_64);
+        Drift {
+            image: self.image_uri.as_deref() != Some(wanted.image_uri),
+            architecture: architecture != wanted.architecture,
+            environment: self.environment != *wanted.environment,
+            vpc: self.subnet_ids != wanted.subnet_ids || self.security_group_ids != wanted.security_group_ids,
+            command: self.command != wanted.command,
+            timeout: self.timeout_seconds != Some(wanted.timeout_seconds),
+            memory: self.memory_mb != Some(wanted.memory_mb),
+        }
+    }
 }
 
 /// Names of the functions whose name starts with `prefix`.
@@ -307,212 +328,91 @@ pub async fn delete(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
     ignore_not_found(out.map(drop).map_err(Into::into))
 }
 
-/// The Lambda only lists chunks: a short timeout and little memory are plenty.
-const TIMEOUT_SECONDS: i32 = eventdriven_core::contract::LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS;
-const MEMORY_MB: i32 = 256;
-/// Two weeks of the list-chunks function's logs.
-const LOG_RETENTION_DAYS: i64 = 14;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The list-chunks function, configured from core's settings contract.
-pub struct ListChunksFunction;
-
-#[async_trait]
-impl Child<Pipeline> for ListChunksFunction {
-    fn label(&self) -> &'static str {
-        "Lambda function"
-    }
-
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().lambda_function()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.lambda_function_arn
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if children.lambda_function_arn.is_none() {
-            let name = self.name(plan);
-            let environment = lambda_environment(&plan.spec, &plan.refs(children));
-            let security_group_ids = plan.security_groups(children);
-            let settings = FunctionSettings {
-                name: &name,
-                image_uri: &plan.spec.lambda_image,
-                architecture: &plan.spec.architecture,
-                role_arn: children.lambda_role_arn.as_deref().unwrap_or_default(),
-                subnet_ids: plan.lambda_subnets(),
-                security_group_ids: &security_group_ids,
-                environment: &environment,
-                timeout_seconds: TIMEOUT_SECONDS,
-                memory_mb: MEMORY_MB,
-                command: &[],
-            };
-            // Created first, with a retention, so Lambda does not create it without one.
-            put_function_log_group(&plan.aws, &name, &plan.tags, LOG_RETENTION_DAYS).await?;
-            let arn = create(&plan.aws, &settings, &plan.tags).await?;
-            children.lambda_function_arn = Some(arn);
-            wait_active(&plan.aws, &name).await?;
+    fn wanted(environment: &BTreeMap<String, String>) -> FunctionSettings<'_> {
+        FunctionSettings {
+            name: "f",
+            image_uri: "registry/f:1",
+            architecture: X86_64,
+            role_arn: "arn:aws:iam::123456789012:role/f",
+            subnet_ids: &[],
+            security_group_ids: &[],
+            environment,
+            timeout_seconds: 30,
+            memory_mb: 256,
+            command: &[],
         }
-        Ok(())
     }
 
-    /// Points the function at the configured image and environment when either differs.
-    async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        let name = self.name(plan);
-        let Some(live) = read(&plan.aws, &name).await? else {
-            return Ok(());
+    /// The function as `settings` configure it, as Lambda reports it.
+    fn live(settings: &FunctionSettings<'_>) -> FunctionInfo {
+        FunctionInfo {
+            arn: "arn:aws:lambda:eu-west-1:123456789012:function:f".into(),
+            image_uri: Some(settings.image_uri.to_owned()),
+            architecture: Some(settings.architecture.to_owned()),
+            environment: settings.environment.clone(),
+            command: settings.command.to_vec(),
+            timeout_seconds: Some(settings.timeout_seconds),
+            memory_mb: Some(settings.memory_mb),
+            subnet_ids: settings.subnet_ids.to_vec(),
+            security_group_ids: settings.security_group_ids.to_vec(),
+        }
+    }
+
+    #[test]
+    fn each_setting_that_differs_is_reported_alone() {
+        let environment = BTreeMap::from([("A".to_owned(), "1".to_owned())]);
+        let settings = wanted(&environment);
+        assert_eq!(live(&settings).drift(&settings), Drift::default());
+
+        let cases: [(fn(&mut FunctionInfo), fn(&mut Drift)); 7] = [
+            (|f| f.image_uri = Some("registry/f:2".into()), |d| d.image = true),
+            (|f| f.architecture = Some("arm64".into()), |d| d.architecture = true),
+            (|f| f.environment.clear(), |d| d.environment = true),
+            (|f| f.subnet_ids = vec!["subnet-1".into()], |d| d.vpc = true),
+            (|f| f.command = vec!["serve".into()], |d| d.command = true),
+            (|f| f.timeout_seconds = None, |d| d.timeout = true),
+            (|f| f.memory_mb = Some(512), |d| d.memory = true),
+        ];
+        for (change, differs) in cases {
+            let mut function = live(&settings);
+            change(&mut function);
+            let mut expected = Drift::default();
+            differs(&mut expected);
+            assert_eq!(function.drift(&settings), expected, "{function:?}");
+        }
+    }
+
+    #[test]
+    fn an_unreported_architecture_is_the_default_one() {
+        let environment = BTreeMap::new();
+        let mut function = live(&wanted(&environment));
+        function.architecture = None;
+        assert_eq!(function.drift(&wanted(&environment)), Drift::default());
+        let arm = FunctionSettings {
+            architecture: "arm64",
+            ..wanted(&environment)
         };
-        let (image, architecture) = (&plan.spec.lambda_image, &plan.spec.architecture);
-        // Endpoints that report no architecture run the default one.
-        let live_architecture = live.architecture.as_deref().unwrap_or(eventdriven_core::spec::X86_64);
-        if live.image_uri.as_deref() != Some(image.as_str()) || live_architecture != architecture {
-            update_image(&plan.aws, &name, image, architecture).await?;
-        }
-        let environment = lambda_environment(&plan.spec, &plan.refs(children));
-        if live.environment != environment {
-            update_environment(&plan.aws, &name, &environment).await?;
-        }
-        let (subnets, groups) = (plan.lambda_subnets(), plan.security_groups(children));
-        if live.subnet_ids != subnets || live.security_group_ids != groups {
-            update_vpc(&plan.aws, &name, subnets, &groups).await?;
-        }
-        Ok(())
+        assert!(function.drift(&arm).architecture);
     }
 
-    async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, id, &plan.tags).await
-    }
-
-    /// Notes the image the function runs, so a change made outside Terraform shows in the plan.
-    async fn refresh(&self, scope: &Teardown, id: &str, children: &mut Children) -> Result<bool, AwsError> {
-        let function = read(&scope.aws, id).await?;
-        children.observed.lambda_image = function.as_ref().and_then(|f| f.image_uri.clone());
-        Ok(function.is_some())
-    }
-
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete_with_log_group(&scope.aws, id).await
-    }
-}
-
-/// A workflow listener's function: the handler image with the listener's command, outside any
-/// VPC, invocable by its rule only.
-pub struct ListenerFunction(pub String);
-
-/// The listener's log group, with the workflow's retention.
-async fn put_log_group(plan: &WorkflowPlan, listener: &ListenerSpec) -> Result<(), AwsError> {
-    let function = plan.names().function(listener);
-    put_function_log_group(&plan.aws, &function, &plan.tags, plan.spec.log_retention_days).await
-}
-
-/// The function's settings, borrowing the name and environment the caller holds.
-fn listener_settings<'a>(
-    plan: &'a WorkflowPlan,
-    listener: &'a ListenerSpec,
-    name: &'a str,
-    environment: &'a BTreeMap<String, String>,
-    role_arn: &'a str,
-) -> FunctionSettings<'a> {
-    FunctionSettings {
-        name,
-        image_uri: listener.image(&plan.spec),
-        architecture: &plan.spec.architecture,
-        role_arn,
-        subnet_ids: &[],
-        security_group_ids: &[],
-        environment,
-        timeout_seconds: listener.timeout_seconds as i32,
-        memory_mb: listener.memory_size as i32,
-        command: &listener.command,
-    }
-}
-
-#[async_trait]
-impl Child<Workflow> for ListenerFunction {
-    fn label(&self) -> &'static str {
-        "Lambda function (listener)"
-    }
-
-    fn name(&self, plan: &WorkflowPlan) -> String {
-        plan.listener(&self.0)
-            .map(|l| plan.names().function(l))
-            .unwrap_or_default()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
-        &mut children.listeners.entry(self.0.clone()).or_default().function_arn
-    }
-
-    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        let Some(listener) = plan.listener(&self.0) else {
-            return Ok(());
+    #[test]
+    fn a_function_without_subnets_stays_out_of_any_vpc_and_keeps_its_image_command() {
+        let environment = BTreeMap::new();
+        let settings = wanted(&environment);
+        assert!(vpc_config(&settings).is_none());
+        assert!(image_config(&settings).is_none());
+        let subnets = ["subnet-1".to_owned()];
+        let command = ["handler".to_owned()];
+        let placed = FunctionSettings {
+            subnet_ids: &subnets,
+            command: &command,
+            ..settings
         };
-        if self.recorded(children).is_none() {
-            // Created first, with a retention, so Lambda does not create it without one.
-            put_log_group(plan, listener).await?;
-            let role = children
-                .listeners
-                .get(&self.0)
-                .and_then(|ids| ids.role_arn.clone())
-                .unwrap_or_default();
-            let (name, environment) = (self.name(plan), listener_environment(&plan.names(), listener));
-            let settings = listener_settings(plan, listener, &name, &environment, &role);
-            let arn = create(&plan.aws, &settings, &plan.tags).await?;
-            *self.recorded(children) = Some(arn);
-            wait_active(&plan.aws, &name).await?;
-            allow_rule(&plan.aws, &name, &plan.names().listener_rule_arn(listener)).await?;
-        }
-        Ok(())
-    }
-
-    /// Image, command, environment, timeout and memory follow the configuration in place.
-    async fn apply_settings(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        let Some(listener) = plan.listener(&self.0) else {
-            return Ok(());
-        };
-        if self.recorded(children).is_none() {
-            return Ok(());
-        }
-        let name = self.name(plan);
-        let Some(live) = read(&plan.aws, &name).await? else {
-            return Ok(());
-        };
-        let image = listener.image(&plan.spec);
-        if live.image_uri.as_deref() != Some(image) {
-            update_image(&plan.aws, &name, image, &plan.spec.architecture).await?;
-        }
-        let role = children
-            .listeners
-            .get(&self.0)
-            .and_then(|ids| ids.role_arn.clone())
-            .unwrap_or_default();
-        let environment = listener_environment(&plan.names(), listener);
-        let settings = listener_settings(plan, listener, &name, &environment, &role);
-        let configured = live.environment == environment
-            && live.command == listener.command
-            && live.timeout_seconds == Some(settings.timeout_seconds)
-            && live.memory_mb == Some(settings.memory_mb);
-        if !configured {
-            update_configuration(&plan.aws, &settings).await?;
-        }
-        put_log_group(plan, listener).await?;
-        allow_rule(&plan.aws, &name, &plan.names().listener_rule_arn(listener)).await
-    }
-
-    async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, id, &plan.tags).await
-    }
-
-    async fn refresh(
-        &self,
-        scope: &WorkflowScope,
-        id: &str,
-        _children: &mut WorkflowChildren,
-    ) -> Result<bool, AwsError> {
-        Ok(read(&scope.aws, id).await?.is_some())
-    }
-
-    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
-        delete_with_log_group(&scope.aws, id).await
+        assert_eq!(vpc_config(&placed).unwrap().subnet_ids(), subnets);
+        assert_eq!(image_config(&placed).unwrap().command(), command);
     }
 }

@@ -1,5 +1,5 @@
-//! The ElastiCache Redis replication group holding run progress, and its subnet group in the
-//! cluster's subnets. Transit encryption and an auth token keep the progress store private.
+//! ElastiCache: a single-node Redis replication group, encrypted in transit and at rest, behind
+//! an auth token, and the subnet group it is placed in.
 
 use aws_sdk_elasticache::client::Waiters;
 use aws_sdk_elasticache::types::Tag;
@@ -7,12 +7,6 @@ use aws_sdk_elasticache::types::Tag;
 use crate::aws::{
     AwsClients, AwsError, Tags, WAITER_LIMIT, found, ignore_not_found, sync_tags, wait_until, waiter_failed,
 };
-use crate::children::auth_secret;
-use async_trait::async_trait;
-
-use crate::lifecycle::Child;
-use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
-use crate::pipeline::state::{AuthToken, Children};
 
 fn cache_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -208,110 +202,4 @@ pub async fn delete_replication_group(aws: &AwsClients, id: &str) -> Result<(), 
         .await
         .map_err(waiter_failed)?;
     Ok(())
-}
-
-/// The subnets the progress store is placed in: the cluster's.
-pub struct SubnetGroup;
-
-#[async_trait]
-impl Child<Pipeline> for SubnetGroup {
-    fn label(&self) -> &'static str {
-        "ElastiCache subnet group"
-    }
-
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().cache_subnet_group()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.cache_subnet_group_name
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if children.cache_subnet_group_name.is_none() {
-            let name = self.name(plan);
-            create_subnet_group(&plan.aws, &name, &plan.cluster.subnet_ids, &plan.tags).await?;
-            children.cache_subnet_group_name = Some(name);
-        }
-        Ok(())
-    }
-
-    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
-        subnet_group_exists(&scope.aws, id).await
-    }
-
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete_subnet_group(&scope.aws, id).await
-    }
-}
-
-/// The progress store: one Redis node, encrypted in transit and at rest, behind the token in
-/// the auth secret (handed over when the secret was just created, else read from it). Its
-/// endpoint is recorded once it is available.
-pub struct ReplicationGroup;
-
-#[async_trait]
-impl Child<Pipeline> for ReplicationGroup {
-    fn label(&self) -> &'static str {
-        "ElastiCache replication group"
-    }
-
-    fn name(&self, plan: &Deployment) -> String {
-        plan.names().replication_group_id()
-    }
-
-    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
-        &mut children.replication_group_id
-    }
-
-    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        let (aws, id) = (&plan.aws, self.name(plan));
-        let new_token = children.new_auth_token.take();
-        if children.replication_group_id.is_none() {
-            let token = match new_token {
-                Some(AuthToken(token)) => token,
-                None => {
-                    let secret = children.redis_auth_secret_arn.as_deref().unwrap_or_default();
-                    auth_secret::token(aws, secret)
-                        .await?
-                        .ok_or_else(|| AwsError::other(format!("the secret {secret} has no value")))?
-                }
-            };
-            let security_group_ids = plan.security_groups(children);
-            let settings = ReplicationGroupSettings {
-                id: &id,
-                node_type: &plan.spec.redis_node_type,
-                subnet_group: children.cache_subnet_group_name.as_deref().unwrap_or_default(),
-                security_group_ids: &security_group_ids,
-                auth_token: &token,
-            };
-            create_replication_group(aws, &settings, &plan.tags).await?;
-            children.replication_group_id = Some(id.clone());
-        } else if let Some(AuthToken(token)) = new_token {
-            // The secret was re-created: the group must accept its token from now on.
-            set_auth_token(aws, &id, &token).await?;
-        }
-        if children.redis_url.is_none() {
-            let endpoint = wait_available(aws, &id).await?;
-            children.redis_url = Some(format!("rediss://{}:{}", endpoint.address, endpoint.port));
-        }
-        Ok(())
-    }
-
-    async fn tag(&self, plan: &Deployment, _id: &str) -> Result<(), AwsError> {
-        put_tags(&plan.aws, &plan.names().replication_group_arn(), &plan.tags).await
-    }
-
-    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
-        Ok(read_replication_group(&scope.aws, id).await?.is_some())
-    }
-
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        delete_replication_group(&scope.aws, id).await
-    }
-
-    fn forget(&self, children: &mut Children) {
-        children.replication_group_id = None;
-        children.redis_url = None;
-    }
 }

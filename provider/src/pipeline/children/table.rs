@@ -1,0 +1,62 @@
+//! The pipeline's orders table: one item per order, keyed by `OrderId`.
+
+use async_trait::async_trait;
+
+use crate::adapters::table;
+use crate::aws::AwsError;
+use crate::lifecycle::Child;
+use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
+use crate::pipeline::state::Children;
+
+/// The partition key the runtime writes every order under.
+pub const PARTITION_KEY: &str = "OrderId";
+
+/// The pipeline's orders table.
+pub struct Table;
+
+#[async_trait]
+impl Child<Pipeline> for Table {
+    fn label(&self) -> &'static str {
+        "DynamoDB table"
+    }
+
+    fn name(&self, plan: &Deployment) -> String {
+        plan.names().table()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut Children) -> &'c mut Option<String> {
+        &mut children.table_name
+    }
+
+    async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        if children.table_name.is_none() {
+            let name = self.name(plan);
+            let billing = table::Billing {
+                mode: &plan.spec.dynamodb_billing_mode,
+                read_capacity: plan.spec.dynamodb_read_capacity,
+                write_capacity: plan.spec.dynamodb_write_capacity,
+            };
+            table::create(&plan.aws, &name, PARTITION_KEY, billing, &plan.tags).await?;
+            children.table_name = Some(name.clone());
+            table::wait_active(&plan.aws, &name).await?;
+        }
+        Ok(())
+    }
+
+    async fn tag(&self, plan: &Deployment, _id: &str) -> Result<(), AwsError> {
+        table::put_tags(&plan.aws, &plan.names().table_arn(), &plan.tags).await
+    }
+
+    async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
+        Ok(table::read(&scope.aws, id).await?.is_some())
+    }
+
+    async fn may_delete(&self, scope: &Teardown, id: &str) -> Result<(), AwsError> {
+        let holds_orders = table::holds_items(&scope.aws, id).await?;
+        scope.may_lose("DynamoDB table", holds_orders, "orders")
+    }
+
+    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
+        table::delete(&scope.aws, id).await
+    }
+}
