@@ -1,15 +1,15 @@
 //! Choice rules: the comparisons and `And`/`Or`/`Not` combinations that pick a Choice state's
 //! `Next`.
 //!
-//! Every rule is parsed before any is evaluated, so a malformed rule fails the state even when
-//! an earlier rule would have matched, as AWS rejects such a definition outright. Comparisons
-//! are type-sensitive: a value of another type than the operator's makes the rule false, while a
-//! `Variable` that selects nothing is a `States.Runtime` error for every operator but
-//! `IsPresent`.
+//! Rules are parsed with the definition, so a malformed rule fails it before anything runs,
+//! as AWS rejects such a definition outright. Comparisons are type-sensitive: a value of
+//! another type than the operator's makes the rule false, while a `Variable` that selects
+//! nothing is a `States.Runtime` error for every operator but `IsPresent`.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use serde::{Deserialize, Deserializer};
 use serde_json::{Number, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -17,39 +17,54 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::Failure;
 use crate::path::{self, Scope};
 
-/// The `Next` of the first rule in `choices` that matches in `scope`, or `None` when none does.
-pub fn choose(choices: &[Value], scope: Scope<'_>) -> Result<Option<String>, Failure> {
-    let choices = choices.iter().map(parse_choice).collect::<Result<Vec<_>, _>>()?;
-    for (rule, next) in choices {
-        if rule.holds(scope)? {
-            return Ok(Some(next.to_owned()));
+/// One entry of a Choice state's `Choices`: a rule and the state it leads to.
+#[derive(Clone, Debug)]
+pub struct Branch {
+    rule: Rule,
+    pub next: String,
+}
+
+/// The `Next` of the first branch whose rule matches in `scope`, or `None` when none does.
+pub fn choose<'b>(branches: &'b [Branch], scope: Scope<'_>) -> Result<Option<&'b str>, Failure> {
+    for branch in branches {
+        if branch.rule.holds(scope)? {
+            return Ok(Some(&branch.next));
         }
     }
     Ok(None)
 }
 
-/// A parsed Choice Rule, borrowing its paths and literals from the definition.
-enum Rule<'a> {
-    And(Vec<Rule<'a>>),
-    Or(Vec<Rule<'a>>),
-    Not(Box<Rule<'a>>),
+impl<'de> Deserialize<'de> for Branch {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let choice = Value::deserialize(deserializer)?;
+        Branch::parse(&choice).map_err(|failure| serde::de::Error::custom(failure.cause))
+    }
+}
+
+/// A Choice Rule.
+#[derive(Clone, Debug)]
+enum Rule {
+    And(Vec<Rule>),
+    Or(Vec<Rule>),
+    Not(Box<Rule>),
     /// Apart from the others because it is the one test a missing `Variable` can pass.
     IsPresent {
-        variable: &'a str,
+        variable: String,
         expected: bool,
     },
     Test {
-        variable: &'a str,
-        test: Test<'a>,
+        variable: String,
+        test: Test,
     },
 }
 
 /// A test of the value a `Variable` selects.
-enum Test<'a> {
+#[derive(Clone, Debug)]
+enum Test {
     Compare {
         kind: Kind,
         relation: Relation,
-        operand: Operand<'a>,
+        operand: Operand,
     },
     /// The pattern split at its unescaped `*`s, escapes resolved.
     Matches(Vec<String>),
@@ -58,13 +73,14 @@ enum Test<'a> {
 }
 
 /// What a comparison compares with: the operator's own value, or the value at its `…Path`.
-enum Operand<'a> {
-    Literal(&'a Value),
-    Path(&'a str),
+#[derive(Clone, Debug)]
+enum Operand {
+    Literal(Value),
+    Path(String),
 }
 
 /// The types comparison operators work on.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     String,
     Numeric,
@@ -72,7 +88,7 @@ enum Kind {
     Timestamp,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Relation {
     Equals,
     LessThan,
@@ -81,7 +97,7 @@ enum Relation {
     GreaterThanEquals,
 }
 
-impl Rule<'_> {
+impl Rule {
     fn holds(&self, scope: Scope<'_>) -> Result<bool, Failure> {
         match self {
             // Short-circuits, so an `IsPresent` can guard the comparisons after it.
@@ -111,7 +127,7 @@ impl Rule<'_> {
     }
 }
 
-impl Test<'_> {
+impl Test {
     fn holds(&self, value: &Value, scope: Scope<'_>) -> Result<bool, Failure> {
         Ok(match self {
             Test::Compare {
@@ -120,7 +136,7 @@ impl Test<'_> {
                 operand,
             } => {
                 let other = match operand {
-                    Operand::Literal(literal) => Cow::Borrowed(*literal),
+                    Operand::Literal(literal) => Cow::Borrowed(literal),
                     Operand::Path(path) => Cow::Owned(read_condition_path(path, scope)?),
                 };
                 kind.compare(value, &other)
@@ -257,19 +273,24 @@ fn malformed(rule: &Value, why: impl std::fmt::Display) -> Failure {
     Failure::runtime(format!("invalid Choice rule {rule}: {why}"))
 }
 
-/// A top-level rule and its `Next`.
-fn parse_choice(choice: &Value) -> Result<(Rule<'_>, &str), Failure> {
-    let next = choice
-        .get("Next")
-        .and_then(Value::as_str)
-        .ok_or_else(|| malformed(choice, "a top-level rule needs a string Next"))?;
-    Ok((parse_rule(choice, true)?, next))
+impl Branch {
+    /// A top-level rule and its `Next`.
+    fn parse(choice: &Value) -> Result<Branch, Failure> {
+        let next = choice
+            .get("Next")
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed(choice, "a top-level rule needs a string Next"))?;
+        Ok(Branch {
+            rule: parse_rule(choice, true)?,
+            next: next.to_owned(),
+        })
+    }
 }
 
 /// Fields of a rule that are not its operator.
 const NON_OPERATORS: [&str; 4] = ["Variable", "Comment", "Next", "Assign"];
 
-fn parse_rule(rule: &Value, top_level: bool) -> Result<Rule<'_>, Failure> {
+fn parse_rule(rule: &Value, top_level: bool) -> Result<Rule, Failure> {
     let fields = rule
         .as_object()
         .ok_or_else(|| malformed(rule, "a rule must be an object"))?;
@@ -321,7 +342,8 @@ fn parse_rule(rule: &Value, top_level: bool) -> Result<Rule<'_>, Failure> {
 }
 
 /// A rule that tests `variable` with the operator `name` and its value `operand`.
-fn parse_comparison<'a>(rule: &Value, variable: &'a str, name: &str, operand: &'a Value) -> Result<Rule<'a>, Failure> {
+fn parse_comparison(rule: &Value, variable: &str, name: &str, operand: &Value) -> Result<Rule, Failure> {
+    let variable = variable.to_owned();
     let flag = || {
         operand
             .as_bool()
@@ -359,10 +381,11 @@ fn parse_comparison<'a>(rule: &Value, variable: &'a str, name: &str, operand: &'
                     operand
                         .as_str()
                         .filter(|path| path::is_path(path))
-                        .ok_or_else(|| malformed(rule, format!("{name} must be a path")))?,
+                        .ok_or_else(|| malformed(rule, format!("{name} must be a path")))?
+                        .to_owned(),
                 )
             } else if kind.accepts(operand) {
-                Operand::Literal(operand)
+                Operand::Literal(operand.clone())
             } else {
                 return Err(malformed(rule, format!("{name} must be {}", kind.description())));
             };
@@ -383,9 +406,16 @@ mod tests {
 
     const CONTEXT: &str = r#"{"Execution": {"Name": "run-1"}}"#;
 
+    /// Parses `choices` as the definition does, then picks one for `input`.
     fn choose_in(choices: &Value, input: &Value) -> Result<Option<String>, Failure> {
+        let branches = choices
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(Branch::parse)
+            .collect::<Result<Vec<_>, _>>()?;
         let context: Value = serde_json::from_str(CONTEXT).unwrap();
-        choose(choices.as_array().unwrap(), Scope::new(input, &context))
+        Ok(choose(&branches, Scope::new(input, &context))?.map(str::to_owned))
     }
 
     /// Whether `rule` (without `Next`) matches `input` as the only choice.
@@ -920,7 +950,7 @@ mod tests {
                 json!([{"Variable": "$.a", "And": [{"Variable": "$.a", "IsNull": true}], "Next": "N"}]),
                 "no Variable",
             ),
-            // A malformed rule fails the state even after one that matches.
+            // A malformed rule fails the definition even after one that would match.
             (
                 json!([{"Variable": "$.a", "IsPresent": true, "Next": "N"}, {"Variable": "$.a", "Next": "M"}]),
                 "no comparison operator",

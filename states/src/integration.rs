@@ -39,7 +39,7 @@ impl Resource {
     pub fn parse(arn: &str) -> Result<Resource, Failure> {
         let invalid = || Failure::runtime(format!("the resource {arn:?} is not a Step Functions integration ARN"));
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
-        if parts.len() < 6 || parts[0] != "arn" {
+        if parts.len() < 6 || parts[0] != "arn" || parts[1].is_empty() {
             return Err(invalid());
         }
         match parts[2] {

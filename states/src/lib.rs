@@ -5,9 +5,10 @@
 //! in the shapes of `GetExecutionHistory`. Tasks go through [`Integration`]s, so the same
 //! definition can call local processes, in-process handlers or real services.
 //!
-//! - [`definition`]: the typed definition and its structural checks.
-//! - [`interpreter`]: the state loop, input/output processing, Retry/Catch, timeouts; `map`
-//!   holds the Map state.
+//! - [`definition`]: the typed definition, parsed and checked as AWS checks one at creation.
+//! - [`interpreter`]: runs a definition; below it the state loop, Retry and Catch, input and
+//!   output processing, and a module per state type.
+//! - [`limits`]: the service quotas (payload size, history length, Map parallelism).
 //! - [`path`], [`payload`], [`intrinsics`], [`choice`]: JSONPath, payload templates,
 //!   intrinsic functions and Choice rules.
 //! - [`integration`]: resources, the [`Integration`] trait and task tokens.
@@ -23,7 +24,7 @@ pub mod history;
 pub mod integration;
 pub mod interpreter;
 pub mod intrinsics;
-mod map;
+pub mod limits;
 pub mod path;
 pub mod payload;
 

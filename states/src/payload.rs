@@ -32,23 +32,45 @@ pub fn evaluate(template: &Value, scope: Scope<'_>) -> Result<Value, Failure> {
     }
 }
 
+/// Checks, without evaluating it, that every `key.$` of `template` holds a path or an
+/// intrinsic function: the definition is refused otherwise, as AWS refuses it.
+pub fn check(template: &Value) -> Result<(), Failure> {
+    match template {
+        Value::Object(fields) => fields.iter().try_for_each(|(key, value)| {
+            if key.ends_with(".$") {
+                expression(key, value).map(drop)
+            } else {
+                check(value)
+            }
+        }),
+        Value::Array(items) => items.iter().try_for_each(check),
+        _ => Ok(()),
+    }
+}
+
+/// What the value of a `key.$` entry may be.
+enum Expression<'a> {
+    Path(&'a str),
+    Intrinsic(&'a str),
+}
+
+fn expression<'a>(key: &str, value: &'a Value) -> Result<Expression<'a>, Failure> {
+    match value.as_str() {
+        Some(text) if path::is_path(text) => Ok(Expression::Path(text)),
+        Some(text) if intrinsics::is_intrinsic(text) => Ok(Expression::Intrinsic(text)),
+        _ => Err(Failure::runtime(format!(
+            "the value of {key:?} must be a path or an intrinsic function, got {value}"
+        ))),
+    }
+}
+
 /// The value of one `key.$` entry.
-fn dynamic(key: &str, expression: &Value, scope: Scope<'_>) -> Result<Value, Failure> {
-    let Some(expression) = expression.as_str() else {
-        return Err(Failure::runtime(format!(
-            "the value of {key:?} must be a path or an intrinsic function, got {expression}"
-        )));
-    };
-    if path::is_path(expression) {
+fn dynamic(key: &str, value: &Value, scope: Scope<'_>) -> Result<Value, Failure> {
+    match expression(key, value)? {
         // AWS fails the execution (`States.Runtime`), not the state, for a path that selects nothing.
-        path::read(expression, scope)
-            .map_err(|failure| Failure::runtime(format!("{} (the field {key:?})", failure.cause)))
-    } else if intrinsics::is_intrinsic(expression) {
-        intrinsics::evaluate(expression, scope)
-    } else {
-        Err(Failure::runtime(format!(
-            "the value of {key:?} must be a path or an intrinsic function, got {expression:?}"
-        )))
+        Expression::Path(path) => path::read(path, scope)
+            .map_err(|failure| Failure::runtime(format!("{} (the field {key:?})", failure.cause))),
+        Expression::Intrinsic(call) => intrinsics::evaluate(call, scope),
     }
 }
 
@@ -102,5 +124,23 @@ mod tests {
     fn a_literal_under_a_dynamic_key_is_refused() {
         let err = evaluate(&json!({"x.$": "plain"}), Scope::new(&json!({}), &json!({}))).unwrap_err();
         assert_eq!(err.error, "States.Runtime");
+    }
+
+    #[test]
+    fn check_refuses_what_evaluate_would_and_reads_nothing() {
+        let good = json!({"a.$": "$.missing", "b": [{"c.$": "States.Format('{}', $.x)"}], "d.$x": 1, "e": {"f": "g"}});
+        assert_eq!(check(&good), Ok(()));
+        for bad in [
+            json!({"x.$": "plain"}),
+            json!({"n": [{"x.$": 1}]}),
+            json!({"x": {"y.$": null}}),
+        ] {
+            let err = check(&bad).unwrap_err();
+            assert!(
+                err.cause.contains("x.$") || err.cause.contains("y.$"),
+                "{bad}: {}",
+                err.cause
+            );
+        }
     }
 }

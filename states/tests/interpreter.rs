@@ -117,10 +117,12 @@ async fn failure_of(definition: Value, input: Value, integrations: Integrations)
     execution.failure.unwrap()
 }
 
-/// A one-state machine.
+/// A one-state machine; `End` is set unless the state type ends a machine by itself.
 fn single(state: Value) -> Value {
     let mut state = state;
-    state["End"] = json!(true);
+    if !matches!(state["Type"].as_str(), Some("Succeed" | "Fail")) {
+        state["End"] = json!(true);
+    }
     json!({ "StartAt": "S", "States": { "S": state } })
 }
 
@@ -223,11 +225,13 @@ async fn choice_picks_the_first_matching_rule_or_the_default() {
             json!(expected)
         );
     }
+    // Without its Default, and the state only the Default led to.
     let mut no_default = definition.clone();
     no_default["States"]["Choose"]
         .as_object_mut()
         .unwrap()
         .remove("Default");
+    no_default["States"].as_object_mut().unwrap().remove("Other");
     let failure = failure_of(no_default, json!({"value": 30, "type": "x"}), Integrations::default()).await;
     assert_eq!(failure.error, "States.NoChoiceMatched");
 }
@@ -682,6 +686,19 @@ async fn invalid_definitions_fail_before_running() {
             json!({"StartAt": "A", "QueryLanguage": "JSONata", "States": {"A": {"Type": "Succeed"}}}),
             "JSONata",
         ),
+        // A Choice rule is checked with the definition, not when the state is reached.
+        (
+            json!({"StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Next": "Choose"},
+                "Choose": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericIsAbout": 1, "Next": "Done"}], "Default": "Done"},
+                "Done": {"Type": "Succeed"}
+            }}),
+            "States.Choose: invalid Choice rule",
+        ),
+        (
+            json!({"StartAt": "A", "States": {"A": {"Type": "Succeed"}, "Orphan": {"Type": "Succeed"}}}),
+            "States.Orphan",
+        ),
     ];
     for (definition, expected) in cases {
         let failure = failure_of(definition.clone(), json!({}), Integrations::default()).await;
@@ -728,7 +745,7 @@ async fn a_function_arn_resource_has_lambda_function_events_and_its_answer_as_re
 
 #[tokio::test]
 async fn a_payload_over_256_kib_fails_with_data_limit_exceeded() {
-    let limit = eventdriven_states::interpreter::PAYLOAD_LIMIT_BYTES;
+    let limit = eventdriven_states::limits::PAYLOAD_LIMIT_BYTES as usize;
     // The JSON string's quotes make it two bytes longer than its text.
     let at_limit = json!("x".repeat(limit - 2));
     let over = json!("x".repeat(limit - 1));
