@@ -344,8 +344,7 @@ fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, ref
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asl::validate_definition;
-    use crate::fixtures;
+    use crate::fixtures::{self, validate_definition};
 
     fn render(spec: &PipelineSpec) -> Value {
         state_machine_definition(spec, &fixtures::cluster(), &fixtures::refs())

@@ -1,5 +1,6 @@
 //! Test inputs shared by the modules' tests, and helpers to inspect rendered JSON.
 
+use eventdriven_states::definition::{Kind, Machine, Task};
 use serde_json::Value;
 
 use crate::cluster::{AwsContext, ClusterInfo};
@@ -56,6 +57,47 @@ pub fn refs_for(spec: &PipelineSpec) -> DeployedRefs {
         region: aws.region,
         partition: aws.partition,
     }
+}
+
+/// The integrations the project's Tasks use, after `arn:<partition>:states:::`: those the
+/// runtime serves and the roles allow.
+const INTEGRATIONS: &[&str] = &[
+    "lambda:invoke",
+    "eks:runJob",
+    "eks:runJob.sync",
+    "eks:call",
+    "events:putEvents.waitForTaskToken",
+    "aws-sdk:sfn:sendTaskSuccess",
+    "aws-sdk:sfn:sendTaskFailure",
+];
+
+/// Checks a rendered definition as the interpreter does before it runs one (the checks
+/// Step Functions applies at creation, and some it leaves to run time), and that every Task
+/// uses one of [`INTEGRATIONS`].
+pub fn validate_definition(definition: &Value) -> Result<(), String> {
+    let machine = Machine::parse(definition).map_err(|failure| failure.cause)?;
+    match tasks(&machine).into_iter().find(|task| !is_known_integration(task)) {
+        Some(task) => Err(format!("{:?} is not a known integration", task.resource.arn)),
+        None => Ok(()),
+    }
+}
+
+fn is_known_integration(task: &Task) -> bool {
+    let resource = &task.resource;
+    let call = format!("{}:{}", resource.service, resource.display_action());
+    resource.arn.contains(":states:::") && INTEGRATIONS.contains(&call.as_str())
+}
+
+/// Every Task of `machine`, in nested machines too.
+fn tasks(machine: &Machine) -> Vec<&Task> {
+    machine
+        .states
+        .values()
+        .flat_map(|state| match &state.kind {
+            Kind::Task(task) => vec![&**task],
+            kind => kind.machines().into_iter().flat_map(tasks).collect(),
+        })
+        .collect()
 }
 
 /// Every string value in a document, at any depth.
@@ -116,4 +158,31 @@ pub fn state_roots(expression: &str) -> Vec<String> {
         roots.push(field);
     }
     roots
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_the_projects_integrations_pass() {
+        let definition = |resource: &str| json!({ "StartAt": "A", "States": { "A": { "Type": "Task", "Resource": resource, "End": true } } });
+        for resource in ["arn:aws:states:::eks:runJob.sync", "arn:aws-cn:states:::lambda:invoke"] {
+            assert_eq!(validate_definition(&definition(resource)), Ok(()), "{resource}");
+        }
+        for resource in [
+            "arn:aws:states:::s3:putObject",
+            "arn:aws:lambda:eu-west-1:1:function:f",
+            "arn:aws:states:eu-west-1:1:activity:a",
+        ] {
+            let error = validate_definition(&definition(resource)).unwrap_err();
+            assert!(error.contains("not a known integration"), "{resource}: {error}");
+        }
+        let nested = json!({ "StartAt": "M", "States": { "M": { "Type": "Map", "End": true, "ItemProcessor":
+            definition("arn:aws:states:::s3:putObject") } } });
+        assert!(validate_definition(&nested).is_err());
+        assert!(validate_definition(&json!({ "StartAt": "A" })).is_err());
+    }
 }

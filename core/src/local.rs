@@ -65,7 +65,7 @@ pub fn object_created_event(bucket: &str, key: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asl::validate_definition;
+    use crate::fixtures::validate_definition;
     use crate::definition::state_machine_definition;
 
     #[test]

@@ -1,21 +1,18 @@
 //! The Step Functions limits a run meets as it grows, and the chunk count past which the
-//! pipeline's Map runs distributed.
+//! pipeline's Map runs distributed. The limits themselves are `eventdriven_states::limits`,
+//! re-exported here.
 //!
 //! An inline Map's iterations share their execution's history, which holds at most
 //! [`HISTORY_EVENT_LIMIT`] events; its items travel in the state, which holds at most
 //! [`PAYLOAD_LIMIT_BYTES`]. A Distributed Map reads its items from S3 and runs each as a child
 //! execution with a history of its own, so neither limit grows with the chunk count.
 
-use crate::definition::JOB_MAX_RETRIES;
+// Written once, in the interpreter that models the service.
+pub use eventdriven_states::limits::{
+    DISTRIBUTED_MAP_PARALLELISM, HISTORY_EVENT_LIMIT, INLINE_MAP_PARALLELISM, PAYLOAD_LIMIT_BYTES,
+};
 
-/// The most a state's input or output, or a task's result, may hold.
-pub const PAYLOAD_LIMIT_BYTES: u64 = 262_144;
-/// The events one execution's history may hold.
-pub const HISTORY_EVENT_LIMIT: u64 = 25_000;
-/// The iterations an inline Map runs at once at most, whatever its MaxConcurrency.
-pub const INLINE_MAP_PARALLELISM: u64 = 40;
-/// The child executions a Distributed Map runs at once at most.
-pub const DISTRIBUTED_MAP_PARALLELISM: u64 = 10_000;
+use crate::definition::JOB_MAX_RETRIES;
 
 /// The parts the result is uploaded in, and the most a multipart upload may have: together
 /// they bound the result's size (80 GiB).

@@ -182,7 +182,7 @@ pub fn finisher_definition(names: &WorkflowNames) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asl::validate_definition;
+    use crate::fixtures::validate_definition;
     use crate::workflow::fixtures;
     use crate::workflow::spec::WorkflowSpec;
 
