@@ -1,7 +1,8 @@
 # The cookie report: a run counts who ate how many cookies. Start one by putting an event:
 #   aws events put-events --entries '[{"Source":"cookie-report","DetailType":"start","Detail":"{}"}]'
 # Each task puts an event and waits for its listener's answer; the report lands in the bucket
-# under runs/<execution name>/report.json.
+# under runs/<execution name>/report.json. The listeners are the crate in handlers/: each
+# function runs the image's entrypoint, cookie-report-handlers, with its listener's name.
 
 terraform {
   required_version = ">= 1.5"
@@ -48,28 +49,28 @@ resource "eventdriven_workflow" "cookies" {
   listener {
     name         = "get-multiple"
     detail_types = ["get.multiple"]
-    command      = ["cookie-report", "get-multiple"]
+    command      = ["get-multiple"]
   }
   listener {
     name         = "process-single"
     detail_types = ["process.single"]
-    command      = ["cookie-report", "process-single"]
+    command      = ["process-single"]
     emits        = ["process.single.post"]
   }
   listener {
     name         = "post-process-single"
     detail_types = ["process.single.post"]
-    command      = ["cookie-report", "post-process-single"]
+    command      = ["post-process-single"]
   }
   listener {
     name         = "post-process-all"
     detail_types = ["process.all"]
-    command      = ["cookie-report", "post-process-all"]
+    command      = ["post-process-all"]
   }
   listener {
     name         = "side-effect"
     detail_types = ["process.single.post"]
-    command      = ["cookie-report", "side-effect"]
+    command      = ["side-effect"]
   }
 
   trail {

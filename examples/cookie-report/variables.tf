@@ -11,7 +11,7 @@ variable "name" {
 }
 
 variable "handler_image" {
-  description = "ECR image URI of the runtime's handlers image (runtime/Dockerfile, target handlers)."
+  description = "ECR image URI of the listeners' image (handlers/Dockerfile): cookie-report-handlers."
   type        = string
 }
 

@@ -50,16 +50,17 @@ impl Settings {
     }
 }
 
-/// What a handler sees: the incoming event and the workflow's settings.
+/// The incoming event a handler is called with: its envelope and detail type, and the
+/// listener's settings.
 #[derive(Clone, Debug)]
-pub struct Listener {
+pub struct ListenerEvent {
     pub envelope: Envelope,
     /// The incoming event's detail type.
     pub detail_type: String,
     pub settings: Settings,
 }
 
-impl Listener {
+impl ListenerEvent {
     /// The task's input, or what the previous listener forwarded.
     pub fn input(&self) -> &Value {
         &self.envelope.input
@@ -117,17 +118,17 @@ pub async fn handle_event<F, Fut>(
     handler: F,
 ) -> Result<Option<OutgoingEvent>>
 where
-    F: FnOnce(Listener) -> Fut,
+    F: FnOnce(ListenerEvent) -> Fut,
     Fut: Future<Output = Result<Answer>>,
 {
     let envelope: Envelope = serde_json::from_value(event["detail"].clone())
         .with_context(|| format!("the event is not a workflow event (no task token in its detail): {event}"))?;
-    let listener = Listener {
+    let incoming = ListenerEvent {
         envelope: envelope.clone(),
         detail_type: event["detail-type"].as_str().unwrap_or_default().to_owned(),
         settings: settings.clone(),
     };
-    let outcome = AssertUnwindSafe(handler(listener)).catch_unwind().await;
+    let outcome = AssertUnwindSafe(handler(incoming)).catch_unwind().await;
     let answer = match outcome {
         Ok(Ok(answer)) => answer,
         Ok(Err(error)) => return put_failure(envelope, settings, bus, failure_of(&error)).await.map(Some),
@@ -253,7 +254,7 @@ mod tests {
         })
     }
 
-    async fn answer_of<Fut: Future<Output = Result<Answer>>>(handler: impl FnOnce(Listener) -> Fut) -> Value {
+    async fn answer_of<Fut: Future<Output = Result<Answer>>>(handler: impl FnOnce(ListenerEvent) -> Fut) -> Value {
         let bus = Recorded::default();
         let put = handle_event(&event(), &settings(), &bus, handler)
             .await
@@ -267,8 +268,8 @@ mod tests {
 
     #[tokio::test]
     async fn finishing_carries_the_token_and_the_result() {
-        let detail = answer_of(async |listener| {
-            assert_eq!(listener.run_name(), "run-1");
+        let detail = answer_of(async |event| {
+            assert_eq!(event.run_name(), "run-1");
             Ok(Answer::Finish(json!({ "cookies": 3 })))
         })
         .await;
@@ -321,8 +322,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_fails_the_task_instead_of_leaving_it_waiting() {
-        let detail = answer_of(async |listener| -> Result<Answer> {
-            panic!("crashed on {}", listener.input());
+        let detail = answer_of(async |event| -> Result<Answer> {
+            panic!("crashed on {}", event.input());
         })
         .await;
         assert_eq!(detail["error"], "ListenerPanicked");

@@ -8,7 +8,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::bus::Bus;
-use crate::handle::{Answer, Listener, Settings, handle_event};
+use crate::handle::{Answer, ListenerEvent, Settings, handle_event};
 
 /// The `errorType` of an invocation that could not answer its task (no envelope, or the bus
 /// refused the answer); Lambda retries asynchronous invocations that fail.
@@ -17,7 +17,7 @@ pub const UNANSWERED: &str = "ListenerUnanswered";
 /// Serves invocations until the runtime stops.
 pub async fn serve<F, Fut>(settings: Settings, bus: Arc<dyn Bus>, handler: F) -> Result<()>
 where
-    F: Fn(Listener) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(ListenerEvent) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Result<Answer>> + Send,
 {
     let settings = Arc::new(settings);

@@ -12,7 +12,7 @@ use aws_config::SdkConfig;
 use common::*;
 use serde_json::Value;
 
-const HANDLER_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/eventdriven-handlers:1";
+const HANDLER_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/cookie-report-handlers:1";
 const LISTENERS: [&str; 5] = [
     "get-multiple",
     "process-single",
@@ -20,6 +20,13 @@ const LISTENERS: [&str; 5] = [
     "post-process-all",
     "side-effect",
 ];
+
+/// `--image` for local-cloud: the example's listeners as this build's `cookie-report-handlers`
+/// (built beside the provider by tests/acceptance.sh).
+fn handlers_image() -> String {
+    let binary = eventdriven().with_file_name("cookie-report-handlers");
+    format!("{HANDLER_IMAGE}={}", binary.display())
+}
 
 fn variables(extra: &str) -> String {
     format!("handler_image = \"{HANDLER_IMAGE}\"\n{extra}")
@@ -97,7 +104,7 @@ async fn assert_children_exist(sdk: &SdkConfig, workflow: &Value) {
             .image_config()
             .unwrap()
             .command();
-        assert_eq!(command, ["cookie-report", listener]);
+        assert_eq!(command, [listener]);
         let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
         let group = format!("/aws/lambda/eventdriven-cookie-report-{listener}");
         let groups = logs
@@ -369,7 +376,7 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
     let state_dir = workspace.dir.join("local-cloud");
 
     // A run: the report's total is the sum of the per-person files.
-    let cloud = LocalCloud::start(&emulator, &state_dir, &[]);
+    let cloud = LocalCloud::start(&emulator, &state_dir, &["--image", &handlers_image()]);
     start_run(&emulator, "{}");
     let runs = wait_for_ended(&emulator, &state_dir, 1, Duration::from_secs(60));
     let (name, status) = runs[0].clone();
@@ -432,8 +439,8 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
     drop(cloud);
 
     // A listener that never answers fails the run with States.Timeout after timeout_seconds.
-    let never = "123456789012.dkr.ecr.us-east-1.amazonaws.com/eventdriven-handlers:1=true";
-    let cloud = LocalCloud::start(&emulator, &state_dir, &["--image", never]);
+    let never = format!("{HANDLER_IMAGE}=true");
+    let cloud = LocalCloud::start(&emulator, &state_dir, &["--image", &never]);
     start_run(&emulator, "{}");
     let runs = wait_for_ended(&emulator, &state_dir, 3, Duration::from_secs(40));
     let (timed_out, status) = runs.iter().find(|(n, _)| *n != name && *n != failed).unwrap().clone();

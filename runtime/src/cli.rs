@@ -76,14 +76,6 @@ enum Command {
         #[arg(long, env = contract::KEEP_WORK)]
         keep_work: bool,
     },
-    /// Serve a workflow listener as an AWS Lambda function (the handler image's entrypoint),
-    /// e.g. `handler cookie-report get-multiple`.
-    Handler {
-        /// The workflow whose listeners this image ships, e.g. cookie-report.
-        workflow: String,
-        /// The listener, e.g. get-multiple.
-        listener: String,
-    },
     /// Serve list-chunks as an AWS Lambda function (the Lambda image's entrypoint).
     Lambda {
         #[command(flatten)]
@@ -127,7 +119,8 @@ enum Command {
     LocalCloud {
         #[command(flatten)]
         at: LocalCloudArgs,
-        /// Run IMAGE as the local COMMAND (this project's images run this binary).
+        /// Run IMAGE as the local COMMAND (this project's images run this binary; others, such
+        /// as a workflow's listener image, need one).
         #[arg(long = "image", value_name = "IMAGE=COMMAND")]
         images: Vec<String>,
         /// How often the emulator is asked for new executions, in milliseconds.
@@ -381,7 +374,6 @@ async fn execute(command: Command) -> Result<ExitCode> {
             )?)?;
         }
         Command::Lambda { store } => crate::lambda::serve(store.open().await?).await?,
-        Command::Handler { workflow, listener } => crate::handlers::serve(&workflow, &listener).await?,
         Command::Run {
             input,
             output,

@@ -3,7 +3,6 @@
 
 pub mod cli;
 pub mod generate;
-pub mod handlers;
 pub mod lambda;
 pub mod local;
 pub mod local_cloud;

@@ -235,9 +235,12 @@ mod tests {
 
     #[test]
     fn result_path_places_the_answer_or_discards_it() {
-        let definition = main_of(&fixtures::cookies());
+        let mut spec = fixtures::cookies();
+        let definition = main_of(&spec);
         assert_eq!(definition["States"]["GetMultiple"]["ResultPath"], "$.names");
-        assert_eq!(definition["States"]["ProcessMultiple"]["ResultPath"], Value::Null);
+        assert_eq!(definition["States"]["ProcessMultiple"]["ResultPath"], "$.people");
+        spec.tasks[1].result_path = None;
+        assert_eq!(main_of(&spec)["States"]["ProcessMultiple"]["ResultPath"], Value::Null);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! - [`definition`]: the main state machine and the finisher.
 //! - [`rules`]: the EventBridge patterns (start, finisher, listeners, trail).
 //! - [`iam`]: the roles' policies.
+//! - `fixtures` (tests, and the `fixtures` feature): the example workflow, read from
+//!   `examples/cookie-report/main.tf`.
 
 pub mod definition;
 pub mod envelope;
@@ -18,5 +20,5 @@ pub mod naming;
 pub mod rules;
 pub mod spec;
 
-#[cfg(test)]
-pub(crate) mod fixtures;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;

@@ -1,15 +1,13 @@
 //! Which local command stands in for a container image.
 //!
 //! This project's images (any whose repository name starts with `eventdriven`) run the
-//! `eventdriven` binary that is running now; `--image IMAGE=COMMAND` adds or overrides others.
+//! `eventdriven` binary that is running now; `--image IMAGE=COMMAND` adds or overrides others,
+//! such as a workflow's listener image (`--image …/cookie-report-handlers=cookie-report-handlers`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use eventdriven_core::spec::PREFIX;
-
-/// How the repository of this project's workflow listener image ends (`eventdriven-handlers`).
-pub const HANDLERS_SUFFIX: &str = "-handlers";
 
 #[derive(Clone, Debug, Default)]
 pub struct ImageMap {
@@ -39,18 +37,12 @@ impl ImageMap {
         })
     }
 
-    /// The entrypoint of a Lambda image: for this project's images, `eventdriven lambda`, or
-    /// `eventdriven handler` for its workflow listeners' image (`…-handlers`).
+    /// The entrypoint of a Lambda image: `eventdriven lambda` for this project's images, the
+    /// mapped command for others.
     pub fn lambda_command(&self, image: &str) -> Result<Vec<String>, String> {
         let mut command = self.command(image)?;
         if self.is_own(image) {
-            let repository = untagged(image).rsplit('/').next().unwrap_or_default();
-            let entrypoint = if repository.ends_with(HANDLERS_SUFFIX) {
-                "handler"
-            } else {
-                "lambda"
-            };
-            command.push(entrypoint.into());
+            command.push("lambda".into());
         }
         Ok(command)
     }
@@ -112,10 +104,6 @@ mod tests {
         assert_eq!(
             map.lambda_command("r/eventdriven-lambda:1").unwrap(),
             ["/bin/eventdriven", "lambda"]
-        );
-        assert_eq!(
-            map.lambda_command("r/eventdriven-handlers:1").unwrap(),
-            ["/bin/eventdriven", "handler"]
         );
         assert_eq!(map.lambda_command("other:1").unwrap(), ["/usr/bin/env", "A=1"]);
         assert_eq!(

@@ -1,4 +1,6 @@
-//! The cookie report: who ate how many cookies in one run, summed into a report.
+//! The listeners of the cookie report (`examples/cookie-report`): who ate how many cookies in
+//! one run, summed into a report. Written with the `eventdriven-listener` library; the binary
+//! `cookie-report-handlers NAME` serves the listener `NAME` as a Lambda function.
 //!
 //! Everything is derived from the execution's name, so a run is reproducible and a test can
 //! check that the report's total is the sum of the per-person files. Per-person results travel
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::presigning::PresigningConfig;
-use eventdriven_listener::{Answer, Listener as Event, TaskError};
+use eventdriven_listener::{Answer, ListenerEvent as Event, TaskError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -108,7 +110,7 @@ pub fn report_key(prefix: &str, run: &str) -> String {
 }
 
 /// Where this workflow's listeners keep a run's files: the prefix the provider grants them.
-const RUNS_PREFIX: &str = eventdriven_core::workflow::spec::DEFAULT_BUCKET_PREFIX;
+pub const RUNS_PREFIX: &str = eventdriven_core::workflow::spec::DEFAULT_BUCKET_PREFIX;
 
 pub async fn handle(listener: Listener, event: Event) -> Result<Answer> {
     let run = event.run_name().to_owned();
@@ -181,7 +183,20 @@ async fn bucket_of(event: &Event) -> Result<(&str, aws_sdk_s3::Client)> {
     let bucket = event
         .bucket()
         .context("the cookie report needs the workflow's bucket (bucket = true)")?;
-    Ok((bucket, crate::objects::s3::client().await))
+    Ok((bucket, s3_client().await))
+}
+
+/// S3 as the environment configures it; an endpoint of its own (an emulator) is addressed by path.
+async fn s3_client() -> aws_sdk_s3::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
+        .load()
+        .await;
+    let custom_endpoint = std::env::var_os("AWS_ENDPOINT_URL_S3").or_else(|| std::env::var_os("AWS_ENDPOINT_URL"));
+    let s3_config = aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(custom_endpoint.is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3_config)
 }
 
 async fn put_json(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, value: &Value) -> Result<()> {

@@ -1,19 +1,21 @@
-//! A workflow run on this machine: the main machine and the finisher as core renders them, run
-//! by the interpreter; events routed by the deployed rules' patterns; the cookie-report
-//! listeners as real `eventdriven handler` processes putting their answers through the event
-//! relay; their objects in the emulator's S3.
+//! The example run on this machine: the main machine and the finisher as core renders them from
+//! `main.tf`, run by the interpreter; events routed by the deployed rules' patterns; the
+//! listeners as real `cookie-report-handlers` processes (the image mapped to this build's binary,
+//! as `local-cloud --image` does) putting their answers through the event relay; their objects
+//! in the emulator's S3.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_trait::async_trait;
+use cookie_report_handlers::{Person, RUNS_PREFIX, Report, cookies_of, people_of, person_key, report_key};
 use eventdriven_core::cluster::AwsContext;
 use eventdriven_core::workflow::definition::{finisher_definition, main_definition};
 use eventdriven_core::workflow::environment::listener_environment;
+use eventdriven_core::workflow::fixtures;
 use eventdriven_core::workflow::naming::{WorkflowNames, WorkflowRule};
 use eventdriven_core::workflow::rules;
-use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
-use eventdriven_runtime::handlers::cookie_report::{Person, Report, cookies_of, people_of, person_key, report_key};
+use eventdriven_core::workflow::spec::WorkflowSpec;
 use eventdriven_runtime::local::event_relay::{self, ENDPOINT_ENV};
 use eventdriven_runtime::local::events::{DeployedRule, EventRouter, MachineStarter, RuleSource, RuleTarget};
 use eventdriven_runtime::local::images::ImageMap;
@@ -24,7 +26,9 @@ use eventdriven_states::{Execution, Failure, Interpreter, StartExecution, Status
 use eventdriven_testkit::Emulator;
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_eventdriven");
+/// The listeners' image, mapped to this build's binary.
+const IMAGE: &str = "localhost/cookie-report-handlers:1";
+const HANDLERS: &str = env!("CARGO_BIN_EXE_cookie-report-handlers");
 const REGION: &str = "us-east-1";
 
 fn aws() -> AwsContext {
@@ -35,37 +39,16 @@ fn aws() -> AwsContext {
     }
 }
 
+/// `local-cloud --image IMAGE=cookie-report-handlers`. No Job runs, so this project's own
+/// images are never asked for.
+fn images() -> ImageMap {
+    ImageMap::new("eventdriven".into(), &[format!("{IMAGE}={HANDLERS}")]).unwrap()
+}
+
+/// The workflow of `main.tf`, with or without its bucket.
 fn cookie_report(bucket: bool) -> WorkflowSpec {
-    let mut spec = WorkflowSpec::new("cookie-report", "localhost/eventdriven-handlers:1");
+    let mut spec = fixtures::cookie_report(IMAGE);
     spec.bucket = bucket;
-    spec.tasks = vec![
-        TaskSpec {
-            result_path: Some("$.names".into()),
-            ..TaskSpec::new("GetMultiple", "get.multiple")
-        },
-        TaskSpec {
-            items_path: Some("$.names.value".into()),
-            max_concurrency: 2,
-            result_path: Some("$.people".into()),
-            ..TaskSpec::new("ProcessMultiple", "process.single")
-        },
-        TaskSpec {
-            result_path: Some("$.totalCookiesConsumed".into()),
-            ..TaskSpec::new("PostProcessAll", "process.all")
-        },
-    ];
-    let listener = |name: &str, detail: &str, emits: &[&str]| ListenerSpec {
-        emits: emits.iter().map(|s| (*s).to_owned()).collect(),
-        ..ListenerSpec::new(name, &[detail], &["cookie-report", name])
-    };
-    spec.listeners = vec![
-        listener("get-multiple", "get.multiple", &[]),
-        listener("process-single", "process.single", &["process.single.post"]),
-        listener("post-process-single", "process.single.post", &[]),
-        listener("post-process-all", "process.all", &[]),
-        listener("side-effect", "process.single.post", &[]),
-    ];
-    spec.trail = Some(TrailSpec { retention_days: 1 });
     spec
 }
 
@@ -186,8 +169,7 @@ impl LocalWorkflow {
             let mut env = emulator_env.clone();
             env.insert(ENDPOINT_ENV.into(), format!("http://{relay_address}"));
             env.extend(listener_environment(&names, l));
-            let images = ImageMap::new(BIN.into(), &[]).unwrap();
-            let mut command = images.lambda_command(l.image(spec)).unwrap();
+            let mut command = images().lambda_command(l.image(spec)).unwrap();
             command.extend(l.command.iter().cloned());
             let function = LocalFunction {
                 arn: names.function_arn(l),
@@ -219,7 +201,7 @@ impl LocalWorkflow {
         });
         let relay = event_relay::serve(listener, router.clone(), None);
         let setup = LocalSetup {
-            images: ImageMap::new(BIN.into(), &[]).unwrap(),
+            images: images(),
             volumes_root: std::env::temp_dir(),
             functions,
             env: Default::default(),
@@ -294,7 +276,7 @@ async fn a_run_reports_the_sum_of_the_per_person_files_and_the_trail_holds_every
         let object = s3
             .get_object()
             .bucket(bucket)
-            .key(person_key("runs/", "run-7", person))
+            .key(person_key(RUNS_PREFIX, "run-7", person))
             .send()
             .await
             .unwrap();
@@ -305,7 +287,7 @@ async fn a_run_reports_the_sum_of_the_per_person_files_and_the_trail_holds_every
     let object = s3
         .get_object()
         .bucket(bucket)
-        .key(report_key("runs/", "run-7"))
+        .key(report_key(RUNS_PREFIX, "run-7"))
         .send()
         .await
         .unwrap();
@@ -367,7 +349,7 @@ async fn a_run_reports_the_sum_of_the_per_person_files_and_the_trail_holds_every
 async fn a_failing_listener_fails_the_run_with_its_error_and_cause() {
     let mut spec = cookie_report(false);
     // process-single expects a person's name; the first task's input is an object.
-    spec.listeners[0].command = vec!["cookie-report".into(), "process-single".into()];
+    spec.listeners[0].command = vec!["process-single".into()];
     let workflow = LocalWorkflow::new(&spec, dummy_aws_env()).await;
     let started = std::time::Instant::now();
     let execution = workflow.run("run-fails", json!({ "not": "a name" })).await;
