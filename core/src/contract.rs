@@ -44,7 +44,8 @@ pub const TABLE_URL: &str = "TABLE_URL";
 /// ARN of the Secrets Manager secret holding the Redis auth token, when the store needs one.
 /// The token itself never appears in a definition, manifest or log.
 pub const REDIS_AUTH_SECRET_ARN: &str = "REDIS_AUTH_SECRET_ARN";
-/// Data rows per chunk.
+/// Data rows per chunk (the variable keeps the name of the `max_lines_per_batch` attribute:
+/// it counts rows, not lines, and a batch is a chunk).
 pub const MAX_LINES_PER_BATCH: &str = "MAX_LINES_PER_BATCH";
 /// The chunk a `process` Job works on, as returned by `list-chunks`.
 pub const CHUNK: &str = "CHUNK";
@@ -143,7 +144,7 @@ pub fn required_for(step: Step) -> impl Iterator<Item = &'static str> {
 pub const LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS: i32 = 60;
 
 /// Default rows per chunk, as in the product brief.
-pub const DEFAULT_MAX_LINES_PER_BATCH: u64 = 30_000;
+pub const DEFAULT_ROWS_PER_CHUNK: u64 = 30_000;
 
 /// The Lambda's payload field carrying the run id, and the fields of its answer holding the
 /// chunks and their count.

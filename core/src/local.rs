@@ -17,11 +17,11 @@ const LOCAL_IMAGE: &str = "eventdriven:local";
 /// Spec, cluster and references of a local pipeline named `name`.
 pub fn local_deployment(
     name: &str,
-    max_lines_per_batch: u64,
+    rows_per_chunk: u64,
     max_concurrency: u64,
 ) -> (PipelineSpec, ClusterInfo, DeployedRefs) {
     let mut spec = PipelineSpec::new(name, "local", LOCAL_IMAGE, LOCAL_IMAGE);
-    spec.max_lines_per_batch = i64::try_from(max_lines_per_batch).unwrap_or(i64::MAX);
+    spec.max_lines_per_batch = i64::try_from(rows_per_chunk).unwrap_or(i64::MAX);
     spec.max_concurrency = i64::try_from(max_concurrency).unwrap_or(i64::MAX);
     let cluster = ClusterInfo {
         name: "local".into(),

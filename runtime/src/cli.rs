@@ -43,8 +43,9 @@ enum Command {
         /// Input file or s3://BUCKET/KEY.
         #[arg(long, env = contract::INPUT_URL)]
         input: ObjectUrl,
-        #[arg(long, env = contract::MAX_LINES_PER_BATCH, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
-        max_lines_per_batch: u64,
+        /// Data rows per chunk.
+        #[arg(long = "max-lines-per-batch", visible_alias = "rows-per-chunk", env = contract::MAX_LINES_PER_BATCH, default_value_t = contract::DEFAULT_ROWS_PER_CHUNK, value_parser = clap::value_parser!(u64).range(1..))]
+        rows_per_chunk: u64,
         /// Where to write the run's chunk list (a file or s3://BUCKET/KEY); by default
         /// chunks.json in the run's work directory.
         #[arg(long, env = contract::CHUNK_LIST_URL)]
@@ -89,8 +90,9 @@ enum Command {
         /// Result file or s3://BUCKET/KEY; rejects go beside it with `.rejects.csv` appended.
         #[arg(long)]
         output: ObjectUrl,
-        #[arg(long, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
-        max_lines_per_batch: u64,
+        /// Data rows per chunk.
+        #[arg(long = "max-lines-per-batch", visible_alias = "rows-per-chunk", default_value_t = contract::DEFAULT_ROWS_PER_CHUNK, value_parser = clap::value_parser!(u64).range(1..))]
+        rows_per_chunk: u64,
         /// Chunks in flight at once (default: one more than the cores). At most as many as there
         /// are cores hold buffers (read, parse, write) at a time; the others wait for the disk.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -161,8 +163,9 @@ enum Command {
         /// Average bytes of an input row.
         #[arg(long, default_value_t = 100)]
         bytes_per_row: u64,
-        #[arg(long, default_value_t = contract::DEFAULT_MAX_LINES_PER_BATCH, value_parser = clap::value_parser!(u64).range(1..))]
-        max_lines_per_batch: u64,
+        /// Data rows per chunk.
+        #[arg(long = "max-lines-per-batch", visible_alias = "rows-per-chunk", default_value_t = contract::DEFAULT_ROWS_PER_CHUNK, value_parser = clap::value_parser!(u64).range(1..))]
+        rows_per_chunk: u64,
         /// Process Jobs at once (0: the Map's own limit).
         #[arg(long, default_value_t = 0)]
         max_concurrency: u64,
@@ -330,7 +333,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
         Command::Split {
             run,
             input,
-            max_lines_per_batch,
+            rows_per_chunk,
             chunk_list,
         } => {
             let run_id = match &run.run_id {
@@ -344,7 +347,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let dir = RunDir::new(&run.work_dir, &run_id)?;
             let progress = run.store.open().await?;
             let chunk_list = chunk_list.unwrap_or_else(|| ObjectUrl::Local(dir.chunk_list()));
-            let manifest = split_step(&dir, &progress, &input, &chunk_list, max_lines_per_batch).await?;
+            let manifest = split_step(&dir, &progress, &input, &chunk_list, rows_per_chunk).await?;
             // Counts only: the chunk list can be long, and a Job's log reaches the task result.
             print_line(serde_json::to_string(&manifest.summary())?)?;
         }
@@ -377,7 +380,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
         Command::Run {
             input,
             output,
-            max_lines_per_batch,
+            rows_per_chunk,
             concurrency,
             work_dir,
             redis_url,
@@ -391,7 +394,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
                 pipeline_name: table.pipeline_name.clone(),
                 input,
                 output,
-                max_lines_per_batch,
+                rows_per_chunk,
                 concurrency: concurrency as usize,
                 work_dir,
                 keep_work,
@@ -439,13 +442,13 @@ async fn execute(command: Command) -> Result<ExitCode> {
         Command::Plan {
             rows,
             bytes_per_row,
-            max_lines_per_batch,
+            rows_per_chunk,
             max_concurrency,
         } => {
             let size = RunSize {
                 rows,
                 bytes_per_row,
-                max_lines_per_batch,
+                max_lines_per_batch: rows_per_chunk,
                 max_concurrency,
             };
             print_out(estimate(size))?;

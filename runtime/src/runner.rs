@@ -26,7 +26,7 @@ pub struct LocalRun {
     pub pipeline_name: String,
     pub input: ObjectUrl,
     pub output: ObjectUrl,
-    pub max_lines_per_batch: u64,
+    pub rows_per_chunk: u64,
     pub concurrency: usize,
     pub work_dir: PathBuf,
     pub keep_work: bool,
@@ -100,7 +100,7 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         buffers: BufferPool::new(run.concurrency.min(cores())),
     };
 
-    let (spec, cluster, refs) = local_deployment(&run.pipeline_name, run.max_lines_per_batch, run.concurrency as u64);
+    let (spec, cluster, refs) = local_deployment(&run.pipeline_name, run.rows_per_chunk, run.concurrency as u64);
     let definition = state_machine_definition(&spec, &cluster, &refs);
     let objects_root = steps.objects_root();
     let objects = S3Objects {

@@ -74,8 +74,8 @@ pub enum InputError {
     #[error("{source_name} line 1: the header is longer than {MAX_HEADER_BYTES} bytes; is this an orders CSV file?")]
     HeaderTooLong { source_name: String },
     #[error(
-        "{source_name}: the chunk of {max_rows} lines from line {first_line} grows past {} MiB, more than a \
-         process holds; lower max_lines_per_batch",
+        "{source_name}: the chunk of {max_rows} rows from line {first_line} grows past {} MiB, more than a \
+         process holds; lower max_lines_per_batch (rows per chunk)",
         MAX_CHUNK_BYTES >> 20
     )]
     ChunkTooLarge {

@@ -28,7 +28,7 @@ pub async fn split_step(
     chunk_list: &ObjectUrl,
     max_rows: u64,
 ) -> Result<Manifest> {
-    ensure!(max_rows > 0, "max lines per batch must be at least 1");
+    ensure!(max_rows > 0, "rows per chunk must be at least 1");
     if let Some(manifest) = read_json::<Manifest>(&run.manifest())? {
         let unfinished: Vec<ChunkRef> = manifest
             .chunk_refs()

@@ -77,7 +77,7 @@ async fn a_run_past_the_inline_threshold_processes_every_row_through_the_distrib
         input: ObjectUrl::Local(input.clone()),
         output: ObjectUrl::Local(dir.path().join("result.csv")),
         // One row a chunk: just past what an inline Map takes.
-        max_lines_per_batch: 1,
+        rows_per_chunk: 1,
         concurrency: 4,
         work_dir: dir.path().join("work"),
         keep_work: false,
@@ -206,11 +206,6 @@ async fn twenty_thousand_chunks_keep_every_state_and_task_result_under_256_kib()
 
     let events = events.lock().unwrap();
     assert!(entered(&events, PROCESS_CHUNKS_DISTRIBUTED));
-    // The interpreter's limit is the one core plans with.
-    assert_eq!(
-        eventdriven_states::interpreter::PAYLOAD_LIMIT_BYTES as u64,
-        PAYLOAD_LIMIT_BYTES
-    );
     assert!(
         events.len() < 100,
         "the children's events are in their own histories: {}",

@@ -21,14 +21,14 @@ pub fn generated(path: &Path, rows: u64, seed: u64) {
 }
 
 /// Runs the whole pipeline locally with the in-process store and an embedded table in `dir`.
-pub async fn run(dir: &Path, input: &Path, max_lines: u64) -> anyhow::Result<(Report, PathBuf)> {
+pub async fn run(dir: &Path, input: &Path, rows_per_chunk: u64) -> anyhow::Result<(Report, PathBuf)> {
     let output = dir.join("result.csv");
     let local = LocalRun {
         run_id: "test-run".into(),
         pipeline_name: "test".into(),
         input: ObjectUrl::Local(input.into()),
         output: ObjectUrl::Local(output.clone()),
-        max_lines_per_batch: max_lines,
+        rows_per_chunk,
         concurrency: 3,
         work_dir: dir.join("work"),
         keep_work: false,
