@@ -9,13 +9,13 @@
 set -euo pipefail
 version=0.51.0
 # Crates a fresh install compiles (counted on a fresh machine); only for the progress figure.
-crates=560
+crates=660
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 if command -v fakecloud >/dev/null && fakecloud --version 2>/dev/null | grep -q "$version"; then
   exit 0
 fi
 echo "Installing the AWS emulator fakecloud $version: a first install compiles about $crates crates" >&2
-echo "(roughly half an hour on two cores); later runs reuse it." >&2
+echo "(measured: see the README); later runs reuse it." >&2
 start=$(date +%s)
 compiled=0
 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \

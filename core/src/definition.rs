@@ -345,6 +345,7 @@ fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, ref
 mod tests {
     use super::*;
     use crate::fixtures::{self, validate_definition};
+    use crate::spec::{Architecture, BillingMode};
 
     fn render(spec: &PipelineSpec) -> Value {
         state_machine_definition(spec, &fixtures::cluster(), &fixtures::refs())
@@ -374,9 +375,15 @@ mod tests {
         let rendered = render_as_deployed(&base);
         let fields = serde_json::to_value(&base).unwrap();
         for (field, value) in fields.as_object().unwrap() {
-            // An unset optional field is set to whichever of a text or a number it takes.
+            // An unset optional field is set to whichever of a text or a number it takes, and
+            // a closed set to another of its names.
             let candidates = match value {
-                Value::String(text) => vec![json!(format!("{text}x"))],
+                Value::String(text) => [format!("{text}x")]
+                    .into_iter()
+                    .chain(Architecture::NAMES.iter().chain(BillingMode::NAMES).map(|n| n.to_string()))
+                    .filter(|candidate| candidate != text)
+                    .map(|candidate| json!(candidate))
+                    .collect(),
                 Value::Number(n) => vec![json!(n.as_i64().unwrap() + 1)],
                 Value::Bool(b) => vec![json!(!b)],
                 Value::Null => vec![json!("x"), json!(1)],

@@ -14,7 +14,7 @@ use crate::local::{local_deployment, object_created_event};
 use crate::manifest::job_manifest;
 use crate::scale::{
     DISTRIBUTED_MAP_PARALLELISM, EVENTS_OUTSIDE_THE_MAP, HISTORY_EVENT_LIMIT, INLINE_ITERATION_EVENTS,
-    INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, MapMode, RESULT_MAX_PARTS, RESULT_PART_BYTES, task_events,
+    INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, MapMode, PAYLOAD_LIMIT_BYTES, RESULT_MAX_PARTS, RESULT_PART_BYTES, task_events,
 };
 
 /// DynamoDB on-demand: $0.625 per million write request units (us-east-1).
@@ -271,9 +271,10 @@ impl fmt::Display for RunEstimate {
         writeln!(f, "at once          {} process Jobs", grouped(self.parallel_chunks))?;
         writeln!(
             f,
-            "largest payload  state {}, task result {} (limit 256 KiB)",
+            "largest payload  state {}, task result {} (limit {})",
             bytes(self.largest_state_bytes),
-            bytes(self.largest_task_result_bytes)
+            bytes(self.largest_task_result_bytes),
+            bytes(PAYLOAD_LIMIT_BYTES)
         )?;
         let children = match self.child_history_events {
             Some(n) => format!("; each chunk's child execution {n}"),

@@ -12,7 +12,7 @@ use crate::env::{self, EnvValue, WORK_DIR_MOUNT};
 use crate::paths::{self, RETRY_COUNT, Scope};
 use crate::refs::DeployedRefs;
 use crate::spec::PREFIX;
-use crate::spec::{PipelineSpec, kubernetes_arch};
+use crate::spec::PipelineSpec;
 
 pub const CONTAINER_NAME: &str = "eventdriven";
 const WORK_VOLUME: &str = "work";
@@ -52,7 +52,7 @@ pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Val
                 "metadata": { "labels": labels },
                 "spec": {
                     "restartPolicy": "Never",
-                    "nodeSelector": { "kubernetes.io/arch": kubernetes_arch(&spec.architecture) },
+                    "nodeSelector": { "kubernetes.io/arch": spec.architecture.kubernetes() },
                     "serviceAccountName": spec.service_account,
                     "containers": [{
                         "name": CONTAINER_NAME,

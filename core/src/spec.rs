@@ -20,13 +20,67 @@ pub const PREFIX: &str = "eventdriven";
 pub const MAX_NAME_LEN: usize = 40;
 /// The most rows a chunk may hold (`max_lines_per_batch`).
 pub const MAX_ROWS_PER_CHUNK: i64 = 10_000_000;
-/// The architectures Lambda runs images on, by Lambda's names.
-pub const X86_64: &str = "x86_64";
-pub const ARCHITECTURES: [&str; 2] = [X86_64, "arm64"];
+/// The CPU architecture of the images, by Lambda's names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Architecture {
+    #[default]
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
 
-/// The Kubernetes name (`kubernetes.io/arch`) of a Lambda architecture: only x86_64 differs.
-pub fn kubernetes_arch(architecture: &str) -> &str {
-    if architecture == X86_64 { "amd64" } else { architecture }
+impl Architecture {
+    /// Every architecture's name, as the attribute takes it.
+    pub const NAMES: &[&str] = &[Self::X86_64.as_str(), Self::Arm64.as_str()];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "arm64",
+        }
+    }
+
+    /// The architecture named `name`; the attribute's validation refuses any other name, so
+    /// an unknown one (never seen past validation) is the default.
+    pub fn named(name: &str) -> Self {
+        if name == Self::Arm64.as_str() { Self::Arm64 } else { Self::X86_64 }
+    }
+
+    /// Its Kubernetes name (`kubernetes.io/arch`).
+    pub fn kubernetes(self) -> &'static str {
+        match self {
+            Self::X86_64 => "amd64",
+            Self::Arm64 => "arm64",
+        }
+    }
+}
+
+/// How the table is billed, by DynamoDB's names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingMode {
+    #[default]
+    #[serde(rename = "PAY_PER_REQUEST")]
+    PayPerRequest,
+    #[serde(rename = "PROVISIONED")]
+    Provisioned,
+}
+
+impl BillingMode {
+    /// Every billing mode's name, as the attribute takes it.
+    pub const NAMES: &[&str] = &[Self::PayPerRequest.as_str(), Self::Provisioned.as_str()];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PayPerRequest => "PAY_PER_REQUEST",
+            Self::Provisioned => "PROVISIONED",
+        }
+    }
+
+    /// The mode named `name`; as for [`Architecture::named`], any other name is the default.
+    pub fn named(name: &str) -> Self {
+        if name == Self::Provisioned.as_str() { Self::Provisioned } else { Self::PayPerRequest }
+    }
 }
 
 /// An hour per step: a 30,000-row chunk takes seconds, a large split some minutes.
@@ -35,13 +89,12 @@ pub const DEFAULT_STEP_TIMEOUT_SECONDS: i64 = 3600;
 pub const MIN_STEP_TIMEOUT_SECONDS: i64 = 60;
 /// A day: longer than any step should take, far below Step Functions' task limit.
 pub const MAX_STEP_TIMEOUT_SECONDS: i64 = 86_400;
-pub const MAX_CONCURRENCY_LIMIT: i64 = 10_000;
+/// The most child executions a Distributed Map runs at once, the highest `max_concurrency`.
+pub const MAX_CONCURRENCY_LIMIT: i64 = crate::scale::DISTRIBUTED_MAP_PARALLELISM as i64;
 pub const DEFAULT_NAMESPACE: &str = "eventdriven";
 pub const DEFAULT_INPUT_PREFIX: &str = "input/";
 pub const DEFAULT_OUTPUT_PREFIX: &str = "output/";
 pub const DEFAULT_REDIS_NODE_TYPE: &str = "cache.t4g.micro";
-pub const PAY_PER_REQUEST: &str = "PAY_PER_REQUEST";
-pub const PROVISIONED: &str = "PROVISIONED";
 
 /// A pipeline as the user declares it. Field names are the Terraform attribute names.
 ///
@@ -54,7 +107,7 @@ pub struct PipelineSpec {
     pub lambda_image: String,
     /// The CPU architecture of both images, `x86_64` or `arm64`: the Lambda is created for it
     /// and the Jobs are scheduled on nodes of it.
-    pub architecture: String,
+    pub architecture: Architecture,
     /// Data rows per chunk. The attribute keeps its first name, though it counts rows (a quoted
     /// field may span lines) and a batch is what the runtime calls a chunk.
     pub max_lines_per_batch: i64,
@@ -85,7 +138,7 @@ pub struct PipelineSpec {
     /// The subnets of the list-chunks function; empty means the cluster's private subnets.
     pub lambda_subnet_ids: Vec<String>,
     pub redis_node_type: String,
-    pub dynamodb_billing_mode: String,
+    pub dynamodb_billing_mode: BillingMode,
     pub dynamodb_read_capacity: Option<i64>,
     pub dynamodb_write_capacity: Option<i64>,
     pub tags: BTreeMap<String, String>,
@@ -106,7 +159,7 @@ impl PipelineSpec {
             cluster_name: cluster_name.into(),
             job_image: job_image.into(),
             lambda_image: lambda_image.into(),
-            architecture: X86_64.to_owned(),
+            architecture: Architecture::X86_64,
             max_lines_per_batch: contract::DEFAULT_ROWS_PER_CHUNK as i64,
             max_concurrency: 0,
             step_timeout_seconds: DEFAULT_STEP_TIMEOUT_SECONDS,
@@ -120,7 +173,7 @@ impl PipelineSpec {
             node_security_group_ids: Vec::new(),
             lambda_subnet_ids: Vec::new(),
             redis_node_type: DEFAULT_REDIS_NODE_TYPE.to_owned(),
-            dynamodb_billing_mode: PAY_PER_REQUEST.to_owned(),
+            dynamodb_billing_mode: BillingMode::PayPerRequest,
             dynamodb_read_capacity: None,
             dynamodb_write_capacity: None,
             tags: BTreeMap::new(),
@@ -151,13 +204,6 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     check("cluster_name", eks_cluster_name(&spec.cluster_name));
     check("job_image", container_image(&spec.job_image));
     check("lambda_image", lambda_image(&spec.lambda_image));
-    check(
-        "architecture",
-        rule(
-            ARCHITECTURES.contains(&spec.architecture.as_str()),
-            "must be x86_64 or arm64",
-        ),
-    );
     check(
         "max_lines_per_batch",
         in_range(spec.max_lines_per_batch, 1, MAX_ROWS_PER_CHUNK),
@@ -367,32 +413,29 @@ fn billing(spec: &PipelineSpec) -> Vec<(&'static str, String)> {
         ("dynamodb_read_capacity", spec.dynamodb_read_capacity),
         ("dynamodb_write_capacity", spec.dynamodb_write_capacity),
     ];
-    match spec.dynamodb_billing_mode.as_str() {
-        PAY_PER_REQUEST => capacities
+    let provisioned = BillingMode::Provisioned.as_str();
+    match spec.dynamodb_billing_mode {
+        BillingMode::PayPerRequest => capacities
             .into_iter()
             .filter(|(_, capacity)| capacity.is_some())
             .map(|(attribute, _)| {
                 (
                     attribute,
-                    format!("only allowed when dynamodb_billing_mode is {PROVISIONED}"),
+                    format!("only allowed when dynamodb_billing_mode is {provisioned}"),
                 )
             })
             .collect(),
-        PROVISIONED => capacities
+        BillingMode::Provisioned => capacities
             .into_iter()
             .filter_map(|(attribute, capacity)| match capacity {
                 None => Some((
                     attribute,
-                    format!("required when dynamodb_billing_mode is {PROVISIONED}"),
+                    format!("required when dynamodb_billing_mode is {provisioned}"),
                 )),
                 Some(units) if units < 1 => Some((attribute, "must be at least 1".to_owned())),
                 Some(_) => None,
             })
             .collect(),
-        other => vec![(
-            "dynamodb_billing_mode",
-            format!("must be {PAY_PER_REQUEST} or {PROVISIONED}, not {other:?}"),
-        )],
     }
 }
 
@@ -454,7 +497,7 @@ mod tests {
         assert_eq!(spec.input_suffix, "");
         assert_eq!(spec.bucket_name, None);
         assert_eq!(spec.redis_node_type, "cache.t4g.micro");
-        assert_eq!(spec.dynamodb_billing_mode, PAY_PER_REQUEST);
+        assert_eq!(spec.dynamodb_billing_mode, BillingMode::PayPerRequest);
         assert!(spec.tags.is_empty());
         assert_eq!(validate(&spec), Ok(()));
     }
@@ -617,10 +660,23 @@ mod tests {
     }
 
     #[test]
+    fn closed_sets_read_their_names() {
+        for name in Architecture::NAMES {
+            assert_eq!(Architecture::named(name).as_str(), *name);
+        }
+        for name in BillingMode::NAMES {
+            assert_eq!(BillingMode::named(name).as_str(), *name);
+        }
+        assert_eq!(Architecture::Arm64.kubernetes(), "arm64");
+        assert_eq!(Architecture::X86_64.kubernetes(), "amd64");
+        assert_eq!(serde_json::to_value(BillingMode::Provisioned).unwrap(), "PROVISIONED");
+    }
+
+    #[test]
     fn billing_mode_and_capacities() {
         let provisioned = |read, write| {
             with(|s| {
-                s.dynamodb_billing_mode = PROVISIONED.into();
+                s.dynamodb_billing_mode = BillingMode::Provisioned;
                 s.dynamodb_read_capacity = read;
                 s.dynamodb_write_capacity = write;
             })
@@ -632,8 +688,6 @@ mod tests {
         );
         let extra = with(|s| s.dynamodb_read_capacity = Some(5));
         assert_eq!(attributes_failing(&extra), ["dynamodb_read_capacity"]);
-        let unknown = with(|s| s.dynamodb_billing_mode = "ON_DEMAND".into());
-        assert_eq!(attributes_failing(&unknown), ["dynamodb_billing_mode"]);
     }
 
     #[test]

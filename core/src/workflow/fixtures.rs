@@ -6,6 +6,7 @@
 //! line; values that are strings, numbers, booleans, `var.NAME`, `{}` or a one-line list of
 //! strings) and fails on anything else, so the example cannot say something the tests miss.
 
+use crate::spec::Architecture;
 use std::collections::BTreeMap;
 
 use super::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
@@ -77,12 +78,14 @@ impl Config {
             ("event_source", &mut spec.event_source),
             ("event_bus", &mut spec.event_bus),
             ("start_detail_type", &mut spec.start_detail_type),
-            ("architecture", &mut spec.architecture),
         ];
         for (attribute, field) in optional {
             if let Some(value) = self.string(workflow, attribute) {
                 *field = value;
             }
+        }
+        if let Some(architecture) = self.string(workflow, "architecture") {
+            spec.architecture = Architecture::named(&architecture);
         }
         if let Some(days) = self.number(workflow, "log_retention_days") {
             spec.log_retention_days = days;

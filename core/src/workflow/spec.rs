@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config_path::ConfigPath;
 use crate::spec::{
-    ARCHITECTURES, SpecError, X86_64, in_range, is_lower_alnum, lambda_image, only, pipeline_name, rule, tags,
+    MAX_CONCURRENCY_LIMIT,
+    Architecture, SpecError, in_range, is_lower_alnum, lambda_image, only, pipeline_name, rule, tags,
 };
 use crate::workflow::envelope::{DEFAULT_START_DETAIL_TYPE, TASK_FAILED, TASK_FINISHED};
 
@@ -41,7 +42,7 @@ pub struct WorkflowSpec {
     pub start_detail_type: String,
     /// The image listeners run unless they name their own.
     pub handler_image: String,
-    pub architecture: String,
+    pub architecture: Architecture,
     /// Whether the workflow has a bucket for intermediate results.
     pub bucket: bool,
     pub tasks: Vec<TaskSpec>,
@@ -141,7 +142,7 @@ impl WorkflowSpec {
             event_bus: DEFAULT_EVENT_BUS.to_owned(),
             start_detail_type: DEFAULT_START_DETAIL_TYPE.to_owned(),
             handler_image: handler_image.into(),
-            architecture: X86_64.to_owned(),
+            architecture: Architecture::X86_64,
             bucket: false,
             tasks: Vec::new(),
             listeners: Vec::new(),
@@ -165,13 +166,6 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
     check("event_bus".into(), event_bus(&spec.event_bus));
     check("start_detail_type".into(), detail_type(&spec.start_detail_type));
     check("handler_image".into(), lambda_image(&spec.handler_image));
-    check(
-        "architecture".into(),
-        rule(
-            ARCHITECTURES.contains(&spec.architecture.as_str()),
-            "must be x86_64 or arm64",
-        ),
-    );
     check(
         "task".into(),
         rule(!spec.tasks.is_empty(), "at least one task block is required"),
@@ -199,7 +193,7 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
             at("timeout_seconds"),
             in_range(task.timeout_seconds, 1, MAX_TASK_TIMEOUT_SECONDS),
         );
-        check(at("max_concurrency"), in_range(task.max_concurrency, 0, 10_000));
+        check(at("max_concurrency"), in_range(task.max_concurrency, 0, MAX_CONCURRENCY_LIMIT));
         check(
             at("max_concurrency"),
             rule(

@@ -12,9 +12,11 @@ use crate::aws::{
 };
 
 use eventdriven_core::naming::function_log_group_of;
-use eventdriven_core::spec::X86_64;
 
 use crate::adapters::log_group;
+
+/// What Lambda runs a function on when it is not told.
+const DEFAULT_ARCHITECTURE: &str = eventdriven_core::spec::Architecture::X86_64.as_str();
 
 /// Everything the function is configured with.
 #[derive(Clone, Debug)]
@@ -132,7 +134,7 @@ pub struct Drift {
 impl FunctionInfo {
     pub fn drift(&self, wanted: &FunctionSettings<'_>) -> Drift {
         // Endpoints that report no architecture run the default one.
-        let architecture = self.architecture.as_deref().unwrap_or(X86_64);
+        let architecture = self.architecture.as_deref().unwrap_or(DEFAULT_ARCHITECTURE);
         Drift {
             image: self.image_uri.as_deref() != Some(wanted.image_uri),
             architecture: architecture != wanted.architecture,
@@ -336,7 +338,7 @@ mod tests {
         FunctionSettings {
             name: "f",
             image_uri: "registry/f:1",
-            architecture: X86_64,
+            architecture: DEFAULT_ARCHITECTURE,
             role_arn: "arn:aws:iam::123456789012:role/f",
             subnet_ids: &[],
             security_group_ids: &[],

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use eventdriven_core::definition::embedded_settings;
 use eventdriven_core::naming::{Names, Role};
-use eventdriven_core::spec::PipelineSpec;
+use eventdriven_core::spec::{Architecture, BillingMode, PipelineSpec};
 use eventdriven_core::trigger;
 use tf_provider::value::Value;
 
@@ -84,7 +84,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
         .map_err(failed("Lambda function", &function_name))?
     {
         spec.lambda_image = live.image_uri.unwrap_or_default();
-        spec.architecture = live.architecture.unwrap_or(spec.architecture);
+        spec.architecture = live.architecture.map_or(spec.architecture, |name| Architecture::named(&name));
         children.lambda_function_arn = Some(live.arn);
     }
     let group_id = names.replication_group_id();
@@ -101,7 +101,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
         .await
         .map_err(failed("DynamoDB table", &table_name))?
     {
-        spec.dynamodb_billing_mode = live.billing_mode;
+        spec.dynamodb_billing_mode = BillingMode::named(&live.billing_mode);
         spec.dynamodb_read_capacity = live.read_capacity;
         spec.dynamodb_write_capacity = live.write_capacity;
         children.table_name = Some(table_name);

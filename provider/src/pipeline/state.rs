@@ -1,6 +1,6 @@
 //! The resource's Terraform state, and its translation to and from core's `PipelineSpec`.
 
-use eventdriven_core::spec::PipelineSpec;
+use eventdriven_core::spec::{Architecture, BillingMode, PipelineSpec};
 use tf_provider::value::{Value, serde_as_vec};
 
 use crate::resource::StringMap;
@@ -15,7 +15,7 @@ attribute_table! {
         cluster_name: Value<String> = string(Required, "Existing EKS cluster the Jobs run on; its VPC, subnets and security groups place the file system, cache and Lambda."), replaces;
         job_image: Value<String> = string(Required, "Container image of the `eventdriven` runtime the Jobs run.");
         lambda_image: Value<String> = string(Required, "Container image URI (ECR) of the list-chunks Lambda function.");
-        architecture: Value<String> = string(OptionalComputed, "CPU architecture of both images: `x86_64` (default) or `arm64`. The Lambda is created for it and the Jobs run on nodes of it.");
+        architecture [one_of Architecture::NAMES]: Value<String> = string(OptionalComputed, "CPU architecture of both images: `x86_64` (default) or `arm64`. The Lambda is created for it and the Jobs run on nodes of it.");
         max_lines_per_batch: Value<i64> = number(OptionalComputed, "Data rows per chunk. Default 30000.");
         max_concurrency: Value<i64> = number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means the Map's own limit: about 40 inline, and 40 for the Distributed Map a run past 1,550 chunks takes.");
         step_timeout_seconds: Value<i64> = number(OptionalComputed, "How long one Job may run, pending time included, before it fails the run (default 3600, 60 to 86400). Every task of the state machine times out shortly after.");
@@ -32,7 +32,7 @@ attribute_table! {
         #[serde(default)]
         lambda_subnet_ids: Value<Vec<Value<String>>> = strings(Optional, "Subnets of the list-chunks Lambda function, which must reach Secrets Manager (a NAT gateway or a VPC endpoint). Unset: the cluster's private subnets, those whose route table has no route to an internet gateway; apply fails, saying so, when there is none.");
         redis_node_type: Value<String> = string(OptionalComputed, "ElastiCache node type of the progress store. Default `cache.t4g.micro`."), replaces;
-        dynamodb_billing_mode: Value<String> = string(OptionalComputed, "`PAY_PER_REQUEST` (default) or `PROVISIONED`."), replaces;
+        dynamodb_billing_mode [one_of BillingMode::NAMES]: Value<String> = string(OptionalComputed, "`PAY_PER_REQUEST` (default) or `PROVISIONED`."), replaces;
         dynamodb_read_capacity: Value<i64> = number(Optional, "Read capacity units; only with `PROVISIONED`."), replaces;
         dynamodb_write_capacity: Value<i64> = number(Optional, "Write capacity units; only with `PROVISIONED`."), replaces;
         tags: StringMap = string_map(Optional, "Tags for every child, over the provider's `default_tags`.");
@@ -224,7 +224,7 @@ impl PipelineState {
         }
         fill(&mut self.max_lines_per_batch, &defaults.max_lines_per_batch);
         fill(&mut self.max_concurrency, &defaults.max_concurrency);
-        fill(&mut self.architecture, &defaults.architecture);
+        fill(&mut self.architecture, &defaults.architecture.as_str().to_owned());
         fill(&mut self.step_timeout_seconds, &defaults.step_timeout_seconds);
         fill(&mut self.keep_work, &defaults.keep_work);
         fill(&mut self.namespace, &defaults.namespace);
@@ -238,7 +238,7 @@ impl PipelineState {
         fill(&mut self.input_suffix, &defaults.input_suffix);
         fill(&mut self.output_prefix, &defaults.output_prefix);
         fill(&mut self.redis_node_type, &defaults.redis_node_type);
-        fill(&mut self.dynamodb_billing_mode, &defaults.dynamodb_billing_mode);
+        fill(&mut self.dynamodb_billing_mode, &defaults.dynamodb_billing_mode.as_str().to_owned());
         fill(&mut self.force_destroy, &false);
     }
 
@@ -259,7 +259,6 @@ impl PipelineState {
             cluster_name,
             job_image,
             lambda_image,
-            architecture,
             max_lines_per_batch,
             max_concurrency,
             step_timeout_seconds,
@@ -268,9 +267,19 @@ impl PipelineState {
             input_prefix,
             input_suffix,
             output_prefix,
-            redis_node_type,
-            dynamodb_billing_mode
+            redis_node_type
         );
+        // Closed sets: the attribute table refuses other names before this is read.
+        match &self.architecture {
+            Value::Value(v) => spec.architecture = Architecture::named(v),
+            Value::Unknown => unknown.push("architecture"),
+            Value::Null => {}
+        }
+        match &self.dynamodb_billing_mode {
+            Value::Value(v) => spec.dynamodb_billing_mode = BillingMode::named(v),
+            Value::Unknown => unknown.push("dynamodb_billing_mode"),
+            Value::Null => {}
+        }
         match &self.service_account {
             Value::Value(v) => spec.service_account = v.clone(),
             Value::Unknown => unknown.push("service_account"),
@@ -340,7 +349,7 @@ impl PipelineState {
             cluster_name: text(&spec.cluster_name),
             job_image: text(&spec.job_image),
             lambda_image: text(&spec.lambda_image),
-            architecture: text(&spec.architecture),
+            architecture: Value::Value(spec.architecture.as_str().to_owned()),
             max_lines_per_batch: Value::Value(spec.max_lines_per_batch),
             max_concurrency: Value::Value(spec.max_concurrency),
             step_timeout_seconds: Value::Value(spec.step_timeout_seconds),
@@ -355,7 +364,7 @@ impl PipelineState {
             lambda_subnet_ids: list(&spec.lambda_subnet_ids),
             work_volume_claim: optional(&spec.work_volume_claim),
             redis_node_type: text(&spec.redis_node_type),
-            dynamodb_billing_mode: text(&spec.dynamodb_billing_mode),
+            dynamodb_billing_mode: Value::Value(spec.dynamodb_billing_mode.as_str().to_owned()),
             dynamodb_read_capacity: number(&spec.dynamodb_read_capacity),
             dynamodb_write_capacity: number(&spec.dynamodb_write_capacity),
             tags: Value::Value(

@@ -15,6 +15,11 @@ pub struct AttributeRow<S> {
     pub schema: fn() -> Attribute,
     /// Whether a change replaces the resource rather than updating it in place.
     pub replaces: bool,
+    /// The values a closed set allows (terraform-provider-aws's `StringInSlice`); empty for
+    /// any value.
+    pub one_of: &'static [&'static str],
+    /// Its value as text, for a closed set's check.
+    pub text: fn(&S) -> Option<&str>,
     /// Whether two states hold different values for it.
     pub differs: fn(&S, &S) -> bool,
 }
@@ -44,6 +49,19 @@ pub fn replacing<S>(table: &[AttributeRow<S>], prior: &S, planned: &S) -> Vec<&'
         .iter()
         .filter(|row| row.replaces && (row.differs)(prior, planned))
         .map(|row| row.name)
+        .collect()
+}
+
+/// Each attribute whose value is outside its closed set, with the reason.
+pub fn outside_their_sets<S>(table: &[AttributeRow<S>], state: &S) -> Vec<(&'static str, String)> {
+    table
+        .iter()
+        .filter(|row| !row.one_of.is_empty())
+        .filter_map(|row| {
+            let value = (row.text)(state)?;
+            let allowed = row.one_of.join(", ");
+            (!row.one_of.contains(&value)).then(|| (row.name, format!("must be one of {allowed}, not {value:?}")))
+        })
         .collect()
 }
 
@@ -103,14 +121,16 @@ pub fn strings(constraint: AttributeConstraint, doc: &str) -> Attribute {
 ///
 /// Each row becomes a public field (documented with the attribute's description) and an
 /// [`AttributeRow`] in `PipelineState::ATTRIBUTES`; a row ending in `replaces` forces
-/// replacement. Blocks are fields only: their schema is the resource's own.
+/// replacement, and a string attribute named with `[one_of NAMES]` (`architecture
+/// [one_of Architecture::NAMES]: Value<String> = …`) takes only those values. Blocks are fields
+/// only: their schema is the resource's own.
 macro_rules! attribute_table {
     (
         $(#[$struct_meta:meta])*
         pub struct $state:ident {
             $(
                 $(#[$field_meta:meta])*
-                $field:ident : $ty:ty = $kind:ident ( $constraint:ident, $doc:expr ) $(, $replaces:ident)? ;
+                $field:ident $([one_of $one_of:path])? : $ty:ty = $kind:ident ( $constraint:ident, $doc:expr ) $(, $replaces:ident)? ;
             )*
         }
         blocks {
@@ -134,6 +154,8 @@ macro_rules! attribute_table {
                         $doc,
                     ),
                     replaces: $crate::resource::attributes::attribute_table!(@replaces $($replaces)?),
+                    one_of: $crate::resource::attributes::attribute_table!(@one_of $($one_of)?),
+                    text: $crate::resource::attributes::attribute_table!(@text $field $($one_of)?),
                     differs: |a, b| a.$field != b.$field,
                 }, )*
             ];
@@ -141,6 +163,10 @@ macro_rules! attribute_table {
     };
     (@replaces replaces) => { true };
     (@replaces) => { false };
+    (@one_of $one_of:path) => { $one_of };
+    (@one_of) => { &[] };
+    (@text $field:ident $one_of:path) => { |state| state.$field.as_ref_option().map(String::as_str) };
+    (@text $field:ident) => { |_| None };
 }
 
 pub(crate) use attribute_table;
@@ -155,14 +181,18 @@ mod tests {
         pub struct Sample {
             name: Value<String> = string(Required, "The name."), replaces;
             size: Value<i64> = number(Optional, "The size.");
+            colour [one_of COLOURS]: Value<String> = string(Optional, "The colour.");
         }
         blocks {}
     }
+
+    const COLOURS: &[&str] = &["red", "blue"];
 
     fn sample(name: &str, size: i64) -> Sample {
         Sample {
             name: Value::Value(name.into()),
             size: Value::Value(size),
+            colour: Value::Null,
         }
     }
 
@@ -179,6 +209,19 @@ mod tests {
         assert_eq!(attributes["name"].description.content, "The name. Forces replacement.");
         assert_eq!(attributes["size"].description.content, "The size.");
         assert_eq!(attributes["size"].constraint, AttributeConstraint::Optional);
+    }
+
+    #[test]
+    fn a_closed_set_takes_only_its_values() {
+        let mut state = sample("a", 1);
+        assert!(outside_their_sets(Sample::ATTRIBUTES, &state).is_empty(), "unset is fine");
+        state.colour = Value::Value("red".into());
+        assert!(outside_their_sets(Sample::ATTRIBUTES, &state).is_empty());
+        state.colour = Value::Value("green".into());
+        assert_eq!(
+            outside_their_sets(Sample::ATTRIBUTES, &state),
+            [("colour", r#"must be one of red, blue, not "green""#.to_owned())]
+        );
     }
 
     #[test]

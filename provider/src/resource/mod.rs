@@ -23,7 +23,7 @@ use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::aws::{AwsClients, AwsError, Configured, Tags};
 use crate::lifecycle::{Failure, Owner};
-use attributes::{AttributeRow, replacing, schema_attributes};
+use attributes::{AttributeRow, outside_their_sets, replacing, schema_attributes};
 use timeouts::Timeouts;
 
 pub use report::{report, reported, within};
@@ -165,6 +165,10 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
     }
 
     async fn validate<'a>(&self, diags: &mut Diagnostics, mut config: Self::State<'a>) -> Option<()> {
+        for (attribute, message) in outside_their_sets(K::attributes(), &config) {
+            let summary = format!("Invalid {attribute}");
+            diags.error(summary, message, AttributePath::new(attribute));
+        }
         for error in K::spec_errors(&config) {
             let summary = format!("Invalid {}", error.attribute);
             diags.error(summary, error.message, terraform_path(&error.attribute));

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use eventdriven_core::spec::PREFIX;
+use eventdriven_core::spec::{Architecture, PREFIX};
 use eventdriven_core::workflow::definition::embedded_workflow;
 use eventdriven_core::workflow::environment::EMITS;
 use eventdriven_core::workflow::naming::{WorkflowNames, WorkflowRule};
@@ -161,7 +161,7 @@ async fn import_listeners(
         listener.timeout_seconds = live.timeout_seconds.map_or(listener.timeout_seconds, i64::from);
         listener.memory_size = live.memory_mb.map_or(listener.memory_size, i64::from);
         if let Some(architecture) = live.architecture {
-            spec.architecture = architecture;
+            spec.architecture = Architecture::named(&architecture);
         }
         let role_name = WorkflowNames::new(spec, context).listener_role(&listener);
         let policy = role::policy(aws, &role_name)
@@ -217,7 +217,7 @@ fn state_of(spec: &WorkflowSpec) -> WorkflowState {
         event_bus: text(&spec.event_bus),
         start_detail_type: text(&spec.start_detail_type),
         handler_image: text(&spec.handler_image),
-        architecture: text(&spec.architecture),
+        architecture: Value::Value(spec.architecture.as_str().to_owned()),
         bucket: Value::Value(spec.bucket),
         log_retention_days: Value::Value(spec.log_retention_days),
         // Whether destroy may lose data is a choice, not something AWS holds.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use eventdriven_core::spec::Architecture;
 use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
 use serde::{Deserialize, Serialize};
 use tf_provider::value::{Value, serde_as_vec};
@@ -52,7 +53,7 @@ attribute_table! {
         event_bus: Value<String> = string(OptionalComputed, "The event bus every event and rule lives on. Default `default`."), replaces;
         start_detail_type: Value<String> = string(OptionalComputed, "The detail type of the event (with `event_source`) that starts a run; its detail is the run's input. Default `start`.");
         handler_image: Value<String> = string(Required, "Container image URI of the listeners, unless a listener names its own `image`.");
-        architecture: Value<String> = string(OptionalComputed, "CPU architecture of the listener images: `x86_64` (default) or `arm64`.");
+        architecture [one_of Architecture::NAMES]: Value<String> = string(OptionalComputed, "CPU architecture of the listener images: `x86_64` (default) or `arm64`.");
         bucket: Value<bool> = boolean(OptionalComputed, "Whether the workflow has a bucket for intermediate results (private, encrypted, TLS only), passed to listeners as `BUCKET`. Default `false`.");
         log_retention_days: Value<i64> = number(OptionalComputed, "Days the listeners' log groups (`/aws/lambda/<function>`, created with the functions and deleted with them) keep their logs. Default 14.");
         force_destroy: Value<bool> = boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects. Default `false`.");
@@ -182,7 +183,9 @@ impl WorkflowState {
         set(&mut spec.event_source, &self.event_source);
         set(&mut spec.event_bus, &self.event_bus);
         set(&mut spec.start_detail_type, &self.start_detail_type);
-        set(&mut spec.architecture, &self.architecture);
+        if let Some(architecture) = known(&self.architecture) {
+            spec.architecture = Architecture::named(&architecture);
+        }
         spec.bucket = known(&self.bucket).unwrap_or(false);
         spec.log_retention_days = known(&self.log_retention_days).unwrap_or(spec.log_retention_days);
         spec.tasks = blocks(&self.task)
@@ -232,7 +235,7 @@ impl WorkflowState {
         fill(&mut self.event_source, defaults.event_source);
         fill(&mut self.event_bus, defaults.event_bus);
         fill(&mut self.start_detail_type, defaults.start_detail_type);
-        fill(&mut self.architecture, defaults.architecture);
+        fill(&mut self.architecture, defaults.architecture.as_str().to_owned());
         fill(&mut self.bucket, defaults.bucket);
         fill(&mut self.log_retention_days, defaults.log_retention_days);
         fill(&mut self.force_destroy, false);

@@ -34,7 +34,7 @@ impl ListChunksFunction {
         FunctionSettings {
             name,
             image_uri: &plan.spec.lambda_image,
-            architecture: &plan.spec.architecture,
+            architecture: plan.spec.architecture.as_str(),
             role_arn: children.lambda_role_arn.as_deref().unwrap_or_default(),
             subnet_ids: plan.lambda_subnets(),
             security_group_ids,

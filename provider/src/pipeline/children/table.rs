@@ -32,7 +32,7 @@ impl Child<Pipeline> for Table {
         if children.table_name.is_none() {
             let name = self.name(plan);
             let billing = table::Billing {
-                mode: &plan.spec.dynamodb_billing_mode,
+                mode: plan.spec.dynamodb_billing_mode.as_str(),
                 read_capacity: plan.spec.dynamodb_read_capacity,
                 write_capacity: plan.spec.dynamodb_write_capacity,
             };

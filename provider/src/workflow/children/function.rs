@@ -42,7 +42,7 @@ fn listener_settings<'a>(
     function::FunctionSettings {
         name,
         image_uri: listener.image(&plan.spec),
-        architecture: &plan.spec.architecture,
+        architecture: plan.spec.architecture.as_str(),
         role_arn,
         subnet_ids: &[],
         security_group_ids: &[],
