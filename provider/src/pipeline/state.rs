@@ -1,7 +1,7 @@
 //! The resource's Terraform state, and its translation to and from core's `PipelineSpec`.
 
 use eventdriven_core::spec::{Architecture, BillingMode, PipelineSpec};
-use tf_provider::value::{Value, serde_as_vec};
+use tf_provider::value::Value;
 
 use crate::resource::StringMap;
 use crate::resource::attributes::attribute_table;
@@ -63,7 +63,7 @@ attribute_table! {
         pod_identity_association_id: Value<String> = string(Computed, "Id of the EKS Pod Identity association of the job role.");
     }
     blocks {
-        #[serde(default, with = "serde_as_vec")]
+        #[serde(default, with = "crate::resource::timeouts::as_block")]
         timeouts: Value<Timeouts>;
     }
 }

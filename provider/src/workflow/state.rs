@@ -83,7 +83,7 @@ attribute_table! {
         listener: Value<Vec<Value<ListenerBlock>>>;
         #[serde(with = "serde_as_vec")]
         trail: Value<TrailBlock>;
-        #[serde(default, with = "serde_as_vec")]
+        #[serde(default, with = "crate::resource::timeouts::as_block")]
         timeouts: Value<Timeouts>;
     }
 }
