@@ -15,7 +15,7 @@ use crate::contract::{self, Step};
 use crate::manifest::job_manifest;
 use crate::paths::{self, CHECK_FAILURE, EXECUTION_NAME, LIST_RESULT, MAP_ITEM_INDEX, MAP_ITEM_VALUE, item};
 use crate::refs::DeployedRefs;
-use crate::scale::{INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, MapMode};
+use crate::scale::{INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, JOB_MAX_RETRIES, MapMode};
 use crate::spec::PipelineSpec;
 
 pub const CHECK_SERVICE_ACCOUNT: &str = "CheckServiceAccount";
@@ -36,8 +36,6 @@ pub const MERGE: &str = "Merge";
 /// the Job's deadline.
 pub const SERVICE_ACCOUNT_MISSING_ERROR: &str = "eventdriven.ServiceAccountMissing";
 
-/// How often a failed Job is run again; every step is idempotent, so a retry is safe.
-pub const JOB_MAX_RETRIES: u64 = 2;
 /// The service-account check: one call to the cluster's API.
 const CHECK_TIMEOUT_SECONDS: i64 = 60;
 
@@ -380,7 +378,12 @@ mod tests {
             let candidates = match value {
                 Value::String(text) => [format!("{text}x")]
                     .into_iter()
-                    .chain(Architecture::NAMES.iter().chain(BillingMode::NAMES).map(|n| n.to_string()))
+                    .chain(
+                        Architecture::NAMES
+                            .iter()
+                            .chain(BillingMode::NAMES)
+                            .map(|n| n.to_string()),
+                    )
                     .filter(|candidate| candidate != text)
                     .map(|candidate| json!(candidate))
                     .collect(),

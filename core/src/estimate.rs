@@ -14,7 +14,8 @@ use crate::local::{local_deployment, object_created_event};
 use crate::manifest::job_manifest;
 use crate::scale::{
     DISTRIBUTED_MAP_PARALLELISM, EVENTS_OUTSIDE_THE_MAP, HISTORY_EVENT_LIMIT, INLINE_ITERATION_EVENTS,
-    INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, MapMode, PAYLOAD_LIMIT_BYTES, RESULT_MAX_PARTS, RESULT_PART_BYTES, task_events,
+    INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, MapMode, PAYLOAD_LIMIT_BYTES, RESULT_MAX_PARTS, RESULT_PART_BYTES,
+    task_events,
 };
 
 /// DynamoDB on-demand: $0.625 per million write request units (us-east-1).

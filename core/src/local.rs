@@ -65,8 +65,8 @@ pub fn object_created_event(bucket: &str, key: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::validate_definition;
     use crate::definition::state_machine_definition;
+    use crate::fixtures::validate_definition;
 
     #[test]
     fn the_local_definition_is_the_deployed_one_with_local_stand_ins() {

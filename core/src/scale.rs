@@ -12,8 +12,6 @@ pub use eventdriven_states::limits::{
     DISTRIBUTED_MAP_PARALLELISM, HISTORY_EVENT_LIMIT, INLINE_MAP_PARALLELISM, PAYLOAD_LIMIT_BYTES,
 };
 
-use crate::definition::JOB_MAX_RETRIES;
-
 /// The parts the result is uploaded in, and the most a multipart upload may have: together
 /// they bound the result's size (80 GiB).
 pub const RESULT_PART_BYTES: u64 = 8 << 20;
@@ -28,6 +26,10 @@ pub const EVENTS_OUTSIDE_THE_MAP: u64 = 200;
 pub const fn task_events(retries: u64) -> u64 {
     2 + 4 * (1 + retries)
 }
+
+/// How often a failed Job is run again (the definition's Retry); every step is idempotent, so a
+/// retry is safe. Each retry adds events to an iteration, so the Map's bound counts them.
+pub const JOB_MAX_RETRIES: u64 = 2;
 
 /// The events one inline iteration records at most: its start and end, and the process task
 /// with every retry.

@@ -44,7 +44,11 @@ impl Architecture {
     /// The architecture named `name`; the attribute's validation refuses any other name, so
     /// an unknown one (never seen past validation) is the default.
     pub fn named(name: &str) -> Self {
-        if name == Self::Arm64.as_str() { Self::Arm64 } else { Self::X86_64 }
+        if name == Self::Arm64.as_str() {
+            Self::Arm64
+        } else {
+            Self::X86_64
+        }
     }
 
     /// Its Kubernetes name (`kubernetes.io/arch`).
@@ -79,7 +83,11 @@ impl BillingMode {
 
     /// The mode named `name`; as for [`Architecture::named`], any other name is the default.
     pub fn named(name: &str) -> Self {
-        if name == Self::Provisioned.as_str() { Self::Provisioned } else { Self::PayPerRequest }
+        if name == Self::Provisioned.as_str() {
+            Self::Provisioned
+        } else {
+            Self::PayPerRequest
+        }
     }
 }
 
@@ -90,7 +98,7 @@ pub const MIN_STEP_TIMEOUT_SECONDS: i64 = 60;
 /// A day: longer than any step should take, far below Step Functions' task limit.
 pub const MAX_STEP_TIMEOUT_SECONDS: i64 = 86_400;
 /// The most child executions a Distributed Map runs at once, the highest `max_concurrency`.
-pub const MAX_CONCURRENCY_LIMIT: i64 = crate::scale::DISTRIBUTED_MAP_PARALLELISM as i64;
+pub const MAX_CONCURRENCY_LIMIT: i64 = eventdriven_states::limits::DISTRIBUTED_MAP_PARALLELISM as i64;
 pub const DEFAULT_NAMESPACE: &str = "eventdriven";
 pub const DEFAULT_INPUT_PREFIX: &str = "input/";
 pub const DEFAULT_OUTPUT_PREFIX: &str = "output/";

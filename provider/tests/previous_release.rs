@@ -16,7 +16,9 @@ use common::{ClusterSetup, Emulator, Workspace, repo_root};
 use serde_json::{Map, Value};
 
 fn fixture(resource: &str) -> PathBuf {
-    repo_root().join("provider/tests/fixtures/previous-release").join(resource)
+    repo_root()
+        .join("provider/tests/fixtures/previous-release")
+        .join(resource)
 }
 
 /// The attributes of `resource_type` that only the provider sets.
@@ -51,7 +53,11 @@ fn restore_previous_state(workspace: &Workspace, resource_type: &str, previous: 
     let restored: Map<String, Value> = previous
         .iter()
         .map(|(name, value)| {
-            let value = if computed.contains(name) { live[name].clone() } else { value.clone() };
+            let value = if computed.contains(name) {
+                live[name].clone()
+            } else {
+                value.clone()
+            };
             (name.clone(), value)
         })
         .collect();

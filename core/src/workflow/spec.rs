@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config_path::ConfigPath;
 use crate::spec::{
-    MAX_CONCURRENCY_LIMIT,
-    Architecture, SpecError, in_range, is_lower_alnum, lambda_image, only, pipeline_name, rule, tags,
+    Architecture, MAX_CONCURRENCY_LIMIT, SpecError, in_range, is_lower_alnum, lambda_image, only, pipeline_name, rule,
+    tags,
 };
 use crate::workflow::envelope::{DEFAULT_START_DETAIL_TYPE, TASK_FAILED, TASK_FINISHED};
 
@@ -193,7 +193,10 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
             at("timeout_seconds"),
             in_range(task.timeout_seconds, 1, MAX_TASK_TIMEOUT_SECONDS),
         );
-        check(at("max_concurrency"), in_range(task.max_concurrency, 0, MAX_CONCURRENCY_LIMIT));
+        check(
+            at("max_concurrency"),
+            in_range(task.max_concurrency, 0, MAX_CONCURRENCY_LIMIT),
+        );
         check(
             at("max_concurrency"),
             rule(
@@ -204,7 +207,11 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
     }
     let mut listener_names = BTreeSet::new();
     for listener in &spec.listeners {
-        let at = |field| ConfigPath::attribute("listener").named(listener.name.as_str()).then(field);
+        let at = |field| {
+            ConfigPath::attribute("listener")
+                .named(listener.name.as_str())
+                .then(field)
+        };
         check(at("name"), listener_name(&listener.name));
         check(
             at("name"),
@@ -233,7 +240,10 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
         check(at("memory_size"), in_range(listener.memory_size, 128, 10_240));
     }
     if let Some(trail) = &spec.trail {
-        check(ConfigPath::attribute("trail").then("retention_days"), retention(trail.retention_days));
+        check(
+            ConfigPath::attribute("trail").then("retention_days"),
+            retention(trail.retention_days),
+        );
     }
     check("log_retention_days".into(), retention(spec.log_retention_days));
     for message in tags(&spec.tags) {
@@ -400,7 +410,10 @@ mod tests {
             s.listeners[0].command.clear();
             s.tasks[0].timeout_seconds = 0;
         });
-        assert_eq!(failing, ["name", "task[0].timeout_seconds", r#"listener["get-multiple"].command"#]);
+        assert_eq!(
+            failing,
+            ["name", "task[0].timeout_seconds", r#"listener["get-multiple"].command"#]
+        );
     }
 
     #[test]

@@ -84,7 +84,9 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
         .map_err(failed("Lambda function", &function_name))?
     {
         spec.lambda_image = live.image_uri.unwrap_or_default();
-        spec.architecture = live.architecture.map_or(spec.architecture, |name| Architecture::named(&name));
+        spec.architecture = live
+            .architecture
+            .map_or(spec.architecture, |name| Architecture::named(&name));
         children.lambda_function_arn = Some(live.arn);
     }
     let group_id = names.replication_group_id();

@@ -181,10 +181,7 @@ mod tests {
 
     #[test]
     fn a_state_serializes_every_attribute_under_its_row_name() {
-        let serialized = serde_json::to_value(PipelineState::default()).unwrap();
-        for row in PipelineState::ATTRIBUTES {
-            assert!(serialized.get(row.name).is_some(), "{}", row.name);
-        }
+        assert!(crate::resource::attributes::rows_not_serialized(PipelineState::ATTRIBUTES).is_empty());
     }
 
     #[test]
@@ -216,7 +213,10 @@ mod tests {
         let errors = Pipeline::spec_errors(&config);
         let named: std::collections::BTreeSet<&str> = errors.iter().map(|e| e.attribute.root()).collect();
         for name in &named {
-            assert!(attributes::row(PipelineState::ATTRIBUTES, name).is_some(), "{name:?} is no attribute");
+            assert!(
+                attributes::row(PipelineState::ATTRIBUTES, name).is_some(),
+                "{name:?} is no attribute"
+            );
         }
         assert!(named.len() >= 15, "every bad argument is reported: {named:?}");
     }

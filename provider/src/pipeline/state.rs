@@ -238,7 +238,10 @@ impl PipelineState {
         fill(&mut self.input_suffix, &defaults.input_suffix);
         fill(&mut self.output_prefix, &defaults.output_prefix);
         fill(&mut self.redis_node_type, &defaults.redis_node_type);
-        fill(&mut self.dynamodb_billing_mode, &defaults.dynamodb_billing_mode.as_str().to_owned());
+        fill(
+            &mut self.dynamodb_billing_mode,
+            &defaults.dynamodb_billing_mode.as_str().to_owned(),
+        );
         fill(&mut self.force_destroy, &false);
     }
 

@@ -66,8 +66,11 @@ pub trait ResourceKind: Owner<Children: Clone + Default> {
 
     /// The plan's computed attributes: for a create (`prior` is `None`) every child unknown, for
     /// an update those the apply will change.
-    async fn plan_computed(aws: &AwsClients, prior: Option<&Self::State>, planned: &mut Self::State)
-    -> Result<(), AwsError>;
+    async fn plan_computed(
+        aws: &AwsClients,
+        prior: Option<&Self::State>,
+        planned: &mut Self::State,
+    ) -> Result<(), AwsError>;
 
     /// The children the state records.
     fn children(state: &Self::State) -> Self::Children;
@@ -85,8 +88,12 @@ pub trait ResourceKind: Owner<Children: Clone + Default> {
     /// Surfaces in the arguments what refresh saw changed outside Terraform.
     fn observe(_state: &mut Self::State, _children: &Self::Children) {}
 
-    async fn create(aws: Arc<AwsClients>, planned: &Self::State, tags: Tags, children: &mut Self::Children)
-    -> Result<(), Failure>;
+    async fn create(
+        aws: Arc<AwsClients>,
+        planned: &Self::State,
+        tags: Tags,
+        children: &mut Self::Children,
+    ) -> Result<(), Failure>;
 
     /// Re-creates children found missing, then re-applies every in-place setting (and the tags,
     /// when they changed).

@@ -65,15 +65,23 @@ pub mod as_block {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value<Timeouts>, D::Error> {
         let blocks: Option<Vec<Value<Timeouts>>> = Deserialize::deserialize(deserializer)?;
-        Ok(blocks.and_then(|blocks| blocks.into_iter().next()).unwrap_or(Value::Null))
+        Ok(blocks
+            .and_then(|blocks| blocks.into_iter().next())
+            .unwrap_or(Value::Null))
     }
 }
 
 /// The block's schema, the same for every resource.
 pub fn block(what: &str) -> NestedBlock {
     let attributes = [
-        ("create", format!("How long creating (or finishing, or updating) the {what} may take, e.g. `60m`. Default 60m.")),
-        ("delete", format!("How long destroying the {what} may take, e.g. `30m`. Default 60m.")),
+        (
+            "create",
+            format!("How long creating (or finishing, or updating) the {what} may take, e.g. `60m`. Default 60m."),
+        ),
+        (
+            "delete",
+            format!("How long destroying the {what} may take, e.g. `30m`. Default 60m."),
+        ),
     ];
     NestedBlock::Optional(Block {
         attributes: attributes

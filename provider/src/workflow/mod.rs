@@ -210,9 +210,6 @@ mod tests {
 
     #[test]
     fn a_state_serializes_every_attribute_under_its_row_name() {
-        let serialized = serde_json::to_value(WorkflowState::default()).unwrap();
-        for row in WorkflowState::ATTRIBUTES {
-            assert!(serialized.get(row.name).is_some(), "{}", row.name);
-        }
+        assert!(crate::resource::attributes::rows_not_serialized(WorkflowState::ATTRIBUTES).is_empty());
     }
 }
