@@ -26,6 +26,9 @@ pub const CHOOSE_MAP_MODE: &str = "ChooseMapMode";
 pub const PROCESS_CHUNKS: &str = "ProcessChunks";
 pub const PROCESS_CHUNKS_DISTRIBUTED: &str = "ProcessChunksDistributed";
 pub const PROCESS_CHUNK: &str = "ProcessChunk";
+/// The same step in the Distributed Map's item processor: state names are unique in the whole
+/// state machine, nested Maps included.
+pub const PROCESS_CHUNK_IN_CHILD: &str = "ProcessChunkInChild";
 /// The Distributed Map's label: its child executions are named `<machine>/<label>:<id>`, which
 /// the state machine's role is scoped to.
 pub const DISTRIBUTED_MAP_LABEL: &str = "ProcessChunk";
@@ -40,8 +43,9 @@ pub const SERVICE_ACCOUNT_MISSING_ERROR: &str = "eventdriven.ServiceAccountMissi
 const CHECK_TIMEOUT_SECONDS: i64 = 60;
 
 /// What a Job task waits beyond its Job's deadline: `eks:runJob.sync` notices a failed Job
-/// and fetches its logs within this margin.
-const JOB_TASK_MARGIN_SECONDS: i64 = 300;
+/// and fetches its logs within this margin. Its polling slows to about once every 5 minutes,
+/// so the margin is two of those polls.
+const JOB_TASK_MARGIN_SECONDS: i64 = 600;
 /// The list-chunks task: the function's own timeout, plus a cold start.
 const LIST_CHUNKS_TIMEOUT_SECONDS: i64 = contract::LIST_CHUNKS_FUNCTION_TIMEOUT_SECONDS as i64 + 30;
 
@@ -300,6 +304,10 @@ pub fn distributed_concurrency(max_concurrency: i64) -> i64 {
 fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
     let mut process = end(run_job(Step::Process, spec, cluster, refs));
     process["OutputPath"] = Value::Null;
+    let step_name = match mode {
+        MapMode::Inline => PROCESS_CHUNK,
+        MapMode::Distributed => PROCESS_CHUNK_IN_CHILD,
+    };
     let mut map = json!({
         "Type": "Map",
         "MaxConcurrency": spec.max_concurrency,
@@ -310,8 +318,8 @@ fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, ref
         },
         "ItemProcessor": {
             "ProcessorConfig": { "Mode": "INLINE" },
-            "StartAt": PROCESS_CHUNK,
-            "States": { PROCESS_CHUNK: process },
+            "StartAt": step_name,
+            "States": { step_name: process },
         },
         "ResultPath": null,
     });
@@ -451,7 +459,7 @@ mod tests {
             &states[LIST_CHUNKS],
             &states[MERGE],
             &iteration(&definition)["States"][PROCESS_CHUNK],
-            &states[PROCESS_CHUNKS_DISTRIBUTED]["ItemProcessor"]["States"][PROCESS_CHUNK],
+            &states[PROCESS_CHUNKS_DISTRIBUTED]["ItemProcessor"]["States"][PROCESS_CHUNK_IN_CHILD],
         ];
         for task in tasks {
             let timeout = task["TimeoutSeconds"].as_i64().expect("every task has a timeout");
@@ -496,7 +504,7 @@ mod tests {
             (PROCESS_CHUNK, &iteration(&definition)["States"][PROCESS_CHUNK]),
             (
                 PROCESS_CHUNKS_DISTRIBUTED,
-                &states[PROCESS_CHUNKS_DISTRIBUTED]["ItemProcessor"]["States"][PROCESS_CHUNK],
+                &states[PROCESS_CHUNKS_DISTRIBUTED]["ItemProcessor"]["States"][PROCESS_CHUNK_IN_CHILD],
             ),
         ];
         for (name, state) in jobs {
@@ -611,7 +619,10 @@ mod tests {
         // Both Maps run the same iteration on the same items.
         let inline = &definition["States"][PROCESS_CHUNKS];
         assert_eq!(map["ItemSelector"], inline["ItemSelector"]);
-        assert_eq!(map["ItemProcessor"]["States"], inline["ItemProcessor"]["States"]);
+        assert_eq!(
+            map["ItemProcessor"]["States"][PROCESS_CHUNK_IN_CHILD], inline["ItemProcessor"]["States"][PROCESS_CHUNK],
+            "the same step, under a name of its own: names are unique in the whole machine"
+        );
         // Unbounded, the Distributed Map keeps the inline Map's parallelism.
         assert_eq!(inline["MaxConcurrency"], 0);
         assert_eq!(map["MaxConcurrency"], 40);

@@ -22,6 +22,7 @@ impl Machine {
         let machine: Machine = serde_json::from_value(definition.clone())
             .map_err(|e| Failure::runtime(format!("invalid definition: {e}")))?;
         check::check_machine(&machine, "")?;
+        check::check_unique_names(&machine)?;
         Ok(machine)
     }
 }
@@ -62,6 +63,31 @@ mod tests {
     #[test]
     fn accepts_a_minimal_machine() {
         Machine::parse(&single(task(json!({ "End": true })))).unwrap();
+    }
+
+    #[test]
+    fn a_state_name_is_unique_in_the_whole_machine() {
+        let processor = |state: &str| json!({ "StartAt": state, "States": { state: { "Type": "Succeed" } } });
+        let maps = |inner: &str, distributed: &str| {
+            json!({
+                "StartAt": "Inline",
+                "States": {
+                    "Inline": { "Type": "Map", "ItemProcessor": processor(inner), "Next": "Distributed" },
+                    "Distributed": { "Type": "Map", "ItemProcessor": processor(distributed), "End": true },
+                }
+            })
+        };
+        Machine::parse(&maps("ProcessChunk", "ProcessChunkInChild")).unwrap();
+        assert_refused(
+            maps("ProcessChunk", "ProcessChunk"),
+            &["States.ProcessChunk", "used twice"],
+        );
+        let branch = |state: &str| processor(state);
+        let parallel = json!({
+            "StartAt": "Both",
+            "States": { "Both": { "Type": "Parallel", "Branches": [branch("A"), branch("Both")], "End": true } }
+        });
+        assert_refused(parallel, &["States.Both", "used twice"]);
     }
 
     #[test]

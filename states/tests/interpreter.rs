@@ -268,11 +268,11 @@ async fn fail_states_fail_with_their_error_and_cause() {
 
 #[tokio::test]
 async fn parallel_runs_every_branch_on_the_input_and_keeps_branch_order() {
-    let branch =
-        |result: Value| json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": result, "End": true}}});
+    // State names are unique in the whole machine, branches included.
+    let branch = |name: &str, result: Value| json!({"StartAt": name, "States": {name: {"Type": "Pass", "Result": result, "End": true}}});
     let definition = single(json!({
         "Type": "Parallel",
-        "Branches": [branch(json!("first")), branch(json!("second")), {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": true}}}],
+        "Branches": [branch("First", json!("first")), branch("Second", json!("second")), {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": true}}}],
         "ResultPath": "$.branches"
     }));
     let output = output_of(definition, json!({"in": 1}), Integrations::default()).await;

@@ -38,6 +38,28 @@ pub(crate) fn check_machine(machine: &Machine, at: &str) -> Result<(), Failure> 
     }
 }
 
+/// Refuses a state name used twice anywhere in `machine`, nested Map and Parallel states
+/// included: the States Language makes names unique in the whole state machine, and Step
+/// Functions refuses a definition that repeats one.
+pub(crate) fn check_unique_names(machine: &Machine) -> Result<(), Failure> {
+    fn walk<'m>(machine: &'m Machine, at: &str, seen: &mut BTreeSet<&'m str>) -> Result<(), Failure> {
+        for (name, state) in &machine.states {
+            let here = format!("{at}States.{name}");
+            if !seen.insert(name.as_str()) {
+                return Err(Failure::runtime(format!(
+                    "{here}: the name is used twice; state names are unique in the whole state \
+                     machine, nested Map and Parallel states included"
+                )));
+            }
+            for (i, nested) in state.kind.machines().into_iter().enumerate() {
+                walk(nested, &format!("{here}[{i}]."), seen)?;
+            }
+        }
+        Ok(())
+    }
+    walk(machine, "", &mut BTreeSet::new())
+}
+
 fn check_state(machine: &Machine, state: &State, here: &str) -> Result<(), Failure> {
     let common = &state.common;
     let terminal = matches!(state.kind, Kind::Succeed | Kind::Fail(_) | Kind::Choice(_));
