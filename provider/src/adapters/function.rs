@@ -370,7 +370,8 @@ mod tests {
         let settings = wanted(&environment);
         assert_eq!(live(&settings).drift(&settings), Drift::default());
 
-        let cases: [(fn(&mut FunctionInfo), fn(&mut Drift)); 7] = [
+        type Case = (fn(&mut FunctionInfo), fn(&mut Drift));
+        let cases: [Case; 7] = [
             (|f| f.image_uri = Some("registry/f:2".into()), |d| d.image = true),
             (|f| f.architecture = Some("arm64".into()), |d| d.architecture = true),
             (|f| f.environment.clear(), |d| d.environment = true),
