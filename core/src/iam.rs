@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::cluster::AwsContext;
+use crate::cluster::{AwsContext, ClusterInfo};
 use crate::naming::Names;
 use crate::spec::PipelineSpec;
 
@@ -172,13 +172,15 @@ pub fn lambda_policy(names: &Names, subnet_ids: &[String], security_group_ids: &
 }
 
 /// EKS Pod Identity assumes the Job role, and only for the pipeline's service account in its
-/// namespace, which Pod Identity passes as session tags.
-pub fn job_trust_policy(spec: &PipelineSpec) -> Value {
+/// namespace on the pipeline's cluster, which Pod Identity passes as session tags: the same
+/// namespace and account on another cluster of the account get nothing.
+pub fn job_trust_policy(spec: &PipelineSpec, cluster: &ClusterInfo) -> Value {
     document(vec![json!({
         "Effect": "Allow",
         "Principal": { "Service": "pods.eks.amazonaws.com" },
         "Action": ["sts:AssumeRole", "sts:TagSession"],
         "Condition": { "StringEquals": {
+            "aws:RequestTag/eks-cluster-arn": cluster.arn,
             "aws:RequestTag/kubernetes-namespace": spec.namespace,
             "aws:RequestTag/kubernetes-service-account": spec.service_account,
         } },
@@ -410,7 +412,7 @@ mod tests {
             (state_machine_trust_policy(&aws), "states.amazonaws.com"),
             (events_trust_policy(&aws), "events.amazonaws.com"),
             (lambda_trust_policy(), "lambda.amazonaws.com"),
-            (job_trust_policy(&spec), "pods.eks.amazonaws.com"),
+            (job_trust_policy(&spec, &fixtures::cluster()), "pods.eks.amazonaws.com"),
         ];
         for (policy, service) in cases {
             assert_eq!(policy["Version"], POLICY_VERSION);
@@ -426,12 +428,14 @@ mod tests {
 
     #[test]
     fn only_the_pipeline_service_account_may_assume_the_job_role() {
-        let policy = job_trust_policy(&fixtures::spec());
+        let cluster = fixtures::cluster();
+        let policy = job_trust_policy(&fixtures::spec(), &cluster);
         let statement = &policy["Statement"][0];
         assert_eq!(statement["Action"], json!(["sts:AssumeRole", "sts:TagSession"]));
         assert_eq!(
             statement["Condition"]["StringEquals"],
             json!({
+                "aws:RequestTag/eks-cluster-arn": cluster.arn,
                 "aws:RequestTag/kubernetes-namespace": "eventdriven",
                 "aws:RequestTag/kubernetes-service-account": "eventdriven-orders",
             })

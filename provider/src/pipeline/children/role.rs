@@ -20,7 +20,7 @@ impl PipelineRole {
             Role::StateMachine => iam::state_machine_trust_policy(&plan.context),
             Role::Events => iam::events_trust_policy(&plan.context),
             Role::Lambda => iam::lambda_trust_policy(),
-            Role::Job => iam::job_trust_policy(&plan.spec),
+            Role::Job => iam::job_trust_policy(&plan.spec, &plan.cluster),
         }
     }
 
