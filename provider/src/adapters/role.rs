@@ -14,7 +14,7 @@ fn iam_tags(tags: &Tags) -> Result<Vec<Tag>, AwsError> {
 }
 
 /// Creates the role with its trust policy; returns its ARN. [`put_policy`] then grants it.
-pub async fn create(
+async fn create(
     aws: &AwsClients,
     name: &str,
     trust_policy: &serde_json::Value,
@@ -44,6 +44,35 @@ pub async fn put_policy(aws: &AwsClients, name: &str, policy: &serde_json::Value
         .send()
         .await?;
     Ok(())
+}
+
+/// Who may assume a role, and what it may do.
+pub struct RolePolicies {
+    pub trust: serde_json::Value,
+    pub grants: serde_json::Value,
+}
+
+/// Creates the role named `name` unless `recorded` holds it: its ARN is recorded as soon as it
+/// exists, before its policy is granted, so a failure in between leaves it recorded.
+pub async fn ensure(
+    aws: &AwsClients,
+    name: &str,
+    policies: &RolePolicies,
+    tags: &Tags,
+    recorded: &mut Option<String>,
+) -> Result<(), AwsError> {
+    if recorded.is_none() {
+        *recorded = Some(create(aws, name, &policies.trust, tags).await?);
+        put_policy(aws, name, &policies.grants).await?;
+    }
+    Ok(())
+}
+
+/// Re-grants the role its policy (an upsert). The trust policy is set only at creation: the
+/// emulator refuses `sts:TagSession` in `UpdateAssumeRolePolicy`, though it takes it in
+/// `CreateRole`, so a changed trust policy does not yet reach a role created before.
+pub async fn apply(aws: &AwsClients, name: &str, policies: &RolePolicies) -> Result<(), AwsError> {
+    put_policy(aws, name, &policies.grants).await
 }
 
 /// The role's ARN, or `None` when it no longer exists.

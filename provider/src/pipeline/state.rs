@@ -63,7 +63,7 @@ attribute_table! {
         pod_identity_association_id: Value<String> = string(Computed, "Id of the EKS Pod Identity association of the job role.");
     }
     blocks {
-        #[serde(default, with = "crate::resource::timeouts::as_block")]
+        #[serde(default, with = "crate::resource::single_block")]
         timeouts: Value<Timeouts>;
     }
 }

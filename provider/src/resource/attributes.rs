@@ -125,7 +125,7 @@ pub fn strings(constraint: AttributeConstraint, doc: &str) -> Attribute {
 ///         job_image: Value<String> = string(Required, "Container image of the Jobs.");
 ///     }
 ///     blocks {
-///         #[serde(default, with = "serde_as_vec")]
+///         #[serde(default, with = "crate::resource::single_block")]
 ///         timeouts: Value<Timeouts>;
 ///     }
 /// }

@@ -5,6 +5,7 @@
 
 pub mod attributes;
 mod report;
+pub mod single_block;
 mod tags;
 pub mod timeouts;
 

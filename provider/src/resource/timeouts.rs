@@ -51,26 +51,6 @@ fn chosen(value: &Value<String>, default: Duration) -> Duration {
         .unwrap_or(default)
 }
 
-/// (De)serializes the block as tf-provider's `serde_as_vec` does, and also reads a missing
-/// block: a state written before the resource had one arrives with `null` in its place.
-pub mod as_block {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use tf_provider::value::{Value, serde_as_vec};
-
-    use super::Timeouts;
-
-    pub fn serialize<S: Serializer>(value: &Value<Timeouts>, serializer: S) -> Result<S::Ok, S::Error> {
-        serde_as_vec::serialize(value, serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value<Timeouts>, D::Error> {
-        let blocks: Option<Vec<Value<Timeouts>>> = Deserialize::deserialize(deserializer)?;
-        Ok(blocks
-            .and_then(|blocks| blocks.into_iter().next())
-            .unwrap_or(Value::Null))
-    }
-}
-
 /// The block's schema, the same for every resource.
 pub fn block(what: &str) -> NestedBlock {
     let attributes = [
@@ -148,7 +128,7 @@ mod tests {
     fn a_missing_block_reads_as_none() {
         #[derive(serde::Deserialize)]
         struct State {
-            #[serde(default, with = "as_block")]
+            #[serde(default, with = "crate::resource::single_block")]
             timeouts: Value<Timeouts>,
         }
         let missing: State = serde_json::from_str(r#"{"timeouts": null}"#).unwrap();
@@ -157,6 +137,8 @@ mod tests {
         assert!(absent.timeouts.is_null());
         let set: State = serde_json::from_str(r#"{"timeouts": [{"create": "5m", "delete": null}]}"#).unwrap();
         assert_eq!(set.timeouts.as_ref_option().unwrap().create(), Duration::from_secs(300));
+        let two = r#"{"timeouts": [{"create": "5m", "delete": null}, {"create": "6m", "delete": null}]}"#;
+        assert!(serde_json::from_str::<State>(two).is_err(), "one block at most");
     }
 
     #[test]

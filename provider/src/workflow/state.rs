@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use eventdriven_core::spec::Architecture;
 use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
 use serde::{Deserialize, Serialize};
-use tf_provider::value::{Value, serde_as_vec};
+use tf_provider::value::Value;
 
 use crate::resource::attributes::attribute_table;
 use crate::resource::timeouts::Timeouts;
@@ -81,9 +81,9 @@ attribute_table! {
     blocks {
         task: Value<Vec<Value<TaskBlock>>>;
         listener: Value<Vec<Value<ListenerBlock>>>;
-        #[serde(with = "serde_as_vec")]
+        #[serde(default, with = "crate::resource::single_block")]
         trail: Value<TrailBlock>;
-        #[serde(default, with = "crate::resource::timeouts::as_block")]
+        #[serde(default, with = "crate::resource::single_block")]
         timeouts: Value<Timeouts>;
     }
 }

@@ -24,6 +24,13 @@ impl PipelineRole {
         }
     }
 
+    fn policies(&self, plan: &Deployment, children: &Children) -> role::RolePolicies {
+        role::RolePolicies {
+            trust: self.trust_policy(plan),
+            grants: self.policy(plan, children),
+        }
+    }
+
     fn policy(&self, plan: &Deployment, children: &Children) -> serde_json::Value {
         let names = plan.names();
         match self.0 {
@@ -60,17 +67,19 @@ impl Child<Pipeline> for PipelineRole {
     }
 
     async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if self.recorded(children).is_none() {
-            let name = self.name(plan);
-            let arn = role::create(&plan.aws, &name, &self.trust_policy(plan), &plan.tags).await?;
-            *self.recorded(children) = Some(arn);
-            role::put_policy(&plan.aws, &name, &self.policy(plan, children)).await?;
-        }
-        Ok(())
+        let policies = self.policies(plan, children);
+        role::ensure(
+            &plan.aws,
+            &self.name(plan),
+            &policies,
+            &plan.tags,
+            self.recorded(children),
+        )
+        .await
     }
 
     async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        role::put_policy(&plan.aws, &self.name(plan), &self.policy(plan, children)).await
+        role::apply(&plan.aws, &self.name(plan), &self.policies(plan, children)).await
     }
 
     async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {

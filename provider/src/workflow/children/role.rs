@@ -22,6 +22,13 @@ impl WorkflowRoleChild {
         }
     }
 
+    fn policies(&self, plan: &WorkflowPlan) -> role::RolePolicies {
+        role::RolePolicies {
+            trust: self.trust_policy(plan),
+            grants: self.policy(plan),
+        }
+    }
+
     fn policy(&self, plan: &WorkflowPlan) -> serde_json::Value {
         let names = plan.names();
         match self.0 {
@@ -55,17 +62,19 @@ impl Child<Workflow> for WorkflowRoleChild {
     }
 
     async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        if self.recorded(children).is_none() {
-            let name = self.name(plan);
-            let arn = role::create(&plan.aws, &name, &self.trust_policy(plan), &plan.tags).await?;
-            *self.recorded(children) = Some(arn);
-            role::put_policy(&plan.aws, &name, &self.policy(plan)).await?;
-        }
-        Ok(())
+        let policies = self.policies(plan);
+        role::ensure(
+            &plan.aws,
+            &self.name(plan),
+            &policies,
+            &plan.tags,
+            self.recorded(children),
+        )
+        .await
     }
 
     async fn apply_settings(&self, plan: &WorkflowPlan, _children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        role::put_policy(&plan.aws, &self.name(plan), &self.policy(plan)).await
+        role::apply(&plan.aws, &self.name(plan), &self.policies(plan)).await
     }
 
     async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
@@ -89,6 +98,17 @@ impl Child<Workflow> for WorkflowRoleChild {
 /// A workflow listener's execution role: its logs, the events it may put, its bucket prefix.
 pub struct ListenerRole(pub String);
 
+impl ListenerRole {
+    /// Its policies, while the plan has the listener.
+    fn policies(&self, plan: &WorkflowPlan) -> Option<role::RolePolicies> {
+        let listener = plan.listener(&self.0)?;
+        Some(role::RolePolicies {
+            trust: workflow_iam::listener_trust_policy(),
+            grants: workflow_iam::listener_policy(&plan.names(), listener),
+        })
+    }
+}
+
 #[async_trait]
 impl Child<Workflow> for ListenerRole {
     fn label(&self) -> &'static str {
@@ -106,33 +126,24 @@ impl Child<Workflow> for ListenerRole {
     }
 
     async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        let Some(listener) = plan.listener(&self.0) else {
+        let Some(policies) = self.policies(plan) else {
             return Ok(());
         };
-        if self.recorded(children).is_none() {
-            let name = self.name(plan);
-            let arn = role::create(&plan.aws, &name, &workflow_iam::listener_trust_policy(), &plan.tags).await?;
-            *self.recorded(children) = Some(arn);
-            role::put_policy(
-                &plan.aws,
-                &name,
-                &workflow_iam::listener_policy(&plan.names(), listener),
-            )
-            .await?;
-        }
-        Ok(())
+        role::ensure(
+            &plan.aws,
+            &self.name(plan),
+            &policies,
+            &plan.tags,
+            self.recorded(children),
+        )
+        .await
     }
 
     async fn apply_settings(&self, plan: &WorkflowPlan, _children: &mut WorkflowChildren) -> Result<(), AwsError> {
-        let Some(listener) = plan.listener(&self.0) else {
+        let Some(policies) = self.policies(plan) else {
             return Ok(());
         };
-        role::put_policy(
-            &plan.aws,
-            &self.name(plan),
-            &workflow_iam::listener_policy(&plan.names(), listener),
-        )
-        .await
+        role::apply(&plan.aws, &self.name(plan), &policies).await
     }
 
     async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
