@@ -1,8 +1,25 @@
 //! Where in a resource's configuration a value sits (`task[1].detail_type`,
 //! `listener["enrich"].image`), as typed steps: validation builds them, the provider turns them
-//! into Terraform's attribute paths, and nothing formats a path only to parse it back.
+//! into Terraform's attribute paths, and nothing formats a path only to parse it back. A
+//! [`SpecError`] is an invalid value at its path; `spec` and `record` both report them, so it
+//! lives here, below both.
 
 use std::fmt;
+
+use thiserror::Error;
+
+/// One invalid attribute, reported against its place in the configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{attribute}: {message}")]
+pub struct SpecError {
+    pub attribute: ConfigPath,
+    pub message: String,
+}
+
+/// `Err(message)` unless `holds`; chained with `?` so each attribute reports its first broken rule.
+pub(crate) fn rule(holds: bool, message: impl Into<String>) -> Result<(), String> {
+    if holds { Ok(()) } else { Err(message.into()) }
+}
 
 /// One step of a [`ConfigPath`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -53,6 +53,8 @@ pub const CHUNK: &str = "CHUNK";
 /// array of chunk references): a run with more chunks than an inline Map takes reads its items
 /// from there.
 pub const CHUNK_LIST_URL: &str = "CHUNK_LIST_URL";
+/// The declared records (`record::RecordSpec` as JSON); unset, the order layout.
+pub const RECORD: &str = "RECORD";
 /// `true` keeps a run's chunks in the work directory after merge; by default merge removes
 /// them once the result is published, keeping only its summary.
 pub const KEEP_WORK: &str = "KEEP_WORK";
@@ -124,6 +126,11 @@ pub const SETTINGS: &[Setting] = &[
         name: CHUNK,
         required_by: &[Process],
         doc: "chunk reference to process",
+    },
+    Setting {
+        name: RECORD,
+        required_by: &[],
+        doc: "declared records as JSON (optional: the order layout)",
     },
     Setting {
         name: KEEP_WORK,

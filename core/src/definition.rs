@@ -14,6 +14,7 @@ use crate::cluster::ClusterInfo;
 use crate::contract::{self, Step};
 use crate::manifest::job_manifest;
 use crate::paths::{self, CHECK_FAILURE, EXECUTION_NAME, LIST_RESULT, MAP_ITEM_INDEX, MAP_ITEM_VALUE, item};
+use crate::record::RecordSpec;
 use crate::refs::DeployedRefs;
 use crate::scale::{INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, JOB_MAX_RETRIES, MapMode};
 use crate::spec::PipelineSpec;
@@ -57,7 +58,7 @@ pub const LOG_LIMIT_BYTES: &str = "32768";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
-pub const INPUTS: [&str; 12] = [
+pub const INPUTS: [&str; 13] = [
     "name",
     "keep_work",
     "architecture",
@@ -70,6 +71,7 @@ pub const INPUTS: [&str; 12] = [
     "max_concurrency",
     "output_prefix",
     "work_volume_claim",
+    "record",
 ];
 
 /// The spec settings a rendered definition embeds, read back (as `terraform import` does).
@@ -86,6 +88,8 @@ pub struct EmbeddedSettings {
     pub output_prefix: Option<String>,
     /// Whether merge keeps the chunks: its Job has the setting only then.
     pub keep_work: bool,
+    /// The declared records: the Jobs have the setting only when a `record` block was given.
+    pub record: Option<RecordSpec>,
 }
 
 /// Reads back what [`state_machine_definition`] embedded, from where it put it; a setting not
@@ -114,6 +118,9 @@ pub fn embedded_settings(definition: &Value) -> EmbeddedSettings {
             .and_then(Value::as_i64),
         output_prefix: output_url.and_then(crate::env::output_prefix_of),
         keep_work: env(MERGE, contract::KEEP_WORK).is_some(),
+        record: env(SPLIT, contract::RECORD)
+            .and_then(|e| e["value"].as_str())
+            .and_then(|json| serde_json::from_str(json).ok()),
     }
 }
 
@@ -381,8 +388,8 @@ mod tests {
         let rendered = render_as_deployed(&base);
         let fields = serde_json::to_value(&base).unwrap();
         for (field, value) in fields.as_object().unwrap() {
-            // An unset optional field is set to whichever of a text or a number it takes, and
-            // a closed set to another of its names.
+            // An unset optional field is set to whichever of a text, a number or a record it
+            // takes, and a closed set to another of its names.
             let candidates = match value {
                 Value::String(text) => [format!("{text}x")]
                     .into_iter()
@@ -397,7 +404,7 @@ mod tests {
                     .collect(),
                 Value::Number(n) => vec![json!(n.as_i64().unwrap() + 1)],
                 Value::Bool(b) => vec![json!(!b)],
-                Value::Null => vec![json!("x"), json!(1)],
+                Value::Null => vec![json!("x"), json!(1), json!(RecordSpec::orders())],
                 Value::Object(_) => vec![json!({ "team": "x" })],
                 Value::Array(_) => vec![json!(["x"])],
             };
@@ -425,6 +432,7 @@ mod tests {
         spec.work_volume_claim = Some("orders-work".into());
         spec.step_timeout_seconds = 600;
         spec.keep_work = true;
+        spec.record = Some(RecordSpec::orders());
         let read = embedded_settings(&render(&spec));
         assert_eq!(
             read,
@@ -439,6 +447,7 @@ mod tests {
                 step_timeout_seconds: Some(600),
                 output_prefix: Some(spec.output_prefix),
                 keep_work: true,
+                record: spec.record,
             }
         );
         assert_eq!(embedded_settings(&json!({})), EmbeddedSettings::default());

@@ -42,6 +42,10 @@ pub fn setting_value(name: &str, step: Step, spec: &PipelineSpec, refs: &Deploye
             &format!("s3://{}/", refs.bucket_name),
             &scope.run_id(),
         )),
+        contract::RECORD if matches!(step, Step::Split | Step::Process | Step::Merge) => {
+            EnvValue::Static(serde_json::to_string(spec.record.as_ref()?).expect("a spec serializes"))
+        }
+        contract::RECORD => return None,
         contract::KEEP_WORK if step == Step::Merge && spec.keep_work => EnvValue::Static("true".to_owned()),
         contract::KEEP_WORK => return None,
         _ => return None,
@@ -93,11 +97,13 @@ pub fn lambda_environment(spec: &PipelineSpec, refs: &DeployedRefs) -> BTreeMap<
 mod tests {
     use super::*;
     use crate::fixtures;
+    use crate::record::RecordSpec;
 
     #[test]
     fn every_setting_has_a_source_in_some_step() {
         let (mut spec, refs) = (fixtures::spec(), fixtures::refs());
         spec.keep_work = true;
+        spec.record = Some(RecordSpec::orders());
         for setting in contract::SETTINGS {
             assert!(
                 Step::ALL
@@ -118,6 +124,22 @@ mod tests {
                 assert!(names.contains(&required), "{step:?} lacks {required}");
             }
         }
+    }
+
+    #[test]
+    fn the_record_reaches_the_jobs_that_read_rows_only_when_declared() {
+        let (mut spec, refs) = (fixtures::spec(), fixtures::refs());
+        let value = |spec: &PipelineSpec, step| setting_value(contract::RECORD, step, spec, &refs);
+        assert_eq!(value(&spec, Step::Process), None, "undeclared: the order layout");
+        spec.record = Some(RecordSpec::orders());
+        for step in [Step::Split, Step::Process, Step::Merge] {
+            let Some(EnvValue::Static(json)) = value(&spec, step) else {
+                panic!("{step:?} lacks the record")
+            };
+            assert_eq!(serde_json::from_str::<RecordSpec>(&json).ok(), spec.record);
+        }
+        assert_eq!(value(&spec, Step::ListChunks), None);
+        assert!(!lambda_environment(&spec, &refs).contains_key(contract::RECORD));
     }
 
     #[test]

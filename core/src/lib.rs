@@ -4,6 +4,7 @@
 //! runtime reads its configuration through them, so the two can never disagree about a name.
 //!
 //! - [`contract`]: the settings the runtime reads, and which step needs which.
+//! - [`record`]: the records a pipeline loads (CSV columns, types, keys, result columns).
 //! - [`spec`]: the user's pipeline attributes and their validation; [`config_path`]: where in
 //!   a configuration an invalid value sits.
 //! - [`cluster`], [`refs`]: what is read from AWS before rendering, and what exists after creating.
@@ -33,6 +34,7 @@ pub mod manifest;
 pub mod naming;
 pub mod network;
 pub mod paths;
+pub mod record;
 pub mod refs;
 pub mod scale;
 pub mod spec;

@@ -7,10 +7,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::config_path::ConfigPath;
+pub use crate::config_path::SpecError;
+pub(crate) use crate::config_path::rule;
 use crate::contract;
+use crate::record::{Record, RecordSpec};
 
 /// Prefix of every derived name, so the project's resources are recognisable in a shared account.
 pub const PREFIX: &str = "eventdriven";
@@ -149,6 +151,9 @@ pub struct PipelineSpec {
     pub dynamodb_billing_mode: BillingMode,
     pub dynamodb_read_capacity: Option<i64>,
     pub dynamodb_write_capacity: Option<i64>,
+    /// The records the built-in step loads; `None` loads the order sample's layout
+    /// ([`RecordSpec::orders`]).
+    pub record: Option<RecordSpec>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -184,17 +189,20 @@ impl PipelineSpec {
             dynamodb_billing_mode: BillingMode::PayPerRequest,
             dynamodb_read_capacity: None,
             dynamodb_write_capacity: None,
+            record: None,
             tags: BTreeMap::new(),
         }
     }
-}
 
-/// One invalid attribute, reported against its place in the configuration.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("{attribute}: {message}")]
-pub struct SpecError {
-    pub attribute: ConfigPath,
-    pub message: String,
+    /// The declared records, checked; the order layout when none is declared. Only for a spec
+    /// [`validate`] accepted.
+    pub fn record(&self) -> Record {
+        self.record
+            .clone()
+            .unwrap_or_else(RecordSpec::orders)
+            .resolve(&ConfigPath::attribute("record"))
+            .expect("a validated spec declares a valid record")
+    }
 }
 
 /// Checks every attribute and returns all the problems found, not only the first.
@@ -271,12 +279,14 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     for message in tags(&spec.tags) {
         check("tags", Err(message));
     }
+    if let Some(Err(record_errors)) = spec
+        .record
+        .as_ref()
+        .map(|r| r.resolve(&ConfigPath::attribute("record")))
+    {
+        errors.extend(record_errors);
+    }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
-}
-
-/// `Err(message)` unless `holds`; chained with `?` so each attribute reports its first broken rule.
-pub(crate) fn rule(holds: bool, message: impl Into<String>) -> Result<(), String> {
-    if holds { Ok(()) } else { Err(message.into()) }
 }
 
 pub(crate) fn only(text: &str, allowed: impl Fn(char) -> bool) -> bool {
