@@ -27,4 +27,67 @@ resource "eventdriven_batch_pipeline" "orders" {
   lambda_subnet_ids       = var.lambda_subnet_ids
   force_destroy           = var.force_destroy
   tags                    = var.tags
+
+  # The order sample's layout. Without this block a pipeline loads the same layout; declared,
+  # it can be changed: a new non-key column is loaded from the next run on.
+  record {
+    key = "OrderId"
+    generated {
+      attribute = "ConfirmationId"
+      kind      = "uuid_v5"
+    }
+    column {
+      header = "Region"
+    }
+    column {
+      header = "Country"
+    }
+    column {
+      header = "Item Type"
+    }
+    column {
+      header = "Sales Channel"
+    }
+    column {
+      header = "Order Priority"
+    }
+    column {
+      header = "Order Date"
+      type   = "date"
+    }
+    column {
+      header    = "Order ID"
+      attribute = "OrderId"
+      type      = "id"
+    }
+    column {
+      header = "Ship Date"
+      type   = "date"
+    }
+    column {
+      header = "Units Sold"
+      type   = "integer"
+    }
+    column {
+      header = "Unit Price"
+      type   = "decimal"
+    }
+    column {
+      header = "Unit Cost"
+      type   = "decimal"
+    }
+    column {
+      header = "Total Revenue"
+      type   = "decimal"
+    }
+    column {
+      header = "Total Cost"
+      type   = "decimal"
+    }
+    column {
+      header = "Total Profit"
+      type   = "decimal"
+    }
+    output = ["OrderId", "ConfirmationId"]
+  }
 }

@@ -174,6 +174,37 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     );
     let resumed = object(&s3, &bucket, &format!("output/{third}.csv")).await.unwrap();
     assert_eq!(resumed, results[0], "a resumed run gives the same bytes");
+
+    // The example declares the order layout in its record block; its result and items are
+    // byte for byte those of the build before the block existed (recorded with that build's
+    // `eventdriven run --pipeline-name orders` on the same file).
+    let earlier: HashSet<String> = runs.into_iter().map(|(name, _)| name).collect();
+    let payload = repo_root().join("examples/order-batch/payload/test.csv");
+    upload(&emulator, &payload, &bucket, "input/recorded.csv");
+    let runs = wait_for_ended(&emulator, &state_dir, earlier.len() + 1, Duration::from_secs(60));
+    let (name, status) = runs.iter().find(|(name, _)| !earlier.contains(name)).unwrap();
+    assert_eq!(status, "SUCCEEDED", "{}", cli(&emulator, &state_dir, &["execution", name]));
+    let recorded = repo_root().join("provider/tests/fixtures/order-batch");
+    let result = object(&s3, &bucket, &format!("output/{name}.csv")).await.unwrap();
+    assert!(
+        result == std::fs::read(recorded.join("test.result.csv")).unwrap(),
+        "the result differs from the recorded one"
+    );
+    let expected = std::fs::read_to_string(recorded.join("test.items.jsonl")).unwrap();
+    let mut items = Vec::new();
+    for line in expected.lines() {
+        let order_id: serde_json::Value = serde_json::from_str(line).unwrap();
+        let key = order_id["OrderId"]["S"].as_str().unwrap();
+        let item = dynamodb
+            .get_item()
+            .table_name(text(&pipeline["table_name"]))
+            .key("OrderId", aws_sdk_dynamodb::types::AttributeValue::S(key.into()))
+            .send()
+            .await
+            .unwrap();
+        items.push(dynamodb_json(item.item().expect("every recorded order is stored")));
+    }
+    assert_eq!(items.join("\n"), expected.trim_end(), "the items differ from the recorded ones");
     drop(cloud);
 
     // A Job that fails is retried as the definition says, then the run fails with its cause
@@ -206,4 +237,142 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
         s3.head_bucket().bucket(&bucket).send().await.is_err(),
         "destroy removes the bucket, results and all"
     );
+}
+
+/// An item as DynamoDB JSON, its attributes in name order, on one line.
+fn dynamodb_json(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> String {
+    let attributes: std::collections::BTreeMap<&String, serde_json::Value> = item
+        .keys()
+        .map(|name| {
+            let (kind, text) = typed(item, name).unwrap();
+            let value = match kind {
+                "BOOL" => serde_json::json!(text == "true"),
+                _ => serde_json::json!(text),
+            };
+            (name, serde_json::json!({ kind: value }))
+        })
+        .collect();
+    serde_json::to_string(&attributes).unwrap()
+}
+
+/// A DynamoDB item's attribute as `(type, value)`, for the checks below.
+fn typed(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    name: &str,
+) -> Option<(&'static str, String)> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    Some(match item.get(name)? {
+        AttributeValue::S(text) => ("S", text.clone()),
+        AttributeValue::N(number) => ("N", number.clone()),
+        AttributeValue::Bool(flag) => ("BOOL", flag.to_string()),
+        other => panic!("{name}: unexpected {other:?}"),
+    })
+}
+
+#[tokio::test]
+#[ignore = "needs terraform, fakecloud, aws and redis-server: run tests/acceptance.sh"]
+async fn a_declared_layout_loads_typed_items_and_names_each_rejected_value() {
+    let emulator = Emulator::start("csv-to-dynamodb");
+    emulator.create_cluster();
+    let variables = format!(
+        "cluster_name = \"{CLUSTER}\"\njob_image = \"{JOB_IMAGE}\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/eventdriven-lambda:1\"\nmax_lines_per_batch = 4\nforce_destroy = true\n"
+    );
+    let workspace = Workspace::of_example("csv-to-dynamodb", "csv-to-dynamodb", &emulator, &variables);
+    workspace.apply(&[]);
+    let pipeline = workspace.resource("eventdriven_batch_pipeline");
+    let bucket = text(&pipeline["bucket"]);
+    let table = text(&pipeline["table_name"]);
+    let sdk = emulator.sdk().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let key_schema = dynamodb.describe_table().table_name(&table).send().await.unwrap();
+    let key_schema = key_schema.table().unwrap();
+    assert_eq!(key_schema.key_schema()[0].attribute_name(), "Index");
+    assert_eq!(
+        key_schema.attribute_definitions()[0].attribute_type().as_str(),
+        "N",
+        "an integer key is a number key"
+    );
+
+    let state_dir = workspace.dir.join("local-cloud");
+    let _cloud = LocalCloud::start(&emulator, &state_dir, &[]);
+    let input = repo_root().join("examples/csv-to-dynamodb/payload/customers.csv");
+    upload(&emulator, &input, &bucket, "input/customers.csv");
+    let runs = wait_for_ended(&emulator, &state_dir, 1, Duration::from_secs(60));
+    let (name, status) = &runs[0];
+    assert_eq!(
+        status,
+        "SUCCEEDED",
+        "{}",
+        cli(&emulator, &state_dir, &["execution", name])
+    );
+
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let result = object(&s3, &bucket, &format!("output/{name}.csv"))
+        .await
+        .expect("the result");
+    let result = String::from_utf8(result).unwrap();
+    let lines: Vec<&str> = result.lines().collect();
+    assert_eq!(lines[0], "Index,CustomerId,RecordHash", "the declared output columns");
+    let indexes: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(
+        indexes,
+        ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "15"],
+        "good rows, in input order"
+    );
+    assert_eq!(
+        lines[1], "1,DD37Cf93aecA6Dc,6b86b273ff34fce19c6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+        "the record hash is the SHA-256 of the key"
+    );
+
+    let rejects = object(&s3, &bucket, &format!("output/{name}.csv.rejects.csv"))
+        .await
+        .expect("rejects beside it");
+    let rejects = String::from_utf8(rejects).unwrap();
+    let reasons: Vec<&str> = rejects.lines().skip(1).collect();
+    assert_eq!(reasons.len(), 4, "{rejects}");
+    for (row, column, value) in [
+        ("11", "Newsletter", "maybe"),
+        ("twelve", "Index", "twelve"),
+        ("13", "Last Seen", "last week"),
+        ("14", "Lifetime Value", "empty"),
+    ] {
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains(&format!(",{row},")) && r.contains(column) && r.contains(value)),
+            "the reject of row {row} names {column} and {value:?}: {rejects}"
+        );
+    }
+
+    let scan = dynamodb.scan().table_name(&table).send().await.unwrap();
+    assert_eq!(scan.items().len(), 11, "one item per good row");
+    let item = |index: &str| {
+        scan.items()
+            .iter()
+            .find(|i| typed(i, "Index") == Some(("N", index.to_owned())))
+            .unwrap_or_else(|| panic!("no item {index}"))
+    };
+    let second = item("2");
+    assert_eq!(typed(second, "Newsletter"), Some(("BOOL", "false".into())));
+    assert_eq!(
+        typed(second, "LastSeen"),
+        Some(("S", "2024-02-28T16:40:12Z".into())),
+        "a timestamp is stored in UTC"
+    );
+    assert_eq!(typed(second, "SubscriptionDate"), Some(("S", "2021-04-23".into())));
+    assert_eq!(typed(second, "LifetimeValue"), Some(("N", "89.99".into())));
+    assert_eq!(typed(second, "Phone"), Some(("S", "5153435776".into())));
+    assert_eq!(
+        typed(item("3"), "Newsletter"),
+        Some(("BOOL", "true".into())),
+        "yes is true"
+    );
+    assert_eq!(
+        typed(item("3"), "Phone"),
+        None,
+        "an empty optional field stores no attribute"
+    );
+    assert_eq!(typed(item("5"), "LastSeen"), Some(("S", "2024-03-02T15:00:00Z".into())));
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
 }
