@@ -1,10 +1,11 @@
-//! DynamoDB tables with a string partition key, billed on demand or provisioned.
+//! DynamoDB tables keyed by a partition key and an optional sort key, each a string (S) or a
+//! number (N), billed on demand or provisioned.
 
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType, Tag,
 };
-
-use aws_sdk_dynamodb::client::Waiters;
+use eventdriven_core::record;
 
 use crate::aws::{AwsClients, AwsError, Tags, WAITER_LIMIT, found, ignore_not_found, sync_tags, waiter_failed};
 
@@ -16,36 +17,61 @@ pub struct Billing<'a> {
     pub write_capacity: Option<i64>,
 }
 
-/// Creates the table, keyed by the string attribute `partition_key`.
+/// A key of the table: its attribute and its type.
+pub type Key<'a> = (&'a str, record::KeyType);
+
+/// Creates the table, keyed by `partition_key` and, when given, `sort_key`.
 pub async fn create(
     aws: &AwsClients,
     table: &str,
-    partition_key: &str,
+    partition_key: Key<'_>,
+    sort_key: Option<Key<'_>>,
     billing: Billing<'_>,
     tags: &Tags,
 ) -> Result<(), AwsError> {
     let tags = dynamodb_tags(tags)?;
+    let (definitions, key_schema) = key_schema(partition_key, sort_key)?;
     aws.dynamodb
         .create_table()
         .table_name(table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(partition_key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(partition_key)
-                .key_type(KeyType::Hash)
-                .build()?,
-        )
+        .set_attribute_definitions(Some(definitions))
+        .set_key_schema(Some(key_schema))
         .billing_mode(BillingMode::from(billing.mode))
         .set_provisioned_throughput(provisioned_throughput(billing)?)
         .set_tags((!tags.is_empty()).then_some(tags))
         .send()
         .await?;
     Ok(())
+}
+
+/// The attribute definitions and the key schema of a table with these keys: DynamoDB takes a
+/// definition for each key attribute, and no other.
+fn key_schema(
+    partition_key: Key<'_>,
+    sort_key: Option<Key<'_>>,
+) -> Result<(Vec<AttributeDefinition>, Vec<KeySchemaElement>), AwsError> {
+    let mut definitions = Vec::new();
+    let mut elements = Vec::new();
+    let keys = std::iter::once((partition_key, KeyType::Hash)).chain(sort_key.map(|key| (key, KeyType::Range)));
+    for ((attribute, key_type), role) in keys {
+        let scalar = match key_type {
+            record::KeyType::S => ScalarAttributeType::S,
+            record::KeyType::N => ScalarAttributeType::N,
+        };
+        definitions.push(
+            AttributeDefinition::builder()
+                .attribute_name(attribute)
+                .attribute_type(scalar)
+                .build()?,
+        );
+        elements.push(
+            KeySchemaElement::builder()
+                .attribute_name(attribute)
+                .key_type(role)
+                .build()?,
+        );
+    }
+    Ok((definitions, elements))
 }
 
 /// Waits until a new table is `ACTIVE`, when it takes writes.
@@ -147,6 +173,30 @@ pub async fn delete(aws: &AwsClients, table: &str) -> Result<(), AwsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_key_is_defined_with_its_type_and_the_sort_key_is_the_range() {
+        let (definitions, elements) = key_schema(("OrderId", record::KeyType::S), None).unwrap();
+        assert_eq!(definitions.len(), 1);
+        assert_eq!(definitions[0].attribute_type(), &ScalarAttributeType::S);
+        assert_eq!(elements[0].key_type(), &KeyType::Hash);
+
+        let sort_key = Some(("Day", record::KeyType::S));
+        let (definitions, elements) = key_schema(("Id", record::KeyType::N), sort_key).unwrap();
+        let defined: Vec<_> = definitions
+            .iter()
+            .map(|d| (d.attribute_name(), d.attribute_type().clone()))
+            .collect();
+        assert_eq!(
+            defined,
+            [("Id", ScalarAttributeType::N), ("Day", ScalarAttributeType::S)]
+        );
+        let roles: Vec<_> = elements
+            .iter()
+            .map(|e| (e.attribute_name(), e.key_type().clone()))
+            .collect();
+        assert_eq!(roles, [("Id", KeyType::Hash), ("Day", KeyType::Range)]);
+    }
 
     #[test]
     fn capacity_units_only_go_with_provisioned_billing() {

@@ -2,8 +2,9 @@
 //! the children, each argument read from the child that embodies it.
 //!
 //! Children are found by core's deterministic names. The arguments rendered into the state
-//! machine definition (cluster, namespace, image, batch size, concurrency, output prefix) are
-//! read back from it by the field names Step Functions and Kubernetes give them.
+//! machine definition (cluster, namespace, image, batch size, concurrency, output prefix, the
+//! `record` block as the Jobs' `RECORD`) are read back from it by the field names Step Functions
+//! and Kubernetes give them.
 
 use std::sync::Arc;
 
@@ -51,6 +52,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     spec.max_lines_per_batch = embedded.max_lines_per_batch.unwrap_or(spec.max_lines_per_batch);
     spec.output_prefix = embedded.output_prefix.unwrap_or(spec.output_prefix);
     spec.keep_work = embedded.keep_work;
+    spec.record = embedded.record;
 
     let rule_name = Names::new(&spec, &context).input_rule();
     let pattern = rule::read(&aws, &rule_name, None)

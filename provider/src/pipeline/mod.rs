@@ -5,13 +5,17 @@ mod children;
 mod deploy;
 mod import;
 pub(crate) mod plan;
+mod record;
 pub(crate) mod state;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use eventdriven_core::definition;
 use eventdriven_core::spec::{self, SpecError};
+use tf_provider::AttributePath;
+use tf_provider::schema::NestedBlock;
 use tf_provider::value::Value;
 
 use crate::aws::{AwsClients, AwsError, Tags};
@@ -34,6 +38,16 @@ impl ResourceKind for Pipeline {
 
     fn attributes() -> &'static [AttributeRow<PipelineState>] {
         PipelineState::ATTRIBUTES
+    }
+
+    fn blocks() -> HashMap<String, NestedBlock> {
+        [("record".to_owned(), record::schema())].into()
+    }
+
+    /// A change of the table's keys (`record`) replaces the pipeline; the rest of the block
+    /// updates in place.
+    fn replacing_in_blocks(prior: &PipelineState, planned: &PipelineState) -> Vec<AttributePath> {
+        record::replacing(&prior.record, &planned.record)
     }
 
     fn common(state: &mut PipelineState) -> Common<'_> {
@@ -208,6 +222,10 @@ mod tests {
             redis_node_type: text("z"),
             dynamodb_billing_mode: text("WHATEVER"),
             tags: Value::Value([("aws:no".to_owned(), text("v"))].into()),
+            record: Value::Value(record::RecordBlock {
+                key: text("Missing"),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let errors = Pipeline::spec_errors(&config);
@@ -218,7 +236,8 @@ mod tests {
                 "{name:?} is no attribute"
             );
         }
-        assert!(named.len() >= 15, "every bad argument is reported: {named:?}");
+        assert!(named.len() >= 16, "every bad argument is reported: {named:?}");
+        assert!(named.contains("record"), "{named:?}");
     }
 
     #[test]

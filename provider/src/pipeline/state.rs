@@ -3,6 +3,7 @@
 use eventdriven_core::spec::{Architecture, BillingMode, PipelineSpec};
 use tf_provider::value::Value;
 
+use crate::pipeline::record::RecordBlock;
 use crate::resource::StringMap;
 use crate::resource::attributes::attribute_table;
 use crate::resource::timeouts::Timeouts;
@@ -63,6 +64,8 @@ attribute_table! {
         pod_identity_association_id: Value<String> = string(Computed, "Id of the EKS Pod Identity association of the job role.");
     }
     blocks {
+        #[serde(default, with = "crate::resource::single_block")]
+        record: Value<RecordBlock>;
         #[serde(default, with = "crate::resource::single_block")]
         timeouts: Value<Timeouts>;
     }
@@ -332,6 +335,14 @@ impl PipelineState {
             Value::Unknown => unknown.push("tags"),
             Value::Null => {}
         }
+        match &self.record {
+            Value::Value(block) => match block.spec() {
+                Some(record) => spec.record = Some(record),
+                None => unknown.push("record"),
+            },
+            Value::Unknown => unknown.push("record"),
+            Value::Null => {}
+        }
         (spec, unknown)
     }
 
@@ -376,6 +387,10 @@ impl PipelineState {
                     .map(|(k, v)| (k.clone(), Value::Value(v.clone())))
                     .collect(),
             ),
+            record: spec
+                .record
+                .as_ref()
+                .map_or(Value::Null, |record| Value::Value(RecordBlock::from_spec(record))),
             ..Default::default()
         }
     }
@@ -406,6 +421,9 @@ mod tests {
         spec.bucket_name = Some("company-orders".into());
         spec.tags.insert("team".into(), "data".into());
         assert_eq!(PipelineState::from_spec(&spec).spec(), spec);
+        assert!(PipelineState::from_spec(&spec).record.is_null(), "no block, no record");
+        spec.record = Some(eventdriven_core::record::RecordSpec::orders());
+        assert_eq!(PipelineState::from_spec(&spec).spec(), spec);
     }
 
     #[test]
@@ -421,9 +439,14 @@ mod tests {
         let mut state = configured();
         state.cluster_name = Value::Unknown;
         state.name = Value::Unknown;
+        state.record = Value::Value(RecordBlock {
+            key: Value::Unknown,
+            ..Default::default()
+        });
         state.apply_defaults();
-        let (_, unknown) = state.spec_with_unknowns();
-        assert_eq!(unknown, ["name", "cluster_name", "service_account"]);
+        let (spec, unknown) = state.spec_with_unknowns();
+        assert_eq!(unknown, ["name", "cluster_name", "service_account", "record"]);
+        assert_eq!(spec.record, None);
     }
 
     #[test]

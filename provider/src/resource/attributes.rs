@@ -1,19 +1,22 @@
 //! One attribute table per resource. A row declares an attribute once: its field in the state
 //! struct, its schema, and whether changing it replaces the resource (terraform-provider-aws's
-//! `ForceNew`, kept on the attribute itself). [`attribute_table!`] generates the struct and the
-//! table; the schema, the replacement set and the comparisons are read from the table, so they
-//! cannot disagree.
+//! `ForceNew`, kept on the attribute itself). A block is a row too, so comparisons see it; its
+//! schema is its resource's own. [`attribute_table!`] generates the struct and the table; the
+//! schema, the replacement set and the comparisons are read from the table, so they cannot
+//! disagree.
 
 use std::collections::HashMap;
 
 use tf_provider::schema::{Attribute, AttributeConstraint, AttributeType, Description};
 
-/// One attribute of a resource whose state is `S`.
+/// One attribute (or block) of a resource whose state is `S`.
 pub struct AttributeRow<S> {
     pub name: &'static str,
-    /// Its type, constraint and description.
-    pub schema: fn() -> Attribute,
-    /// Whether a change replaces the resource rather than updating it in place.
+    /// Its type, constraint and description; `None` for a block, whose schema is its
+    /// resource's (`ResourceKind::blocks`).
+    pub schema: Option<fn() -> Attribute>,
+    /// Whether a change replaces the resource rather than updating it in place; a block's
+    /// changes that do say so themselves (`ResourceKind::replacing_in_blocks`).
     pub replaces: bool,
     /// The values a closed set allows (terraform-provider-aws's `StringInSlice`); empty for
     /// any value.
@@ -33,8 +36,9 @@ pub fn row<'t, S>(table: &'t [AttributeRow<S>], name: &str) -> Option<&'t Attrib
 pub fn schema_attributes<S>(table: &[AttributeRow<S>]) -> HashMap<String, Attribute> {
     table
         .iter()
-        .map(|row| {
-            let mut attribute = (row.schema)();
+        .filter_map(|row| Some((row, row.schema?)))
+        .map(|(row, schema)| {
+            let mut attribute = schema();
             if row.replaces {
                 attribute.description.content.push_str(" Forces replacement.");
             }
@@ -134,8 +138,8 @@ pub fn strings(constraint: AttributeConstraint, doc: &str) -> Attribute {
 /// Each row becomes a public field (documented with the attribute's description) and an
 /// [`AttributeRow`] in `PipelineState::ATTRIBUTES`; a row ending in `replaces` forces
 /// replacement, and a string attribute named with `[one_of NAMES]` (`architecture
-/// [one_of Architecture::NAMES]: Value<String> = …`) takes only those values. Blocks are fields
-/// only: their schema is the resource's own.
+/// [one_of Architecture::NAMES]: Value<String> = …`) takes only those values. Each block is a
+/// field and a row without a schema (the resource's own) that never replaces as a whole.
 macro_rules! attribute_table {
     (
         $(#[$struct_meta:meta])*
@@ -161,14 +165,22 @@ macro_rules! attribute_table {
             pub const ATTRIBUTES: &'static [$crate::resource::attributes::AttributeRow<$state>] = &[
                 $( $crate::resource::attributes::AttributeRow {
                     name: stringify!($field),
-                    schema: || $crate::resource::attributes::$kind(
+                    schema: Some(|| $crate::resource::attributes::$kind(
                         tf_provider::schema::AttributeConstraint::$constraint,
                         $doc,
-                    ),
+                    )),
                     replaces: $crate::resource::attributes::attribute_table!(@replaces $($replaces)?),
                     one_of: $crate::resource::attributes::attribute_table!(@one_of $($one_of)?),
                     text: $crate::resource::attributes::attribute_table!(@text $field $($one_of)?),
                     differs: |a, b| a.$field != b.$field,
+                }, )*
+                $( $crate::resource::attributes::AttributeRow {
+                    name: stringify!($block),
+                    schema: None,
+                    replaces: false,
+                    one_of: &[],
+                    text: |_| None,
+                    differs: |a, b| a.$block != b.$block,
                 }, )*
             ];
         }
@@ -195,7 +207,9 @@ mod tests {
             size: Value<i64> = number(Optional, "The size.");
             colour [one_of COLOURS]: Value<String> = string(Optional, "The colour.");
         }
-        blocks {}
+        blocks {
+            part: Value<Vec<Value<String>>>;
+        }
     }
 
     const COLOURS: &[&str] = &["red", "blue"];
@@ -205,6 +219,7 @@ mod tests {
             name: Value::Value(name.into()),
             size: Value::Value(size),
             colour: Value::Null,
+            part: Value::Null,
         }
     }
 
@@ -221,6 +236,10 @@ mod tests {
         assert_eq!(attributes["name"].description.content, "The name. Forces replacement.");
         assert_eq!(attributes["size"].description.content, "The size.");
         assert_eq!(attributes["size"].constraint, AttributeConstraint::Optional);
+        assert!(
+            !attributes.contains_key("part"),
+            "a block's schema is its resource's own"
+        );
     }
 
     #[test]
@@ -242,7 +261,15 @@ mod tests {
     #[test]
     fn a_name_without_a_row_counts_as_changed() {
         let (a, b) = (sample("a", 1), sample("a", 1));
-        assert!(!any_differs(Sample::ATTRIBUTES, &["name", "size"], &a, &b));
+        assert!(!any_differs(Sample::ATTRIBUTES, &["name", "size", "part"], &a, &b));
         assert!(any_differs(Sample::ATTRIBUTES, &["nmae"], &a, &b));
+    }
+
+    #[test]
+    fn a_block_is_compared_but_never_replaces_as_a_whole() {
+        let (a, mut b) = (sample("a", 1), sample("a", 1));
+        b.part = Value::Value(vec![Value::Value("wheel".into())]);
+        assert!(any_differs(Sample::ATTRIBUTES, &["part"], &a, &b));
+        assert!(replacing(Sample::ATTRIBUTES, &a, &b).is_empty());
     }
 }

@@ -57,6 +57,13 @@ pub trait ResourceKind: Owner<Children: Clone + Default> {
         HashMap::new()
     }
 
+    /// The paths inside its blocks whose change from `prior` to `planned` replaces the resource:
+    /// a row's `replaces` covers a top-level attribute whole, where only part of a block may
+    /// replace. Terraform replaces when a returned path's value differs, or is unknown.
+    fn replacing_in_blocks(_prior: &Self::State, _planned: &Self::State) -> Vec<AttributePath> {
+        Vec::new()
+    }
+
     fn common(state: &mut Self::State) -> Common<'_>;
 
     /// Core's validation errors worth reporting for `config`: none about values not known yet.
@@ -127,20 +134,39 @@ impl<K> OwnerResource<K> {
     }
 }
 
-/// `path` as Terraform addresses it. A set element has no address of its own, so an error in
-/// one points at the set block, and its message names the element.
-pub fn terraform_path(path: &ConfigPath) -> AttributePath {
-    let mut steps = path.steps().iter();
-    let mut terraform = AttributePath::new(path.root());
-    steps.next();
-    for step in steps {
+/// `path` as Terraform addresses it in a resource whose blocks are `blocks`. A block of at most
+/// one element (`NestedBlock::Optional`) is a list of one to Terraform, so `record.key` is
+/// `record[0].key` there. A set element has no address of its own, so an error in one points at
+/// the set block, and its message names the element.
+pub fn terraform_path(blocks: &HashMap<String, NestedBlock>, path: &ConfigPath) -> AttributePath {
+    let mut terraform = AttributePath::root();
+    let mut blocks = Some(blocks);
+    for step in path.steps() {
         terraform = match step {
-            Step::Attribute(name) => terraform.attribute(*name),
+            Step::Attribute(name) => {
+                let nested = blocks.and_then(|blocks| blocks.get(*name));
+                blocks = nested.map(|nested| &block_of(nested).blocks);
+                match nested {
+                    Some(NestedBlock::Optional(_)) => terraform.attribute(*name).index(0),
+                    _ => terraform.attribute(*name),
+                }
+            }
             Step::Index(index) => terraform.index(*index as i64),
             Step::Named(_) => break,
         };
     }
     terraform
+}
+
+fn block_of(nested: &NestedBlock) -> &Block {
+    match nested {
+        NestedBlock::Single(block)
+        | NestedBlock::List(block)
+        | NestedBlock::Set(block)
+        | NestedBlock::Map(block)
+        | NestedBlock::Group(block)
+        | NestedBlock::Optional(block) => block,
+    }
 }
 
 fn timeouts_of<K: ResourceKind>(state: &mut K::State) -> Timeouts {
@@ -177,9 +203,10 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
             let summary = format!("Invalid {attribute}");
             diags.error(summary, message, AttributePath::new(attribute));
         }
+        let blocks = K::blocks();
         for error in K::spec_errors(&config) {
             let summary = format!("Invalid {}", error.attribute);
-            diags.error(summary, error.message, terraform_path(&error.attribute));
+            diags.error(summary, error.message, terraform_path(&blocks, &error.attribute));
         }
         for (path, message) in timeouts_of::<K>(&mut config).errors() {
             diags.error("Invalid timeout", message, path);
@@ -246,6 +273,7 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
         let replace = replacing(K::attributes(), &prior_state, &state)
             .into_iter()
             .map(AttributePath::new)
+            .chain(K::replacing_in_blocks(&prior_state, &state))
             .collect();
         if let Err(error) = K::plan_computed(&aws, Some(&prior_state), &mut state).await {
             diags.root_error(format!("Failed planning the {}", K::NOUN), error.to_string());
@@ -338,19 +366,70 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
 mod tests {
     use super::*;
 
+    fn blocks(entries: Vec<(&str, NestedBlock)>) -> HashMap<String, NestedBlock> {
+        entries
+            .into_iter()
+            .map(|(name, block)| (name.to_owned(), block))
+            .collect()
+    }
+
+    fn block(nested: Vec<(&str, NestedBlock)>) -> Block {
+        Block {
+            blocks: blocks(nested),
+            ..Default::default()
+        }
+    }
+
     #[test]
-    fn config_paths_become_terraform_paths() {
-        let task = ConfigPath::attribute("task").index(1).then("detail_type");
+    fn config_paths_become_terraform_paths_by_the_blocks_nesting() {
+        let record = block(vec![
+            ("generated", NestedBlock::Optional(block(vec![]))),
+            ("column", NestedBlock::List(block(vec![]))),
+        ]);
+        let schema = blocks(vec![
+            ("task", NestedBlock::List(block(vec![]))),
+            ("listener", NestedBlock::Set(block(vec![]))),
+            ("trail", NestedBlock::Optional(block(vec![]))),
+            ("record", NestedBlock::Optional(record)),
+        ]);
+        let path = |config: ConfigPath| terraform_path(&schema, &config);
         assert_eq!(
-            terraform_path(&task),
+            path(ConfigPath::attribute("name")),
+            AttributePath::new("name"),
+            "an attribute is itself"
+        );
+        assert_eq!(
+            path(ConfigPath::attribute("task").index(1).then("detail_type")),
             AttributePath::new("task").index(1).attribute("detail_type")
         );
-        let trail = ConfigPath::attribute("trail").then("retention_days");
         assert_eq!(
-            terraform_path(&trail),
-            AttributePath::new("trail").attribute("retention_days")
+            path(ConfigPath::attribute("trail").then("retention_days")),
+            AttributePath::new("trail").index(0).attribute("retention_days"),
+            "a block of at most one element is a list of one"
         );
-        let listener = ConfigPath::attribute("listener").named("enrich").then("image");
-        assert_eq!(terraform_path(&listener), AttributePath::new("listener"));
+        assert_eq!(
+            path(ConfigPath::attribute("record").then("column").index(2).then("type")),
+            AttributePath::new("record")
+                .index(0)
+                .attribute("column")
+                .index(2)
+                .attribute("type")
+        );
+        assert_eq!(
+            path(ConfigPath::attribute("record").then("generated").then("kind")),
+            AttributePath::new("record")
+                .index(0)
+                .attribute("generated")
+                .index(0)
+                .attribute("kind")
+        );
+        assert_eq!(
+            path(ConfigPath::attribute("record").then("column")),
+            AttributePath::new("record").index(0).attribute("column")
+        );
+        assert_eq!(
+            path(ConfigPath::attribute("listener").named("enrich").then("image")),
+            AttributePath::new("listener")
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! The pipeline's orders table: one item per order, keyed by `OrderId`.
+//! The pipeline's table: one item per record, keyed as the `record` block declares (by default
+//! the order sample's `OrderId`).
 
 use async_trait::async_trait;
 
@@ -7,9 +8,6 @@ use crate::aws::AwsError;
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
-
-/// The partition key the runtime writes every order under.
-pub const PARTITION_KEY: &str = "OrderId";
 
 /// The pipeline's orders table.
 pub struct Table;
@@ -36,7 +34,9 @@ impl Child<Pipeline> for Table {
                 read_capacity: plan.spec.dynamodb_read_capacity,
                 write_capacity: plan.spec.dynamodb_write_capacity,
             };
-            table::create(&plan.aws, &name, PARTITION_KEY, billing, &plan.tags).await?;
+            let record = plan.spec.record();
+            let (key, sort_key) = (record.key_attribute(), record.sort_key_attribute());
+            table::create(&plan.aws, &name, key, sort_key, billing, &plan.tags).await?;
             children.table_name = Some(name.clone());
             table::wait_active(&plan.aws, &name).await?;
         }
