@@ -647,6 +647,224 @@ async fn examples_are_formatted_valid_and_bad_input_names_the_attribute() {
             "the error names {attribute}: {stderr}"
         );
     }
+
+    // Each bad declaration of a record is shown on its own line of the block.
+    let bad_record = r#"
+    key = "Missing" # names no column
+    generated {
+      attribute = "Id" # a column's
+      kind      = "uuid_v5"
+    }
+    column {
+      header = "Id"
+      type   = "integr" # no such type
+    }
+    column {
+      header    = "Other"
+      attribute = "Id" # column 0's
+    }
+    output = ["Nope"] # no such attribute"#;
+    let workspace = Workspace::of_config("invalid-record", &emulator, &pipeline_with_record("bad", bad_record));
+    let output = workspace.run(&["plan", "-input=false"]);
+    assert!(!output.status.success(), "an invalid record must not plan");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for (attribute, line) in [
+        ("record.column[0].type", r#"type = "integr" # no such type"#),
+        ("record.key", r#"key = "Missing" # names no column"#),
+        ("record.column[1].attribute", r#"attribute = "Id" # column 0's"#),
+        ("record.generated.attribute", r#"attribute = "Id" # a column's"#),
+        ("record.output", r#"output = ["Nope"] # no such attribute"#),
+    ] {
+        assert_eq!(
+            source_line(&stderr, &format!("Invalid {attribute}")).as_deref(),
+            Some(line),
+            "the error on {attribute} points at its line: {stderr}"
+        );
+    }
+}
+
+/// The configuration line Terraform shows under the error `summary`, its spaces collapsed.
+fn source_line(stderr: &str, summary: &str) -> Option<String> {
+    let (_, after) = stderr.split_once(&format!("Error: {summary}\n"))?;
+    let diagnostic = after.split("Error: ").next()?;
+    diagnostic.lines().find_map(|line| {
+        let (number, text) = line.trim().split_once(':')?;
+        number.parse::<u32>().ok()?;
+        Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+    })
+}
+
+/// A pipeline named `name` whose `record` block holds `record`.
+fn pipeline_with_record(name: &str, record: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    eventdriven = {{
+      source = "eventdriven/eventdriven"
+    }}
+  }}
+}}
+
+provider "eventdriven" {{
+  region = "{REGION}"
+}}
+
+resource "eventdriven_batch_pipeline" "orders" {{
+  name         = "{name}"
+  cluster_name = "{CLUSTER}"
+  job_image    = "ghcr.io/example/eventdriven:1"
+  lambda_image = "123456789012.dkr.ecr.{REGION}.amazonaws.com/list-chunks:1"
+  tags         = {{ team = "data" }}
+
+  record {{
+{record}
+  }}
+}}
+"#
+    )
+}
+
+/// Readings keyed by an `Id` of `id_type`, sorted by `Day` when `sorted`, with `more_columns`
+/// after the three they always have.
+fn readings(id_type: &str, sorted: bool, more_columns: &str) -> String {
+    let sort_key = if sorted { r#"sort_key = "Day""# } else { "" };
+    format!(
+        r#"
+    key = "Id"
+    {sort_key}
+    column {{
+      header = "Id"
+      type   = "{id_type}"
+    }}
+    column {{
+      header = "Day"
+      type   = "date"
+    }}
+    column {{
+      header   = "Note"
+      required = false
+    }}
+    {more_columns}
+    output = ["Id", "Day"]"#
+    )
+}
+
+const AMOUNT: &str = r#"column {
+      header = "Amount"
+      type   = "decimal"
+    }"#;
+
+/// The `RECORD` setting of the process Job in the deployed definition.
+async fn deployed_record(sdk: &SdkConfig, pipeline: &Value) -> Value {
+    let machine = aws_sdk_sfn::Client::new(sdk)
+        .describe_state_machine()
+        .state_machine_arn(text(&pipeline["state_machine_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let definition: Value = serde_json::from_str(machine.definition()).unwrap();
+    let job = &definition["States"]["ProcessChunks"]["ItemProcessor"]["States"]["ProcessChunk"]["Parameters"]["Job"];
+    let env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap();
+    let record = env
+        .iter()
+        .find(|e| e["name"] == "RECORD")
+        .expect("the Job gets the record");
+    serde_json::from_str(record["value"].as_str().unwrap()).unwrap()
+}
+
+/// The line of a plan that says a change forces replacement.
+fn forcing_line(plan: &str) -> &str {
+    plan.lines()
+        .find(|line| line.contains("# forces replacement"))
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn a_record_keys_the_table_and_only_key_changes_replace_the_pipeline() {
+    let emulator = Emulator::start("record");
+    emulator.create_cluster();
+    let sdk = emulator.sdk().await;
+    let configuration = |id_type: &str, sorted: bool, more_columns: &str| {
+        pipeline_with_record("readings", &readings(id_type, sorted, more_columns))
+    };
+    let workspace = Workspace::of_config("record", &emulator, &configuration("integer", true, ""));
+    workspace.apply(&[]);
+    let created = workspace.pipeline();
+    let table = aws_sdk_dynamodb::Client::new(&sdk)
+        .describe_table()
+        .table_name(text(&created["table_name"]))
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let keys: Vec<(&str, &str)> = table
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name(), k.key_type().as_str()))
+        .collect();
+    assert_eq!(keys, [("Id", "HASH"), ("Day", "RANGE")]);
+    let mut types: Vec<(&str, &str)> = table
+        .attribute_definitions()
+        .iter()
+        .map(|d| (d.attribute_name(), d.attribute_type().as_str()))
+        .collect();
+    types.sort();
+    assert_eq!(types, [("Day", "S"), ("Id", "N")], "an integer key is a number");
+    assert_eq!(deployed_record(&sdk, &created).await["key"], "Id");
+    assert_eq!(workspace.plan_exit_code().0, 0, "the block reads back as written");
+
+    // A new column updates the definition in place; the table stays.
+    workspace.configure(&configuration("integer", true, AMOUNT));
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("will be updated in-place"), "{plan}");
+    assert!(!plan.contains("must be replaced"), "{plan}");
+    let applied = workspace.apply(&[]);
+    assert!(applied.contains("0 added, 1 changed, 0 destroyed"), "{applied}");
+    let updated = workspace.pipeline();
+    assert_eq!(updated["file_system_id"], created["file_system_id"], "not re-created");
+    let record = deployed_record(&sdk, &updated).await;
+    assert_eq!(
+        record["column"][3]["header"], "Amount",
+        "the next run loads it: {record}"
+    );
+    assert_eq!(workspace.plan_exit_code().0, 0);
+
+    // Import reads the block back from the definition.
+    let imported = Workspace::of_config("record-import", &emulator, &configuration("integer", true, AMOUNT));
+    imported.ok(&[
+        "import",
+        "-input=false",
+        "eventdriven_batch_pipeline.orders",
+        "readings",
+    ]);
+    let (code, plan) = imported.plan_exit_code();
+    assert_eq!(code, 0, "an imported record matches its configuration: {plan}");
+    drop(imported);
+
+    // The key's type, so the key schema, changes: the pipeline is replaced, for that reason.
+    workspace.configure(&configuration("id", true, AMOUNT));
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("must be replaced"), "{plan}");
+    assert!(forcing_line(&plan).contains(r#"type"#), "{plan}");
+    assert!(forcing_line(&plan).contains(r#""integer" -> "id""#), "{plan}");
+
+    // So does dropping the sort key.
+    workspace.configure(&configuration("integer", false, AMOUNT));
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("must be replaced"), "{plan}");
+    assert!(forcing_line(&plan).contains("sort_key"), "{plan}");
+
+    workspace.configure(&configuration("integer", true, AMOUNT));
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert_children_gone(&sdk, &updated).await;
 }
 
 /// Executions of the state machine so far.

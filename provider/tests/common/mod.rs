@@ -65,15 +65,34 @@ impl Workspace {
 
     /// A copy of the configuration in `source`.
     pub fn of_dir(source: &Path, test: &str, emulator: &Emulator, variables: &str) -> Self {
+        let workspace = Self::empty(test, emulator, variables);
+        for entry in std::fs::read_dir(source).unwrap() {
+            let path = entry.unwrap().path();
+            // The configuration and the files it reads (an example's record.json).
+            if path.extension().is_some_and(|e| e == "tf" || e == "json") {
+                std::fs::copy(&path, workspace.dir.join(path.file_name().unwrap())).unwrap();
+            }
+        }
+        workspace
+    }
+
+    /// A workspace whose whole configuration is `main_tf`.
+    pub fn of_config(test: &str, emulator: &Emulator, main_tf: &str) -> Self {
+        let workspace = Self::empty(test, emulator, "");
+        workspace.configure(main_tf);
+        workspace
+    }
+
+    /// Replaces the configuration with `main_tf`, as a user edits it between applies.
+    pub fn configure(&self, main_tf: &str) {
+        std::fs::write(self.dir.join("main.tf"), main_tf).unwrap();
+    }
+
+    /// A workspace with no configuration yet.
+    fn empty(test: &str, emulator: &Emulator, variables: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("eventdriven-acc-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for entry in std::fs::read_dir(source).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "tf") {
-                std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-            }
-        }
         std::fs::write(dir.join("terraform.tfvars"), variables).unwrap();
         let provider_dir = Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven"))
             .parent()
