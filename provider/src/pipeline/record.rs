@@ -13,7 +13,7 @@ use tf_provider::value::Value;
 use crate::resource::attributes::{boolean, string, strings};
 use AttributeConstraint::{Optional, Required};
 
-pub type StringList = Value<Vec<Value<String>>>;
+type StringList = Value<Vec<Value<String>>>;
 
 /// `record { … }`: the records the pipeline loads.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +67,7 @@ fn texts(list: &StringList) -> Option<Option<Vec<String>>> {
     }
 }
 
-fn value<T>(value: Option<T>) -> Value<T> {
+fn or_null<T>(value: Option<T>) -> Value<T> {
     value.map_or(Value::Null, Value::Value)
 }
 
@@ -109,9 +109,9 @@ impl RecordBlock {
         let texts = |items: &[String]| items.iter().cloned().map(Value::Value).collect();
         Self {
             key: Value::Value(spec.key.clone()),
-            sort_key: value(spec.sort_key.clone()),
-            output: value(spec.output.as_deref().map(texts)),
-            generated: value(spec.generated.as_ref().map(|generated| GeneratedBlock {
+            sort_key: or_null(spec.sort_key.clone()),
+            output: or_null(spec.output.as_deref().map(texts)),
+            generated: or_null(spec.generated.as_ref().map(|generated| GeneratedBlock {
                 attribute: Value::Value(generated.attribute.clone()),
                 kind: Value::Value(generated.kind.clone()),
             })),
@@ -121,10 +121,10 @@ impl RecordBlock {
                     .map(|column| {
                         Value::Value(ColumnBlock {
                             header: Value::Value(column.header.clone()),
-                            attribute: value(column.attribute.clone()),
-                            column_type: value(column.column_type.clone()),
-                            required: value(column.required),
-                            format: value(column.format.clone()),
+                            attribute: or_null(column.attribute.clone()),
+                            column_type: or_null(column.column_type.clone()),
+                            required: or_null(column.required),
+                            format: or_null(column.format.clone()),
                         })
                     })
                     .collect(),
