@@ -2,19 +2,21 @@
 //! the Lambda handler, the local runner and a few tools. Flags fall back to the environment
 //! variables of the settings contract, which is how Jobs and the Lambda are configured.
 
+use crate::declaration::{RecordSource, record};
 use crate::generate::write_orders;
 use crate::objects::ObjectUrl;
-use crate::order::ConfirmationIds;
 use crate::process::BufferPool;
 use crate::progress::{MEMORY_URL, ProgressStore};
+use crate::row::RowSchema;
 use crate::runner::{LocalRun, run_locally};
 use crate::steps::{list_chunks, merge_step, process_step, split_step};
-use crate::table::{OrdersTable, TableUrl};
+use crate::table::{KeyValue, OrdersTable, TableKey, TableUrl, Type};
 use crate::workdir::{ChunkRef, RunDir};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use eventdriven_core::contract;
 use eventdriven_core::estimate::{RunSize, estimate};
+use eventdriven_core::record::KeyType;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +52,8 @@ enum Command {
         /// chunks.json in the run's work directory.
         #[arg(long, env = contract::CHUNK_LIST_URL)]
         chunk_list: Option<ObjectUrl>,
+        #[command(flatten)]
+        record: RecordArgs,
     },
     /// Print the pending chunks of a run as JSON (what the Lambda returns).
     ListChunks {
@@ -65,6 +69,8 @@ enum Command {
         /// Chunk reference from list-chunks, e.g. 000003-90002.
         #[arg(long, env = contract::CHUNK)]
         chunk: ChunkRef,
+        #[command(flatten)]
+        record: RecordArgs,
     },
     /// Concatenate the processed chunks, in input order, into the result.
     Merge {
@@ -76,6 +82,8 @@ enum Command {
         /// Keep the run's chunks after publishing the result (by default they are removed).
         #[arg(long, env = contract::KEEP_WORK)]
         keep_work: bool,
+        #[command(flatten)]
+        record: RecordArgs,
     },
     /// Serve list-chunks as an AWS Lambda function (the Lambda image's entrypoint).
     Lambda {
@@ -110,6 +118,10 @@ enum Command {
         /// Keep the run's chunks in the work directory after a successful merge.
         #[arg(long)]
         keep_work: bool,
+        /// The declared record, a JSON file (the `record` block's JSON form); by default the
+        /// order sample's layout.
+        #[arg(long, value_name = "FILE")]
+        record: Option<RecordSource>,
     },
     /// Run Step Functions definitions on this machine.
     States {
@@ -170,7 +182,7 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         max_concurrency: u64,
     },
-    /// Write a seeded, reproducible order file.
+    /// Write a seeded, reproducible order file (the order sample's layout).
     Generate {
         #[arg(long)]
         rows: u64,
@@ -180,7 +192,7 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
-    /// Query the orders table.
+    /// Query the table (of orders, or of the records `--record` declares).
     Orders {
         #[command(subcommand)]
         query: OrdersQuery,
@@ -195,13 +207,21 @@ enum StatesCommand {
 
 #[derive(Subcommand)]
 enum OrdersQuery {
-    /// Print one order as DynamoDB JSON.
+    /// Print one item, by its key, as DynamoDB JSON.
     Get {
-        order_id: String,
+        /// The partition key's value (an OrderId in the order layout).
+        key: String,
+        /// The sort key's value, when the record declares a sort key.
+        #[arg(long)]
+        sort_key: Option<String>,
+        /// The declared record, a JSON file, whose key types the lookup; by default the order
+        /// sample's layout.
+        #[arg(long, value_name = "FILE")]
+        record: Option<RecordSource>,
         #[command(flatten)]
         table: TableArgs,
     },
-    /// Print the number of orders.
+    /// Print the number of items.
     Count {
         #[command(flatten)]
         table: TableArgs,
@@ -269,12 +289,20 @@ impl RunArgs {
 
 #[derive(Args)]
 struct TableArgs {
-    /// Orders table: dynamodb://NAME or a local file for the embedded table.
+    /// The table: dynamodb://NAME or a local file for the embedded table.
     #[arg(long, env = contract::TABLE_URL, default_value = DEFAULT_TABLE)]
     table: TableUrl,
-    /// Pipeline name; seeds the ConfirmationIds.
+    /// Pipeline name; the namespace of generated UUIDv5s (the order layout's ConfirmationIds).
     #[arg(long, env = contract::PIPELINE_NAME, default_value = DEFAULT_PIPELINE)]
     pipeline_name: String,
+}
+
+#[derive(Args)]
+struct RecordArgs {
+    /// The declared record: a JSON file, or the JSON itself (as a Job's RECORD holds it); by
+    /// default the order sample's layout.
+    #[arg(long = "record", env = contract::RECORD, value_name = "FILE|JSON")]
+    source: Option<RecordSource>,
 }
 
 /// A factor for Retry intervals: finite and not negative.
@@ -283,6 +311,15 @@ fn retry_scale(text: &str) -> Result<f64, String> {
         Ok(scale) if scale.is_finite() && scale >= 0.0 => Ok(scale),
         _ => Err(format!("{text:?} is not a number of at least 0")),
     }
+}
+
+/// A key attribute's `value`, typed as the record declares its key.
+fn key_value<'a>((attribute, key_type): (&'a str, KeyType), value: &'a str) -> KeyValue<'a> {
+    let kind = match key_type {
+        KeyType::S => Type::S,
+        KeyType::N => Type::N,
+    };
+    KeyValue { attribute, kind, value }
 }
 
 /// Entry point of the binary.
@@ -335,7 +372,9 @@ async fn execute(command: Command) -> Result<ExitCode> {
             input,
             rows_per_chunk,
             chunk_list,
+            record: declared,
         } => {
+            let record = record(declared.source.as_ref())?;
             let run_id = match &run.run_id {
                 Some(run_id) => run_id.clone(),
                 None => {
@@ -347,7 +386,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let dir = RunDir::new(&run.work_dir, &run_id)?;
             let progress = run.store.open().await?;
             let chunk_list = chunk_list.unwrap_or_else(|| ObjectUrl::Local(dir.chunk_list()));
-            let manifest = split_step(&dir, &progress, &input, &chunk_list, rows_per_chunk).await?;
+            let manifest = split_step(&dir, &progress, &input, &chunk_list, rows_per_chunk, &record).await?;
             // Counts only: the chunk list can be long, and a Job's log reaches the task result.
             print_line(serde_json::to_string(&manifest.summary())?)?;
         }
@@ -355,13 +394,19 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let progress = run.store.open().await?;
             print_line(serde_json::to_string(&list_chunks(run.run_id()?, &progress).await?)?)?;
         }
-        Command::Process { run, table, chunk } => {
+        Command::Process {
+            run,
+            table,
+            chunk,
+            record: declared,
+        } => {
+            let record = record(declared.source.as_ref())?;
             let (dir, progress) = run.open().await?;
-            let orders = OrdersTable::open(&table.table).await?;
-            let ids = ConfirmationIds::for_pipeline(&table.pipeline_name);
+            let items_table = OrdersTable::open(&table.table).await?;
+            let schema = RowSchema::for_table(&record, &table.pipeline_name, &items_table).await?;
             let started = std::time::Instant::now();
-            let stats = process_step(&dir, &progress, &orders, &ids, chunk, &BufferPool::new(1)).await?;
-            if let Some((requests, items)) = orders.requests_sent() {
+            let stats = process_step(&dir, &progress, &items_table, &schema, chunk, &BufferPool::new(1)).await?;
+            if let Some((requests, items)) = items_table.requests_sent() {
                 let seconds = started.elapsed().as_secs_f64();
                 eprintln!(
                     "chunk {chunk}: {items} items in {requests} BatchWriteItem requests, {:.0} items/s",
@@ -370,10 +415,16 @@ async fn execute(command: Command) -> Result<ExitCode> {
             }
             print_line(serde_json::to_string(&stats)?)?;
         }
-        Command::Merge { run, output, keep_work } => {
+        Command::Merge {
+            run,
+            output,
+            keep_work,
+            record: declared,
+        } => {
+            let record = record(declared.source.as_ref())?;
             let (dir, progress) = run.open().await?;
             print_line(serde_json::to_string(
-                &merge_step(&dir, &progress, &output, keep_work).await?,
+                &merge_step(&dir, &progress, &output, keep_work, &record).await?,
             )?)?;
         }
         Command::Lambda { store } => crate::lambda::serve(store.open().await?).await?,
@@ -387,11 +438,18 @@ async fn execute(command: Command) -> Result<ExitCode> {
             table,
             run_id,
             keep_work,
+            record,
         } => {
+            // Checked now, so a bad declaration stops the run before it starts.
+            let record = record
+                .as_ref()
+                .map(|source| source.load().map(|(spec, _)| spec))
+                .transpose()?;
             let concurrency = concurrency.unwrap_or(crate::runner::cores() as u64 + 1);
             let run = LocalRun {
                 run_id: run_id.unwrap_or_else(|| crate::runner::default_run_id(&input)),
                 pipeline_name: table.pipeline_name.clone(),
+                record,
                 input,
                 output,
                 rows_per_chunk,
@@ -467,15 +525,30 @@ async fn execute(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Orders {
-            query: OrdersQuery::Get { order_id, table },
-        } => match OrdersTable::open(&table.table)
-            .await?
-            .get(crate::order::KEY_ATTRIBUTE, &order_id)
-            .await?
-        {
-            Some(item) => print_line(serde_json::to_string_pretty(&item)?)?,
-            None => anyhow::bail!("no order {order_id:?} in {:?}", table.table),
-        },
+            query:
+                OrdersQuery::Get {
+                    key,
+                    sort_key,
+                    record: declared,
+                    table,
+                },
+        } => {
+            let record = record(declared.as_ref())?;
+            let sort = match (record.sort_key_attribute(), &sort_key) {
+                (Some(declared), Some(value)) => Some(key_value(declared, value)),
+                (None, None) => None,
+                (Some((attribute, _)), None) => anyhow::bail!("the record's sort key {attribute} needs --sort-key"),
+                (None, Some(_)) => anyhow::bail!("the record declares no sort key; drop --sort-key"),
+            };
+            let key = TableKey {
+                partition: key_value(record.key_attribute(), &key),
+                sort,
+            };
+            match OrdersTable::open(&table.table).await?.get(&key).await? {
+                Some(item) => print_line(serde_json::to_string_pretty(&item)?)?,
+                None => anyhow::bail!("no item of key {key} in {:?}", table.table),
+            }
+        }
         Command::Orders {
             query: OrdersQuery::Count { table },
         } => {

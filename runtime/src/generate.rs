@@ -1,7 +1,7 @@
 //! A seeded generator of order files in the input layout, for benchmarks and tests: the same
 //! seed and row count always give the same bytes.
 
-use crate::order::input_header;
+use eventdriven_core::record::RecordSpec;
 use std::io::Write;
 
 const REGIONS: [(&str, &[&str]); 4] = [
@@ -30,10 +30,16 @@ const FIRST_ORDER_ID: u64 = 100_000_000;
 const ID_SPACE: u64 = 900_000_000;
 const ID_STRIDE: u64 = 387_420_497;
 
+/// The header line of an order file: the order layout's columns, in the sample's order.
+pub fn order_header() -> String {
+    let headers: Vec<String> = RecordSpec::orders().columns.into_iter().map(|c| c.header).collect();
+    headers.join(",")
+}
+
 /// Writes a header and `rows` order rows generated from `seed`.
 pub fn write_orders(out: &mut impl Write, rows: u64, seed: u64) -> std::io::Result<()> {
     let mut rng = fastrand::Rng::with_seed(seed);
-    writeln!(out, "{}", input_header())?;
+    writeln!(out, "{}", order_header())?;
     for n in 0..rows {
         let (region, countries) = REGIONS[rng.usize(..REGIONS.len())];
         let country = countries[rng.usize(..countries.len())];
@@ -69,7 +75,7 @@ impl std::fmt::Display for Cents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{ConfirmationIds, Layout, parse_row};
+    use crate::row::order_schema;
 
     fn generated(rows: u64, seed: u64) -> Vec<u8> {
         let mut out = Vec::new();
@@ -87,13 +93,13 @@ mod tests {
     fn every_generated_row_is_valid_and_ids_are_unique() {
         let data = generated(2000, 9);
         let mut records = crate::records::ChunkRecords::new(&data);
-        let layout = Layout::from_header(records.next_record().unwrap().fields.iter()).unwrap();
-        let ids = ConfirmationIds::for_pipeline("p");
+        let schema = order_schema("p");
+        let mut rows = schema.reader(records.next_record().unwrap().fields.iter()).unwrap();
         let mut seen = std::collections::HashSet::new();
         while let Some(record) = records.next_record() {
-            let mut items = crate::table::Items::default();
-            let order = parse_row(&layout, &record.fields, &ids, &mut items).unwrap();
-            assert!(seen.insert(order.order_id().to_string()));
+            let (mut items, mut output) = (crate::table::Items::default(), Vec::new());
+            rows.read(&record.fields, &mut items, &mut output).unwrap();
+            assert!(seen.insert(items.iter().next().unwrap().key().to_vec()));
         }
         assert_eq!(seen.len(), 2000);
     }

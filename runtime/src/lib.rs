@@ -2,16 +2,17 @@
 //! storage backends, so the cloud Jobs, the Lambda and the local runner share one implementation.
 
 pub mod cli;
+pub mod declaration;
 pub mod generate;
 pub mod lambda;
 pub mod local;
 pub mod local_cloud;
 pub mod objects;
-pub mod order;
 pub mod process;
 pub mod progress;
 pub mod records;
 pub mod rejects;
+pub mod row;
 pub mod runner;
 pub mod sdk;
 pub mod secrets;

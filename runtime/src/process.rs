@@ -1,10 +1,10 @@
-//! Process: one chunk to table items, an output chunk (`OrderId,ConfirmationId` lines) and,
-//! when rows were rejected, a rejects chunk. The chunk counts as done only once its outputs
-//! are published, and a re-run rewrites exactly the same items and lines.
+//! Process: one chunk to table items, an output chunk (a line of the record's output
+//! attributes per row) and, when rows were rejected, a rejects chunk. The chunk counts as done
+//! only once its outputs are published, and a re-run rewrites exactly the same items and lines.
 
-use crate::order::{ConfirmationIds, Layout, parse_row};
 use crate::records::ChunkRecords;
 use crate::rejects::RejectWriter;
+use crate::row::RowSchema;
 use crate::table::{Items, OrdersTable};
 use crate::workdir::{ChunkRef, MAX_CHUNK_BYTES, RunDir, create_temporary, publish, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail};
@@ -82,17 +82,17 @@ impl BufferPool {
 }
 
 /// Parses a chunk's bytes (header line first) into `reuse`'s buffers, emptied first. Pure: no I/O.
-pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds, reuse: ParsedChunk) -> Result<ParsedChunk> {
+pub fn parse_chunk(data: &[u8], first_line: u64, schema: &RowSchema, reuse: ParsedChunk) -> Result<ParsedChunk> {
     let mut records = ChunkRecords::new(data);
     let header = records.next_record().context("chunk has no header line")?;
-    let layout = Layout::from_header(header.fields.iter()).context("chunk header")?;
+    let mut rows = schema.reader(header.fields.iter()).context("chunk header")?;
     let ParsedChunk {
         mut items,
         mut output,
         rejects: mut rejected,
         ..
     } = reuse;
-    items.clear();
+    items.clear(schema.names());
     output.clear();
     rejected.clear();
     // Chunk rows are about as long as their items' values; name codes and lengths add ~50 bytes.
@@ -102,14 +102,8 @@ pub fn parse_chunk(data: &[u8], first_line: u64, ids: &ConfirmationIds, reuse: P
     // Line 1 of the chunk is its header; line 2 is the input's `first_line`.
     let line_of = |chunk_line: u64| first_line + chunk_line - 2;
     while let Some(record) = records.next_record() {
-        match parse_row(&layout, &record.fields, ids, &mut items) {
-            Ok(order) => {
-                output.extend_from_slice(order.order_id().as_bytes());
-                output.push(b',');
-                output.extend_from_slice(order.confirmation_id.as_str().as_bytes());
-                output.push(b'\n');
-            }
-            Err(reason) => rejects.reject(line_of(record.line), &reason.to_string(), &data[record.raw])?,
+        if let Err(reason) = rows.read(&record.fields, &mut items, &mut output) {
+            rejects.reject(line_of(record.line), &reason.to_string(), &data[record.raw])?;
         }
     }
     let stats = ChunkStats {
@@ -131,7 +125,7 @@ pub async fn process_chunk(
     run: &RunDir,
     chunk: ChunkRef,
     table: &OrdersTable,
-    ids: &ConfirmationIds,
+    schema: &RowSchema,
     buffers: &BufferPool,
 ) -> Result<ChunkStats> {
     if let Some(stats) = read_json::<ChunkStats>(&run.done(chunk))? {
@@ -170,7 +164,7 @@ pub async fn process_chunk(
         output,
         rejects,
         stats,
-    } = parse_chunk(&data, chunk.first_line, ids, parsed).with_context(|| format!("chunk {chunk}"))?;
+    } = parse_chunk(&data, chunk.first_line, schema, parsed).with_context(|| format!("chunk {chunk}"))?;
     // The output files are written while the table is: neither waits for the other. The
     // buffers go back to the pool once both are written, before either waits for the disk;
     // only the done marker, last, needs both on disk.
@@ -200,7 +194,7 @@ pub async fn process_chunk(
         tokio::task::spawn_blocking(move || files.into_iter().try_for_each(Unpublished::publish)).await?
     };
     let (stored, published) = tokio::join!(stored, published);
-    stored.with_context(|| format!("writing the orders of chunk {chunk}"))?;
+    stored.with_context(|| format!("writing the items of chunk {chunk}"))?;
     published?;
     write_json_atomically(&run.done(chunk), &stats)?;
     // Done, the chunk's input is not read again; removing it now frees its space while the
@@ -239,7 +233,8 @@ fn write_unpublished(path: &std::path::Path, bytes: &[u8]) -> Result<Unpublished
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::input_header;
+    use crate::generate::order_header as input_header;
+    use crate::row::order_schema;
 
     const ROW: &str = "Asia,Japan,Fruits,Offline,M,7/27/2012,100,7/28/2012,1593,9.33,6.92,14862.69,11023.56,3839.13";
 
@@ -256,13 +251,7 @@ mod tests {
             row(2),
             row(3)
         );
-        let parsed = parse_chunk(
-            data.as_bytes(),
-            10,
-            &ConfirmationIds::for_pipeline("p"),
-            ParsedChunk::default(),
-        )
-        .unwrap();
+        let parsed = parse_chunk(data.as_bytes(), 10, &order_schema("p"), ParsedChunk::default()).unwrap();
         assert_eq!(
             parsed.stats,
             ChunkStats {
@@ -287,13 +276,7 @@ mod tests {
     #[test]
     fn rejects_after_empty_lines_keep_their_own_line_and_text() {
         let data = format!("{}\n{}\n\n\nbad,row\n\nworse\n", input_header(), row(1));
-        let parsed = parse_chunk(
-            data.as_bytes(),
-            2,
-            &ConfirmationIds::for_pipeline("p"),
-            ParsedChunk::default(),
-        )
-        .unwrap();
+        let parsed = parse_chunk(data.as_bytes(), 2, &order_schema("p"), ParsedChunk::default()).unwrap();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .from_reader(parsed.rejects.as_slice());
@@ -307,7 +290,7 @@ mod tests {
 
     #[test]
     fn buffers_reused_from_an_earlier_chunk_hold_only_the_new_one() {
-        let ids = ConfirmationIds::for_pipeline("p");
+        let ids = order_schema("p");
         let earlier = format!("{}\n{}\n{}\nbad,row\n", input_header(), row(7), row(8));
         let used = parse_chunk(earlier.as_bytes(), 2, &ids, ParsedChunk::default()).unwrap();
         let data = format!("{}\n{}\n", input_header(), row(1));
@@ -351,7 +334,7 @@ mod tests {
         let table = OrdersTable::open(&crate::table::TableUrl::Embedded(dir.path().join("t")))
             .await
             .unwrap();
-        let ids = ConfirmationIds::for_pipeline("p");
+        let ids = order_schema("p");
         let err = process_chunk(&run, chunk, &table, &ids, &BufferPool::new(1))
             .await
             .unwrap_err()
@@ -365,13 +348,7 @@ mod tests {
     #[test]
     fn blank_crlf_lines_are_not_rows() {
         let data = format!("{}\r\n{}\r\n\r\n{}\r\n", input_header(), row(1), row(2));
-        let parsed = parse_chunk(
-            data.as_bytes(),
-            2,
-            &ConfirmationIds::for_pipeline("p"),
-            ParsedChunk::default(),
-        )
-        .unwrap();
+        let parsed = parse_chunk(data.as_bytes(), 2, &order_schema("p"), ParsedChunk::default()).unwrap();
         assert_eq!(
             parsed.stats,
             ChunkStats {

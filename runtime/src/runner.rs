@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use eventdriven_core::contract::{MAP_RESULTS_PREFIX, run_prefix};
 use eventdriven_core::definition::state_machine_definition;
 use eventdriven_core::local::{LOCAL_BUCKET, local_deployment, object_created_event};
+use eventdriven_core::record::RecordSpec;
 use eventdriven_core::spec::PREFIX;
 use eventdriven_states::{Integrations, Interpreter, Observer, StartExecution, Status, TaskTokens};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,6 +25,9 @@ use std::time::{Duration, Instant};
 pub struct LocalRun {
     pub run_id: String,
     pub pipeline_name: String,
+    /// The declared record, which reaches the steps as their Jobs' `RECORD`; `None` loads the
+    /// order layout.
+    pub record: Option<RecordSpec>,
     pub input: ObjectUrl,
     pub output: ObjectUrl,
     pub rows_per_chunk: u64,
@@ -100,7 +104,8 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         buffers: BufferPool::new(run.concurrency.min(cores())),
     };
 
-    let (spec, cluster, refs) = local_deployment(&run.pipeline_name, run.rows_per_chunk, run.concurrency as u64);
+    let (mut spec, cluster, refs) = local_deployment(&run.pipeline_name, run.rows_per_chunk, run.concurrency as u64);
+    spec.record = run.record.clone();
     let definition = state_machine_definition(&spec, &cluster, &refs);
     let objects_root = steps.objects_root();
     let objects = S3Objects {

@@ -2,11 +2,12 @@
 //! boundaries, each chunk starting with the input's header. Memory stays constant: the read
 //! buffers plus, for a record that spans buffers, at most [`MAX_RECORD_BYTES`] of it.
 
-use crate::order::{HeaderError, Layout};
 use crate::records::{Boundaries, is_blank, reader_builder};
 use crate::rejects::RejectWriter;
+use crate::row::{HeaderError, Layout};
 use crate::workdir::{ChunkRef, MAX_CHUNK_BYTES, RunDir};
 use anyhow::{Context, Result};
+use eventdriven_core::record::Record;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -17,7 +18,7 @@ const READ_BUFFERS: usize = 3;
 /// A longer record is rejected at split (with a preview of its text), which bounds memory.
 /// No record inside one read buffer can exceed it, which the fast path relies on.
 pub const MAX_RECORD_BYTES: usize = READ_BUFFER_BYTES;
-/// The header is one line; anything longer is not an orders file.
+/// The header is one line; anything longer is not a CSV file of records.
 const MAX_HEADER_BYTES: usize = 64 << 10;
 /// How much of an over-long record the rejects file keeps.
 const PREVIEW_BYTES: usize = 1024;
@@ -64,14 +65,14 @@ impl Manifest {
     }
 }
 
-/// Input that is not an orders CSV file; the message names the source and line.
+/// Input that is not a CSV file of the declared records; the message names the source and line.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("{source_name}: the file is empty; expected a CSV header line")]
     Empty { source_name: String },
     #[error("{source_name} line 1: {error}")]
     Header { source_name: String, error: HeaderError },
-    #[error("{source_name} line 1: the header is longer than {MAX_HEADER_BYTES} bytes; is this an orders CSV file?")]
+    #[error("{source_name} line 1: the header is longer than {MAX_HEADER_BYTES} bytes; is this a CSV file?")]
     HeaderTooLong { source_name: String },
     #[error(
         "{source_name}: the chunk of {max_rows} rows from line {first_line} grows past {} MiB, more than a \
@@ -85,8 +86,16 @@ pub enum InputError {
     },
 }
 
-/// Splits `input` into the run's chunks directory and returns the manifest (not yet saved).
-pub fn split(input: impl Read + Send, source_name: &str, run: &RunDir, max_rows: u64) -> Result<Manifest> {
+/// Splits `input`, a CSV file of `record`s, into the run's chunks directory and returns the
+/// manifest (not yet saved). A header without every required column, or with one the record
+/// does not declare, fails the split before any chunk is written.
+pub fn split(
+    input: impl Read + Send,
+    source_name: &str,
+    run: &RunDir,
+    max_rows: u64,
+    record: &Record,
+) -> Result<Manifest> {
     assert!(max_rows > 0, "max_rows is validated by the caller");
     let chunks_dir = run.chunks_dir();
     if chunks_dir.exists() {
@@ -98,6 +107,7 @@ pub fn split(input: impl Read + Send, source_name: &str, run: &RunDir, max_rows:
     let mut splitter = Splitter {
         run,
         source_name,
+        record,
         max_rows,
         header: None,
         boundaries: Boundaries::default(),
@@ -134,6 +144,7 @@ struct OpenChunk {
 struct Splitter<'a> {
     run: &'a RunDir,
     source_name: &'a str,
+    record: &'a Record,
     max_rows: u64,
     /// The header line (BOM removed, line ending kept), once read.
     header: Option<Vec<u8>>,
@@ -368,18 +379,10 @@ impl Splitter<'_> {
             .ok()
             .flatten()
             .unwrap_or_default();
-        let error = |error| InputError::Header {
+        Layout::from_header(self.record, record.iter()).map_err(|error| InputError::Header {
             source_name: self.source_name.to_string(),
             error,
-        };
-        if is_blank(header) {
-            return Err(error(HeaderError::Missing {
-                missing: vec!["all".into()],
-                expected: crate::order::input_header(),
-            })
-            .into());
-        }
-        Layout::from_header(record.iter()).map_err(error)?;
+        })?;
         Ok(())
     }
 

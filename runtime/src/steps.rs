@@ -6,27 +6,31 @@
 //! when it was lost.
 
 use crate::objects::ObjectUrl;
-use crate::order::{ConfirmationIds, OUTPUT_HEADER};
 use crate::process::{BufferPool, ChunkStats, process_chunk};
 use crate::progress::ProgressStore;
 use crate::rejects;
+use crate::row::RowSchema;
 use crate::split::{Manifest, split};
 use crate::table::OrdersTable;
 use crate::workdir::{ChunkRef, RunDir, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail, ensure};
 use eventdriven_core::contract::ListChunksResponse;
+use eventdriven_core::record::Record;
 use eventdriven_core::scale::MapMode;
 use serde::{Deserialize, Serialize};
 
-/// Split `input` into the run's chunks, queue them, and write their list to `chunk_list` (where
-/// a Distributed Map reads them). A run already split is not split again; chunks it left
-/// unprocessed are queued and listed again (the progress store may have lost them).
+/// Split `input`, a CSV file of `record`s, into the run's chunks, queue them, and write their
+/// list to `chunk_list` (where a Distributed Map reads them). A run already split is not split
+/// again; chunks it left unprocessed are queued and listed again (the progress store may have
+/// lost them). An input whose header does not fit the record fails here, before any chunk is
+/// queued.
 pub async fn split_step(
     run: &RunDir,
     progress: &ProgressStore,
     input: &ObjectUrl,
     chunk_list: &ObjectUrl,
     max_rows: u64,
+    record: &Record,
 ) -> Result<Manifest> {
     ensure!(max_rows > 0, "rows per chunk must be at least 1");
     if let Some(manifest) = read_json::<Manifest>(&run.manifest())? {
@@ -40,8 +44,8 @@ pub async fn split_step(
     }
     std::fs::create_dir_all(run.root()).with_context(|| format!("creating {}", run.root().display()))?;
     let reader = input.open().await?;
-    let (source, run_dir) = (input.to_string(), run.clone());
-    let manifest = tokio::task::spawn_blocking(move || split(reader, &source, &run_dir, max_rows)).await??;
+    let (source, run_dir, record) = (input.to_string(), run.clone(), record.clone());
+    let manifest = tokio::task::spawn_blocking(move || split(reader, &source, &run_dir, max_rows, &record)).await??;
     let refs: Vec<ChunkRef> = manifest.chunk_refs().collect();
     progress.replace(run.run_id(), &refs).await?;
     chunk_list.put(&serde_json::to_vec(&refs)?).await?;
@@ -64,16 +68,16 @@ pub async fn list_chunks(run_id: &str, progress: &ProgressStore) -> Result<ListC
     })
 }
 
-/// Process one chunk, then mark it done in the progress store.
+/// Process one chunk with `schema`, then mark it done in the progress store.
 pub async fn process_step(
     run: &RunDir,
     progress: &ProgressStore,
     table: &OrdersTable,
-    ids: &ConfirmationIds,
+    schema: &RowSchema,
     chunk: ChunkRef,
     buffers: &BufferPool,
 ) -> Result<ChunkStats> {
-    let stats = process_chunk(run, chunk, table, ids, buffers).await?;
+    let stats = process_chunk(run, chunk, table, schema, buffers).await?;
     progress.complete(run.run_id(), chunk).await?;
     Ok(stats)
 }
@@ -90,14 +94,15 @@ pub struct RunSummary {
     pub rejects: String,
 }
 
-/// Concatenate the output chunks in input order into one result (and the rejects beside it),
-/// once every chunk is done and every row is accounted for. Unless `keep_work`, the run's
-/// chunks are then removed, its summary kept.
+/// Concatenate the output chunks in input order into one result headed by `record`'s output
+/// attributes (and the rejects beside it), once every chunk is done and every row is accounted
+/// for. Unless `keep_work`, the run's chunks are then removed, its summary kept.
 pub async fn merge_step(
     run: &RunDir,
     progress: &ProgressStore,
     output: &ObjectUrl,
     keep_work: bool,
+    record: &Record,
 ) -> Result<RunSummary> {
     if let Some(summary) = read_json::<RunSummary>(&run.merged())? {
         return Ok(summary);
@@ -127,7 +132,7 @@ pub async fn merge_step(
     };
     let mut result = output.create().await?;
     let mut rejected = rejects_url.create().await?;
-    result.write(format!("{OUTPUT_HEADER}\n").as_bytes()).await?;
+    result.write(format!("{}\n", record.output_header()).as_bytes()).await?;
     rejected.write(format!("{}\n", rejects::HEADER).as_bytes()).await?;
     rejected.append_file(&run.split_rejects()).await?;
     for (info, chunk) in manifest.chunks.iter().zip(manifest.chunk_refs()) {

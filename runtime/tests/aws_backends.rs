@@ -9,6 +9,16 @@ use eventdriven_testkit::Emulator;
 use std::process::Command;
 
 async fn create_bucket_and_table(emulator: &Emulator, bucket: &str, table: &str) -> aws_sdk_s3::Client {
+    create_bucket_and_keyed_table(emulator, bucket, table, &[("OrderId", ScalarAttributeType::S)]).await
+}
+
+/// A bucket, and a table whose key is `keys`: the partition key, then the sort key if any.
+async fn create_bucket_and_keyed_table(
+    emulator: &Emulator,
+    bucket: &str,
+    table: &str,
+    keys: &[(&str, ScalarAttributeType)],
+) -> aws_sdk_s3::Client {
     let config = emulator.sdk().await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config)
@@ -16,27 +26,28 @@ async fn create_bucket_and_table(emulator: &Emulator, bucket: &str, table: &str)
             .build(),
     );
     s3.create_bucket().bucket(bucket).send().await.unwrap();
-    aws_sdk_dynamodb::Client::new(&config)
+    let mut create = aws_sdk_dynamodb::Client::new(&config)
         .create_table()
         .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("OrderId")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("OrderId")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+        .billing_mode(BillingMode::PayPerRequest);
+    for (n, (name, attribute_type)) in keys.iter().enumerate() {
+        create = create
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(*name)
+                    .key_type(if n == 0 { KeyType::Hash } else { KeyType::Range })
+                    .build()
+                    .unwrap(),
+            )
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(*name)
+                    .attribute_type(attribute_type.clone())
+                    .build()
+                    .unwrap(),
+            );
+    }
+    create.send().await.unwrap();
     s3
 }
 
@@ -113,6 +124,77 @@ async fn s3_in_dynamodb_and_s3_out() {
     .unwrap();
     assert_eq!(item["OrderId"]["S"], "4242");
     assert_eq!(item["UnitCost"]["N"], "6.92");
+}
+
+/// A declared record's items reach DynamoDB typed as declared: an N partition key and an S sort
+/// key, booleans as BOOL, numbers as N.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declared_record_is_written_to_dynamodb_typed() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let emulator = Emulator::start("aws_backends-4");
+    create_bucket_and_keyed_table(
+        &emulator,
+        "readings-bucket",
+        "readings",
+        &[("Sensor", ScalarAttributeType::N), ("At", ScalarAttributeType::S)],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("readings.csv");
+    common::write_readings(&input, 1_000, 3);
+    let record = dir.path().join("record.json");
+    std::fs::write(&record, common::READINGS).unwrap();
+    let output = dir.path().join("result.csv");
+    eventdriven(
+        &emulator,
+        &[
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "--table",
+            "dynamodb://readings",
+            "--record",
+            record.to_str().unwrap(),
+            "--max-lines-per-batch",
+            "300",
+            "--work-dir",
+            dir.path().join("work").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        eventdriven(&emulator, &["orders", "count", "--table", "dynamodb://readings"]).trim(),
+        "1000"
+    );
+    let item = aws_sdk_dynamodb::Client::new(&emulator.sdk().await)
+        .get_item()
+        .table_name("readings")
+        .key("Sensor", AttributeValue::N("0".into()))
+        .key("At", AttributeValue::S("2024-03-01T00:00:00Z".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the first reading is stored under its typed key");
+    assert!(item["Ok"].is_bool(), "{item:?}");
+    assert!(item["Level"].is_n(), "{item:?}");
+    let printed: serde_json::Value = serde_json::from_str(&eventdriven(
+        &emulator,
+        &[
+            "orders",
+            "get",
+            "0",
+            "--sort-key",
+            "2024-03-01T00:00:00Z",
+            "--record",
+            record.to_str().unwrap(),
+            "--table",
+            "dynamodb://readings",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(printed["Sensor"], serde_json::json!({"N": "0"}));
 }
 
 #[tokio::test(flavor = "multi_thread")]

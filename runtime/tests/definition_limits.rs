@@ -74,6 +74,7 @@ async fn a_run_past_the_inline_threshold_processes_every_row_through_the_distrib
     let run = LocalRun {
         run_id: "many-chunks".into(),
         pipeline_name: "test".into(),
+        record: None,
         input: ObjectUrl::Local(input.clone()),
         output: ObjectUrl::Local(dir.path().join("result.csv")),
         // One row a chunk: just past what an inline Map takes.

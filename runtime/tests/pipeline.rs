@@ -4,8 +4,11 @@
 mod common;
 
 use common::*;
-use eventdriven_runtime::order::{ConfirmationIds, OUTPUT_HEADER, input_header};
-use eventdriven_runtime::table::{OrdersTable, TableUrl};
+use eventdriven_runtime::generate::order_header as input_header;
+use eventdriven_runtime::row::generated::UuidV5Ids;
+use eventdriven_runtime::table::{KeyValue, OrdersTable, TableKey, TableUrl, Type};
+
+const OUTPUT_HEADER: &str = "OrderId,ConfirmationId";
 
 #[tokio::test]
 async fn every_row_is_output_in_input_order_and_stored() {
@@ -27,10 +30,10 @@ async fn every_row_is_output_in_input_order_and_stored() {
         .map(|l| l.split(',').next().unwrap().to_string())
         .collect();
     assert_eq!(input_ids, output_ids, "one output line per row, in input order");
-    let ids = ConfirmationIds::for_pipeline("test");
+    let ids = UuidV5Ids::for_pipeline("test");
     assert!(out[1..].iter().all(|l| {
         let (order, confirmation) = l.split_once(',').unwrap();
-        confirmation == ids.id(order).as_str()
+        confirmation == ids.id(order.as_bytes()).as_str()
     }));
 
     assert_eq!(
@@ -41,13 +44,17 @@ async fn every_row_is_output_in_input_order_and_stored() {
         .await
         .unwrap();
     assert_eq!(table.count().await.unwrap(), 10_000);
-    let item = table
-        .get(eventdriven_runtime::order::KEY_ATTRIBUTE, &input_ids[42])
-        .await
-        .unwrap()
-        .unwrap();
+    let key = TableKey {
+        partition: KeyValue {
+            attribute: "OrderId",
+            kind: Type::S,
+            value: &input_ids[42],
+        },
+        sort: None,
+    };
+    let item = table.get(&key).await.unwrap().unwrap();
     assert_eq!(item["OrderId"]["S"], input_ids[42].as_str());
-    assert_eq!(item["ConfirmationId"]["S"], ids.id(&input_ids[42]).as_str());
+    assert_eq!(item["ConfirmationId"]["S"], ids.id(input_ids[42].as_bytes()).as_str());
     assert!(item["UnitCost"]["N"].is_string(), "{item}");
     assert!(
         !dir.path().join("work/test-run").exists(),

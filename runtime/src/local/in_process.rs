@@ -14,13 +14,14 @@ use eventdriven_core::contract::{self, Step};
 use eventdriven_states::{Failure, Integration, Resource, TaskRequest};
 use serde_json::Value;
 
+use crate::declaration::{RecordSource, record};
 use crate::local::job::{JobSpec, PodRun, finished_job};
 use crate::local::lambda_process::invoke_envelope;
 use crate::local::s3_objects::directory_path;
 use crate::objects::ObjectUrl;
-use crate::order::ConfirmationIds;
 use crate::process::BufferPool;
 use crate::progress::ProgressStore;
+use crate::row::RowSchema;
 use crate::steps::{merge_step, process_step, split_step};
 use crate::table::OrdersTable;
 use crate::workdir::{ChunkRef, RunDir};
@@ -127,10 +128,17 @@ impl InProcessSteps {
         };
         let step = job.args.first().map(String::as_str).unwrap_or_default();
         let dir = RunDir::new(&self.work_dir, setting(contract::RUN_ID)?)?;
+        // Unset, as a pipeline without a record block renders it: the order layout.
+        let record = record(
+            job.env
+                .get(contract::RECORD)
+                .map(|json| RecordSource::Json(json.clone()))
+                .as_ref(),
+        )?;
         let printed = if step == Step::Split.subcommand() {
             let max_rows = setting(contract::MAX_LINES_PER_BATCH)?.parse()?;
             let chunk_list = self.local_object(setting(contract::CHUNK_LIST_URL)?)?;
-            let manifest = split_step(&dir, &self.progress, &self.input, &chunk_list, max_rows).await?;
+            let manifest = split_step(&dir, &self.progress, &self.input, &chunk_list, max_rows, &record).await?;
             let done = manifest
                 .chunks
                 .iter()
@@ -146,12 +154,12 @@ impl InProcessSteps {
             serde_json::to_string(&manifest.summary())?
         } else if step == Step::Process.subcommand() {
             let chunk: ChunkRef = setting(contract::CHUNK)?.parse().map_err(anyhow::Error::msg)?;
-            let ids = ConfirmationIds::for_pipeline(setting(contract::PIPELINE_NAME)?);
-            let stats = process_step(&dir, &self.progress, &self.table, &ids, chunk, &self.buffers).await?;
+            let schema = RowSchema::for_table(&record, setting(contract::PIPELINE_NAME)?, &self.table).await?;
+            let stats = process_step(&dir, &self.progress, &self.table, &schema, chunk, &self.buffers).await?;
             self.report(StepProgress::Chunk { rows: stats.rows() });
             serde_json::to_string(&stats)?
         } else if step == Step::Merge.subcommand() {
-            serde_json::to_string(&merge_step(&dir, &self.progress, &self.output, true).await?)?
+            serde_json::to_string(&merge_step(&dir, &self.progress, &self.output, true, &record).await?)?
         } else {
             anyhow::bail!("the Job runs {step:?}, which is no pipeline step")
         };

@@ -1,8 +1,9 @@
-//! The orders table in DynamoDB: `BatchWriteItem` 25 items a request, sending again what
+//! The table in DynamoDB: `BatchWriteItem` 25 items a request (no request repeats a key: the
+//! items are deduplicated by key first), every attribute typed as declared, sending again what
 //! DynamoDB hands back as unprocessed, with backoff and jitter. A request refused as a whole
 //! (throttled, or failed transiently) is the SDK's to retry, under its retry configuration.
 
-use super::{ItemRef, Items, Type};
+use super::{ItemRef, Items, KeyValue, TableKey, Type};
 use anyhow::{Context, Result, bail};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, Select, WriteRequest};
@@ -84,13 +85,16 @@ impl DynamoDbTable {
         )
     }
 
-    /// The item whose string key attribute `key_name` is `key`.
-    pub async fn get(&self, key_name: &str, key: &str) -> Result<Option<serde_json::Value>> {
+    /// The item of `key`.
+    pub async fn get(&self, key: &TableKey<'_>) -> Result<Option<serde_json::Value>> {
+        let value = |key: &KeyValue<'_>| (key.attribute.to_owned(), attribute_value(key.kind, key.value));
         let output = self
             .client
             .get_item()
             .table_name(&self.name)
-            .key(key_name, AttributeValue::S(key.to_string()))
+            .set_key(Some(
+                std::iter::once(&key.partition).chain(&key.sort).map(value).collect(),
+            ))
             .consistent_read(true)
             .send()
             .await
@@ -152,19 +156,21 @@ where
 fn write_request(item: ItemRef<'_>) -> WriteRequest {
     let attributes: HashMap<String, AttributeValue> = item
         .attributes()
-        .map(|(name, kind, value)| {
-            let value = match kind {
-                Type::S => AttributeValue::S(value.to_string()),
-                Type::N => AttributeValue::N(value.to_string()),
-            };
-            (name.to_string(), value)
-        })
+        .map(|(name, kind, value)| (name.to_string(), attribute_value(kind, value)))
         .collect();
     let put = PutRequest::builder()
         .set_item(Some(attributes))
         .build()
         .expect("item is set");
     WriteRequest::builder().put_request(put).build()
+}
+
+fn attribute_value(kind: Type, value: &str) -> AttributeValue {
+    match kind {
+        Type::S => AttributeValue::S(value.to_string()),
+        Type::N => AttributeValue::N(value.to_string()),
+        Type::Bool => AttributeValue::Bool(value == "true"),
+    }
 }
 
 /// An item in DynamoDB's JSON form, every attribute type included.
@@ -205,7 +211,7 @@ fn attribute_json(value: &AttributeValue) -> Result<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::table::item::items;
+    use crate::table::item::{items, legacy};
 
     #[test]
     fn every_attribute_type_renders_as_dynamodb_json() {
@@ -295,5 +301,16 @@ mod tests {
         let put = write_request(all.iter().next().unwrap()).put_request.unwrap();
         assert_eq!(put.item["OrderId"], AttributeValue::S("1".into()));
         assert_eq!(put.item["UnitsSold"], AttributeValue::N("3".into()));
+        let mut typed = Items::default();
+        typed
+            .push(|item| {
+                item.push_key(legacy("OrderId"), Type::N, "007");
+                item.push(legacy("Region"), Type::Bool, "false");
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        let put = write_request(typed.iter().next().unwrap()).put_request.unwrap();
+        assert_eq!(put.item["OrderId"], AttributeValue::N("7".into()));
+        assert_eq!(put.item["Region"], AttributeValue::Bool(false));
     }
 }

@@ -1,17 +1,16 @@
-//! The embedded orders table: a directory on local disk (an LSM-tree, fjall) that a user can
-//! query after a local run. Each chunk's items are ingested as one sorted table file, so
-//! storing the first 64 chunks costs about what writing them once does, whatever their key
-//! order; past that, compactions rewrite what is stored, and a run's time grows faster than
-//! its rows.
+//! The embedded table: a directory on local disk (an LSM-tree, fjall) that a user can query
+//! after a local run. Each chunk's items are ingested as one sorted table file, so storing the
+//! first 64 chunks costs about what writing them once does, whatever their key order; past
+//! that, compactions rewrite what is stored, and a run's time grows faster than its rows.
 
-use super::Items;
 use super::item::stored_item_json;
+use super::{Items, Names, TableKey};
 use anyhow::{Context, Result};
 use fjall::compaction::Leveled;
 use fjall::config::{PartitioningPolicy, PinningPolicy};
-use fjall::{Database, Keyspace, KeyspaceCreateOptions};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Block cache of the table; small, since a run writes and a query reads once.
 const CACHE_BYTES: u64 = 8 << 20;
@@ -23,13 +22,20 @@ const MEMTABLE_BYTES: u64 = 16 << 20;
 /// file): at 64, a 10,000,000-row run stays under 64 MiB (`make bench`).
 const L0_TABLES: u8 = 64;
 
-/// Key: OrderId. Value: the item in compact form (see [`super::item`]), rendered as DynamoDB
-/// JSON when read. Clones share the open table.
+/// Where the table keeps its attribute names' dictionary (the key [`DICTIONARY`], a JSON
+/// list); a table without one, as earlier versions wrote them, reads with the order sample's.
+const NAMES_KEYSPACE: &str = "names";
+const DICTIONARY: &[u8] = b"dictionary";
+
+/// Key: the item's key (see [`super::key`]). Value: the item in compact form (see
+/// [`super::item`]), rendered as DynamoDB JSON when read. Clones share the open table.
 #[derive(Clone)]
 pub struct EmbeddedTable {
-    /// Keeps the database (its background workers and files) open while the keyspace is used.
-    _database: Database,
+    database: Database,
     orders: Keyspace,
+    names: Keyspace,
+    /// Held while the dictionary is read and grown, so two chunks never grow it apart.
+    growing_names: Arc<Mutex<()>>,
 }
 
 impl EmbeddedTable {
@@ -56,7 +62,49 @@ impl EmbeddedTable {
                     .compaction_strategy(Arc::new(Leveled::default().with_l0_threshold(L0_TABLES)))
             })
             .with_context(|| format!("opening the orders table {}", path.display()))?;
-        Ok(EmbeddedTable { _database: db, orders })
+        let names = db
+            .keyspace(NAMES_KEYSPACE, KeyspaceCreateOptions::default)
+            .with_context(|| format!("opening the orders table {}", path.display()))?;
+        Ok(EmbeddedTable {
+            database: db,
+            orders,
+            names,
+            growing_names: Arc::default(),
+        })
+    }
+
+    /// The table's dictionary, `attributes` appended to it (and stored, fsynced) where missing.
+    pub async fn names(&self, attributes: &[&str]) -> Result<Arc<Names>> {
+        let table = self.clone();
+        let attributes: Vec<String> = attributes.iter().map(|name| (*name).to_owned()).collect();
+        tokio::task::spawn_blocking(move || {
+            let _growing = table.growing_names.lock().expect("names lock");
+            let stored = table.stored_names()?;
+            let grown = stored.with(&attributes.iter().map(String::as_str).collect::<Vec<_>>());
+            if grown != stored {
+                table
+                    .names
+                    .insert(DICTIONARY, serde_json::to_vec(grown.as_slice())?)
+                    .context("storing the table's attribute names")?;
+                table
+                    .database
+                    .persist(PersistMode::SyncAll)
+                    .context("storing the table's attribute names")?;
+            }
+            Ok(Arc::new(grown))
+        })
+        .await?
+    }
+
+    fn stored_names(&self) -> Result<Names> {
+        match self
+            .names
+            .get(DICTIONARY)
+            .context("reading the table's attribute names")?
+        {
+            None => Ok(Names::default()),
+            Some(json) => Names::stored(serde_json::from_slice(&json).context("the table's attribute names")?),
+        }
     }
 
     /// Writes `items` as one new table file of the LSM tree, bypassing the journal and the
@@ -79,14 +127,14 @@ impl EmbeddedTable {
         .await?
     }
 
-    pub fn get(&self, key: &str) -> Result<Option<serde_json::Value>> {
-        match self.orders.get(key)? {
-            Some(value) => Ok(Some(stored_item_json(&value)?)),
+    pub fn get(&self, key: &TableKey<'_>) -> Result<Option<serde_json::Value>> {
+        match self.orders.get(key.encoded())? {
+            Some(value) => Ok(Some(stored_item_json(&value, &self.stored_names()?)?)),
             None => Ok(None),
         }
     }
 
-    /// Counts the orders (a full scan: the table keeps no running count).
+    /// Counts the items (a full scan: the table keeps no running count).
     pub fn count(&self) -> Result<u64> {
         Ok(self.orders.len()? as u64)
     }
@@ -116,6 +164,18 @@ fn discard_interrupted_creation(path: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::table::item::items;
+    use crate::table::{KeyValue, Type};
+
+    fn order(id: &str) -> TableKey<'_> {
+        TableKey {
+            partition: KeyValue {
+                attribute: "OrderId",
+                kind: Type::S,
+                value: id,
+            },
+            sort: None,
+        }
+    }
 
     #[tokio::test]
     async fn items_survive_reopening_and_overwrite_by_key() {
@@ -130,10 +190,32 @@ mod tests {
         let table = EmbeddedTable::open(&path).unwrap();
         assert_eq!(table.count().unwrap(), 1);
         assert_eq!(
-            table.get("42").unwrap(),
+            table.get(&order("42")).unwrap(),
             Some(serde_json::json!({"OrderId": {"S": "42"}, "UnitsSold": {"N": "3"}}))
         );
-        assert_eq!(table.get("43").unwrap(), None);
+        assert_eq!(table.get(&order("43")).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_dictionary_is_stored_once_grown_and_kept_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records");
+        {
+            let table = EmbeddedTable::open(&path).unwrap();
+            let orders = table.names(&["OrderId", "UnitsSold"]).await.unwrap();
+            assert_eq!(*orders, Names::default());
+            assert_eq!(
+                table.names.get(DICTIONARY).unwrap(),
+                None,
+                "the order sample's names store nothing"
+            );
+            let first = table.names(&["Sku", "InStock"]).await.unwrap();
+            assert_eq!(first.as_slice()[15..], ["Sku", "InStock"]);
+        }
+        let table = EmbeddedTable::open(&path).unwrap();
+        let later = table.names(&["Added", "InStock"]).await.unwrap();
+        assert_eq!(later.as_slice()[15..], ["Sku", "InStock", "Added"]);
+        assert_eq!(table.stored_names().unwrap(), *later);
     }
 
     #[test]

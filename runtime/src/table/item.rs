@@ -1,12 +1,15 @@
 //! Table items in the compact form the embedded table stores: a version byte, then per
-//! attribute its name (one byte: its position in [`NAMES`]), its type (`S` or `N`) and its
-//! value (its length as a LEB128 varint, then the bytes). A chunk's items are written back to
-//! back into one buffer as its rows are parsed, so an item costs no allocation of its own;
-//! DynamoDB JSON or SDK values are rendered from that form only when needed. An order takes
-//! about 180 bytes: its values, plus 3 bytes per attribute.
+//! attribute its name (a code: its position in the table's [`Names`], as a LEB128 varint, one
+//! byte below 128), its type (`S`, `N` or `B`) and its value (its length as a varint, then the
+//! bytes). A chunk's items are written back to back into one buffer as its rows are parsed, so
+//! an item costs no allocation of its own; DynamoDB JSON or SDK values are rendered from that
+//! form only when needed. An order takes about 180 bytes: its values, plus 3 bytes per attribute.
 
 use anyhow::{Result, anyhow};
 use std::ops::Range;
+use std::sync::Arc;
+
+use super::key::{CanonicalNumber, encode_key};
 
 /// How DynamoDB types an attribute value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,11 +17,34 @@ pub enum Type {
     S,
     /// A number, kept as its decimal text so no value is rounded on the way.
     N,
+    /// A boolean, kept as the text `true` or `false`.
+    Bool,
 }
 
-/// The attribute names items can have: the orders'. Stored items refer to a name by its
-/// position here, so names are only ever appended.
-pub const NAMES: [&str; 15] = [
+impl Type {
+    /// The type's byte in the compact form.
+    fn code(self) -> u8 {
+        match self {
+            Type::S => b'S',
+            Type::N => b'N',
+            Type::Bool => b'B',
+        }
+    }
+
+    /// The type's name in DynamoDB's JSON.
+    pub fn dynamodb_name(self) -> &'static str {
+        match self {
+            Type::S => "S",
+            Type::N => "N",
+            Type::Bool => "BOOL",
+        }
+    }
+}
+
+/// The names items were written with before records were declared: the order sample's. A
+/// table that stores no dictionary of its own reads its items with these codes, and every
+/// dictionary starts with them, so the order layout writes the codes it always wrote.
+const LEGACY_NAMES: [&str; 15] = [
     "Region",
     "Country",
     "ItemType",
@@ -36,39 +62,55 @@ pub const NAMES: [&str; 15] = [
     "ConfirmationId",
 ];
 
-/// An attribute name of [`NAMES`], held as its position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Name(u8);
+/// A table's attribute names, each stored items' code for it: its position. Append only, so
+/// a code keeps its name when a later run declares more attributes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Names(Vec<String>);
 
-impl Name {
-    /// The name `text`, looked up when the program is compiled: a name missing from [`NAMES`]
-    /// does not compile.
-    pub const fn of(text: &str) -> Name {
-        let mut index = 0;
-        while index < NAMES.len() {
-            if const_eq(NAMES[index], text) {
-                return Name(index as u8);
+impl Default for Names {
+    fn default() -> Self {
+        Names(LEGACY_NAMES.iter().map(|name| (*name).to_owned()).collect())
+    }
+}
+
+impl Names {
+    /// A dictionary as a table stored it; it must start with the names every dictionary starts with.
+    pub fn stored(names: Vec<String>) -> Result<Self> {
+        if !names.starts_with(&Names::default().0) {
+            return Err(anyhow!(
+                "the stored attribute names do not start with the order sample's"
+            ));
+        }
+        Ok(Names(names))
+    }
+
+    /// These names with `more` appended, those they lack, in the order given.
+    pub fn with(&self, more: &[&str]) -> Names {
+        let mut names = self.clone();
+        for name in more {
+            if names.code(name).is_none() {
+                names.0.push((*name).to_owned());
             }
-            index += 1;
         }
-        panic!("an attribute name missing from item::NAMES")
+        names
+    }
+
+    pub fn code(&self, name: &str) -> Option<Name> {
+        self.0.iter().position(|n| n == name).map(|code| Name(code as u32))
+    }
+
+    fn name(&self, code: u32) -> Option<&str> {
+        self.0.get(code as usize).map(String::as_str)
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
     }
 }
 
-const fn const_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i < a.len() {
-        if a[i] != b[i] {
-            return false;
-        }
-        i += 1;
-    }
-    true
-}
+/// An attribute name, held as its code in a [`Names`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Name(u32);
 
 /// First byte of the compact form written by earlier versions: each attribute's name in full
 /// and its length in 4 bytes. Such items still read; a stored value starting with `{` is an
@@ -78,11 +120,14 @@ const COMPACT_V1: u8 = 1;
 const COMPACT_V2: u8 = 2;
 
 /// Items, each in compact form, back to back in one buffer, with where each one and its key
-/// lie in it.
+/// lie in it, and the names their codes stand for.
 #[derive(Clone, Debug, Default)]
 pub struct Items {
     bytes: Vec<u8>,
     entries: Vec<Entry>,
+    names: Arc<Names>,
+    /// Where an item's partition and sort keys are joined (see [`super::key`]).
+    joined_key: Vec<u8>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -128,10 +173,11 @@ impl Items {
         self.entries.reserve(items);
     }
 
-    /// Removes every item, keeping the memory for the next ones.
-    pub fn clear(&mut self) {
+    /// Removes every item, keeping the memory for the next ones, which are written with `names`.
+    pub fn clear(&mut self, names: Arc<Names>) {
         self.bytes.clear();
         self.entries.clear();
+        self.names = names;
     }
 
     pub fn len(&self) -> usize {
@@ -152,7 +198,10 @@ impl Items {
         self.bytes.push(COMPACT_V2);
         let mut writer = ItemWriter {
             bytes: &mut self.bytes,
+            start,
             key: 0..0,
+            sort_key: None,
+            joined_key: &mut self.joined_key,
         };
         let built = match build(&mut writer) {
             Ok(built) => built,
@@ -161,16 +210,27 @@ impl Items {
                 return Err(err);
             }
         };
-        let key = writer.key;
-        // Every offset of the item is at most its end: checked here, they all fit their u32s.
-        let end = u32::try_from(self.bytes.len()).expect("a chunk's items stay under 4 GiB (workdir::MAX_CHUNK_BYTES)");
+        let (key, sort_key) = (writer.key, writer.sort_key);
+        let end = self.bytes.len();
+        let key = match sort_key {
+            None => key,
+            // The joined key lies past the item, outside its compact form.
+            Some(sort_key) => {
+                self.joined_key.clear();
+                encode_key(&self.bytes[key], &self.bytes[sort_key], &mut self.joined_key);
+                self.bytes.extend_from_slice(&self.joined_key);
+                end..self.bytes.len()
+            }
+        };
+        // Every offset of the item is at most the buffer's end: checked here, they all fit their u32s.
+        u32::try_from(self.bytes.len()).expect("a chunk's items stay under 4 GiB (workdir::MAX_CHUNK_BYTES)");
         let mut prefix = [0u8; KEY_PREFIX_BYTES];
         let head = &self.bytes[key.start..key.end.min(key.start + KEY_PREFIX_BYTES)];
         prefix[..head.len()].copy_from_slice(head);
         self.entries.push(Entry {
             key_prefix: u128::from_be_bytes(prefix),
             start: start as u32,
-            end,
+            end: end as u32,
             key_start: key.start as u32,
             key_end: key.end as u32,
         });
@@ -181,7 +241,8 @@ impl Items {
         let entry = self.entries[index];
         ItemRef {
             compact: &self.bytes[entry.range()],
-            key: key_text(&self.bytes[entry.key()]),
+            key: &self.bytes[entry.key()],
+            names: &self.names,
         }
     }
 
@@ -232,53 +293,87 @@ fn prefetch(bytes: &[u8]) {
     let _ = bytes;
 }
 
-/// A key's bytes as the text they were written from. Unchecked: a check per item, three per
-/// row with the ConfirmationId's and the dates', cost as much as 6% of processing a chunk.
-fn key_text(bytes: &[u8]) -> &str {
-    // SAFETY: keys are written into an item's private buffer by [`ItemWriter::push_key`] only,
-    // copied from a `&str`, and entries point at them whole.
-    unsafe { std::str::from_utf8_unchecked(bytes) }
-}
-
 /// Writes one item's attributes into [`Items`].
 pub struct ItemWriter<'a> {
     bytes: &'a mut Vec<u8>,
+    /// Where the item starts in `bytes`.
+    start: usize,
     key: Range<usize>,
+    sort_key: Option<Range<usize>>,
+    /// The partition and sort keys joined, when asked for by [`Self::key`].
+    joined_key: &'a mut Vec<u8>,
 }
 
 impl ItemWriter<'_> {
-    pub fn push(&mut self, name: Name, kind: Type, value: &str) {
-        self.push_value(name, kind, value);
+    /// Pushes an attribute; returns where its value lies in the item's compact form.
+    pub fn push(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
+        let at = self.push_value(name, kind, value);
+        at.start - self.start..at.end - self.start
     }
 
-    /// Pushes the partition key (a string attribute).
-    pub fn push_key(&mut self, name: Name, value: &str) {
-        self.key = self.push_value(name, Type::S, value);
+    /// Pushes the partition key, S or N (a number is stored as its key: see [`CanonicalNumber`]).
+    pub fn push_key(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
+        self.key = self.push_key_value(name, kind, value);
+        self.key.start - self.start..self.key.end - self.start
     }
 
-    /// The key pushed so far; empty before [`Self::push_key`].
-    pub fn key(&self) -> &str {
-        key_text(&self.bytes[self.key.clone()])
+    /// Pushes the sort key, S or N, as [`Self::push_key`] pushes the partition key.
+    pub fn push_sort_key(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
+        let at = self.push_key_value(name, kind, value);
+        self.sort_key = Some(at.clone());
+        at.start - self.start..at.end - self.start
+    }
+
+    /// The item's key as pushed so far (see [`super::key`]); empty before [`Self::push_key`].
+    pub fn key(&mut self) -> &[u8] {
+        match &self.sort_key {
+            None => &self.bytes[self.key.clone()],
+            Some(sort_key) => {
+                self.joined_key.clear();
+                encode_key(
+                    &self.bytes[self.key.clone()],
+                    &self.bytes[sort_key.clone()],
+                    self.joined_key,
+                );
+                self.joined_key
+            }
+        }
+    }
+
+    fn push_key_value(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
+        match kind {
+            Type::N => {
+                let number = CanonicalNumber::of(value);
+                self.push_head(name, kind, number.len());
+                let start = self.bytes.len();
+                number.write(self.bytes);
+                start..self.bytes.len()
+            }
+            _ => self.push_value(name, kind, value),
+        }
     }
 
     fn push_value(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
-        let len = u32::try_from(value.len()).expect("values are bounded by the record size");
-        // Byte by byte: these pushes compile inline, where copying a slice calls memmove.
-        self.bytes.push(name.0);
-        self.bytes.push(match kind {
-            Type::S => b'S',
-            Type::N => b'N',
-        });
-        push_varint(self.bytes, len);
+        self.push_head(name, kind, value.len());
         let start = self.bytes.len();
         self.bytes.extend_from_slice(value.as_bytes());
         start..self.bytes.len()
+    }
+
+    /// An attribute's name, type and value length.
+    fn push_head(&mut self, name: Name, kind: Type, len: usize) {
+        let len = u32::try_from(len).expect("values are bounded by the record size");
+        push_varint(self.bytes, name.0);
+        self.bytes.push(kind.code());
+        push_varint(self.bytes, len);
     }
 }
 
 /// Appends `value` as a LEB128 varint (7 bits a byte, low bits first): 1 byte below 128, at
 /// most 5.
+#[inline]
 fn push_varint(bytes: &mut Vec<u8>, mut value: u32) {
+    // Byte by byte: these pushes compile inline, where copying a slice calls memmove.
     while value >= 0x80 {
         bytes.push(value as u8 | 0x80);
         value >>= 7;
@@ -290,11 +385,13 @@ fn push_varint(bytes: &mut Vec<u8>, mut value: u32) {
 #[derive(Clone, Copy, Debug)]
 pub struct ItemRef<'a> {
     compact: &'a [u8],
-    key: &'a str,
+    key: &'a [u8],
+    names: &'a Names,
 }
 
 impl<'a> ItemRef<'a> {
-    pub fn key(&self) -> &'a str {
+    /// The item's key (see [`super::key`]).
+    pub fn key(&self) -> &'a [u8] {
         self.key
     }
 
@@ -304,9 +401,9 @@ impl<'a> ItemRef<'a> {
     }
 
     pub fn attributes(&self) -> impl Iterator<Item = (&'a str, Type, &'a str)> {
-        Attributes::of(self.compact)
+        Attributes::of(self.compact, self.names)
             .expect("items are written in the current form")
-            .map(|attribute| attribute.expect("items are written whole"))
+            .map(|attribute| attribute.expect("items are written whole, with their names' codes"))
     }
 
     pub fn get(&self, name: &str) -> Option<(Type, &'a str)> {
@@ -324,11 +421,15 @@ impl<'a> ItemRef<'a> {
                 out.push(b',');
             }
             write_json_string(out, name);
-            out.extend_from_slice(match kind {
-                Type::S => b":{\"S\":",
-                Type::N => b":{\"N\":",
-            });
-            write_json_string(out, value);
+            match kind {
+                Type::S => out.extend_from_slice(b":{\"S\":"),
+                Type::N => out.extend_from_slice(b":{\"N\":"),
+                Type::Bool => out.extend_from_slice(b":{\"BOOL\":"),
+            }
+            match kind {
+                Type::Bool => out.extend_from_slice(value.as_bytes()),
+                _ => write_json_string(out, value),
+            }
             out.push(b'}');
         }
         out.push(b'}');
@@ -340,14 +441,16 @@ impl<'a> ItemRef<'a> {
 struct Attributes<'a> {
     version: u8,
     rest: &'a [u8],
+    names: &'a Names,
 }
 
 impl<'a> Attributes<'a> {
-    /// The attributes of `stored`, or `None` when it is not in a compact form.
-    fn of(stored: &'a [u8]) -> Option<Self> {
+    /// The attributes of `stored`, whose codes stand for `names`, or `None` when it is not in a
+    /// compact form.
+    fn of(stored: &'a [u8], names: &'a Names) -> Option<Self> {
         match stored.split_first() {
             Some((&version, rest)) if version == COMPACT_V1 || version == COMPACT_V2 => {
-                Some(Attributes { version, rest })
+                Some(Attributes { version, rest, names })
             }
             _ => None,
         }
@@ -358,14 +461,15 @@ impl<'a> Attributes<'a> {
             let name_len = self.take(1)?[0] as usize;
             std::str::from_utf8(self.take(name_len)?)?
         } else {
-            let code = self.take(1)?[0];
-            NAMES
-                .get(code as usize)
+            let code = self.varint()?;
+            self.names
+                .name(code)
                 .ok_or_else(|| anyhow!("unknown attribute name {code}"))?
         };
         let kind = match self.take(1)?[0] {
             b'S' => Type::S,
             b'N' => Type::N,
+            b'B' => Type::Bool,
             other => return Err(anyhow!("unknown attribute type {other}")),
         };
         let len = if self.version == COMPACT_V1 {
@@ -414,21 +518,21 @@ impl<'a> Iterator for Attributes<'a> {
     }
 }
 
-/// A stored item in DynamoDB's JSON form, from its compact form (or, as the first versions
-/// stored it, from DynamoDB JSON).
-pub fn stored_item_json(stored: &[u8]) -> Result<serde_json::Value> {
-    let Some(attributes) = Attributes::of(stored) else {
+/// A stored item in DynamoDB's JSON form, from its compact form, whose codes stand for `names`
+/// (or, as the first versions stored it, from DynamoDB JSON).
+pub fn stored_item_json(stored: &[u8], names: &Names) -> Result<serde_json::Value> {
+    let Some(attributes) = Attributes::of(stored, names) else {
         return Ok(serde_json::from_slice(stored)?);
     };
     let mut item = serde_json::Map::new();
     for attribute in attributes {
         let (name, kind, value) =
             attribute.map_err(|e| anyhow!("a stored item is corrupt ({} bytes): {e}", stored.len()))?;
-        let kind = match kind {
-            Type::S => "S",
-            Type::N => "N",
+        let value = match kind {
+            Type::Bool => serde_json::Value::Bool(value == "true"),
+            _ => value.into(),
         };
-        item.insert(name.to_owned(), serde_json::json!({ kind: value }));
+        item.insert(name.to_owned(), serde_json::json!({ kind.dynamodb_name(): value }));
     }
     Ok(serde_json::Value::Object(item))
 }
@@ -444,6 +548,12 @@ fn write_json_string(out: &mut Vec<u8>, text: &str) {
     }
 }
 
+/// The code of one of the order sample's names, for tests.
+#[cfg(test)]
+pub(crate) fn legacy(name: &str) -> Name {
+    Names::default().code(name).expect("one of the order sample's names")
+}
+
 /// Items of an OrderId and a UnitsSold each, for tests.
 #[cfg(test)]
 pub(crate) fn items(rows: &[(&str, &str)]) -> Items {
@@ -451,8 +561,8 @@ pub(crate) fn items(rows: &[(&str, &str)]) -> Items {
     for (key, value) in rows {
         items
             .push(|item| {
-                item.push_key(Name::of("OrderId"), key);
-                item.push(Name::of("UnitsSold"), Type::N, value);
+                item.push_key(legacy("OrderId"), Type::S, key);
+                item.push(legacy("UnitsSold"), Type::N, value);
                 Ok::<_, ()>(())
             })
             .unwrap();
@@ -464,10 +574,14 @@ pub(crate) fn items(rows: &[(&str, &str)]) -> Items {
 mod tests {
     use super::*;
 
+    fn text(key: &[u8]) -> String {
+        String::from_utf8(key.to_vec()).unwrap()
+    }
+
     fn rows(items: &Items) -> Vec<(String, String)> {
         items
             .iter()
-            .map(|item| (item.key().to_owned(), item.get("UnitsSold").unwrap().1.to_owned()))
+            .map(|item| (text(item.key()), item.get("UnitsSold").unwrap().1.to_owned()))
             .collect()
     }
 
@@ -487,7 +601,7 @@ mod tests {
             ("2", "4"),
         ]);
         sorted.keep_last_per_key();
-        let keys: Vec<&str> = sorted.iter().map(|i| i.key()).collect();
+        let keys: Vec<String> = sorted.iter().map(|i| text(i.key())).collect();
         assert_eq!(keys, ["12345678", "12345678\u{0}", "123456789", "2"]);
     }
 
@@ -495,16 +609,16 @@ mod tests {
     fn a_failed_item_leaves_nothing_behind() {
         let mut all = items(&[("1", "1")]);
         let failed = all.push(|item| {
-            item.push_key(Name::of("OrderId"), "2");
+            item.push_key(legacy("OrderId"), Type::S, "2");
             Err::<(), _>("bad value")
         });
         assert_eq!(failed.unwrap_err(), "bad value");
         all.push(|item| {
-            item.push_key(Name::of("OrderId"), "3");
+            item.push_key(legacy("OrderId"), Type::S, "3");
             Ok::<_, ()>(())
         })
         .unwrap();
-        let keys: Vec<&str> = all.iter().map(|i| i.key()).collect();
+        let keys: Vec<String> = all.iter().map(|i| text(i.key())).collect();
         assert_eq!(keys, ["1", "3"]);
     }
 
@@ -514,10 +628,10 @@ mod tests {
         let long = "x".repeat(300);
         let (item, ()) = all
             .push(|item| {
-                item.push_key(Name::of("OrderId"), "7");
-                item.push(Name::of("Region"), Type::S, "say \"hi\"\n, ünïcode");
-                item.push(Name::of("UnitPrice"), Type::N, "1.50");
-                item.push(Name::of("Country"), Type::S, &long);
+                item.push_key(legacy("OrderId"), Type::S, "7");
+                item.push(legacy("Region"), Type::S, "say \"hi\"\n, ünïcode");
+                item.push(legacy("UnitPrice"), Type::N, "1.50");
+                item.push(legacy("Country"), Type::S, &long);
                 Ok::<_, ()>(())
             })
             .unwrap();
@@ -528,11 +642,17 @@ mod tests {
             "Country": {"S": long}
         });
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&json).unwrap(), expected);
-        assert_eq!(stored_item_json(item.compact()).unwrap(), expected);
+        let names = Names::default();
+        assert_eq!(stored_item_json(item.compact(), &names).unwrap(), expected);
         // Items stored as JSON by the first versions still read.
-        assert_eq!(stored_item_json(&json).unwrap(), expected);
+        assert_eq!(stored_item_json(&json, &names).unwrap(), expected);
         let cut = &item.compact()[..item.compact().len() - 1];
-        assert!(stored_item_json(cut).unwrap_err().to_string().contains("corrupt"));
+        assert!(
+            stored_item_json(cut, &names)
+                .unwrap_err()
+                .to_string()
+                .contains("corrupt")
+        );
     }
 
     #[test]
@@ -547,7 +667,7 @@ mod tests {
             stored.extend_from_slice(value.as_bytes());
         }
         assert_eq!(
-            stored_item_json(&stored).unwrap(),
+            stored_item_json(&stored, &Names::default()).unwrap(),
             serde_json::json!({"OrderId": {"S": "7"}, "Custom": {"N": "1.5"}})
         );
     }
@@ -561,6 +681,7 @@ mod tests {
             let mut attributes = Attributes {
                 version: COMPACT_V2,
                 rest: &bytes,
+                names: &Names::default(),
             };
             assert_eq!(attributes.varint().unwrap(), len, "{len}");
             assert!(attributes.rest.is_empty());
@@ -568,14 +689,95 @@ mod tests {
         let mut unterminated = Attributes {
             version: COMPACT_V2,
             rest: &[0x80; 6],
+            names: &Names::default(),
         };
         assert!(unterminated.varint().is_err());
     }
 
     #[test]
-    fn names_are_looked_up_when_compiled() {
-        const UNITS: Name = Name::of("UnitsSold");
-        assert_eq!(NAMES[UNITS.0 as usize], "UnitsSold");
-        assert_eq!(Name::of("Region"), Name(0));
+    fn the_order_sample_s_names_keep_the_codes_stored_items_hold() {
+        // An item the previous version wrote: OrderId (code 6), UnitsSold (code 8), one byte each.
+        let stored = [COMPACT_V2, 6, b'S', 1, b'7', 8, b'N', 2, b'1', b'2'];
+        let expected = serde_json::json!({"OrderId": {"S": "7"}, "UnitsSold": {"N": "12"}});
+        assert_eq!(stored_item_json(&stored, &Names::default()).unwrap(), expected);
+        let declared = Names::default().with(&["Sku", "OrderId", "InStock"]);
+        assert_eq!(stored_item_json(&stored, &declared).unwrap(), expected);
+        let mut written = Items::default();
+        written.clear(Arc::new(declared));
+        let (item, ()) = written
+            .push(|item| {
+                item.push_key(legacy("OrderId"), Type::S, "7");
+                item.push(legacy("UnitsSold"), Type::N, "12");
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        assert_eq!(item.compact(), stored);
+    }
+
+    #[test]
+    fn dictionaries_only_grow_and_keep_every_code() {
+        let first = Names::default().with(&["Sku", "Region", "InStock"]);
+        assert_eq!(first.code("Region"), Some(legacy("Region")));
+        assert_eq!(first.as_slice()[15..], ["Sku", "InStock"]);
+        let later = first.with(&["Added", "Sku"]);
+        assert_eq!(later.as_slice()[..first.as_slice().len()], *first.as_slice());
+        assert_eq!(later.code("Added"), Some(Name(17)));
+        assert_eq!(Names::stored(later.as_slice().to_vec()).unwrap(), later);
+        assert!(Names::stored(vec!["Sku".into()]).is_err());
+    }
+
+    #[test]
+    fn codes_past_127_take_two_bytes_and_read_back() {
+        let many: Vec<String> = (0..200).map(|n| format!("a{n}")).collect();
+        let names = Names::default().with(&many.iter().map(String::as_str).collect::<Vec<_>>());
+        let code = names.code("a199").unwrap();
+        assert_eq!(code, Name(214));
+        let mut items = Items::default();
+        items.clear(Arc::new(names));
+        let (item, ()) = items
+            .push(|item| {
+                item.push_key(code, Type::S, "k");
+                item.push(legacy("Region"), Type::Bool, "true");
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        assert_eq!(item.compact()[1..3], [(214 & 0x7f) | 0x80, 214 >> 7]);
+        let mut json = Vec::new();
+        item.write_json(&mut json);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&json).unwrap(),
+            serde_json::json!({"a199": {"S": "k"}, "Region": {"BOOL": true}})
+        );
+    }
+
+    #[test]
+    fn number_keys_are_stored_canonical_and_sort_keys_join_the_key() {
+        let names = Names::default().with(&["id", "at"]);
+        let (id, at) = (names.code("id").unwrap(), names.code("at").unwrap());
+        let mut items = Items::default();
+        items.clear(Arc::new(names));
+        let mut keys_seen = Vec::new();
+        for (partition, sort) in [("007", "b"), ("7.0", "b"), ("7", "a")] {
+            items
+                .push(|item| {
+                    item.push_key(id, Type::N, partition);
+                    item.push_sort_key(at, Type::S, sort);
+                    keys_seen.push(item.key().to_vec());
+                    item.push(legacy("Region"), Type::S, "x");
+                    Ok::<_, ()>(())
+                })
+                .unwrap();
+        }
+        let mut joined = Vec::new();
+        encode_key(b"7", b"b", &mut joined);
+        assert_eq!(keys_seen[0], joined);
+        items.keep_last_per_key();
+        let kept: Vec<Vec<u8>> = items.iter().map(|i| i.key().to_vec()).collect();
+        assert_eq!(kept.len(), 2, "007/b and 7.0/b are one key");
+        assert_eq!(kept[1], joined);
+        assert_eq!(items.iter().nth(1).unwrap().get("id"), Some((Type::N, "7")));
+        // The joined key is not part of the stored item.
+        let item = items.iter().next().unwrap();
+        assert_eq!(item.attributes().count(), 3);
     }
 }

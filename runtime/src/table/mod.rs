@@ -1,14 +1,18 @@
-//! The orders table: DynamoDB in the cloud, an embedded table on local disk otherwise.
+//! The table of a pipeline's records: DynamoDB in the cloud, an embedded table on local disk
+//! otherwise.
 
 mod dynamodb;
 mod embedded;
 mod item;
+mod key;
 
 pub use dynamodb::DynamoDbTable;
 pub use embedded::EmbeddedTable;
-pub use item::{ItemRef, ItemWriter, Items, Name, Type};
+pub use item::{ItemRef, ItemWriter, Items, Name, Names, Type};
+pub use key::{KeyValue, TableKey};
 
 use anyhow::Result;
+use std::sync::Arc;
 
 use crate::objects::InvalidLocation;
 
@@ -32,7 +36,7 @@ impl std::str::FromStr for TableUrl {
     }
 }
 
-/// The orders table behind whichever backend the URL selects; clones share it.
+/// The table behind whichever backend the URL selects; clones share it.
 #[derive(Clone)]
 pub enum OrdersTable {
     DynamoDb(DynamoDbTable),
@@ -58,10 +62,19 @@ impl OrdersTable {
         }
     }
 
-    /// The item whose key attribute `key_name` (a string) is `key`, in DynamoDB's JSON form.
-    pub async fn get(&self, key_name: &str, key: &str) -> Result<Option<serde_json::Value>> {
+    /// The codes of the table's attribute names, `attributes` among them. The embedded table
+    /// keeps its dictionary, grown by the names it lacked, durably before any item uses them.
+    pub async fn names(&self, attributes: &[&str]) -> Result<Arc<Names>> {
         match self {
-            OrdersTable::DynamoDb(t) => t.get(key_name, key).await,
+            OrdersTable::DynamoDb(_) => Ok(Arc::new(Names::default().with(attributes))),
+            OrdersTable::Embedded(t) => t.names(attributes).await,
+        }
+    }
+
+    /// The item of `key`, in DynamoDB's JSON form.
+    pub async fn get(&self, key: &TableKey<'_>) -> Result<Option<serde_json::Value>> {
+        match self {
+            OrdersTable::DynamoDb(t) => t.get(key).await,
             OrdersTable::Embedded(t) => t.get(key),
         }
     }
