@@ -21,6 +21,13 @@ pub(crate) fn rule(holds: bool, message: impl Into<String>) -> Result<(), String
     if holds { Ok(()) } else { Err(message.into()) }
 }
 
+/// A container image reference, as far as it can be checked without a registry: shared by
+/// `job_image` and the `process` block's `image`.
+pub(crate) fn container_image(image: &str) -> Result<(), String> {
+    rule(!image.is_empty(), "must not be empty")?;
+    rule(!image.contains(char::is_whitespace), "must not contain whitespace")
+}
+
 /// One step of a [`ConfigPath`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {

@@ -55,6 +55,11 @@ pub const CHUNK: &str = "CHUNK";
 pub const CHUNK_LIST_URL: &str = "CHUNK_LIST_URL";
 /// The declared records (`record::RecordSpec` as JSON); unset, the order layout.
 pub const RECORD: &str = "RECORD";
+/// The table's name, for the user's process step (a `process` block) to write items with an
+/// AWS SDK; unset with `table = false`. The built-in step reads [`TABLE_URL`] instead.
+pub const TABLE_NAME: &str = "TABLE_NAME";
+/// The pipeline's bucket, for the user's process step.
+pub const BUCKET: &str = "BUCKET";
 /// `true` keeps a run's chunks in the work directory after merge; by default merge removes
 /// them once the result is published, keeping only its summary.
 pub const KEEP_WORK: &str = "KEEP_WORK";
@@ -115,7 +120,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         name: TABLE_URL,
         required_by: &[Process],
-        doc: "orders table URL",
+        doc: "orders table URL (unset with `table = false`, where only a user's step processes)",
     },
     Setting {
         name: MAX_LINES_PER_BATCH,
@@ -131,6 +136,16 @@ pub const SETTINGS: &[Setting] = &[
         name: RECORD,
         required_by: &[],
         doc: "declared records as JSON (optional: the order layout)",
+    },
+    Setting {
+        name: TABLE_NAME,
+        required_by: &[],
+        doc: "the table's name, for a user's process step (optional: only with a process block and a table)",
+    },
+    Setting {
+        name: BUCKET,
+        required_by: &[],
+        doc: "the pipeline's bucket, for a user's process step (optional: only with a process block)",
     },
     Setting {
         name: KEEP_WORK,

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 use crate::cluster::ClusterInfo;
 use crate::contract::{self, Step};
 use crate::manifest::job_manifest;
-use crate::paths::{self, CHECK_FAILURE, EXECUTION_NAME, LIST_RESULT, MAP_ITEM_INDEX, MAP_ITEM_VALUE, item};
+use crate::paths::{
+    self, CHECK_FAILURE, CHUNK_FAILURE, EXECUTION_NAME, LIST_RESULT, MAP_ITEM_INDEX, MAP_ITEM_VALUE, item,
+};
+use crate::process_step::ProcessSpec;
 use crate::record::RecordSpec;
 use crate::refs::DeployedRefs;
 use crate::scale::{INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, JOB_MAX_RETRIES, MapMode};
@@ -34,6 +37,21 @@ pub const PROCESS_CHUNK_IN_CHILD: &str = "ProcessChunkInChild";
 /// the state machine's role is scoped to.
 pub const DISTRIBUTED_MAP_LABEL: &str = "ProcessChunk";
 pub const MERGE: &str = "Merge";
+
+/// With a `process` block, a failed chunk goes to a Choice that tells lost rows from any other
+/// failure, each ending in a Fail state of its own; the Distributed Map's copies have names of
+/// their own, as [`PROCESS_CHUNK_IN_CHILD`] has.
+pub const CHECK_ROWS_LOST: &str = "CheckRowsLost";
+pub const ROWS_LOST: &str = "RowsLost";
+pub const CHUNK_FAILED: &str = "ChunkFailed";
+pub const CHECK_ROWS_LOST_IN_CHILD: &str = "CheckRowsLostInChild";
+pub const ROWS_LOST_IN_CHILD: &str = "RowsLostInChild";
+pub const CHUNK_FAILED_IN_CHILD: &str = "ChunkFailedInChild";
+
+/// The error a run fails with when a user's step accounted for fewer (or more) rows than its
+/// chunk holds: the runtime names it in the Job's failure, and the run fails with it as its
+/// error, not as a Job's `States.TaskFailed`.
+pub const ROWS_LOST_ERROR: &str = "eventdriven.RowsLost";
 
 /// The error a run fails with, within seconds of the cluster's answer, when the Jobs' service
 /// account (or its namespace) is missing or cannot be read: without it no Job pod is ever created, and the run would wait for
@@ -58,7 +76,7 @@ pub const LOG_LIMIT_BYTES: &str = "32768";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
-pub const INPUTS: [&str; 13] = [
+pub const INPUTS: [&str; 15] = [
     "name",
     "keep_work",
     "architecture",
@@ -72,6 +90,8 @@ pub const INPUTS: [&str; 13] = [
     "output_prefix",
     "work_volume_claim",
     "record",
+    "table",
+    "process",
 ];
 
 /// The spec settings a rendered definition embeds, read back (as `terraform import` does).
@@ -90,6 +110,10 @@ pub struct EmbeddedSettings {
     pub keep_work: bool,
     /// The declared records: the Jobs have the setting only when a `record` block was given.
     pub record: Option<RecordSpec>,
+    /// Whether there is a table: the process Job has its URL only then.
+    pub table: bool,
+    /// The `process` block, read from the user's container of the process Job.
+    pub process: Option<ProcessSpec>,
 }
 
 /// Reads back what [`state_machine_definition`] embedded, from where it put it; a setting not
@@ -103,6 +127,9 @@ pub fn embedded_settings(definition: &Value) -> EmbeddedSettings {
         entries.as_array()?.iter().find(|e| e["name"] == name)
     };
     let output_url = env(MERGE, contract::OUTPUT_URL).and_then(|e| e[paths::dynamic("value")].as_str());
+    let process_pod = definition.pointer(&format!(
+        "/States/{PROCESS_CHUNKS}/ItemProcessor/States/{PROCESS_CHUNK}/Parameters/Job/spec/template/spec"
+    ));
     EmbeddedSettings {
         cluster_name: text(&format!("/States/{SPLIT}/Parameters/ClusterName")),
         namespace: text(&format!("/States/{SPLIT}/Parameters/Namespace")),
@@ -121,6 +148,10 @@ pub fn embedded_settings(definition: &Value) -> EmbeddedSettings {
         record: env(SPLIT, contract::RECORD)
             .and_then(|e| e["value"].as_str())
             .and_then(|json| serde_json::from_str(json).ok()),
+        table: process_pod
+            .and_then(|pod| pod["containers"][0]["env"].as_array())
+            .is_some_and(|env| env.iter().any(|e| e["name"] == contract::TABLE_URL)),
+        process: process_pod.and_then(ProcessSpec::from_pod_spec),
     }
 }
 
@@ -311,10 +342,23 @@ pub fn distributed_concurrency(max_concurrency: i64) -> i64 {
 fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
     let mut process = end(run_job(Step::Process, spec, cluster, refs));
     process["OutputPath"] = Value::Null;
-    let step_name = match mode {
-        MapMode::Inline => PROCESS_CHUNK,
-        MapMode::Distributed => PROCESS_CHUNK_IN_CHILD,
+    let (step_name, check, rows_lost, failed) = match mode {
+        MapMode::Inline => (PROCESS_CHUNK, CHECK_ROWS_LOST, ROWS_LOST, CHUNK_FAILED),
+        MapMode::Distributed => (
+            PROCESS_CHUNK_IN_CHILD,
+            CHECK_ROWS_LOST_IN_CHILD,
+            ROWS_LOST_IN_CHILD,
+            CHUNK_FAILED_IN_CHILD,
+        ),
     };
+    let mut states = serde_json::Map::new();
+    if spec.process.is_some() {
+        process["Catch"] = json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": CHUNK_FAILURE, "Next": check }]);
+        states.insert(check.to_owned(), rows_lost_choice(rows_lost, failed));
+        states.insert(rows_lost.to_owned(), fail_with(json!(ROWS_LOST_ERROR)));
+        states.insert(failed.to_owned(), fail_with(json!(null)));
+    }
+    states.insert(step_name.to_owned(), process);
     let mut map = json!({
         "Type": "Map",
         "MaxConcurrency": spec.max_concurrency,
@@ -326,7 +370,7 @@ fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, ref
         "ItemProcessor": {
             "ProcessorConfig": { "Mode": "INLINE" },
             "StartAt": step_name,
-            "States": { step_name: process },
+            "States": states,
         },
         "ResultPath": null,
     });
@@ -352,6 +396,34 @@ fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, ref
         }
     }
     map
+}
+
+/// Tells a chunk whose rows the user's step did not all account for (the runtime names
+/// [`ROWS_LOST_ERROR`] in the Job's failure, which the caught Cause carries) from any other
+/// failure.
+fn rows_lost_choice(rows_lost: &str, failed: &str) -> Value {
+    let cause = format!("{CHUNK_FAILURE}.Cause");
+    json!({
+        "Type": "Choice",
+        "Choices": [{
+            "And": [
+                { "Variable": cause, "IsPresent": true },
+                { "Variable": cause, "StringMatches": format!("*{ROWS_LOST_ERROR}*") },
+            ],
+            "Next": rows_lost,
+        }],
+        "Default": failed,
+    })
+}
+
+/// Fails the iteration with the caught Cause, and `error`, or the caught Error when null.
+fn fail_with(error: Value) -> Value {
+    let mut fail = json!({ "Type": "Fail", "CausePath": format!("{CHUNK_FAILURE}.Cause") });
+    match error {
+        Value::Null => fail["ErrorPath"] = json!(format!("{CHUNK_FAILURE}.Error")),
+        error => fail["Error"] = error,
+    }
+    fail
 }
 
 #[cfg(test)]
@@ -404,7 +476,12 @@ mod tests {
                     .collect(),
                 Value::Number(n) => vec![json!(n.as_i64().unwrap() + 1)],
                 Value::Bool(b) => vec![json!(!b)],
-                Value::Null => vec![json!("x"), json!(1), json!(RecordSpec::orders())],
+                Value::Null => vec![
+                    json!("x"),
+                    json!(1),
+                    json!(RecordSpec::orders()),
+                    json!(fixtures::process()),
+                ],
                 Value::Object(_) => vec![json!({ "team": "x" })],
                 Value::Array(_) => vec![json!(["x"])],
             };
@@ -433,6 +510,7 @@ mod tests {
         spec.step_timeout_seconds = 600;
         spec.keep_work = true;
         spec.record = Some(RecordSpec::orders());
+        spec.process = Some(fixtures::process());
         let read = embedded_settings(&render(&spec));
         assert_eq!(
             read,
@@ -448,14 +526,101 @@ mod tests {
                 output_prefix: Some(spec.output_prefix),
                 keep_work: true,
                 record: spec.record,
+                table: true,
+                process: spec.process,
             }
         );
         assert_eq!(embedded_settings(&json!({})), EmbeddedSettings::default());
+        let mut tableless = fixtures::spec();
+        tableless.table = false;
+        tableless.process = Some(ProcessSpec {
+            env: Default::default(),
+            cpu: None,
+            memory: None,
+            ..fixtures::process()
+        });
+        let read = embedded_settings(&render(&tableless));
+        assert!(!read.table);
+        assert_eq!(read.process, tableless.process);
+        assert_eq!(embedded_settings(&definition()).process, None);
     }
 
     #[test]
     fn the_definition_is_valid_asl() {
         assert_eq!(validate_definition(&definition()), Ok(()));
+    }
+
+    fn with_process() -> Value {
+        let mut spec = fixtures::spec();
+        spec.process = Some(fixtures::process());
+        render(&spec)
+    }
+
+    #[test]
+    fn without_a_process_block_an_iteration_is_its_one_job() {
+        let definition = definition();
+        for (map, step) in [
+            (PROCESS_CHUNKS, PROCESS_CHUNK),
+            (PROCESS_CHUNKS_DISTRIBUTED, PROCESS_CHUNK_IN_CHILD),
+        ] {
+            let states = definition["States"][map]["ItemProcessor"]["States"]
+                .as_object()
+                .unwrap();
+            assert_eq!(states.keys().collect::<Vec<_>>(), [step], "{map}");
+            assert!(states[step].get("Catch").is_none(), "{map}");
+        }
+    }
+
+    #[test]
+    fn with_a_process_block_lost_rows_fail_the_run_as_rows_lost_and_other_failures_as_they_were() {
+        let definition = with_process();
+        assert_eq!(
+            validate_definition(&definition),
+            Ok(()),
+            "unique names, valid transitions"
+        );
+        for (map, step, check, rows_lost, failed) in [
+            (PROCESS_CHUNKS, PROCESS_CHUNK, CHECK_ROWS_LOST, ROWS_LOST, CHUNK_FAILED),
+            (
+                PROCESS_CHUNKS_DISTRIBUTED,
+                PROCESS_CHUNK_IN_CHILD,
+                CHECK_ROWS_LOST_IN_CHILD,
+                ROWS_LOST_IN_CHILD,
+                CHUNK_FAILED_IN_CHILD,
+            ),
+        ] {
+            let processor = &definition["States"][map]["ItemProcessor"];
+            assert_eq!(processor["StartAt"], step);
+            let states = &processor["States"];
+            assert_eq!(
+                states[step]["Catch"],
+                json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": check }])
+            );
+            let container = &states[step]["Parameters"]["Job"]["spec"]["template"]["spec"]["containers"][0];
+            assert_eq!(container["image"], fixtures::process().image);
+            let choice = &states[check];
+            assert_eq!(choice["Type"], "Choice");
+            assert_eq!(choice["Default"], failed);
+            let rule = &choice["Choices"][0];
+            assert_eq!(rule["Next"], rows_lost);
+            assert_eq!(rule["And"][1]["Variable"], "$.failure.Cause");
+            assert_eq!(rule["And"][1]["StringMatches"], "*eventdriven.RowsLost*");
+            assert_eq!(
+                states[rows_lost],
+                json!({ "Type": "Fail", "Error": "eventdriven.RowsLost", "CausePath": "$.failure.Cause" })
+            );
+            assert_eq!(
+                states[failed],
+                json!({ "Type": "Fail", "ErrorPath": "$.failure.Error", "CausePath": "$.failure.Cause" })
+            );
+        }
+        // The rest of the machine is as without the block.
+        let mut without = definition.clone();
+        let plain = self::definition();
+        for map in [PROCESS_CHUNKS, PROCESS_CHUNKS_DISTRIBUTED] {
+            without["States"][map]["ItemProcessor"] = plain["States"][map]["ItemProcessor"].clone();
+        }
+        assert_eq!(without, plain);
     }
 
     #[test]

@@ -35,7 +35,13 @@ pub fn setting_value(name: &str, step: Step, spec: &PipelineSpec, refs: &Deploye
         contract::WORK_DIR => EnvValue::Static(WORK_DIR_MOUNT.to_owned()),
         contract::REDIS_URL => EnvValue::Static(refs.redis_url.clone()),
         contract::REDIS_AUTH_SECRET_ARN => EnvValue::Static(refs.redis_auth_secret_arn.clone()?),
-        contract::TABLE_URL => EnvValue::Static(format!("dynamodb://{}", refs.table_name)),
+        contract::TABLE_URL if spec.table => EnvValue::Static(format!("dynamodb://{}", refs.table_name)),
+        contract::TABLE_URL => return None,
+        // Only a user's step needs the plain names; the built-in one reads the URLs.
+        contract::TABLE_NAME if user_step(step, spec) && spec.table => EnvValue::Static(refs.table_name.clone()),
+        contract::TABLE_NAME => return None,
+        contract::BUCKET if user_step(step, spec) => EnvValue::Static(refs.bucket_name.clone()),
+        contract::BUCKET => return None,
         contract::MAX_LINES_PER_BATCH => EnvValue::Static(spec.max_lines_per_batch.to_string()),
         contract::CHUNK => EnvValue::Dynamic(scope.chunk()?),
         contract::CHUNK_LIST_URL => EnvValue::Dynamic(paths::chunk_list(
@@ -51,6 +57,11 @@ pub fn setting_value(name: &str, step: Step, spec: &PipelineSpec, refs: &Deploye
         _ => return None,
     };
     Some(value)
+}
+
+/// Whether `step` runs the user's command (the process step of a pipeline with a `process` block).
+fn user_step(step: Step, spec: &PipelineSpec) -> bool {
+    step == Step::Process && spec.process.is_some()
 }
 
 /// `s3://<bucket>/<output_prefix><run id>.csv`: one result per run, under the output prefix so
@@ -104,6 +115,7 @@ mod tests {
         let (mut spec, refs) = (fixtures::spec(), fixtures::refs());
         spec.keep_work = true;
         spec.record = Some(RecordSpec::orders());
+        spec.process = Some(fixtures::process());
         for setting in contract::SETTINGS {
             assert!(
                 Step::ALL
@@ -140,6 +152,36 @@ mod tests {
         }
         assert_eq!(value(&spec, Step::ListChunks), None);
         assert!(!lambda_environment(&spec, &refs).contains_key(contract::RECORD));
+    }
+
+    #[test]
+    fn a_user_s_step_gets_the_table_and_bucket_names_and_a_tableless_pipeline_no_table() {
+        let (mut spec, refs) = (fixtures::spec(), fixtures::refs());
+        let names = |spec: &PipelineSpec, step| -> Vec<&str> {
+            job_settings(step, spec, &refs).into_iter().map(|(n, _)| n).collect()
+        };
+        let plain = [contract::TABLE_NAME, contract::BUCKET];
+        for step in Step::ALL {
+            assert!(!names(&spec, step).iter().any(|n| plain.contains(n)), "{step:?}");
+        }
+        spec.process = Some(fixtures::process());
+        let process = names(&spec, Step::Process);
+        assert!(plain.iter().all(|n| process.contains(n)), "{process:?}");
+        assert!(process.contains(&contract::TABLE_URL));
+        assert_eq!(
+            setting_value(contract::TABLE_NAME, Step::Process, &spec, &refs),
+            Some(EnvValue::Static("eventdriven-orders-orders".into()))
+        );
+        assert!(!names(&spec, Step::Merge).contains(&contract::BUCKET));
+        spec.table = false;
+        for step in Step::ALL {
+            let names = names(&spec, step);
+            assert!(
+                !names.contains(&contract::TABLE_URL) && !names.contains(&contract::TABLE_NAME),
+                "{step:?}"
+            );
+        }
+        assert!(names(&spec, Step::Process).contains(&contract::BUCKET));
     }
 
     #[test]

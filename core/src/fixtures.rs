@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::cluster::{AwsContext, ClusterInfo};
 use crate::naming::Names;
+use crate::process_step::ProcessSpec;
 use crate::refs::DeployedRefs;
 use crate::spec::PipelineSpec;
 
@@ -15,6 +16,17 @@ pub fn spec() -> PipelineSpec {
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/eventdriven:1.0.0",
         "123456789012.dkr.ecr.eu-west-1.amazonaws.com/eventdriven-lambda:1.0.0",
     )
+}
+
+/// A `process` block as the custom-process example writes it.
+pub fn process() -> ProcessSpec {
+    ProcessSpec {
+        image: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/enrich:3".into(),
+        command: vec!["python3".into(), "/app/enrich.py".into()],
+        env: [("MODEL".to_owned(), "v2".to_owned())].into(),
+        cpu: Some("500m".into()),
+        memory: Some("1Gi".into()),
+    }
 }
 
 pub fn aws() -> AwsContext {

@@ -187,7 +187,8 @@ pub fn job_trust_policy(spec: &PipelineSpec, cluster: &ClusterInfo) -> Value {
     })])
 }
 
-/// The Jobs read inputs, write results (multipart for large ones), record orders and read the
+/// The Jobs read inputs, write results (multipart for large ones), record items (only when
+/// the pipeline has a table: with `table = false` no statement names DynamoDB) and read the
 /// Redis auth token; they see no other object of the bucket.
 pub fn job_policy(names: &Names) -> Value {
     let spec = names.spec();
@@ -199,7 +200,7 @@ pub fn job_policy(names: &Names) -> Value {
         std::slice::from_ref(&bucket),
     );
     list["Condition"] = json!({ "StringLike": { "s3:prefix": [format!("{input}*"), format!("{output}*")] } });
-    document(vec![
+    let mut statements = vec![
         allow("ReadInput", &["s3:GetObject"], &[format!("{bucket}/{input}*")]),
         allow(
             "WriteOutput",
@@ -209,14 +210,22 @@ pub fn job_policy(names: &Names) -> Value {
         // Split writes each run's chunk list, which a Distributed Map reads.
         allow("WriteChunkLists", &["s3:PutObject"], &[names.chunk_lists_arn()]),
         list,
-        // Process only ever writes batches; reading orders back is for people, not Jobs.
-        allow("OrdersTable", &["dynamodb:BatchWriteItem"], &[names.table_arn()]),
-        allow(
-            "RedisAuthSecret",
-            &["secretsmanager:GetSecretValue"],
-            &[names.redis_auth_secret_arn_pattern()],
-        ),
-    ])
+    ];
+    if spec.table {
+        // The built-in step only ever writes batches; a user's step may also put one item
+        // (docs/process-contract.md). Reading items back is for people, not Jobs.
+        let writes: &[&str] = match spec.process {
+            None => &["dynamodb:BatchWriteItem"],
+            Some(_) => &["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+        };
+        statements.push(allow("OrdersTable", writes, &[names.table_arn()]));
+    }
+    statements.push(allow(
+        "RedisAuthSecret",
+        &["secretsmanager:GetSecretValue"],
+        &[names.redis_auth_secret_arn_pattern()],
+    ));
+    document(statements)
 }
 
 #[cfg(test)]
@@ -348,6 +357,21 @@ mod tests {
             json!({ "StringLike": { "s3:prefix": ["input/*", "output/*"] } })
         );
         assert_eq!(list(&by_sid("OrdersTable")["Action"]), ["dynamodb:BatchWriteItem"]);
+    }
+
+    #[test]
+    fn without_a_table_no_policy_names_dynamodb() {
+        let (mut spec, aws) = (fixtures::spec(), fixtures::aws());
+        spec.table = false;
+        spec.process = Some(fixtures::process());
+        for (role, policy) in policies(&Names::new(&spec, &aws)) {
+            let text = policy.to_string();
+            assert!(!text.contains("dynamodb"), "{role}: {text}");
+        }
+        spec.table = true;
+        let policy = job_policy(&Names::new(&spec, &aws));
+        let table = statements(&policy).iter().find(|s| s["Sid"] == "OrdersTable").unwrap();
+        assert_eq!(list(&table["Action"]), ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]);
     }
 
     #[test]

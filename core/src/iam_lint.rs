@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::fixtures;
 use crate::iam;
 use crate::naming::Names;
+use crate::spec::PipelineSpec;
 use crate::workflow::iam as workflow_iam;
 use crate::workflow::naming::WorkflowNames;
 
@@ -28,6 +29,15 @@ fn documents() -> Vec<(String, Value)> {
         ),
         ("pipeline-job".to_owned(), iam::job_policy(&names)),
     ];
+    let tableless = PipelineSpec {
+        table: false,
+        process: Some(fixtures::process()),
+        ..spec.clone()
+    };
+    all.push((
+        "pipeline-job-without-table".to_owned(),
+        iam::job_policy(&Names::new(&tableless, &aws)),
+    ));
     let workflow = crate::workflow::fixtures::cookies();
     let names = WorkflowNames::new(&workflow, &aws);
     all.extend([

@@ -5,6 +5,8 @@
 //!
 //! - [`contract`]: the settings the runtime reads, and which step needs which.
 //! - [`record`]: the records a pipeline loads (CSV columns, types, keys, result columns).
+//! - [`process_step`]: the `process` block: the user's command on every chunk, in their image,
+//!   under the `eventdriven` binary an init container copies in.
 //! - [`spec`]: the user's pipeline attributes and their validation; [`config_path`]: where in
 //!   a configuration an invalid value sits.
 //! - [`cluster`], [`refs`]: what is read from AWS before rendering, and what exists after creating.
@@ -34,6 +36,7 @@ pub mod manifest;
 pub mod naming;
 pub mod network;
 pub mod paths;
+pub mod process_step;
 pub mod record;
 pub mod refs;
 pub mod scale;

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::contract::Step;
 use crate::env::{self, EnvValue, WORK_DIR_MOUNT};
 use crate::paths::{self, RETRY_COUNT, Scope};
+use crate::process_step::ProcessSpec;
 use crate::refs::DeployedRefs;
 use crate::spec::PREFIX;
 use crate::spec::PipelineSpec;
@@ -22,7 +23,16 @@ const BACKOFF_LIMIT: u32 = 2;
 const TTL_SECONDS_AFTER_FINISHED: u32 = 3600;
 const CPU_REQUEST: &str = "250m";
 const MEMORY_REQUEST: &str = "128Mi";
+/// Split and merge stream their files, in constant memory.
 const MEMORY_LIMIT: &str = "512Mi";
+/// The built-in process step holds its chunk whole, with the chunk's items and output lines:
+/// about 1 KiB a row over a base of 256 MiB, and never less than the other steps' 512 MiB.
+const PROCESS_BASE_MIB: u64 = 256;
+const PROCESS_KIB_PER_ROW: u64 = 1;
+/// A chunk is at most 512 MiB (the runtime's `workdir::MAX_CHUNK_BYTES`, which split and
+/// process enforce), and its items and output are each smaller than three times that
+/// together with it: no chunk a legal `max_lines_per_batch` makes needs more than this.
+const PROCESS_MAX_MIB: u64 = PROCESS_BASE_MIB + 3 * 512;
 
 /// The `batch/v1` Job running `eventdriven <step>` for one run (and, for `process`, one chunk).
 ///
@@ -30,13 +40,16 @@ const MEMORY_LIMIT: &str = "512Mi";
 /// argument. The work directory is the pipeline's EFS file system: through the user's
 /// PersistentVolumeClaim on its access point when `work_volume_claim` is set, else mounted as a
 /// plain NFS volume, which needs no CSI driver on the cluster.
+///
+/// With a `process` block, the process Job runs the user's command instead
+/// ([`ProcessSpec::pod_spec`]).
 pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Value {
     let labels = json!({
         "app.kubernetes.io/name": PREFIX,
         "app.kubernetes.io/instance": spec.name,
         "app.kubernetes.io/component": step.subcommand(),
     });
-    json!({
+    let mut job = json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
@@ -61,7 +74,7 @@ pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Val
                         "env": container_env(step, spec, refs),
                         "resources": {
                             "requests": { "cpu": CPU_REQUEST, "memory": MEMORY_REQUEST },
-                            "limits": { "memory": MEMORY_LIMIT },
+                            "limits": { "memory": memory_limit(step, spec.max_lines_per_batch) },
                         },
                         "volumeMounts": [{ "name": WORK_VOLUME, "mountPath": WORK_DIR_MOUNT }],
                         "securityContext": security_context(spec),
@@ -70,7 +83,26 @@ pub fn job_manifest(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Val
                 },
             },
         },
-    })
+    });
+    if step == Step::Process
+        && let Some(process) = &spec.process
+    {
+        let pod = &mut job["spec"]["template"]["spec"];
+        *pod = ProcessSpec::pod_spec(process, pod, &spec.job_image);
+    }
+    job
+}
+
+/// The Job's memory limit: the process step's follows the chunk's rows (see
+/// [`PROCESS_BASE_MIB`]), so no legal `max_lines_per_batch` gets the Job OOM-killed; the
+/// default 30,000 rows keep 512Mi.
+fn memory_limit(step: Step, rows_per_chunk: i64) -> String {
+    if step != Step::Process {
+        return MEMORY_LIMIT.to_owned();
+    }
+    let rows = u64::try_from(rows_per_chunk).unwrap_or(0);
+    let mib = (PROCESS_BASE_MIB + (rows * PROCESS_KIB_PER_ROW).div_ceil(1024)).clamp(512, PROCESS_MAX_MIB);
+    format!("{mib}Mi")
 }
 
 /// The intrinsic function naming the Job: `<step>-<run id>[-<chunk index>]-<retry count>`.
@@ -241,6 +273,69 @@ mod tests {
         assert_eq!(container["image"], fixtures::spec().job_image);
         assert_eq!(container["args"], json!(["merge"]));
         assert_eq!(container["resources"]["limits"]["memory"], "512Mi");
+    }
+
+    #[test]
+    fn the_process_job_s_memory_follows_the_chunk_s_rows_within_what_a_chunk_can_need() {
+        let limit = |rows| {
+            let mut spec = fixtures::spec();
+            spec.max_lines_per_batch = rows;
+            let job = job_manifest(Step::Process, &spec, &fixtures::refs());
+            job["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"].clone()
+        };
+        assert_eq!(
+            limit(contract::DEFAULT_ROWS_PER_CHUNK as i64),
+            "512Mi",
+            "today's default"
+        );
+        assert_eq!(limit(1), "512Mi");
+        assert_eq!(limit(262_144), "512Mi");
+        assert_eq!(limit(300_000), "549Mi");
+        assert_eq!(limit(1_000_000), "1233Mi");
+        assert_eq!(limit(crate::spec::MAX_ROWS_PER_CHUNK), "1792Mi");
+        assert_eq!(memory_limit(Step::Split, crate::spec::MAX_ROWS_PER_CHUNK), "512Mi");
+    }
+
+    #[test]
+    fn with_a_process_block_the_process_job_runs_the_user_s_command_and_the_others_do_not() {
+        let mut spec = fixtures::spec();
+        spec.process = Some(fixtures::process());
+        let refs = fixtures::refs();
+        let job = job_manifest(Step::Process, &spec, &refs);
+        let pod = &job["spec"]["template"]["spec"];
+        assert_eq!(pod["initContainers"][0]["image"], spec.job_image);
+        assert_eq!(
+            pod["initContainers"][0]["args"],
+            json!(["install-entrypoint", "/eventdriven"])
+        );
+        let container = &pod["containers"][0];
+        assert_eq!(container["image"], fixtures::process().image);
+        assert_eq!(
+            container["command"],
+            json!(["/eventdriven/eventdriven", "process", "--"])
+        );
+        assert_eq!(container["args"], json!(["python3", "/app/enrich.py"]));
+        let names = env_names(&job);
+        for name in [
+            contract::RUN_ID,
+            contract::CHUNK,
+            contract::TABLE_NAME,
+            contract::BUCKET,
+            "MODEL",
+        ] {
+            assert!(names.iter().any(|n| n == name), "{name}: {names:?}");
+        }
+        assert_eq!(pod["serviceAccountName"], "eventdriven-orders");
+        assert_eq!(pod["volumes"][0]["name"], "work");
+        // Without the block, and for the other steps, the Job is the built-in one.
+        let builtin = job_manifest(Step::Process, &fixtures::spec(), &refs);
+        assert!(builtin["spec"]["template"]["spec"].get("initContainers").is_none());
+        for step in [Step::Split, Step::Merge] {
+            assert_eq!(
+                job_manifest(step, &spec, &refs),
+                job_manifest(step, &fixtures::spec(), &refs)
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub const EVENT_KEY: &str = "$.detail.object.key";
 pub const LIST_RESULT: &str = "$.list";
 /// Where a failed service-account check keeps its error, for the Fail state's cause.
 pub const CHECK_FAILURE: &str = "$.check";
+/// Where a failed chunk of a user's step keeps its error, for the Choice and the Fail states.
+pub const CHUNK_FAILURE: &str = "$.failure";
 /// The current Map item and its position, as the Map's ItemSelector sees them.
 pub const MAP_ITEM_VALUE: &str = "$$.Map.Item.Value";
 pub const MAP_ITEM_INDEX: &str = "$$.Map.Item.Index";

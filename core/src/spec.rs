@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config_path::ConfigPath;
 pub use crate::config_path::SpecError;
-pub(crate) use crate::config_path::rule;
+pub(crate) use crate::config_path::{container_image, rule};
 use crate::contract;
+use crate::process_step::ProcessSpec;
 use crate::record::{Record, RecordSpec};
 
 /// Prefix of every derived name, so the project's resources are recognisable in a shared account.
@@ -154,6 +155,11 @@ pub struct PipelineSpec {
     /// The records the built-in step loads; `None` loads the order sample's layout
     /// ([`RecordSpec::orders`]).
     pub record: Option<RecordSpec>,
+    /// The user's step run on every chunk instead of the built-in one (the `process` block).
+    pub process: Option<ProcessSpec>,
+    /// Whether the pipeline has a DynamoDB table; only a `process` block may do without one,
+    /// since the built-in step stores every row in it.
+    pub table: bool,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -190,6 +196,8 @@ impl PipelineSpec {
             dynamodb_read_capacity: None,
             dynamodb_write_capacity: None,
             record: None,
+            process: None,
+            table: true,
             tags: BTreeMap::new(),
         }
     }
@@ -286,6 +294,14 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     {
         errors.extend(record_errors);
     }
+    match &spec.process {
+        Some(process) => errors.extend(process.check(&ConfigPath::attribute("process"))),
+        None if !spec.table => errors.push(SpecError {
+            attribute: ConfigPath::attribute("table"),
+            message: "false needs a process block: the built-in step stores every row in the table".to_owned(),
+        }),
+        None => {}
+    }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 
@@ -330,11 +346,6 @@ fn eks_cluster_name(name: &str) -> Result<(), String> {
         name.starts_with(|c: char| c.is_ascii_alphanumeric()),
         "must start with a letter or digit",
     )
-}
-
-pub(crate) fn container_image(image: &str) -> Result<(), String> {
-    rule(!image.is_empty(), "must not be empty")?;
-    rule(!image.contains(char::is_whitespace), "must not contain whitespace")
 }
 
 /// Lambda only runs images from a registry, so a bare `name:tag` cannot be right; anything
@@ -706,6 +717,39 @@ mod tests {
         );
         let extra = with(|s| s.dynamodb_read_capacity = Some(5));
         assert_eq!(attributes_failing(&extra), ["dynamodb_read_capacity"]);
+    }
+
+    #[test]
+    fn only_a_process_block_may_do_without_the_table() {
+        let errors = errors_of(&with(|s| s.table = false));
+        assert_eq!(
+            errors,
+            ["table: false needs a process block: the built-in step stores every row in the table"]
+        );
+        let process = fixtures::process();
+        assert_eq!(validate(&with(|s| s.process = Some(process.clone()))), Ok(()));
+        let tableless = with(|s| {
+            s.table = false;
+            s.process = Some(process.clone());
+        });
+        assert_eq!(validate(&tableless), Ok(()));
+    }
+
+    #[test]
+    fn the_process_block_is_checked_at_its_paths() {
+        let spec = with(|s| {
+            let mut process = fixtures::process();
+            process.command = vec![];
+            process.env.insert("TABLE_NAME".into(), "mine".into());
+            s.process = Some(process);
+        });
+        assert_eq!(
+            errors_of(&spec),
+            [
+                "process.command: must name a program to run, e.g. [\"python3\", \"/app/step.py\"]",
+                "process.env: \"TABLE_NAME\" is set by the pipeline, or reserved for it and for AWS",
+            ]
+        );
     }
 
     #[test]
