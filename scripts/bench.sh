@@ -4,8 +4,12 @@
 # local run's job (alternating paired runs). Prints wall times, peak RSS and ratios, then the
 # peak RSS of a 10,000,000-row run and the DynamoDB requests of one chunk on the emulator.
 # Usage: scripts/bench.sh PATH/TO/eventdriven [ROWS] (BENCH_LARGE_ROWS=0 skips the large run)
+# BENCH_BASELINE=PATH/TO/earlier/eventdriven joins the pairs with that build's `run` (the order
+# alternating too), reports ours / baseline, and checks both give the same result bytes.
 set -euo pipefail
 bin=$(realpath "$1")
+baseline=""
+[ -z "${BENCH_BASELINE:-}" ] || baseline=$(realpath "$BENCH_BASELINE")
 rows=${2:-1000000}
 large_rows=${BENCH_LARGE_ROWS:-10000000}
 repeats=5
@@ -71,17 +75,33 @@ ours=("$bin" run --input "$input" --output "$dir/work/result.csv" --work-dir "$d
   --table "$dir/work/orders.table" --max-lines-per-batch 30000)
 duckdb_table=("$venv/bin/python" "$here/duckdb_job.py" table "$dir/work/orders.duckdb" "$input" "$dir/work/result.csv")
 duckdb_csv=("$venv/bin/python" "$here/duckdb_job.py" csv "$input" "$dir/work/result.csv")
+theirs=()
+[ -z "$baseline" ] || theirs=("$baseline" "${ours[@]:1}")
+baseline_run() { [ -z "$baseline" ] || timed baseline_run "${theirs[@]}"; }
 for pair in $(seq "$pairs"); do
   if [ $((pair % 2)) -eq 1 ]; then
-    timed duckdb_table "${duckdb_table[@]}"; timed paired_run "${ours[@]}"
+    timed duckdb_table "${duckdb_table[@]}"; timed paired_run "${ours[@]}"; baseline_run
   else
-    timed paired_run "${ours[@]}"; timed duckdb_table "${duckdb_table[@]}"
+    baseline_run; timed paired_run "${ours[@]}"; timed duckdb_table "${duckdb_table[@]}"
   fi
   timed duckdb_csv "${duckdb_csv[@]}"
 done
 # median FILE COLUMN: the median of a column of numbers.
 median() { cut -d' ' -f"$2" "$1" | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-paired_ratio() { paste -d' ' "$dir/paired_run" "$dir/$1" | awk '{print $1/$3}' >"$dir/ratios"; printf "%.2f" "$(median "$dir/ratios" 1)"; }
+# pair_ratio A B: the median of the pairs' A / B wall-time ratios.
+pair_ratio() { paste -d' ' "$dir/$1" "$dir/$2" | awk '{print $1/$3}' >"$dir/ratios"; printf "%.2f" "$(median "$dir/ratios" 1)"; }
+paired_ratio() { pair_ratio paired_run "$1"; }
+
+# The baseline and this build on the same input give the same result, byte for byte.
+same_result=""
+if [ -n "$baseline" ]; then
+  rm -rf "$dir/work"; mkdir -p "$dir/work"
+  "${theirs[@]/$dir\/work\/result.csv/$dir/baseline.csv}" >/dev/null
+  rm -rf "$dir/work"; mkdir -p "$dir/work"
+  "${ours[@]}" >/dev/null
+  if cmp -s "$dir/baseline.csv" "$dir/work/result.csv"; then same_result="identical"; else same_result="DIFFERENT"; fi
+  rm -f "$dir/baseline.csv"
+fi
 
 # Peak RSS of one process step on a 30,000-row chunk.
 rm -rf "$dir/work"; mkdir -p "$dir/work"
@@ -135,6 +155,11 @@ printf '%-44s %8s %10s %12s\n' "DuckDB: table of every column + CSV" "$(median "
   "$(( $(median "$dir/duckdb_table" 2 | cut -d. -f1) / 1024 ))" "$(paired_ratio duckdb_table)"
 printf '%-44s %8s %10s %12s\n' "DuckDB: CSV to CSV, no table (for the record)" "$(median "$dir/duckdb_csv" 1)" \
   "$(( $(median "$dir/duckdb_csv" 2 | cut -d. -f1) / 1024 ))" "$(paired_ratio duckdb_csv)"
+if [ -n "$baseline" ]; then
+  printf '%-44s %8s %10s %12s\n' "baseline: $(basename "$baseline") run" "$(median "$dir/baseline_run" 1)" \
+    "$(( $(median "$dir/baseline_run" 2 | cut -d. -f1) / 1024 ))" "$(paired_ratio baseline_run)"
+  echo "baseline / DuckDB (table): $(pair_ratio baseline_run duckdb_table); result bytes: $same_result"
+fi
 if [ -n "$dynamodb_report" ]; then
   read -r items requests <<<"$(echo "$dynamodb_report" | awk '{print $1, $4}')"
   expected=$(( (items + 24) / 25 ))
