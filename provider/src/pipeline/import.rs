@@ -3,7 +3,8 @@
 //!
 //! Children are found by core's deterministic names. The arguments rendered into the state
 //! machine definition (cluster, namespace, image, batch size, concurrency, output prefix, the
-//! `record` block as the Jobs' `RECORD`) are read back from it by the field names Step Functions
+//! `record` block as the Jobs' `RECORD`, `table` as the process Job's table setting, the
+//! `process` block from its container) are read back from it by the field names Step Functions
 //! and Kubernetes give them.
 
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     spec.output_prefix = embedded.output_prefix.unwrap_or(spec.output_prefix);
     spec.keep_work = embedded.keep_work;
     spec.record = embedded.record;
+    spec.table = embedded.table;
+    spec.process = embedded.process;
 
     let rule_name = Names::new(&spec, &context).input_rule();
     let pattern = rule::read(&aws, &rule_name, None)

@@ -5,6 +5,7 @@ mod children;
 mod deploy;
 mod import;
 pub(crate) mod plan;
+mod process;
 mod record;
 pub(crate) mod state;
 
@@ -41,13 +42,22 @@ impl ResourceKind for Pipeline {
     }
 
     fn blocks() -> HashMap<String, NestedBlock> {
-        [("record".to_owned(), record::schema())].into()
+        [
+            ("record".to_owned(), record::schema()),
+            ("process".to_owned(), process::schema()),
+        ]
+        .into()
     }
 
     /// A change of the table's keys (`record`) replaces the pipeline; the rest of the block
-    /// updates in place.
+    /// updates in place, as every change of `process` does. `table` replaces when it turns
+    /// the table on or off, not when unset becomes an explicit `true` (the same table).
     fn replacing_in_blocks(prior: &PipelineState, planned: &PipelineState) -> Vec<AttributePath> {
-        record::replacing(&prior.record, &planned.record)
+        let mut paths = record::replacing(&prior.record, &planned.record);
+        if planned.table.is_unknown() || prior.tableless() != planned.tableless() {
+            paths.push(AttributePath::new("table"));
+        }
+        paths
     }
 
     fn common(state: &mut PipelineState) -> Common<'_> {
@@ -226,6 +236,10 @@ mod tests {
                 key: text("Missing"),
                 ..Default::default()
             }),
+            process: Value::Value(process::ProcessBlock {
+                image: text("a b"),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let errors = Pipeline::spec_errors(&config);
@@ -237,7 +251,35 @@ mod tests {
             );
         }
         assert!(named.len() >= 16, "every bad argument is reported: {named:?}");
-        assert!(named.contains("record"), "{named:?}");
+        assert!(named.contains("record") && named.contains("process"), "{named:?}");
+        let tableless = PipelineState {
+            table: Value::Value(false),
+            ..config
+        };
+        let named: Vec<String> = Pipeline::spec_errors(&PipelineState {
+            process: Value::Null,
+            ..tableless
+        })
+        .iter()
+        .map(|e| e.attribute.root().to_owned())
+        .collect();
+        assert!(named.contains(&"table".to_owned()), "{named:?}");
+    }
+
+    #[test]
+    fn the_table_replaces_only_when_it_comes_or_goes() {
+        let with = |table| PipelineState {
+            table,
+            ..Default::default()
+        };
+        let replaced = |prior, planned| Pipeline::replacing_in_blocks(&with(prior), &with(planned));
+        let table = [AttributePath::new("table")];
+        assert_eq!(replaced(Value::Null, Value::Value(false)), table);
+        assert_eq!(replaced(Value::Value(false), Value::Value(true)), table);
+        assert_eq!(replaced(Value::Null, Value::Unknown), table);
+        assert!(replaced(Value::Null, Value::Value(true)).is_empty());
+        assert!(replaced(Value::Value(true), Value::Null).is_empty());
+        assert!(replaced(Value::Value(false), Value::Value(false)).is_empty());
     }
 
     #[test]

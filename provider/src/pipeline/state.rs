@@ -3,6 +3,7 @@
 use eventdriven_core::spec::{Architecture, BillingMode, PipelineSpec};
 use tf_provider::value::Value;
 
+use crate::pipeline::process::ProcessBlock;
 use crate::pipeline::record::RecordBlock;
 use crate::resource::StringMap;
 use crate::resource::attributes::attribute_table;
@@ -36,6 +37,7 @@ attribute_table! {
         dynamodb_billing_mode [one_of BillingMode::NAMES]: Value<String> = string(OptionalComputed, "`PAY_PER_REQUEST` (default) or `PROVISIONED`."), replaces;
         dynamodb_read_capacity: Value<i64> = number(Optional, "Read capacity units; only with `PROVISIONED`."), replaces;
         dynamodb_write_capacity: Value<i64> = number(Optional, "Write capacity units; only with `PROVISIONED`."), replaces;
+        table: Value<bool> = boolean(Optional, "Whether the pipeline has a DynamoDB table. Default `true`; `false` needs a `process` block (the built-in step stores every row in the table) and creates no table: `table_name` is null and no policy names DynamoDB. Changing it between `true` (or unset) and `false` forces replacement.");
         tags: StringMap = string_map(Optional, "Tags for every child, over the provider's `default_tags`.");
         force_destroy: Value<bool> = boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects and the table while it holds orders. Default `false`: destroy then fails before deleting anything.");
 
@@ -43,7 +45,7 @@ attribute_table! {
         id: Value<String> = string(Computed, "The pipeline name.");
         tags_all: StringMap = string_map(Computed, "Tags every child carries: `tags` merged over the provider's `default_tags`.");
         bucket: Value<String> = string(Computed, "Name of the S3 bucket.");
-        table_name: Value<String> = string(Computed, "Name of the DynamoDB orders table.");
+        table_name: Value<String> = string(Computed, "Name of the DynamoDB orders table; null with `table = false`.");
         security_group_id: Value<String> = string(Computed, "Id of the pipeline's security group, on the mount targets, the cache and the Lambda function: in from the nodes on 2049 and 6379, out only to Redis and HTTPS.");
         file_system_id: Value<String> = string(Computed, "Id of the EFS file system.");
         mount_target_ids: Value<Vec<Value<String>>> = strings(Computed, "Ids of the EFS mount targets, one per Availability Zone of the cluster's subnets.");
@@ -66,6 +68,8 @@ attribute_table! {
     blocks {
         #[serde(default, with = "crate::resource::single_block")]
         record: Value<RecordBlock>;
+        #[serde(default, with = "crate::resource::single_block")]
+        process: Value<ProcessBlock>;
         #[serde(default, with = "crate::resource::single_block")]
         timeouts: Value<Timeouts>;
     }
@@ -191,16 +195,26 @@ impl PipelineState {
             ($($field:ident),*) => { $(self.$field = Value::Unknown;)* };
         }
         each_child_string!(unknown);
+        if self.tableless() {
+            self.table_name = Value::Null;
+        }
         self.definition = Value::Unknown;
         self.mount_target_ids = Value::Unknown;
+    }
+
+    /// Whether the configuration says there is no table (`table = false`); unset is `true`,
+    /// so a state written before the attribute existed keeps its table.
+    pub fn tableless(&self) -> bool {
+        self.table == Value::Value(false)
     }
 
     /// Marks unknown the identities of children that are missing (null), so the plan shows
     /// them coming back; returns whether any was.
     pub fn mark_missing_children_unknown(&mut self) -> bool {
         let mut missing = false;
+        let tableless = self.tableless();
         macro_rules! unknown_if_null {
-            ($($field:ident),*) => { $(if self.$field.is_null() {
+            ($($field:ident),*) => { $(if self.$field.is_null() && !(tableless && stringify!($field) == "table_name") {
                 self.$field = Value::Unknown;
                 missing = true;
             })* };
@@ -343,6 +357,19 @@ impl PipelineState {
             Value::Unknown => unknown.push("record"),
             Value::Null => {}
         }
+        match &self.process {
+            Value::Value(block) => match block.spec() {
+                Some(process) => spec.process = Some(process),
+                None => unknown.push("process"),
+            },
+            Value::Unknown => unknown.push("process"),
+            Value::Null => {}
+        }
+        match &self.table {
+            Value::Value(table) => spec.table = *table,
+            Value::Unknown => unknown.push("table"),
+            Value::Null => {}
+        }
         (spec, unknown)
     }
 
@@ -391,6 +418,12 @@ impl PipelineState {
                 .record
                 .as_ref()
                 .map_or(Value::Null, |record| Value::Value(RecordBlock::from_spec(record))),
+            process: spec
+                .process
+                .as_ref()
+                .map_or(Value::Null, |process| Value::Value(ProcessBlock::from_spec(process))),
+            // Unset is `true`, as a configuration without the attribute has it.
+            table: if spec.table { Value::Null } else { Value::Value(false) },
             ..Default::default()
         }
     }
@@ -424,6 +457,62 @@ mod tests {
         assert!(PipelineState::from_spec(&spec).record.is_null(), "no block, no record");
         spec.record = Some(eventdriven_core::record::RecordSpec::orders());
         assert_eq!(PipelineState::from_spec(&spec).spec(), spec);
+        spec.process = Some(eventdriven_core::process_step::ProcessSpec {
+            image: "registry/enrich:3".into(),
+            command: vec!["python3".into(), "/app/enrich.py".into()],
+            env: Default::default(),
+            cpu: None,
+            memory: Some("1Gi".into()),
+        });
+        spec.table = false;
+        let state = PipelineState::from_spec(&spec);
+        assert_eq!(state.table, Value::Value(false));
+        assert_eq!(state.spec(), spec);
+    }
+
+    #[test]
+    fn without_a_table_its_name_is_null_and_never_planned_back() {
+        let mut state = configured();
+        state.table = Value::Value(false);
+        state.mark_children_unknown();
+        assert!(state.table_name.is_null());
+        assert!(state.bucket.is_unknown());
+        state.set_children(&Children {
+            table_name: None,
+            ..every_child()
+        });
+        assert!(!state.mark_missing_children_unknown(), "nothing is missing");
+        assert!(state.table_name.is_null());
+        state.table = Value::Null;
+        assert!(state.mark_missing_children_unknown(), "a table is: unset is true");
+        assert!(state.table_name.is_unknown());
+    }
+
+    fn every_child() -> Children {
+        let id = |name: &str| Some(name.to_owned());
+        Children {
+            bucket: id("b"),
+            security_group_id: id("sg"),
+            table_name: id("t"),
+            file_system_id: id("fs"),
+            mount_target_ids: Some(vec!["fsmt".into()]),
+            access_point_id: id("ap"),
+            redis_auth_secret_arn: id("s"),
+            cache_subnet_group_name: id("sn"),
+            replication_group_id: id("rg"),
+            redis_url: id("r"),
+            job_role_arn: id("jr"),
+            lambda_role_arn: id("lr"),
+            state_machine_role_arn: id("sr"),
+            events_role_arn: id("er"),
+            lambda_function_arn: id("f"),
+            state_machine_arn: id("sm"),
+            definition: Some(serde_json::json!({})),
+            input_rule_name: id("rule"),
+            access_entry_arn: id("ae"),
+            pod_identity_association_id: id("pi"),
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The pipeline's table: one item per record, keyed as the `record` block declares (by default
-//! the order sample's `OrderId`).
+//! the order sample's `OrderId`). With `table = false` there is none: nothing is created, and
+//! nothing is recorded, so nothing is deleted.
 
 use async_trait::async_trait;
 
@@ -27,7 +28,7 @@ impl Child<Pipeline> for Table {
     }
 
     async fn ensure(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
-        if children.table_name.is_none() {
+        if plan.spec.table && children.table_name.is_none() {
             let name = self.name(plan);
             let billing = table::Billing {
                 mode: plan.spec.dynamodb_billing_mode.as_str(),
@@ -58,5 +59,26 @@ impl Child<Pipeline> for Table {
 
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
         table::delete(&scope.aws, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::children::fixtures;
+
+    #[tokio::test]
+    async fn without_a_table_nothing_is_created_or_recorded() {
+        let mut plan = fixtures::deployment();
+        plan.spec.table = false;
+        let mut children = Children::default();
+        // Offline clients fail every call: ensuring succeeds only by making none.
+        Table.ensure(&plan, &mut children).await.unwrap();
+        assert_eq!(children.table_name, None);
+        plan.spec.table = true;
+        assert!(
+            Table.ensure(&plan, &mut children).await.is_err(),
+            "with one, it is created"
+        );
     }
 }
