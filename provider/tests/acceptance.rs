@@ -681,6 +681,38 @@ async fn examples_are_formatted_valid_and_bad_input_names_the_attribute() {
             "the error on {attribute} points at its line: {stderr}"
         );
     }
+
+    // A bad process block, and no table without one, each on its own line.
+    let bad_process = r#"
+  process {
+    image   = "registry/enrich:3"
+    command = [] # nothing to run
+    env     = { TABLE_NAME = "mine" } # the pipeline's
+  }"#;
+    let workspace = Workspace::of_config("invalid-process", &emulator, &pipeline_with_body("bad", bad_process));
+    let output = workspace.run(&["plan", "-input=false"]);
+    assert!(!output.status.success(), "an invalid process block must not plan");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for (attribute, line) in [
+        ("process.command", "command = [] # nothing to run"),
+        ("process.env", r#"env = { TABLE_NAME = "mine" } # the pipeline's"#),
+    ] {
+        assert_eq!(
+            source_line(&stderr, &format!("Invalid {attribute}")).as_deref(),
+            Some(line),
+            "the error on {attribute} points at its line: {stderr}"
+        );
+    }
+    let tableless = "  table = false # and no process block";
+    let workspace = Workspace::of_config("invalid-table", &emulator, &pipeline_with_body("bad", tableless));
+    let output = workspace.run(&["plan", "-input=false"]);
+    assert!(!output.status.success(), "no table without a process block");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        source_line(&stderr, "Invalid table").as_deref(),
+        Some("table = false # and no process block"),
+        "{stderr}"
+    );
 }
 
 /// The configuration line Terraform shows under the error `summary`, its spaces collapsed.
@@ -723,6 +755,104 @@ resource "eventdriven_batch_pipeline" "orders" {{
 }}
 "#
     )
+}
+
+/// A pipeline named `name` with `body` in place of a `record` block.
+fn pipeline_with_body(name: &str, body: &str) -> String {
+    pipeline_with_record(name, "").replace("  record {\n\n  }", body)
+}
+
+/// The process Job's pod spec in a deployed definition.
+async fn deployed_process_pod(sdk: &SdkConfig, pipeline: &Value) -> Value {
+    let machine = aws_sdk_sfn::Client::new(sdk)
+        .describe_state_machine()
+        .state_machine_arn(text(&pipeline["state_machine_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let definition: Value = serde_json::from_str(machine.definition()).unwrap();
+    definition["States"]["ProcessChunks"]["ItemProcessor"]["States"]["ProcessChunk"]["Parameters"]["Job"]["spec"]
+        ["template"]["spec"]
+        .clone()
+}
+
+const ENRICH: &str = r#"
+  table = false
+  process {
+    image   = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/enrich:3"
+    command = ["python3", "/app/enrich.py"]
+    env     = { MODEL = "v2" }
+    memory  = "1Gi"
+  }"#;
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn a_pipeline_of_a_user_s_step_without_a_table_applies_none_and_destroys_clean() {
+    let emulator = Emulator::start("process");
+    emulator.create_cluster();
+    let sdk = emulator.sdk().await;
+    let workspace = Workspace::of_config("process", &emulator, &pipeline_with_body("enrich", ENRICH));
+    workspace.apply(&[]);
+    let created = workspace.pipeline();
+    assert_eq!(created["table_name"], Value::Null);
+    let tables = aws_sdk_dynamodb::Client::new(&sdk).list_tables().send().await.unwrap();
+    assert!(tables.table_names().is_empty(), "{:?}", tables.table_names());
+    let pod = deployed_process_pod(&sdk, &created).await;
+    let container = &pod["containers"][0];
+    assert_eq!(
+        container["image"],
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/enrich:3"
+    );
+    assert_eq!(container["args"], serde_json::json!(["python3", "/app/enrich.py"]));
+    let env: Vec<&str> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"BUCKET") && env.contains(&"MODEL"), "{env:?}");
+    assert!(
+        !env.iter().any(|n| n.starts_with("TABLE")),
+        "no table is referenced: {env:?}"
+    );
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 0, "no table is planned back: {plan}");
+
+    // The command changes in place.
+    workspace.configure(&pipeline_with_body(
+        "enrich",
+        &ENRICH.replace("/app/enrich.py", "/app/v2.py"),
+    ));
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("will be updated in-place") && !plan.contains("must be replaced"),
+        "{plan}"
+    );
+    workspace.apply(&[]);
+    let updated = workspace.pipeline();
+    assert_eq!(
+        deployed_process_pod(&sdk, &updated).await["containers"][0]["args"][1],
+        "/app/v2.py"
+    );
+
+    // Import reads the block and the table's absence back.
+    let config = pipeline_with_body("enrich", &ENRICH.replace("/app/enrich.py", "/app/v2.py"));
+    let imported = Workspace::of_config("process-import", &emulator, &config);
+    imported.ok(&["import", "-input=false", "eventdriven_batch_pipeline.orders", "enrich"]);
+    let (code, plan) = imported.plan_exit_code();
+    assert_eq!(code, 0, "an imported process block matches its configuration: {plan}");
+    drop(imported);
+
+    // A table again replaces the pipeline, at `table`.
+    workspace.configure(&pipeline_with_body("enrich", &ENRICH.replace("table = false", "")));
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{plan}");
+    assert!(forcing_line(&plan).contains("table"), "{plan}");
+
+    workspace.configure(&pipeline_with_body("enrich", ENRICH));
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert_children_gone(&sdk, &updated).await;
 }
 
 /// Readings keyed by an `Id` of `id_type`, sorted by `Day` when `sorted`, with `more_columns`
