@@ -9,7 +9,7 @@ use crate::process::BufferPool;
 use crate::progress::{MEMORY_URL, ProgressStore};
 use crate::row::RowSchema;
 use crate::runner::{LocalRun, run_locally};
-use crate::steps::{list_chunks, merge_step, process_step, split_step};
+use crate::steps::{list_chunks, merge_step, process_step, split_step, user_process_step};
 use crate::table::{KeyValue, OrdersTable, TableKey, TableUrl, Type};
 use crate::workdir::{ChunkRef, RunDir};
 use anyhow::{Context, Result};
@@ -71,7 +71,15 @@ enum Command {
         chunk: ChunkRef,
         #[command(flatten)]
         record: RecordArgs,
+        /// A user's command (after `--`) to run on the chunk instead of the built-in step; it
+        /// writes the output and rejects, this checks and publishes them
+        /// (docs/process-contract.md).
+        #[arg(last = true, value_name = "COMMAND")]
+        command: Vec<String>,
     },
+    /// Copy this binary into DIR, where a user's process step runs it (the process Job's init
+    /// container does this).
+    InstallEntrypoint { dir: PathBuf },
     /// Concatenate the processed chunks, in input order, into the result.
     Merge {
         #[command(flatten)]
@@ -134,7 +142,9 @@ enum Command {
         #[command(flatten)]
         at: LocalCloudArgs,
         /// Run IMAGE as the local COMMAND (this project's images run this binary; others, such
-        /// as a workflow's listener image, need one).
+        /// as a workflow's listener image, need one). For a user's process step, COMMAND stands
+        /// in for the block's `command` inside the image, e.g.
+        /// `--image …/enrich=python3 examples/custom-process/enrich.py`.
         #[arg(long = "image", value_name = "IMAGE=COMMAND")]
         images: Vec<String>,
         /// How often the emulator is asked for new executions, in milliseconds.
@@ -395,10 +405,22 @@ async fn execute(command: Command) -> Result<ExitCode> {
             print_line(serde_json::to_string(&list_chunks(run.run_id()?, &progress).await?)?)?;
         }
         Command::Process {
+            run, chunk, command, ..
+        } if !command.is_empty() => {
+            let (dir, progress) = run.open().await?;
+            let stats = user_process_step(&dir, &progress, chunk, &command).await?;
+            print_line(serde_json::to_string(&stats)?)?;
+        }
+        Command::InstallEntrypoint { dir } => {
+            let installed = crate::user_step::install_entrypoint(&dir)?;
+            eprintln!("installed {}", installed.display());
+        }
+        Command::Process {
             run,
             table,
             chunk,
             record: declared,
+            ..
         } => {
             let record = record(declared.source.as_ref())?;
             let (dir, progress) = run.open().await?;

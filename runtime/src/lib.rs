@@ -20,4 +20,5 @@ pub mod split;
 pub mod steps;
 pub mod table;
 pub mod trail;
+pub mod user_step;
 pub mod workdir;

@@ -12,6 +12,7 @@ use crate::rejects;
 use crate::row::RowSchema;
 use crate::split::{Manifest, split};
 use crate::table::OrdersTable;
+use crate::user_step::process_chunk_with;
 use crate::workdir::{ChunkRef, RunDir, read_json, write_json_atomically};
 use anyhow::{Context, Result, bail, ensure};
 use eventdriven_core::contract::ListChunksResponse;
@@ -82,6 +83,19 @@ pub async fn process_step(
     Ok(stats)
 }
 
+/// Process one chunk with the user's `command` (docs/process-contract.md), then mark it done
+/// in the progress store.
+pub async fn user_process_step(
+    run: &RunDir,
+    progress: &ProgressStore,
+    chunk: ChunkRef,
+    command: &[String],
+) -> Result<ChunkStats> {
+    let stats = process_chunk_with(run, chunk, command).await?;
+    progress.complete(run.run_id(), chunk).await?;
+    Ok(stats)
+}
+
 /// Totals of a run, saved when the result is published.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunSummary {
@@ -132,7 +146,12 @@ pub async fn merge_step(
     };
     let mut result = output.create().await?;
     let mut rejected = rejects_url.create().await?;
-    result.write(format!("{}\n", record.output_header()).as_bytes()).await?;
+    let header = match std::fs::read(run.output_header()) {
+        Ok(written) => String::from_utf8_lossy(&written).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => record.output_header(),
+        Err(e) => return Err(e).context("reading the output header a user's process step wrote"),
+    };
+    result.write(format!("{header}\n").as_bytes()).await?;
     rejected.write(format!("{}\n", rejects::HEADER).as_bytes()).await?;
     rejected.append_file(&run.split_rejects()).await?;
     for (info, chunk) in manifest.chunks.iter().zip(manifest.chunk_refs()) {

@@ -86,6 +86,11 @@ impl RunDir {
         }
         Ok(())
     }
+    /// The header of the output a user's process step wrote, which merge puts first; the
+    /// built-in step's header follows the record instead.
+    pub fn output_header(&self) -> PathBuf {
+        self.out_dir().join("header.csv")
+    }
     /// Written last by merge: the result has been published.
     pub fn merged(&self) -> PathBuf {
         self.root.join("merged.json")
@@ -131,8 +136,14 @@ pub fn create_temporary(path: &Path) -> Result<std::fs::File> {
 }
 
 pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_atomically(path, &serde_json::to_vec_pretty(value)?)
+}
+
+/// Writes `bytes` to `path` so that a reader sees either nothing or all of them.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = create_temporary(path)?;
-    file.write_all(&serde_json::to_vec_pretty(value)?)?;
+    file.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
     publish(file, path)
 }
 

@@ -122,15 +122,17 @@ impl InProcessSteps {
     /// Runs the Job's step with its rendered environment; returns what it would have printed.
     async fn run_step(&self, job: &JobSpec) -> anyhow::Result<String> {
         let setting = |name: &str| {
-            job.env
+            job.container
+                .env
                 .get(name)
                 .ok_or_else(|| anyhow::anyhow!("the {} Job has no {name}", job.name))
         };
-        let step = job.args.first().map(String::as_str).unwrap_or_default();
+        let step = job.container.args.first().map(String::as_str).unwrap_or_default();
         let dir = RunDir::new(&self.work_dir, setting(contract::RUN_ID)?)?;
         // Unset, as a pipeline without a record block renders it: the order layout.
         let record = record(
-            job.env
+            job.container
+                .env
                 .get(contract::RECORD)
                 .map(|json| RecordSource::Json(json.clone()))
                 .as_ref(),

@@ -6,12 +6,11 @@ use std::collections::BTreeMap;
 use eventdriven_states::Failure;
 use serde_json::{Value, json};
 
-/// The first container of a Job's pod template: what runs and with which settings.
+/// One container of a Job's pod template: what runs and with which settings.
 #[derive(Clone, Debug)]
-pub struct JobSpec {
+pub struct Container {
+    /// Its name, under which its pod logs are reported.
     pub name: String,
-    /// The container's name, under which its pod logs are reported.
-    pub container: String,
     pub image: String,
     /// Replaces the image's entrypoint when set.
     pub command: Option<Vec<String>>,
@@ -20,6 +19,16 @@ pub struct JobSpec {
     pub env: BTreeMap<String, String>,
     /// `(volume, mount path)` of each volume mount.
     pub mounts: Vec<(Value, String)>,
+}
+
+/// A Job: its pod's containers, and how often and how long its pods may run.
+#[derive(Clone, Debug)]
+pub struct JobSpec {
+    pub name: String,
+    /// Run in order before the container, each to its end; one that fails fails the pod.
+    pub init_containers: Vec<Container>,
+    /// The pod's first container, the one the Job is for.
+    pub container: Container,
     /// Pod attempts before the Job fails: `backoffLimit` + 1.
     pub attempts: u32,
     pub active_deadline_seconds: Option<u64>,
@@ -29,13 +38,8 @@ pub struct JobSpec {
     pub limit_bytes: Option<usize>,
 }
 
-impl JobSpec {
-    /// Reads the Job from an `eks:runJob` call's parameters.
-    pub fn from_parameters(parameters: &Value) -> Result<JobSpec, Failure> {
-        let job = &parameters["Job"];
-        let invalid = |what: &str| Failure::runtime(format!("the eks:runJob Job manifest has no valid {what}"));
-        let pod = &job["spec"]["template"]["spec"];
-        let container = &pod["containers"][0];
+impl Container {
+    fn from_manifest(container: &Value, volumes: &[Value]) -> Result<Container, Failure> {
         let strings = |value: &Value| -> Option<Vec<String>> {
             value
                 .as_array()
@@ -50,7 +54,6 @@ impl JobSpec {
                     .collect()
             })
             .unwrap_or_default();
-        let volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
         let mounts = container["volumeMounts"]
             .as_array()
             .map(|mounts| {
@@ -63,21 +66,45 @@ impl JobSpec {
                     .collect()
             })
             .unwrap_or_default();
+        Ok(Container {
+            name: container["name"].as_str().unwrap_or_default().to_owned(),
+            image: container["image"]
+                .as_str()
+                .ok_or_else(|| Failure::runtime("the eks:runJob Job manifest has no valid container image"))?
+                .to_owned(),
+            command: strings(&container["command"]),
+            args: strings(&container["args"]).unwrap_or_default(),
+            env,
+            mounts,
+        })
+    }
+}
+
+impl JobSpec {
+    /// Reads the Job from an `eks:runJob` call's parameters.
+    pub fn from_parameters(parameters: &Value) -> Result<JobSpec, Failure> {
+        let job = &parameters["Job"];
+        let invalid = |what: &str| Failure::runtime(format!("the eks:runJob Job manifest has no valid {what}"));
+        let pod = &job["spec"]["template"]["spec"];
+        let volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
+        let init_containers = pod["initContainers"]
+            .as_array()
+            .map(|containers| {
+                containers
+                    .iter()
+                    .map(|c| Container::from_manifest(c, &volumes))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         let log_options = &parameters["LogOptions"];
         Ok(JobSpec {
             name: job["metadata"]["name"]
                 .as_str()
                 .ok_or_else(|| invalid("metadata.name"))?
                 .to_owned(),
-            container: container["name"].as_str().unwrap_or_default().to_owned(),
-            image: container["image"]
-                .as_str()
-                .ok_or_else(|| invalid("container image"))?
-                .to_owned(),
-            command: strings(&container["command"]),
-            args: strings(&container["args"]).unwrap_or_default(),
-            env,
-            mounts,
+            init_containers,
+            container: Container::from_manifest(&pod["containers"][0], &volumes)?,
             attempts: job["spec"]["backoffLimit"].as_u64().unwrap_or(6) as u32 + 1,
             active_deadline_seconds: job["spec"]["activeDeadlineSeconds"].as_u64(),
             retrieve_logs: log_options["RetrieveLogs"].as_bool().unwrap_or(false),
@@ -146,7 +173,7 @@ pub fn finished_job(parameters: &Value, spec: &JobSpec, pods: &[PodRun], started
             .map(|pod| {
                 (
                     pod.name.clone(),
-                    json!({ spec.container.as_str(): tail(&pod.logs, spec.tail_lines, spec.limit_bytes) }),
+                    json!({ spec.container.name.as_str(): tail(&pod.logs, spec.tail_lines, spec.limit_bytes) }),
                 )
             })
             .collect();
@@ -216,11 +243,11 @@ mod tests {
     fn reads_the_container_of_the_manifest() {
         let spec = JobSpec::from_parameters(&parameters()).unwrap();
         assert_eq!(spec.name, "split-run-0");
-        assert_eq!(spec.args, ["split"]);
-        assert_eq!(spec.env["RUN_ID"], "run");
-        assert_eq!(spec.env["N"], "3");
-        assert_eq!(spec.mounts[0].1, "/mnt/work");
-        assert_eq!(spec.mounts[0].0["nfs"]["server"], "fs-1.efs");
+        assert_eq!(spec.container.args, ["split"]);
+        assert_eq!(spec.container.env["RUN_ID"], "run");
+        assert_eq!(spec.container.env["N"], "3");
+        assert_eq!(spec.container.mounts[0].1, "/mnt/work");
+        assert_eq!(spec.container.mounts[0].0["nfs"]["server"], "fs-1.efs");
         assert_eq!(spec.attempts, 3);
         assert_eq!(spec.tail_lines, Some(2));
         assert_eq!(spec.limit_bytes, Some(3));

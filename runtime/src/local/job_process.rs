@@ -1,7 +1,10 @@
 //! `eks:runJob` and `eks:runJob.sync` as local processes.
 //!
-//! The Job's container runs as a process: the image mapped to a local command, the manifest's
-//! command and args, its evaluated env, and each volume a local directory. Pods are retried up
+//! The Job's containers run as processes, its init containers first, each to its end: the image
+//! mapped to a local command, the manifest's command and args, its evaluated env, and each
+//! volume a local directory. A command that runs a binary from a volume (the copy of
+//! `eventdriven` a user's process step runs under) takes its arguments, the user's command
+//! inside the image, from what `--image` maps the image to. Pods are retried up
 //! to `backoffLimit`, `activeDeadlineSeconds` bounds the Job, and the result is the Job object
 //! with its `status` (and pod logs when `LogOptions.RetrieveLogs` is set), as EKS returns it.
 
@@ -14,7 +17,7 @@ use eventdriven_states::{Failure, Integration, Pattern, Resource, TaskRequest};
 use serde_json::Value;
 
 use crate::local::images::ImageMap;
-use crate::local::job::{JobSpec, PodRun, finished_job};
+use crate::local::job::{Container, JobSpec, PodRun, finished_job};
 use crate::local::process::{ProcessEnv, container_process};
 
 /// Runs Jobs as processes on this machine.
@@ -35,12 +38,17 @@ impl Integration for LocalJobs {
     async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {
         let spec = JobSpec::from_parameters(&request.parameters)?;
         let started = eventdriven_states::clock::now_iso();
-        let command = self.container_command(&spec).map_err(Failure::task_failed)?;
-        let env = self.container_env(&spec).map_err(Failure::task_failed)?;
+        let prepare = |container| self.prepare(container).map_err(Failure::task_failed);
+        let init = spec
+            .init_containers
+            .iter()
+            .map(prepare)
+            .collect::<Result<Vec<_>, _>>()?;
+        let main = prepare(&spec.container)?;
         let job = async {
             let mut pods = Vec::new();
             for attempt in 0..spec.attempts {
-                let pod = run_pod(spec.pod_name(attempt), &command, &env).await;
+                let pod = run_pod(spec.pod_name(attempt), &init, &main).await;
                 let succeeded = pod.succeeded;
                 pods.push(pod);
                 if succeeded {
@@ -76,30 +84,49 @@ impl Integration for LocalJobs {
     }
 }
 
-impl LocalJobs {
-    /// The image's entrypoint (or the manifest's `command`) followed by `args`.
-    fn container_command(&self, spec: &JobSpec) -> Result<Vec<String>, String> {
-        let mut command = match &spec.command {
-            Some(command) if !command.is_empty() => command.clone(),
-            _ => self.images.command(&spec.image)?,
-        };
-        command.extend(spec.args.iter().cloned());
-        Ok(command)
-    }
+/// A container ready to run here: its local command and environment.
+struct LocalContainer {
+    name: String,
+    command: Vec<String>,
+    env: BTreeMap<String, String>,
+}
 
-    /// The container's environment: the manifest's, with mount paths mapped to local directories.
-    fn container_env(&self, spec: &JobSpec) -> Result<BTreeMap<String, String>, String> {
+impl LocalJobs {
+    /// The container's local command and environment, its volumes created as directories.
+    fn prepare(&self, container: &Container) -> Result<LocalContainer, String> {
         let mut mounts = Vec::new();
-        for (volume, mount_path) in &spec.mounts {
+        for (volume, mount_path) in &container.mounts {
             let dir = self.volumes_root.join(volume_dir(volume));
             std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             mounts.push((mount_path.trim_end_matches('/').to_owned(), dir));
         }
-        let own = spec
+        let command = match container.command.as_deref() {
+            Some([program, rest @ ..]) => {
+                let local_program = map_mounts(program, &mounts);
+                let mut command = vec![local_program.clone()];
+                command.extend(rest.iter().cloned());
+                if local_program == *program {
+                    command.extend(container.args.iter().cloned());
+                } else {
+                    command.extend(self.images.command(&container.image)?);
+                }
+                command
+            }
+            _ => {
+                let mut command = self.images.command(&container.image)?;
+                command.extend(container.args.iter().cloned());
+                command
+            }
+        };
+        let own = container
             .env
             .iter()
             .map(|(name, value)| (name.clone(), map_mounts(value, &mounts)));
-        Ok(self.env.compose(own))
+        Ok(LocalContainer {
+            name: container.name.clone(),
+            command,
+            env: self.env.compose(own),
+        })
     }
 }
 
@@ -136,9 +163,24 @@ fn map_mounts(value: &str, mounts: &[(String, PathBuf)]) -> String {
         .map_or_else(|| value.to_owned(), |(_, mapped)| mapped)
 }
 
-/// Runs one pod: the process with exactly the container's environment (and `PATH`).
-async fn run_pod(name: String, command: &[String], env: &BTreeMap<String, String>) -> PodRun {
-    match container_process(command, env).output().await {
+/// Runs one pod: its init containers in order, then its container, each a process with
+/// exactly the container's environment (and `PATH`); the pod's logs are its container's, or
+/// those of the init container that failed.
+async fn run_pod(name: String, init: &[LocalContainer], main: &LocalContainer) -> PodRun {
+    for container in init {
+        let pod = run_container(name.clone(), container).await;
+        if !pod.succeeded {
+            return PodRun {
+                ended: format!("init container {} {}", container.name, pod.ended),
+                ..pod
+            };
+        }
+    }
+    run_container(name, main).await
+}
+
+async fn run_container(name: String, container: &LocalContainer) -> PodRun {
+    match container_process(&container.command, &container.env).output().await {
         Ok(output) => {
             let mut logs = String::from_utf8_lossy(&output.stdout).into_owned();
             logs.push_str(&String::from_utf8_lossy(&output.stderr));
@@ -153,7 +195,7 @@ async fn run_pod(name: String, command: &[String], env: &BTreeMap<String, String
         Err(e) => PodRun {
             name,
             succeeded: false,
-            logs: format!("starting {}: {e}", command[0]),
+            logs: format!("starting {}: {e}", container.command[0]),
             ended: "not started".into(),
             reason: None,
         },
@@ -249,5 +291,33 @@ mod tests {
             failure.cause
         );
         assert_eq!(std::fs::read_to_string(counter).unwrap().lines().count(), 3);
+    }
+
+    #[tokio::test]
+    async fn init_containers_run_first_and_a_binary_from_a_volume_runs_the_mapped_image() {
+        let root = tempfile::tempdir().unwrap();
+        let mut jobs = jobs(root.path());
+        jobs.images = ImageMap::new("/nonexistent".into(), &["user:1=step --flag".into()]).unwrap();
+        let install = r#"printf '#!/bin/sh\necho wrapped "$@"\n' > "$BIN/wrapper" && chmod +x "$BIN/wrapper""#;
+        let mut request = request(json!([]), 0);
+        request.parameters["Job"]["spec"]["template"]["spec"] = json!({
+            "initContainers": [{"name": "install", "image": "tool:1", "command": ["sh", "-c"], "args": [install],
+                "env": [{"name": "BIN", "value": "/opt/bin"}],
+                "volumeMounts": [{"name": "bin", "mountPath": "/opt/bin"}]}],
+            "containers": [{"name": "process", "image": "user:1", "command": ["/opt/bin/wrapper", "process", "--"],
+                "args": ["python3", "/app/step.py"],
+                "volumeMounts": [{"name": "bin", "mountPath": "/opt/bin", "readOnly": true}]}],
+            "volumes": [{"name": "bin", "emptyDir": {}}]
+        });
+        let job = jobs.call(request).await.unwrap();
+        let logs = job["logs"]["pods"].as_object().unwrap().values().next().unwrap()["process"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            logs.trim(),
+            "wrapped process -- step --flag",
+            "the image's arguments are what --image maps it to"
+        );
     }
 }
