@@ -124,7 +124,7 @@ impl Integration for ChattyJobs {
 
     async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {
         let spec = JobSpec::from_parameters(&request.parameters)?;
-        if let Some(chunk) = spec.env.get(contract::CHUNK) {
+        if let Some(chunk) = spec.container.env.get(contract::CHUNK) {
             self.chunks.lock().unwrap().push(chunk.clone());
         }
         let pod = PodRun {
