@@ -77,6 +77,7 @@ impl UuidV5Ids {
     }
 }
 
+#[inline]
 fn uuid_text(uuid: Uuid) -> GeneratedValue {
     let mut value = GeneratedValue::default();
     uuid.hyphenated().encode_lower(&mut value.bytes[..36]);

@@ -11,24 +11,21 @@ use std::sync::Arc;
 
 use super::key::{CanonicalNumber, encode_key};
 
-/// How DynamoDB types an attribute value.
+/// How DynamoDB types an attribute value; each variant's value is its byte in the compact form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Type {
-    S,
+    S = b'S',
     /// A number, kept as its decimal text so no value is rounded on the way.
-    N,
+    N = b'N',
     /// A boolean, kept as the text `true` or `false`.
-    Bool,
+    Bool = b'B',
 }
 
 impl Type {
     /// The type's byte in the compact form.
     fn code(self) -> u8 {
-        match self {
-            Type::S => b'S',
-            Type::N => b'N',
-            Type::Bool => b'B',
-        }
+        self as u8
     }
 
     /// The type's name in DynamoDB's JSON.
@@ -202,6 +199,7 @@ impl Items {
             key: 0..0,
             sort_key: None,
             joined_key: &mut self.joined_key,
+            names: &self.names,
         };
         let built = match build(&mut writer) {
             Ok(built) => built,
@@ -302,10 +300,26 @@ pub struct ItemWriter<'a> {
     sort_key: Option<Range<usize>>,
     /// The partition and sort keys joined, when asked for by [`Self::key`].
     joined_key: &'a mut Vec<u8>,
+    names: &'a Names,
 }
 
 impl ItemWriter<'_> {
+    /// The bytes of the item's compact form so far.
+    pub fn compact_len(&self) -> usize {
+        self.bytes.len() - self.start
+    }
+
+    /// The item's size as DynamoDB counts it (its names' and values' bytes), read back from
+    /// what is written so far.
+    pub fn dynamodb_size(&self) -> usize {
+        Attributes::of(&self.bytes[self.start..], self.names)
+            .expect("written in the current form")
+            .map(|attribute| attribute.map_or(0, |(name, _, value)| name.len() + value.len()))
+            .sum()
+    }
+
     /// Pushes an attribute; returns where its value lies in the item's compact form.
+    #[inline]
     pub fn push(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
         let at = self.push_value(name, kind, value);
         at.start - self.start..at.end - self.start
@@ -353,6 +367,7 @@ impl ItemWriter<'_> {
         }
     }
 
+    #[inline]
     fn push_value(&mut self, name: Name, kind: Type, value: &str) -> Range<usize> {
         self.push_head(name, kind, value.len());
         let start = self.bytes.len();
@@ -361,6 +376,8 @@ impl ItemWriter<'_> {
     }
 
     /// An attribute's name, type and value length.
+    // Always: once per attribute, 15 times an order, a call showed in profiles.
+    #[inline(always)]
     fn push_head(&mut self, name: Name, kind: Type, len: usize) {
         let len = u32::try_from(len).expect("values are bounded by the record size");
         push_varint(self.bytes, name.0);
@@ -371,7 +388,7 @@ impl ItemWriter<'_> {
 
 /// Appends `value` as a LEB128 varint (7 bits a byte, low bits first): 1 byte below 128, at
 /// most 5.
-#[inline]
+#[inline(always)]
 fn push_varint(bytes: &mut Vec<u8>, mut value: u32) {
     // Byte by byte: these pushes compile inline, where copying a slice calls memmove.
     while value >= 0x80 {
