@@ -183,18 +183,35 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     upload(&emulator, &payload, &bucket, "input/recorded.csv");
     let runs = wait_for_ended(&emulator, &state_dir, earlier.len() + 1, Duration::from_secs(60));
     let (name, status) = runs.iter().find(|(name, _)| !earlier.contains(name)).unwrap();
-    assert_eq!(status, "SUCCEEDED", "{}", cli(&emulator, &state_dir, &["execution", name]));
+    assert_eq!(
+        status,
+        "SUCCEEDED",
+        "{}",
+        cli(&emulator, &state_dir, &["execution", name])
+    );
     let recorded = repo_root().join("provider/tests/fixtures/order-batch");
     let result = object(&s3, &bucket, &format!("output/{name}.csv")).await.unwrap();
     assert!(
         result == std::fs::read(recorded.join("test.result.csv")).unwrap(),
         "the result differs from the recorded one"
     );
-    let expected = std::fs::read_to_string(recorded.join("test.items.jsonl")).unwrap();
+    // DynamoDB keeps numbers, not their text: `1.50` comes back as `1.5`.
+    let mut expected = Vec::new();
+    for line in std::fs::read_to_string(recorded.join("test.items.jsonl"))
+        .unwrap()
+        .lines()
+    {
+        let mut item: serde_json::Value = serde_json::from_str(line).unwrap();
+        for value in item.as_object_mut().unwrap().values_mut() {
+            if let Some(number) = value["N"].as_str() {
+                value["N"] = serde_json::json!(canonical_number(number));
+            }
+        }
+        expected.push(item);
+    }
     let mut items = Vec::new();
-    for line in expected.lines() {
-        let order_id: serde_json::Value = serde_json::from_str(line).unwrap();
-        let key = order_id["OrderId"]["S"].as_str().unwrap();
+    for recorded_item in &expected {
+        let key = recorded_item["OrderId"]["S"].as_str().unwrap();
         let item = dynamodb
             .get_item()
             .table_name(text(&pipeline["table_name"]))
@@ -204,7 +221,8 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
             .unwrap();
         items.push(dynamodb_json(item.item().expect("every recorded order is stored")));
     }
-    assert_eq!(items.join("\n"), expected.trim_end(), "the items differ from the recorded ones");
+    let expected: Vec<String> = expected.iter().map(|item| item.to_string()).collect();
+    assert!(items == expected, "the items differ from the recorded ones");
     drop(cloud);
 
     // A Job that fails is retried as the definition says, then the run fails with its cause
@@ -239,7 +257,16 @@ async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     );
 }
 
-/// An item as DynamoDB JSON, its attributes in name order, on one line.
+/// A number as DynamoDB returns it: no trailing zeros after the point (`1.50` is `1.5`).
+fn canonical_number(number: &str) -> String {
+    match number.contains('.') {
+        true => number.trim_end_matches('0').trim_end_matches('.').to_owned(),
+        false => number.to_owned(),
+    }
+}
+
+/// An item as DynamoDB JSON, its attributes in name order and its numbers as DynamoDB returns
+/// them, on one line.
 fn dynamodb_json(item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> String {
     let attributes: std::collections::BTreeMap<&String, serde_json::Value> = item
         .keys()
@@ -247,6 +274,7 @@ fn dynamodb_json(item: &std::collections::HashMap<String, aws_sdk_dynamodb::type
             let (kind, text) = typed(item, name).unwrap();
             let value = match kind {
                 "BOOL" => serde_json::json!(text == "true"),
+                "N" => serde_json::json!(canonical_number(&text)),
                 _ => serde_json::json!(text),
             };
             (name, serde_json::json!({ kind: value }))
@@ -320,7 +348,7 @@ async fn a_declared_layout_loads_typed_items_and_names_each_rejected_value() {
         "good rows, in input order"
     );
     assert_eq!(
-        lines[1], "1,DD37Cf93aecA6Dc,6b86b273ff34fce19c6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
+        lines[1], "1,DD37Cf93aecA6Dc,6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b",
         "the record hash is the SHA-256 of the key"
     );
 
@@ -330,17 +358,21 @@ async fn a_declared_layout_loads_typed_items_and_names_each_rejected_value() {
     let rejects = String::from_utf8(rejects).unwrap();
     let reasons: Vec<&str> = rejects.lines().skip(1).collect();
     assert_eq!(reasons.len(), 4, "{rejects}");
-    for (row, column, value) in [
-        ("11", "Newsletter", "maybe"),
-        ("twelve", "Index", "twelve"),
-        ("13", "Last Seen", "last week"),
-        ("14", "Lifetime Value", "empty"),
+    // Each with its input line (the header is line 1), and a reason naming column and value.
+    for (line, column, value) in [
+        (12, "Newsletter", "maybe"),
+        (13, "Index", "twelve"),
+        (14, "Last Seen", "last week"),
+        (15, "Lifetime Value", "empty"),
     ] {
+        let reason = reasons
+            .iter()
+            .find(|r| r.starts_with(&format!("{line},")))
+            .and_then(|r| r.split(",\"").nth(1))
+            .unwrap_or_else(|| panic!("no reject of line {line}: {rejects}"));
         assert!(
-            reasons
-                .iter()
-                .any(|r| r.contains(&format!(",{row},")) && r.contains(column) && r.contains(value)),
-            "the reject of row {row} names {column} and {value:?}: {rejects}"
+            reason.contains(column) && reason.contains(value),
+            "the reject of line {line} names {column} and {value:?}: {rejects}"
         );
     }
 
@@ -373,6 +405,159 @@ async fn a_declared_layout_loads_typed_items_and_names_each_rejected_value() {
         "an empty optional field stores no attribute"
     );
     assert_eq!(typed(item("5"), "LastSeen"), Some(("S", "2024-03-02T15:00:00Z".into())));
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+}
+
+const PROCESS_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/enrich";
+
+/// The result of the run `name`, or `None` when nothing was published.
+async fn result_of(s3: &aws_sdk_s3::Client, bucket: &str, name: &str) -> Option<String> {
+    object(s3, bucket, &format!("output/{name}.csv"))
+        .await
+        .map(|bytes| String::from_utf8(bytes).unwrap())
+}
+
+/// Uploads `input` and waits for the run it starts to end; returns its name and status.
+fn run_upload(emulator: &Emulator, state_dir: &Path, input: &Path, bucket: &str, key: &str) -> (String, String) {
+    let before: HashSet<String> = executions(emulator, state_dir)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    upload(emulator, input, bucket, key);
+    let runs = wait_for_ended(emulator, state_dir, before.len() + 1, Duration::from_secs(90));
+    runs.into_iter().find(|(name, _)| !before.contains(name)).unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs terraform, fakecloud, aws, redis-server and python3: run tests/acceptance.sh"]
+async fn a_user_s_process_step_runs_under_the_pipeline_s_accounting() {
+    let emulator = Emulator::start("custom-process");
+    emulator.create_cluster();
+    let workspace = Workspace::of_example("custom-process", "custom-process", &emulator, "");
+    let variables = |process_env: &str| {
+        format!(
+            "cluster_name = \"{CLUSTER}\"\njob_image = \"{JOB_IMAGE}\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/eventdriven-lambda:1\"\nprocess_image = \"{PROCESS_IMAGE}:1\"\nmax_lines_per_batch = 100\nforce_destroy = true\nprocess_env = {{{process_env}}}\n"
+        )
+    };
+    let apply_with = |process_env: &str| {
+        std::fs::write(workspace.dir.join("terraform.tfvars"), variables(process_env)).unwrap();
+        workspace.apply(&[]);
+    };
+    apply_with("");
+    let pipeline = workspace.resource("eventdriven_batch_pipeline");
+    assert!(
+        pipeline["table_name"].is_null(),
+        "table = false creates no table: {pipeline}"
+    );
+    let bucket = text(&pipeline["bucket"]);
+    let sdk = emulator.sdk().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let step = format!(
+        "{PROCESS_IMAGE}=python3 {}",
+        repo_root().join("examples/custom-process/enrich.py").display()
+    );
+    let state_dir = workspace.dir.join("local-cloud");
+    let cloud_args = ["--image", step.as_str(), "--retry-scale", "0"];
+
+    // 1000 orders and one whose revenue is 0, which the step rejects.
+    let payload = std::fs::read_to_string(repo_root().join("examples/order-batch/payload/test.csv")).unwrap();
+    let input = workspace.dir.join("orders.csv");
+    let zero_revenue = "Asia,Japan,Fruits,Offline,M,7/27/2012,42,7/28/2012,1,9.33,6.92,0,6.92,2.41";
+    std::fs::write(&input, format!("{payload}{zero_revenue}\n")).unwrap();
+    let ids: Vec<&str> = payload.lines().skip(1).map(|l| l.split(',').nth(6).unwrap()).collect();
+
+    let cloud = LocalCloud::start(&emulator, &state_dir, &cloud_args);
+    let (clean, status) = run_upload(&emulator, &state_dir, &input, &bucket, "input/clean.csv");
+    assert_eq!(
+        status,
+        "SUCCEEDED",
+        "{}",
+        cli(&emulator, &state_dir, &["execution", &clean])
+    );
+    let result = result_of(&s3, &bucket, &clean).await.expect("the result");
+    let lines: Vec<&str> = result.lines().collect();
+    assert_eq!(lines[0], "OrderId,MarginPercent", "the step's own output header, once");
+    let out_ids: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(out_ids, ids, "every good row, in input order");
+    let rejects = object(&s3, &bucket, &format!("output/{clean}.csv.rejects.csv"))
+        .await
+        .unwrap();
+    let rejects = String::from_utf8(rejects).unwrap();
+    assert!(
+        rejects
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("1002,") && l.contains("Total Revenue is 0")),
+        "the rejected row with its input line: {rejects}"
+    );
+
+    // Killed mid-run and started again: the same bytes, nothing twice.
+    let before: HashSet<String> = executions(&emulator, &state_dir)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    upload(&emulator, &input, &bucket, "input/killed.csv");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let killed = loop {
+        let running = executions(&emulator, &state_dir)
+            .into_iter()
+            .find(|(name, status)| !before.contains(name) && status == "RUNNING");
+        if let Some((name, _)) = running {
+            let report = cli(&emulator, &state_dir, &["execution", &name]);
+            let processed = report
+                .lines()
+                .find_map(|l| l.strip_prefix("chunks:"))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|n| n.parse::<u32>().ok());
+            if processed.is_some_and(|n| n >= 1) {
+                break name;
+            }
+        }
+        assert!(Instant::now() < deadline, "the run never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    cloud.crash();
+    let cloud = LocalCloud::start(&emulator, &state_dir, &cloud_args);
+    wait_for_ended(&emulator, &state_dir, before.len() + 1, Duration::from_secs(90));
+    assert_eq!(
+        result_of(&s3, &bucket, &killed).await.as_deref(),
+        Some(result.as_str()),
+        "a resumed run gives the same bytes"
+    );
+    drop(cloud);
+
+    // A step that fails once on every chunk, then succeeds: the same result as a clean run.
+    // On the work volume, which outlives pods (the pod's /tmp does not).
+    apply_with("FAIL_ONCE_DIR = \"/mnt/work/fail-once\"");
+    let cloud = LocalCloud::start(&emulator, &state_dir, &cloud_args);
+    let (flaky, status) = run_upload(&emulator, &state_dir, &input, &bucket, "input/flaky.csv");
+    assert_eq!(
+        status,
+        "SUCCEEDED",
+        "{}",
+        cli(&emulator, &state_dir, &["execution", &flaky])
+    );
+    let failed_once = std::fs::read_dir(state_dir.join("volumes"))
+        .unwrap()
+        .filter_map(|volume| std::fs::read_dir(volume.unwrap().path().join("fail-once")).ok())
+        .map(Iterator::count)
+        .sum::<usize>();
+    assert_eq!(failed_once, 11, "every chunk failed once");
+    assert_eq!(result_of(&s3, &bucket, &flaky).await.as_deref(), Some(result.as_str()));
+    drop(cloud);
+
+    // A step that drops a row: the run fails with eventdriven.RowsLost and publishes nothing.
+    apply_with("DROP_ONE_ROW = \"1\"");
+    let _cloud = LocalCloud::start(&emulator, &state_dir, &cloud_args);
+    let (lossy, status) = run_upload(&emulator, &state_dir, &input, &bucket, "input/lossy.csv");
+    assert_eq!(status, "FAILED");
+    let report = cli(&emulator, &state_dir, &["execution", &lossy]);
+    assert!(
+        report.contains("eventdriven.RowsLost") && report.contains("rows in, 99 output + 0 rejected"),
+        "{report}"
+    );
+    assert_eq!(result_of(&s3, &bucket, &lossy).await, None, "nothing is published");
 
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
 }

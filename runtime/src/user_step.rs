@@ -83,10 +83,14 @@ pub fn install_entrypoint(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let installed = dir.join("eventdriven");
     let partial = crate::workdir::temporary(&installed);
-    std::fs::copy(&binary, &partial)
-        .with_context(|| format!("copying {} to {}", binary.display(), partial.display()))?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))?;
+    let _ = std::fs::remove_file(&partial);
+    // A link where the directory is on the binary's file system (on this machine), else a copy.
+    if std::fs::hard_link(&binary, &partial).is_err() {
+        std::fs::copy(&binary, &partial)
+            .with_context(|| format!("copying {} to {}", binary.display(), partial.display()))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o755))?;
+    }
     std::fs::rename(&partial, &installed).with_context(|| format!("installing {}", installed.display()))?;
     Ok(installed)
 }

@@ -357,12 +357,14 @@ impl PipelineState {
             Value::Unknown => unknown.push("record"),
             Value::Null => {}
         }
+        // `table = false` is valid only beside a process block, so while the block is not
+        // known yet (a variable's value, at validate), neither can `table` be checked.
         match &self.process {
             Value::Value(block) => match block.spec() {
                 Some(process) => spec.process = Some(process),
-                None => unknown.push("process"),
+                None => unknown.extend(["process", "table"]),
             },
-            Value::Unknown => unknown.push("process"),
+            Value::Unknown => unknown.extend(["process", "table"]),
             Value::Null => {}
         }
         match &self.table {

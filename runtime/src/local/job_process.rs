@@ -2,14 +2,14 @@
 //!
 //! The Job's containers run as processes, its init containers first, each to its end: the image
 //! mapped to a local command, the manifest's command and args, its evaluated env, and each
-//! volume a local directory. A command that runs a binary from a volume (the copy of
+//! volume a local directory (an emptyDir one of the Job's own, removed when it ends). A command that runs a binary from a volume (the copy of
 //! `eventdriven` a user's process step runs under) takes its arguments, the user's command
 //! inside the image, from what `--image` maps the image to. Pods are retried up
 //! to `backoffLimit`, `activeDeadlineSeconds` bounds the Job, and the result is the Job object
 //! with its `status` (and pod logs when `LogOptions.RetrieveLogs` is set), as EKS returns it.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,7 +38,10 @@ impl Integration for LocalJobs {
     async fn call(&self, request: TaskRequest) -> Result<Value, Failure> {
         let spec = JobSpec::from_parameters(&request.parameters)?;
         let started = eventdriven_states::clock::now_iso();
-        let prepare = |container| self.prepare(container).map_err(Failure::task_failed);
+        // A pod's emptyDir volumes live as long as the Job here, as they live as long as the
+        // pod on a cluster: each Job has its own, removed when it ends.
+        let pod_volumes = self.volumes_root.join("pods").join(&spec.name);
+        let prepare = |container| self.prepare(container, &pod_volumes).map_err(Failure::task_failed);
         let init = spec
             .init_containers
             .iter()
@@ -71,6 +74,7 @@ impl Integration for LocalJobs {
                 }),
             None => job.await,
         };
+        let _ = std::fs::remove_dir_all(&pod_volumes);
         let finished = finished_job(&request.parameters, &spec, &pods, &started)?;
         // Without `.sync`, runJob returns once the Job is created; here it has also finished.
         Ok(match request.resource.pattern {
@@ -93,10 +97,13 @@ struct LocalContainer {
 
 impl LocalJobs {
     /// The container's local command and environment, its volumes created as directories.
-    fn prepare(&self, container: &Container) -> Result<LocalContainer, String> {
+    fn prepare(&self, container: &Container, pod_volumes: &Path) -> Result<LocalContainer, String> {
         let mut mounts = Vec::new();
         for (volume, mount_path) in &container.mounts {
-            let dir = self.volumes_root.join(volume_dir(volume));
+            let dir = match volume.get("emptyDir") {
+                Some(_) => pod_volumes.join(volume["name"].as_str().unwrap_or("unnamed")),
+                None => self.volumes_root.join(volume_dir(volume)),
+            };
             std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             mounts.push((mount_path.trim_end_matches('/').to_owned(), dir));
         }
@@ -106,7 +113,7 @@ impl LocalJobs {
                 let mut command = vec![local_program.clone()];
                 command.extend(rest.iter().cloned());
                 if local_program == *program {
-                    command.extend(container.args.iter().cloned());
+                    command.extend(container.args.iter().map(|arg| map_mounts(arg, &mounts)));
                 } else {
                     command.extend(self.images.command(&container.image)?);
                 }
@@ -114,7 +121,7 @@ impl LocalJobs {
             }
             _ => {
                 let mut command = self.images.command(&container.image)?;
-                command.extend(container.args.iter().cloned());
+                command.extend(container.args.iter().map(|arg| map_mounts(arg, &mounts)));
                 command
             }
         };
@@ -151,7 +158,8 @@ fn volume_dir(volume: &Value) -> String {
     format!("volume-{}", volume["name"].as_str().unwrap_or("unnamed"))
 }
 
-/// Replaces the longest mount path at the start of `value` with its local directory.
+/// Replaces the longest mount path at the start of `value` (an env value or an argument) with
+/// its local directory.
 fn map_mounts(value: &str, mounts: &[(String, PathBuf)]) -> String {
     mounts
         .iter()
