@@ -762,7 +762,7 @@ fn pipeline_with_body(name: &str, body: &str) -> String {
     pipeline_with_record(name, "").replace("  record {\n\n  }", body)
 }
 
-/// The process Job's pod spec in a deployed definition.
+/// The pod spec of the process Job in the deployed definition.
 async fn deployed_process_pod(sdk: &SdkConfig, pipeline: &Value) -> Value {
     let machine = aws_sdk_sfn::Client::new(sdk)
         .describe_state_machine()
@@ -887,21 +887,14 @@ const AMOUNT: &str = r#"column {
 
 /// The `RECORD` setting of the process Job in the deployed definition.
 async fn deployed_record(sdk: &SdkConfig, pipeline: &Value) -> Value {
-    let machine = aws_sdk_sfn::Client::new(sdk)
-        .describe_state_machine()
-        .state_machine_arn(text(&pipeline["state_machine_arn"]))
-        .send()
-        .await
-        .unwrap();
-    let definition: Value = serde_json::from_str(machine.definition()).unwrap();
-    let job = &definition["States"]["ProcessChunks"]["ItemProcessor"]["States"]["ProcessChunk"]["Parameters"]["Job"];
-    let env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+    let pod = deployed_process_pod(sdk, pipeline).await;
+    let record = pod["containers"][0]["env"]
         .as_array()
-        .unwrap();
-    let record = env
+        .unwrap()
         .iter()
         .find(|e| e["name"] == "RECORD")
-        .expect("the Job gets the record");
+        .expect("the Job gets the record")
+        .clone();
     serde_json::from_str(record["value"].as_str().unwrap()).unwrap()
 }
 
