@@ -78,6 +78,7 @@ const INTEGRATIONS: &[&str] = &[
     "eks:runJob",
     "eks:runJob.sync",
     "eks:call",
+    "events:putEvents",
     "events:putEvents.waitForTaskToken",
     "aws-sdk:sfn:sendTaskSuccess",
     "aws-sdk:sfn:sendTaskFailure",

@@ -42,7 +42,7 @@ fn documents() -> Vec<(String, Value)> {
     let names = WorkflowNames::new(&workflow, &aws);
     all.extend([
         ("workflow-main".to_owned(), workflow_iam::main_policy(&names)),
-        ("workflow-finisher".to_owned(), workflow_iam::finisher_policy()),
+        ("workflow-finisher".to_owned(), workflow_iam::finisher_policy(&names)),
         ("workflow-events".to_owned(), workflow_iam::events_policy(&names)),
         ("workflow-trail".to_owned(), workflow_iam::trail_resource_policy(&names)),
         (
@@ -53,6 +53,20 @@ fn documents() -> Vec<(String, Value)> {
     for listener in &workflow.listeners {
         let policy = workflow_iam::listener_policy(&names, listener);
         all.push((format!("workflow-listener-{}", listener.name), policy));
+    }
+    let polyglot = crate::workflow::fixtures::polyglot();
+    let names = WorkflowNames::new(&polyglot, &aws);
+    all.push((
+        "workflow-polyglot-finisher".to_owned(),
+        workflow_iam::finisher_policy(&names),
+    ));
+    for listener in &polyglot.listeners {
+        let policy = if listener.creates_function() {
+            workflow_iam::listener_policy(&names, listener)
+        } else {
+            workflow_iam::existing_function_policy(&names, listener)
+        };
+        all.push((format!("workflow-polyglot-listener-{}", listener.name), policy));
     }
     all
 }

@@ -3,9 +3,10 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use eventdriven_core::workflow::envelope::{
-    Envelope, Hop, MAX_CAUSE_LEN, MAX_ERROR_LEN, TASK_FAILED, TASK_FINISHED, truncate,
+    ANSWER_TOO_LARGE, Envelope, Hop, MAX_CAUSE_LEN, MAX_ERROR_LEN, MAX_EVENT_BYTES, PUT_EVENTS_FAILED, TASK_FAILED,
+    TASK_FINISHED, truncate,
 };
 use eventdriven_core::workflow::environment::{BUCKET, EMITS, EVENT_BUS, EVENT_SOURCE};
 use futures_util::FutureExt;
@@ -71,6 +72,12 @@ impl ListenerEvent {
         &self.envelope.execution_id
     }
 
+    /// Whether this listener is a side effect: its events carry no task token, it cannot answer
+    /// the task, and its outcome is recorded by the platform (`.done` or `side_effect.failed`).
+    pub fn is_side_effect(&self) -> bool {
+        self.envelope.task_token.is_none()
+    }
+
     /// The execution's name: the last part of its ARN, unique within the state machine.
     pub fn run_name(&self) -> &str {
         self.envelope.execution_id.rsplit(':').next().unwrap_or_default()
@@ -109,8 +116,10 @@ impl std::error::Error for TaskError {}
 
 /// Runs `handler` on one EventBridge event and puts its answer on `bus`. Returns the event put.
 ///
-/// An event that is not a workflow envelope cannot be answered (it carries no token) and is
-/// an error; everything after that answers the task, a failing or panicking handler included.
+/// An event that is not a workflow envelope cannot be answered and is an error; everything
+/// after that answers the task, a failing or panicking handler included. A side effect (no
+/// task token) answers nothing: its error is returned (as a [`TaskError`] naming it), for the
+/// platform to record as `side_effect.failed`.
 pub async fn handle_event<F, Fut>(
     event: &Value,
     settings: &Settings,
@@ -122,28 +131,38 @@ where
     Fut: Future<Output = Result<Answer>>,
 {
     let envelope: Envelope = serde_json::from_value(event["detail"].clone())
-        .with_context(|| format!("the event is not a workflow event (no task token in its detail): {event}"))?;
+        .with_context(|| format!("the event is not a workflow event (no envelope in its detail): {event}"))?;
     let incoming = ListenerEvent {
         envelope: envelope.clone(),
         detail_type: event["detail-type"].as_str().unwrap_or_default().to_owned(),
         settings: settings.clone(),
     };
+    let side_effect = incoming.is_side_effect();
     let outcome = AssertUnwindSafe(handler(incoming)).catch_unwind().await;
     let answer = match outcome {
         Ok(Ok(answer)) => answer,
-        Ok(Err(error)) => return put_failure(envelope, settings, bus, failure_of(&error)).await.map(Some),
+        Ok(Err(error)) => {
+            let failure = failure_of(&error);
+            if side_effect {
+                return Err(TaskError { error: failure.0, cause: failure.1 }.into());
+            }
+            return put_failure(envelope, settings, bus, failure).await.map(Some);
+        }
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "the handler panicked".to_owned());
-            let failure = (LISTENER_PANICKED.to_owned(), message);
-            return put_failure(envelope, settings, bus, failure).await.map(Some);
+            if side_effect {
+                return Err(TaskError { error: LISTENER_PANICKED.to_owned(), cause: message }.into());
+            }
+            return put_failure(envelope, settings, bus, (LISTENER_PANICKED.to_owned(), message)).await.map(Some);
         }
     };
     let (detail_type, detail) = match answer {
         Answer::Nothing => return Ok(None),
+        Answer::Finish(_) if side_effect => return Ok(None),
         Answer::Finish(result) => (
             TASK_FINISHED.to_owned(),
             Envelope {
@@ -157,6 +176,9 @@ where
                     "{} may not emit {detail_type:?}; its emits are {:?}",
                     settings.function, settings.emits
                 );
+                if side_effect {
+                    return Err(TaskError { error: LISTENER_ERROR.to_owned(), cause }.into());
+                }
                 return put_failure(envelope, settings, bus, (LISTENER_ERROR.to_owned(), cause))
                     .await
                     .map(Some);
@@ -164,7 +186,12 @@ where
             (detail_type, Envelope { input, ..envelope })
         }
     };
-    put(detail, detail_type, settings, bus).await.map(Some)
+    match put(detail.clone(), detail_type, settings, bus).await {
+        Ok(event) => Ok(Some(event)),
+        // What could not be put fails the task now, rather than leave it to its timeout.
+        Err(failure) if !side_effect => put_failure(detail, settings, bus, failure).await.map(Some),
+        Err((error, cause)) => Err(TaskError { error, cause }.into()),
+    }
 }
 
 fn failure_of(error: &anyhow::Error) -> (String, String) {
@@ -183,32 +210,48 @@ async fn put_failure(
     let detail = Envelope {
         error: Some(truncate(&error, MAX_ERROR_LEN).to_owned()),
         cause: Some(truncate(&cause, MAX_CAUSE_LEN).to_owned()),
+        result: None,
         ..envelope
     };
-    put(detail, TASK_FAILED.to_owned(), settings, bus).await
+    put(detail, TASK_FAILED.to_owned(), settings, bus)
+        .await
+        .map_err(|(error, cause)| anyhow::anyhow!("{error}: {cause}"))
 }
 
-/// Puts `detail` with this listener's hop added to its trail.
-async fn put(mut detail: Envelope, detail_type: String, settings: &Settings, bus: &dyn Bus) -> Result<OutgoingEvent> {
+/// Puts `detail` with this listener's hop added to its trail; what could not be put comes back
+/// as the error and cause a failed task carries.
+async fn put(
+    mut detail: Envelope,
+    detail_type: String,
+    settings: &Settings,
+    bus: &dyn Bus,
+) -> std::result::Result<OutgoingEvent, (String, String)> {
     detail.meta.push(Hop {
         source: settings.source.clone(),
         detail_type: detail_type.clone(),
         function: settings.function.clone(),
+        time: Some(eventdriven_states::clock::now_iso()),
     });
+    let detail = serde_json::to_string(&detail).map_err(|e| (PUT_EVENTS_FAILED.to_owned(), e.to_string()))?;
     let event = OutgoingEvent {
         bus: settings.bus.clone(),
         source: settings.source.clone(),
         detail_type,
-        detail: serde_json::to_string(&detail)?,
+        detail,
     };
-    if event.detail.len() > 256 * 1024 {
-        bail!(
-            "the {:?} event is {} bytes, over EventBridge's 256 KiB: pass large results by reference",
-            event.detail_type,
-            event.detail.len()
-        );
+    let size = event.source.len() + event.detail_type.len() + event.detail.len();
+    if size > MAX_EVENT_BYTES {
+        return Err((
+            ANSWER_TOO_LARGE.to_owned(),
+            format!(
+                "the {:?} event would be {size} bytes, over EventBridge's {MAX_EVENT_BYTES}: pass large results by reference (the bucket)",
+                event.detail_type
+            ),
+        ));
     }
-    bus.put(event.clone()).await?;
+    bus.put(event.clone())
+        .await
+        .map_err(|e| (PUT_EVENTS_FAILED.to_owned(), format!("{e:#}")))?;
     Ok(event)
 }
 
@@ -216,6 +259,8 @@ async fn put(mut detail: Envelope, detail_type: String, settings: &Settings, bus
 mod tests {
     use super::*;
     use std::sync::Mutex;
+
+    use anyhow::bail;
 
     use serde_json::json;
 
@@ -346,6 +391,72 @@ mod tests {
                 .unwrap()
                 .contains("may not emit \"process.all\"")
         );
+    }
+
+    /// A bus refusing everything, as EventBridge does when it is unreachable.
+    struct Refusing;
+
+    #[async_trait::async_trait]
+    impl Bus for Refusing {
+        async fn put(&self, _: OutgoingEvent) -> Result<()> {
+            bail!("connection refused")
+        }
+    }
+
+    #[tokio::test]
+    async fn every_hop_is_stamped_with_milliseconds() {
+        let detail = answer_of(async |_| Ok(Answer::Finish(json!(1)))).await;
+        let time = detail["meta"][1]["time"].as_str().unwrap();
+        assert!(
+            eventdriven_states::clock::parse_iso(time).is_some() && time.len() == "2026-01-01T00:00:00.000Z".len(),
+            "{time}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_256_kib_fails_the_task_instead() {
+        let detail = answer_of(async |_| Ok(Answer::Finish(json!("x".repeat(300 * 1024))))).await;
+        assert_eq!(detail["detailType"], "task.failed");
+        assert_eq!(detail["error"], ANSWER_TOO_LARGE);
+        assert_eq!(detail["result"], Value::Null, "the answer is not carried along");
+        assert!(detail["cause"].as_str().unwrap().contains("over EventBridge's 262144"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_bus_is_an_error_the_platform_reports() {
+        let error = handle_event(&event(), &settings(), &Refusing, async |_| Ok(Answer::Finish(json!(1))))
+            .await
+            .unwrap_err();
+        assert!(format!("{error:#}").contains("connection refused"), "{error:#}");
+    }
+
+    fn side_effect_event() -> Value {
+        let mut event = event();
+        event["detail"].as_object_mut().unwrap().remove("taskToken");
+        event
+    }
+
+    #[tokio::test]
+    async fn a_side_effect_answers_nothing_and_its_error_is_named_for_the_platform() {
+        let bus = Recorded::default();
+        let put = handle_event(&side_effect_event(), &settings(), &bus, async |event| {
+            assert!(event.is_side_effect());
+            Ok(Answer::Finish(json!("audited")))
+        })
+        .await
+        .unwrap();
+        assert_eq!(put, None);
+        let error = handle_event(&side_effect_event(), &settings(), &bus, async |_| {
+            Err(TaskError {
+                error: "AuditStoreDown".into(),
+                cause: "503".into(),
+            }
+            .into())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(error.downcast_ref::<TaskError>().unwrap().error, "AuditStoreDown");
+        assert!(bus.0.lock().unwrap().is_empty(), "a side effect never answers a task");
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::bus::Bus;
-use crate::handle::{Answer, ListenerEvent, Settings, handle_event};
+use crate::handle::{Answer, ListenerEvent, Settings, TaskError, handle_event};
 
 /// The `errorType` of an invocation that could not answer its task (no envelope, or the bus
 /// refused the answer); Lambda retries asynchronous invocations that fail.
@@ -26,9 +26,16 @@ where
         async move {
             let put = handle_event(&event.payload, &settings, bus.as_ref(), handler)
                 .await
-                .map_err(|e| Diagnostic {
-                    error_type: UNANSWERED.to_owned(),
-                    error_message: format!("{e:#}"),
+                .map_err(|e| match e.downcast_ref::<TaskError>() {
+                    // A side effect's own failure, named as its handler named it.
+                    Some(failed) => Diagnostic {
+                        error_type: failed.error.clone(),
+                        error_message: failed.cause.clone(),
+                    },
+                    None => Diagnostic {
+                        error_type: UNANSWERED.to_owned(),
+                        error_message: format!("{e:#}"),
+                    },
                 })?;
             Ok::<Value, Diagnostic>(json!({ "put": put.map(|event| event.detail_type) }))
         }

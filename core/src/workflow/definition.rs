@@ -7,7 +7,10 @@
 
 use serde_json::{Value, json};
 
-use crate::workflow::envelope::{CAUSE, ERROR, EXECUTION_ID, INPUT, META, RESULT, STATE, TASK_FAILED, TASK_TOKEN};
+use crate::workflow::envelope::{
+    CAUSE, DONE_SUFFIX, ERROR, EXECUTION_ID, INPUT, META, RESULT, SIDE_EFFECT_FAILED, STATE, TASK_FAILED, TASK_TOKEN,
+};
+use crate::workflow::rules::{LAMBDA_FAILURE, LAMBDA_SUCCESS};
 use crate::workflow::naming::WorkflowNames;
 use crate::workflow::spec::TaskSpec;
 
@@ -65,6 +68,7 @@ fn emit_and_wait(names: &WorkflowNames, task: &TaskSpec) -> Value {
                         "source": spec.event_source,
                         "detailType": task.detail_type,
                         "function": names.state_machine(),
+                        "time.$": "$$.State.EnteredTime",
                     }],
                 },
             }],
@@ -142,18 +146,90 @@ pub fn embedded_workflow(definition: &Value) -> Option<EmbeddedWorkflow> {
 pub const ANSWER: &str = "Answer";
 pub const SEND_TASK_SUCCESS: &str = "SendTaskSuccess";
 pub const SEND_TASK_FAILURE: &str = "SendTaskFailure";
+pub const LISTENER_FAILED: &str = "ListenerFailed";
+const NAMED_FAILURE: &str = "NamedFailure";
+const UNNAMED_FAILURE: &str = "UnnamedFailure";
+const FAILURE_OF: &str = "FailureOf";
+pub const FAIL_LISTENERS_TASK: &str = "FailListenersTask";
+pub const SIDE_EFFECT_FAILED_STATE: &str = "SideEffectFailed";
+pub const SIDE_EFFECT_SUCCEEDED: &str = "SideEffectSucceeded";
+pub const SIDE_EFFECT_DONE: &str = "SideEffectDone";
 
-/// The finisher: its input is a `task.finished` or `task.failed` event, which it hands to Step
-/// Functions as the answer to the token it carries.
+/// The express finisher, started for every answer and every listener's invocation result:
+///
+/// - `task.finished` and `task.failed` become `SendTaskSuccess` and `SendTaskFailure`;
+/// - a listener that failed (Lambda's failure destination, whatever its runtime or helper) fails
+///   its task with the error's type, within seconds rather than at the task's timeout;
+/// - a side effect's failure is put as `side_effect.failed`, its success as
+///   `<detail type>.done`, and the run goes on.
+///
+/// Events the platform puts carry two hops: the one the side effect received, and its own,
+/// stamped with the invocation's time (JSONPath has no way to append to the whole chain).
 pub fn finisher_definition(names: &WorkflowNames) -> Value {
     let detail = |field: &str| format!("$.detail.{field}");
+    let request = |field: &str| format!("$.event.detail.requestPayload.detail.{field}");
+    let received = "States.ArrayGetItem($.detail.requestPayload.detail.meta, States.MathAdd(States.ArrayLength($.detail.requestPayload.detail.meta), -1))";
+    let hop = |detail_type: Value| {
+        let mut hop = json!({
+            "source": names.spec().event_source,
+            "function.$": "States.ArrayGetItem(States.StringSplit($.detail.requestContext.functionArn, ':'), 6)",
+            "time.$": "$.detail.timestamp",
+        });
+        match detail_type {
+            Value::String(path) if path.starts_with("States.") => hop["detailType.$"] = json!(path),
+            fixed => hop["detailType"] = fixed,
+        }
+        hop
+    };
+    let failure = |error: &str, cause: &str| {
+        json!({
+            "Type": "Pass",
+            "Parameters": {
+                "error.$": error,
+                "cause.$": cause,
+                "hop": hop(json!(SIDE_EFFECT_FAILED)),
+                "received.$": received,
+                "event.$": "$",
+            },
+            "Next": FAILURE_OF,
+        })
+    };
+    let put_platform_event = |detail_type: Value, extra: Value| {
+        let mut entry = json!({
+            "EventBusName": names.spec().event_bus,
+            "Source": names.spec().event_source,
+            "Detail": {
+                format!("{EXECUTION_ID}.$"): request(EXECUTION_ID),
+                format!("{STATE}.$"): request(STATE),
+                format!("{INPUT}.$"): request(INPUT),
+                format!("{META}.$"): "States.Array($.received, $.hop)",
+            },
+        });
+        match detail_type {
+            Value::String(path) if path.starts_with('$') => entry["DetailType.$"] = json!(path),
+            fixed => entry["DetailType"] = fixed,
+        }
+        if let Value::Object(extra) = extra {
+            entry["Detail"].as_object_mut().expect("an object").extend(extra);
+        }
+        json!({
+            "Type": "Task",
+            "Resource": integration(names, "events:putEvents"),
+            "Parameters": { "Entries": [entry] },
+            "End": true,
+        })
+    };
     json!({
-        "Comment": format!("eventdriven workflow {}: answers the tasks of {}", names.spec().name, names.state_machine()),
+        "Comment": format!("eventdriven workflow {}: answers the tasks of {} and records its side effects", names.spec().name, names.state_machine()),
         "StartAt": ANSWER,
         "States": {
             ANSWER: {
                 "Type": "Choice",
-                "Choices": [{ "Variable": "$.detail-type", "StringEquals": TASK_FAILED, "Next": SEND_TASK_FAILURE }],
+                "Choices": [
+                    { "Variable": "$.detail-type", "StringEquals": TASK_FAILED, "Next": SEND_TASK_FAILURE },
+                    { "Variable": "$.detail-type", "StringEquals": LAMBDA_FAILURE, "Next": LISTENER_FAILED },
+                    { "Variable": "$.detail-type", "StringEquals": LAMBDA_SUCCESS, "Next": SIDE_EFFECT_SUCCEEDED },
+                ],
                 "Default": SEND_TASK_SUCCESS,
             },
             SEND_TASK_SUCCESS: {
@@ -175,6 +251,44 @@ pub fn finisher_definition(names: &WorkflowNames) -> Value {
                 },
                 "End": true,
             },
+            // The error is the exception's type when the runtime names it (every managed
+            // runtime does for an exception), else Lambda's kind of failure.
+            LISTENER_FAILED: {
+                "Type": "Choice",
+                "Choices": [{ "Variable": "$.detail.responsePayload.errorType", "IsPresent": true, "Next": NAMED_FAILURE }],
+                "Default": UNNAMED_FAILURE,
+            },
+            NAMED_FAILURE: failure("$.detail.responsePayload.errorType", "States.JsonToString($.detail.responsePayload)"),
+            UNNAMED_FAILURE: failure("$.detail.responseContext.functionError", "States.JsonToString($.detail.responseContext)"),
+            FAILURE_OF: {
+                "Type": "Choice",
+                "Choices": [{ "Variable": request(TASK_TOKEN), "IsPresent": true, "Next": FAIL_LISTENERS_TASK }],
+                "Default": SIDE_EFFECT_FAILED_STATE,
+            },
+            FAIL_LISTENERS_TASK: {
+                "Type": "Task",
+                "Resource": integration(names, "aws-sdk:sfn:sendTaskFailure"),
+                "Parameters": {
+                    "TaskToken.$": request(TASK_TOKEN),
+                    "Error.$": "$.error",
+                    "Cause.$": "$.cause",
+                },
+                "End": true,
+            },
+            SIDE_EFFECT_FAILED_STATE: put_platform_event(
+                json!(SIDE_EFFECT_FAILED),
+                json!({ format!("{ERROR}.$"): "$.error", format!("{CAUSE}.$"): "$.cause" }),
+            ),
+            SIDE_EFFECT_SUCCEEDED: {
+                "Type": "Pass",
+                "Parameters": {
+                    "hop": hop(json!(format!("States.Format('{{}}{DONE_SUFFIX}', $.detail.requestPayload.detail-type)"))),
+                    "received.$": received,
+                    "event.$": "$",
+                },
+                "Next": SIDE_EFFECT_DONE,
+            },
+            SIDE_EFFECT_DONE: put_platform_event(json!("$.hop.detailType"), Value::Null),
         },
     })
 }

@@ -13,10 +13,12 @@ pub const EMITS: &str = "EMITS";
 /// The workflow's bucket, when it has one.
 pub const BUCKET: &str = "BUCKET";
 
-/// The listener function's environment variables.
+/// The listener function's environment variables: the listener's own `environment`, and what
+/// every listener learns from the workflow.
 pub fn listener_environment(names: &WorkflowNames, listener: &ListenerSpec) -> BTreeMap<String, String> {
     let spec = names.spec();
-    let mut env = BTreeMap::from([
+    let mut env = listener.environment.clone();
+    env.extend([
         (EVENT_BUS.to_owned(), spec.event_bus.clone()),
         (EVENT_SOURCE.to_owned(), spec.event_source.clone()),
         (EMITS.to_owned(), listener.emits.join(",")),

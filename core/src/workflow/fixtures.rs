@@ -9,7 +9,7 @@
 use crate::spec::Architecture;
 use std::collections::BTreeMap;
 
-use super::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
+use super::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec, ZipPackage};
 
 pub const MAIN_TF: &str = include_str!("../../../examples/cookie-report/main.tf");
 pub const VARIABLES_TF: &str = include_str!("../../../examples/cookie-report/variables.tf");
@@ -39,6 +39,50 @@ pub fn cookie_report(handler_image: &str) -> WorkflowSpec {
         .find(|r| r.labels.first().map(String::as_str) == Some("eventdriven_workflow"))
         .expect("main.tf declares an eventdriven_workflow");
     config.spec(workflow)
+}
+
+/// A workflow of every listener kind: a Python zip, a Node.js zip, a Rust image, a Python side
+/// effect and an existing function as a side effect, as `examples/polyglot-workflow` declares
+/// them (the first four).
+pub fn polyglot() -> WorkflowSpec {
+    let mut spec = WorkflowSpec::new("polyglot", "");
+    spec.bucket = true;
+    spec.tasks = vec![
+        TaskSpec::new("Enrich", "order.enrich"),
+        TaskSpec::new("Price", "order.price"),
+        TaskSpec::new("Approve", "order.approve"),
+    ];
+    let zip = |name: &str, detail_type: &str, runtime: &str, handler: &str| ListenerSpec {
+        package: Some(ZipPackage {
+            filename: format!("build/{name}.zip"),
+            runtime: runtime.to_owned(),
+            handler: handler.to_owned(),
+            source_code_hash: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=".to_owned(),
+        }),
+        ..ListenerSpec::new(name, &[detail_type], &[])
+    };
+    let approve = ListenerSpec {
+        image: Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/polyglot-approve:1".to_owned()),
+        ..ListenerSpec::new("approve", &["order.approve"], &["approve"])
+    };
+    let audit = ListenerSpec {
+        side_effect: true,
+        ..zip("audit", "order.approve", "python3.12", "app.handler")
+    };
+    let existing = ListenerSpec {
+        function_arn: Some("arn:aws:lambda:eu-west-1:123456789012:function:orders-audit".to_owned()),
+        side_effect: true,
+        ..ListenerSpec::new("ledger", &["order.price"], &[])
+    };
+    spec.listeners = vec![
+        zip("enrich", "order.enrich", "python3.12", "app.handler"),
+        zip("price", "order.price", "nodejs20.x", "index.handler"),
+        approve,
+        audit,
+        existing,
+    ];
+    spec.trail = Some(TrailSpec { retention_days: 1 });
+    spec
 }
 
 #[cfg(test)]

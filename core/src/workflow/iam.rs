@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::cluster::AwsContext;
 use crate::iam::{allow, document, service_trust};
+use crate::workflow::envelope::{DONE_SUFFIX, SIDE_EFFECT_FAILED};
 use crate::workflow::naming::{WorkflowNames, WorkflowRule};
+use crate::workflow::rules::{LAMBDA_FAILURE, LAMBDA_SUCCESS};
 use crate::workflow::spec::ListenerSpec;
 
 pub fn states_trust_policy(aws: &AwsContext) -> Value {
@@ -45,15 +47,39 @@ pub fn main_policy(names: &WorkflowNames) -> Value {
     document(vec![put_events(names, "EmitTaskEvents", &detail_types)])
 }
 
-/// The finisher only answers tasks. Step Functions does not scope `SendTask*` by resource
-/// (they take `*`): what ties an answer to its task is the token, an unguessable secret that
-/// only the task's own event carries.
-pub fn finisher_policy() -> Value {
-    document(vec![allow(
+/// The finisher answers tasks, and records side effects' outcomes when there are side effects.
+/// Step Functions does not scope `SendTask*` by resource (they take `*`): what ties an answer to
+/// its task is the token, an unguessable secret that only the task's own event carries.
+pub fn finisher_policy(names: &WorkflowNames) -> Value {
+    let mut statements = vec![allow(
         "AnswerTasks",
         &["states:SendTaskSuccess", "states:SendTaskFailure"],
         &["*".to_owned()],
-    )])
+    )];
+    let outcomes = side_effect_outcomes(names);
+    if !outcomes.is_empty() {
+        statements.push(put_events(names, "RecordSideEffects", &outcomes));
+    }
+    document(statements)
+}
+
+/// The detail types the finisher puts for side effects: `side_effect.failed`, and
+/// `<detail type>.done` for each detail type a side effect listens to.
+pub fn side_effect_outcomes(names: &WorkflowNames) -> Vec<String> {
+    let mut outcomes: Vec<String> = names
+        .spec()
+        .listeners
+        .iter()
+        .filter(|l| l.side_effect)
+        .flat_map(|l| l.detail_types.iter().map(|d| format!("{d}{DONE_SUFFIX}")))
+        .collect();
+    if outcomes.is_empty() {
+        return outcomes;
+    }
+    outcomes.sort();
+    outcomes.dedup();
+    outcomes.push(SIDE_EFFECT_FAILED.to_owned());
+    outcomes
 }
 
 /// EventBridge only starts the two machines.
@@ -66,17 +92,38 @@ pub fn events_policy(names: &WorkflowNames) -> Value {
 }
 
 /// A listener writes its own logs (the provider creates its log group, with a retention),
-/// emits what it may, and reads and writes its bucket prefix.
+/// and does what [`listener_grants`] says.
 pub fn listener_policy(names: &WorkflowNames, listener: &ListenerSpec) -> Value {
     let log_group = names.function_log_group_arn(listener);
-    let mut statements = vec![
-        allow(
-            "ListenerLogs",
-            &["logs:CreateLogStream", "logs:PutLogEvents"],
-            &[format!("{log_group}:*"), log_group],
-        ),
-        put_events(names, "EmitAndAnswer", &listener.may_emit()),
-    ];
+    let mut statements = vec![allow(
+        "ListenerLogs",
+        &["logs:CreateLogStream", "logs:PutLogEvents"],
+        &[format!("{log_group}:*"), log_group],
+    )];
+    statements.extend(listener_grants(names, listener));
+    document(statements)
+}
+
+/// What an existing function's role needs to listen (`listener_policies`, for its owner to
+/// attach): the same grants as a listener the workflow creates, its logs aside.
+pub fn existing_function_policy(names: &WorkflowNames, listener: &ListenerSpec) -> Value {
+    document(listener_grants(names, listener))
+}
+
+/// A listener emits what it may (a side effect: no task answer), Lambda puts its invocation
+/// results on the bus with the function's role (its destinations), and it reads and writes its
+/// bucket prefix.
+fn listener_grants(names: &WorkflowNames, listener: &ListenerSpec) -> Vec<Value> {
+    let mut statements = Vec::new();
+    let may_emit = listener.may_emit();
+    if !may_emit.is_empty() {
+        statements.push(put_events(names, "EmitAndAnswer", &may_emit));
+    }
+    let mut results = allow("InvocationResults", &["events:PutEvents"], &[names.event_bus_arn()]);
+    results["Condition"] = json!({
+        "StringEquals": { "events:detail-type": [LAMBDA_SUCCESS, LAMBDA_FAILURE] },
+    });
+    statements.push(results);
     if names.spec().bucket {
         statements.push(allow(
             "BucketPrefix",
@@ -84,7 +131,7 @@ pub fn listener_policy(names: &WorkflowNames, listener: &ListenerSpec) -> Value 
             &[format!("{}/{}*", names.bucket_arn(), listener.bucket_prefix)],
         ));
     }
-    document(statements)
+    statements
 }
 
 /// The log group's resource policy: EventBridge writes the trail rule's events, nothing else.
@@ -105,7 +152,7 @@ mod tests {
     use crate::workflow::fixtures;
 
     fn all_policies(names: &WorkflowNames) -> Vec<Value> {
-        let mut policies = vec![main_policy(names), finisher_policy(), events_policy(names)];
+        let mut policies = vec![main_policy(names), finisher_policy(names), events_policy(names)];
         policies.extend(names.spec().listeners.iter().map(|l| listener_policy(names, l)));
         policies
     }
@@ -169,7 +216,7 @@ mod tests {
 
     #[test]
     fn the_finisher_may_only_answer_tasks() {
-        let policy = finisher_policy();
+        let policy = finisher_policy(&WorkflowNames::new(&fixtures::cookies(), &fixtures::aws()));
         assert_eq!(policy["Statement"].as_array().unwrap().len(), 1);
         assert_eq!(
             policy["Statement"][0]["Action"],
@@ -182,11 +229,11 @@ mod tests {
         let (mut spec, aws) = (fixtures::cookies(), fixtures::aws());
         let policy = listener_policy(&WorkflowNames::new(&spec, &aws), &spec.listeners[0]);
         assert_eq!(
-            policy["Statement"][2]["Resource"],
+            policy["Statement"][3]["Resource"],
             json!(["arn:aws:s3:::eventdriven-cookie-report-123456789012/runs/*"])
         );
         spec.bucket = false;
         let policy = listener_policy(&WorkflowNames::new(&spec, &aws), &spec.listeners[0]);
-        assert_eq!(policy["Statement"].as_array().unwrap().len(), 2);
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), 3);
     }
 }

@@ -39,6 +39,9 @@ pub enum WorkflowRule {
     Start,
     Finisher,
     Trail,
+    /// The listeners' invocation results (Lambda's asynchronous-invocation destinations), to
+    /// the finisher.
+    Results,
 }
 
 impl WorkflowRule {
@@ -47,6 +50,7 @@ impl WorkflowRule {
             WorkflowRule::Start => "start",
             WorkflowRule::Finisher => "finish",
             WorkflowRule::Trail => "trail",
+            WorkflowRule::Results => "results",
         }
     }
 }
@@ -98,8 +102,12 @@ impl<'a> WorkflowNames<'a> {
         fit(&format!("{}-l-{}", self.base(), listener.name), MAX_ROLE_OR_RULE_LEN)
     }
 
+    /// The function's name: the workflow's own, or the existing function's.
     pub fn function(&self, listener: &ListenerSpec) -> String {
-        format!("{}-{}", self.base(), listener.name)
+        match &listener.function_arn {
+            Some(arn) => arn.rsplit(':').next().unwrap_or(arn).to_owned(),
+            None => format!("{}-{}", self.base(), listener.name),
+        }
     }
 
     pub fn rule(&self, rule: WorkflowRule) -> String {
@@ -155,7 +163,10 @@ impl<'a> WorkflowNames<'a> {
     }
 
     pub fn function_arn(&self, listener: &ListenerSpec) -> String {
-        self.regional_arn("lambda", &format!("function:{}", self.function(listener)))
+        match &listener.function_arn {
+            Some(arn) => arn.clone(),
+            None => self.regional_arn("lambda", &format!("function:{}", self.function(listener))),
+        }
     }
 
     pub fn event_bus_arn(&self) -> String {

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::workflow::envelope::{TASK_FAILED, TASK_FINISHED};
+use crate::workflow::envelope::{EXECUTION_ID, INPUT, META, STATE, TASK_FAILED, TASK_FINISHED};
 use crate::workflow::spec::{ListenerSpec, WorkflowSpec};
 
 /// Events with this source and the start detail type start a run; the run's input is the detail.
@@ -18,6 +18,46 @@ pub const START_INPUT_PATH: &str = "$.detail";
 /// A task's answers, which the finisher turns into task results.
 pub fn finisher_pattern(spec: &WorkflowSpec) -> Value {
     json!({ "source": [spec.event_source], "detail-type": [TASK_FINISHED, TASK_FAILED] })
+}
+
+/// The source of the events Lambda puts for an asynchronous invocation's destination.
+pub const LAMBDA_SOURCE: &str = "lambda";
+/// The detail type of a destination's event for an invocation that succeeded.
+pub const LAMBDA_SUCCESS: &str = "Lambda Function Invocation Result - Success";
+/// The detail type of a destination's event for an invocation that failed (after its retries).
+pub const LAMBDA_FAILURE: &str = "Lambda Function Invocation Result - Failure";
+
+/// The listeners' invocation results: Lambda puts them on the workflow's bus (each listener's
+/// destinations), and only those of invocations by this workflow's events go to the finisher,
+/// which fails the task of a listener that failed and records a side effect's outcome.
+pub fn results_pattern(spec: &WorkflowSpec) -> Value {
+    json!({
+        "source": [LAMBDA_SOURCE],
+        "detail-type": [LAMBDA_SUCCESS, LAMBDA_FAILURE],
+        "detail": { "requestPayload": { "source": [spec.event_source] } },
+    })
+}
+
+/// What a side effect's rule passes its function: the event as EventBridge made it, but its
+/// detail without the task token, so a side effect can neither answer nor fail the task.
+/// EventBridge's input transformer: a path per value, and the template they are put into.
+pub fn side_effect_input() -> (Vec<(&'static str, &'static str)>, String) {
+    let paths = vec![
+        ("id", "$.id"),
+        ("detailType", "$.detail-type"),
+        ("source", "$.source"),
+        ("account", "$.account"),
+        ("time", "$.time"),
+        ("region", "$.region"),
+        ("executionId", "$.detail.executionId"),
+        ("state", "$.detail.state"),
+        ("input", "$.detail.input"),
+        ("meta", "$.detail.meta"),
+    ];
+    let template = format!(
+        r#"{{"version":"0","id":"<id>","detail-type":"<detailType>","source":"<source>","account":"<account>","time":"<time>","region":"<region>","resources":[],"detail":{{"{EXECUTION_ID}":"<executionId>","{STATE}":"<state>","{INPUT}":<input>,"{META}":<meta>}}}}"#
+    );
+    (paths, template)
 }
 
 pub fn listener_pattern(spec: &WorkflowSpec, listener: &ListenerSpec) -> Value {

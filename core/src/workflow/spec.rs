@@ -11,6 +11,7 @@ use crate::spec::{
     tags,
 };
 use crate::workflow::envelope::{DEFAULT_START_DETAIL_TYPE, TASK_FAILED, TASK_FINISHED};
+use crate::workflow::environment::{BUCKET, EMITS, EVENT_BUS, EVENT_SOURCE};
 
 /// Longest workflow name: `eventdriven-<workflow>-<listener>` must fit Lambda's 64 characters.
 pub const MAX_WORKFLOW_NAME_LEN: usize = 30;
@@ -40,7 +41,7 @@ pub struct WorkflowSpec {
     pub event_bus: String,
     /// The detail type of the event that starts a run.
     pub start_detail_type: String,
-    /// The image listeners run unless they name their own.
+    /// The image listeners run unless they name their own or are not images; empty for none.
     pub handler_image: String,
     pub architecture: Architecture,
     /// Whether the workflow has a bucket for intermediate results.
@@ -69,7 +70,10 @@ pub struct TaskSpec {
     pub max_concurrency: i64,
 }
 
-/// A Lambda function behind a rule on some detail types.
+/// A Lambda function behind a rule on some detail types. It is one of three kinds, told apart by
+/// which attributes are set: an image with a `command` (the workflow's `handler_image` unless
+/// `image` is set), a zip `package` on a managed runtime, or an existing function
+/// (`function_arn`) the workflow only wires to its rule.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListenerSpec {
     pub name: String,
@@ -78,12 +82,46 @@ pub struct ListenerSpec {
     pub command: Vec<String>,
     /// Overrides the workflow's `handler_image`.
     pub image: Option<String>,
+    /// A zip package the workflow creates a function from.
+    pub package: Option<ZipPackage>,
+    /// An existing function: the workflow adds its rule, the rule's permission to invoke it and
+    /// where its results go, and never edits its code, configuration or role.
+    pub function_arn: Option<String>,
+    /// Receives the events without their task token: it can neither answer nor fail a task, and
+    /// its outcome is recorded as `<detail type>.done` or `side_effect.failed`.
+    pub side_effect: bool,
     /// The detail types it may emit, besides finishing or failing its task.
     pub emits: Vec<String>,
     /// The part of the bucket it may read and write.
     pub bucket_prefix: String,
     pub timeout_seconds: i64,
     pub memory_size: i64,
+    /// Environment variables of a function the workflow creates, besides the listener
+    /// environment ([`crate::workflow::environment`]).
+    pub environment: BTreeMap<String, String>,
+    /// The function's architecture; the workflow's when unset.
+    pub architecture: Option<Architecture>,
+}
+
+/// A listener's code as a zip package on a Lambda managed runtime.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZipPackage {
+    /// The zip file, as the configuration names it (relative to Terraform's working directory).
+    pub filename: String,
+    /// A Lambda managed runtime, such as `python3.12` or `nodejs20.x`.
+    pub runtime: String,
+    /// The handler, such as `app.handler`.
+    pub handler: String,
+    /// Base64 of the zip's SHA-256: a new hash updates the function's code.
+    pub source_code_hash: String,
+}
+
+/// What runs a listener, told from its attributes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenerCode<'a> {
+    Image { image: &'a str, command: &'a [String] },
+    Zip(&'a ZipPackage),
+    Existing { function_arn: &'a str },
 }
 
 /// Records every event of the workflow in a CloudWatch Logs group.
@@ -112,11 +150,33 @@ impl ListenerSpec {
             detail_types: detail_types.iter().map(|s| (*s).to_owned()).collect(),
             command: command.iter().map(|s| (*s).to_owned()).collect(),
             image: None,
+            package: None,
+            function_arn: None,
+            side_effect: false,
             emits: Vec::new(),
             bucket_prefix: DEFAULT_BUCKET_PREFIX.to_owned(),
             timeout_seconds: DEFAULT_LISTENER_TIMEOUT_SECONDS,
             memory_size: DEFAULT_LISTENER_MEMORY_MB,
+            environment: BTreeMap::new(),
+            architecture: None,
         }
+    }
+
+    /// What runs it: an existing function, a zip package, or else an image.
+    pub fn code<'a>(&'a self, workflow: &'a WorkflowSpec) -> ListenerCode<'a> {
+        match (&self.function_arn, &self.package) {
+            (Some(function_arn), _) => ListenerCode::Existing { function_arn },
+            (None, Some(package)) => ListenerCode::Zip(package),
+            (None, None) => ListenerCode::Image {
+                image: self.image(workflow),
+                command: &self.command,
+            },
+        }
+    }
+
+    /// Whether the workflow creates its function (and its role and log group).
+    pub fn creates_function(&self) -> bool {
+        self.function_arn.is_none()
     }
 
     /// The image the listener's function runs.
@@ -124,10 +184,17 @@ impl ListenerSpec {
         self.image.as_deref().unwrap_or(&workflow.handler_image)
     }
 
-    /// Every detail type it may put on the bus: what it forwards, and its task's answer.
+    pub fn architecture(&self, workflow: &WorkflowSpec) -> Architecture {
+        self.architecture.unwrap_or(workflow.architecture)
+    }
+
+    /// Every detail type it may put on the bus: what it forwards, and its task's answer unless
+    /// it is a side effect, which has no task to answer.
     pub fn may_emit(&self) -> Vec<String> {
         let mut all: Vec<String> = self.emits.clone();
-        all.extend([TASK_FINISHED.to_owned(), TASK_FAILED.to_owned()]);
+        if !self.side_effect {
+            all.extend([TASK_FINISHED.to_owned(), TASK_FAILED.to_owned()]);
+        }
         all
     }
 }
@@ -165,7 +232,9 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
     check("event_source".into(), event_source(&spec.event_source));
     check("event_bus".into(), event_bus(&spec.event_bus));
     check("start_detail_type".into(), detail_type(&spec.start_detail_type));
-    check("handler_image".into(), lambda_image(&spec.handler_image));
+    if !spec.handler_image.is_empty() {
+        check("handler_image".into(), lambda_image(&spec.handler_image));
+    }
     check(
         "task".into(),
         rule(!spec.tasks.is_empty(), "at least one task block is required"),
@@ -231,9 +300,8 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
             check(at("emits"), detail_type(detail));
             check(at("emits"), not_reserved(detail, spec));
         }
-        check(at("command"), rule(!listener.command.is_empty(), "must not be empty"));
-        if let Some(image) = &listener.image {
-            check(at("image"), lambda_image(image));
+        for (field, outcome) in listener_code(spec, listener) {
+            check(at(field), outcome);
         }
         check(at("bucket_prefix"), bucket_prefix(&listener.bucket_prefix));
         check(at("timeout_seconds"), in_range(listener.timeout_seconds, 1, 900));
@@ -250,6 +318,96 @@ pub fn validate(spec: &WorkflowSpec) -> Result<(), Vec<SpecError>> {
         check("tags".into(), Err(message));
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// The attributes that say what runs a listener: exactly one kind, complete, and nothing of
+/// another kind.
+fn listener_code(spec: &WorkflowSpec, listener: &ListenerSpec) -> Vec<(&'static str, Result<(), String>)> {
+    let mut found = Vec::new();
+    let mut set_by_other = |field: &'static str, set: bool, kind: &str| {
+        if set {
+            found.push((field, Err(format!("does not apply to {kind}"))));
+        }
+    };
+    match listener.code(spec) {
+        ListenerCode::Existing { function_arn } => {
+            let kind = "a listener with function_arn (an existing function is never edited)";
+            set_by_other("command", !listener.command.is_empty(), kind);
+            set_by_other("image", listener.image.is_some(), kind);
+            set_by_other("filename", listener.package.is_some(), kind);
+            set_by_other("environment", !listener.environment.is_empty(), kind);
+            set_by_other("architecture", listener.architecture.is_some(), kind);
+            found.push(("function_arn", lambda_function_arn(function_arn)));
+        }
+        ListenerCode::Zip(package) => {
+            let kind = "a zip package (filename)";
+            set_by_other("command", !listener.command.is_empty(), kind);
+            set_by_other("image", listener.image.is_some(), kind);
+            found.push((
+                "filename",
+                rule(package.filename.ends_with(".zip"), "must name a .zip file"),
+            ));
+            found.push(("runtime", lambda_runtime(&package.runtime)));
+            found.push((
+                "handler",
+                rule(
+                    (1..=128).contains(&package.handler.len()) && !package.handler.contains(char::is_whitespace),
+                    "must be a handler such as \"app.handler\" (1 to 128 characters, no spaces)",
+                ),
+            ));
+        }
+        ListenerCode::Image { image, command } => {
+            found.push((
+                "command",
+                rule(
+                    !command.is_empty(),
+                    "must not be empty: a listener is an image with a command, a zip package (filename, runtime, handler) or an existing function (function_arn)",
+                ),
+            ));
+            if image.is_empty() {
+                found.push((
+                    "image",
+                    Err("is needed, or the workflow's handler_image, for a listener with a command".to_owned()),
+                ));
+            } else if listener.image.is_some() {
+                found.push(("image", lambda_image(image)));
+            }
+        }
+    }
+    for name in listener.environment.keys() {
+        found.push((
+            "environment",
+            rule(
+                !RESERVED_ENVIRONMENT.contains(&name.as_str()) && !name.starts_with("AWS_"),
+                format!("{name:?} is set by the workflow or by Lambda"),
+            ),
+        ));
+    }
+    found
+}
+
+/// The variables every listener function the workflow creates gets.
+const RESERVED_ENVIRONMENT: [&str; 4] = [EVENT_BUS, EVENT_SOURCE, EMITS, BUCKET];
+
+/// `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME`, unqualified (the rule invokes the
+/// function as it is published to `$LATEST`).
+fn lambda_function_arn(arn: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    rule(
+        parts.len() == 7 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" && !parts[6].is_empty(),
+        "must be an unqualified Lambda function ARN: arn:aws:lambda:REGION:ACCOUNT:function:NAME",
+    )
+}
+
+/// The managed runtimes' names: `python3.12`, `nodejs20.x`, `java21`, `provided.al2023`, ...
+fn lambda_runtime(runtime: &str) -> Result<(), String> {
+    rule(
+        ["python", "nodejs", "java", "dotnet", "ruby", "provided"]
+            .iter()
+            .any(|family| runtime.starts_with(family))
+            && only(runtime, |c| c.is_ascii_alphanumeric() || c == '.'),
+        format!("{runtime:?} is not a Lambda managed runtime such as \"python3.12\" or \"nodejs20.x\""),
+    )
 }
 
 fn retention(days: i64) -> Result<(), String> {
@@ -414,6 +572,80 @@ mod tests {
             failing,
             ["name", "task[0].timeout_seconds", r#"listener["get-multiple"].command"#]
         );
+    }
+
+    #[test]
+    fn every_listener_kind_is_valid_in_the_polyglot_workflow() {
+        let spec = fixtures::polyglot();
+        assert_eq!(validate(&spec), Ok(()));
+        let kinds: Vec<&str> = spec
+            .listeners
+            .iter()
+            .map(|l| match l.code(&spec) {
+                ListenerCode::Image { .. } => "image",
+                ListenerCode::Zip(_) => "zip",
+                ListenerCode::Existing { .. } => "existing",
+            })
+            .collect();
+        assert_eq!(kinds, ["zip", "zip", "image", "zip", "existing"]);
+    }
+
+    #[test]
+    fn a_listener_is_one_kind_and_complete() {
+        let failing = |change: &dyn Fn(&mut ListenerSpec)| {
+            let mut spec = fixtures::polyglot();
+            for listener in &mut spec.listeners {
+                change(listener);
+            }
+            let errors = validate(&spec).err().unwrap_or_default();
+            errors.into_iter().map(|e| e.to_string()).collect::<Vec<_>>()
+        };
+        let errors = failing(&|l| {
+            if l.name == "ledger" {
+                l.command = vec!["x".into()];
+                l.environment.insert("MODE".into(), "1".into());
+            }
+        });
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with(r#"listener["ledger"].command: does not apply to a listener with function_arn"#));
+        assert!(errors[1].starts_with(r#"listener["ledger"].environment: does not apply"#));
+
+        let errors = failing(&|l| {
+            if l.name == "enrich" {
+                l.package.as_mut().unwrap().runtime = "cobol85".into();
+                l.environment.insert("EVENT_BUS".into(), "other".into());
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                r#"listener["enrich"].runtime: "cobol85" is not a Lambda managed runtime such as "python3.12" or "nodejs20.x""#,
+                r#"listener["enrich"].environment: "EVENT_BUS" is set by the workflow or by Lambda"#,
+            ]
+        );
+        let errors = failing(&|l| {
+            if l.name == "ledger" {
+                l.function_arn = Some("orders-audit".into());
+            }
+        });
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with(r#"listener["ledger"].function_arn: must be an unqualified Lambda function ARN"#));
+        let errors = failing(&|l| {
+            if l.name == "approve" {
+                l.image = None;
+            }
+        });
+        assert_eq!(
+            errors,
+            [r#"listener["approve"].image: is needed, or the workflow's handler_image, for a listener with a command"#]
+        );
+    }
+
+    #[test]
+    fn a_side_effect_may_not_answer_a_task() {
+        let spec = fixtures::polyglot();
+        let audit = spec.listeners.iter().find(|l| l.name == "audit").unwrap();
+        assert!(audit.may_emit().is_empty());
     }
 
     #[test]
