@@ -10,8 +10,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # The AWS CLI sets the emulator up, and local-cloud starts redis-server.
 command -v aws >/dev/null && command -v redis-server >/dev/null || scripts/ensure-tools.sh
 # Tests run one at a time: each starts an emulator and several Terraform runs.
-# local-cloud runs the example workflow's listeners as cookie-report-handlers.
-cargo build -p eventdriven-runtime -p cookie-report-handlers --bins
+# local-cloud runs zip listeners with python3 and node through the official runtime interface
+# clients, and the examples' image listeners as the binaries built here.
+scripts/ensure-lambda-runtimes.sh
+cargo build -p eventdriven-runtime -p cookie-report-handlers -p polyglot-approve --bins
 # Every test target of the provider, so a new test file runs without editing this script; the
 # run fails when it ran no test at all.
 log=$(mktemp)

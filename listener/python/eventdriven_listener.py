@@ -28,7 +28,7 @@ cause; ``TaskFailed(error, cause)`` names the error itself.
 A side-effect listener's events carry no task token: there the handler's return value is the
 function's response (``finish(result)`` responds ``result``), exceptions propagate (a
 ``TaskFailed``, or a returned ``fail``, as an exception whose type is named after the error), and
-no answer is ever put.
+no task answer is ever put; it may still ``forward`` one of its ``emits``, without a token.
 
 Only the standard library and boto3 (which the Lambda Python runtime includes) are used, and
 boto3 only once an answer is put. The EventBridge client is made once per process and honours
@@ -43,7 +43,7 @@ import functools
 import json
 import logging
 import os
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 __all__ = [
     "listener",
@@ -143,6 +143,7 @@ class TaskFailed(Exception):
 def _named(error: str, cause: str) -> TaskFailed:
     """A ``TaskFailed`` whose type is named ``error``: the Lambda runtime reports an invocation's
     error by its exception's type name, so a side effect's failure keeps the name it was given."""
+    error = error or LISTENER_ERROR
     return type(error, (TaskFailed,), {"__module__": __name__})(error, cause)
 
 
@@ -323,46 +324,66 @@ def _put_entry(entry: Dict[str, str]) -> None:
         raise AnswerNotPut(f"EventBridge refused the {entry['DetailType']} event: {code}: {message}")
 
 
-def _answer(received: Dict[str, Any], detail_type: str, envelope: Dict[str, Any], settings: _Settings) -> str:
-    """Puts one answer; when it cannot be put, puts one failure in its place. Returns the detail
-    type put; raises ``AnswerNotPut`` when neither reached the bus."""
-    settings.require_bus()
+def _try_put(envelope: Dict[str, Any], detail_type: str, settings: _Settings) -> Optional[Tuple[str, str]]:
+    """Puts one event; returns the error and cause of a failed task when it could not."""
     try:
         entry = _entry(envelope, detail_type, settings)
     except (TypeError, ValueError) as e:  # a result JSON cannot hold
-        if detail_type == TASK_FAILED:
-            raise
-        return _fallback(received, type(e).__name__, f"the {detail_type} answer is not JSON: {e}", settings)
+        return type(e).__name__, f"the {detail_type} event is not JSON: {e}"
     size = _entry_size(entry)
     if size > MAX_EVENT_BYTES:
-        cause = (
-            f"the {detail_type} answer is {size} bytes, over EventBridge's limit of {MAX_EVENT_BYTES} bytes "
+        return ANSWER_TOO_LARGE, (
+            f"the {detail_type} event is {size} bytes, over EventBridge's limit of {MAX_EVENT_BYTES} bytes "
             "per event (Source, DetailType and Detail): pass large results by reference, e.g. in the bucket"
         )
-        if detail_type == TASK_FAILED:
-            raise AnswerNotPut(cause)
-        return _fallback(received, ANSWER_TOO_LARGE, cause, settings)
     try:
         _put_entry(entry)
     except Exception as e:  # noqa: BLE001 - any failure to put is answered the same way
         reason = str(e) if isinstance(e, AnswerNotPut) else f"{type(e).__name__}: {e}"
-        cause = f"putting the {detail_type} answer on {settings.bus}: {reason}"
+        cause = f"putting the {detail_type} event on {settings.bus}: {reason}"
         logger.error("%s", cause)
-        return _fallback(received, PUT_EVENTS_FAILED, cause, settings)
-    return detail_type
+        return PUT_EVENTS_FAILED, cause
+    return None
 
 
-def _fallback(received: Dict[str, Any], error: str, cause: str, settings: _Settings) -> str:
-    """Puts a failure in place of an answer that could not be put; raises when that fails too."""
-    entry = _entry(_failure(received, error, cause), TASK_FAILED, settings)
-    size = _entry_size(entry)
-    if size > MAX_EVENT_BYTES:
-        raise AnswerNotPut(f"{cause}; the {TASK_FAILED} answer in its place is {size} bytes, over the limit too")
-    try:
-        _put_entry(entry)
-    except Exception as e:
-        raise AnswerNotPut(f"{cause}; then putting {TASK_FAILED} in its place: {type(e).__name__}: {e}") from e
+def _answer(received: Dict[str, Any], detail_type: str, envelope: Dict[str, Any], settings: _Settings) -> str:
+    """Puts a task's answer; when it cannot be put, puts one failure in its place. Returns the
+    detail type put; raises ``AnswerNotPut`` when neither reached the bus."""
+    settings.require_bus()
+    failure = _try_put(envelope, detail_type, settings)
+    if failure is None:
+        return detail_type
+    error, cause = failure
+    again = _try_put(_failure(received, error, cause), TASK_FAILED, settings)
+    if again is not None:
+        raise AnswerNotPut(f"{cause}; then, in its place, {again[1]}")
     return TASK_FAILED
+
+
+def _side_effect(handle: Callable[[ListenerEvent], Any], incoming: ListenerEvent, settings: _Settings) -> Any:
+    """Runs a side effect: what it returns is the function's response, what it raises propagates,
+    and it answers no task. It may forward one of its ``emits`` (without a token)."""
+    try:
+        returned = handle(incoming)
+    except TaskFailed as e:
+        raise _named(e.error, e.cause) from e
+    if not isinstance(returned, Answer):
+        return returned
+    if returned.kind == "finish":
+        return returned.value
+    if returned.kind == "fail":
+        raise _named(returned.error or LISTENER_ERROR, returned.cause or "")
+    if returned.detail_type not in settings.emits:
+        raise _named(LISTENER_ERROR, _refusal(settings, returned.detail_type))
+    settings.require_bus()
+    failure = _try_put(_envelope_for(incoming.envelope, input=returned.value), returned.detail_type, settings)
+    if failure is not None:
+        raise _named(*failure)
+    return {"put": returned.detail_type}
+
+
+def _refusal(settings: _Settings, detail_type: str) -> str:
+    return f"{settings.function} may not emit {json.dumps(detail_type)}; its emits are {json.dumps(settings.emits)}"
 
 
 def handle_event(
@@ -371,23 +392,13 @@ def handle_event(
     context: Any = None,
     environ: Optional[Dict[str, str]] = None,
 ) -> Any:
-    """Runs ``handle`` on one EventBridge event and answers its task. What ``listener`` wraps."""
+    """Runs ``handle`` on one EventBridge event and answers its task: what ``listener`` wraps.
+    Returns ``{"put": <detail type put, or None>}`` for a task, the handler's response for a
+    side effect."""
     settings = _Settings(os.environ if environ is None else environ)
     incoming = ListenerEvent(event, settings, context)
     if incoming.is_side_effect:
-        try:
-            returned = handle(incoming)
-        except TaskFailed as e:
-            raise _named(e.error, e.cause) from e
-        if not isinstance(returned, Answer):
-            return returned
-        if returned.kind == "finish":
-            return returned.value
-        if returned.kind == "fail":
-            raise _named(returned.error or LISTENER_ERROR, returned.cause or "")
-        raise TypeError(
-            f"a side effect cannot forward (its event carries no task token to pass on), yet it returned {returned!r}"
-        )
+        return _side_effect(handle, incoming, settings)
     received = incoming.envelope
     try:
         answer = handle(incoming)
@@ -405,17 +416,14 @@ def handle_event(
         )
     if answer.kind == "finish":
         put = _answer(received, TASK_FINISHED, _envelope_for(received, result=answer.value), settings)
+    elif answer.kind == "forward" and answer.detail_type in settings.emits:
+        put = _answer(received, answer.detail_type, _envelope_for(received, input=answer.value), settings)
     elif answer.kind == "forward":
-        if answer.detail_type not in settings.emits:
-            cause = (
-                f"{settings.function} may not emit {json.dumps(answer.detail_type)}; "
-                f"its emits are {json.dumps(settings.emits)}"
-            )
-            put = _answer(received, TASK_FAILED, _failure(received, LISTENER_ERROR, cause), settings)
-        else:
-            put = _answer(received, answer.detail_type, _envelope_for(received, input=answer.value), settings)
+        refused = _failure(received, LISTENER_ERROR, _refusal(settings, answer.detail_type))
+        put = _answer(received, TASK_FAILED, refused, settings)
     else:
-        put = _answer(received, TASK_FAILED, _failure(received, answer.error or LISTENER_ERROR, answer.cause or ""), settings)
+        failed = _failure(received, answer.error or LISTENER_ERROR, answer.cause or "")
+        put = _answer(received, TASK_FAILED, failed, settings)
     return {"put": put}
 
 

@@ -267,9 +267,16 @@ class ListenerTest(unittest.TestCase):
         self.assertEqual(detail["error"], "eventdriven.PutEventsFailed")
         self.assertEqual(
             detail["cause"],
-            "putting the order.priced answer on orders-bus: "
+            "putting the order.priced event on orders-bus: "
             "EventBridge refused the order.priced event: InternalFailure: try again",
         )
+
+    def test_a_failure_too_large_is_put_again_as_answer_too_large(self):
+        # The input came in an event under the limit; a long cause on top of it does not fit.
+        big = {"order": {"id": "o-1", "note": "n" * 240_000}}
+        listener(lambda e: fail("Refused", "c" * 30_000))(event(input=big), None)
+        _, detail = self.only_put()
+        self.assertEqual(detail["error"], "eventdriven.AnswerTooLarge")
 
     def test_when_the_failure_cannot_be_put_either_the_invocation_raises(self):
         self.client.failing = {1}
@@ -315,11 +322,24 @@ class ListenerTest(unittest.TestCase):
         self.assertEqual(type(raised.exception).__name__, "eventdriven.Audit")
         self.assertEqual(self.client.calls, [])
 
-    def test_a_side_effect_that_finishes_responds_the_result_and_cannot_forward(self):
+    def test_a_side_effect_that_finishes_responds_the_result(self):
         self.assertEqual(listener(lambda e: finish({"ok": 1}))(event(token=None), None), {"ok": 1})
-        with self.assertRaises(TypeError):
-            listener(lambda e: forward("order.priced", {}))(event(token=None), None)
         self.assertEqual(self.client.calls, [])
+
+    def test_a_side_effect_may_forward_what_it_emits_without_a_token(self):
+        handler = listener(lambda e: forward("order.audited", {"id": "o-1"}))
+        self.assertEqual(handler(event(token=None), None), {"put": "order.audited"})
+        entry, detail = self.only_put()
+        self.assertEqual(entry["DetailType"], "order.audited")
+        self.assertNotIn("taskToken", detail)
+        self.assertEqual((detail["input"], detail["meta"][-1]["detailType"]), ({"id": "o-1"}, "order.audited"))
+        with self.assertRaises(TaskFailed) as raised:
+            listener(lambda e: forward("order.shipped", {}))(event(token=None), None)
+        self.assertEqual(type(raised.exception).__name__, "ListenerError")
+        with self.assertRaises(TaskFailed) as raised:
+            listener(lambda e: forward("order.audited", "x" * 300_000))(event(token=None), None)
+        self.assertEqual(type(raised.exception).__name__, "eventdriven.AnswerTooLarge")
+        self.assertEqual(len(self.client.calls), 1)
 
     def test_a_side_effect_needs_no_bus_in_its_environment(self):
         with mock.patch.dict(os.environ, {}, clear=True):

@@ -144,7 +144,11 @@ where
         Ok(Err(error)) => {
             let failure = failure_of(&error);
             if side_effect {
-                return Err(TaskError { error: failure.0, cause: failure.1 }.into());
+                return Err(TaskError {
+                    error: failure.0,
+                    cause: failure.1,
+                }
+                .into());
             }
             return put_failure(envelope, settings, bus, failure).await.map(Some);
         }
@@ -155,9 +159,15 @@ where
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "the handler panicked".to_owned());
             if side_effect {
-                return Err(TaskError { error: LISTENER_PANICKED.to_owned(), cause: message }.into());
+                return Err(TaskError {
+                    error: LISTENER_PANICKED.to_owned(),
+                    cause: message,
+                }
+                .into());
             }
-            return put_failure(envelope, settings, bus, (LISTENER_PANICKED.to_owned(), message)).await.map(Some);
+            return put_failure(envelope, settings, bus, (LISTENER_PANICKED.to_owned(), message))
+                .await
+                .map(Some);
         }
     };
     let (detail_type, detail) = match answer {
@@ -177,7 +187,11 @@ where
                     settings.function, settings.emits
                 );
                 if side_effect {
-                    return Err(TaskError { error: LISTENER_ERROR.to_owned(), cause }.into());
+                    return Err(TaskError {
+                        error: LISTENER_ERROR.to_owned(),
+                        cause,
+                    }
+                    .into());
                 }
                 return put_failure(envelope, settings, bus, (LISTENER_ERROR.to_owned(), cause))
                     .await

@@ -298,48 +298,7 @@ async fn workflow_lifecycle() {
 
 /// `aws events put-events` with the start event, as a user starts a run.
 fn start_run(emulator: &Emulator, detail: &str) {
-    let entry = serde_json::json!([{ "Source": "cookie-report", "DetailType": "start", "Detail": detail }]);
-    let status = std::process::Command::new("aws")
-        .args(["events", "put-events", "--entries", &entry.to_string()])
-        .envs(emulator.env())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("aws on PATH");
-    assert!(status.success(), "aws events put-events failed");
-}
-
-/// The ARN of the main machine's execution `name`.
-async fn execution_arn(sdk: &SdkConfig, machine: &str, name: &str) -> String {
-    let sfn = aws_sdk_sfn::Client::new(sdk);
-    let listed = sfn.list_executions().state_machine_arn(machine).send().await.unwrap();
-    let found = listed
-        .executions()
-        .iter()
-        .find(|e| e.name() == name)
-        .expect("the execution is on the emulator");
-    found.execution_arn().to_owned()
-}
-
-/// `eventdriven trail ARN --format json`: the run's events, in order.
-fn trail(emulator: &Emulator, execution_arn: &str) -> Vec<Value> {
-    let output = std::process::Command::new(eventdriven())
-        .args([
-            "trail",
-            execution_arn,
-            "--endpoint",
-            &emulator.endpoint,
-            "--format",
-            "json",
-        ])
-        .envs(emulator.env())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "eventdriven trail: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    put_event(emulator, "cookie-report", "start", detail);
 }
 
 fn count(trail: &[Value], detail_type: &str) -> usize {
@@ -402,7 +361,7 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
     let n = people.len();
     let deadline = Instant::now() + Duration::from_secs(20);
     let events = loop {
-        let events = trail(&emulator, &arn);
+        let events = trail(&emulator, &state_dir, &arn);
         if count(&events, "task.finished") >= n + 2 || Instant::now() > deadline {
             break events;
         }

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use crate::workflow::envelope::{
     CAUSE, DONE_SUFFIX, ERROR, EXECUTION_ID, INPUT, META, RESULT, SIDE_EFFECT_FAILED, STATE, TASK_FAILED, TASK_TOKEN,
 };
-use crate::workflow::rules::{LAMBDA_FAILURE, LAMBDA_SUCCESS};
 use crate::workflow::naming::WorkflowNames;
+use crate::workflow::rules::{LAMBDA_FAILURE, LAMBDA_SUCCESS};
 use crate::workflow::spec::TaskSpec;
 
 /// The suffix of the one state inside a task's Map: state names are unique across a machine.

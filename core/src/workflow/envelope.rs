@@ -126,9 +126,13 @@ mod tests {
 
     #[test]
     fn a_side_effects_envelope_has_no_token_and_old_hops_no_time() {
-        let detail = json!({ EXECUTION_ID: "arn:x", STATE: "S", META: [{"source": "s", "detailType": "d", "function": "f"}] });
+        let detail =
+            json!({ EXECUTION_ID: "arn:x", STATE: "S", META: [{"source": "s", "detailType": "d", "function": "f"}] });
         let envelope: Envelope = serde_json::from_value(detail.clone()).unwrap();
-        assert_eq!((envelope.task_token.clone(), envelope.meta[0].time.clone()), (None, None));
+        assert_eq!(
+            (envelope.task_token.clone(), envelope.meta[0].time.clone()),
+            (None, None)
+        );
         assert_eq!(serde_json::to_value(&envelope).unwrap()["taskToken"], Value::Null);
     }
 

@@ -106,8 +106,14 @@ impl<'a> WorkflowNames<'a> {
     pub fn function(&self, listener: &ListenerSpec) -> String {
         match &listener.function_arn {
             Some(arn) => arn.rsplit(':').next().unwrap_or(arn).to_owned(),
-            None => format!("{}-{}", self.base(), listener.name),
+            None => self.own_function(&listener.name),
         }
+    }
+
+    /// The name of the function the workflow creates for the listener `listener`: a recorded
+    /// function of another name is someone else's, to unwire and never delete.
+    pub fn own_function(&self, listener: &str) -> String {
+        format!("{}-{listener}", self.base())
     }
 
     pub fn rule(&self, rule: WorkflowRule) -> String {
@@ -115,7 +121,12 @@ impl<'a> WorkflowNames<'a> {
     }
 
     pub fn listener_rule(&self, listener: &ListenerSpec) -> String {
-        fit(&format!("{}-on-{}", self.base(), listener.name), MAX_ROLE_OR_RULE_LEN)
+        self.listener_rule_of(&listener.name)
+    }
+
+    /// The rule of the listener named `listener`, which may no longer be configured.
+    pub fn listener_rule_of(&self, listener: &str) -> String {
+        fit(&format!("{}-on-{listener}", self.base()), MAX_ROLE_OR_RULE_LEN)
     }
 
     /// `eventdriven-<name>-<account>`: bucket names are global.
@@ -187,6 +198,10 @@ impl<'a> WorkflowNames<'a> {
 
     pub fn listener_rule_arn(&self, listener: &ListenerSpec) -> String {
         self.rule_arn_of(&self.listener_rule(listener))
+    }
+
+    pub fn listener_rule_arn_of(&self, listener: &str) -> String {
+        self.rule_arn_of(&self.listener_rule_of(listener))
     }
 
     pub fn bucket_arn(&self) -> String {

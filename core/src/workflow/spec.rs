@@ -629,7 +629,9 @@ mod tests {
             }
         });
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].starts_with(r#"listener["ledger"].function_arn: must be an unqualified Lambda function ARN"#));
+        assert!(
+            errors[0].starts_with(r#"listener["ledger"].function_arn: must be an unqualified Lambda function ARN"#)
+        );
         let errors = failing(&|l| {
             if l.name == "approve" {
                 l.image = None;

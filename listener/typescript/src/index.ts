@@ -22,7 +22,8 @@
  *
  * A side-effect listener's events carry no task token: there the handler's return value is the
  * function's response (`finish(result)` responds `result`), errors propagate (a returned `fail`
- * is thrown as a `TaskFailed`, whose `name` is the error), and no answer is ever put.
+ * is thrown as a `TaskFailed`, whose `name` is the error), and no task answer is ever put; it may
+ * still `forward` one of its `emits`, without a token.
  *
  * The EventBridge client (`@aws-sdk/client-eventbridge`, which the Lambda Node.js runtime
  * includes) is loaded and made once, when the first answer is put; it honours
@@ -132,8 +133,8 @@ export class TaskFailed extends Error {
   override cause: string;
 
   constructor(error: string, cause = "") {
-    super(cause || error);
-    this.name = error;
+    super(cause || error || LISTENER_ERROR);
+    this.name = error || LISTENER_ERROR;
     this.error = error;
     this.cause = cause;
   }
@@ -301,31 +302,39 @@ const putEntry = async (entry: PutEventsEntry): Promise<void> => {
   }
 };
 
-/** Puts a failure in place of an answer that could not be put; throws when that fails too. */
-const putFallback = async (received: Envelope, error: string, cause: string, settings: Settings): Promise<string> => {
-  const entry = entryOf(failure(received, error, cause), TASK_FAILED, settings);
+/** Puts one event; returns the error and cause of a failed task when it could not. */
+const tryPut = async (
+  envelope: Envelope,
+  detailType: string,
+  settings: Settings,
+): Promise<[error: string, cause: string] | undefined> => {
+  let entry: PutEventsEntry;
+  try {
+    entry = entryOf(envelope, detailType, settings);
+  } catch (e) {
+    // A result JSON cannot hold (a BigInt, a cycle).
+    return [errorName(e), `the ${detailType} event is not JSON: ${errorMessage(e)}`];
+  }
   const size = entrySize(entry);
   if (size > MAX_EVENT_BYTES) {
-    throw new AnswerNotPut(`${cause}; the ${TASK_FAILED} answer in its place is ${size} bytes, over the limit too`);
+    return [
+      ANSWER_TOO_LARGE,
+      `the ${detailType} event is ${size} bytes, over EventBridge's limit of ${MAX_EVENT_BYTES} bytes ` +
+        "per event (Source, DetailType and Detail): pass large results by reference, e.g. in the bucket",
+    ];
   }
   try {
     await putEntry(entry);
   } catch (e) {
-    throw new AnswerNotPut(`${cause}; then putting ${TASK_FAILED} in its place: ${errorName(e)}: ${errorMessage(e)}`);
+    const reason = e instanceof AnswerNotPut ? e.message : `${errorName(e)}: ${errorMessage(e)}`;
+    const cause = `putting the ${detailType} event on ${settings.bus}: ${reason}`;
+    console.error(cause);
+    return [PUT_EVENTS_FAILED, cause];
   }
-  return TASK_FAILED;
+  return undefined;
 };
 
-/**
- * Puts one answer; when it cannot be put, puts one failure in its place. Returns the detail type
- * put; throws `AnswerNotPut` when neither reached the bus.
- */
-const putAnswer = async (
-  received: Envelope,
-  detailType: string,
-  envelope: Envelope,
-  settings: Settings,
-): Promise<string> => {
+const requireBus = (settings: Settings): void => {
   const missing = [
     ["EVENT_BUS", settings.bus],
     ["EVENT_SOURCE", settings.source],
@@ -335,32 +344,30 @@ const putAnswer = async (
   if (missing.length > 0) {
     throw new AnswerNotPut(`the listener needs ${missing.join(" and ")} in its environment to answer its task`);
   }
-  let entry: PutEventsEntry;
-  try {
-    entry = entryOf(envelope, detailType, settings);
-  } catch (e) {
-    // A result JSON cannot hold (a BigInt, a cycle).
-    if (detailType === TASK_FAILED) throw e;
-    return putFallback(received, errorName(e), `the ${detailType} answer is not JSON: ${errorMessage(e)}`, settings);
-  }
-  const size = entrySize(entry);
-  if (size > MAX_EVENT_BYTES) {
-    const cause =
-      `the ${detailType} answer is ${size} bytes, over EventBridge's limit of ${MAX_EVENT_BYTES} bytes ` +
-      "per event (Source, DetailType and Detail): pass large results by reference, e.g. in the bucket";
-    if (detailType === TASK_FAILED) throw new AnswerNotPut(cause);
-    return putFallback(received, ANSWER_TOO_LARGE, cause, settings);
-  }
-  try {
-    await putEntry(entry);
-  } catch (e) {
-    const reason = e instanceof AnswerNotPut ? e.message : `${errorName(e)}: ${errorMessage(e)}`;
-    const cause = `putting the ${detailType} answer on ${settings.bus}: ${reason}`;
-    console.error(cause);
-    return putFallback(received, PUT_EVENTS_FAILED, cause, settings);
-  }
-  return detailType;
 };
+
+/**
+ * Puts a task's answer; when it cannot be put, puts one failure in its place. Returns the detail
+ * type put; throws `AnswerNotPut` when neither reached the bus.
+ */
+const putAnswer = async (
+  received: Envelope,
+  detailType: string,
+  envelope: Envelope,
+  settings: Settings,
+): Promise<string> => {
+  requireBus(settings);
+  const failed = await tryPut(envelope, detailType, settings);
+  if (failed === undefined) return detailType;
+  const [error, cause] = failed;
+  const again = await tryPut(failure(received, error, cause), TASK_FAILED, settings);
+  if (again !== undefined) throw new AnswerNotPut(`${cause}; then, in its place, ${again[1]}`);
+  return TASK_FAILED;
+};
+
+const refusal = (settings: Settings, detailType: string): string =>
+  `${settings.function} may not emit ${JSON.stringify(detailType)}; ` +
+  `its emits are ${JSON.stringify(settings.emits).replaceAll('","', '", "')}`;
 
 const isAnswer = (value: unknown): value is Answer =>
   typeof value === "object" &&
@@ -368,8 +375,34 @@ const isAnswer = (value: unknown): value is Answer =>
   ["finish", "forward", "fail"].includes((value as { kind?: unknown }).kind as string);
 
 /**
- * Runs `handle` on one EventBridge event and answers its task: what `listener` wraps. The
- * environment is `process.env` unless given.
+ * Runs a side effect: what it returns is the function's response, what it throws propagates, and
+ * it answers no task. It may forward one of its `emits` (without a token).
+ */
+const sideEffect = async (handle: Handle, incoming: ListenerEvent, settings: Settings): Promise<unknown> => {
+  const returned = await handle(incoming);
+  if (!isAnswer(returned)) return returned;
+  switch (returned.kind) {
+    case "finish":
+      return returned.result;
+    case "fail":
+      throw new TaskFailed(returned.error || LISTENER_ERROR, returned.cause);
+    case "forward": {
+      if (!settings.emits.includes(returned.detailType)) {
+        throw new TaskFailed(LISTENER_ERROR, refusal(settings, returned.detailType));
+      }
+      requireBus(settings);
+      const envelope = envelopeFor(incoming.envelope, { input: returned.input });
+      const failed = await tryPut(envelope, returned.detailType, settings);
+      if (failed !== undefined) throw new TaskFailed(...failed);
+      return { put: returned.detailType } satisfies Put;
+    }
+  }
+};
+
+/**
+ * Runs `handle` on one EventBridge event and answers its task: what `listener` wraps. Resolves to
+ * `{ put: <detail type put, or null> }` for a task, the handler's response for a side effect.
+ * The environment is `process.env` unless given.
  */
 export const handleEvent = async (
   handle: Handle,
@@ -379,21 +412,7 @@ export const handleEvent = async (
 ): Promise<unknown> => {
   const settings = settingsOf(env);
   const incoming = incomingOf(event, settings, context);
-  if (incoming.isSideEffect) {
-    const returned = await handle(incoming);
-    if (!isAnswer(returned)) return returned;
-    switch (returned.kind) {
-      case "finish":
-        return returned.result;
-      case "fail":
-        throw new TaskFailed(returned.error || LISTENER_ERROR, returned.cause);
-      case "forward":
-        throw new TypeError(
-          "a side effect cannot forward (its event carries no task token to pass on), " +
-            `yet it returned forward(${JSON.stringify(returned.detailType)}, ...)`,
-        );
-    }
-  }
+  if (incoming.isSideEffect) return sideEffect(handle, incoming, settings);
   const received = incoming.envelope;
   let answer: Answer;
   try {
@@ -419,14 +438,14 @@ export const handleEvent = async (
       put = await putAnswer(received, TASK_FINISHED, envelopeFor(received, { result: answer.result ?? null }), settings);
       break;
     case "forward":
-      if (!settings.emits.includes(answer.detailType)) {
-        const cause =
-          `${settings.function} may not emit ${JSON.stringify(answer.detailType)}; ` +
-          `its emits are ${JSON.stringify(settings.emits).replaceAll('","', '", "')}`;
-        put = await putAnswer(received, TASK_FAILED, failure(received, LISTENER_ERROR, cause), settings);
-      } else {
-        put = await putAnswer(received, answer.detailType, envelopeFor(received, { input: answer.input }), settings);
-      }
+      put = settings.emits.includes(answer.detailType)
+        ? await putAnswer(received, answer.detailType, envelopeFor(received, { input: answer.input }), settings)
+        : await putAnswer(
+            received,
+            TASK_FAILED,
+            failure(received, LISTENER_ERROR, refusal(settings, answer.detailType)),
+            settings,
+          );
       break;
     case "fail":
       put = await putAnswer(received, TASK_FAILED, failure(received, answer.error || LISTENER_ERROR, answer.cause ?? ""), settings);

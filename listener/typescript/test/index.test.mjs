@@ -247,7 +247,7 @@ describe("the listener helper", () => {
     assert.equal(second.DetailType, "task.failed");
     const detail = client.details()[1];
     assert.equal(detail.error, "eventdriven.PutEventsFailed");
-    assert.equal(detail.cause, "putting the task.finished answer on orders-bus: NetworkingError: endpoint unreachable");
+    assert.equal(detail.cause, "putting the task.finished event on orders-bus: NetworkingError: endpoint unreachable");
     assert.equal(detail.taskToken, "token-1");
   });
 
@@ -258,7 +258,7 @@ describe("the listener helper", () => {
     assert.equal(detail.error, "eventdriven.PutEventsFailed");
     assert.equal(
       detail.cause,
-      "putting the order.priced answer on orders-bus: EventBridge refused the order.priced event: InternalFailure: try again",
+      "putting the order.priced event on orders-bus: EventBridge refused the order.priced event: InternalFailure: try again",
     );
   });
 
@@ -305,10 +305,32 @@ describe("the listener helper", () => {
     assert.equal(client.calls.length, 0);
   });
 
-  it("responds a side effect's finish with its result, and refuses its forward", async () => {
+  it("responds a side effect's finish with its result", async () => {
     assert.deepEqual(await listener(() => finish({ ok: 1 }))(event({ token: null }), {}), { ok: 1 });
-    await assert.rejects(listener(() => forward("order.priced", {}))(event({ token: null }), {}), TypeError);
     assert.equal(client.calls.length, 0);
+  });
+
+  it("lets a side effect forward what it emits, without a token", async () => {
+    const audited = await listener(() => forward("order.audited", { id: "o-1" }))(event({ token: null }), {});
+    assert.deepEqual(audited, { put: "order.audited" });
+    const [entry, detail] = onlyPut();
+    assert.equal(entry.DetailType, "order.audited");
+    assert.equal("taskToken" in detail, false);
+    assert.deepEqual([detail.input, detail.meta.at(-1).detailType], [{ id: "o-1" }, "order.audited"]);
+    await assert.rejects(listener(() => forward("order.shipped", {}))(event({ token: null }), {}), {
+      name: "ListenerError",
+    });
+    await assert.rejects(listener(() => forward("order.audited", "x".repeat(300000)))(event({ token: null }), {}), {
+      name: "eventdriven.AnswerTooLarge",
+    });
+    assert.equal(client.calls.length, 1);
+  });
+
+  it("puts a failure too large again as eventdriven.AnswerTooLarge", async () => {
+    const big = { order: { id: "o-1", note: "n".repeat(240000) } };
+    await listener(() => fail("Refused", "c".repeat(30000)))(event({ input: big }), {});
+    const [, detail] = onlyPut();
+    assert.equal(detail.error, "eventdriven.AnswerTooLarge");
   });
 
   it("runs a side effect without a bus in its environment", async () => {

@@ -1,10 +1,16 @@
-//! Lambda functions from container images, in a VPC or outside any, and the log groups they
-//! write to (created first, with a retention, so Lambda does not create them without one).
+//! Lambda functions from container images or zip packages, in a VPC or outside any, the log
+//! groups they write to (created first, with a retention, so Lambda does not create them without
+//! one), who may invoke them, and where their asynchronous invocations' results go.
 
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_lambda::client::Waiters;
-use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, ImageConfig, PackageType, VpcConfig};
+use aws_sdk_lambda::types::{
+    Architecture, DestinationConfig, Environment, FunctionCode, ImageConfig, OnFailure, OnSuccess, PackageType,
+    Runtime, VpcConfig,
+};
+use base64::Engine;
+use sha2::{Digest, Sha256};
 
 use crate::aws::{
     AwsClients, AwsError, Tags, WAITER_LIMIT, found, ignore_not_found, retry_while_role_propagates, sync_tags,
@@ -33,6 +39,36 @@ pub struct FunctionSettings<'a> {
     pub memory_mb: i32,
     /// Arguments to the image's entrypoint (its `CMD`); empty keeps the image's own.
     pub command: &'a [String],
+    /// A zip package to run instead of the image.
+    pub zip: Option<&'a ZipCode>,
+}
+
+/// A zip package's code, and what runs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZipCode {
+    pub bytes: Vec<u8>,
+    /// Base64 of the bytes' SHA-256, as Lambda reports a function's `CodeSha256`.
+    pub sha256: String,
+    pub runtime: String,
+    pub handler: String,
+}
+
+impl ZipCode {
+    /// Reads the package at `path` (relative to Terraform's working directory).
+    pub fn read(path: &str, runtime: &str, handler: &str) -> Result<Self, AwsError> {
+        let bytes = std::fs::read(path).map_err(|e| AwsError::other(format!("reading the zip package {path}: {e}")))?;
+        Ok(Self {
+            sha256: code_sha256(&bytes),
+            bytes,
+            runtime: runtime.to_owned(),
+            handler: handler.to_owned(),
+        })
+    }
+}
+
+/// Base64 of the SHA-256 of `bytes`: Lambda's `CodeSha256`, Terraform's `filebase64sha256`.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
 }
 
 /// Lambda rejects a role it cannot assume yet (fresh from IAM) with this code.
@@ -67,16 +103,22 @@ fn image_config(settings: &FunctionSettings<'_>) -> Option<ImageConfig> {
 pub async fn create(aws: &AwsClients, settings: &FunctionSettings<'_>, tags: &Tags) -> Result<String, AwsError> {
     let tags: HashMap<String, String> = tags.clone().into_iter().collect();
     let out = retry_while_role_propagates(role_not_ready, || async {
-        let request = aws
-            .lambda
-            .create_function()
-            .function_name(settings.name)
-            .package_type(PackageType::Image)
-            .code(FunctionCode::builder().image_uri(settings.image_uri).build())
+        let request = aws.lambda.create_function().function_name(settings.name);
+        let request = match settings.zip {
+            None => request
+                .package_type(PackageType::Image)
+                .code(FunctionCode::builder().image_uri(settings.image_uri).build())
+                .set_image_config(image_config(settings)),
+            Some(zip) => request
+                .package_type(PackageType::Zip)
+                .code(FunctionCode::builder().zip_file(zip.bytes.clone().into()).build())
+                .runtime(Runtime::from(zip.runtime.as_str()))
+                .handler(&zip.handler),
+        };
+        let request = request
             .architectures(Architecture::from(settings.architecture))
             .role(settings.role_arn)
             .set_vpc_config(vpc_config(settings))
-            .set_image_config(image_config(settings))
             .environment(environment(settings.environment))
             .timeout(settings.timeout_seconds)
             .memory_size(settings.memory_mb)
@@ -116,6 +158,8 @@ pub struct FunctionInfo {
     pub memory_mb: Option<i32>,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
+    /// A zip package's code hash, runtime and handler; `None` for an image.
+    pub zip: Option<(String, String, String)>,
 }
 
 /// What of a live function differs from the settings it should have; each owner updates what
@@ -129,18 +173,32 @@ pub struct Drift {
     pub command: bool,
     pub timeout: bool,
     pub memory: bool,
+    /// An image where a zip package is wanted, or the reverse: Lambda cannot change it in place.
+    pub package_type: bool,
+    /// The zip package's code.
+    pub code: bool,
+    /// The zip package's runtime or handler.
+    pub runtime: bool,
 }
 
 impl FunctionInfo {
     pub fn drift(&self, wanted: &FunctionSettings<'_>) -> Drift {
         // Endpoints that report no architecture run the default one.
         let architecture = self.architecture.as_deref().unwrap_or(DEFAULT_ARCHITECTURE);
+        let live_zip = self.zip.as_ref();
         Drift {
-            image: self.image_uri.as_deref() != Some(wanted.image_uri),
+            package_type: live_zip.is_some() != wanted.zip.is_some(),
+            code: wanted
+                .zip
+                .is_some_and(|zip| live_zip.is_some_and(|(sha, ..)| *sha != zip.sha256)),
+            runtime: wanted.zip.is_some_and(|zip| {
+                live_zip.is_some_and(|(_, runtime, handler)| *runtime != zip.runtime || *handler != zip.handler)
+            }),
+            image: wanted.zip.is_none() && self.image_uri.as_deref() != Some(wanted.image_uri),
             architecture: architecture != wanted.architecture,
             environment: self.environment != *wanted.environment,
             vpc: self.subnet_ids != wanted.subnet_ids || self.security_group_ids != wanted.security_group_ids,
-            command: self.command != wanted.command,
+            command: wanted.zip.is_none() && self.command != wanted.command,
             timeout: self.timeout_seconds != Some(wanted.timeout_seconds),
             memory: self.memory_mb != Some(wanted.memory_mb),
         }
@@ -194,7 +252,28 @@ pub async fn read(aws: &AwsClients, name: &str) -> Result<Option<FunctionInfo>, 
             .and_then(|c| c.vpc_config())
             .map(|v| v.security_group_ids().to_vec())
             .unwrap_or_default(),
+        zip: configuration
+            .filter(|c| c.package_type() == Some(&PackageType::Zip))
+            .map(|c| {
+                (
+                    c.code_sha256().unwrap_or_default().to_owned(),
+                    c.runtime().map(|r| r.as_str().to_owned()).unwrap_or_default(),
+                    c.handler().unwrap_or_default().to_owned(),
+                )
+            }),
     }))
+}
+
+/// Replaces a zip function's code.
+pub async fn update_zip(aws: &AwsClients, name: &str, zip: &ZipCode, architecture: &str) -> Result<(), AwsError> {
+    aws.lambda
+        .update_function_code()
+        .function_name(name)
+        .zip_file(zip.bytes.clone().into())
+        .architectures(Architecture::from(architecture))
+        .send()
+        .await?;
+    wait_updated(aws, name).await
 }
 
 /// Points the function at a new image, built for `architecture`.
@@ -244,18 +323,70 @@ pub async fn update_vpc(
     wait_updated(aws, name).await
 }
 
-/// Re-applies what a function's configuration holds: environment, timeout, memory, command.
+/// Re-applies what a function's configuration holds: environment, timeout, memory, and the
+/// image's command or the zip package's runtime and handler.
 pub async fn update_configuration(aws: &AwsClients, settings: &FunctionSettings<'_>) -> Result<(), AwsError> {
-    aws.lambda
+    let request = aws
+        .lambda
         .update_function_configuration()
         .function_name(settings.name)
         .environment(environment(settings.environment))
         .timeout(settings.timeout_seconds)
-        .memory_size(settings.memory_mb)
-        .image_config(image_config(settings).unwrap_or_else(|| ImageConfig::builder().build()))
+        .memory_size(settings.memory_mb);
+    let request = match settings.zip {
+        None => request.image_config(image_config(settings).unwrap_or_else(|| ImageConfig::builder().build())),
+        Some(zip) => request
+            .runtime(Runtime::from(zip.runtime.as_str()))
+            .handler(&zip.handler),
+    };
+    request.send().await?;
+    wait_updated(aws, settings.name).await
+}
+
+/// Where the results of the function's asynchronous invocations go (both to `bus_arn`: failures
+/// always, successes when `on_success`), with no retry, so a failure is reported at once.
+pub async fn put_invocation_results(
+    aws: &AwsClients,
+    name: &str,
+    bus_arn: &str,
+    on_success: bool,
+) -> Result<(), AwsError> {
+    let destinations = DestinationConfig::builder()
+        .on_failure(OnFailure::builder().destination(bus_arn).build())
+        .set_on_success(on_success.then(|| OnSuccess::builder().destination(bus_arn).build()))
+        .build();
+    aws.lambda
+        .put_function_event_invoke_config()
+        .function_name(name)
+        .maximum_retry_attempts(0)
+        .destination_config(destinations)
         .send()
         .await?;
-    wait_updated(aws, settings.name).await
+    Ok(())
+}
+
+/// Removes what [`put_invocation_results`] set; already gone is fine.
+pub async fn delete_invocation_results(aws: &AwsClients, name: &str) -> Result<(), AwsError> {
+    let out = aws
+        .lambda
+        .delete_function_event_invoke_config()
+        .function_name(name)
+        .send()
+        .await;
+    ignore_not_found(out.map(drop).map_err(Into::into))
+}
+
+/// Takes back what [`allow_rule`] granted; already gone is fine.
+pub async fn disallow_rule(aws: &AwsClients, name: &str, rule_arn: &str) -> Result<(), AwsError> {
+    let statement_id = rule_arn.rsplit('/').next().unwrap_or(rule_arn);
+    let out = aws
+        .lambda
+        .remove_permission()
+        .function_name(name)
+        .statement_id(statement_id)
+        .send()
+        .await;
+    ignore_not_found(out.map(drop).map_err(Into::into))
 }
 
 /// Lets EventBridge invoke the function for the rule `rule_arn` only; already allowed is fine.
@@ -346,6 +477,7 @@ mod tests {
             timeout_seconds: 30,
             memory_mb: 256,
             command: &[],
+            zip: None,
         }
     }
 
@@ -361,6 +493,9 @@ mod tests {
             memory_mb: Some(settings.memory_mb),
             subnet_ids: settings.subnet_ids.to_vec(),
             security_group_ids: settings.security_group_ids.to_vec(),
+            zip: settings
+                .zip
+                .map(|z| (z.sha256.clone(), z.runtime.clone(), z.handler.clone())),
         }
     }
 
@@ -387,6 +522,41 @@ mod tests {
             differs(&mut expected);
             assert_eq!(function.drift(&settings), expected, "{function:?}");
         }
+    }
+
+    #[test]
+    fn a_zip_package_drifts_on_its_code_and_runtime_and_never_on_an_image() {
+        let environment = BTreeMap::new();
+        let zip = ZipCode {
+            bytes: b"PK".to_vec(),
+            sha256: code_sha256(b"PK"),
+            runtime: "python3.12".into(),
+            handler: "app.handler".into(),
+        };
+        let settings = FunctionSettings {
+            zip: Some(&zip),
+            ..wanted(&environment)
+        };
+        let mut function = live(&settings);
+        function.image_uri = None;
+        assert_eq!(function.drift(&settings), Drift::default());
+        function.zip.as_mut().unwrap().0 = code_sha256(b"PK2");
+        assert_eq!(
+            function.drift(&settings),
+            Drift {
+                code: true,
+                ..Drift::default()
+            }
+        );
+        function.zip.as_mut().unwrap().2 = "app.main".into();
+        assert!(function.drift(&settings).runtime);
+        assert!(live(&wanted(&environment)).drift(&settings).package_type);
+    }
+
+    #[test]
+    fn the_code_hash_is_lambdas() {
+        // `printf '' | openssl dgst -sha256 -binary | base64`
+        assert_eq!(code_sha256(b""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
     }
 
     #[test]

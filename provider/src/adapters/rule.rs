@@ -1,7 +1,7 @@
 //! EventBridge rules with one target each (a state machine, a function or a log group), on the
 //! default bus or a named one.
 
-use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+use aws_sdk_eventbridge::types::{InputTransformer, RuleState, Tag, Target};
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, sync_tags};
 
@@ -25,6 +25,24 @@ pub struct RuleSettings {
     pub role_arn: Option<String>,
     /// Selects what of the event the target receives; the whole event when `None`.
     pub input_path: Option<&'static str>,
+    /// Rebuilds what the target receives from parts of the event: (name, path) pairs and the
+    /// template they are put into.
+    pub input_transformer: Option<(Vec<(&'static str, &'static str)>, String)>,
+}
+
+fn input_transformer(rule: &RuleSettings) -> Result<Option<InputTransformer>, AwsError> {
+    let Some((paths, template)) = &rule.input_transformer else {
+        return Ok(None);
+    };
+    let paths = paths
+        .iter()
+        .map(|(name, path)| ((*name).to_owned(), (*path).to_owned()));
+    Ok(Some(
+        InputTransformer::builder()
+            .set_input_paths_map(Some(paths.collect()))
+            .input_template(template)
+            .build()?,
+    ))
 }
 
 /// The target's id within its rule, after the kind of target: one target per rule.
@@ -53,6 +71,7 @@ pub async fn put(aws: &AwsClients, rule: &RuleSettings, tags: &Tags) -> Result<(
         .arn(&rule.target_arn)
         .set_role_arn(rule.role_arn.clone())
         .set_input_path(rule.input_path.map(str::to_owned))
+        .set_input_transformer(input_transformer(rule)?)
         .build()?;
     let out = retry_while_role_propagates(
         |err| err.has_code("AccessDeniedException"),

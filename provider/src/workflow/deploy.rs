@@ -51,6 +51,7 @@ fn order<'a>(listeners: impl IntoIterator<Item = &'a String>) -> Children {
         Box::new(state_machine::WorkflowMachine::Main) as Box<dyn Child<Workflow>>,
         Box::new(state_machine::WorkflowMachine::Finisher),
         Box::new(rule::WorkflowRuleChild(WorkflowRule::Finisher)),
+        Box::new(rule::WorkflowRuleChild(WorkflowRule::Results)),
         Box::new(rule::WorkflowRuleChild(WorkflowRule::Trail)),
         Box::new(rule::WorkflowRuleChild(WorkflowRule::Start)),
     ]);
@@ -123,8 +124,11 @@ pub async fn update(
     let scope = scope_of(aws.clone(), spec.clone(), force_destroy).await?;
     let mut unwanted: Children = Vec::new();
     for name in recorded_listeners(children) {
-        if !spec.listeners.iter().any(|l| l.name == name) {
-            unwanted.extend(listener_children(&name));
+        match spec.listeners.iter().find(|l| l.name == name) {
+            None => unwanted.extend(listener_children(&name)),
+            // An existing function runs as its own role: one the workflow made goes.
+            Some(listener) if !listener.creates_function() => unwanted.push(Box::new(role::ListenerRole(name))),
+            Some(_) => {}
         }
     }
     if spec.trail.is_none() {

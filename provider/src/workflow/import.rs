@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use eventdriven_core::spec::{Architecture, PREFIX};
 use eventdriven_core::workflow::definition::embedded_workflow;
-use eventdriven_core::workflow::environment::EMITS;
+use eventdriven_core::workflow::environment::{BUCKET, EMITS, EVENT_BUS, EVENT_SOURCE};
 use eventdriven_core::workflow::naming::{WorkflowNames, WorkflowRule};
-use eventdriven_core::workflow::spec::{ListenerSpec, TrailSpec, WorkflowSpec};
+use eventdriven_core::workflow::spec::{ListenerSpec, TrailSpec, WorkflowSpec, ZipPackage};
 use tf_provider::value::Value;
 
 use crate::adapters::{bucket, function, log_group, role, rule, state_machine};
@@ -86,6 +86,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<WorkflowState, F
         start_rule_name: Some(start_rule),
         finisher_rule_name: Some(names.rule(WorkflowRule::Finisher)),
         trail_rule_name: Some(names.rule(WorkflowRule::Trail)),
+        results_rule_name: Some(names.rule(WorkflowRule::Results)),
         definition: Some(machine.definition),
         finisher_definition: None,
         listeners: spec
@@ -158,6 +159,19 @@ async fn import_listeners(
             .map(|e| e.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
             .unwrap_or_default();
         listener.image = live.image_uri;
+        // A zip package's runtime and handler; its file is the configuration's to name.
+        listener.package = live.zip.map(|(sha256, runtime, handler)| ZipPackage {
+            filename: String::new(),
+            runtime,
+            handler,
+            source_code_hash: sha256,
+        });
+        listener.environment = live
+            .environment
+            .iter()
+            .filter(|(name, _)| ![EVENT_BUS, EVENT_SOURCE, EMITS, BUCKET].contains(&name.as_str()))
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
         listener.timeout_seconds = live.timeout_seconds.map_or(listener.timeout_seconds, i64::from);
         listener.memory_size = live.memory_mb.map_or(listener.memory_size, i64::from);
         if let Some(architecture) = live.architecture {
@@ -246,6 +260,13 @@ fn state_of(spec: &WorkflowSpec) -> WorkflowState {
                         detail_types: listed(&l.detail_types),
                         command: listed(&l.command),
                         image: l.image.as_deref().map_or(Value::Null, text),
+                        runtime: l.package.as_ref().map_or(Value::Null, |p| text(&p.runtime)),
+                        handler: l.package.as_ref().map_or(Value::Null, |p| text(&p.handler)),
+                        environment: if l.environment.is_empty() {
+                            Value::Null
+                        } else {
+                            Value::Value(l.environment.iter().map(|(k, v)| (k.clone(), text(v))).collect())
+                        },
                         emits: if l.emits.is_empty() {
                             Value::Null
                         } else {
@@ -262,6 +283,7 @@ fn state_of(spec: &WorkflowSpec) -> WorkflowState {
                         } else {
                             Value::Value(l.memory_size)
                         },
+                        ..Default::default()
                     })
                 })
                 .collect(),

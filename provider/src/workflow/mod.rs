@@ -14,32 +14,67 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use eventdriven_core::spec::SpecError;
 use eventdriven_core::workflow::definition::{finisher_definition, main_definition};
+use eventdriven_core::workflow::iam::existing_function_policy;
 use eventdriven_core::workflow::naming::WorkflowNames;
 use eventdriven_core::workflow::spec;
 use tf_provider::schema::NestedBlock;
 use tf_provider::value::Value;
 
 use crate::aws::{AwsClients, AwsError, Tags};
-use crate::cluster;
 use crate::lifecycle::Failure;
+use crate::resource::StringMap;
 use crate::resource::attributes::AttributeRow;
 use crate::resource::{Common, ResourceKind};
+use crate::{adapters, cluster};
 use plan::Workflow;
 use state::{WorkflowChildren, WorkflowState};
 
-/// Renders both definitions into the planned state, when every argument is known.
+/// Renders both definitions and the existing functions' policies into the planned state, and
+/// records the zip listeners' code hashes, when every argument is known.
 async fn plan_definitions(aws: &AwsClients, state: &mut WorkflowState) -> Result<(), AwsError> {
     if !state.fully_known() {
         state.definition = Value::Unknown;
         state.finisher_definition = Value::Unknown;
+        state.listener_policies = Value::Unknown;
+        state.listener_code_hashes = Value::Unknown;
         return Ok(());
     }
+    state.listener_code_hashes = code_hashes(state)?;
     let context = cluster::aws_context(aws).await?;
     let spec = state.spec();
     let names = WorkflowNames::new(&spec, &context);
     state.definition = Value::Value(main_definition(&names).to_string());
     state.finisher_definition = Value::Value(finisher_definition(&names).to_string());
+    let policies = spec.listeners.iter().filter(|l| !l.creates_function()).map(|l| {
+        (
+            l.name.clone(),
+            Value::Value(existing_function_policy(&names, l).to_string()),
+        )
+    });
+    state.listener_policies = Value::Value(policies.collect());
     Ok(())
+}
+
+/// Each zip listener's `source_code_hash`, or its file's hash: a missing file fails the plan,
+/// naming the listener and the file.
+fn code_hashes(state: &WorkflowState) -> Result<StringMap, AwsError> {
+    let mut hashes = std::collections::BTreeMap::new();
+    for block in state.listener.as_ref_option().into_iter().flatten() {
+        let Some(block) = block.as_ref_option() else { continue };
+        let (Some(name), Some(filename)) = (block.name.as_ref_option(), block.filename.as_ref_option()) else {
+            continue;
+        };
+        let hash = match block.source_code_hash.as_ref_option() {
+            Some(hash) => hash.clone(),
+            None => {
+                let bytes = std::fs::read(filename)
+                    .map_err(|e| AwsError::other(format!("listener[{name:?}].filename: reading {filename}: {e}")))?;
+                adapters::function::code_sha256(&bytes)
+            }
+        };
+        hashes.insert(name.clone(), Value::Value(hash));
+    }
+    Ok(Value::Value(hashes))
 }
 
 fn force_destroy(state: &WorkflowState) -> bool {
@@ -76,7 +111,9 @@ impl ResourceKind for Workflow {
         if !config.fully_known() {
             return Vec::new();
         }
-        spec::validate(&config.spec()).err().unwrap_or_default()
+        let mut errors = config.listener_architecture_errors();
+        errors.extend(spec::validate(&config.spec()).err().unwrap_or_default());
+        errors
     }
 
     fn apply_defaults(state: &mut WorkflowState) {

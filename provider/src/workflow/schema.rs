@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use tf_provider::schema::{Attribute, AttributeConstraint, Block, Description, NestedBlock};
 
-use crate::resource::attributes::{number, string, strings};
+use crate::resource::attributes::{boolean, number, string, string_map, strings};
 use AttributeConstraint::{Optional, OptionalComputed, Required};
 
 fn block(description: &str, attributes: Vec<(&str, Attribute)>) -> Block {
@@ -56,7 +56,7 @@ pub fn blocks() -> HashMap<String, NestedBlock> {
         ],
     );
     let listener = block(
-        "A Lambda function (container image) behind a rule on some detail types.",
+        "A Lambda function behind a rule on some detail types: an image with a `command`, a zip package (`filename`, `runtime`, `handler`) the workflow creates a function from, or an existing function (`function_arn`) it only wires. See docs/listener-protocol.md.",
         vec![
             ("name", string(Required, "Listener name (at most 20 characters).")),
             (
@@ -66,13 +66,69 @@ pub fn blocks() -> HashMap<String, NestedBlock> {
             (
                 "command",
                 strings(
-                    Required,
-                    "Arguments to the image's entrypoint, e.g. `[\"cookie-report\", \"get-multiple\"]`.",
+                    Optional,
+                    "An image listener: arguments to the image's entrypoint, e.g. `[\"cookie-report\", \"get-multiple\"]`.",
                 ),
             ),
             (
                 "image",
-                string(Optional, "Container image URI instead of `handler_image`."),
+                string(
+                    Optional,
+                    "An image listener: container image URI instead of `handler_image`.",
+                ),
+            ),
+            (
+                "filename",
+                string(
+                    Optional,
+                    "A zip listener: the package, relative to the working directory; a new file (a new hash) updates the function's code.",
+                ),
+            ),
+            (
+                "runtime",
+                string(
+                    Optional,
+                    "A zip listener: the Lambda managed runtime, e.g. `python3.12` or `nodejs20.x` (both run locally under `local-cloud`).",
+                ),
+            ),
+            (
+                "handler",
+                string(Optional, "A zip listener: the handler, e.g. `app.handler`."),
+            ),
+            (
+                "source_code_hash",
+                string(
+                    Optional,
+                    "A zip listener: the hash that triggers a code update, e.g. `filebase64sha256(\"build/enrich.zip\")`; default: the file's own.",
+                ),
+            ),
+            (
+                "function_arn",
+                string(
+                    Optional,
+                    "An existing function (unqualified ARN): the workflow adds its rule, the rule's permission to invoke it and where its results go, and never edits its code or role; attach `listener_policies[name]` to its role.",
+                ),
+            ),
+            (
+                "side_effect",
+                boolean(
+                    Optional,
+                    "Receives the events without their task token: it can neither answer nor fail a task; its success is put as `<detail type>.done`, its failure as `side_effect.failed`, and the run goes on. Default `false`.",
+                ),
+            ),
+            (
+                "environment",
+                string_map(
+                    Optional,
+                    "Environment variables of a function the workflow creates, besides `EVENT_BUS`, `EVENT_SOURCE`, `EMITS` and `BUCKET`.",
+                ),
+            ),
+            (
+                "architecture",
+                string(
+                    Optional,
+                    "`x86_64` or `arm64` for a function the workflow creates; default: the workflow's `architecture`.",
+                ),
             ),
             (
                 "emits",

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use eventdriven_core::spec::Architecture;
-use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec};
+use eventdriven_core::workflow::spec::{ListenerSpec, TaskSpec, TrailSpec, WorkflowSpec, ZipPackage};
 use serde::{Deserialize, Serialize};
 use tf_provider::value::Value;
 
@@ -32,6 +32,22 @@ pub struct ListenerBlock {
     pub detail_types: StringList,
     pub command: StringList,
     pub image: Value<String>,
+    #[serde(default)]
+    pub filename: Value<String>,
+    #[serde(default)]
+    pub runtime: Value<String>,
+    #[serde(default)]
+    pub handler: Value<String>,
+    #[serde(default)]
+    pub source_code_hash: Value<String>,
+    #[serde(default)]
+    pub function_arn: Value<String>,
+    #[serde(default)]
+    pub side_effect: Value<bool>,
+    #[serde(default)]
+    pub environment: StringMap,
+    #[serde(default)]
+    pub architecture: Value<String>,
     pub emits: StringList,
     pub bucket_prefix: Value<String>,
     pub timeout_seconds: Value<i64>,
@@ -52,7 +68,7 @@ attribute_table! {
         event_source: Value<String> = string(OptionalComputed, "The `source` of every event of this workflow. Default: `name`.");
         event_bus: Value<String> = string(OptionalComputed, "The event bus every event and rule lives on. Default `default`."), replaces;
         start_detail_type: Value<String> = string(OptionalComputed, "The detail type of the event (with `event_source`) that starts a run; its detail is the run's input. Default `start`.");
-        handler_image: Value<String> = string(Required, "Container image URI of the listeners, unless a listener names its own `image`.");
+        handler_image: Value<String> = string(Optional, "Container image URI of the listeners with a `command`, unless a listener names its own `image`.");
         architecture [one_of Architecture::NAMES]: Value<String> = string(OptionalComputed, "CPU architecture of the listener images: `x86_64` (default) or `arm64`.");
         bucket: Value<bool> = boolean(OptionalComputed, "Whether the workflow has a bucket for intermediate results (private, encrypted, TLS only), passed to listeners as `BUCKET`. Default `false`.");
         log_retention_days: Value<i64> = number(OptionalComputed, "Days the listeners' log groups (`/aws/lambda/<function>`, created with the functions and deleted with them) keep their logs. Default 14.");
@@ -72,11 +88,14 @@ attribute_table! {
         start_rule_name: Value<String> = string(Computed, "Name of the rule starting a run.");
         finisher_rule_name: Value<String> = string(Computed, "Name of the rule passing task answers to the finisher.");
         trail_rule_name: Value<String> = string(Computed, "Name of the rule writing every event to the trail.");
+        results_rule_name: Value<String> = string(Computed, "Name of the rule passing the listeners' invocation results (Lambda's destination events) to the finisher.");
         definition: Value<String> = string(Computed, "The main state machine's definition (Amazon States Language JSON).");
         finisher_definition: Value<String> = string(Computed, "The finisher's definition (Amazon States Language JSON).");
         listener_role_arns: StringMap = string_map(Computed, "ARN of each listener's role, by listener name.");
         listener_function_arns: StringMap = string_map(Computed, "ARN of each listener's function, by listener name.");
         listener_rule_names: StringMap = string_map(Computed, "Name of each listener's rule, by listener name.");
+        listener_code_hashes: StringMap = string_map(Computed, "Base64 SHA-256 of each zip listener's package (its `source_code_hash` when set, else the file's), by listener name: a new hash updates the function's code.");
+        listener_policies: StringMap = string_map(Computed, "For each listener with `function_arn`, by listener name: the IAM policy (JSON) its function's role needs, for the function's owner to attach.");
     }
     blocks {
         task: Value<Vec<Value<TaskBlock>>>;
@@ -115,6 +134,7 @@ pub struct WorkflowChildren {
     pub start_rule_name: Option<String>,
     pub finisher_rule_name: Option<String>,
     pub trail_rule_name: Option<String>,
+    pub results_rule_name: Option<String>,
     /// The definitions as last applied.
     pub definition: Option<serde_json::Value>,
     pub finisher_definition: Option<serde_json::Value>,
@@ -135,7 +155,8 @@ macro_rules! each_child_string {
             finisher_arn,
             start_rule_name,
             finisher_rule_name,
-            trail_rule_name
+            trail_rule_name,
+            results_rule_name
         )
     };
 }
@@ -169,8 +190,10 @@ fn blocks<T: Clone>(list: &Value<Vec<Value<T>>>) -> Vec<T> {
 }
 
 impl WorkflowState {
-    /// The spec, with core's defaults for whatever is unset.
+    /// The spec, with core's defaults for whatever is unset; a zip listener's code hash is the
+    /// one `listener_code_hashes` records.
     pub fn spec(&self) -> WorkflowSpec {
+        let code_hashes = plain_map(&self.listener_code_hashes);
         let mut spec = WorkflowSpec::new(
             known(&self.name).unwrap_or_default(),
             known(&self.handler_image).unwrap_or_default(),
@@ -213,6 +236,16 @@ impl WorkflowState {
                 set(&mut listener.bucket_prefix, &block.bucket_prefix);
                 listener.timeout_seconds = known(&block.timeout_seconds).unwrap_or(listener.timeout_seconds);
                 listener.memory_size = known(&block.memory_size).unwrap_or(listener.memory_size);
+                listener.function_arn = known(&block.function_arn);
+                listener.side_effect = known(&block.side_effect).unwrap_or(false);
+                listener.environment = plain_map(&block.environment);
+                listener.architecture = known(&block.architecture).map(|a| Architecture::named(&a));
+                listener.package = known(&block.filename).map(|filename| ZipPackage {
+                    filename,
+                    runtime: known(&block.runtime).unwrap_or_default(),
+                    handler: known(&block.handler).unwrap_or_default(),
+                    source_code_hash: code_hashes.get(&listener.name).cloned().unwrap_or_default(),
+                });
                 listener
             })
             .collect();
@@ -221,6 +254,22 @@ impl WorkflowState {
         });
         spec.tags = plain_map(&self.tags);
         spec
+    }
+
+    /// A listener's `architecture` that names none (core reads any other name as the default).
+    pub fn listener_architecture_errors(&self) -> Vec<eventdriven_core::spec::SpecError> {
+        blocks(&self.listener)
+            .into_iter()
+            .filter_map(|block| {
+                let architecture = known(&block.architecture)?;
+                (!Architecture::NAMES.contains(&architecture.as_str())).then(|| eventdriven_core::spec::SpecError {
+                    attribute: eventdriven_core::config_path::ConfigPath::attribute("listener")
+                        .named(known(&block.name).unwrap_or_default().as_str())
+                        .then("architecture"),
+                    message: format!("must be one of {:?}", Architecture::NAMES),
+                })
+            })
+            .collect()
     }
 
     /// Fills unset optional arguments (and the tasks' timeouts and concurrency) with core's
@@ -280,8 +329,25 @@ impl WorkflowState {
         let listeners_known = |listeners: &Vec<Value<ListenerBlock>>| {
             listeners.iter().all(|listener| {
                 listener.as_ref_option().is_some_and(|l| {
-                    [&l.name, &l.image, &l.bucket_prefix].iter().all(|v| !v.is_unknown())
+                    [
+                        &l.name,
+                        &l.image,
+                        &l.bucket_prefix,
+                        &l.filename,
+                        &l.runtime,
+                        &l.handler,
+                        &l.source_code_hash,
+                        &l.function_arn,
+                        &l.architecture,
+                    ]
+                    .iter()
+                    .all(|v| !v.is_unknown())
                         && [&l.detail_types, &l.command, &l.emits].into_iter().all(list_known)
+                        && !l.side_effect.is_unknown()
+                        && !l.environment.is_unknown()
+                        && l.environment
+                            .as_ref_option()
+                            .is_none_or(|m| m.values().all(|v| !v.is_unknown()))
                         && !l.timeout_seconds.is_unknown()
                         && !l.memory_size.is_unknown()
                 })

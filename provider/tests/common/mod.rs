@@ -312,3 +312,45 @@ pub fn wait_for_ended(emulator: &Emulator, state_dir: &Path, count: usize, withi
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+/// `aws events put-events` with one event, as a user starts a run.
+pub fn put_event(emulator: &Emulator, source: &str, detail_type: &str, detail: &str) {
+    let entry = serde_json::json!([{ "Source": source, "DetailType": detail_type, "Detail": detail }]);
+    let status = Command::new("aws")
+        .args(["events", "put-events", "--entries", &entry.to_string()])
+        .envs(emulator.env())
+        .stdout(Stdio::null())
+        .status()
+        .expect("aws on PATH");
+    assert!(status.success(), "aws events put-events failed");
+}
+
+/// The ARN of the execution `name` of the state machine `machine`.
+pub async fn execution_arn(sdk: &aws_config::SdkConfig, machine: &str, name: &str) -> String {
+    let sfn = aws_sdk_sfn::Client::new(sdk);
+    let listed = sfn.list_executions().state_machine_arn(machine).send().await.unwrap();
+    let found = listed
+        .executions()
+        .iter()
+        .find(|e| e.name() == name)
+        .expect("the execution is on the emulator");
+    found.execution_arn().to_owned()
+}
+
+/// `eventdriven trail EXECUTION --format json`: the run's events, in order; `state_dir` is
+/// local-cloud's, where the runs it took over are recorded.
+pub fn trail(emulator: &Emulator, state_dir: &Path, execution: &str) -> Vec<Value> {
+    let output = Command::new(eventdriven())
+        .args(["trail", execution, "--endpoint", &emulator.endpoint, "--format", "json"])
+        .arg("--state-dir")
+        .arg(state_dir)
+        .envs(emulator.env())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "eventdriven trail: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}

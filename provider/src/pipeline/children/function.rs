@@ -42,6 +42,7 @@ impl ListChunksFunction {
             timeout_seconds: TIMEOUT_SECONDS,
             memory_mb: MEMORY_MB,
             command: &[],
+            zip: None,
         }
     }
 }

@@ -26,6 +26,7 @@ impl InputRule {
             target_arn: children.state_machine_arn.clone().unwrap_or_default(),
             role_arn: Some(children.events_role_arn.clone().unwrap_or_default()),
             input_path: None,
+            input_transformer: None,
         }
     }
 

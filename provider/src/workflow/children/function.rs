@@ -1,27 +1,95 @@
-//! A listener's function: the handler image with the listener's command, outside any VPC,
-//! invocable by its rule only, logging to a group with the workflow's retention.
+//! A listener's function. The workflow creates it from the handler image with the listener's
+//! command, or from a zip package on a managed runtime, outside any VPC, logging to a group with
+//! the workflow's retention; or it wires an existing function, which it never edits beyond who
+//! may invoke it and where its invocations' results go. Either way the listener's rule alone
+//! may invoke it, and its failures (a side effect's successes too) go to the workflow's bus.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use eventdriven_core::workflow::environment::listener_environment;
-use eventdriven_core::workflow::spec::ListenerSpec;
+use eventdriven_core::workflow::spec::{ListenerCode, ListenerSpec};
 
-use crate::adapters::function;
+use crate::adapters::function::{self, ZipCode};
 use crate::aws::AwsError;
 use crate::lifecycle::Child;
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
 use crate::workflow::state::WorkflowChildren;
 
-/// A workflow listener's function: the handler image with the listener's command, outside any
-/// VPC, invocable by its rule only.
 pub struct ListenerFunction(pub String);
 
 impl ListenerFunction {
-    /// The listener's recorded role, which its function runs as.
+    /// The listener's recorded role, which a function the workflow creates runs as.
     fn role(&self, children: &WorkflowChildren) -> String {
         let ids = children.listeners.get(&self.0);
         ids.and_then(|ids| ids.role_arn.clone()).unwrap_or_default()
+    }
+
+    /// Whether the function `id` (name or ARN) is the one the workflow creates for this
+    /// listener, rather than someone else's.
+    fn is_own(&self, names: &eventdriven_core::workflow::naming::WorkflowNames<'_>, id: &str) -> bool {
+        id.rsplit(':').next() == Some(names.own_function(&self.0).as_str())
+    }
+
+    async fn create(
+        &self,
+        plan: &WorkflowPlan,
+        listener: &ListenerSpec,
+        children: &mut WorkflowChildren,
+    ) -> Result<(), AwsError> {
+        // Created first, with a retention, so Lambda does not create it without one.
+        put_log_group(plan, listener).await?;
+        let zip = zip_code(plan, listener)?;
+        let (name, environment, role) = (
+            self.name(plan),
+            listener_environment(&plan.names(), listener),
+            self.role(children),
+        );
+        let settings = listener_settings(plan, listener, &name, &environment, &role, zip.as_ref());
+        let arn = function::create(&plan.aws, &settings, &plan.tags).await?;
+        *self.recorded(children) = Some(arn);
+        function::wait_active(&plan.aws, &name).await
+    }
+
+    /// Brings a function the workflow created in line with the configuration.
+    async fn update(
+        &self,
+        plan: &WorkflowPlan,
+        listener: &ListenerSpec,
+        children: &mut WorkflowChildren,
+    ) -> Result<(), AwsError> {
+        let name = self.name(plan);
+        let Some(live) = function::read(&plan.aws, &name).await? else {
+            return Ok(());
+        };
+        let zip = zip_code(plan, listener)?;
+        let (role, environment) = (self.role(children), listener_environment(&plan.names(), listener));
+        let settings = listener_settings(plan, listener, &name, &environment, &role, zip.as_ref());
+        let drift = live.drift(&settings);
+        if drift.package_type {
+            // Lambda keeps a function's package type for life: a new kind is a new function.
+            function::delete(&plan.aws, &name).await?;
+            *self.recorded(children) = None;
+            return self.create(plan, listener, children).await;
+        }
+        if drift.image {
+            function::update_image(&plan.aws, &name, settings.image_uri, settings.architecture).await?;
+        }
+        if let Some(zip) = zip.as_ref().filter(|_| drift.code || drift.architecture) {
+            function::update_zip(&plan.aws, &name, zip, settings.architecture).await?;
+        }
+        if drift.environment || drift.command || drift.timeout || drift.memory || drift.runtime {
+            function::update_configuration(&plan.aws, &settings).await?;
+        }
+        put_log_group(plan, listener).await
+    }
+}
+
+/// The listener's zip package, read from disk, for a zip listener.
+fn zip_code(plan: &WorkflowPlan, listener: &ListenerSpec) -> Result<Option<ZipCode>, AwsError> {
+    match listener.code(&plan.spec) {
+        ListenerCode::Zip(package) => ZipCode::read(&package.filename, &package.runtime, &package.handler).map(Some),
+        _ => Ok(None),
     }
 }
 
@@ -31,6 +99,30 @@ async fn put_log_group(plan: &WorkflowPlan, listener: &ListenerSpec) -> Result<(
     function::put_function_log_group(&plan.aws, &function, &plan.tags, plan.spec.log_retention_days).await
 }
 
+/// Lets the listener's rule invoke the function, and sends its results to the bus.
+async fn wire(plan: &WorkflowPlan, listener: &ListenerSpec, function: &str) -> Result<(), AwsError> {
+    let names = plan.names();
+    function::allow_rule(&plan.aws, function, &names.listener_rule_arn(listener)).await?;
+    let bus = names.event_bus_arn();
+    let results = function::put_invocation_results(&plan.aws, function, &bus, listener.side_effect);
+    results.await.map_err(|e| {
+        if e.has_code("InvalidParameterValueException") && listener.function_arn.is_some() {
+            AwsError::other(format!(
+                "{e}: the function's role must be allowed to put its results on the bus first: attach listener_policies[\"{}\"] to it (docs/listener-protocol.md)",
+                listener.name
+            ))
+        } else {
+            e
+        }
+    })
+}
+
+/// Takes back from someone else's function what [`wire`] gave it.
+async fn unwire(scope_aws: &crate::aws::AwsClients, function: &str, rule_arn: &str) -> Result<(), AwsError> {
+    function::disallow_rule(scope_aws, function, rule_arn).await?;
+    function::delete_invocation_results(scope_aws, function).await
+}
+
 /// The function's settings, borrowing the name and environment the caller holds.
 fn listener_settings<'a>(
     plan: &'a WorkflowPlan,
@@ -38,11 +130,12 @@ fn listener_settings<'a>(
     name: &'a str,
     environment: &'a BTreeMap<String, String>,
     role_arn: &'a str,
+    zip: Option<&'a ZipCode>,
 ) -> function::FunctionSettings<'a> {
     function::FunctionSettings {
         name,
         image_uri: listener.image(&plan.spec),
-        architecture: plan.spec.architecture.as_str(),
+        architecture: listener.architecture(&plan.spec).as_str(),
         role_arn,
         subnet_ids: &[],
         security_group_ids: &[],
@@ -50,6 +143,7 @@ fn listener_settings<'a>(
         timeout_seconds: listener.timeout_seconds as i32,
         memory_mb: listener.memory_size as i32,
         command: &listener.command,
+        zip,
     }
 }
 
@@ -73,46 +167,57 @@ impl Child<Workflow> for ListenerFunction {
         let Some(listener) = plan.listener(&self.0) else {
             return Ok(());
         };
-        if self.recorded(children).is_none() {
-            // Created first, with a retention, so Lambda does not create it without one.
-            put_log_group(plan, listener).await?;
-            let role = self.role(children);
-            let (name, environment) = (self.name(plan), listener_environment(&plan.names(), listener));
-            let settings = listener_settings(plan, listener, &name, &environment, &role);
-            let arn = function::create(&plan.aws, &settings, &plan.tags).await?;
-            *self.recorded(children) = Some(arn);
-            function::wait_active(&plan.aws, &name).await?;
-            function::allow_rule(&plan.aws, &name, &plan.names().listener_rule_arn(listener)).await?;
+        if self.recorded(children).is_some() {
+            return Ok(());
         }
-        Ok(())
+        match &listener.function_arn {
+            Some(arn) => {
+                if function::read(&plan.aws, arn).await?.is_none() {
+                    return Err(AwsError::other(format!(
+                        "listener {:?}: the function {arn} does not exist",
+                        listener.name
+                    )));
+                }
+                *self.recorded(children) = Some(arn.clone());
+            }
+            None => self.create(plan, listener, children).await?,
+        }
+        wire(plan, listener, &self.name(plan)).await
     }
 
-    /// Image, command, environment, timeout and memory follow the configuration in place.
+    /// A function the workflow created follows the configuration in place (image or code,
+    /// command or runtime and handler, environment, timeout, memory); an existing one only
+    /// stays wired. A listener that changed kind drops its old function: deleted if the
+    /// workflow created it, unwired if not.
     async fn apply_settings(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
         let Some(listener) = plan.listener(&self.0) else {
             return Ok(());
         };
-        if self.recorded(children).is_none() {
-            return Ok(());
-        }
-        let name = self.name(plan);
-        let Some(live) = function::read(&plan.aws, &name).await? else {
+        let Some(recorded) = self.recorded(children).clone() else {
             return Ok(());
         };
-        let (role, environment) = (self.role(children), listener_environment(&plan.names(), listener));
-        let settings = listener_settings(plan, listener, &name, &environment, &role);
-        let drift = live.drift(&settings);
-        if drift.image {
-            function::update_image(&plan.aws, &name, settings.image_uri, settings.architecture).await?;
+        let names = plan.names();
+        let wanted = names.function_arn(listener);
+        let same_function = recorded.rsplit(':').next() == wanted.rsplit(':').next();
+        if !same_function {
+            if self.is_own(&names, &recorded) {
+                function::delete_with_log_group(&plan.aws, &recorded).await?;
+            } else {
+                unwire(&plan.aws, &recorded, &names.listener_rule_arn(listener)).await?;
+            }
+            *self.recorded(children) = None;
+            return self.ensure(plan, children).await;
         }
-        if drift.environment || drift.command || drift.timeout || drift.memory {
-            function::update_configuration(&plan.aws, &settings).await?;
+        if listener.creates_function() {
+            self.update(plan, listener, children).await?;
         }
-        put_log_group(plan, listener).await?;
-        function::allow_rule(&plan.aws, &name, &plan.names().listener_rule_arn(listener)).await
+        wire(plan, listener, &self.name(plan)).await
     }
 
     async fn tag(&self, plan: &WorkflowPlan, id: &str) -> Result<(), AwsError> {
+        if !self.is_own(&plan.names(), id) {
+            return Ok(());
+        }
         function::put_tags(&plan.aws, id, &plan.tags).await
     }
 
@@ -125,8 +230,14 @@ impl Child<Workflow> for ListenerFunction {
         Ok(function::read(&scope.aws, id).await?.is_some())
     }
 
+    /// Deletes a function the workflow created; unwires someone else's and leaves it.
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
-        function::delete_with_log_group(&scope.aws, id).await
+        let names = scope.names();
+        if self.is_own(&names, id) {
+            function::delete_with_log_group(&scope.aws, id).await
+        } else {
+            unwire(&scope.aws, id, &names.listener_rule_arn_of(&self.0)).await
+        }
     }
 }
 
@@ -134,6 +245,7 @@ impl Child<Workflow> for ListenerFunction {
 mod tests {
     use super::*;
     use crate::workflow::children::fixtures;
+    use eventdriven_core::workflow::spec::ZipPackage;
 
     #[test]
     fn a_listener_runs_its_command_outside_any_vpc_as_its_recorded_role() {
@@ -150,7 +262,7 @@ mod tests {
             .or_default()
             .role_arn = Some("arn:role".into());
         let (name, environment, role) = (function.name(&plan), BTreeMap::new(), function.role(&children));
-        let settings = listener_settings(&plan, listener, &name, &environment, &role);
+        let settings = listener_settings(&plan, listener, &name, &environment, &role, None);
         assert_eq!(settings.role_arn, "arn:role");
         assert!(settings.subnet_ids.is_empty() && settings.security_group_ids.is_empty());
         assert_eq!(settings.command, ["cookie-report", fixtures::LISTENER]);
@@ -162,14 +274,55 @@ mod tests {
     }
 
     #[test]
-    fn a_listener_may_run_an_image_of_its_own() {
+    fn a_listener_may_run_an_image_of_its_own_on_its_own_architecture() {
         let mut spec = fixtures::spec();
         spec.listeners[0].image = Some("registry/own:2".into());
+        spec.listeners[0].architecture = Some(eventdriven_core::spec::Architecture::Arm64);
         let plan = fixtures::plan(spec);
         let listener = plan.listener(fixtures::LISTENER).unwrap();
         let environment = BTreeMap::new();
-        let settings = listener_settings(&plan, listener, "f", &environment, "");
-        assert_eq!(settings.image_uri, "registry/own:2");
+        let settings = listener_settings(&plan, listener, "f", &environment, "", None);
+        assert_eq!((settings.image_uri, settings.architecture), ("registry/own:2", "arm64"));
+    }
+
+    #[test]
+    fn a_zip_listener_reads_its_package_and_a_missing_one_is_named() {
+        let dir = std::env::temp_dir().join(format!("eventdriven-zip-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("enrich.zip");
+        std::fs::write(&path, b"PK\x05\x06").unwrap();
+        let mut spec = fixtures::spec();
+        spec.listeners[0].command.clear();
+        spec.listeners[0].package = Some(ZipPackage {
+            filename: path.display().to_string(),
+            runtime: "python3.12".into(),
+            handler: "app.handler".into(),
+            source_code_hash: String::new(),
+        });
+        let plan = fixtures::plan(spec.clone());
+        let zip = zip_code(&plan, plan.listener(fixtures::LISTENER).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(zip.sha256, function::code_sha256(b"PK\x05\x06"));
+        assert_eq!(
+            (zip.runtime.as_str(), zip.handler.as_str()),
+            ("python3.12", "app.handler")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let error = zip_code(&plan, plan.listener(fixtures::LISTENER).unwrap()).unwrap_err();
+        assert!(error.to_string().contains("enrich.zip"), "{error}");
+    }
+
+    #[test]
+    fn only_the_workflows_own_function_is_its_own() {
+        let plan = fixtures::plan(fixtures::spec());
+        let function = ListenerFunction(fixtures::LISTENER.into());
+        let names = plan.names();
+        assert!(function.is_own(
+            &names,
+            "arn:aws:lambda:eu-west-1:123456789012:function:eventdriven-cookie-report-get-multiple"
+        ));
+        assert!(!function.is_own(&names, "arn:aws:lambda:eu-west-1:123456789012:function:orders-audit"));
     }
 
     #[test]

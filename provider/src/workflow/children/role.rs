@@ -33,7 +33,7 @@ impl WorkflowRoleChild {
         let names = plan.names();
         match self.0 {
             WorkflowRole::Main => workflow_iam::main_policy(&names),
-            WorkflowRole::Finisher => workflow_iam::finisher_policy(),
+            WorkflowRole::Finisher => workflow_iam::finisher_policy(&names),
             WorkflowRole::Events => workflow_iam::events_policy(&names),
         }
     }
@@ -96,12 +96,13 @@ impl Child<Workflow> for WorkflowRoleChild {
 }
 
 /// A workflow listener's execution role: its logs, the events it may put, its bucket prefix.
+/// An existing function keeps its own role; the workflow exports what to attach to it.
 pub struct ListenerRole(pub String);
 
 impl ListenerRole {
-    /// Its policies, while the plan has the listener.
+    /// Its policies, while the plan has the listener and creates its function.
     fn policies(&self, plan: &WorkflowPlan) -> Option<role::RolePolicies> {
-        let listener = plan.listener(&self.0)?;
+        let listener = plan.listener(&self.0).filter(|l| l.creates_function())?;
         Some(role::RolePolicies {
             trust: workflow_iam::listener_trust_policy(),
             grants: workflow_iam::listener_policy(&plan.names(), listener),
@@ -197,7 +198,7 @@ mod tests {
         let names = plan.names();
         for (role, policy) in [
             (WorkflowRole::Main, workflow_iam::main_policy(&names)),
-            (WorkflowRole::Finisher, workflow_iam::finisher_policy()),
+            (WorkflowRole::Finisher, workflow_iam::finisher_policy(&names)),
             (WorkflowRole::Events, workflow_iam::events_policy(&names)),
         ] {
             assert_eq!(WorkflowRoleChild(role).policy(&plan), policy, "{role:?}");
@@ -216,6 +217,18 @@ mod tests {
         role.ensure(&plan, &mut children).await.unwrap();
         role.apply_settings(&plan, &mut children).await.unwrap();
         assert!(children.listeners.values().all(|ids| ids.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn an_existing_function_gets_no_role_of_the_workflow() {
+        let mut spec = fixtures::spec();
+        spec.listeners[0].function_arn = Some("arn:aws:lambda:eu-west-1:123456789012:function:theirs".into());
+        spec.listeners[0].command.clear();
+        let plan = fixtures::plan(spec);
+        let role = ListenerRole(fixtures::LISTENER.into());
+        let mut children = WorkflowChildren::default();
+        role.ensure(&plan, &mut children).await.unwrap();
+        assert!(children.listeners.values().all(|ids| ids.role_arn.is_none()));
     }
 
     #[test]

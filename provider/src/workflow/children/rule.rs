@@ -46,6 +46,13 @@ impl WorkflowRuleChild {
                 None,
                 None,
             ),
+            WorkflowRule::Results => (
+                "Hands the listeners' invocation results to the workflow's finisher",
+                rules::results_pattern(spec),
+                names.finisher_arn(),
+                events_role,
+                None,
+            ),
         };
         RuleSettings {
             name: names.rule(self.0),
@@ -55,6 +62,7 @@ impl WorkflowRuleChild {
             target_arn: target,
             role_arn: role,
             input_path,
+            input_transformer: None,
         }
     }
 
@@ -70,6 +78,7 @@ impl Child<Workflow> for WorkflowRuleChild {
             WorkflowRule::Start => "EventBridge rule (start)",
             WorkflowRule::Finisher => "EventBridge rule (finisher)",
             WorkflowRule::Trail => "EventBridge rule (trail)",
+            WorkflowRule::Results => "EventBridge rule (results)",
         }
     }
 
@@ -82,6 +91,7 @@ impl Child<Workflow> for WorkflowRuleChild {
             WorkflowRule::Start => &mut children.start_rule_name,
             WorkflowRule::Finisher => &mut children.finisher_rule_name,
             WorkflowRule::Trail => &mut children.trail_rule_name,
+            WorkflowRule::Results => &mut children.results_rule_name,
         }
     }
 
@@ -122,7 +132,8 @@ impl Child<Workflow> for WorkflowRuleChild {
 pub struct ListenerRule(pub String);
 
 impl ListenerRule {
-    /// The listener's detail types, to its function, which lets the rule invoke it (no role).
+    /// The listener's detail types, to its function, which lets the rule invoke it (no role);
+    /// a side effect gets the events without their task token.
     fn settings(&self, plan: &WorkflowPlan, listener: &ListenerSpec) -> RuleSettings {
         let names = plan.names();
         RuleSettings {
@@ -133,6 +144,7 @@ impl ListenerRule {
             target_arn: names.function_arn(listener),
             role_arn: None,
             input_path: None,
+            input_transformer: listener.side_effect.then(rules::side_effect_input),
         }
     }
 
@@ -233,6 +245,27 @@ mod tests {
             "the log group's resource policy lets the rule write"
         );
         assert_eq!(trail.pattern, rules::trail_pattern(&plan.spec));
+    }
+
+    #[test]
+    fn listeners_results_go_to_the_finisher_and_a_side_effect_gets_no_token() {
+        let plan = fixtures::plan(fixtures::spec());
+        let results = WorkflowRuleChild(WorkflowRule::Results).settings(&plan, &recorded());
+        assert_eq!(results.target_arn, plan.names().finisher_arn());
+        assert_eq!(results.pattern, rules::results_pattern(&plan.spec));
+        let mut spec = fixtures::spec();
+        let listener = ListenerRule(fixtures::LISTENER.into());
+        assert_eq!(
+            listener
+                .settings(&plan, plan.listener(fixtures::LISTENER).unwrap())
+                .input_transformer,
+            None
+        );
+        spec.listeners[0].side_effect = true;
+        let plan = fixtures::plan(spec);
+        let rule = listener.settings(&plan, plan.listener(fixtures::LISTENER).unwrap());
+        let (_, template) = rule.input_transformer.expect("a side effect's input is rebuilt");
+        assert!(!template.contains("taskToken"), "{template}");
     }
 
     #[test]
