@@ -60,7 +60,28 @@ pub fn finisher_policy(names: &WorkflowNames) -> Value {
     if !outcomes.is_empty() {
         statements.push(put_events(names, "RecordSideEffects", &outcomes));
     }
+    statements.push(log_delivery());
     document(statements)
+}
+
+/// What Step Functions needs of a machine's role to deliver its logs (the finisher logs its
+/// errors). These actions take no resource ("IAM policies for CloudWatch Logs" in the Step
+/// Functions guide): the log group is named by the machine's logging configuration instead.
+fn log_delivery() -> Value {
+    allow(
+        "DeliverErrorLogs",
+        &[
+            "logs:CreateLogDelivery",
+            "logs:GetLogDelivery",
+            "logs:UpdateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups",
+        ],
+        &["*".to_owned()],
+    )
 }
 
 /// The detail types the finisher puts for side effects: `side_effect.failed`, and
@@ -165,11 +186,12 @@ mod tests {
             for statement in policy["Statement"].as_array().unwrap() {
                 for resource in statement["Resource"].as_array().unwrap() {
                     let resource = resource.as_str().unwrap();
-                    let answers_tasks = statement["Sid"] == "AnswerTasks";
+                    let takes_no_resource =
+                        ["AnswerTasks", "DeliverErrorLogs"].contains(&statement["Sid"].as_str().unwrap());
                     assert!(
                         resource.contains("eventdriven-cookie-report")
                             || resource.ends_with(":event-bus/default")
-                            || (answers_tasks && resource == "*"),
+                            || (takes_no_resource && resource == "*"),
                         "{resource}"
                     );
                 }
@@ -215,9 +237,10 @@ mod tests {
     }
 
     #[test]
-    fn the_finisher_may_only_answer_tasks() {
+    fn the_finisher_may_only_answer_tasks_and_log_its_errors() {
         let policy = finisher_policy(&WorkflowNames::new(&fixtures::cookies(), &fixtures::aws()));
-        assert_eq!(policy["Statement"].as_array().unwrap().len(), 1);
+        assert_eq!(policy["Statement"].as_array().unwrap().len(), 2);
+        assert_eq!(policy["Statement"][1]["Sid"], "DeliverErrorLogs");
         assert_eq!(
             policy["Statement"][0]["Action"],
             json!(["states:SendTaskSuccess", "states:SendTaskFailure"])

@@ -140,6 +140,15 @@ impl<'a> WorkflowNames<'a> {
         trail_log_group_of(&self.state_machine())
     }
 
+    /// Step Functions delivers logs to groups under `/aws/vendedlogs/`.
+    pub fn finisher_log_group(&self) -> String {
+        format!("/aws/vendedlogs/states/{}", self.finisher())
+    }
+
+    pub fn finisher_log_group_arn(&self) -> String {
+        self.regional_arn("logs", &format!("log-group:{}", self.finisher_log_group()))
+    }
+
     pub fn function_log_group(&self, listener: &ListenerSpec) -> String {
         function_log_group_of(&self.function(listener))
     }

@@ -1,7 +1,10 @@
 //! Step Functions state machines, standard or express: each definition validated by Step
 //! Functions before it is created or updated, read back, tagged and deleted.
 
-use aws_sdk_sfn::types::{StateMachineStatus, StateMachineType, Tag, ValidateStateMachineDefinitionResultCode};
+use aws_sdk_sfn::types::{
+    CloudWatchLogsLogGroup, LogDestination, LogLevel, LoggingConfiguration, StateMachineStatus, StateMachineType, Tag,
+    ValidateStateMachineDefinitionResultCode,
+};
 
 use crate::aws::{AwsClients, AwsError, Tags, found, ignore_not_found, retry_while_role_propagates, sync_tags};
 
@@ -16,13 +19,30 @@ fn role_not_ready(err: &AwsError) -> bool {
     err.has_code("AccessDeniedException") || err.has_code("InvalidArn")
 }
 
-/// Creates a state machine of `kind` (standard or express); returns its ARN.
+/// Logs the machine's errors (failed executions and states, with their error and cause, not
+/// their data) to the log group `log_group_arn`.
+fn error_logging(log_group_arn: Option<&str>) -> Option<LoggingConfiguration> {
+    let group = CloudWatchLogsLogGroup::builder()
+        .log_group_arn(format!("{}:*", log_group_arn?))
+        .build();
+    Some(
+        LoggingConfiguration::builder()
+            .level(LogLevel::Error)
+            .include_execution_data(false)
+            .destinations(LogDestination::builder().cloud_watch_logs_log_group(group).build())
+            .build(),
+    )
+}
+
+/// Creates a state machine of `kind` (standard or express), logging its errors to
+/// `error_log` (a log group's ARN) when given; returns its ARN.
 pub async fn create(
     aws: &AwsClients,
     name: &str,
     kind: StateMachineType,
     definition: &serde_json::Value,
     role_arn: &str,
+    error_log: Option<&str>,
     tags: &Tags,
 ) -> Result<String, AwsError> {
     let out = retry_while_role_propagates(role_not_ready, || async {
@@ -32,6 +52,7 @@ pub async fn create(
             .name(name)
             .definition(definition.to_string())
             .role_arn(role_arn)
+            .set_logging_configuration(error_logging(error_log))
             .set_type(Some(kind.clone()))
             .set_tags(Some(sfn_tags(tags)));
         Ok(request.send().await?)
@@ -95,18 +116,21 @@ pub async fn read(aws: &AwsClients, arn: &str) -> Result<Option<StateMachineInfo
     }))
 }
 
-/// Replaces the definition in place (concurrency, batch size and image live there).
+/// Replaces the definition in place (concurrency, batch size and image live there), and where
+/// errors are logged.
 pub async fn update(
     aws: &AwsClients,
     arn: &str,
     definition: &serde_json::Value,
     role_arn: &str,
+    error_log: Option<&str>,
 ) -> Result<(), AwsError> {
     aws.sfn
         .update_state_machine()
         .state_machine_arn(arn)
         .definition(definition.to_string())
         .role_arn(role_arn)
+        .set_logging_configuration(error_logging(error_log))
         .send()
         .await?;
     Ok(())

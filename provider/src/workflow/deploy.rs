@@ -40,6 +40,7 @@ fn order<'a>(listeners: impl IntoIterator<Item = &'a String>) -> Children {
     let mut all: Children = vec![
         Box::new(bucket::WorkflowBucket),
         Box::new(log_group::TrailLogGroup),
+        Box::new(log_group::FinisherLogGroup),
         Box::new(role::WorkflowRoleChild(WorkflowRole::Main)),
         Box::new(role::WorkflowRoleChild(WorkflowRole::Finisher)),
         Box::new(role::WorkflowRoleChild(WorkflowRole::Events)),

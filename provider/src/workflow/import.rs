@@ -78,6 +78,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<WorkflowState, F
     let mut children = WorkflowChildren {
         bucket_name: Some(bucket_name.clone()),
         trail_log_group: Some(log_group),
+        finisher_log_group: Some(names.finisher_log_group()),
         main_role_arn: Some(names.role_arn(eventdriven_core::workflow::naming::WorkflowRole::Main)),
         finisher_role_arn: Some(names.role_arn(eventdriven_core::workflow::naming::WorkflowRole::Finisher)),
         events_role_arn: Some(names.role_arn(eventdriven_core::workflow::naming::WorkflowRole::Events)),

@@ -80,6 +80,7 @@ attribute_table! {
         tags_all: StringMap = string_map(Computed, "Tags every child carries.");
         bucket_name: Value<String> = string(Computed, "Name of the bucket, when `bucket` is true.");
         trail_log_group: Value<String> = string(Computed, "CloudWatch Logs group holding every event of every run, when there is a `trail`.");
+        finisher_log_group: Value<String> = string(Computed, "CloudWatch Logs group the finisher logs its errors to (a task answer Step Functions refused), with `log_retention_days`.");
         main_role_arn: Value<String> = string(Computed, "ARN of the main state machine's role.");
         finisher_role_arn: Value<String> = string(Computed, "ARN of the finisher's role.");
         events_role_arn: Value<String> = string(Computed, "ARN of the role EventBridge starts both machines with.");
@@ -126,6 +127,7 @@ impl ListenerIds {
 pub struct WorkflowChildren {
     pub bucket_name: Option<String>,
     pub trail_log_group: Option<String>,
+    pub finisher_log_group: Option<String>,
     pub main_role_arn: Option<String>,
     pub finisher_role_arn: Option<String>,
     pub events_role_arn: Option<String>,
@@ -148,6 +150,7 @@ macro_rules! each_child_string {
         $apply!(
             bucket_name,
             trail_log_group,
+            finisher_log_group,
             main_role_arn,
             finisher_role_arn,
             events_role_arn,

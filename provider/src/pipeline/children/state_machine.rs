@@ -39,6 +39,7 @@ impl Child<Pipeline> for PipelineStateMachine {
                 StateMachineType::Standard,
                 &definition,
                 role,
+                None,
                 &plan.tags,
             )
             .await?;
@@ -57,7 +58,7 @@ impl Child<Pipeline> for PipelineStateMachine {
         if live.is_none_or(|live| live.definition != definition) {
             state_machine::validate(&plan.aws, StateMachineType::Standard, &definition).await?;
             let role = children.state_machine_role_arn.as_deref().unwrap_or_default();
-            state_machine::update(&plan.aws, &arn, &definition, role).await?;
+            state_machine::update(&plan.aws, &arn, &definition, role, None).await?;
         }
         children.definition = Some(definition);
         Ok(())

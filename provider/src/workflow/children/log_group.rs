@@ -1,5 +1,6 @@
-//! A workflow's trail: the log group every event its trail rule writes lands in, with a
-//! retention and the resource policy that lets only that rule write there.
+//! A workflow's log groups: its trail, where every event its trail rule writes lands, with a
+//! retention and the resource policy that lets only that rule write there; and the finisher's
+//! error log, with the listeners' retention.
 
 use async_trait::async_trait;
 use eventdriven_core::workflow::iam::trail_resource_policy;
@@ -72,6 +73,55 @@ impl Child<Workflow> for TrailLogGroup {
 
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
         log_group::delete_resource_policy(&scope.aws, &scope.names().trail_resource_policy()).await?;
+        log_group::delete(&scope.aws, id).await
+    }
+}
+
+/// Where the finisher logs its errors (Step Functions delivers them; the finisher's role may).
+pub struct FinisherLogGroup;
+
+#[async_trait]
+impl Child<Workflow> for FinisherLogGroup {
+    fn label(&self) -> &'static str {
+        "CloudWatch Logs group (finisher errors)"
+    }
+
+    fn name(&self, plan: &WorkflowPlan) -> String {
+        plan.names().finisher_log_group()
+    }
+
+    fn recorded<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<String> {
+        &mut children.finisher_log_group
+    }
+
+    async fn ensure(&self, plan: &WorkflowPlan, children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        if children.finisher_log_group.is_none() {
+            let name = self.name(plan);
+            log_group::create(&plan.aws, &name, &plan.tags).await?;
+            children.finisher_log_group = Some(name);
+            self.apply_settings(plan, children).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_settings(&self, plan: &WorkflowPlan, _children: &mut WorkflowChildren) -> Result<(), AwsError> {
+        log_group::put_retention(&plan.aws, &self.name(plan), plan.spec.log_retention_days).await
+    }
+
+    async fn tag(&self, plan: &WorkflowPlan, _id: &str) -> Result<(), AwsError> {
+        log_group::put_tags(&plan.aws, &plan.names().finisher_log_group_arn(), &plan.tags).await
+    }
+
+    async fn refresh(
+        &self,
+        scope: &WorkflowScope,
+        id: &str,
+        _children: &mut WorkflowChildren,
+    ) -> Result<bool, AwsError> {
+        Ok(log_group::read(&scope.aws, id).await?.is_some())
+    }
+
+    async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
         log_group::delete(&scope.aws, id).await
     }
 }

@@ -40,6 +40,12 @@ impl WorkflowMachine {
         role.as_deref().unwrap_or_default()
     }
 
+    /// Where the machine logs its errors: the finisher's failures (a `SendTask*` refused) would
+    /// otherwise go unseen, as nothing waits on an express execution.
+    fn error_log(&self, plan: &WorkflowPlan) -> Option<String> {
+        matches!(self, WorkflowMachine::Finisher).then(|| plan.names().finisher_log_group_arn())
+    }
+
     fn applied<'c>(&self, children: &'c mut WorkflowChildren) -> &'c mut Option<serde_json::Value> {
         match self {
             WorkflowMachine::Main => &mut children.definition,
@@ -76,8 +82,17 @@ impl Child<Workflow> for WorkflowMachine {
             let definition = self.definition(plan);
             state_machine::validate(&plan.aws, self.kind(), &definition).await?;
             let role = self.role(children).to_owned();
-            let arn =
-                state_machine::create(&plan.aws, &self.name(plan), self.kind(), &definition, &role, &plan.tags).await?;
+            let error_log = self.error_log(plan);
+            let arn = state_machine::create(
+                &plan.aws,
+                &self.name(plan),
+                self.kind(),
+                &definition,
+                &role,
+                error_log.as_deref(),
+                &plan.tags,
+            )
+            .await?;
             *self.recorded(children) = Some(arn);
             *self.applied(children) = Some(definition);
         }
@@ -93,7 +108,8 @@ impl Child<Workflow> for WorkflowMachine {
         let live = state_machine::read(&plan.aws, &arn).await?;
         if live.is_none_or(|live| live.definition != definition) {
             state_machine::validate(&plan.aws, self.kind(), &definition).await?;
-            state_machine::update(&plan.aws, &arn, &definition, self.role(children)).await?;
+            let error_log = self.error_log(plan);
+            state_machine::update(&plan.aws, &arn, &definition, self.role(children), error_log.as_deref()).await?;
         }
         *self.applied(children) = Some(definition);
         Ok(())
