@@ -27,6 +27,7 @@ demo: tools
 test: tools
 	scripts/ensure-redis.sh
 	scripts/ensure-fakecloud.sh
+	scripts/ensure-lambda-runtimes.sh
 	PATH="$(HOME)/.cargo/bin:$$PATH" cargo test --workspace --no-fail-fast
 	tests/iam-lint.sh
 	tests/terraform-fmt.sh

@@ -166,13 +166,18 @@ enum Command {
         #[command(flatten)]
         at: LocalCloudArgs,
     },
-    /// Print every event of one workflow run in time order, from the workflow's trail.
+    /// Print one workflow run in time order, from the workflow's trail: the event that started
+    /// it, each event of the run, and how the execution ended.
     Trail {
-        /// The execution's ARN.
+        /// The execution's ARN, or (for a run local-cloud ran) its name as `executions` shows it.
         execution: String,
         /// An emulator's endpoint; real AWS when unset.
-        #[arg(long)]
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
         endpoint: Option<String>,
+        /// With an endpoint, where local-cloud keeps its records (default:
+        /// .eventdriven/local-cloud/<endpoint>).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: crate::trail::TrailFormat,
     },
@@ -505,19 +510,42 @@ async fn execute(command: Command) -> Result<ExitCode> {
         Command::Trail {
             execution,
             endpoint,
+            state_dir,
             format,
         } => {
-            let log_group = crate::trail::log_group_of_execution(&execution).with_context(|| {
-                format!("{execution:?} is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME)")
+            // A run local-cloud took over has a record there, under its name or ARN.
+            let record = match &endpoint {
+                Some(endpoint) => {
+                    let state_dir = state_dir.unwrap_or_else(|| crate::local_cloud::default_state_dir(endpoint));
+                    let record = crate::local_cloud::store::Store::new(&state_dir).find_execution(&execution)?;
+                    if record.is_none() && !execution.starts_with("arn:") {
+                        anyhow::bail!("no execution {execution:?} in {}: give its ARN", state_dir.display());
+                    }
+                    record
+                }
+                None => None,
+            };
+            let arn = record.as_ref().map_or(execution.clone(), |r| r.execution_arn.clone());
+            let log_group = crate::trail::log_group_of_execution(&arn).with_context(|| {
+                format!(
+                    "{arn:?} is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME); \
+                     a name is looked up in local-cloud's records, with --endpoint"
+                )
             })?;
             let config = match &endpoint {
                 Some(endpoint) => crate::local_cloud::sdk_config(endpoint).await,
                 None => crate::sdk::config().await.clone(),
             };
+            let described = crate::trail::describe(&aws_sdk_sfn::Client::new(&config), &arn).await;
+            let run = match (record, described) {
+                (Some(record), described) => crate::local_cloud::report::trail_facts(&record, described.ok()),
+                (None, described) => described?,
+            };
             let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-            let events = crate::trail::read_log_group(&logs, &log_group).await?;
-            let trail = crate::trail::trail_of(&events, &execution);
-            print_out(crate::trail::render(&trail, &execution, format)?)?;
+            let events = crate::trail::read_run(&logs, &log_group, &run).await?;
+            let trail = crate::trail::run_trail(&events, &run);
+            let name = arn.rsplit(':').next().unwrap_or(&arn);
+            print_out(crate::trail::render(&trail, name, format)?)?;
         }
         Command::Plan {
             rows,

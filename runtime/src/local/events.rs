@@ -1,16 +1,19 @@
 //! EventBridge on this machine: an event put by a run or a listener is matched against the
 //! deployed rules (with core's pattern matcher) and delivered to their targets here, each in its
-//! own task, as EventBridge delivers asynchronously: functions as local processes, state
-//! machines through the interpreter, log groups to the trail.
+//! own task, as EventBridge delivers asynchronously: functions as local processes invoked
+//! asynchronously (their destinations' records routed here in turn), state machines through the
+//! interpreter, log groups to the trail; a target's input transformer first.
 
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use eventdriven_core::workflow::rules::matches;
+use eventdriven_core::workflow::rules::{LAMBDA_SOURCE, matches};
 use eventdriven_states::Failure;
 use eventdriven_states::path::Scope;
 use serde_json::{Value, json};
 
+use crate::local::async_invoke::invoke_async;
+use crate::local::input_transformer::InputTransformer;
 use crate::local::lambda_process::LocalLambda;
 
 /// One entry of a `PutEvents` call.
@@ -38,6 +41,11 @@ pub enum RuleTarget {
     LogGroup {
         arn: String,
     },
+    /// `target`, receiving what `transformer` makes of the event instead of the event.
+    Transformed {
+        transformer: InputTransformer,
+        target: Box<RuleTarget>,
+    },
 }
 
 impl RuleTarget {
@@ -49,6 +57,17 @@ impl RuleTarget {
             "states" => Some(RuleTarget::StateMachine { arn, input_path }),
             "logs" => Some(RuleTarget::LogGroup { arn }),
             _ => None,
+        }
+    }
+
+    /// This target with its input transformed, when it has a transformer.
+    pub fn transformed(self, transformer: Option<InputTransformer>) -> Self {
+        match transformer {
+            Some(transformer) => RuleTarget::Transformed {
+                transformer,
+                target: Box::new(self),
+            },
+            None => self,
         }
     }
 }
@@ -91,15 +110,20 @@ impl EventRouter {
     /// The event EventBridge makes of an entry, as its targets receive it.
     pub fn event_of(&self, entry: &PutEntry) -> Value {
         let detail: Value = serde_json::from_str(&entry.detail).unwrap_or(Value::String(entry.detail.clone()));
+        self.event(&entry.source, &entry.detail_type, &[], detail)
+    }
+
+    /// An event of this account and region, as EventBridge makes it.
+    fn event(&self, source: &str, detail_type: &str, resources: &[String], detail: Value) -> Value {
         json!({
             "version": "0",
             "id": new_event_id(),
-            "detail-type": entry.detail_type,
-            "source": entry.source,
+            "detail-type": detail_type,
+            "source": source,
             "account": self.account,
             "time": eventdriven_states::clock::now_iso(),
             "region": self.region,
-            "resources": [],
+            "resources": resources,
             "detail": detail,
         })
     }
@@ -110,29 +134,53 @@ impl EventRouter {
     pub async fn deliver(self: &Arc<Self>, entries: &[PutEntry]) -> Result<(), Failure> {
         let rules = self.rules.rules().await?;
         for entry in entries {
-            let event = self.event_of(entry);
-            let bus = bus_name(entry.bus.as_deref());
-            let matching = rules
-                .iter()
-                .filter(|rule| rule.bus == bus && matches(&rule.pattern, &event));
-            for rule in matching {
-                for target in &rule.targets {
-                    let (router, target, event, rule) =
-                        (self.clone(), target.clone(), event.clone(), rule.name.clone());
-                    tokio::spawn(async move {
-                        if let Err(failure) = router.deliver_to(&target, event).await {
-                            eprintln!("local-cloud: rule {rule}: delivering to {target:?} failed: {failure}");
-                        }
-                    });
-                }
-            }
+            self.route(&rules, bus_name(entry.bus.as_deref()), self.event_of(entry));
         }
         Ok(())
     }
 
-    async fn deliver_to(&self, target: &RuleTarget, event: Value) -> Result<(), Failure> {
+    /// Delivers an event made elsewhere (a Lambda destination's record) on the bus `bus`.
+    async fn deliver_event(self: &Arc<Self>, bus: &str, event: Value) -> Result<(), Failure> {
+        let rules = self.rules.rules().await?;
+        self.route(&rules, bus, event);
+        Ok(())
+    }
+
+    /// Starts the delivery of `event` to the targets of the rules on `bus` it matches.
+    fn route(self: &Arc<Self>, rules: &[DeployedRule], bus: &str, event: Value) {
+        let matching = rules
+            .iter()
+            .filter(|rule| rule.bus == bus && matches(&rule.pattern, &event));
+        for rule in matching {
+            for target in &rule.targets {
+                let (router, target, event, rule) = (self.clone(), target.clone(), event.clone(), rule.name.clone());
+                tokio::spawn(async move {
+                    if let Err(failure) = router.deliver_to(&target, event).await {
+                        eprintln!("local-cloud: rule {rule}: delivering to {target:?} failed: {failure}");
+                    }
+                });
+            }
+        }
+    }
+
+    async fn deliver_to(self: &Arc<Self>, target: &RuleTarget, event: Value) -> Result<(), Failure> {
         match target {
-            RuleTarget::Function { arn } => self.functions.invoke(arn, &event).await.map(drop),
+            RuleTarget::Function { arn } => {
+                let Some(destination) = invoke_async(&self.functions, arn, &event).await else {
+                    return Ok(());
+                };
+                let record = self.event(
+                    LAMBDA_SOURCE,
+                    destination.detail_type,
+                    &destination.resources,
+                    destination.detail,
+                );
+                self.deliver_event(&destination.bus, record).await
+            }
+            RuleTarget::Transformed { transformer, target } => {
+                let input = transformer.apply(&event)?;
+                Box::pin(self.deliver_to(target, input)).await
+            }
             RuleTarget::StateMachine { arn, input_path } => {
                 let input = match input_path {
                     Some(path) => eventdriven_states::path::read(path, Scope::new(&event, &Value::Null))?,

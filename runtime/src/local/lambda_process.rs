@@ -1,9 +1,10 @@
 //! `lambda:invoke` (and a function ARN as the resource) as a local process.
 //!
-//! The function's image runs as a process against a Lambda Runtime API served on loopback for
-//! one invocation, with the deployed function's environment. Its answer comes back in the
-//! Invoke envelope (`StatusCode`, `ExecutedVersion`, `Payload`); a function error becomes the
-//! task error Step Functions raises, named by the error's `errorType`.
+//! The function (its image's command, or a zip package under a runtime interface client) runs as
+//! a process against a Lambda Runtime API served on loopback for one invocation, with the
+//! deployed function's environment. Its answer comes back in the Invoke envelope (`StatusCode`,
+//! `ExecutedVersion`, `Payload`); a function error becomes the task error Step Functions raises,
+//! named by the error's `errorType`.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -21,7 +22,15 @@ use tokio::sync::oneshot;
 
 use crate::local::process::{ProcessEnv, container_process};
 
-/// A function as it runs here: the command of its image and its configuration.
+/// The environment variable that names a function's code directory, Lambda's `/var/task`: the
+/// process runs there, as Lambda runs a function in its task root.
+pub const TASK_ROOT_ENV: &str = "LAMBDA_TASK_ROOT";
+/// The memory Lambda gives a function, as it tells the function; 128 MB unless configured.
+pub const MEMORY_SIZE_ENV: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+
+/// A function as it runs here: the command of its image (or of its zip package's runtime) and
+/// its configuration. Lambda's own variables it sets in `env` (`LAMBDA_TASK_ROOT`,
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`) are kept; the invocation's are added.
 #[derive(Clone, Debug)]
 pub struct LocalFunction {
     pub arn: String,
@@ -30,10 +39,74 @@ pub struct LocalFunction {
     pub timeout: Duration,
 }
 
+/// A function's settings for asynchronous invocations (`PutFunctionEventInvokeConfig`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InvokeConfig {
+    /// Attempts after a failed one; Lambda's default is 2.
+    pub maximum_retry_attempts: Option<u32>,
+    /// Where the record of a successful invocation goes (an ARN).
+    pub on_success: Option<String>,
+    /// Where the record of an invocation that failed every attempt goes (an ARN).
+    pub on_failure: Option<String>,
+}
+
 /// Finds the function a task names (`FunctionName`: name, ARN or partial ARN).
 #[async_trait]
 pub trait FunctionSource: Send + Sync {
     async fn function(&self, name: &str) -> Result<LocalFunction, Failure>;
+
+    /// The function's asynchronous invocation settings; `None` where it has none, as for a
+    /// function only this machine knows.
+    async fn invoke_config(&self, _name: &str) -> Result<Option<InvokeConfig>, Failure> {
+        Ok(None)
+    }
+}
+
+/// An invocation's error, as Lambda returns it for a function error: the runtime's error object
+/// (`errorType`, `errorMessage`, whatever else it adds, such as a stack trace), or one made here
+/// for a function that could not run, exited or timed out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FunctionError {
+    /// What Step Functions names the task error: the object's `errorType`, else the runtime's
+    /// error type header, else `Lambda.Unknown`.
+    pub error_type: String,
+    /// The response payload.
+    pub payload: Value,
+}
+
+impl FunctionError {
+    /// An error this machine reports for the function.
+    pub fn new(error_type: &str, message: impl Into<String>) -> Self {
+        FunctionError {
+            error_type: error_type.to_owned(),
+            payload: json!({ "errorType": error_type, "errorMessage": message.into() }),
+        }
+    }
+
+    /// What a runtime posted to the error endpoint, with the type its header names, if any.
+    pub fn reported(body: &str, header_type: Option<&str>) -> Self {
+        let payload: Value = serde_json::from_str(body).unwrap_or_else(|_| json!({ "errorMessage": body }));
+        let error_type = payload["errorType"]
+            .as_str()
+            .or(header_type)
+            .filter(|t| !t.is_empty())
+            .unwrap_or("Lambda.Unknown")
+            .to_owned();
+        FunctionError { error_type, payload }
+    }
+
+    /// The task failure Step Functions raises: the error type, with the error object as cause.
+    pub fn into_failure(self) -> Failure {
+        Failure::new(self.error_type, self.payload.to_string())
+    }
+}
+
+/// A function that could not be found or set up fails its invocation as Lambda fails one whose
+/// runtime cannot start, with the failure's error and cause.
+impl From<Failure> for FunctionError {
+    fn from(failure: Failure) -> Self {
+        FunctionError::new(&failure.error, failure.cause)
+    }
 }
 
 /// Invokes functions as local processes.
@@ -59,7 +132,11 @@ impl Integration for LocalLambda {
                 .to_owned();
             (name, request.parameters.get("Payload").cloned().unwrap_or(json!({})))
         };
-        let answer = self.invoke(&name, &payload).await?;
+        let function = self.functions.function(&name).await?;
+        let answer = self
+            .run(&function, &payload, &new_request_id())
+            .await
+            .map_err(FunctionError::into_failure)?;
         if request.resource.direct_lambda {
             return Ok(answer);
         }
@@ -68,12 +145,18 @@ impl Integration for LocalLambda {
 }
 
 impl LocalLambda {
-    /// Runs one invocation of the function `name` (name or ARN) and returns its answer.
-    pub async fn invoke(&self, name: &str, payload: &Value) -> Result<Value, Failure> {
-        let function = self.functions.function(name).await?;
+    /// Runs one invocation of `function` as the request `request_id` and returns its answer.
+    pub async fn run(&self, function: &LocalFunction, payload: &Value, request_id: &str) -> Outcome {
         let env = self.env.compose(function.env.clone());
-        invoke(&function, env, payload).await
+        invoke(function, env, payload, request_id).await
     }
+}
+
+/// A fresh request id, as Lambda gives each invocation (a random UUID).
+pub fn new_request_id() -> String {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
+        .into_uuid()
+        .to_string()
 }
 
 /// What `lambda:invoke` returns to the state machine: the function's answer in Invoke's envelope.
@@ -86,8 +169,8 @@ pub fn invoke_envelope(payload: Value) -> Value {
     })
 }
 
-/// What the function reported through the Runtime API.
-type Outcome = Result<Value, Failure>;
+/// What the function reported through the Runtime API: its answer, or its error.
+pub type Outcome = Result<Value, FunctionError>;
 
 struct Invocation {
     request_id: String,
@@ -106,12 +189,16 @@ impl Invocation {
 }
 
 /// Runs one invocation of `function` and returns its response payload.
-async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, payload: &Value) -> Outcome {
+async fn invoke(
+    function: &LocalFunction,
+    mut env: BTreeMap<String, String>,
+    payload: &Value,
+    request_id: &str,
+) -> Outcome {
     let (sender, receiver) = oneshot::channel();
     let deadline = std::time::SystemTime::now() + function.timeout;
     let invocation = Arc::new(Invocation {
-        request_id: uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{payload}{deadline:?}").as_bytes())
-            .to_string(),
+        request_id: request_id.to_owned(),
         function_arn: function.arn.clone(),
         deadline_ms: deadline
             .duration_since(std::time::UNIX_EPOCH)
@@ -130,10 +217,10 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
         .with_state(invocation.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| Failure::new("Lambda.ServiceException", format!("binding the local Runtime API: {e}")))?;
+        .map_err(|e| FunctionError::new("Lambda.ServiceException", format!("binding the local Runtime API: {e}")))?;
     let address = listener
         .local_addr()
-        .map_err(|e| Failure::new("Lambda.ServiceException", e.to_string()))?;
+        .map_err(|e| FunctionError::new("Lambda.ServiceException", e.to_string()))?;
     // Stopped however this invocation ends, a task timeout or a failed sibling included.
     let _server = AbortOnDrop(tokio::spawn(async move { axum::serve(listener, api).await }));
 
@@ -141,11 +228,18 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
     env.insert("AWS_LAMBDA_RUNTIME_API".into(), address.to_string());
     env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), function_name);
     env.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into());
-    env.insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), "128".into());
+    env.entry(MEMORY_SIZE_ENV.into()).or_insert_with(|| "128".into());
+    // Lambda sets both; some SDKs (boto3) read only the older name.
+    if let Some(region) = env.get("AWS_REGION").cloned() {
+        env.entry("AWS_DEFAULT_REGION".into()).or_insert(region);
+    }
     let mut process = container_process(&function.command, &env);
+    if let Some(task_root) = env.get(TASK_ROOT_ENV) {
+        process.current_dir(task_root);
+    }
     process.stdout(Stdio::null()).stderr(Stdio::piped());
     match process.spawn() {
-        Err(e) => Err(Failure::new(
+        Err(e) => Err(FunctionError::new(
             "Lambda.ServiceException",
             format!("starting {}: {e}", function.command[0]),
         )),
@@ -171,13 +265,13 @@ async fn invoke(function: &LocalFunction, mut env: BTreeMap<String, String>, pay
             tokio::select! {
                 // An answer wins over the exit that may follow it.
                 biased;
-                outcome = receiver => outcome.unwrap_or_else(|_| Err(Failure::new("Lambda.Unknown", "the Runtime API closed"))),
+                outcome = receiver => outcome.unwrap_or_else(|_| Err(FunctionError::new("Lambda.Unknown", "the Runtime API closed"))),
                 // Lambda reports a function process that exits without answering as this.
-                (status, stderr) = exited => Err(Failure::new(
+                (status, stderr) = exited => Err(FunctionError::new(
                     "Runtime.ExitError",
                     format!("the function exited ({}) without answering: {}", status.map_or_else(|e| e.to_string(), |s| s.to_string()), stderr.trim()),
                 )),
-                () = tokio::time::sleep(function.timeout) => Err(Failure::new(
+                () = tokio::time::sleep(function.timeout) => Err(FunctionError::new(
                     "Sandbox.Timedout",
                     format!("the function did not answer within {} s", function.timeout.as_secs()),
                 )),
@@ -214,6 +308,8 @@ async fn next_invocation(State(invocation): State<Arc<Invocation>>) -> Result<(H
         "lambda-runtime-trace-id",
         header("Root=1-00000000-000000000000000000000000"),
     );
+    // The runtime interface clients decode the event as JSON only when told it is.
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
     Ok((headers, payload))
 }
 
@@ -223,13 +319,50 @@ async fn response(State(invocation): State<Arc<Invocation>>, body: String) -> St
     StatusCode::ACCEPTED
 }
 
-/// A function error: Step Functions names the task error after its `errorType`.
-async fn error(State(invocation): State<Arc<Invocation>>, body: String) -> StatusCode {
-    let parsed: Value = serde_json::from_str(&body).unwrap_or(json!({ "errorMessage": body }));
-    let error_type = parsed["errorType"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .unwrap_or("Lambda.Unknown");
-    invocation.finish(Err(Failure::new(error_type, body.clone())));
+/// A function error: its error object, and the type the runtime names in its header.
+async fn error(State(invocation): State<Arc<Invocation>>, headers: HeaderMap, body: String) -> StatusCode {
+    let header_type = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok());
+    invocation.finish(Err(FunctionError::reported(&body, header_type)));
     StatusCode::ACCEPTED
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reported_error_keeps_the_runtimes_object_and_is_named_by_its_type() {
+        let body = r#"{"errorMessage": "'qty'", "errorType": "KeyError", "requestId": "r", "stackTrace": []}"#;
+        let error = FunctionError::reported(body, Some("Runtime.Other"));
+        assert_eq!(error.error_type, "KeyError");
+        assert_eq!(error.payload, serde_json::from_str::<Value>(body).unwrap());
+        let failure = error.into_failure();
+        assert_eq!(failure.error, "KeyError");
+        assert_eq!(
+            serde_json::from_str::<Value>(&failure.cause).unwrap()["errorMessage"],
+            "'qty'"
+        );
+    }
+
+    #[test]
+    fn an_error_without_a_type_takes_the_headers_else_lambdas_unknown() {
+        assert_eq!(
+            FunctionError::reported(r#"{"errorMessage": "m"}"#, Some("Handled")).error_type,
+            "Handled"
+        );
+        let text = FunctionError::reported("not json", None);
+        assert_eq!(text.error_type, "Lambda.Unknown");
+        assert_eq!(text.payload, json!({ "errorMessage": "not json" }));
+    }
+
+    #[test]
+    fn a_function_that_could_not_be_set_up_fails_with_the_failures_name() {
+        let error = FunctionError::from(Failure::new("Runtime.Unsupported", "runtime java21 …"));
+        assert_eq!(
+            error.payload,
+            json!({ "errorType": "Runtime.Unsupported", "errorMessage": "runtime java21 …" })
+        );
+    }
 }

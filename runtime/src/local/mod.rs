@@ -2,12 +2,14 @@
 //! calls do when a definition runs on this machine (`eventdriven run`, `states run`,
 //! `local-cloud`).
 
+pub mod async_invoke;
 pub mod cluster_api;
 pub mod event_relay;
 pub mod events;
 pub mod functions;
 pub mod images;
 pub mod in_process;
+pub mod input_transformer;
 pub mod job;
 pub mod job_process;
 pub mod lambda_process;
@@ -16,6 +18,7 @@ pub mod put_events;
 pub mod s3_objects;
 pub mod send_task;
 pub mod states_run;
+pub mod zip_runtimes;
 
 use std::path::PathBuf;
 use std::sync::Arc;

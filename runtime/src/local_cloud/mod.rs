@@ -9,13 +9,16 @@
 //!
 //! Events a run or a process puts go to the emulator's bus (which records them and writes the
 //! trail) and are matched here against the deployed rules (`workflows`): listener functions
-//! run as processes, the finisher through the interpreter, answering the waiting task's token.
+//! (images, or zip packages under their runtime's interface client, `functions`) run as
+//! processes invoked asynchronously, their destinations' records routed here too; the finisher
+//! runs through the interpreter, answering the waiting task's token.
 
-mod functions;
+pub mod function_code;
+pub mod functions;
 pub mod redis_server;
 pub mod report;
 pub mod store;
-mod workflows;
+pub mod workflows;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -33,8 +36,10 @@ use crate::local::events::EventRouter;
 use crate::local::images::ImageMap;
 use crate::local::lambda_process::{FunctionSource, LocalLambda};
 use crate::local::process::ProcessEnv;
+use crate::local::zip_runtimes::ZipRuntimes;
 use crate::local::{LocalSetup, Services, local_integrations};
 use crate::workdir::RunDir;
+use function_code::CodeCache;
 use functions::DeployedFunctions;
 use redis_server::RedisServer;
 use store::{ExecutionRecord, RecordStatus, Store};
@@ -88,6 +93,9 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
     let functions: Arc<dyn FunctionSource> = Arc::new(DeployedFunctions {
         lambda: aws_sdk_lambda::Client::new(&config),
         images: images.clone(),
+        runtimes: ZipRuntimes::from_env(),
+        // Absolute: a function runs in its code's directory, which its environment names.
+        code: CodeCache::new(std::path::absolute(options.state_dir.join("function-code"))?),
     });
     // Every process's events go through the relay, so they reach the rules deployed here.
     let env = ProcessEnv {

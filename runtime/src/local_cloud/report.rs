@@ -1,4 +1,5 @@
-//! What `local-cloud` prints as executions run, and what `executions` and `execution NAME` show.
+//! What `local-cloud` prints as executions run, what `executions` and `execution NAME` show, and
+//! what `trail` takes of a run's record.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -8,9 +9,10 @@ use anyhow::{Context, Result};
 use eventdriven_states::Event;
 use eventdriven_states::clock::parse_iso;
 
-use crate::local_cloud::store::{ExecutionRecord, RecordStatus, Store};
+use crate::local_cloud::store::{ExecutionRecord, Store};
 use crate::split::Manifest;
 use crate::steps::RunSummary;
+use crate::trail::RunFacts;
 use crate::workdir::{RunDir, read_json};
 
 /// The log line of a state transition or failure; `None` for other events.
@@ -71,27 +73,18 @@ fn executions_table(records: &[ExecutionRecord]) -> String {
             out,
             "{:<40} {:<10} {:>10}  {machine}",
             record.name,
-            status(record.status),
+            record.status.name(),
             duration
         );
     }
     out
 }
 
-fn status(status: RecordStatus) -> &'static str {
-    match status {
-        RecordStatus::Running => "RUNNING",
-        RecordStatus::Succeeded => "SUCCEEDED",
-        RecordStatus::Failed => "FAILED",
-        RecordStatus::TimedOut => "TIMED_OUT",
-    }
-}
-
 /// One execution: its states with timings, its errors, and the chunk progress of its run.
 fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option<&RunDir>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "execution: {}", record.name);
-    let _ = writeln!(out, "status:    {}", status(record.status));
+    let _ = writeln!(out, "status:    {}", record.status.name());
     let _ = writeln!(out, "started:   {}", record.start_date);
     if let Some(stop) = &record.stop_date {
         let _ = writeln!(out, "stopped:   {stop}");
@@ -172,4 +165,76 @@ fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option
 
 fn first_lines(text: &str, lines: usize) -> String {
     text.lines().take(lines).collect::<Vec<_>>().join(" / ")
+}
+
+/// A run `local-cloud` took over, as its trail tells it: how it ended is local-cloud's record;
+/// where it started, and its input, the emulator's (`described`), where its start event is,
+/// when the emulator still describes it.
+pub fn trail_facts(record: &ExecutionRecord, described: Option<RunFacts>) -> RunFacts {
+    let (start_date, input) = match described {
+        Some(described) => (described.start_date, described.input),
+        None => (record.start_date.clone(), record.input.clone()),
+    };
+    RunFacts {
+        execution_arn: record.execution_arn.clone(),
+        input,
+        start_date,
+        stop_date: record.stop_date.clone(),
+        status: record.status.name().to_owned(),
+        error: record.error.clone(),
+        cause: record.cause.clone(),
+        taken_over: Some(record.start_date.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local_cloud::store::RecordStatus;
+    use serde_json::json;
+
+    fn record() -> ExecutionRecord {
+        ExecutionRecord {
+            name: "run-1".into(),
+            execution_arn: "arn:aws:states:r:1:execution:m:run-1".into(),
+            state_machine_arn: "arn:aws:states:r:1:stateMachine:m".into(),
+            role_arn: String::new(),
+            input: json!({"order": 1}),
+            definition: json!({}),
+            status: RecordStatus::Failed,
+            start_date: "2026-11-23T10:00:00.600Z".into(),
+            stop_date: Some("2026-11-23T10:00:05.000Z".into()),
+            output: None,
+            error: Some("KeyError".into()),
+            cause: Some("'qty'".into()),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn a_taken_over_run_ends_as_recorded_and_starts_as_the_emulator_says() {
+        let described = RunFacts {
+            execution_arn: record().execution_arn,
+            input: json!({"order": 1}),
+            start_date: "2026-11-23T10:00:00.100Z".into(),
+            stop_date: Some("2026-11-23T10:00:00.700Z".into()),
+            status: "ABORTED".into(),
+            error: Some("eventdriven.LocalCloud".into()),
+            cause: None,
+            taken_over: None,
+        };
+        let facts = trail_facts(&record(), Some(described));
+        assert_eq!(facts.start_date, "2026-11-23T10:00:00.100Z");
+        assert_eq!(facts.taken_over.as_deref(), Some("2026-11-23T10:00:00.600Z"));
+        assert_eq!(
+            (
+                facts.status.as_str(),
+                facts.stop_date.as_deref(),
+                facts.error.as_deref()
+            ),
+            ("FAILED", Some("2026-11-23T10:00:05.000Z"), Some("KeyError"))
+        );
+        // The emulator no longer knows it: the record alone.
+        assert_eq!(trail_facts(&record(), None).start_date, "2026-11-23T10:00:00.600Z");
+    }
 }

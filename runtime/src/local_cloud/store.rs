@@ -23,6 +23,18 @@ pub enum RecordStatus {
     TimedOut,
 }
 
+impl RecordStatus {
+    /// The status as Step Functions names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RecordStatus::Running => "RUNNING",
+            RecordStatus::Succeeded => "SUCCEEDED",
+            RecordStatus::Failed => "FAILED",
+            RecordStatus::TimedOut => "TIMED_OUT",
+        }
+    }
+}
+
 /// One execution as `local-cloud` took it over from the emulator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExecutionRecord {
@@ -95,6 +107,14 @@ impl Store {
         }
     }
 
+    /// The execution `name_or_arn` names: its ARN, or its name as [`Store::find`] takes it.
+    pub fn find_execution(&self, name_or_arn: &str) -> Result<Option<ExecutionRecord>> {
+        if !name_or_arn.starts_with("arn:") {
+            return self.find(name_or_arn);
+        }
+        Ok(self.all()?.into_iter().find(|r| r.execution_arn == name_or_arn))
+    }
+
     /// Every record, oldest first.
     pub fn all(&self) -> Result<Vec<ExecutionRecord>> {
         let entries = match std::fs::read_dir(&self.root) {
@@ -144,5 +164,42 @@ impl Store {
             .lines()
             .filter_map(|line| serde_json::from_str(line).ok())
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_execution_is_found_by_its_name_or_its_arn() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let record = ExecutionRecord {
+            name: "run-1".into(),
+            execution_arn: "arn:aws:states:r:1:execution:m:run-1".into(),
+            state_machine_arn: "arn:aws:states:r:1:stateMachine:m".into(),
+            role_arn: String::new(),
+            input: Value::Null,
+            definition: Value::Null,
+            status: RecordStatus::Running,
+            start_date: "2026-11-23T10:00:00.000Z".into(),
+            stop_date: None,
+            output: None,
+            error: None,
+            cause: None,
+            attempts: 1,
+        };
+        store.save(&record).unwrap();
+        for key in ["run-1", "arn:aws:states:r:1:execution:m:run-1"] {
+            assert_eq!(store.find_execution(key).unwrap().unwrap().name, "run-1", "{key}");
+        }
+        assert!(
+            store
+                .find_execution("arn:aws:states:r:1:execution:m:run-2")
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.find_execution("run-2").unwrap().is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! Workflows deployed at the endpoint, as `local-cloud` routes their events: the rules this
-//! project deployed (read from the emulator's EventBridge, on every bus) and the state machines
-//! they start (their deployed definitions, run through the interpreter here).
+//! project deployed (read from the emulator's EventBridge, on every bus, with their targets'
+//! input path or transformer) and the state machines they start (their deployed definitions, run
+//! through the interpreter here).
 
 use std::sync::OnceLock;
 
@@ -10,6 +11,7 @@ use eventdriven_states::{Failure, Interpreter, StartExecution};
 use serde_json::Value;
 
 use crate::local::events::{DeployedRule, MachineStarter, RuleSource, RuleTarget};
+use crate::local::input_transformer::InputTransformer;
 
 fn failure(what: &str, error: impl std::fmt::Display) -> Failure {
     Failure::runtime(format!("{what}: {error}"))
@@ -56,7 +58,10 @@ impl RuleSource for EmulatorRules {
                 let targets = targets
                     .targets()
                     .iter()
-                    .filter_map(|t| RuleTarget::from_arn(t.arn(), t.input_path().map(str::to_owned)))
+                    .filter_map(|t| {
+                        let target = RuleTarget::from_arn(t.arn(), t.input_path().map(str::to_owned))?;
+                        Some(target.transformed(t.input_transformer().map(input_transformer)))
+                    })
                     .collect();
                 found.push(DeployedRule {
                     name: name.to_owned(),
@@ -67,6 +72,16 @@ impl RuleSource for EmulatorRules {
             }
         }
         Ok(found)
+    }
+}
+
+fn input_transformer(transformer: &aws_sdk_eventbridge::types::InputTransformer) -> InputTransformer {
+    InputTransformer {
+        paths: transformer
+            .input_paths_map()
+            .map(|paths| paths.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
+        template: transformer.input_template().to_owned(),
     }
 }
 
