@@ -250,7 +250,8 @@ async fn listeners_fail_their_runs_within_seconds_side_effects_never_and_new_cod
     fixture_zip("finish-v1", &answer_zip);
     fixture_zip("side-effect-raises", &workspace.dir.join("audit.zip"));
     workspace.apply(&[]);
-    assert_eq!(workspace.plan_exit_code().0, 0, "the plan after apply is empty");
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 0, "the plan after apply is empty: {plan}");
     let workflow = workspace.resource("eventdriven_workflow");
     let machine = text(&workflow["state_machine_arn"]);
     let policy: Value = serde_json::from_str(&text(&workflow["listener_policies"]["ledger"])).unwrap();

@@ -449,13 +449,15 @@ impl WorkflowState {
             self.trail_rule_name = Value::Null;
         }
         let recorded = self.recorded_listeners();
-        let complete =
-            |ids: &ListenerIds| ids.role_arn.is_some() && ids.function_arn.is_some() && ids.rule_name.is_some();
+        // A role only for a function the workflow creates: an existing function has its own.
+        let complete = |l: &ListenerSpec, ids: &ListenerIds| {
+            ids.role_arn.is_some() == l.creates_function() && ids.function_arn.is_some() && ids.rule_name.is_some()
+        };
         let same = recorded.len() == spec.listeners.len()
             && spec
                 .listeners
                 .iter()
-                .all(|l| recorded.get(&l.name).is_some_and(complete));
+                .all(|l| recorded.get(&l.name).is_some_and(|ids| complete(l, ids)));
         if !same {
             self.listener_role_arns = Value::Unknown;
             self.listener_function_arns = Value::Unknown;
