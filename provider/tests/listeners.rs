@@ -136,6 +136,25 @@ async fn a_polyglot_workflow_runs_python_node_and_rust_listeners_and_a_side_effe
         1,
         "the emulator's own copy of the run leaves nothing in the trail: {seen:?}"
     );
+    // From the start event to the execution's final status, timed in milliseconds by the hops.
+    let (first, last) = (&events[0], events.last().unwrap());
+    assert_eq!(
+        (text(&first["kind"]), text(&first["detailType"])),
+        ("start".into(), "start".into())
+    );
+    assert_eq!(
+        (text(&last["kind"]), text(&last["detailType"])),
+        ("end".into(), "SUCCEEDED".into())
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["kind"] == "event")
+            .all(|e| text(&e["time"]).contains('.')),
+        "every hop is timed in milliseconds: {events:?}"
+    );
+    // By the name `eventdriven executions` shows, as by the ARN.
+    assert_eq!(trail(&emulator, &state_dir, &name), trail(&emulator, &state_dir, &arn));
     drop(cloud);
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
 }

@@ -89,7 +89,11 @@ fn plans_no_change(resource: &str, resource_type: &str, needs_cluster: bool, new
         assert!(!plan.contains("must be replaced"), "{plan}");
         let changed: BTreeSet<&str> = plan
             .lines()
-            .filter_map(|line| line.trim_start().strip_prefix("+ ").or(line.trim_start().strip_prefix("~ ")))
+            .filter_map(|line| {
+                line.trim_start()
+                    .strip_prefix("+ ")
+                    .or(line.trim_start().strip_prefix("~ "))
+            })
             .filter_map(|line| line.split_whitespace().next())
             // Not the legend ("~ update in-place") nor the resource's own line.
             .filter(|word| !["resource", "update"].contains(word))
@@ -116,6 +120,11 @@ fn a_workflow_state_of_the_previous_release_plans_only_the_children_this_release
         "workflow",
         "eventdriven_workflow",
         false,
-        &["finisher_log_group", "listener_code_hashes", "listener_policies", "results_rule_name"],
+        &[
+            "finisher_log_group",
+            "listener_code_hashes",
+            "listener_policies",
+            "results_rule_name",
+        ],
     );
 }

@@ -6,11 +6,12 @@
 mod common;
 
 use std::collections::HashSet;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const HANDLER_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/cookie-report-handlers:1";
 const LISTENERS: [&str; 5] = [
@@ -367,12 +368,25 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    assert!(count(&events, "get.multiple") >= 1, "{events:?}");
+    // Once each: the emulator's own copy of the run, taken over, leaves nothing in the trail.
+    assert_eq!(count(&events, "get.multiple"), 1, "{events:?}");
     assert_eq!(count(&events, "process.single"), n, "{events:?}");
     assert_eq!(count(&events, "process.single.post"), n, "{events:?}");
     assert_eq!(count(&events, "process.all"), 1, "{events:?}");
     assert_eq!(count(&events, "task.finished"), n + 2, "{events:?}");
-    assert_eq!(events.last().unwrap()["detailType"], "task.finished");
+    // From the start event to the execution's status, the last answer just before it.
+    assert_eq!(
+        (events[0]["kind"].clone(), events[0]["detailType"].clone()),
+        (json!("start"), json!("start"))
+    );
+    let [.., last_answer, end] = events.as_slice() else {
+        panic!("a trail of a start, events and an end: {events:?}")
+    };
+    assert_eq!(last_answer["detailType"], "task.finished");
+    assert_eq!(
+        (end["kind"].clone(), end["detailType"].clone()),
+        (json!("end"), json!("SUCCEEDED"))
+    );
     let emitters: HashSet<&str> = events.iter().filter_map(|e| e["emittedBy"].as_str()).collect();
     assert!(
         emitters.contains("eventdriven-cookie-report-process-single"),
@@ -397,12 +411,34 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
     );
     drop(cloud);
 
-    // A listener that never answers fails the run with States.Timeout after timeout_seconds.
-    let never = format!("{HANDLER_IMAGE}=true");
-    let cloud = LocalCloud::start(&emulator, &state_dir, &["--image", &never]);
+    // A listener that exits without answering fails the run at once, as Lambda reports it.
+    let exits = format!("{HANDLER_IMAGE}=true");
+    let cloud = LocalCloud::start(&emulator, &state_dir, &["--image", &exits]);
+    let started = Instant::now();
     start_run(&emulator, "{}");
     let runs = wait_for_ended(&emulator, &state_dir, 3, Duration::from_secs(40));
-    let (timed_out, status) = runs.iter().find(|(n, _)| *n != name && *n != failed).unwrap().clone();
+    let (exited, status) = runs.iter().find(|(n, _)| *n != name && *n != failed).unwrap().clone();
+    assert_eq!(status, "FAILED");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed in {:?}",
+        started.elapsed()
+    );
+    let described = cli(&emulator, &state_dir, &["execution", &exited]);
+    assert!(described.contains("Runtime.ExitError"), "{described}");
+    drop(cloud);
+
+    // A listener that never answers fails the run with States.Timeout after timeout_seconds.
+    let hangs = workspace.dir.join("never-answers.sh");
+    std::fs::write(&hangs, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    let status = Command::new("chmod").arg("+x").arg(&hangs).status().unwrap();
+    assert!(status.success());
+    let never = format!("{HANDLER_IMAGE}={}", hangs.display());
+    let cloud = LocalCloud::start(&emulator, &state_dir, &["--image", &never]);
+    start_run(&emulator, "{}");
+    let runs = wait_for_ended(&emulator, &state_dir, 4, Duration::from_secs(40));
+    let known = [name.as_str(), failed.as_str(), exited.as_str()];
+    let (timed_out, status) = runs.iter().find(|(n, _)| !known.contains(&n.as_str())).unwrap().clone();
     assert_eq!(status, "FAILED");
     let described = cli(&emulator, &state_dir, &["execution", &timed_out]);
     assert!(described.contains("States.Timeout"), "{described}");
