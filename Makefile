@@ -21,15 +21,16 @@ demo: tools
 	@echo "orders in the embedded table: $$($(DEBUG_BIN)/eventdriven orders count --table .eventdriven/orders.table)"
 
 ## All tests: unit and integration tests (a real Redis server, the AWS emulator), every IAM
-## policy through parliament, the Terraform modules through terraform fmt, the Python and
-## TypeScript listener helpers' tests, then the provider acceptance tests (a real Terraform
-## against the emulator).
+## policy through parliament, every state machine definition through asl-validator, the
+## Terraform modules through terraform fmt, the Python and TypeScript listener helpers' tests,
+## then the provider acceptance tests (a real Terraform against the emulator).
 test: tools
 	scripts/ensure-redis.sh
 	scripts/ensure-fakecloud.sh
 	scripts/ensure-lambda-runtimes.sh
 	PATH="$(HOME)/.cargo/bin:$$PATH" cargo test --workspace --no-fail-fast
 	tests/iam-lint.sh
+	tests/asl-validate.sh
 	tests/terraform-fmt.sh
 	tests/listener-helpers.sh
 	tests/acceptance.sh

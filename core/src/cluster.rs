@@ -28,6 +28,10 @@ pub struct ClusterReadiness {
     /// `API`, `API_AND_CONFIG_MAP` or `CONFIG_MAP`; `None` when EKS reports none.
     pub authentication_mode: Option<String>,
     pub endpoint_public_access: bool,
+    /// Who may reach the public endpoint (`publicAccessCidrs`); empty when EKS reports none.
+    pub public_access_cidrs: Vec<String>,
+    /// EKS Auto Mode (`computeConfig.enabled`): EKS runs the nodes and the Pod Identity agent.
+    pub auto_mode: bool,
     /// Whether the `eks-pod-identity-agent` add-on is installed.
     pub pod_identity_agent: bool,
     pub node_groups: usize,
@@ -51,7 +55,8 @@ pub fn preflight(cluster: &str, readiness: &ClusterReadiness) -> Vec<String> {
              `aws eks update-cluster-config --name {cluster} --access-config authenticationMode=API_AND_CONFIG_MAP`"
         ));
     }
-    if !readiness.pod_identity_agent {
+    // "You do not need to install the EKS Pod Identity Agent on EKS Auto Mode Clusters."
+    if !readiness.pod_identity_agent && !readiness.auto_mode {
         problems.push(format!(
             "cluster {cluster} has no {POD_IDENTITY_AGENT} add-on, so the Jobs would get no AWS credentials: run \
              `aws eks create-addon --cluster-name {cluster} --addon-name {POD_IDENTITY_AGENT}`"
@@ -61,16 +66,33 @@ pub fn preflight(cluster: &str, readiness: &ClusterReadiness) -> Vec<String> {
         problems.push(format!(
             "cluster {cluster}'s API endpoint is private, and Step Functions' eks:runJob reaches it from outside the VPC: run \
              `aws eks update-cluster-config --name {cluster} --resources-vpc-config endpointPublicAccess=true` \
-             (publicAccessCidrs can restrict who reaches it)"
+             (with publicAccessCidrs left at 0.0.0.0/0: Step Functions calls it from addresses AWS does not list)"
         ));
     }
-    if readiness.node_groups == 0 && readiness.fargate_profiles > 0 {
+    if readiness.node_groups == 0 && readiness.fargate_profiles > 0 && !readiness.auto_mode {
         problems.push(format!(
             "cluster {cluster} runs pods only on Fargate, which supports neither Pod Identity nor NFS volumes: \
              add a node group (`aws eks create-nodegroup --cluster-name {cluster} ...`)"
         ));
     }
     problems
+}
+
+/// What may break runs on `cluster` without being certain to: said, not refused. "The Step
+/// Functions EKS integration supports only Kubernetes APIs with public endpoint access", from
+/// addresses AWS does not publish, so a `publicAccessCidrs` without `0.0.0.0/0` may refuse
+/// every Job.
+pub fn preflight_warnings(cluster: &str, readiness: &ClusterReadiness) -> Vec<String> {
+    let open = readiness.public_access_cidrs.is_empty() || readiness.public_access_cidrs.iter().any(|c| c == "0.0.0.0/0");
+    if !readiness.endpoint_public_access || open {
+        return Vec::new();
+    }
+    vec![format!(
+        "cluster {cluster}'s public endpoint only admits {:?}: Step Functions' eks:runJob calls it from AWS addresses \
+         outside any list you can write, so runs may fail to reach it; set publicAccessCidrs to 0.0.0.0/0 \
+         (the API server still requires authentication)",
+        readiness.public_access_cidrs
+    )]
 }
 
 /// The account, region and partition every ARN is built in.
@@ -90,6 +112,8 @@ mod tests {
         ClusterReadiness {
             authentication_mode: Some("API_AND_CONFIG_MAP".into()),
             endpoint_public_access: true,
+            public_access_cidrs: vec!["0.0.0.0/0".into()],
+            auto_mode: false,
             pod_identity_agent: true,
             node_groups: 1,
             fargate_profiles: 0,
@@ -106,6 +130,39 @@ mod tests {
         };
         // No managed node groups and no Fargate: self-managed nodes or Karpenter, fine.
         assert_eq!(preflight("main", &api_only), Vec::<String>::new());
+    }
+
+    #[test]
+    fn auto_mode_needs_no_pod_identity_add_on_and_no_node_group() {
+        let auto = ClusterReadiness {
+            auto_mode: true,
+            pod_identity_agent: false,
+            node_groups: 0,
+            fargate_profiles: 1,
+            ..ready()
+        };
+        assert_eq!(preflight("main", &auto), Vec::<String>::new());
+        let without = ClusterReadiness { auto_mode: false, ..auto };
+        assert_eq!(preflight("main", &without).len(), 2, "the add-on and the nodes are missing");
+    }
+
+    #[test]
+    fn a_restricted_public_endpoint_is_warned_of_and_never_advised() {
+        assert_eq!(preflight_warnings("main", &ready()), Vec::<String>::new());
+        let restricted = ClusterReadiness {
+            public_access_cidrs: vec!["203.0.113.0/24".into()],
+            ..ready()
+        };
+        let warnings = preflight_warnings("main", &restricted);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("203.0.113.0/24") && warnings[0].contains("0.0.0.0/0"), "{warnings:?}");
+        assert!(preflight("main", &restricted).is_empty(), "a warning, not a refusal");
+        let private = ClusterReadiness {
+            endpoint_public_access: false,
+            ..ready()
+        };
+        let problems = preflight("main", &private);
+        assert!(!problems[0].contains("can restrict"), "no advice that breaks every run: {problems:?}");
     }
 
     #[test]

@@ -58,8 +58,9 @@ pub fn state_machine_trust_policy(aws: &AwsContext) -> Value {
 
 /// The state machine invokes the list-chunks Lambda (and its versions) and, for a run past the
 /// inline threshold, runs the Distributed Map: it starts, watches, stops and redrives its own
-/// child executions, reads the chunk list and writes the children's results, under the runs
-/// prefix only.
+/// child executions, describes its own executions, reads the chunk list and writes (and reads
+/// back) the children's results, under the runs prefix only: what "IAM policies for using
+/// Distributed Map states" in the Step Functions guide grants, scoped to this pipeline.
 ///
 /// `eks:runJob.sync` and `eks:call` need no IAM action: the definition carries the cluster's
 /// endpoint and certificate authority, so nothing calls DescribeCluster; the role is authorized
@@ -94,10 +95,20 @@ pub fn state_machine_policy(names: &Names) -> Value {
                 names.map_child_express_executions_arn(DISTRIBUTED_MAP_LABEL),
             ],
         ),
+        allow(
+            "DescribeOwnExecutions",
+            &["states:DescribeExecution"],
+            &[names.own_executions_arn()],
+        ),
         allow("ReadChunkLists", &["s3:GetObject"], &[names.chunk_lists_arn()]),
         allow(
             "WriteMapResults",
-            &["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            &[
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
             &[names.map_results_arn()],
         ),
     ])
@@ -316,6 +327,7 @@ mod tests {
             names.state_machine_arn(),
             names.map_child_executions_arn("ProcessChunk"),
             names.map_child_express_executions_arn("ProcessChunk"),
+            names.own_executions_arn(),
             format!("{bucket_arn}/runs/*/chunks.json"),
             format!("{bucket_arn}/runs/map-results/*"),
             format!("{function}:*"),
@@ -414,6 +426,10 @@ mod tests {
                     ])
                 ),
                 (
+                    "DescribeOwnExecutions".to_owned(),
+                    json!(["arn:aws:states:eu-west-1:123456789012:execution:eventdriven-orders:*"])
+                ),
+                (
                     "ReadChunkLists".to_owned(),
                     json!([format!("{bucket}/runs/*/chunks.json")])
                 ),
@@ -426,6 +442,17 @@ mod tests {
         assert_eq!(
             list(&statements(&policy)[2]["Action"]),
             ["states:StopExecution", "states:RedriveExecution"]
+        );
+        let results = statements(&policy).iter().find(|s| s["Sid"] == "WriteMapResults").unwrap();
+        assert_eq!(
+            list(&results["Action"]),
+            [
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts"
+            ],
+            "the documented Distributed Map grants on the ResultWriter prefix"
         );
     }
 

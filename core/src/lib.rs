@@ -45,6 +45,8 @@ pub mod trigger;
 pub mod workflow;
 
 #[cfg(test)]
+mod asl_lint;
+#[cfg(test)]
 mod fixtures;
 #[cfg(test)]
 mod iam_lint;

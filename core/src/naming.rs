@@ -160,6 +160,12 @@ impl<'a> Names<'a> {
         self.regional_arn("states", &format!("execution:{}/{label}:*", self.state_machine()))
     }
 
+    /// The state machine's own executions (`execution:<machine>:<name>`): a Distributed Map
+    /// describes the execution it runs in.
+    pub fn own_executions_arn(&self) -> String {
+        self.regional_arn("states", &format!("execution:{}:*", self.state_machine()))
+    }
+
     /// The same children, had they been Express executions (`express:<machine>/<label>:<id>:<id>`):
     /// `states:DescribeExecution` names both resource types.
     pub fn map_child_express_executions_arn(&self, label: &str) -> String {

@@ -15,7 +15,7 @@ variable "service_accounts" {
 }
 
 variable "install_pod_identity_agent" {
-  description = "Install the eks-pod-identity-agent add-on, which gives the Jobs their AWS credentials. Leave false when the cluster already has it."
+  description = "Install the eks-pod-identity-agent add-on, which gives the Jobs their AWS credentials. Set false when the cluster already has it, and on an EKS Auto Mode cluster, which runs the agent itself."
   type        = bool
   default     = true
 }

@@ -18,6 +18,7 @@ use crate::lifecycle::{self, Child, Failure};
 use crate::pipeline::children::*;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
+use crate::resource::Warnings;
 
 /// Each child after the ones it needs: the Lambda's environment names the file system and the
 /// progress store, the definition names the Lambda, the rule starts the state machine, and
@@ -47,9 +48,10 @@ pub async fn create(
     spec: PipelineSpec,
     tags: Tags,
     children: &mut Children,
-) -> Result<(), Failure> {
+) -> Result<Warnings, Failure> {
     let plan = Deployment::prepare(aws, spec, tags).await?;
-    lifecycle::ensure(ORDER, &plan, children).await
+    lifecycle::ensure(ORDER, &plan, children).await?;
+    Ok(plan.warnings)
 }
 
 /// Re-creates children found missing, then re-applies every in-place setting (and the tags,
@@ -60,10 +62,11 @@ pub async fn update(
     tags: Tags,
     tags_changed: bool,
     children: &mut Children,
-) -> Result<(), Failure> {
+) -> Result<Warnings, Failure> {
     let plan = Deployment::prepare(aws, spec, tags).await?;
     lifecycle::ensure(ORDER, &plan, children).await?;
-    lifecycle::apply_settings(ORDER, &plan, children, tags_changed).await
+    lifecycle::apply_settings(ORDER, &plan, children, tags_changed).await?;
+    Ok(plan.warnings)
 }
 
 /// Forgets every recorded child that no longer exists, and notes what the others hold.

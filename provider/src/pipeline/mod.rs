@@ -22,7 +22,7 @@ use tf_provider::value::Value;
 use crate::aws::{AwsClients, AwsError, Tags};
 use crate::lifecycle::Failure;
 use crate::resource::attributes::{self, AttributeRow, any_differs};
-use crate::resource::{Common, ResourceKind};
+use crate::resource::{Common, ResourceKind, Warnings};
 use plan::Pipeline;
 use state::{Children, PipelineState};
 
@@ -142,7 +142,7 @@ impl ResourceKind for Pipeline {
         planned: &PipelineState,
         tags: Tags,
         children: &mut Children,
-    ) -> Result<(), Failure> {
+    ) -> Result<Warnings, Failure> {
         deploy::create(aws, planned.spec(), tags, children).await
     }
 
@@ -152,7 +152,7 @@ impl ResourceKind for Pipeline {
         tags: Tags,
         tags_changed: bool,
         children: &mut Children,
-    ) -> Result<(), Failure> {
+    ) -> Result<Warnings, Failure> {
         deploy::update(aws, planned.spec(), tags, tags_changed, children).await
     }
 

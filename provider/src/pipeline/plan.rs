@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use eventdriven_core::cluster::{AwsContext, ClusterInfo, preflight};
+use eventdriven_core::cluster::{AwsContext, ClusterInfo, preflight, preflight_warnings};
 use eventdriven_core::definition::state_machine_definition;
 use eventdriven_core::naming::Names;
 use eventdriven_core::network;
@@ -31,6 +31,8 @@ pub struct Deployment {
     pub context: AwsContext,
     pub cluster: ClusterInfo,
     pub tags: Tags,
+    /// What preflight found that may break runs without being certain to.
+    pub warnings: Vec<String>,
 }
 
 impl Deployment {
@@ -45,6 +47,7 @@ impl Deployment {
             "EKS cluster",
             &spec.cluster_name,
         ))?;
+        let warnings = preflight_warnings(&spec.cluster_name, &readiness);
         let mut problems = preflight(&spec.cluster_name, &readiness);
         if let Err(problem) = network::lambda_subnets(&spec, &cluster) {
             problems.push(problem);
@@ -59,6 +62,7 @@ impl Deployment {
             context,
             cluster,
             tags,
+            warnings,
         })
     }
 

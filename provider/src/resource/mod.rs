@@ -27,7 +27,7 @@ use crate::lifecycle::{Failure, Owner};
 use attributes::{AttributeRow, outside_their_sets, replacing, schema_attributes};
 use timeouts::Timeouts;
 
-pub use report::{report, reported, within};
+pub use report::{Warnings, report, reported, within};
 pub use tags::{StringMap, merged_tags, plain_map};
 
 /// The attributes every resource has, borrowed from its state.
@@ -101,7 +101,7 @@ pub trait ResourceKind: Owner<Children: Clone + Default> {
         planned: &Self::State,
         tags: Tags,
         children: &mut Self::Children,
-    ) -> Result<(), Failure>;
+    ) -> Result<Warnings, Failure>;
 
     /// Re-creates children found missing, then re-applies every in-place setting (and the tags,
     /// when they changed).
@@ -111,7 +111,7 @@ pub trait ResourceKind: Owner<Children: Clone + Default> {
         tags: Tags,
         tags_changed: bool,
         children: &mut Self::Children,
-    ) -> Result<(), Failure>;
+    ) -> Result<Warnings, Failure>;
 
     async fn destroy(aws: Arc<AwsClients>, prior: &Self::State, children: &mut Self::Children) -> Result<(), Failure>;
 
@@ -357,7 +357,8 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
         let limit = timeouts_of::<K>(&mut prior_state).delete();
         let mut children = K::children(&prior_state);
         let what = format!("destroying the {}", K::NOUN);
-        within(diags, limit, &what, K::destroy(aws, &prior_state, &mut children)).await;
+        let work = async { K::destroy(aws, &prior_state, &mut children).await.map(|()| Warnings::new()) };
+        within(diags, limit, &what, work).await;
         diags.errors.is_empty().then_some(())
     }
 }

@@ -20,16 +20,23 @@ pub fn reported<T>(diags: &mut Diagnostics, result: Result<T, Failure>) -> Optio
     result.map_err(|failure| report(diags, failure)).ok()
 }
 
-/// Runs `work` within `limit`; on timeout the children recorded so far stay recorded, since
-/// `work` only borrows them.
-pub async fn within<F: Future<Output = Result<(), Failure>>>(
+/// What a create or update that succeeded has to say: what may still break, unrefused.
+pub type Warnings = Vec<String>;
+
+/// Runs `work` within `limit`, its warnings and its failure reported; on timeout the children
+/// recorded so far stay recorded, since `work` only borrows them.
+pub async fn within<F: Future<Output = Result<Warnings, Failure>>>(
     diags: &mut Diagnostics,
     limit: Duration,
     what: &str,
     work: F,
 ) {
     match tokio::time::timeout(limit, work).await {
-        Ok(Ok(())) => {}
+        Ok(Ok(warnings)) => {
+            for warning in warnings {
+                diags.root_warning(format!("Warning while {what}"), warning);
+            }
+        }
         Ok(Err(failure)) => report(diags, failure),
         Err(_) => diags.root_error(
             format!("Timed out {what}"),

@@ -22,9 +22,8 @@ use tf_provider::value::Value;
 
 use crate::aws::{AwsClients, AwsError, Tags};
 use crate::lifecycle::Failure;
-use crate::resource::StringMap;
 use crate::resource::attributes::AttributeRow;
-use crate::resource::{Common, ResourceKind};
+use crate::resource::{Common, ResourceKind, StringMap, Warnings};
 use crate::{adapters, cluster};
 use plan::Workflow;
 use state::{WorkflowChildren, WorkflowState};
@@ -162,8 +161,8 @@ impl ResourceKind for Workflow {
         planned: &WorkflowState,
         tags: Tags,
         children: &mut WorkflowChildren,
-    ) -> Result<(), Failure> {
-        deploy::create(aws, planned.spec(), tags, children).await
+    ) -> Result<Warnings, Failure> {
+        deploy::create(aws, planned.spec(), tags, children).await.map(|()| Warnings::new())
     }
 
     async fn update(
@@ -174,7 +173,9 @@ impl ResourceKind for Workflow {
         children: &mut WorkflowChildren,
     ) -> Result<(), Failure> {
         let force_destroy = force_destroy(planned);
-        deploy::update(aws, planned.spec(), tags, tags_changed, force_destroy, children).await
+        deploy::update(aws, planned.spec(), tags, tags_changed, force_destroy, children)
+            .await
+            .map(|()| Warnings::new())
     }
 
     async fn destroy(
