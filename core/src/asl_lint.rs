@@ -41,8 +41,14 @@ fn definitions() -> Vec<(String, Value)> {
     };
     let (local_spec, local_cluster, local_refs) = local_deployment("local", 250, 3);
     let mut all = vec![
-        ("pipeline".to_owned(), state_machine_definition(&fixtures::spec(), &cluster, &refs)),
-        ("pipeline-process".to_owned(), state_machine_definition(&with_process, &cluster, &refs)),
+        (
+            "pipeline".to_owned(),
+            state_machine_definition(&fixtures::spec(), &cluster, &refs),
+        ),
+        (
+            "pipeline-process".to_owned(),
+            state_machine_definition(&with_process, &cluster, &refs),
+        ),
         (
             "pipeline-without-table".to_owned(),
             state_machine_definition(&tableless, &cluster, &fixtures::refs_for(&tableless)),
@@ -52,8 +58,16 @@ fn definitions() -> Vec<(String, Value)> {
             state_machine_definition(&local_spec, &local_cluster, &local_refs),
         ),
     ];
-    all.extend(workflow_definitions("cookie-report", &crate::workflow::fixtures::cookies(), &aws));
-    all.extend(workflow_definitions("polyglot", &crate::workflow::fixtures::polyglot(), &aws));
+    all.extend(workflow_definitions(
+        "cookie-report",
+        &crate::workflow::fixtures::cookies(),
+        &aws,
+    ));
+    all.extend(workflow_definitions(
+        "polyglot",
+        &crate::workflow::fixtures::polyglot(),
+        &aws,
+    ));
     all
 }
 

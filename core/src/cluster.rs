@@ -83,7 +83,8 @@ pub fn preflight(cluster: &str, readiness: &ClusterReadiness) -> Vec<String> {
 /// addresses AWS does not publish, so a `publicAccessCidrs` without `0.0.0.0/0` may refuse
 /// every Job.
 pub fn preflight_warnings(cluster: &str, readiness: &ClusterReadiness) -> Vec<String> {
-    let open = readiness.public_access_cidrs.is_empty() || readiness.public_access_cidrs.iter().any(|c| c == "0.0.0.0/0");
+    let open =
+        readiness.public_access_cidrs.is_empty() || readiness.public_access_cidrs.iter().any(|c| c == "0.0.0.0/0");
     if !readiness.endpoint_public_access || open {
         return Vec::new();
     }
@@ -142,8 +143,15 @@ mod tests {
             ..ready()
         };
         assert_eq!(preflight("main", &auto), Vec::<String>::new());
-        let without = ClusterReadiness { auto_mode: false, ..auto };
-        assert_eq!(preflight("main", &without).len(), 2, "the add-on and the nodes are missing");
+        let without = ClusterReadiness {
+            auto_mode: false,
+            ..auto
+        };
+        assert_eq!(
+            preflight("main", &without).len(),
+            2,
+            "the add-on and the nodes are missing"
+        );
     }
 
     #[test]
@@ -155,14 +163,20 @@ mod tests {
         };
         let warnings = preflight_warnings("main", &restricted);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("203.0.113.0/24") && warnings[0].contains("0.0.0.0/0"), "{warnings:?}");
+        assert!(
+            warnings[0].contains("203.0.113.0/24") && warnings[0].contains("0.0.0.0/0"),
+            "{warnings:?}"
+        );
         assert!(preflight("main", &restricted).is_empty(), "a warning, not a refusal");
         let private = ClusterReadiness {
             endpoint_public_access: false,
             ..ready()
         };
         let problems = preflight("main", &private);
-        assert!(!problems[0].contains("can restrict"), "no advice that breaks every run: {problems:?}");
+        assert!(
+            !problems[0].contains("can restrict"),
+            "no advice that breaks every run: {problems:?}"
+        );
     }
 
     #[test]

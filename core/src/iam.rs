@@ -443,7 +443,10 @@ mod tests {
             list(&statements(&policy)[2]["Action"]),
             ["states:StopExecution", "states:RedriveExecution"]
         );
-        let results = statements(&policy).iter().find(|s| s["Sid"] == "WriteMapResults").unwrap();
+        let results = statements(&policy)
+            .iter()
+            .find(|s| s["Sid"] == "WriteMapResults")
+            .unwrap();
         assert_eq!(
             list(&results["Action"]),
             [

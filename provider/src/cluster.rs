@@ -54,10 +54,7 @@ pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<(ClusterIn
             .map(|mode: &AuthenticationMode| mode.as_str().to_owned()),
         endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
         public_access_cidrs: vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default(),
-        auto_mode: cluster
-            .compute_config()
-            .and_then(|c| c.enabled())
-            .unwrap_or(false),
+        auto_mode: cluster.compute_config().and_then(|c| c.enabled()).unwrap_or(false),
         pod_identity_agent: pod_identity_agent_installed(aws, cluster_name).await?,
         node_groups: aws
             .eks

@@ -1166,7 +1166,30 @@ async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
         .send()
         .await
         .unwrap();
-    workspace.apply(&[]);
+    // A public endpoint that admits only some addresses may refuse Step Functions: said, not
+    // refused.
+    eks.update_cluster_config()
+        .name(CLUSTER)
+        .resources_vpc_config(
+            aws_sdk_eks::types::VpcConfigRequest::builder()
+                .public_access_cidrs("203.0.113.0/24")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let applied = workspace.try_apply();
+    assert!(applied.status.success());
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&applied.stdout),
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        said.contains("Warning") && said.contains("203.0.113.0/24") && said.contains("0.0.0.0/0"),
+        "the apply warns of the restricted endpoint: {said}"
+    );
     assert!(workspace.pipeline()["bucket"].is_string());
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
 }

@@ -357,7 +357,11 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
         let limit = timeouts_of::<K>(&mut prior_state).delete();
         let mut children = K::children(&prior_state);
         let what = format!("destroying the {}", K::NOUN);
-        let work = async { K::destroy(aws, &prior_state, &mut children).await.map(|()| Warnings::new()) };
+        let work = async {
+            K::destroy(aws, &prior_state, &mut children)
+                .await
+                .map(|()| Warnings::new())
+        };
         within(diags, limit, &what, work).await;
         diags.errors.is_empty().then_some(())
     }

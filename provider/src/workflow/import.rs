@@ -118,10 +118,12 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<WorkflowState, F
     state.set_children(&children);
     // What plan computes from the configuration: the zip listeners' code as deployed, and no
     // existing function's policy (existing functions are not found by an import).
-    let code_hashes = spec
-        .listeners
-        .iter()
-        .filter_map(|l| Some((l.name.clone(), Value::Value(l.package.as_ref()?.source_code_hash.clone()))));
+    let code_hashes = spec.listeners.iter().filter_map(|l| {
+        Some((
+            l.name.clone(),
+            Value::Value(l.package.as_ref()?.source_code_hash.clone()),
+        ))
+    });
     state.listener_code_hashes = Value::Value(code_hashes.collect());
     state.listener_policies = Value::Value(Default::default());
     // Imported tags are the resource's own: default tags come back through the next plan.

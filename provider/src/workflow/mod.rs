@@ -162,7 +162,9 @@ impl ResourceKind for Workflow {
         tags: Tags,
         children: &mut WorkflowChildren,
     ) -> Result<Warnings, Failure> {
-        deploy::create(aws, planned.spec(), tags, children).await.map(|()| Warnings::new())
+        deploy::create(aws, planned.spec(), tags, children)
+            .await
+            .map(|()| Warnings::new())
     }
 
     async fn update(
@@ -171,7 +173,7 @@ impl ResourceKind for Workflow {
         tags: Tags,
         tags_changed: bool,
         children: &mut WorkflowChildren,
-    ) -> Result<(), Failure> {
+    ) -> Result<Warnings, Failure> {
         let force_destroy = force_destroy(planned);
         deploy::update(aws, planned.spec(), tags, tags_changed, force_destroy, children)
             .await
