@@ -98,7 +98,7 @@ pub fn state_machine_policy(names: &Names) -> Value {
         allow(
             "DescribeOwnExecutions",
             &["states:DescribeExecution"],
-            &[names.own_executions_arn()],
+            &[names.own_executions_arn(), names.own_express_executions_arn()],
         ),
         allow("ReadChunkLists", &["s3:GetObject"], &[names.chunk_lists_arn()]),
         allow(
@@ -328,6 +328,7 @@ mod tests {
             names.map_child_executions_arn("ProcessChunk"),
             names.map_child_express_executions_arn("ProcessChunk"),
             names.own_executions_arn(),
+            names.own_express_executions_arn(),
             format!("{bucket_arn}/runs/*/chunks.json"),
             format!("{bucket_arn}/runs/map-results/*"),
             format!("{function}:*"),
@@ -427,7 +428,10 @@ mod tests {
                 ),
                 (
                     "DescribeOwnExecutions".to_owned(),
-                    json!(["arn:aws:states:eu-west-1:123456789012:execution:eventdriven-orders:*"])
+                    json!([
+                        "arn:aws:states:eu-west-1:123456789012:execution:eventdriven-orders:*",
+                        "arn:aws:states:eu-west-1:123456789012:express:eventdriven-orders:*:*"
+                    ])
                 ),
                 (
                     "ReadChunkLists".to_owned(),

@@ -28,6 +28,7 @@ pub mod cluster;
 pub mod config_path;
 pub mod contract;
 pub mod definition;
+pub mod deployer;
 pub mod env;
 pub mod estimate;
 pub mod iam;

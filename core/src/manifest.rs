@@ -5,11 +5,13 @@
 //! The container's environment comes from [`env::job_settings`] alone, which keeps every Job
 //! within the settings contract.
 
+pub mod kubernetes_names;
+
 use serde_json::{Value, json};
 
 use crate::contract::Step;
 use crate::env::{self, EnvValue, WORK_DIR_MOUNT};
-use crate::paths::{self, RETRY_COUNT, Scope};
+use crate::paths::{self, EXECUTION_ID, REDRIVE_COUNT, RETRY_COUNT, Scope};
 use crate::process_step::ProcessSpec;
 use crate::refs::DeployedRefs;
 use crate::spec::PREFIX;
@@ -105,25 +107,28 @@ fn memory_limit(step: Step, rows_per_chunk: i64) -> String {
     format!("{mib}Mi")
 }
 
-/// The intrinsic function naming the Job: `<step>-<run id>[-<chunk index>]-<retry count>`.
+/// The intrinsic function naming the Job:
+/// `<step>-<execution hash>-<redrive count>[-<chunk index>]-<retry count>`.
 ///
-/// Names must be unique per execution, per chunk and per attempt, because a finished Job is kept
-/// for an hour and creating one with the same name again fails with 409 Conflict.
-/// The chunk's position is used rather than its reference because it is short and bounded.
-/// Assumes run ids are DNS-label safe and at most 36 characters, as the UUID names of executions
-/// started by EventBridge are, and fewer than 100 000 chunks: the longest name is then
-/// `process-<uuid>-99999-2`, 52 characters, within the 63 Kubernetes allows for the `job-name`
-/// label of the Job's pods.
+/// A Job's name must be a lowercase DNS subdomain of at most 63 characters (its pods carry it as
+/// their `job-name` label, see [`kubernetes_names`]), and no other Job of the namespace may have
+/// it while a finished one is kept ([`TTL_SECONDS_AFTER_FINISHED`]): creating it again fails
+/// with 409 AlreadyExists. An execution's name can be neither (one started by hand may be
+/// `Orders_Rerun`, up to 80 characters), so the name holds the MD5 of the execution's ARN, 32
+/// lowercase hex digits: the ARN rather than the name, so pipelines sharing a namespace never
+/// meet, and each child execution of the Distributed Map has its own, even in a new Map Run.
+/// A redrive runs failed steps again under the same ARN, hence its count; a Retry, hence the
+/// retry count; the inline Map's iterations share their execution, hence the chunk's position
+/// (short and bounded, unlike its reference). The fixed parts take 43 characters, leaving 20
+/// digits to the counters. The run id stays on the Job, in its container's `RUN_ID`.
 pub fn job_name(step: Step) -> String {
-    let scope = Scope::of(step);
-    let run_id = scope.run_id();
-    match scope {
-        Scope::Execution => paths::format(&format!("{}-{{}}-{{}}", step.subcommand()), &[&run_id, RETRY_COUNT]),
-        Scope::Iteration => paths::format(
-            &format!("{}-{{}}-{{}}-{{}}", step.subcommand()),
-            &[&run_id, &paths::item(paths::item::INDEX), RETRY_COUNT],
-        ),
-    }
+    let execution = paths::md5(EXECUTION_ID);
+    let index = paths::item(paths::item::INDEX);
+    let args: Vec<&str> = match Scope::of(step) {
+        Scope::Execution => vec![&execution, REDRIVE_COUNT, RETRY_COUNT],
+        Scope::Iteration => vec![&execution, REDRIVE_COUNT, &index, RETRY_COUNT],
+    };
+    paths::format(&format!("{}{}", step.subcommand(), "-{}".repeat(args.len())), &args)
 }
 
 fn container_env(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Vec<Value> {

@@ -166,6 +166,11 @@ impl<'a> Names<'a> {
         self.regional_arn("states", &format!("execution:{}:*", self.state_machine()))
     }
 
+    /// The same, as the Express type names them: `states:DescribeExecution` names both.
+    pub fn own_express_executions_arn(&self) -> String {
+        self.regional_arn("states", &format!("express:{}:*:*", self.state_machine()))
+    }
+
     /// The same children, had they been Express executions (`express:<machine>/<label>:<id>:<id>`):
     /// `states:DescribeExecution` names both resource types.
     pub fn map_child_express_executions_arn(&self, label: &str) -> String {

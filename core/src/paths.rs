@@ -9,6 +9,12 @@ use crate::contract::{self, Step};
 
 /// The run id: the execution's name, a UUID when EventBridge starts the execution.
 pub const EXECUTION_NAME: &str = "$$.Execution.Name";
+/// The execution's ARN: it names the state machine too, and in a Distributed Map it is the
+/// child execution's own.
+pub const EXECUTION_ID: &str = "$$.Execution.Id";
+/// How often the execution has been redriven: a redrive runs its failed steps again under the
+/// same ARN.
+pub const REDRIVE_COUNT: &str = "$$.Execution.RedriveCount";
 /// How often the current state has been retried; makes Job names unique per attempt.
 pub const RETRY_COUNT: &str = "$$.State.RetryCount";
 /// The bucket and key of the object in the S3 "Object Created" event that is the execution input.
@@ -71,6 +77,11 @@ pub fn format(template: &str, args: &[&str]) -> String {
     }
     call.push(')');
     call
+}
+
+/// `States.Hash(<path>, 'MD5')`: the value at `path` as 32 lowercase hex digits.
+pub fn md5(path: &str) -> String {
+    format!("States.Hash({path}, 'MD5')")
 }
 
 /// Escapes text for an intrinsic function's string literal, where `'`, `{`, `}` and `\` are special.

@@ -14,6 +14,8 @@
 mod adapters;
 mod aws;
 mod cluster;
+#[cfg(test)]
+mod deployer_calls;
 mod lifecycle;
 mod pipeline;
 mod provider;
