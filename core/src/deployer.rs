@@ -231,7 +231,11 @@ const GRANTS: &[Grant] = &[
         ],
         &["arn:aws:states:*:*:stateMachine:{p}-*"],
     ),
-    ("ValidateDefinitions", &["states:ValidateStateMachineDefinition"], &["*"]),
+    (
+        "ValidateDefinitions",
+        &["states:ValidateStateMachineDefinition"],
+        &["*"],
+    ),
     (
         "Rules",
         &[
@@ -313,7 +317,10 @@ pub fn deployer_policy() -> Value {
 
 /// Every action the policy grants.
 pub fn granted_actions() -> Vec<&'static str> {
-    GRANTS.iter().flat_map(|(_, actions, _)| actions.iter().copied()).collect()
+    GRANTS
+        .iter()
+        .flat_map(|(_, actions, _)| actions.iter().copied())
+        .collect()
 }
 
 #[cfg(test)]

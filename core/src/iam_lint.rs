@@ -115,6 +115,10 @@ fn is_the_deployers_nature(finding: &str) -> bool {
         return false;
     };
     finding["issue"] == "RESOURCE_POLICY_PRIVILEGE_ESCALATION"
-        && finding["location"]["filepath"].as_str().is_some_and(|p| p.ends_with("/deployer.json"))
-        && finding["detail"].as_str().is_some_and(|d| d.contains("s3:PutBucketPolicy"))
+        && finding["location"]["filepath"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("/deployer.json"))
+        && finding["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("s3:PutBucketPolicy"))
 }

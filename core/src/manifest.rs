@@ -182,9 +182,15 @@ fn efs_server(refs: &DeployedRefs) -> String {
 mod tests {
     use std::collections::HashSet;
 
+    use eventdriven_states::context::{ExecutionContext, StateContext};
+    use eventdriven_states::intrinsics;
+    use eventdriven_states::path as states_path;
+
     use super::*;
     use crate::contract;
     use crate::fixtures;
+    use crate::paths::item;
+    use crate::scale::JOB_MAX_RETRIES;
 
     fn manifest(step: Step) -> Value {
         job_manifest(step, &fixtures::spec(), &fixtures::refs())
@@ -199,21 +205,40 @@ mod tests {
             .collect()
     }
 
-    /// Evaluates a Job name expression as Step Functions would, given its arguments' values.
-    fn evaluate_name(expression: &str, values: &[(&str, &str)]) -> String {
-        let inner = expression
-            .strip_prefix("States.Format('")
-            .and_then(|e| e.strip_suffix(')'))
-            .expect(expression);
-        let (template, args) = inner.split_once("', ").expect(expression);
-        args.split(", ").fold(template.to_owned(), |name, arg| {
-            let value = values
-                .iter()
-                .find(|(path, _)| *path == arg)
-                .map(|(_, v)| *v)
-                .expect(arg);
-            name.replacen("{}", value, 1)
-        })
+    /// The Job's name as the interpreter evaluates it, for the execution `name` of the state
+    /// machine `machine`, redriven `redrives` times, at the chunk `index` and the retry `retry`.
+    fn evaluated_name(step: Step, machine: &str, name: &str, redrives: u64, index: u64, retry: u64) -> String {
+        let input = json!({ (item::RUN_ID): name, (item::CHUNK): "000000-2", (item::INDEX): index });
+        let arn = |kind: &str, name: &str| format!("arn:aws:states:eu-west-1:123456789012:{kind}:{name}");
+        let mut execution = ExecutionContext::new(
+            &arn("execution", &format!("{machine}:{name}")),
+            name,
+            &input,
+            &arn("stateMachine", machine),
+            "",
+        );
+        execution.execution["RedriveCount"] = json!(redrives);
+        let context = StateContext {
+            execution: &execution,
+            state_name: "Split",
+            entered_time: "",
+            retry_count: retry,
+            token: None,
+            map_item: None,
+        }
+        .to_value();
+        let evaluated = intrinsics::evaluate(&job_name(step), states_path::Scope::new(&input, &context))
+            .unwrap_or_else(|e| panic!("{step:?}: {e:?}"));
+        evaluated.as_str().expect("a name is text").to_owned()
+    }
+
+    /// The manifest of `step` as the cluster receives it, named `name`.
+    fn named(step: Step, name: &str) -> Value {
+        let mut job = manifest(step);
+        let metadata = job["metadata"].as_object_mut().unwrap();
+        metadata.remove(&paths::dynamic("name"));
+        metadata.insert("name".into(), json!(name));
+        job
     }
 
     #[test]
@@ -393,39 +418,76 @@ mod tests {
     }
 
     #[test]
-    fn job_names_are_unique_per_attempt_and_chunk() {
+    fn job_names_hash_the_execution_and_count_redrives_chunks_and_attempts() {
         assert_eq!(
             job_name(Step::Split),
-            "States.Format('split-{}-{}', $$.Execution.Name, $$.State.RetryCount)"
+            "States.Format('split-{}-{}-{}', States.Hash($$.Execution.Id, 'MD5'), $$.Execution.RedriveCount, $$.State.RetryCount)"
         );
         assert_eq!(
             job_name(Step::Process),
-            "States.Format('process-{}-{}-{}', $.run_id, $.index, $$.State.RetryCount)"
+            "States.Format('process-{}-{}-{}-{}', States.Hash($$.Execution.Id, 'MD5'), $$.Execution.RedriveCount, $.index, $$.State.RetryCount)"
         );
         assert_eq!(manifest(Step::Merge)["metadata"]["name.$"], job_name(Step::Merge));
+        // The MD5 of `arn:aws:states:eu-west-1:123456789012:execution:eventdriven-orders:Orders_Rerun`.
+        let hash = "d4045e2b1318185944abb0517e446ed9";
+        let name = |step| evaluated_name(step, "eventdriven-orders", "Orders_Rerun", 1, 7, 2);
+        assert_eq!(name(Step::Split), format!("split-{hash}-1-2"));
+        assert_eq!(name(Step::Process), format!("process-{hash}-1-7-2"));
+        assert_eq!(name(Step::Merge), format!("merge-{hash}-1-2"));
+    }
+
+    #[test]
+    fn no_two_jobs_share_a_name() {
+        let mut names = HashSet::new();
+        for machine in ["eventdriven-orders", "eventdriven-invoices"] {
+            for execution in ["Orders_Rerun", "orders_rerun", "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9"] {
+                for redrives in [0, 1, 10] {
+                    for retry in [0, 1] {
+                        for index in [0, 1, 11] {
+                            names.insert(evaluated_name(
+                                Step::Process,
+                                machine,
+                                execution,
+                                redrives,
+                                index,
+                                retry,
+                            ));
+                        }
+                        for step in [Step::Split, Step::Merge] {
+                            names.insert(evaluated_name(step, machine, execution, redrives, 0, retry));
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(names.len(), 2 * 3 * 3 * 2 * (3 + 2));
+        let again = evaluated_name(Step::Split, "eventdriven-orders", "Orders_Rerun", 1, 0, 1);
+        assert!(
+            names.contains(&again),
+            "the same execution, redrive and attempt: the same name"
+        );
     }
 
     #[test]
     fn the_longest_job_name_is_a_valid_kubernetes_name() {
-        let run_id = "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9";
-        let values = [
-            ("$$.Execution.Name", run_id),
-            ("$.run_id", run_id),
-            ("$.index", "99999"),
-            ("$$.State.RetryCount", "10"),
-        ];
-        for step in Step::ALL {
-            let name = evaluate_name(&job_name(step), &values);
-            assert!(name.len() <= 63, "{name}");
-            assert!(
-                name.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-                "{name}"
-            );
-            assert!(
-                name.starts_with(|c: char| c.is_ascii_lowercase()) && !name.ends_with('-'),
-                "{name}"
-            );
+        // Step Functions allows names of 80 characters, of about any character but whitespace,
+        // brackets, wildcards and a few marks; 10,000,000 chunks of a row each and 9,999
+        // redrives are beyond any run.
+        let machine = format!("eventdriven-{}", "m".repeat(68));
+        let longest = format!("Orders_Rerun.{}", "X".repeat(67));
+        assert_eq!((machine.len(), longest.len()), (80, 80));
+        for execution in [
+            "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
+            "Orders_Rerun",
+            "Ünïcode!@'()+=",
+            &longest,
+        ] {
+            for step in Step::ALL {
+                let name = evaluated_name(step, &machine, execution, 9_999, 9_999_999, JOB_MAX_RETRIES);
+                assert!(name.len() <= 55, "{name}");
+                let invalid = kubernetes_names::invalid_fields(&named(step, &name));
+                assert!(invalid.is_empty(), "{name}: {invalid:?}");
+            }
         }
     }
 

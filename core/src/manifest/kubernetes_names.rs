@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// The longest label value and label name. A Job's name is held to it too: the Job's pods carry
 /// that name as their `job-name` label.
-pub const MAX_LABEL_LEN: usize = 63;
+const MAX_LABEL_LEN: usize = 63;
 /// The longest DNS subdomain: a label key's prefix.
 const MAX_SUBDOMAIN_LEN: usize = 253;
 
@@ -44,7 +44,10 @@ pub fn invalid_fields(job: &Value) -> Vec<Invalid> {
     }
     for (at, labels) in [
         ("metadata.labels", &job["metadata"]["labels"]),
-        ("spec.template.metadata.labels", &job["spec"]["template"]["metadata"]["labels"]),
+        (
+            "spec.template.metadata.labels",
+            &job["spec"]["template"]["metadata"]["labels"],
+        ),
     ] {
         for (key, value) in labels.as_object().into_iter().flatten() {
             let field = format!("{at}[{key}]");
@@ -69,7 +72,7 @@ pub fn invalid_fields(job: &Value) -> Vec<Invalid> {
 }
 
 /// A Job's name: a lowercase RFC 1123 subdomain, of at most [`MAX_LABEL_LEN`] characters.
-pub fn job_name(name: &str) -> Result<(), String> {
+fn job_name(name: &str) -> Result<(), String> {
     if name.len() > MAX_LABEL_LEN {
         return Err(format!(
             "a Job's name must be at most {MAX_LABEL_LEN} characters: its pods carry it as their job-name label"
@@ -79,11 +82,13 @@ pub fn job_name(name: &str) -> Result<(), String> {
 }
 
 /// A label's key: a name, optionally behind a DNS subdomain prefix and `/`.
-pub fn label_key(key: &str) -> Result<(), String> {
+fn label_key(key: &str) -> Result<(), String> {
     let name = match key.split_once('/') {
         Some((prefix, name)) => {
             if prefix.len() > MAX_SUBDOMAIN_LEN {
-                return Err(format!("a label key's prefix must be at most {MAX_SUBDOMAIN_LEN} characters"));
+                return Err(format!(
+                    "a label key's prefix must be at most {MAX_SUBDOMAIN_LEN} characters"
+                ));
             }
             dns_subdomain(prefix).map_err(|reason| format!("a label key's prefix: {reason}"))?;
             name
@@ -97,7 +102,7 @@ pub fn label_key(key: &str) -> Result<(), String> {
 }
 
 /// A label's value: empty, or a name as a label key's is.
-pub fn label_value(value: &str) -> Result<(), String> {
+fn label_value(value: &str) -> Result<(), String> {
     if value.is_empty() {
         return Ok(());
     }
@@ -214,7 +219,9 @@ mod tests {
             ]
         );
         assert!(
-            invalid[0].to_string().starts_with(r#"metadata.name: invalid value "split-Orders_Rerun-0": "#),
+            invalid[0]
+                .to_string()
+                .starts_with(r#"metadata.name: invalid value "split-Orders_Rerun-0": "#),
             "{}",
             invalid[0]
         );

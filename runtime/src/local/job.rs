@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use eventdriven_core::manifest::kubernetes_names::{self, Invalid};
 use eventdriven_states::Failure;
 use serde_json::{Value, json};
 
@@ -81,9 +82,14 @@ impl Container {
 }
 
 impl JobSpec {
-    /// Reads the Job from an `eks:runJob` call's parameters.
+    /// Reads the Job from an `eks:runJob` call's parameters, refusing it as the API server
+    /// would one whose names break [`kubernetes_names`].
     pub fn from_parameters(parameters: &Value) -> Result<JobSpec, Failure> {
         let job = &parameters["Job"];
+        let refused = kubernetes_names::invalid_fields(job);
+        if !refused.is_empty() {
+            return Err(unprocessable(job, &refused));
+        }
         let invalid = |what: &str| Failure::runtime(format!("the eks:runJob Job manifest has no valid {what}"));
         let pod = &job["spec"]["template"]["spec"];
         let volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
@@ -121,6 +127,22 @@ impl JobSpec {
     pub fn pod_name(&self, attempt: u32) -> String {
         format!("{}-{:05x}", self.name, (fastrand::u32(..) ^ attempt) & 0xfffff)
     }
+}
+
+/// The API server's answer to a Job it refuses to create, 422 Invalid, as the task fails with
+/// it: each refused value named with its field.
+fn unprocessable(job: &Value, invalid: &[Invalid]) -> Failure {
+    let name = job["metadata"]["name"].as_str().unwrap_or_default();
+    let reasons: Vec<String> = invalid.iter().map(Invalid::to_string).collect();
+    let status = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "reason": "Invalid",
+        "code": 422,
+        "message": format!("Job {name:?} is invalid: {}", reasons.join("; ")),
+    });
+    Failure::new("EKS.422", status.to_string())
 }
 
 /// A manifest env value as the container sees it: strings as they are, other JSON as text.
@@ -251,6 +273,49 @@ mod tests {
         assert_eq!(spec.attempts, 3);
         assert_eq!(spec.tail_lines, Some(2));
         assert_eq!(spec.limit_bytes, Some(3));
+    }
+
+    #[test]
+    fn a_job_the_api_server_would_refuse_fails_naming_the_field_and_the_value() {
+        let refused = |edit: &dyn Fn(&mut Value)| {
+            let mut parameters = parameters();
+            edit(&mut parameters["Job"]);
+            let failure = JobSpec::from_parameters(&parameters).unwrap_err();
+            assert_eq!(failure.error, "EKS.422");
+            let status: Value = serde_json::from_str(&failure.cause).unwrap();
+            assert_eq!(
+                (status["reason"].as_str(), status["code"].as_u64()),
+                (Some("Invalid"), Some(422))
+            );
+            status["message"].as_str().unwrap().to_owned()
+        };
+        let named = |name: &str| refused(&|job: &mut Value| job["metadata"]["name"] = json!(name));
+        let message = named("split-Orders_Rerun-0");
+        assert!(
+            message.starts_with(
+                r#"Job "split-Orders_Rerun-0" is invalid: metadata.name: invalid value "split-Orders_Rerun-0": "#
+            ),
+            "{message}"
+        );
+        assert!(named("split-orders_rerun-0").contains("RFC 1123"));
+        assert!(named(&"s".repeat(64)).contains("job-name label"));
+        let message = refused(&|job: &mut Value| {
+            job["spec"]["template"]["metadata"] = json!({ "labels": { "app.kubernetes.io/instance": "Orders Rerun" } });
+        });
+        assert!(
+            message
+                .contains(r#"spec.template.metadata.labels[app.kubernetes.io/instance]: invalid value "Orders Rerun""#),
+            "{message}"
+        );
+        let message = refused(&|job: &mut Value| job["metadata"]["labels"] = json!({ "_app": "x" }));
+        assert!(
+            message.contains(r#"metadata.labels[_app]: invalid value "_app""#),
+            "{message}"
+        );
+        let mut valid = parameters();
+        valid["Job"]["metadata"]["name"] = json!("a".repeat(63));
+        valid["Job"]["metadata"]["labels"] = json!({ "app.kubernetes.io/instance": "Orders_Rerun", "empty": "" });
+        assert!(JobSpec::from_parameters(&valid).is_ok());
     }
 
     #[test]

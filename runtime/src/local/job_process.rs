@@ -7,6 +7,8 @@
 //! inside the image, from what `--image` maps the image to. Pods are retried up
 //! to `backoffLimit`, `activeDeadlineSeconds` bounds the Job, and the result is the Job object
 //! with its `status` (and pod logs when `LogOptions.RetrieveLogs` is set), as EKS returns it.
+//! A Job whose names a cluster's API server would refuse runs nothing and fails as it would
+//! there ([`JobSpec::from_parameters`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -284,6 +286,18 @@ mod tests {
         let expected = root.path().join("fs-9/x");
         assert_eq!(logs.trim(), format!("{} 1", expected.display()));
         assert!(expected.exists());
+    }
+
+    #[tokio::test]
+    async fn a_job_named_as_no_cluster_accepts_runs_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let ran = root.path().join("ran");
+        let mut request = request(json!([format!("touch {}", ran.display())]), 0);
+        request.parameters["Job"]["metadata"]["name"] = json!("split-Orders_Rerun-0");
+        let failure = jobs(root.path()).call(request).await.unwrap_err();
+        assert_eq!(failure.error, "EKS.422");
+        assert!(failure.cause.contains("metadata.name"), "{}", failure.cause);
+        assert!(!ran.exists());
     }
 
     #[tokio::test]
