@@ -39,7 +39,10 @@ const ACTIONS_NAMED_OTHERWISE: &[(&str, &str)] = &[
     ("dynamodb:wait_until_table_not_exists", "dynamodb:DescribeTable"),
     ("lambda:wait_until_function_active_v2", "lambda:GetFunction"),
     ("lambda:wait_until_function_updated_v2", "lambda:GetFunction"),
-    ("elasticache:wait_until_replication_group_deleted", "elasticache:DescribeReplicationGroups"),
+    (
+        "elasticache:wait_until_replication_group_deleted",
+        "elasticache:DescribeReplicationGroups",
+    ),
 ];
 
 fn pascal(snake: &str) -> String {
@@ -47,7 +50,9 @@ fn pascal(snake: &str) -> String {
         .split('_')
         .map(|word| {
             let mut chars = word.chars();
-            chars.next().map_or_else(String::new, |first| first.to_ascii_uppercase().to_string() + chars.as_str())
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
         })
         .collect()
 }
@@ -60,7 +65,10 @@ fn actions_called(source: &str) -> BTreeSet<String> {
     for (client, prefix) in CLIENTS {
         for (at, _) in code.match_indices(client) {
             let rest = &code[at + client.len()..];
-            let operation: String = rest.chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
+            let operation: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
             if operation.is_empty() || !rest[operation.len()..].starts_with('(') || operation == "clone" {
                 continue;
             }
@@ -68,7 +76,10 @@ fn actions_called(source: &str) -> BTreeSet<String> {
             let action = ACTIONS_NAMED_OTHERWISE
                 .iter()
                 .find(|(call, _)| *call == key)
-                .map_or_else(|| format!("{prefix}:{}", pascal(&operation)), |(_, action)| (*action).to_owned());
+                .map_or_else(
+                    || format!("{prefix}:{}", pascal(&operation)),
+                    |(_, action)| (*action).to_owned(),
+                );
             actions.insert(action);
         }
     }
@@ -94,9 +105,15 @@ fn the_deployer_policy_grants_exactly_what_the_provider_calls() {
     let granted: BTreeSet<String> = granted_actions().into_iter().map(str::to_owned).collect();
     let implied: BTreeSet<String> = IMPLIED.iter().map(|a| (*a).to_owned()).collect();
     let missing: Vec<&String> = called.difference(&granted).collect();
-    assert!(missing.is_empty(), "the provider calls what the deployer may not: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "the provider calls what the deployer may not: {missing:?}"
+    );
     let unneeded: Vec<&String> = granted.difference(&called).filter(|a| !implied.contains(*a)).collect();
-    assert!(unneeded.is_empty(), "the deployer may do what the provider never calls: {unneeded:?}");
+    assert!(
+        unneeded.is_empty(),
+        "the deployer may do what the provider never calls: {unneeded:?}"
+    );
     assert!(called.len() > 100, "the scan finds the calls: {called:?}");
 }
 
