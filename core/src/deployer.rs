@@ -292,7 +292,6 @@ pub const IMPLIED: &[&str] = &[
     "iam:CreateServiceLinkedRole",
     "ec2:DescribeSubnets",
     "ec2:DescribeVpcs",
-    "ec2:DescribeNetworkInterfaces",
     "ec2:CreateNetworkInterface",
     "s3:DeleteObjectVersion",
     "logs:DescribeResourcePolicies",

@@ -1125,6 +1125,94 @@ async fn a_pipeline_whose_state_machine_is_gone_leaves_the_state() {
     );
 }
 
+/// Lambda releases a VPC function's network interfaces minutes after the function, with the
+/// function's role: destroy keeps the role until they are gone, then finishes.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn destroy_keeps_the_functions_role_until_lambda_has_released_its_interfaces() {
+    let emulator = Emulator::start("eni-wait");
+    emulator.create_cluster();
+    let sdk = emulator.sdk().await;
+    let workspace = Workspace::new("eni-wait", &emulator, &variables("eni"));
+    workspace.apply(&[]);
+    let pipeline = workspace.pipeline();
+    let group = text(&pipeline["security_group_id"]);
+    let role = text(&pipeline["lambda_role_arn"]);
+    let role = role.rsplit('/').next().unwrap().to_owned();
+    // The interface Lambda made for the function, as EC2 describes it, still there.
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let subnet = ec2.describe_subnets().send().await.unwrap().subnets()[0]
+        .subnet_id()
+        .unwrap()
+        .to_owned();
+    let interface = ec2
+        .create_network_interface()
+        .subnet_id(subnet)
+        .groups(&group)
+        .description("AWS Lambda VPC ENI-eventdriven-eni-3f2a")
+        .send()
+        .await
+        .unwrap();
+    let interface = interface
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_owned();
+
+    let destroying = {
+        let (dir, env) = (workspace.dir.clone(), workspace.env.clone());
+        std::thread::spawn(move || {
+            std::process::Command::new("terraform")
+                .args(["destroy", "-auto-approve", "-input=false", "-no-color"])
+                .current_dir(dir)
+                .envs(env)
+                .output()
+                .unwrap()
+        })
+    };
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while lambda
+        .get_function()
+        .function_name(text(&pipeline["lambda_function_arn"]))
+        .send()
+        .await
+        .is_ok()
+    {
+        assert!(std::time::Instant::now() < deadline, "the function is deleted first");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    if iam.get_role().role_name(&role).send().await.is_err() {
+        let output = destroying.join().unwrap();
+        panic!(
+            "the role went while the interface is there: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert!(!destroying.is_finished(), "destroy waits for the interface");
+    ec2.delete_network_interface()
+        .network_interface_id(interface)
+        .send()
+        .await
+        .unwrap();
+    let destroyed = destroying.join().unwrap();
+    assert!(
+        destroyed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&destroyed.stderr)
+    );
+    assert!(
+        iam.get_role().role_name(&role).send().await.is_err(),
+        "then the role goes"
+    );
+    let groups = ec2.describe_security_groups().group_ids(&group).send().await;
+    assert!(groups.map_or(true, |g| g.security_groups().is_empty()), "and the group");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
 async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {

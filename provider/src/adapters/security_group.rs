@@ -3,6 +3,7 @@
 //! it, which Lambda releases some minutes after their function is gone.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair};
 use eventdriven_core::network::{Direction, Peer, Rule};
@@ -151,6 +152,38 @@ pub async fn find(aws: &AwsClients, name: &str) -> Result<Option<String>, AwsErr
 
 /// Deletes the group, waiting while network interfaces still use it (Lambda releases a
 /// deleted function's interfaces some minutes later); the operation's timeout bounds the wait.
+/// How Lambda describes the network interfaces it creates for a function in a VPC.
+const LAMBDA_INTERFACE: &str = "AWS Lambda VPC ENI*";
+
+/// How many of Lambda's network interfaces still use the group.
+pub async fn lambda_interfaces(aws: &AwsClients, group_id: &str) -> Result<usize, AwsError> {
+    let out = aws
+        .ec2
+        .describe_network_interfaces()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .filters(Filter::builder().name("description").values(LAMBDA_INTERFACE).build())
+        .send()
+        .await?;
+    Ok(out.network_interfaces().len())
+}
+
+/// Waits until `remaining` says no interface is left. Lambda deletes a VPC function's network
+/// interfaces some minutes after the function, with the function's execution role ("To delete
+/// unused network interfaces, the Lambda service uses the execution role of the functions that
+/// created the network interfaces"): the role must outlive them, or they stay, and the group
+/// can never be deleted.
+pub async fn wait_until_released<F, Fut>(mut remaining: F) -> Result<(), AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, AwsError>>,
+{
+    wait_until(|| {
+        let count = remaining();
+        async move { Ok((count.await? == 0).then_some(())) }
+    })
+    .await
+}
+
 pub async fn delete(aws: &AwsClients, group_id: &str) -> Result<(), AwsError> {
     wait_until(|| async {
         let out = aws.ec2.delete_security_group().group_id(group_id).send().await;
@@ -201,6 +234,20 @@ pub async fn put_tags(aws: &AwsClients, group_id: &str, tags: &Tags) -> Result<(
 
 #[cfg(test)]
 mod tests {
+
+    #[tokio::test]
+    async fn the_wait_lasts_until_lambda_has_released_every_interface() {
+        let left = std::sync::Mutex::new(vec![0, 1, 2]);
+        let probes = std::sync::atomic::AtomicUsize::new(0);
+        wait_until_released(|| async {
+            probes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(left.lock().unwrap().pop().unwrap_or(0))
+        })
+        .await
+        .unwrap();
+        assert_eq!(probes.into_inner(), 3, "2 interfaces, then 1, then none");
+    }
+
     use super::*;
 
     const OWN: &str = "sg-own";

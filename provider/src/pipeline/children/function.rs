@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use eventdriven_core::env::lambda_environment;
 
 use crate::adapters::function::{self, FunctionSettings};
+use crate::adapters::security_group;
 use crate::aws::AwsError;
 use crate::lifecycle::Child;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
@@ -109,8 +110,14 @@ impl Child<Pipeline> for ListChunksFunction {
         Ok(function.is_some())
     }
 
-    async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {
-        function::delete_with_log_group(&scope.aws, id).await
+    /// Deletes the function, then waits until Lambda has released its network interfaces, so
+    /// that its role (deleted after it) is still there for Lambda to release them with.
+    async fn delete(&self, scope: &Teardown, id: &str, children: &Children) -> Result<(), AwsError> {
+        function::delete_with_log_group(&scope.aws, id).await?;
+        let Some(group) = &children.security_group_id else {
+            return Ok(());
+        };
+        security_group::wait_until_released(|| security_group::lambda_interfaces(&scope.aws, group)).await
     }
 }
 
