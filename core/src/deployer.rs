@@ -49,6 +49,7 @@ const GRANTS: &[Grant] = &[
         "ReadTheNetwork",
         &[
             "ec2:DescribeRouteTables",
+            "ec2:DescribeInstances",
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSubnets",
             "ec2:DescribeVpcs",

@@ -46,6 +46,48 @@ pub fn node_groups<'a>(spec: &'a PipelineSpec, cluster: &'a ClusterInfo) -> Vec<
     }
 }
 
+/// A node of the cluster (an EC2 instance the cluster tags as its own) and the security groups
+/// of its network interfaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub id: String,
+    pub security_group_ids: Vec<String>,
+}
+
+/// What the cluster's nodes tell of the pipeline's network, before anything is created: an
+/// error when nodes carry none of the groups the pipeline lets in (their Jobs would wait in
+/// `ContainerCreating`, unable to mount the file system, until their deadline), a warning when
+/// there is no node yet to check.
+pub fn node_access(spec: &PipelineSpec, cluster: &ClusterInfo, nodes: &[Node]) -> Result<Option<String>, String> {
+    if nodes.is_empty() {
+        return Ok(Some(format!(
+            "cluster {} has no nodes yet, so whether they may reach the file system (2049) and Redis (6379) \
+             was not checked: nodes without the cluster security group need node_security_group_ids",
+            cluster.name
+        )));
+    }
+    let let_in = node_groups(spec, cluster);
+    let shut_out: Vec<&Node> = nodes
+        .iter()
+        .filter(|node| !node.security_group_ids.iter().any(|g| let_in.contains(&g.as_str())))
+        .collect();
+    if shut_out.is_empty() {
+        return Ok(None);
+    }
+    let mut groups: Vec<&str> = shut_out
+        .iter()
+        .flat_map(|node| node.security_group_ids.iter().map(String::as_str))
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let ids: Vec<&str> = shut_out.iter().map(|node| node.id.as_str()).collect();
+    Err(format!(
+        "nodes {ids:?} of cluster {} carry none of the security groups the pipeline lets in ({let_in:?}), so their Jobs \
+         could not mount the file system or reach Redis: set node_security_group_ids to their groups, e.g. {groups:?}",
+        cluster.name
+    ))
+}
+
 /// Every rule the group holds, and nothing else: no egress beyond what the function needs.
 pub fn pipeline_rules(spec: &PipelineSpec, cluster: &ClusterInfo) -> Vec<Rule> {
     let rule = |direction, port, peer| Rule { direction, port, peer };
@@ -109,6 +151,33 @@ pub fn lambda_subnets<'a>(spec: &'a PipelineSpec, cluster: &'a ClusterInfo) -> R
 mod tests {
     use super::*;
     use crate::fixtures;
+
+    #[test]
+    fn nodes_without_a_group_the_pipeline_lets_in_are_refused_by_name() {
+        let (mut spec, cluster) = (fixtures::spec(), fixtures::cluster());
+        let node = |id: &str, groups: &[&str]| Node {
+            id: id.into(),
+            security_group_ids: groups.iter().map(|g| (*g).to_owned()).collect(),
+        };
+        let managed = node("i-managed", &["sg-0c", "sg-extra"]);
+        assert_eq!(node_access(&spec, &cluster, &[managed.clone()]), Ok(None));
+        let karpenter = node("i-karpenter", &["sg-karpenter"]);
+        let refused = node_access(&spec, &cluster, &[managed.clone(), karpenter.clone()]).unwrap_err();
+        assert!(
+            refused.contains("i-karpenter")
+                && !refused.contains("i-managed")
+                && refused.contains("node_security_group_ids"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("sg-karpenter"),
+            "the groups to let in are named: {refused}"
+        );
+        spec.node_security_group_ids = vec!["sg-0c".into(), "sg-karpenter".into()];
+        assert_eq!(node_access(&spec, &cluster, &[managed, karpenter]), Ok(None));
+        let warned = node_access(&spec, &cluster, &[]).unwrap().unwrap();
+        assert!(warned.contains("no nodes yet"), "{warned}");
+    }
 
     #[test]
     fn nodes_reach_nfs_and_redis_and_the_function_reaches_redis_and_https_only() {

@@ -5,7 +5,7 @@
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_eks::types::AuthenticationMode;
 use eventdriven_core::cluster::{AwsContext, ClusterInfo, ClusterReadiness, POD_IDENTITY_AGENT};
-use eventdriven_core::network::{RouteTable, private_subnets};
+use eventdriven_core::network::{Node, RouteTable, private_subnets};
 
 use crate::aws::{AwsClients, AwsError, found};
 
@@ -91,6 +91,58 @@ pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<(ClusterIn
         security_group_ids,
     };
     Ok((info, readiness))
+}
+
+/// The cluster's running nodes and their interfaces' security groups: instances tagged as the
+/// cluster's, the way managed node groups (`eks:cluster-name`) and self-managed nodes and
+/// Karpenter (`kubernetes.io/cluster/<name>`) tag them.
+pub async fn nodes(aws: &AwsClients, cluster_name: &str) -> Result<Vec<Node>, AwsError> {
+    let running = Filter::builder()
+        .name("instance-state-name")
+        .values("pending")
+        .values("running")
+        .build();
+    let tagged = [
+        Filter::builder()
+            .name("tag:eks:cluster-name")
+            .values(cluster_name)
+            .build(),
+        Filter::builder()
+            .name(format!("tag:kubernetes.io/cluster/{cluster_name}"))
+            .values("owned")
+            .values("shared")
+            .build(),
+    ];
+    let mut nodes: Vec<Node> = Vec::new();
+    for tag in tagged {
+        let mut pages = aws
+            .ec2
+            .describe_instances()
+            .filters(tag)
+            .filters(running.clone())
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(AwsError::from)?;
+            for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+                let id = instance.instance_id().unwrap_or_default().to_owned();
+                if nodes.iter().any(|n| n.id == id) {
+                    continue;
+                }
+                let mut security_group_ids: Vec<String> = instance
+                    .network_interfaces()
+                    .iter()
+                    .flat_map(|i| i.groups())
+                    .chain(instance.security_groups())
+                    .filter_map(|g| g.group_id().map(str::to_owned))
+                    .collect();
+                security_group_ids.sort();
+                security_group_ids.dedup();
+                nodes.push(Node { id, security_group_ids });
+            }
+        }
+    }
+    Ok(nodes)
 }
 
 /// The VPC's route tables: which subnets each serves, and whether it leads to the internet.

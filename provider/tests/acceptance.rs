@@ -1125,6 +1125,69 @@ async fn a_pipeline_whose_state_machine_is_gone_leaves_the_state() {
     );
 }
 
+/// Nodes built without the cluster security group (launch templates, Karpenter) would leave
+/// every Job waiting to mount the file system: apply refuses, naming the setting that lets them in.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn nodes_the_pipeline_would_shut_out_fail_the_apply_naming_node_security_group_ids() {
+    let emulator = Emulator::start("nodes");
+    emulator.create_cluster();
+    let sdk = emulator.sdk().await;
+    let ec2 = aws_sdk_ec2::Client::new(&sdk);
+    let subnet = ec2.describe_subnets().send().await.unwrap().subnets()[0].clone();
+    let vpc = subnet.vpc_id().unwrap().to_owned();
+    let karpenter = ec2
+        .create_security_group()
+        .group_name("karpenter-nodes")
+        .description("nodes of a launch template")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    let tag = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key(format!("kubernetes.io/cluster/{CLUSTER}"))
+                .value("owned")
+                .build(),
+        )
+        .build();
+    ec2.run_instances()
+        .image_id("ami-12345678")
+        .instance_type(aws_sdk_ec2::types::InstanceType::M5Large)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(subnet.subnet_id().unwrap())
+        .security_group_ids(&karpenter)
+        .tag_specifications(tag)
+        .send()
+        .await
+        .unwrap();
+    let workspace = Workspace::new("nodes", &emulator, &variables("nodes"));
+    let refused = workspace.try_apply();
+    assert!(
+        !refused.status.success(),
+        "nodes that could not reach the file system are refused"
+    );
+    let said = String::from_utf8_lossy(&refused.stderr)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        said.contains("node_security_group_ids") && said.contains(&karpenter),
+        "the error names the setting and the nodes' group: {said}"
+    );
+    assert!(workspace.pipeline()["bucket"].is_null(), "nothing was created");
+    let with_nodes = format!("{}node_security_group_ids = [\"{karpenter}\"]\n", variables("nodes"));
+    std::fs::write(workspace.dir.join("terraform.tfvars"), with_nodes).unwrap();
+    workspace.apply(&[]);
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+}
+
 /// Lambda releases a VPC function's network interfaces minutes after the function, with the
 /// function's role: destroy keeps the role until they are gone, then finishes.
 #[tokio::test(flavor = "multi_thread")]

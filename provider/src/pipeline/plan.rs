@@ -47,10 +47,19 @@ impl Deployment {
             "EKS cluster",
             &spec.cluster_name,
         ))?;
-        let warnings = preflight_warnings(&spec.cluster_name, &readiness);
+        let nodes = cluster::nodes(&aws, &spec.cluster_name).await.map_err(Failure::of(
+            "reading",
+            "EKS cluster nodes",
+            &spec.cluster_name,
+        ))?;
+        let mut warnings = preflight_warnings(&spec.cluster_name, &readiness);
         let mut problems = preflight(&spec.cluster_name, &readiness);
         if let Err(problem) = network::lambda_subnets(&spec, &cluster) {
             problems.push(problem);
+        }
+        match network::node_access(&spec, &cluster, &nodes) {
+            Ok(warning) => warnings.extend(warning),
+            Err(problem) => problems.push(problem),
         }
         if !problems.is_empty() {
             let error = AwsError::other(problems.join("\n"));
