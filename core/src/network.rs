@@ -160,7 +160,7 @@ mod tests {
             security_group_ids: groups.iter().map(|g| (*g).to_owned()).collect(),
         };
         let managed = node("i-managed", &["sg-0c", "sg-extra"]);
-        assert_eq!(node_access(&spec, &cluster, &[managed.clone()]), Ok(None));
+        assert_eq!(node_access(&spec, &cluster, std::slice::from_ref(&managed)), Ok(None));
         let karpenter = node("i-karpenter", &["sg-karpenter"]);
         let refused = node_access(&spec, &cluster, &[managed.clone(), karpenter.clone()]).unwrap_err();
         assert!(
