@@ -141,33 +141,21 @@ where
     let outcome = AssertUnwindSafe(handler(incoming)).catch_unwind().await;
     let answer = match outcome {
         Ok(Ok(answer)) => answer,
-        Ok(Err(error)) => {
-            let failure = failure_of(&error);
-            if side_effect {
-                return Err(TaskError {
-                    error: failure.0,
-                    cause: failure.1,
-                }
-                .into());
-            }
-            return put_failure(envelope, settings, bus, failure).await.map(Some);
-        }
+        Ok(Err(error)) => return fail(side_effect, envelope, settings, bus, failure_of(&error)).await,
         Err(panic) => {
             let message = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "the handler panicked".to_owned());
-            if side_effect {
-                return Err(TaskError {
-                    error: LISTENER_PANICKED.to_owned(),
-                    cause: message,
-                }
-                .into());
-            }
-            return put_failure(envelope, settings, bus, (LISTENER_PANICKED.to_owned(), message))
-                .await
-                .map(Some);
+            return fail(
+                side_effect,
+                envelope,
+                settings,
+                bus,
+                (LISTENER_PANICKED.to_owned(), message),
+            )
+            .await;
         }
     };
     let (detail_type, detail) = match answer {
@@ -186,16 +174,7 @@ where
                     "{} may not emit {detail_type:?}; its emits are {:?}",
                     settings.function, settings.emits
                 );
-                if side_effect {
-                    return Err(TaskError {
-                        error: LISTENER_ERROR.to_owned(),
-                        cause,
-                    }
-                    .into());
-                }
-                return put_failure(envelope, settings, bus, (LISTENER_ERROR.to_owned(), cause))
-                    .await
-                    .map(Some);
+                return fail(side_effect, envelope, settings, bus, (LISTENER_ERROR.to_owned(), cause)).await;
             }
             (detail_type, Envelope { input, ..envelope })
         }
@@ -203,9 +182,23 @@ where
     match put(detail.clone(), detail_type, settings, bus).await {
         Ok(event) => Ok(Some(event)),
         // What could not be put fails the task now, rather than leave it to its timeout.
-        Err(failure) if !side_effect => put_failure(detail, settings, bus, failure).await.map(Some),
-        Err((error, cause)) => Err(TaskError { error, cause }.into()),
+        Err(failure) => fail(side_effect, detail, settings, bus, failure).await,
     }
+}
+
+/// A listener's failure: a task listener answers `task.failed`; a side effect has no task to
+/// answer, and returns its failure named, for the platform to record.
+async fn fail(
+    side_effect: bool,
+    envelope: Envelope,
+    settings: &Settings,
+    bus: &dyn Bus,
+    (error, cause): (String, String),
+) -> Result<Option<OutgoingEvent>> {
+    if side_effect {
+        return Err(TaskError { error, cause }.into());
+    }
+    put_failure(envelope, settings, bus, (error, cause)).await.map(Some)
 }
 
 fn failure_of(error: &anyhow::Error) -> (String, String) {
