@@ -1173,10 +1173,7 @@ async fn nodes_the_pipeline_would_shut_out_fail_the_apply_naming_node_security_g
         !refused.status.success(),
         "nodes that could not reach the file system are refused"
     );
-    let said = String::from_utf8_lossy(&refused.stderr)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let said = unwrapped(&refused.stderr);
     assert!(
         said.contains("node_security_group_ids") && said.contains(&karpenter),
         "the error names the setting and the nodes' group: {said}"
@@ -1285,9 +1282,7 @@ async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
     let workspace = Workspace::new("preflight", &emulator, &variables("early"));
     let output = workspace.try_apply();
     assert!(!output.status.success());
-    // Terraform wraps diagnostics to the terminal's width.
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stderr = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    let stderr = unwrapped(&output.stderr);
     for fix in [
         "authenticationMode=API_AND_CONFIG_MAP",
         "create-addon --cluster-name main --addon-name eks-pod-identity-agent",
@@ -1331,12 +1326,7 @@ async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
         .unwrap();
     let applied = workspace.try_apply();
     assert!(applied.status.success());
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&applied.stdout),
-        String::from_utf8_lossy(&applied.stderr)
-    );
-    let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    let said = unwrapped(&[&applied.stdout[..], &applied.stderr[..]].concat());
     assert!(
         said.contains("Warning") && said.contains("203.0.113.0/24") && said.contains("0.0.0.0/0"),
         "the apply warns of the restricted endpoint: {said}"
@@ -1366,8 +1356,7 @@ async fn destroy_keeps_data_unless_force_destroy_allows_losing_it() {
 
     let output = workspace.run(&[&["destroy", "-auto-approve", "-input=false"][..], &keep].concat());
     assert!(!output.status.success(), "destroy refuses to lose the bucket's objects");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stderr = stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    let stderr = unwrapped(&output.stderr);
     assert!(
         stderr.contains("force_destroy = true"),
         "the error names the setting: {stderr}"

@@ -193,6 +193,15 @@ pub fn variables(name: &str) -> String {
     )
 }
 
+/// Terraform's output with every run of whitespace as one space: it wraps diagnostics to the
+/// terminal's width.
+pub fn unwrapped(output: &[u8]) -> String {
+    String::from_utf8_lossy(output)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
