@@ -165,6 +165,22 @@ enum Command {
         name: String,
         #[command(flatten)]
         at: LocalCloudArgs,
+        /// `html`: the run's page of `eventdriven ui` as one self-contained file.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ExecutionFormat,
+    },
+    /// Serve a live view of every run on 127.0.0.1: local-cloud's records when there are any,
+    /// else the executions Step Functions lists.
+    Ui {
+        /// The port to listen on (0: any free one; the address is printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// An emulator's endpoint; real AWS when unset.
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint: Option<String>,
+        /// Where local-cloud keeps its records (default: .eventdriven/local-cloud/<endpoint>).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
     },
     /// Print one workflow run in time order, from the workflow's trail: the event that started
     /// it, each event of the run, and how the execution ended.
@@ -212,6 +228,13 @@ enum Command {
         #[command(subcommand)]
         query: OrdersQuery,
     },
+}
+
+/// How `eventdriven execution` prints a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ExecutionFormat {
+    Text,
+    Html,
 }
 
 #[derive(Subcommand)]
@@ -506,7 +529,39 @@ async fn execute(command: Command) -> Result<ExitCode> {
             .await?;
         }
         Command::Executions { at } => print_out(crate::local_cloud::report::executions(&at.state_dir())?)?,
-        Command::Execution { name, at } => print_out(crate::local_cloud::report::execution(&at.state_dir(), &name)?)?,
+        Command::Execution {
+            name,
+            at,
+            format: ExecutionFormat::Text,
+        } => print_out(crate::local_cloud::report::execution(&at.state_dir(), &name)?)?,
+        Command::Execution {
+            name,
+            at,
+            format: ExecutionFormat::Html,
+        } => {
+            let state_dir = at.state_dir();
+            let record = crate::local_cloud::store::Store::new(&state_dir)
+                .find(&name)?
+                .with_context(|| format!("no execution {name:?} in {}", state_dir.display()))?;
+            let source = crate::ui::source::Source::Local {
+                state_dir,
+                config: crate::local_cloud::sdk_config(&at.endpoint).await,
+            };
+            print_out(crate::ui::run_document(&source, &record.key()).await?)?;
+        }
+        Command::Ui {
+            port,
+            endpoint,
+            state_dir,
+        } => {
+            let config = match &endpoint {
+                Some(endpoint) => crate::local_cloud::sdk_config(endpoint).await,
+                None => crate::sdk::config().await.clone(),
+            };
+            let state_dir = state_dir.or_else(|| endpoint.as_deref().map(crate::local_cloud::default_state_dir));
+            let source = crate::ui::source::Source::choose(state_dir.as_deref(), config)?;
+            crate::ui::serve(port, source).await?;
+        }
         Command::Trail {
             execution,
             endpoint,

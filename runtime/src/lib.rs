@@ -20,5 +20,6 @@ pub mod split;
 pub mod steps;
 pub mod table;
 pub mod trail;
+pub mod ui;
 pub mod user_step;
 pub mod workdir;

@@ -208,6 +208,10 @@ pub struct TrailEntry {
     /// The execution's error and cause, for a failed end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The task token the event carries: what tells a Map's items apart in the timeline; none
+    /// for a side effect's events. Left out of the JSON, being long and opaque.
+    #[serde(skip)]
+    pub token: Option<String>,
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time.
@@ -232,6 +236,7 @@ fn run_event(event: &Value) -> Option<(Envelope, TrailEntry)> {
         emitted_by: envelope.meta.last().map(|hop| hop.function.clone()).unwrap_or_default(),
         hops: envelope.meta.clone(),
         error: None,
+        token: envelope.task_token.clone(),
     };
     Some((envelope, entry))
 }
@@ -303,6 +308,7 @@ fn start_event(events: &[Value], run: &RunFacts) -> Option<TrailEntry> {
         emitted_by: text("source"),
         hops: Vec::new(),
         error: None,
+        token: None,
     })
 }
 
@@ -323,6 +329,7 @@ fn end_of(run: &RunFacts) -> TrailEntry {
         emitted_by: machine,
         hops: Vec::new(),
         error,
+        token: None,
     }
 }
 
@@ -392,52 +399,10 @@ pub fn render_text(trail: &[TrailEntry]) -> String {
     text
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// One self-contained page: the timeline, and the architecture as a list of edges.
+/// One self-contained page: the timeline and the architecture drawn (the views of
+/// `eventdriven ui`), and the events as a table.
 pub fn render_html(trail: &[TrailEntry], execution: &str) -> String {
-    let mut rows = String::new();
-    for entry in trail {
-        let (class, what) = match entry.kind {
-            EntryKind::End => (
-                "end",
-                format!(
-                    "execution {}{}",
-                    entry.detail_type,
-                    entry.error.as_ref().map_or_else(String::new, |e| format!(" ({e})"))
-                ),
-            ),
-            EntryKind::Start => ("start", entry.detail_type.clone()),
-            EntryKind::Event => ("event", entry.detail_type.clone()),
-        };
-        rows.push_str(&format!(
-            "<tr class=\"{class}\" data-detail-type=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&entry.detail_type),
-            escape(&entry.time),
-            entry.gap_ms.map_or_else(String::new, |ms| format!("{ms:+} ms")),
-            escape(&entry.state),
-            escape(&what),
-            escape(&entry.emitted_by),
-        ));
-    }
-    let edges: String = architecture(trail)
-        .iter()
-        .map(|(from, to)| format!("<li class=\"edge\">{} → {}</li>\n", escape(from), escape(to)))
-        .collect();
-    let count = trail.iter().filter(|e| e.kind != EntryKind::End).count();
-    format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Trail of {title}</title>\
-<style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}</style>\
-</head><body>\n<h1>Trail of {title}</h1>\n<h2>Timeline ({count} events)</h2>\n\
-<table><tr><th>time</th><th>gap</th><th>task</th><th>detail type</th><th>emitted by</th></tr>\n{rows}</table>\n\
-<h2>Architecture</h2>\n<ul>\n{edges}</ul>\n</body></html>\n",
-        title = escape(execution),
-    )
+    crate::ui::page::trail_document(trail, execution)
 }
 
 #[cfg(test)]
@@ -720,7 +685,8 @@ mod tests {
         assert_eq!(page.matches("<tr class=\"event\"").count(), 3);
         assert_eq!(page.matches("<tr class=\"start\"").count(), 1);
         assert!(page.contains("<tr class=\"end\""));
-        assert!(page.contains("Timeline (4 events)"));
+        assert!(page.contains("Events (4)"));
+        assert_eq!(page.matches("<g class=\"hop").count(), 3, "a bar per hop");
         assert!(!page.contains("<script>"));
         assert!(page.contains("data-detail-type=\"&lt;script&gt;\""));
     }

@@ -1,0 +1,349 @@
+//! Where the pages' runs come from: `local-cloud`'s records (its executions, their histories,
+//! the run directories' chunks) when there are any, else Step Functions (ListExecutions,
+//! GetExecutionHistory, DescribeMapRun). A workflow run's trail is read from its log group
+//! either way, at the emulator for the runs `local-cloud` ran.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use aws_sdk_sfn::error::DisplayErrorContext;
+use aws_sdk_sfn::types::HistoryEvent;
+use eventdriven_core::spec::PREFIX;
+use eventdriven_states::Event;
+use serde_json::{Value, json};
+
+use super::model::{ChunkProgress, MapItems, RunInfo, RunKind, RunView, state_of};
+use crate::local_cloud::report::trail_facts;
+use crate::local_cloud::store::{ExecutionRecord, Store};
+use crate::process::ChunkStats;
+use crate::split::Manifest;
+use crate::steps::RunSummary;
+use crate::trail::{self, RunFacts, TrailEntry};
+use crate::workdir::{RunDir, read_json};
+
+/// How many runs the runs page lists, newest first.
+const RECENT_RUNS: usize = 50;
+/// How many runs of each state machine are read from Step Functions.
+const RUNS_PER_MACHINE: i32 = 10;
+
+pub enum Source {
+    /// `local-cloud`'s state directory; `config` reaches the emulator, for trails.
+    Local {
+        state_dir: PathBuf,
+        config: aws_config::SdkConfig,
+    },
+    Aws {
+        config: aws_config::SdkConfig,
+    },
+}
+
+/// A run as the run page shows it.
+pub struct RunPage {
+    pub view: RunView,
+    /// A workflow run's trail; `Err` says why it could not be read.
+    pub trail: Option<Result<Vec<TrailEntry>, String>>,
+}
+
+impl Source {
+    /// The records in `state_dir` when it holds any, else the account `config` reaches.
+    pub fn choose(state_dir: Option<&Path>, config: aws_config::SdkConfig) -> Result<Self> {
+        if let Some(state_dir) = state_dir
+            && !Store::new(state_dir).all()?.is_empty()
+        {
+            return Ok(Source::Local {
+                state_dir: state_dir.to_owned(),
+                config,
+            });
+        }
+        Ok(Source::Aws { config })
+    }
+
+    /// Says where the runs come from, for the pages' header.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Local { state_dir, .. } => format!("local-cloud records in {}", state_dir.display()),
+            Source::Aws { config } => match config.endpoint_url() {
+                Some(endpoint) => format!("Step Functions at {endpoint}"),
+                None => "Step Functions".to_owned(),
+            },
+        }
+    }
+
+    /// The recent runs, newest first.
+    pub async fn runs(&self, now: &str) -> Result<Vec<RunView>> {
+        match self {
+            Source::Local { state_dir, .. } => {
+                let store = Store::new(state_dir);
+                let mut records = store.all()?;
+                records.reverse();
+                records.truncate(RECENT_RUNS);
+                records
+                    .into_iter()
+                    .map(|record| local_view(state_dir, &store, record, now))
+                    .collect()
+            }
+            Source::Aws { config } => {
+                let sfn = aws_sdk_sfn::Client::new(config);
+                let mut views = Vec::new();
+                for (machine_arn, definition) in machines(&sfn).await? {
+                    let listed = sfn
+                        .list_executions()
+                        .state_machine_arn(&machine_arn)
+                        .max_results(RUNS_PER_MACHINE)
+                        .send()
+                        .await
+                        .map_err(|e| anyhow::anyhow!("listing the runs of {machine_arn}: {}", DisplayErrorContext(e)))?;
+                    for execution in listed.executions() {
+                        let (view, _) = aws_view(&sfn, execution.execution_arn(), &definition, now).await?;
+                        views.push(view);
+                    }
+                }
+                views.sort_by(|a, b| b.info.start_date.cmp(&a.info.start_date));
+                views.truncate(RECENT_RUNS);
+                Ok(views)
+            }
+        }
+    }
+
+    /// The run `key` names (`<state machine>--<execution name>`), with its trail if it is a
+    /// workflow's; `None` when there is no such run.
+    pub async fn run(&self, key: &str, now: &str) -> Result<Option<RunPage>> {
+        match self {
+            Source::Local { state_dir, config } => {
+                let store = Store::new(state_dir);
+                let Some(record) = store.all()?.into_iter().find(|r| r.key() == key) else {
+                    return Ok(None);
+                };
+                let view = local_view(state_dir, &store, record.clone(), now)?;
+                let trail = match view.info.kind() {
+                    RunKind::Workflow => {
+                        let sfn = aws_sdk_sfn::Client::new(config);
+                        let described = trail::describe(&sfn, &record.execution_arn).await.ok();
+                        Some(read_trail(config, &trail_facts(&record, described)).await)
+                    }
+                    RunKind::Batch => None,
+                };
+                Ok(Some(RunPage { view, trail }))
+            }
+            Source::Aws { config } => {
+                let sfn = aws_sdk_sfn::Client::new(config);
+                let Some((machine, name)) = key.split_once("--") else {
+                    return Ok(None);
+                };
+                let Some((machine_arn, definition)) = machines(&sfn)
+                    .await?
+                    .into_iter()
+                    .find(|(arn, _)| arn.rsplit(':').next() == Some(machine))
+                else {
+                    return Ok(None);
+                };
+                let execution_arn = format!("{}:{name}", machine_arn.replacen(":stateMachine:", ":execution:", 1));
+                let (view, facts) = aws_view(&sfn, &execution_arn, &definition, now).await?;
+                let trail = match view.info.kind() {
+                    RunKind::Workflow => Some(read_trail(config, &facts).await),
+                    RunKind::Batch => None,
+                };
+                Ok(Some(RunPage { view, trail }))
+            }
+        }
+    }
+}
+
+/// The run's trail from its workflow's log group.
+async fn read_trail(config: &aws_config::SdkConfig, facts: &RunFacts) -> Result<Vec<TrailEntry>, String> {
+    let log_group = trail::log_group_of_execution(&facts.execution_arn)
+        .ok_or_else(|| format!("{} is not an execution ARN", facts.execution_arn))?;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(config);
+    let events = trail::read_run(&logs, &log_group, facts)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    Ok(trail::run_trail(&events, facts))
+}
+
+fn local_view(state_dir: &Path, store: &Store, record: ExecutionRecord, now: &str) -> Result<RunView> {
+    let history = store.history(&record)?;
+    let progress = crate::local_cloud::run_dir(state_dir, &record.name).and_then(|dir| run_dir_progress(&dir));
+    let info = RunInfo {
+        key: record.key(),
+        machine: record.state_machine_arn.rsplit(':').next().unwrap_or_default().to_owned(),
+        name: record.name,
+        execution_arn: record.execution_arn,
+        status: record.status.name().to_owned(),
+        start_date: record.start_date,
+        stop_date: record.stop_date,
+        error: record.error,
+        cause: record.cause,
+        definition: record.definition,
+    };
+    Ok(RunView::new(info, &history, progress, now))
+}
+
+/// A batch run's chunks and rows, as its work directory tells them: the merged summary once
+/// merged, else the manifest and the chunks' done markers.
+pub fn run_dir_progress(dir: &RunDir) -> Option<ChunkProgress> {
+    if let Ok(Some(summary)) = read_json::<RunSummary>(&dir.merged()) {
+        return Some(ChunkProgress {
+            chunks_done: summary.chunks,
+            chunks_total: summary.chunks,
+            rows_in: Some(summary.rows_in),
+            rows_out: Some(summary.rows_out),
+            rejected: Some(summary.rejected),
+        });
+    }
+    let manifest = read_json::<Manifest>(&dir.manifest()).ok()??;
+    let (mut done, mut out, mut rejected) = (0, 0, manifest.rejected);
+    for chunk in manifest.chunk_refs() {
+        if let Ok(Some(stats)) = read_json::<ChunkStats>(&dir.done(chunk)) {
+            done += 1;
+            out += stats.accepted;
+            rejected += stats.rejected;
+        }
+    }
+    Some(ChunkProgress {
+        chunks_done: done,
+        chunks_total: manifest.chunks.len() as u64,
+        rows_in: Some(manifest.rows + manifest.rejected),
+        rows_out: Some(out),
+        rejected: Some(rejected),
+    })
+}
+
+/// The state machines this project deployed, with their definitions.
+async fn machines(sfn: &aws_sdk_sfn::Client) -> Result<Vec<(String, Value)>> {
+    let mut found = Vec::new();
+    let mut pages = sfn.list_state_machines().into_paginator().items().send();
+    while let Some(machine) = pages.next().await {
+        let machine = machine.map_err(|e| anyhow::anyhow!("listing state machines: {}", DisplayErrorContext(e)))?;
+        if !machine.name().starts_with(PREFIX) {
+            continue;
+        }
+        let described = sfn
+            .describe_state_machine()
+            .state_machine_arn(machine.state_machine_arn())
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("describing {}: {}", machine.name(), DisplayErrorContext(e)))?;
+        let definition = serde_json::from_str(described.definition())
+            .with_context(|| format!("the definition of {} is not JSON", machine.name()))?;
+        found.push((machine.state_machine_arn().to_owned(), definition));
+    }
+    Ok(found)
+}
+
+/// An execution read from Step Functions, and the facts its trail needs.
+async fn aws_view(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+    definition: &Value,
+    now: &str,
+) -> Result<(RunView, RunFacts)> {
+    let facts = trail::describe(sfn, execution_arn).await?;
+    let mut history = Vec::new();
+    let mut pages = sfn
+        .get_execution_history()
+        .execution_arn(execution_arn)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(event) = pages.next().await {
+        let event = event.map_err(|e| anyhow::anyhow!("reading the history of {execution_arn}: {}", DisplayErrorContext(e)))?;
+        history.push(history_event(&event));
+    }
+    let mut parts = execution_arn.rsplit(':');
+    let name = parts.next().unwrap_or_default().to_owned();
+    let machine = parts.next().unwrap_or_default().to_owned();
+    let info = RunInfo {
+        key: format!("{machine}--{name}"),
+        name,
+        machine,
+        execution_arn: execution_arn.to_owned(),
+        status: facts.status.clone(),
+        start_date: facts.start_date.clone(),
+        stop_date: facts.stop_date.clone(),
+        error: facts.error.clone(),
+        cause: facts.cause.clone(),
+        definition: definition.clone(),
+    };
+    let mut view = RunView::new(info, &history, None, now);
+    for map in distributed_maps(sfn, &history).await {
+        match view.maps.iter_mut().find(|m| m.state == map.state) {
+            Some(known) => *known = map,
+            None => view.maps.push(map),
+        }
+    }
+    Ok((view, facts))
+}
+
+/// The items of each Distributed Map the history started, as DescribeMapRun counts them.
+async fn distributed_maps(sfn: &aws_sdk_sfn::Client, history: &[Event]) -> Vec<MapItems> {
+    let by_id: HashMap<u64, &Event> = history.iter().map(|e| (e.id, e)).collect();
+    let mut maps = Vec::new();
+    for event in history.iter().filter(|e| e.kind == "MapRunStarted") {
+        let (Some(state), Some(arn)) = (state_of(event, &by_id), event.details()["mapRunArn"].as_str()) else {
+            continue;
+        };
+        let Ok(described) = sfn.describe_map_run().map_run_arn(arn).send().await else {
+            continue;
+        };
+        if let Some(counts) = described.item_counts() {
+            maps.push(MapItems {
+                state,
+                total: Some(counts.total() as u64),
+                done: counts.succeeded() as u64,
+                running: counts.running() as u64,
+                failed: (counts.failed() + counts.timed_out() + counts.aborted()) as u64,
+                slowest: Vec::new(),
+            });
+        }
+    }
+    maps
+}
+
+/// A Step Functions history event in the interpreter's shape, with the details the pages read.
+fn history_event(event: &HistoryEvent) -> Event {
+    let failure = |error: Option<&str>, cause: Option<&str>| json!({ "error": error, "cause": cause });
+    let details = if let Some(d) = event.state_entered_event_details() {
+        json!({ "name": d.name(), "input": d.input() })
+    } else if let Some(d) = event.state_exited_event_details() {
+        json!({ "name": d.name(), "output": d.output() })
+    } else if let Some(d) = event.task_failed_event_details() {
+        failure(d.error(), d.cause())
+    } else if let Some(d) = event.task_timed_out_event_details() {
+        failure(d.error(), d.cause())
+    } else if let Some(d) = event.lambda_function_failed_event_details() {
+        failure(d.error(), d.cause())
+    } else if let Some(d) = event.execution_failed_event_details() {
+        failure(d.error(), d.cause())
+    } else if let Some(d) = event.map_state_started_event_details() {
+        json!({ "length": d.length() })
+    } else if let Some(d) = event
+        .map_iteration_started_event_details()
+        .or(event.map_iteration_succeeded_event_details())
+        .or(event.map_iteration_failed_event_details())
+    {
+        json!({ "name": d.name(), "index": d.index() })
+    } else if let Some(d) = event.map_run_started_event_details() {
+        json!({ "mapRunArn": d.map_run_arn() })
+    } else {
+        Value::Null
+    };
+    let timestamp = event
+        .timestamp()
+        .to_millis()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default();
+    let mut fields = serde_json::Map::new();
+    if !details.is_null() {
+        fields.insert("details".to_owned(), details);
+    }
+    Event {
+        timestamp,
+        kind: event.r#type().as_str().to_owned(),
+        id: event.id() as u64,
+        previous_event_id: event.previous_event_id() as u64,
+        details: fields,
+    }
+}
