@@ -431,3 +431,152 @@ fn collect_resources<'a>(machine: &'a Value, found: &mut Vec<&'a str>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventdriven_states::{Integrations, Interpreter, StartExecution, TaskTokens};
+    use serde_json::json;
+
+    /// A Map over the input's items, then a Choice that fails the run when told to.
+    fn definition() -> Value {
+        json!({
+            "StartAt": "Items",
+            "States": {
+                "Items": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": null, "Next": "Decide",
+                    "ItemProcessor": {"StartAt": "Work", "States": {"Work": {"Type": "Pass", "End": true}}}},
+                "Decide": {"Type": "Choice", "Choices": [{"Variable": "$.fail", "BooleanEquals": true, "Next": "Broken"}],
+                    "Default": "Done"},
+                "Broken": {"Type": "Fail", "Error": "Cookies.Gone", "Cause": "the jar is empty"},
+                "Done": {"Type": "Succeed"}
+            }
+        })
+    }
+
+    async fn execute(input: Value) -> (RunInfo, Vec<Event>) {
+        let interpreter = Interpreter::new(Integrations::default(), TaskTokens::default(), "us-east-1");
+        let execution = interpreter
+            .execute(
+                &definition(),
+                StartExecution {
+                    name: "run-1".into(),
+                    input,
+                    state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:eventdriven-m".into(),
+                    role_arn: String::new(),
+                    observer: None,
+                },
+            )
+            .await;
+        let failure = execution.failure.clone();
+        let info = RunInfo {
+            key: "eventdriven-m--run-1".into(),
+            name: "run-1".into(),
+            machine: "eventdriven-m".into(),
+            execution_arn: execution.execution_arn.clone(),
+            status: if failure.is_some() { "FAILED" } else { "SUCCEEDED" }.into(),
+            start_date: execution.history[0].timestamp.clone(),
+            stop_date: execution.history.last().map(|e| e.timestamp.clone()),
+            error: failure.as_ref().map(|f| f.error.clone()),
+            cause: failure.map(|f| f.cause),
+            definition: definition(),
+        };
+        (info, execution.history)
+    }
+
+    fn statuses(view: &RunView) -> Vec<(&str, StateStatus)> {
+        view.states.iter().map(|(name, run)| (name.as_str(), run.status)).collect()
+    }
+
+    #[tokio::test]
+    async fn a_succeeded_run_has_each_state_it_passed_succeeded_and_its_items_counted() {
+        let (info, history) = execute(json!({"items": [{"chunk": "000000-2"}, {"chunk": "000001-2"}, 3], "fail": false})).await;
+        let view = RunView::new(info, &history, None, "");
+        assert_eq!(
+            statuses(&view),
+            [
+                ("Broken", StateStatus::NotRun),
+                ("Decide", StateStatus::Succeeded),
+                ("Done", StateStatus::Succeeded),
+                ("Items", StateStatus::Succeeded),
+                ("Work", StateStatus::Succeeded),
+            ]
+        );
+        assert_eq!(view.states["Work"].entered, 3);
+        let map = &view.maps[0];
+        assert_eq!((map.state.as_str(), map.total, map.done, map.running, map.failed), ("Items", Some(3), 3, 0, 0));
+        let mut labels: Vec<&str> = map.slowest.iter().map(|i| i.label.as_str()).collect();
+        labels.sort_unstable();
+        assert_eq!(labels, ["000000-2", "000001-2", "3"]);
+        assert_eq!(view.progress.map(|p| (p.chunks_done, p.chunks_total)), Some((3, 3)));
+        assert_eq!(view.failure, None);
+        assert_eq!(view.info.kind(), RunKind::Batch);
+    }
+
+    #[tokio::test]
+    async fn a_failed_run_names_its_failed_state_with_error_and_cause() {
+        let (info, history) = execute(json!({"items": [], "fail": true})).await;
+        let view = RunView::new(info, &history, None, "");
+        assert_eq!(view.states["Broken"].status, StateStatus::Failed);
+        assert_eq!(view.states["Done"].status, StateStatus::NotRun);
+        let failure = view.failure.unwrap();
+        assert_eq!(
+            (failure.state.as_deref(), failure.error.as_str(), failure.cause.as_str()),
+            (Some("Broken"), "Cookies.Gone", "the jar is empty")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_run_cut_short_shows_what_runs_and_what_follows_not_run() {
+        let (mut info, history) = execute(json!({"items": [1, 2], "fail": false})).await;
+        // The history as it was while the second item ran.
+        let second_exit = history
+            .iter()
+            .filter(|e| e.kind == "PassStateExited")
+            .nth(1)
+            .map(|e| e.id)
+            .unwrap();
+        let partial: Vec<Event> = history.into_iter().filter(|e| e.id < second_exit).collect();
+        info.status = "RUNNING".into();
+        info.stop_date = None;
+        let view = RunView::new(info, &partial, None, &eventdriven_states::clock::now_iso());
+        assert_eq!(view.states["Items"].status, StateStatus::Running);
+        assert_eq!(view.states["Work"].status, StateStatus::Running);
+        assert_eq!(view.states["Decide"].status, StateStatus::NotRun);
+        let map = &view.maps[0];
+        assert_eq!((map.done, map.running), (1, 1));
+        assert!(map.slowest.iter().any(|item| item.running));
+    }
+
+    #[test]
+    fn a_workflow_is_told_by_its_event_tasks() {
+        let mut info = RunInfo {
+            key: String::new(),
+            name: String::new(),
+            machine: String::new(),
+            execution_arn: String::new(),
+            status: "RUNNING".into(),
+            start_date: String::new(),
+            stop_date: None,
+            error: None,
+            cause: None,
+            definition: json!({"StartAt": "Get", "States": {"Get": {"Type": "Task",
+                "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken", "End": true}}}),
+        };
+        assert_eq!(info.kind(), RunKind::Workflow);
+        info.definition = definition();
+        assert_eq!(info.kind(), RunKind::Batch);
+    }
+
+    #[test]
+    fn rows_per_second_counts_rows_accounted_for() {
+        let progress = ChunkProgress {
+            chunks_done: 1,
+            chunks_total: 2,
+            rows_in: Some(100),
+            rows_out: Some(40),
+            rejected: Some(10),
+        };
+        assert_eq!(progress.rows_per_second(2.0), Some(25.0));
+        assert_eq!(progress.rows_per_second(0.0), None);
+    }
+}
