@@ -28,6 +28,7 @@ test: tools
 	scripts/ensure-redis.sh
 	scripts/ensure-fakecloud.sh
 	scripts/ensure-lambda-runtimes.sh
+	scripts/ensure-browser.sh
 	PATH="$(HOME)/.cargo/bin:$$PATH" cargo test --workspace --no-fail-fast
 	tests/iam-lint.sh
 	tests/asl-validate.sh

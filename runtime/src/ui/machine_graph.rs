@@ -235,7 +235,13 @@ mod tests {
             failed: 0,
             slowest: Vec::new(),
         }];
-        let svg = machine_svg(&definition, &Statuses { states: &states, maps: &maps });
+        let svg = machine_svg(
+            &definition,
+            &Statuses {
+                states: &states,
+                maps: &maps,
+            },
+        );
         for (name, status) in [
             ("Split", "SUCCEEDED"),
             ("Chunks", "RUNNING"),
@@ -261,7 +267,13 @@ mod tests {
     #[test]
     fn names_are_escaped() {
         let definition = json!({"StartAt": "<b>", "States": {"<b>": {"Type": "Pass", "End": true}}});
-        let svg = machine_svg(&definition, &Statuses { states: &BTreeMap::new(), maps: &[] });
+        let svg = machine_svg(
+            &definition,
+            &Statuses {
+                states: &BTreeMap::new(),
+                maps: &[],
+            },
+        );
         assert!(svg.contains("data-state=\"&lt;b&gt;\"") && !svg.contains("<b>"));
     }
 }

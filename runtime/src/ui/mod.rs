@@ -24,7 +24,10 @@ use source::Source;
 /// The run `key` names as one self-contained page, as it is now.
 pub async fn run_document(source: &Source, key: &str) -> Result<String> {
     let now = eventdriven_states::clock::now_iso();
-    let run = source.run(key, &now).await?.with_context(|| format!("no run {key:?}"))?;
+    let run = source
+        .run(key, &now)
+        .await?
+        .with_context(|| format!("no run {key:?}"))?;
     let trail = match &run.trail {
         Some(Ok(trail)) => Some(trail.as_slice()),
         Some(Err(e)) => {

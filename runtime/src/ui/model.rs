@@ -218,7 +218,9 @@ impl RunView {
         }
         let running = info.is_running();
         for (name, run) in &mut states {
-            let Some(&(entered, exited, failing)) = counts.get(name) else { continue };
+            let Some(&(entered, exited, failing)) = counts.get(name) else {
+                continue;
+            };
             run.entered = entered;
             run.status = if entered == 0 {
                 StateStatus::NotRun
@@ -421,7 +423,9 @@ fn resources(machine: &Value) -> impl Iterator<Item = &str> {
 }
 
 fn collect_resources<'a>(machine: &'a Value, found: &mut Vec<&'a str>) {
-    let Some(states) = machine["States"].as_object() else { return };
+    let Some(states) = machine["States"].as_object() else {
+        return;
+    };
     for state in states.values() {
         if let Some(resource) = state["Resource"].as_str() {
             found.push(resource);
@@ -484,12 +488,16 @@ mod tests {
     }
 
     fn statuses(view: &RunView) -> Vec<(&str, StateStatus)> {
-        view.states.iter().map(|(name, run)| (name.as_str(), run.status)).collect()
+        view.states
+            .iter()
+            .map(|(name, run)| (name.as_str(), run.status))
+            .collect()
     }
 
     #[tokio::test]
     async fn a_succeeded_run_has_each_state_it_passed_succeeded_and_its_items_counted() {
-        let (info, history) = execute(json!({"items": [{"chunk": "000000-2"}, {"chunk": "000001-2"}, 3], "fail": false})).await;
+        let (info, history) =
+            execute(json!({"items": [{"chunk": "000000-2"}, {"chunk": "000001-2"}, 3], "fail": false})).await;
         let view = RunView::new(info, &history, None, "");
         assert_eq!(
             statuses(&view),
@@ -503,7 +511,10 @@ mod tests {
         );
         assert_eq!(view.states["Work"].entered, 3);
         let map = &view.maps[0];
-        assert_eq!((map.state.as_str(), map.total, map.done, map.running, map.failed), ("Items", Some(3), 3, 0, 0));
+        assert_eq!(
+            (map.state.as_str(), map.total, map.done, map.running, map.failed),
+            ("Items", Some(3), 3, 0, 0)
+        );
         let mut labels: Vec<&str> = map.slowest.iter().map(|i| i.label.as_str()).collect();
         labels.sort_unstable();
         assert_eq!(labels, ["000000-2", "000001-2", "3"]);

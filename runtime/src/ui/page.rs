@@ -149,13 +149,10 @@ pub fn run_content(view: &RunView, trail: Option<&[TrailEntry]>, now: &str) -> S
             out,
             "<section class=\"failure\" id=\"failure\"><h2>Failed{}</h2><p class=\"error\">{}</p>\
 <pre class=\"cause\">{}</pre></section>",
-            failure
-                .state
-                .as_ref()
-                .map_or_else(String::new, |state| format!(
-                    " in <span class=\"failed-state\">{}</span>",
-                    escape(state)
-                )),
+            failure.state.as_ref().map_or_else(String::new, |state| format!(
+                " in <span class=\"failed-state\">{}</span>",
+                escape(state)
+            )),
             escape(&failure.error),
             escape(&failure.cause),
         );

@@ -49,12 +49,20 @@ async fn runs_html(source: &Source) -> String {
 }
 
 fn error_content(error: &anyhow::Error) -> String {
-    format!("<p class=\"error\">The runs could not be read: {}</p>\n", escape(&format!("{error:#}")))
+    format!(
+        "<p class=\"error\">The runs could not be read: {}</p>\n",
+        escape(&format!("{error:#}"))
+    )
 }
 
 async fn runs_page(State(source): State<Shared>) -> Html<String> {
     let content = runs_html(&source).await;
-    Html(document("Runs", &source.describe(), &content, Mode::Live { events: "/events" }))
+    Html(document(
+        "Runs",
+        &source.describe(),
+        &content,
+        Mode::Live { events: "/events" },
+    ))
 }
 
 /// The run's content, and whether it has ended; `None` when there is no such run.
@@ -64,7 +72,10 @@ async fn run_html(source: &Source, key: &str) -> Option<(String, bool)> {
         Ok(Some(RunPage { view, trail })) => {
             let mut content = run_content(&view, trail.as_ref().and_then(|t| t.as_deref().ok()), &now);
             if let Some(Err(e)) = &trail {
-                content.push_str(&format!("<p class=\"error\">The trail could not be read: {}</p>\n", escape(e)));
+                content.push_str(&format!(
+                    "<p class=\"error\">The trail could not be read: {}</p>\n",
+                    escape(e)
+                ));
             }
             Some((content, !view.info.is_running()))
         }
@@ -78,9 +89,24 @@ async fn run_page(State(source): State<Shared>, Path(key): Path<String>) -> Resp
         Some((content, _)) => {
             let events = format!("/runs/{key}/events");
             let name = key.split_once("--").map_or(key.as_str(), |(_, name)| name);
-            Html(document(name, &source.describe(), &content, Mode::Live { events: &events })).into_response()
+            Html(document(
+                name,
+                &source.describe(),
+                &content,
+                Mode::Live { events: &events },
+            ))
+            .into_response()
         }
-        None => (StatusCode::NOT_FOUND, Html(document("No such run", &source.describe(), "<h1>No such run</h1>\n", Mode::Static))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Html(document(
+                "No such run",
+                &source.describe(),
+                "<h1>No such run</h1>\n",
+                Mode::Static,
+            )),
+        )
+            .into_response(),
     }
 }
 
@@ -135,7 +161,10 @@ async fn run_events(
                     Event::default().event("end").data("ended")
                 };
                 let next = if content != last {
-                    Follow::Running { last: content, first: true }
+                    Follow::Running {
+                        last: content,
+                        first: true,
+                    }
                 } else {
                     Follow::Ended
                 };
@@ -143,7 +172,17 @@ async fn run_events(
             }
             if content != last {
                 let event = Event::default().event("update").data(&content);
-                return Some((Ok(event), (source, key, Follow::Running { last: content, first: false })));
+                return Some((
+                    Ok(event),
+                    (
+                        source,
+                        key,
+                        Follow::Running {
+                            last: content,
+                            first: false,
+                        },
+                    ),
+                ));
             }
             last = content;
         }

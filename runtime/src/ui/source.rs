@@ -93,7 +93,9 @@ impl Source {
                         .max_results(RUNS_PER_MACHINE)
                         .send()
                         .await
-                        .map_err(|e| anyhow::anyhow!("listing the runs of {machine_arn}: {}", DisplayErrorContext(e)))?;
+                        .map_err(|e| {
+                            anyhow::anyhow!("listing the runs of {machine_arn}: {}", DisplayErrorContext(e))
+                        })?;
                     for execution in listed.executions() {
                         let (view, _) = aws_view(&sfn, execution.execution_arn(), &definition, now).await?;
                         views.push(view);
@@ -166,7 +168,12 @@ fn local_view(state_dir: &Path, store: &Store, record: ExecutionRecord, now: &st
     let progress = crate::local_cloud::run_dir(state_dir, &record.name).and_then(|dir| run_dir_progress(&dir));
     let info = RunInfo {
         key: record.key(),
-        machine: record.state_machine_arn.rsplit(':').next().unwrap_or_default().to_owned(),
+        machine: record
+            .state_machine_arn
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
         name: record.name,
         execution_arn: record.execution_arn,
         status: record.status.name().to_owned(),
@@ -247,7 +254,8 @@ async fn aws_view(
         .items()
         .send();
     while let Some(event) = pages.next().await {
-        let event = event.map_err(|e| anyhow::anyhow!("reading the history of {execution_arn}: {}", DisplayErrorContext(e)))?;
+        let event =
+            event.map_err(|e| anyhow::anyhow!("reading the history of {execution_arn}: {}", DisplayErrorContext(e)))?;
         history.push(history_event(&event));
     }
     let mut parts = execution_arn.rsplit(':');

@@ -188,7 +188,10 @@ pub fn architecture_svg(trail: &[TrailEntry]) -> String {
         .collect();
     // Nodes in the order edges first name them: the start's source leads.
     let mut names: Vec<&str> = Vec::new();
-    let start = trail.iter().find(|e| e.kind == EntryKind::Start).map(|e| e.emitted_by.as_str());
+    let start = trail
+        .iter()
+        .find(|e| e.kind == EntryKind::Start)
+        .map(|e| e.emitted_by.as_str());
     names.extend(start);
     for (from, to) in &edges {
         for name in [from.as_str(), to.as_str()] {
@@ -204,10 +207,22 @@ pub fn architecture_svg(trail: &[TrailEntry]) -> String {
             height: 30.0,
         })
         .collect();
-    let index = |name: &str| names.iter().position(|n| *n == name).expect("every edge's ends are nodes");
+    let index = |name: &str| {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .expect("every edge's ends are nodes")
+    };
     let pairs: Vec<(usize, usize)> = edges.iter().map(|(f, t)| (index(f), index(t))).collect();
     let placed = layout(&sizes, &pairs);
-    let boxed = |n: usize| (placed.positions[n].0, placed.positions[n].1, sizes[n].width, sizes[n].height);
+    let boxed = |n: usize| {
+        (
+            placed.positions[n].0,
+            placed.positions[n].1,
+            sizes[n].width,
+            sizes[n].height,
+        )
+    };
     let mut body = String::new();
     for &(from, to) in &pairs {
         let _ = write!(
@@ -218,7 +233,11 @@ pub fn architecture_svg(trail: &[TrailEntry]) -> String {
     }
     for (n, name) in names.iter().enumerate() {
         let (x, y, w, h) = boxed(n);
-        let kind = if event_types.contains(name) { "event" } else { "function" };
+        let kind = if event_types.contains(name) {
+            "event"
+        } else {
+            "function"
+        };
         let _ = write!(
             body,
             "<g class=\"node {kind}\" data-node=\"{}\" transform=\"translate({x:.1},{y:.1})\"><title>{kind} {}</title>\

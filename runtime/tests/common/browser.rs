@@ -1,0 +1,171 @@
+//! Headless Chromium driven through WebDriver (Debian's `chromedriver`), spoken directly over
+//! HTTP: the few commands the UI's tests need (open a page, run a script, take a screenshot,
+//! read the console) need no client library. `scripts/ensure-browser.sh` installs both.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Value, json};
+
+/// A chromedriver process and one browser session of it.
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: Client<HttpConnector, Full<Bytes>>,
+}
+
+impl Browser {
+    pub async fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver on PATH (scripts/ensure-browser.sh installs chromium-driver)");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let mut browser = Browser {
+            driver,
+            base: format!("http://127.0.0.1:{port}"),
+            session: String::new(),
+            http: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1400,1100"]
+            },
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
+        let created = browser.call("POST", "/session", Some(capabilities)).await;
+        browser.session = created["sessionId"].as_str().expect("a session id").to_owned();
+        browser
+    }
+
+    /// A WebDriver command; its `value`.
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.map_or_else(String::new, |b| b.to_string()))))
+            .unwrap();
+        let response = self.http.request(request).await.expect("chromedriver answers");
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert!(status.is_success(), "WebDriver {method} {path}: {status} {answer}");
+        answer["value"].clone()
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("/session/{}{path}", self.session)
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call("POST", &self.at("/url"), Some(json!({ "url": url }))).await;
+    }
+
+    /// Runs `script` (a function body) in the page; what it returns.
+    pub async fn script(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            &self.at("/execute/sync"),
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Polls `script` until `done` holds for its value, or panics with the last one.
+    pub async fn wait_for(&self, what: &str, within: Duration, script: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let value = self.script(script).await;
+            if done(&value) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "{what}: still {value}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn screenshot(&self, path: &Path) {
+        let png = self.call("GET", &self.at("/screenshot"), None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("a base64 PNG"))
+            .unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// The console's messages of level SEVERE since the last call: errors, failed loads.
+    pub async fn console_errors(&self) -> Vec<String> {
+        let log = self
+            .call("POST", &self.at("/se/log"), Some(json!({ "type": "browser" })))
+            .await;
+        log.as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Ends the session (closing Chromium) and the driver.
+    pub async fn quit(mut self) {
+        self.call("DELETE", &self.at(""), None).await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The Nu Html Checker's findings on `html` (errors only); `scripts/ensure-browser.sh` installs it.
+pub fn html_errors(html: &str) -> Vec<String> {
+    let jar = Path::new(&std::env::var("HOME").unwrap())
+        .join(".cache/eventdriven/vnu/node_modules/vnu-jar/build/dist/vnu.jar");
+    assert!(
+        jar.exists(),
+        "{} (scripts/ensure-browser.sh installs it)",
+        jar.display()
+    );
+    let file = tempfile::Builder::new().suffix(".html").tempfile().unwrap();
+    std::fs::write(file.path(), html).unwrap();
+    let output = Command::new("java")
+        .arg("-jar")
+        .arg(&jar)
+        .args(["--errors-only", "--format", "json"])
+        .arg(file.path())
+        .output()
+        .expect("java on PATH");
+    let report: Value = serde_json::from_slice(&output.stderr).expect("vnu's JSON report");
+    report["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("line {}: {}", m["lastLine"], m["message"].as_str().unwrap_or_default()))
+        .collect()
+}
