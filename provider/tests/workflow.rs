@@ -138,6 +138,14 @@ async fn assert_children_exist(sdk: &SdkConfig, workflow: &Value) {
         .find(|g| g.log_group_name() == Some(group.as_str()))
         .expect("trail log group");
     assert_eq!(found.retention_in_days(), Some(1));
+    // The emulator knows only account-level policies, so the group's policy falls back to one.
+    let policies = trail_policies(&logs, &group).await;
+    assert_eq!(policies.len(), 1, "one policy lets the trail rule write: {policies:?}");
+    assert!(
+        policies[0].contains(&text(&workflow["trail_rule_name"])),
+        "{}",
+        policies[0]
+    );
 
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
     s3.head_bucket()
@@ -145,6 +153,17 @@ async fn assert_children_exist(sdk: &SdkConfig, workflow: &Value) {
         .send()
         .await
         .expect("bucket exists");
+}
+
+/// The documents of the log resource policies, of any scope, that name the trail's group.
+async fn trail_policies(logs: &aws_sdk_cloudwatchlogs::Client, group: &str) -> Vec<String> {
+    let out = logs.describe_resource_policies().send().await.unwrap();
+    out.resource_policies()
+        .iter()
+        .filter_map(|p| p.policy_document())
+        .filter(|document| document.contains(group))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Nothing the workflow created is left.
@@ -192,6 +211,8 @@ async fn assert_children_gone(sdk: &SdkConfig, workflow: &Value) {
         .await
         .unwrap();
     assert!(groups.log_groups().is_empty(), "log group left");
+    let policies = trail_policies(&logs, &text(&workflow["trail_log_group"])).await;
+    assert!(policies.is_empty(), "log resource policies left: {policies:?}");
     let groups = logs
         .describe_log_groups()
         .log_group_name_prefix("/aws/lambda/eventdriven-cookie-report")

@@ -1,6 +1,6 @@
 //! A workflow's log groups: its trail, where every event its trail rule writes lands, with a
-//! retention and the resource policy that lets only that rule write there; and the finisher's
-//! error log, with the listeners' retention.
+//! retention and the resource policy, attached to the group, that lets only that rule write
+//! there; and the finisher's error log, with the listeners' retention.
 
 use async_trait::async_trait;
 use eventdriven_core::workflow::iam::trail_resource_policy;
@@ -18,8 +18,9 @@ impl TrailLogGroup {
     async fn configure_for(&self, plan: &WorkflowPlan, retention_days: i64) -> Result<(), AwsError> {
         let names = plan.names();
         log_group::put_retention(&plan.aws, &names.trail_log_group(), retention_days).await?;
-        log_group::put_resource_policy(
+        log_group::put_group_policy(
             &plan.aws,
+            &names.trail_log_group_arn(),
             &names.trail_resource_policy(),
             &trail_resource_policy(&names),
         )
@@ -72,7 +73,8 @@ impl Child<Workflow> for TrailLogGroup {
     }
 
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
-        log_group::delete_resource_policy(&scope.aws, &scope.names().trail_resource_policy()).await?;
+        let names = scope.names();
+        log_group::delete_group_policy(&scope.aws, &names.trail_log_group_arn(), &names.trail_resource_policy()).await?;
         log_group::delete(&scope.aws, id).await
     }
 }
