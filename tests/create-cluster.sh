@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates, in the emulator at $AWS_ENDPOINT_URL, what a pipeline expects to exist already: a
 # VPC with two subnets in two Availability Zones and an EKS cluster on them, with access entries
-# enabled and the Pod Identity agent add-on (without them when --without-prerequisites is given).
+# enabled, the Pod Identity agent add-on and the EFS CSI driver add-on (without them when
+# --without-prerequisites is given).
 # Usage: create-cluster.sh CLUSTER_NAME [--without-prerequisites]
 set -euo pipefail
 name=$1
@@ -26,4 +27,5 @@ aws eks create-cluster --name "$name" --role-arn "$role" --access-config "authen
 aws eks describe-cluster --name "$name" --query cluster.status >/dev/null
 if [ "$prerequisites" = yes ]; then
   aws eks create-addon --cluster-name "$name" --addon-name eks-pod-identity-agent >/dev/null
+  aws eks create-addon --cluster-name "$name" --addon-name aws-efs-csi-driver >/dev/null
 fi

@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::spec::PipelineSpec;
+
 /// The existing EKS cluster the Jobs run on, as DescribeCluster reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterInfo {
@@ -34,12 +36,17 @@ pub struct ClusterReadiness {
     pub auto_mode: bool,
     /// Whether the `eks-pod-identity-agent` add-on is installed.
     pub pod_identity_agent: bool,
+    /// Whether the `aws-efs-csi-driver` add-on is installed (the driver may also have been
+    /// installed another way, which EKS does not report).
+    pub efs_csi_driver: bool,
     pub node_groups: usize,
     pub fargate_profiles: usize,
 }
 
 /// The add-on that hands the Jobs their role through the pod identity association.
 pub const POD_IDENTITY_AGENT: &str = "eks-pod-identity-agent";
+/// The add-on that mounts the work volume's claim (TLS and IAM, through the access point).
+pub const EFS_CSI_DRIVER: &str = "aws-efs-csi-driver";
 
 /// Every prerequisite `cluster` misses, each as a message that names the fix. Checked before
 /// any child is created: on a cluster that misses one, the Jobs would wait forever.
@@ -82,18 +89,29 @@ pub fn preflight(cluster: &str, readiness: &ClusterReadiness) -> Vec<String> {
 /// Functions EKS integration supports only Kubernetes APIs with public endpoint access", from
 /// addresses AWS does not publish, so a `publicAccessCidrs` without `0.0.0.0/0` may refuse
 /// every Job.
-pub fn preflight_warnings(cluster: &str, readiness: &ClusterReadiness) -> Vec<String> {
+pub fn preflight_warnings(spec: &PipelineSpec, readiness: &ClusterReadiness) -> Vec<String> {
+    let cluster = &spec.cluster_name;
+    let mut warnings = Vec::new();
     let open =
         readiness.public_access_cidrs.is_empty() || readiness.public_access_cidrs.iter().any(|c| c == "0.0.0.0/0");
-    if !readiness.endpoint_public_access || open {
-        return Vec::new();
+    if readiness.endpoint_public_access && !open {
+        warnings.push(format!(
+            "cluster {cluster}'s public endpoint only admits {:?}: Step Functions' eks:runJob calls it from AWS addresses \
+             outside any list you can write, so runs may fail to reach it; set publicAccessCidrs to 0.0.0.0/0 \
+             (the API server still requires authentication)",
+            readiness.public_access_cidrs
+        ));
     }
-    vec![format!(
-        "cluster {cluster}'s public endpoint only admits {:?}: Step Functions' eks:runJob calls it from AWS addresses \
-         outside any list you can write, so runs may fail to reach it; set publicAccessCidrs to 0.0.0.0/0 \
-         (the API server still requires authentication)",
-        readiness.public_access_cidrs
-    )]
+    if let (Some(claim), false) = (spec.mounted_claim(), readiness.efs_csi_driver) {
+        warnings.push(format!(
+            "cluster {cluster} has no {EFS_CSI_DRIVER} add-on, and the Jobs mount their work directory through \
+             the EFS CSI driver (claim {claim} in namespace {}): unless the driver was installed another way, \
+             every Job waits for its volume until its deadline. Install it (terraform/cluster-prerequisites, \
+             install_efs_csi_driver) or set work_volume_mount = \"nfs\"",
+            spec.namespace
+        ));
+    }
+    warnings
 }
 
 /// The account, region and partition every ARN is built in.
@@ -116,6 +134,7 @@ mod tests {
             public_access_cidrs: vec!["0.0.0.0/0".into()],
             auto_mode: false,
             pod_identity_agent: true,
+            efs_csi_driver: true,
             node_groups: 1,
             fargate_profiles: 0,
         }
@@ -156,12 +175,13 @@ mod tests {
 
     #[test]
     fn a_restricted_public_endpoint_is_warned_of_and_never_advised() {
-        assert_eq!(preflight_warnings("main", &ready()), Vec::<String>::new());
+        let spec = crate::fixtures::spec();
+        assert_eq!(preflight_warnings(&spec, &ready()), Vec::<String>::new());
         let restricted = ClusterReadiness {
             public_access_cidrs: vec!["203.0.113.0/24".into()],
             ..ready()
         };
-        let warnings = preflight_warnings("main", &restricted);
+        let warnings = preflight_warnings(&spec, &restricted);
         assert_eq!(warnings.len(), 1);
         assert!(
             warnings[0].contains("203.0.113.0/24") && warnings[0].contains("0.0.0.0/0"),
@@ -212,5 +232,22 @@ mod tests {
             assert_eq!(problems.len(), 1, "{problems:?}");
             assert!(problems[0].contains(fix), "{}", problems[0]);
         }
+    }
+
+    #[test]
+    fn a_claim_without_the_efs_csi_add_on_is_warned_of() {
+        let mut spec = crate::fixtures::spec();
+        let without = ClusterReadiness {
+            efs_csi_driver: false,
+            ..ready()
+        };
+        let warnings = preflight_warnings(&spec, &without);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        for named in [EFS_CSI_DRIVER, "eventdriven-orders-work", "install_efs_csi_driver", "nfs"] {
+            assert!(warnings[0].contains(named), "{named}: {warnings:?}");
+        }
+        assert!(preflight_warnings(&spec, &ready()).is_empty());
+        spec.work_volume_mount = crate::spec::WorkVolumeMount::Nfs;
+        assert!(preflight_warnings(&spec, &without).is_empty(), "plain NFS needs no driver");
     }
 }

@@ -19,11 +19,16 @@ use crate::paths::{
 use crate::process_step::ProcessSpec;
 use crate::record::RecordSpec;
 use crate::refs::DeployedRefs;
-use crate::scale::{INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, JOB_MAX_RETRIES, MapMode};
+use crate::scale::{INLINE_MAP_MAX_CHUNKS, INLINE_MAP_PARALLELISM, MapMode};
 use crate::spec::PipelineSpec;
 
 pub const CHECK_SERVICE_ACCOUNT: &str = "CheckServiceAccount";
 pub const SERVICE_ACCOUNT_MISSING: &str = "ServiceAccountMissing";
+/// With a work volume claim: the claim exists and is bound, or the run fails now.
+pub const CHECK_WORK_VOLUME: &str = "CheckWorkVolume";
+pub const IS_WORK_VOLUME_BOUND: &str = "IsWorkVolumeBound";
+pub const WORK_VOLUME_MISSING: &str = "WorkVolumeMissing";
+pub const WORK_VOLUME_NOT_BOUND: &str = "WorkVolumeNotBound";
 pub const SPLIT: &str = "Split";
 pub const LIST_CHUNKS: &str = "ListChunks";
 pub const CHOOSE_MAP_MODE: &str = "ChooseMapMode";
@@ -58,6 +63,10 @@ pub const ROWS_LOST_ERROR: &str = "eventdriven.RowsLost";
 /// the Job's deadline.
 pub const SERVICE_ACCOUNT_MISSING_ERROR: &str = "eventdriven.ServiceAccountMissing";
 
+/// The error a run fails with, within seconds, when the Jobs' work volume claim is missing or
+/// not bound: every Job would wait for its volume until its deadline.
+pub const WORK_VOLUME_MISSING_ERROR: &str = "eventdriven.WorkVolumeMissing";
+
 /// The service-account check: one call to the cluster's API.
 const CHECK_TIMEOUT_SECONDS: i64 = 60;
 
@@ -76,7 +85,7 @@ pub const LOG_LIMIT_BYTES: &str = "32768";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
-pub const INPUTS: [&str; 15] = [
+pub const INPUTS: [&str; 16] = [
     "name",
     "keep_work",
     "architecture",
@@ -88,6 +97,7 @@ pub const INPUTS: [&str; 15] = [
     "max_lines_per_batch",
     "max_concurrency",
     "output_prefix",
+    "work_volume_mount",
     "work_volume_claim",
     "record",
     "table",
@@ -101,7 +111,8 @@ pub struct EmbeddedSettings {
     pub namespace: Option<String>,
     pub service_account: Option<String>,
     pub job_image: Option<String>,
-    pub work_volume_claim: Option<String>,
+    /// The claim the Jobs mount (`PipelineSpec::set_mounted_claim` takes it); `None` for NFS.
+    pub mounted_claim: Option<String>,
     pub max_lines_per_batch: Option<i64>,
     pub max_concurrency: Option<i64>,
     pub step_timeout_seconds: Option<i64>,
@@ -135,7 +146,7 @@ pub fn embedded_settings(definition: &Value) -> EmbeddedSettings {
         namespace: text(&format!("/States/{SPLIT}/Parameters/Namespace")),
         service_account: text(&format!("{split_pod}/serviceAccountName")),
         job_image: text(&format!("{split_pod}/containers/0/image")),
-        work_volume_claim: text(&format!("{split_pod}/volumes/0/persistentVolumeClaim/claimName")),
+        mounted_claim: text(&format!("{split_pod}/volumes/0/persistentVolumeClaim/claimName")),
         max_lines_per_batch: env(SPLIT, contract::MAX_LINES_PER_BATCH).and_then(|e| e["value"].as_str()?.parse().ok()),
         max_concurrency: definition
             .pointer(&format!("/States/{PROCESS_CHUNKS}/MaxConcurrency"))
@@ -156,14 +167,16 @@ pub fn embedded_settings(definition: &Value) -> EmbeddedSettings {
 }
 
 pub fn state_machine_definition(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
-    json!({
+    let claim = spec.mounted_claim();
+    let after_service_account = if claim.is_some() { CHECK_WORK_VOLUME } else { SPLIT };
+    let mut definition = json!({
         "Comment": format!(
             "eventdriven pipeline {}: split the input, process every chunk, merge the results",
             spec.name
         ),
         "StartAt": CHECK_SERVICE_ACCOUNT,
         "States": {
-            CHECK_SERVICE_ACCOUNT: next(check_service_account(spec, cluster, refs), SPLIT),
+            CHECK_SERVICE_ACCOUNT: next(check_service_account(spec, cluster, refs), after_service_account),
             SERVICE_ACCOUNT_MISSING: service_account_missing(spec),
             SPLIT: next(run_job(Step::Split, spec, cluster, refs), LIST_CHUNKS),
             LIST_CHUNKS: next(list_chunks(refs), CHOOSE_MAP_MODE),
@@ -172,7 +185,15 @@ pub fn state_machine_definition(spec: &PipelineSpec, cluster: &ClusterInfo, refs
             PROCESS_CHUNKS_DISTRIBUTED: next(process_chunks(MapMode::Distributed, spec, cluster, refs), MERGE),
             MERGE: end(run_job(Step::Merge, spec, cluster, refs)),
         },
-    })
+    });
+    if let Some(claim) = claim {
+        let states = definition["States"].as_object_mut().expect("states are an object");
+        states.insert(CHECK_WORK_VOLUME.into(), check_work_volume(spec, &claim, cluster, refs));
+        states.insert(IS_WORK_VOLUME_BOUND.into(), is_work_volume_bound());
+        states.insert(WORK_VOLUME_MISSING.into(), work_volume_missing(spec, &claim));
+        states.insert(WORK_VOLUME_NOT_BOUND.into(), work_volume_not_bound(spec, &claim));
+    }
+    definition
 }
 
 fn next(mut state: Value, target: &str) -> Value {
@@ -249,8 +270,81 @@ fn service_account_missing(spec: &PipelineSpec) -> Value {
     })
 }
 
-/// Runs `step` as a Job and waits for it; a failed Job is retried as a whole, which is safe
-/// because every runtime step is idempotent.
+/// Reads the Jobs' work volume claim: a missing one fails the run at once with
+/// [`WORK_VOLUME_MISSING_ERROR`]; its phase goes to [`IS_WORK_VOLUME_BOUND`].
+fn check_work_volume(spec: &PipelineSpec, claim: &str, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
+    let mut parameters = cluster_parameters(cluster);
+    parameters["Method"] = json!("GET");
+    parameters["Path"] = json!(format!(
+        "/api/v1/namespaces/{}/persistentvolumeclaims/{claim}",
+        spec.namespace
+    ));
+    json!({
+        "Type": "Task",
+        "Resource": integration(refs, "eks:call"),
+        "Parameters": parameters,
+        "ResultSelector": { "phase.$": "$.ResponseBody.status.phase" },
+        "ResultPath": CHECK_FAILURE,
+        "TimeoutSeconds": CHECK_TIMEOUT_SECONDS,
+        "Retry": [{
+            "ErrorEquals": ["States.TaskFailed"],
+            "IntervalSeconds": 2,
+            "MaxAttempts": 2,
+            "BackoffRate": 2.0,
+        }],
+        "Catch": [{
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": CHECK_FAILURE,
+            "Next": WORK_VOLUME_MISSING,
+        }],
+        "Next": IS_WORK_VOLUME_BOUND,
+    })
+}
+
+fn is_work_volume_bound() -> Value {
+    json!({
+        "Type": "Choice",
+        "Choices": [{
+            "Variable": format!("{CHECK_FAILURE}.phase"),
+            "StringEquals": "Bound",
+            "Next": SPLIT,
+        }],
+        "Default": WORK_VOLUME_NOT_BOUND,
+    })
+}
+
+/// What a run needs of the claim, and where it comes from.
+fn work_volume_fix(spec: &PipelineSpec, claim: &str) -> String {
+    format!(
+        "the Jobs mount their work directory from PersistentVolumeClaim {claim} in namespace {}, bound to \
+         the pipeline's EFS access point: create it with the terraform/work-volume module (and the EFS CSI \
+         driver with terraform/cluster-prerequisites), or set work_volume_mount = \"nfs\"",
+        spec.namespace
+    )
+}
+
+fn work_volume_missing(spec: &PipelineSpec, claim: &str) -> Value {
+    let cause = format!("{}. The cluster answered: ", work_volume_fix(spec, claim));
+    json!({
+        "Type": "Fail",
+        "Error": WORK_VOLUME_MISSING_ERROR,
+        "CausePath": paths::format(&format!("{}{{}}", paths::literal(&cause)), &[&format!("{CHECK_FAILURE}.Cause")]),
+    })
+}
+
+fn work_volume_not_bound(spec: &PipelineSpec, claim: &str) -> Value {
+    json!({
+        "Type": "Fail",
+        "Error": WORK_VOLUME_MISSING_ERROR,
+        "Cause": format!("the claim is not bound to a volume; {}", work_volume_fix(spec, claim)),
+    })
+}
+
+/// Runs `step` as a Job and waits for it. A failed Job is not retried here: its pods are, by
+/// Kubernetes (`backoffLimit`), all within the Job's one deadline. A Job that reached its
+/// deadline was most often stuck (a pod that cannot mount its volume waits in
+/// ContainerCreating), and retrying it would only wait the deadline again; a redrive runs it
+/// again once the cause is fixed, which is safe because every runtime step is idempotent.
 fn run_job(step: Step, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
     let mut parameters = cluster_parameters(cluster);
     parameters["Namespace"] = json!(spec.namespace);
@@ -266,12 +360,6 @@ fn run_job(step: Step, spec: &PipelineSpec, cluster: &ClusterInfo, refs: &Deploy
         "Parameters": parameters,
         "ResultPath": null,
         "TimeoutSeconds": spec.step_timeout_seconds + JOB_TASK_MARGIN_SECONDS,
-        "Retry": [{
-            "ErrorEquals": ["States.TaskFailed"],
-            "IntervalSeconds": 30,
-            "MaxAttempts": JOB_MAX_RETRIES,
-            "BackoffRate": 2.0,
-        }],
     })
 }
 
@@ -430,7 +518,7 @@ fn fail_with(error: Value) -> Value {
 mod tests {
     use super::*;
     use crate::fixtures::{self, validate_definition};
-    use crate::spec::{Architecture, BillingMode};
+    use crate::spec::{Architecture, BillingMode, WorkVolumeMount};
 
     fn render(spec: &PipelineSpec) -> Value {
         state_machine_definition(spec, &fixtures::cluster(), &fixtures::refs())
@@ -469,6 +557,7 @@ mod tests {
                         Architecture::NAMES
                             .iter()
                             .chain(BillingMode::NAMES)
+                            .chain(WorkVolumeMount::NAMES)
                             .map(|n| n.to_string()),
                     )
                     .filter(|candidate| candidate != text)
@@ -519,7 +608,7 @@ mod tests {
                 namespace: Some(spec.namespace),
                 service_account: Some(spec.service_account),
                 job_image: Some(spec.job_image),
-                work_volume_claim: spec.work_volume_claim,
+                mounted_claim: spec.work_volume_claim,
                 max_lines_per_batch: Some(1234),
                 max_concurrency: Some(7),
                 step_timeout_seconds: Some(600),
@@ -649,11 +738,13 @@ mod tests {
         let definition = definition();
         let states = &definition["States"];
         assert_eq!(definition["StartAt"], CHECK_SERVICE_ACCOUNT);
-        assert_eq!(states[CHECK_SERVICE_ACCOUNT]["Next"], SPLIT);
+        assert_eq!(states[CHECK_SERVICE_ACCOUNT]["Next"], CHECK_WORK_VOLUME);
         assert_eq!(
             states[CHECK_SERVICE_ACCOUNT]["Catch"][0]["Next"],
             SERVICE_ACCOUNT_MISSING
         );
+        assert_eq!(states[CHECK_WORK_VOLUME]["Next"], IS_WORK_VOLUME_BOUND);
+        assert_eq!(states[IS_WORK_VOLUME_BOUND]["Choices"][0]["Next"], SPLIT);
         assert_eq!(states[SPLIT]["Next"], LIST_CHUNKS);
         assert_eq!(states[LIST_CHUNKS]["Next"], CHOOSE_MAP_MODE);
         assert_eq!(states[CHOOSE_MAP_MODE]["Default"], PROCESS_CHUNKS);
@@ -664,7 +755,7 @@ mod tests {
         assert_eq!(states[PROCESS_CHUNKS]["Next"], MERGE);
         assert_eq!(states[PROCESS_CHUNKS_DISTRIBUTED]["Next"], MERGE);
         assert_eq!(states[MERGE]["End"], true);
-        assert_eq!(states.as_object().unwrap().len(), 8);
+        assert_eq!(states.as_object().unwrap().len(), 12);
     }
 
     #[test]
@@ -696,7 +787,11 @@ mod tests {
                 .unwrap();
             assert!(limit <= 64 * 1024, "{name}: the logs leave room in the 256 KiB result");
             assert_eq!(state["ResultPath"], Value::Null, "{name}");
-            assert_eq!(state["Retry"][0]["ErrorEquals"], json!(["States.TaskFailed"]), "{name}");
+            // A Job past its deadline fails its task once: only its pods are retried, inside it.
+            assert_eq!(state.get("Retry"), None, "{name}");
+            let job = &parameters["Job"]["spec"];
+            assert!(job["backoffLimit"].as_u64().unwrap() >= 2, "{name}: pods are retried");
+            assert!(job["activeDeadlineSeconds"].as_i64().is_some(), "{name}: one deadline");
         }
         assert_eq!(
             states[SPLIT]["Parameters"]["Job"]["spec"]["template"]["spec"]["containers"][0]["args"],
@@ -831,6 +926,7 @@ mod tests {
         }
         // A ResultSelector reads the task's result, not the state.
         definition["States"][LIST_CHUNKS]["ResultSelector"] = Value::Null;
+        definition["States"][CHECK_WORK_VOLUME]["ResultSelector"] = Value::Null;
         for root in roots(&definition) {
             assert!(["detail", "list", "check"].contains(&root.as_str()), "reads $.{root}");
         }
@@ -860,6 +956,44 @@ mod tests {
             assert!(pieces[0].contains(needed), "{needed}: {}", pieces[0]);
         }
         assert!(missing["CausePath"].as_str().unwrap().ends_with(", $.check.Cause)"));
+    }
+
+    #[test]
+    fn a_missing_or_unbound_work_volume_fails_the_run_naming_the_claim_and_the_fix() {
+        let definition = definition();
+        let states = &definition["States"];
+        let check = &states[CHECK_WORK_VOLUME];
+        assert_eq!(check["Resource"], "arn:aws:states:::eks:call");
+        assert_eq!(
+            (&check["Parameters"]["Method"], &check["Parameters"]["Path"]),
+            (
+                &json!("GET"),
+                &json!("/api/v1/namespaces/eventdriven/persistentvolumeclaims/eventdriven-orders-work")
+            )
+        );
+        assert!(check["TimeoutSeconds"].as_i64().unwrap() <= 60);
+        assert_eq!(check["Catch"][0]["Next"], WORK_VOLUME_MISSING);
+        let bound = &states[IS_WORK_VOLUME_BOUND];
+        assert_eq!(bound["Choices"][0]["Variable"], "$.check.phase");
+        assert_eq!(bound["Choices"][0]["StringEquals"], "Bound");
+        assert_eq!(bound["Default"], WORK_VOLUME_NOT_BOUND);
+        let missing_cause = paths::format_pieces(states[WORK_VOLUME_MISSING]["CausePath"].as_str().unwrap()).unwrap();
+        for (state, cause) in [
+            (WORK_VOLUME_MISSING, missing_cause[0].clone()),
+            (WORK_VOLUME_NOT_BOUND, states[WORK_VOLUME_NOT_BOUND]["Cause"].as_str().unwrap().to_owned()),
+        ] {
+            assert_eq!(states[state]["Error"], WORK_VOLUME_MISSING_ERROR);
+            for needed in ["eventdriven-orders-work", "namespace eventdriven", "terraform/work-volume", "nfs"] {
+                assert!(cause.contains(needed), "{state}: {needed}: {cause}");
+            }
+        }
+        let mut spec = fixtures::spec();
+        spec.work_volume_mount = WorkVolumeMount::Nfs;
+        let over_nfs = render(&spec);
+        assert_eq!(over_nfs["States"][CHECK_SERVICE_ACCOUNT]["Next"], SPLIT);
+        for state in [CHECK_WORK_VOLUME, IS_WORK_VOLUME_BOUND, WORK_VOLUME_MISSING, WORK_VOLUME_NOT_BOUND] {
+            assert!(over_nfs["States"].get(state).is_none(), "{state}: no claim to check over NFS");
+        }
     }
 
     /// The events a state records at most, every retry included, outside any Map's iterations.

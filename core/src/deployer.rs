@@ -159,6 +159,8 @@ const GRANTS: &[Grant] = &[
             "elasticfilesystem:DeleteMountTarget",
             "elasticfilesystem:CreateAccessPoint",
             "elasticfilesystem:DeleteAccessPoint",
+            "elasticfilesystem:PutFileSystemPolicy",
+            "elasticfilesystem:DeleteFileSystemPolicy",
         ],
         &[
             "arn:aws:elasticfilesystem:*:*:file-system/*",

@@ -101,8 +101,9 @@ pub fn estimate(size: RunSize) -> RunEstimate {
     let result_parts = result_bytes.div_ceil(RESULT_PART_BYTES).max(1);
 
     // Nominal events: a task records six (five without a `.sync` submission), a Choice two,
-    // an inline Map four and a distributed one six; the execution starts and ends.
-    let (check, split, list, choice, merge) = (5, task_events(0), 5, 2, task_events(0));
+    // an inline Map four and a distributed one six; the execution starts and ends. The checks
+    // are the service account's and the work volume claim's (task and Choice; the default mount).
+    let (check, split, list, choice, merge) = (5 + 5 + 2, task_events(0), 5, 2, task_events(0));
     let iteration = 2 + task_events(0);
     let (map_events, children) = match map_mode {
         MapMode::Inline => (4 + chunks * iteration, None),
@@ -130,8 +131,9 @@ pub fn estimate(size: RunSize) -> RunEstimate {
         seconds_at_new_table_throughput: write_units as f64 / NEW_TABLE_WRITE_UNITS_PER_SECOND as f64,
         result_bytes,
         result_parts,
-        // Six states outside the Map, and one per chunk.
-        state_transitions: 6 + chunks,
+        // Eight states outside the Map (the two checks, the work volume's Choice, split, list,
+        // choose, the Map, merge), and one per chunk.
+        state_transitions: 8 + chunks,
         // The chunk list; the result in one PutObject, or a multipart upload (create, each part,
         // complete); a Distributed Map's results and manifest.
         s3_puts: 1
@@ -360,7 +362,7 @@ mod tests {
         assert_eq!((e.write_units_per_item, e.write_units), (1, 1_000_000_000));
         assert_eq!(e.seconds_at_new_table_throughput, 250_000.0);
         assert!((e.dynamodb_usd() - 625.0).abs() < 1e-6);
-        assert_eq!(e.state_transitions, 33_340);
+        assert_eq!(e.state_transitions, 33_342);
         assert!(e.largest_state_bytes < 4 * 1024, "{}", e.largest_state_bytes);
         assert!(
             e.largest_task_result_bytes < 64 * 1024,
@@ -389,7 +391,7 @@ mod tests {
         });
         assert_eq!((e.chunks, e.map_mode, e.parallel_chunks), (34, MapMode::Inline, 8));
         assert_eq!(e.child_history_events, None);
-        assert_eq!(e.history_events, 30 + 34 * 8);
+        assert_eq!(e.history_events, 37 + 34 * 8);
         assert!(e.history_events_worst <= HISTORY_EVENT_LIMIT);
         // At the threshold the chunk list is the largest state, far under the limit.
         let at = estimate(RunSize {

@@ -41,6 +41,38 @@ pub fn tls_only_bucket_policy(bucket: &str) -> Value {
     })])
 }
 
+/// The file system's policy when the Jobs mount it through the EFS CSI driver: no client may
+/// use it without TLS, and a client may mount and write only as an IAM identity of this account
+/// (which its own policies must allow), only through the pipeline's access point. Without a
+/// policy, EFS lets any client that reaches a mount target in (anonymous NFS). The CSI driver
+/// mounts with its own identity, not the Job's, so the grant cannot name the job role; the
+/// access point confines whoever mounts to the pipeline's directory as its nonroot user.
+pub fn file_system_policy(names: &Names, file_system_id: &str, access_point_id: &str) -> Value {
+    let file_system = names.efs_file_system_arn(file_system_id);
+    let client_actions = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"];
+    document(vec![
+        json!({
+            "Sid": "DenyWithoutTls",
+            "Effect": "Deny",
+            "Principal": { "AWS": "*" },
+            "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "elasticfilesystem:ClientRootAccess"],
+            "Resource": file_system,
+            "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+        }),
+        json!({
+            "Sid": "MountThroughTheAccessPoint",
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:{}:iam::{}:root", names.aws().partition, names.aws().account_id) },
+            "Action": client_actions,
+            "Resource": file_system,
+            "Condition": {
+                "Bool": { "aws:SecureTransport": "true" },
+                "StringEquals": { "elasticfilesystem:AccessPointArn": names.efs_access_point_arn(access_point_id) },
+            },
+        }),
+    ])
+}
+
 /// Lets `service` assume the role, only on behalf of this account, which guards against a
 /// confused deputy in another account.
 pub(crate) fn service_trust(service: &str, aws: &AwsContext) -> Value {
@@ -396,6 +428,26 @@ mod tests {
         let bucket = "arn:aws:s3:::eventdriven-orders-123456789012";
         assert_eq!(statements[0]["Resource"], json!([bucket, format!("{bucket}/*")]));
         assert_eq!(statements[0]["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    }
+
+    #[test]
+    fn the_file_system_takes_clients_only_over_tls_and_only_through_the_access_point() {
+        let (spec, aws) = (fixtures::spec(), fixtures::aws());
+        let policy = file_system_policy(&Names::new(&spec, &aws), "fs-1", "fsap-1");
+        let statements = statements(&policy);
+        let file_system = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-1";
+        let deny = &statements[0];
+        assert_eq!((&deny["Effect"], &deny["Resource"]), (&json!("Deny"), &json!(file_system)));
+        assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        assert!(list(&deny["Action"]).contains(&"elasticfilesystem:ClientMount"));
+        let allow = &statements[1];
+        assert_eq!(allow["Principal"]["AWS"], "arn:aws:iam::123456789012:root", "no anonymous client");
+        assert_eq!(
+            allow["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"],
+            "arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-1"
+        );
+        assert_eq!(allow["Condition"]["Bool"]["aws:SecureTransport"], "true");
+        assert!(!list(&allow["Action"]).contains(&"elasticfilesystem:ClientRootAccess"));
     }
 
     #[test]

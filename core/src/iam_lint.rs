@@ -28,6 +28,10 @@ fn documents() -> Vec<(String, Value)> {
             iam::lambda_policy(&names, &cluster.subnet_ids, &cluster.security_group_ids),
         ),
         ("pipeline-job".to_owned(), iam::job_policy(&names)),
+        (
+            "pipeline-file-system".to_owned(),
+            iam::file_system_policy(&names, "fs-0123456789abcdef0", "fsap-0123456789abcdef0"),
+        ),
     ];
     let tableless = PipelineSpec {
         table: false,

@@ -19,8 +19,9 @@ use crate::spec::PipelineSpec;
 
 pub const CONTAINER_NAME: &str = "eventdriven";
 const WORK_VOLUME: &str = "work";
-/// Pod retries within one attempt; Step Functions retries the whole Job on top of this.
-const BACKOFF_LIMIT: u32 = 2;
+/// Pod retries: the only retries a step gets, all within the Job's `activeDeadlineSeconds`, so a
+/// stuck Job costs one deadline, not one per retry (Step Functions does not retry a failed Job).
+const BACKOFF_LIMIT: u32 = 4;
 /// Finished Jobs stay an hour for `kubectl logs`, then Kubernetes deletes them.
 const TTL_SECONDS_AFTER_FINISHED: u32 = 3600;
 const CPU_REQUEST: &str = "250m";
@@ -39,9 +40,9 @@ const PROCESS_MAX_MIB: u64 = PROCESS_BASE_MIB + 3 * 512;
 /// The `batch/v1` Job running `eventdriven <step>` for one run (and, for `process`, one chunk).
 ///
 /// The image's entrypoint is expected to be the `eventdriven` binary, so the step is its only
-/// argument. The work directory is the pipeline's EFS file system: through the user's
-/// PersistentVolumeClaim on its access point when `work_volume_claim` is set, else mounted as a
-/// plain NFS volume, which needs no CSI driver on the cluster.
+/// argument. The work directory is the pipeline's EFS file system: through a
+/// PersistentVolumeClaim bound to its access point (`PipelineSpec::mounted_claim`), or the
+/// file system root as a plain NFS volume when `work_volume_mount = "nfs"` was chosen.
 ///
 /// With a `process` block, the process Job runs the user's command instead
 /// ([`ProcessSpec::pod_spec`]).
@@ -117,8 +118,8 @@ fn memory_limit(step: Step, rows_per_chunk: i64) -> String {
 /// `Orders_Rerun`, up to 80 characters), so the name holds the MD5 of the execution's ARN, 32
 /// lowercase hex digits: the ARN rather than the name, so pipelines sharing a namespace never
 /// meet, and each child execution of the Distributed Map has its own, even in a new Map Run.
-/// A redrive runs failed steps again under the same ARN, hence its count; a Retry, hence the
-/// retry count; the inline Map's iterations share their execution, hence the chunk's position
+/// A redrive runs failed steps again under the same ARN, hence its count; a Retry (none is set
+/// today) would run a state again in the same redrive, hence the retry count; the inline Map's iterations share their execution, hence the chunk's position
 /// (short and bounded, unlike its reference). The fixed parts take 43 characters, leaving 20
 /// digits to the counters. The run id stays on the Job, in its container's `RUN_ID`.
 pub fn job_name(step: Step) -> String {
@@ -142,7 +143,7 @@ fn container_env(step: Step, spec: &PipelineSpec, refs: &DeployedRefs) -> Vec<Va
 }
 
 /// The user and group the pipeline's EFS access point imposes on every client, and so the
-/// user its Jobs run as when they mount it through `work_volume_claim`.
+/// user its Jobs run as when they mount it through a claim.
 pub const ACCESS_POINT_UID: i64 = 65532;
 
 /// The container writes only to its work volume and needs no privilege. It runs as the
@@ -154,7 +155,7 @@ fn security_context(spec: &PipelineSpec) -> Value {
         "readOnlyRootFilesystem": true,
         "capabilities": { "drop": ["ALL"] },
     });
-    if spec.work_volume_claim.is_some() {
+    if spec.mounted_claim().is_some() {
         context["runAsNonRoot"] = json!(true);
         context["runAsUser"] = json!(ACCESS_POINT_UID);
         context["runAsGroup"] = json!(ACCESS_POINT_UID);
@@ -163,7 +164,7 @@ fn security_context(spec: &PipelineSpec) -> Value {
 }
 
 fn work_volume(spec: &PipelineSpec, refs: &DeployedRefs) -> Value {
-    match &spec.work_volume_claim {
+    match spec.mounted_claim() {
         Some(claim) => json!({ "name": WORK_VOLUME, "persistentVolumeClaim": { "claimName": claim } }),
         None => json!({ "name": WORK_VOLUME, "nfs": { "server": efs_server(refs), "path": "/" } }),
     }
@@ -190,7 +191,7 @@ mod tests {
     use crate::contract;
     use crate::fixtures;
     use crate::paths::item;
-    use crate::scale::JOB_MAX_RETRIES;
+    use crate::spec::WorkVolumeMount;
 
     fn manifest(step: Step) -> Value {
         job_manifest(step, &fixtures::spec(), &fixtures::refs())
@@ -292,7 +293,7 @@ mod tests {
         assert_eq!(job["metadata"]["labels"]["app.kubernetes.io/name"], "eventdriven");
         assert_eq!(job["metadata"]["labels"]["app.kubernetes.io/instance"], "orders");
         assert_eq!(job["metadata"]["labels"]["app.kubernetes.io/component"], "merge");
-        assert_eq!(job["spec"]["backoffLimit"], 2);
+        assert_eq!(job["spec"]["backoffLimit"], 4);
         assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 3600);
         let pod = &job["spec"]["template"]["spec"];
         assert_eq!(pod["restartPolicy"], "Never");
@@ -376,31 +377,38 @@ mod tests {
                 .clone()
         };
         let mut spec = fixtures::spec();
+        spec.work_volume_mount = WorkVolumeMount::Nfs;
         let over_nfs = context(&spec);
         assert_eq!(over_nfs["readOnlyRootFilesystem"], true);
         assert_eq!(over_nfs["allowPrivilegeEscalation"], false);
         assert_eq!(over_nfs["capabilities"]["drop"], json!(["ALL"]));
         assert!(over_nfs.get("runAsUser").is_none(), "the NFS root belongs to root");
-        spec.work_volume_claim = Some("orders-work".into());
+        spec.work_volume_mount = WorkVolumeMount::EfsCsi;
         let with_claim = context(&spec);
         assert_eq!(with_claim["runAsNonRoot"], true);
         assert_eq!(with_claim["runAsUser"], ACCESS_POINT_UID);
     }
 
     #[test]
-    fn a_work_volume_claim_replaces_the_nfs_mount() {
+    fn by_default_the_work_dir_is_the_pipelines_claim_and_a_named_claim_replaces_it() {
         let mut spec = fixtures::spec();
-        spec.work_volume_claim = Some("orders-work".into());
-        let job = job_manifest(Step::Process, &spec, &fixtures::refs());
+        let volumes = |spec: &PipelineSpec| job_manifest(Step::Process, spec, &fixtures::refs())["spec"]["template"]["spec"]["volumes"].clone();
         assert_eq!(
-            job["spec"]["template"]["spec"]["volumes"],
+            volumes(&spec),
+            json!([{ "name": "work", "persistentVolumeClaim": { "claimName": "eventdriven-orders-work" } }])
+        );
+        spec.work_volume_claim = Some("orders-work".into());
+        assert_eq!(
+            volumes(&spec),
             json!([{ "name": "work", "persistentVolumeClaim": { "claimName": "orders-work" } }])
         );
     }
 
     #[test]
-    fn the_work_dir_is_the_efs_file_system_over_nfs() {
-        let pod = manifest(Step::Split)["spec"]["template"]["spec"].clone();
+    fn with_nfs_chosen_the_work_dir_is_the_efs_file_system_root() {
+        let mut spec = fixtures::spec();
+        spec.work_volume_mount = WorkVolumeMount::Nfs;
+        let pod = job_manifest(Step::Split, &spec, &fixtures::refs())["spec"]["template"]["spec"].clone();
         assert_eq!(
             pod["containers"][0]["volumeMounts"],
             json!([{ "name": "work", "mountPath": "/mnt/work" }])
@@ -483,7 +491,7 @@ mod tests {
             &longest,
         ] {
             for step in Step::ALL {
-                let name = evaluated_name(step, &machine, execution, 9_999, 9_999_999, JOB_MAX_RETRIES);
+                let name = evaluated_name(step, &machine, execution, 9_999, 9_999_999, 0);
                 assert!(name.len() <= 55, "{name}");
                 let invalid = kubernetes_names::invalid_fields(&named(step, &name));
                 assert!(invalid.is_empty(), "{name}: {invalid:?}");

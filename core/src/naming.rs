@@ -54,6 +54,10 @@ impl<'a> Names<'a> {
         Self { spec, aws }
     }
 
+    pub fn aws(&self) -> &'a AwsContext {
+        self.aws
+    }
+
     pub fn spec(&self) -> &'a PipelineSpec {
         self.spec
     }
@@ -113,6 +117,10 @@ impl<'a> Names<'a> {
     /// Directory of the file system the pipeline's access point confines the Jobs to.
     pub fn efs_access_point_root(&self) -> String {
         format!("/{}", self.base())
+    }
+
+    pub fn efs_access_point_arn(&self, access_point_id: &str) -> String {
+        self.regional_arn("elasticfilesystem", &format!("access-point/{access_point_id}"))
     }
 
     /// ElastiCache replication group id: at most 40 characters, lowercase, no "--".

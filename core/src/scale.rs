@@ -27,17 +27,25 @@ pub const fn task_events(retries: u64) -> u64 {
     2 + 4 * (1 + retries)
 }
 
-/// How often a failed Job is run again (the definition's Retry); every step is idempotent, so a
-/// retry is safe. Each retry adds events to an iteration, so the Map's bound counts them.
-pub const JOB_MAX_RETRIES: u64 = 2;
+/// The events one inline iteration records at most: its start and end, and the process task.
+/// A failed Job is not retried by Step Functions (its pods are, by Kubernetes, within the Job's
+/// deadline: see `manifest`), so the task records one attempt.
+pub const INLINE_ITERATION_EVENTS: u64 = 2 + task_events(0);
 
-/// The events one inline iteration records at most: its start and end, and the process task
-/// with every retry.
-pub const INLINE_ITERATION_EVENTS: u64 = 2 + task_events(JOB_MAX_RETRIES);
+/// The most chunks an inline Map takes: past this, the history could overflow, or the chunk
+/// list crowd the state's payload, so the chunks go to a Distributed Map.
+pub const INLINE_MAP_MAX_CHUNKS: u64 = min(
+    (HISTORY_EVENT_LIMIT - EVENTS_OUTSIDE_THE_MAP) / INLINE_ITERATION_EVENTS,
+    PAYLOAD_LIMIT_BYTES / 4 / LONGEST_CHUNK_REF_JSON_BYTES,
+);
 
-/// The most chunks an inline Map takes: past this, the history could overflow when every
-/// process Job is retried, so the chunks go to a Distributed Map.
-pub const INLINE_MAP_MAX_CHUNKS: u64 = (HISTORY_EVENT_LIMIT - EVENTS_OUTSIDE_THE_MAP) / INLINE_ITERATION_EVENTS;
+/// A chunk reference in the chunk list at its longest: `"4294967295-18446744073709551615",`.
+/// The list an inline Map takes keeps within a quarter of the state's payload limit.
+const LONGEST_CHUNK_REF_JSON_BYTES: u64 = 34;
+
+const fn min(a: u64, b: u64) -> u64 {
+    if a < b { a } else { b }
+}
 
 /// How the pipeline's Map runs its chunks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,9 +80,9 @@ mod tests {
     use crate::contract::ChunkRef;
 
     #[test]
-    fn the_threshold_leaves_room_in_the_history_for_every_retry() {
-        assert_eq!(INLINE_ITERATION_EVENTS, 16);
-        assert_eq!(INLINE_MAP_MAX_CHUNKS, 1550);
+    fn the_threshold_leaves_room_in_the_history_for_every_iteration() {
+        assert_eq!(INLINE_ITERATION_EVENTS, 8);
+        assert_eq!(INLINE_MAP_MAX_CHUNKS, 1927, "the payload bounds it before the history");
         const { assert!(EVENTS_OUTSIDE_THE_MAP + INLINE_MAP_MAX_CHUNKS * INLINE_ITERATION_EVENTS <= HISTORY_EVENT_LIMIT) };
         assert_eq!(MapMode::for_chunks(INLINE_MAP_MAX_CHUNKS), MapMode::Inline);
         assert_eq!(MapMode::for_chunks(INLINE_MAP_MAX_CHUNKS + 1), MapMode::Distributed);
@@ -88,6 +96,7 @@ mod tests {
         };
         let list = vec![longest; INLINE_MAP_MAX_CHUNKS as usize];
         let bytes = serde_json::to_vec(&list).unwrap().len() as u64;
+        assert_eq!(bytes, INLINE_MAP_MAX_CHUNKS * LONGEST_CHUNK_REF_JSON_BYTES + 1);
         assert!(bytes < PAYLOAD_LIMIT_BYTES / 4, "{bytes} bytes");
     }
 }

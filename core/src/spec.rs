@@ -63,6 +63,37 @@ impl Architecture {
     }
 }
 
+/// How the Jobs mount the pipeline's EFS file system as their work directory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkVolumeMount {
+    /// A PersistentVolumeClaim bound through the EFS CSI driver to the pipeline's access point,
+    /// mounted with TLS and IAM; the file system's policy refuses any other client.
+    #[default]
+    #[serde(rename = "efs_csi")]
+    EfsCsi,
+    /// The file system root as a plain Kubernetes `nfs` volume: no driver needed, but no TLS,
+    /// and the file system open to any client that reaches a mount target. Only when chosen.
+    #[serde(rename = "nfs")]
+    Nfs,
+}
+
+impl WorkVolumeMount {
+    /// Every mount's name, as the attribute takes it.
+    pub const NAMES: &[&str] = &[Self::EfsCsi.as_str(), Self::Nfs.as_str()];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::EfsCsi => "efs_csi",
+            Self::Nfs => "nfs",
+        }
+    }
+
+    /// The mount named `name`; as for [`Architecture::named`], any other name is the default.
+    pub fn named(name: &str) -> Self {
+        if name == Self::Nfs.as_str() { Self::Nfs } else { Self::EfsCsi }
+    }
+}
+
 /// How the table is billed, by DynamoDB's names.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BillingMode {
@@ -134,8 +165,12 @@ pub struct PipelineSpec {
     pub keep_work: bool,
     pub namespace: String,
     pub service_account: String,
-    /// A PersistentVolumeClaim (bound to the pipeline's EFS access point through the EFS CSI
-    /// driver) the Jobs mount as their work directory; `None` mounts the file system over NFS.
+    /// How the Jobs mount the work directory; see [`PipelineSpec::mounted_claim`].
+    #[serde(default)]
+    pub work_volume_mount: WorkVolumeMount,
+    /// The PersistentVolumeClaim (bound to the pipeline's EFS access point through the EFS CSI
+    /// driver) the Jobs mount with `efs_csi`; `None` is `eventdriven-<name>-work`, the claim
+    /// `terraform/work-volume` creates.
     pub work_volume_claim: Option<String>,
     pub input_prefix: String,
     /// Only keys ending with this start a run; empty means any key.
@@ -184,6 +219,7 @@ impl PipelineSpec {
             step_timeout_seconds: DEFAULT_STEP_TIMEOUT_SECONDS,
             keep_work: false,
             namespace: DEFAULT_NAMESPACE.to_owned(),
+            work_volume_mount: WorkVolumeMount::EfsCsi,
             work_volume_claim: None,
             input_prefix: DEFAULT_INPUT_PREFIX.to_owned(),
             input_suffix: String::new(),
@@ -210,6 +246,29 @@ impl PipelineSpec {
             .unwrap_or_else(RecordSpec::orders)
             .resolve(&ConfigPath::attribute("record"))
             .expect("a validated spec declares a valid record")
+    }
+
+    /// The claim the Jobs mount their work directory from, or `None` for the plain NFS volume.
+    pub fn mounted_claim(&self) -> Option<String> {
+        match self.work_volume_mount {
+            WorkVolumeMount::Nfs => None,
+            WorkVolumeMount::EfsCsi => Some(
+                self.work_volume_claim
+                    .clone()
+                    .unwrap_or_else(|| format!("{PREFIX}-{}-work", self.name)),
+            ),
+        }
+    }
+
+    /// Sets the mount from the claim a Job mounts (read back from a definition): the inverse of
+    /// [`mounted_claim`](Self::mounted_claim), the default claim left unset.
+    pub fn set_mounted_claim(&mut self, claim: Option<String>) {
+        self.work_volume_mount = match claim {
+            Some(_) => WorkVolumeMount::EfsCsi,
+            None => WorkVolumeMount::Nfs,
+        };
+        self.work_volume_claim = None;
+        self.work_volume_claim = claim.filter(|claim| Some(claim) != self.mounted_claim().as_ref());
     }
 }
 
@@ -248,6 +307,12 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
     check("service_account", dns_subdomain(&spec.service_account));
     if let Some(claim) = &spec.work_volume_claim {
         check("work_volume_claim", dns_subdomain(claim));
+        if spec.work_volume_mount == WorkVolumeMount::Nfs {
+            check(
+                "work_volume_claim",
+                Err("does not apply with work_volume_mount = \"nfs\", which mounts the file system root".to_owned()),
+            );
+        }
     }
     check(
         "output_prefix",

@@ -22,6 +22,7 @@ resource "eventdriven_batch_pipeline" "orders" {
   lambda_image            = var.lambda_image
   max_lines_per_batch     = var.max_lines_per_batch
   max_concurrency         = var.max_concurrency
+  work_volume_mount       = var.work_volume_mount
   work_volume_claim       = var.work_volume_claim
   node_security_group_ids = var.node_security_group_ids
   lambda_subnet_ids       = var.lambda_subnet_ids

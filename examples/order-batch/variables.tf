@@ -37,8 +37,14 @@ variable "max_concurrency" {
   default     = 0
 }
 
+variable "work_volume_mount" {
+  description = "efs_csi (the default: the claim below, TLS and IAM through the EFS CSI driver) or nfs (plain NFS, no driver, no TLS)."
+  type        = string
+  default     = null
+}
+
 variable "work_volume_claim" {
-  description = "PersistentVolumeClaim bound to the pipeline's EFS access point (needs the EFS CSI driver); null mounts the file system over NFS."
+  description = "With efs_csi, the PersistentVolumeClaim bound to the pipeline's EFS access point; null is eventdriven-<name>-work, which terraform/work-volume creates."
   type        = string
   default     = null
 }

@@ -4,7 +4,7 @@
 
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_eks::types::AuthenticationMode;
-use eventdriven_core::cluster::{AwsContext, ClusterInfo, ClusterReadiness, POD_IDENTITY_AGENT};
+use eventdriven_core::cluster::{AwsContext, ClusterInfo, ClusterReadiness, EFS_CSI_DRIVER, POD_IDENTITY_AGENT};
 use eventdriven_core::network::{Node, RouteTable, private_subnets};
 
 use crate::aws::{AwsClients, AwsError, found};
@@ -55,7 +55,8 @@ pub async fn describe(aws: &AwsClients, cluster_name: &str) -> Result<(ClusterIn
         endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
         public_access_cidrs: vpc.map(|v| v.public_access_cidrs().to_vec()).unwrap_or_default(),
         auto_mode: cluster.compute_config().and_then(|c| c.enabled()).unwrap_or(false),
-        pod_identity_agent: pod_identity_agent_installed(aws, cluster_name).await?,
+        pod_identity_agent: addon_installed(aws, cluster_name, POD_IDENTITY_AGENT).await?,
+        efs_csi_driver: addon_installed(aws, cluster_name, EFS_CSI_DRIVER).await?,
         node_groups: aws
             .eks
             .list_nodegroups()
@@ -168,12 +169,13 @@ async fn route_tables(aws: &AwsClients, vpc_id: &str) -> Result<Vec<RouteTable>,
         .collect())
 }
 
-async fn pod_identity_agent_installed(aws: &AwsClients, cluster_name: &str) -> Result<bool, AwsError> {
+/// Whether the EKS add-on `addon` is installed on the cluster.
+async fn addon_installed(aws: &AwsClients, cluster_name: &str, addon: &str) -> Result<bool, AwsError> {
     let described = aws
         .eks
         .describe_addon()
         .cluster_name(cluster_name)
-        .addon_name(POD_IDENTITY_AGENT)
+        .addon_name(addon)
         .send()
         .await;
     Ok(found(described.map_err(AwsError::from))?.is_some())

@@ -134,6 +134,7 @@ async fn assert_children_exist(sdk: &SdkConfig, pipeline: &Value) {
         access_point.root_directory().and_then(|r| r.path()),
         Some(format!("/eventdriven-{}", text(&pipeline["name"])).as_str())
     );
+    assert_file_system_policy(&efs, pipeline).await;
     assert_eq!(
         access_point.posix_user().map(|u| (u.uid(), u.gid())),
         Some((65532, 65532)),
@@ -367,6 +368,28 @@ async fn assert_children_gone(sdk: &SdkConfig, pipeline: &Value) {
     );
 }
 
+/// Mounted through the EFS CSI driver, the file system refuses clients without TLS or outside
+/// the access point; mounted over plain NFS, it has no policy.
+async fn assert_file_system_policy(efs: &aws_sdk_efs::Client, pipeline: &Value) {
+    let described = efs
+        .describe_file_system_policy()
+        .file_system_id(text(&pipeline["file_system_id"]))
+        .send()
+        .await;
+    match pipeline["work_volume_mount"].as_str() {
+        Some("efs_csi") => {
+            let policy: Value = serde_json::from_str(described.unwrap().policy().unwrap()).unwrap();
+            assert_eq!(policy["Statement"][0]["Sid"], "DenyWithoutTls", "{policy}");
+            let through = &policy["Statement"][1]["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"];
+            assert!(
+                through.as_str().unwrap().ends_with(&text(&pipeline["access_point_id"])),
+                "{policy}"
+            );
+        }
+        _ => assert!(described.is_err(), "no policy over NFS: {described:?}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
 async fn pipeline_lifecycle() {
@@ -406,6 +429,19 @@ async fn pipeline_lifecycle() {
     let split_volumes = &definition["States"]["Split"]["Parameters"]["Job"]["spec"]["template"]["spec"]["volumes"];
     assert_eq!(split_volumes[0]["persistentVolumeClaim"]["claimName"], "orders-work");
     assert_ne!(updated["definition"], created["definition"]);
+
+    // Plain NFS, chosen, drops the file system policy in place; the default claim is the
+    // pipeline's own.
+    assert_eq!(
+        created["definition"].as_str().map(|d| d.contains("\"claimName\":\"eventdriven-orders-work\"")),
+        Some(true)
+    );
+    workspace.apply(&["-var", "max_concurrency=4", "-var", "work_volume_mount=nfs"]);
+    let over_nfs = workspace.pipeline();
+    assert_eq!(over_nfs["file_system_id"], created["file_system_id"], "not re-created");
+    assert_eq!(over_nfs["work_volume_mount"], "nfs");
+    assert!(over_nfs["definition"].as_str().unwrap().contains("\"nfs\""));
+    assert_file_system_policy(&aws_sdk_efs::Client::new(&sdk), &over_nfs).await;
 
     // Tags update in place on every child; a tag removed from the configuration is untagged.
     workspace.apply(&["-var", "max_concurrency=4", "-var", r#"tags={team="data"}"#]);
@@ -1330,6 +1366,10 @@ async fn a_cluster_missing_prerequisites_fails_before_any_child_exists() {
     assert!(
         said.contains("Warning") && said.contains("203.0.113.0/24") && said.contains("0.0.0.0/0"),
         "the apply warns of the restricted endpoint: {said}"
+    );
+    assert!(
+        said.contains("aws-efs-csi-driver") && said.contains("work_volume_mount"),
+        "the apply warns that no EFS CSI driver add-on mounts the work volume: {said}"
     );
     assert!(workspace.pipeline()["bucket"].is_string());
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);

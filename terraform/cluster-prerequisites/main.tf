@@ -60,6 +60,35 @@ resource "aws_iam_role_policy_attachment" "efs_csi_driver" {
 
 data "aws_partition" "current" {}
 
+# The driver's node plugin makes the mounts. With the `iam` mount option it mounts as this
+# role, which the pipelines' file system policies let in only through their access points.
+resource "aws_iam_role" "efs_csi_node" {
+  count              = var.install_efs_csi_driver ? 1 : 0
+  name               = "${var.cluster_name}-efs-csi-node"
+  assume_role_policy = data.aws_iam_policy_document.efs_csi_trust.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "efs_csi_node" {
+  statement {
+    sid       = "MountThroughMountTargets"
+    actions   = ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    resources = ["arn:${data.aws_partition.current.partition}:elasticfilesystem:*:*:file-system/*"]
+    condition {
+      test     = "Bool"
+      variable = "elasticfilesystem:AccessedViaMountTarget"
+      values   = ["true"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "efs_csi_node" {
+  count  = var.install_efs_csi_driver ? 1 : 0
+  name   = "mount"
+  role   = aws_iam_role.efs_csi_node[0].id
+  policy = data.aws_iam_policy_document.efs_csi_node.json
+}
+
 resource "aws_eks_addon" "efs_csi_driver" {
   count        = var.install_efs_csi_driver ? 1 : 0
   cluster_name = var.cluster_name
@@ -67,6 +96,10 @@ resource "aws_eks_addon" "efs_csi_driver" {
   pod_identity_association {
     role_arn        = aws_iam_role.efs_csi_driver[0].arn
     service_account = "efs-csi-controller-sa"
+  }
+  pod_identity_association {
+    role_arn        = aws_iam_role.efs_csi_node[0].arn
+    service_account = "efs-csi-node-sa"
   }
   tags       = var.tags
   depends_on = [aws_eks_addon.pod_identity_agent]

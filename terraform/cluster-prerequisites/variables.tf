@@ -21,9 +21,9 @@ variable "install_pod_identity_agent" {
 }
 
 variable "install_efs_csi_driver" {
-  description = "Install the aws-efs-csi-driver add-on, which a pipeline's `work_volume_claim` needs. Not needed for the default NFS volume."
+  description = "Install the aws-efs-csi-driver add-on, which mounts a pipeline's work volume with TLS and IAM (`work_volume_mount = \"efs_csi\"`, the default). Set false when the cluster already has the driver, or when every pipeline on it chose `nfs`."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "tags" {

@@ -1,5 +1,6 @@
-//! EFS: an encrypted file system, its mount targets (one per Availability Zone) and an access
-//! point confining its clients to one directory as a nonroot user.
+//! EFS: an encrypted file system, its mount targets (one per Availability Zone), an access
+//! point confining its clients to one directory as a nonroot user, and the file system policy
+//! saying which clients may mount it.
 
 use aws_sdk_efs::types::{CreationInfo, LifeCycleState, PosixUser, RootDirectory, Tag};
 use eventdriven_core::manifest::ACCESS_POINT_UID;
@@ -234,4 +235,22 @@ pub async fn delete(aws: &AwsClients, file_system_id: &str) -> Result<(), AwsErr
     let deleted = aws.efs.delete_file_system().file_system_id(file_system_id).send().await;
     ignore_not_found(deleted.map(drop).map_err(Into::into))?;
     wait_until(|| async { Ok(life_cycle_state(aws, file_system_id).await?.is_none().then_some(())) }).await
+}
+
+/// Sets the file system's policy (an upsert).
+pub async fn put_policy(aws: &AwsClients, file_system_id: &str, policy: &serde_json::Value) -> Result<(), AwsError> {
+    aws.efs
+        .put_file_system_policy()
+        .file_system_id(file_system_id)
+        .policy(policy.to_string())
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Removes the file system's policy, leaving EFS's default (any client that reaches a mount
+/// target); none set is fine.
+pub async fn delete_policy(aws: &AwsClients, file_system_id: &str) -> Result<(), AwsError> {
+    let out = aws.efs.delete_file_system_policy().file_system_id(file_system_id).send().await;
+    ignore_not_found(out.map(drop).map_err(Into::into))
 }

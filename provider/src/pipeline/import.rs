@@ -46,7 +46,7 @@ pub async fn import(aws: Arc<AwsClients>, name: &str) -> Result<PipelineState, F
     spec.cluster_name = embedded.cluster_name.unwrap_or_default();
     spec.namespace = embedded.namespace.unwrap_or(spec.namespace);
     spec.service_account = embedded.service_account.unwrap_or(spec.service_account);
-    spec.work_volume_claim = embedded.work_volume_claim;
+    spec.set_mounted_claim(embedded.mounted_claim);
     spec.job_image = embedded.job_image.unwrap_or_default();
     spec.max_concurrency = embedded.max_concurrency.unwrap_or(0);
     spec.step_timeout_seconds = embedded.step_timeout_seconds.unwrap_or(spec.step_timeout_seconds);

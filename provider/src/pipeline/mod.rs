@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use eventdriven_core::definition;
-use eventdriven_core::spec::{self, SpecError};
+use eventdriven_core::spec::{self, SpecError, WorkVolumeMount};
 use tf_provider::AttributePath;
 use tf_provider::schema::NestedBlock;
 use tf_provider::value::Value;
@@ -99,6 +99,11 @@ impl ResourceKind for Pipeline {
         planned: &mut PipelineState,
     ) -> Result<(), AwsError> {
         let Some(prior) = prior else {
+            // A new pipeline mounts through the EFS CSI driver unless told otherwise; one an
+            // earlier version created keeps the mount its null stands for (see the state).
+            if planned.work_volume_mount.is_null() {
+                planned.work_volume_mount = Value::Value(WorkVolumeMount::EfsCsi.as_str().to_owned());
+            }
             planned.mark_children_unknown();
             return Ok(());
         };

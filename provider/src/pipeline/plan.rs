@@ -52,7 +52,7 @@ impl Deployment {
             "EKS cluster nodes",
             &spec.cluster_name,
         ))?;
-        let mut warnings = preflight_warnings(&spec.cluster_name, &readiness);
+        let mut warnings = preflight_warnings(&spec, &readiness);
         let mut problems = preflight(&spec.cluster_name, &readiness);
         if let Err(problem) = network::lambda_subnets(&spec, &cluster) {
             problems.push(problem);

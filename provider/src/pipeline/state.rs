@@ -1,6 +1,6 @@
 //! The resource's Terraform state, and its translation to and from core's `PipelineSpec`.
 
-use eventdriven_core::spec::{Architecture, BillingMode, PipelineSpec};
+use eventdriven_core::spec::{Architecture, BillingMode, PipelineSpec, WorkVolumeMount};
 use tf_provider::value::Value;
 
 use crate::pipeline::process::ProcessBlock;
@@ -19,12 +19,13 @@ attribute_table! {
         lambda_image: Value<String> = string(Required, "Container image URI (ECR) of the list-chunks Lambda function.");
         architecture [one_of Architecture::NAMES]: Value<String> = string(OptionalComputed, "CPU architecture of both images: `x86_64` (default) or `arm64`. The Lambda is created for it and the Jobs run on nodes of it.");
         max_lines_per_batch: Value<i64> = number(OptionalComputed, "Data rows per chunk. Default 30000.");
-        max_concurrency: Value<i64> = number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means the Map's own limit: about 40 inline, and 40 for the Distributed Map a run past 1,550 chunks takes.");
+        max_concurrency: Value<i64> = number(OptionalComputed, "Most `process` Jobs running at once; 0 (the default) means the Map's own limit: about 40 inline, and 40 for the Distributed Map a run past 1,927 chunks takes.");
         step_timeout_seconds: Value<i64> = number(OptionalComputed, "How long one Job may run, pending time included, before it fails the run (default 3600, 60 to 86400). Every task of the state machine times out shortly after.");
         keep_work: Value<bool> = boolean(OptionalComputed, "Keep each run's chunks on the file system after merge, for inspection. By default (`false`) merge removes them once the result is published, so the file system does not keep a copy of every input.");
         namespace: Value<String> = string(OptionalComputed, "Kubernetes namespace of the Jobs. Default `eventdriven`."), replaces;
         service_account: Value<String> = string(OptionalComputed, "Kubernetes service account of the Jobs, granted the job role through EKS Pod Identity. Default `eventdriven-<name>`."), replaces;
-        work_volume_claim: Value<String> = string(Optional, "PersistentVolumeClaim in `namespace`, bound to the pipeline's EFS access point (`access_point_id`) through the EFS CSI driver, that the Jobs mount as their work directory. Unset, they mount the file system root over NFS.");
+        work_volume_mount [one_of WorkVolumeMount::NAMES]: Value<String> = string(OptionalComputed, "How the Jobs mount their work directory. `efs_csi` (the default for a new pipeline): a PersistentVolumeClaim bound through the EFS CSI driver to the pipeline's access point, with TLS and IAM (the `terraform/work-volume` module creates it); the file system's policy refuses clients without TLS or outside the access point. `nfs`: the file system root as a plain NFS volume, with no driver, no TLS and no file system policy. A pipeline created by an earlier version keeps its mount (null: `nfs`, or `efs_csi` with `work_volume_claim`).");
+        work_volume_claim: Value<String> = string(Optional, "With `efs_csi`, the PersistentVolumeClaim in `namespace` the Jobs mount, bound to the pipeline's access point (`access_point_id`). Default `eventdriven-<name>-work`, the claim `terraform/work-volume` creates.");
         input_prefix: Value<String> = string(OptionalComputed, "Key prefix whose new objects start a run. Default `input/`.");
         input_suffix: Value<String> = string(OptionalComputed, "Key suffix new objects must also have to start a run; empty means any.");
         output_prefix: Value<String> = string(OptionalComputed, "Key prefix results are written under; must not overlap `input_prefix`. Default `output/`.");
@@ -49,7 +50,7 @@ attribute_table! {
         security_group_id: Value<String> = string(Computed, "Id of the pipeline's security group, on the mount targets, the cache and the Lambda function: in from the nodes on 2049 and 6379, out only to Redis and HTTPS.");
         file_system_id: Value<String> = string(Computed, "Id of the EFS file system.");
         mount_target_ids: Value<Vec<Value<String>>> = strings(Computed, "Ids of the EFS mount targets, one per Availability Zone of the cluster's subnets.");
-        access_point_id: Value<String> = string(Computed, "Id of the EFS access point confining the Jobs to the pipeline's directory as a nonroot user; bind a PersistentVolume to `<file_system_id>::<access_point_id>` for `work_volume_claim`.");
+        access_point_id: Value<String> = string(Computed, "Id of the EFS access point confining the Jobs to the pipeline's directory as a nonroot user; the `efs_csi` mount's PersistentVolume is bound to `<file_system_id>::<access_point_id>`.");
         redis_auth_secret_arn: Value<String> = string(Computed, "ARN of the Secrets Manager secret holding the Redis auth token (the token is never in the state).");
         cache_subnet_group_name: Value<String> = string(Computed, "Name of the ElastiCache subnet group.");
         replication_group_id: Value<String> = string(Computed, "Id of the ElastiCache replication group.");
@@ -300,6 +301,13 @@ impl PipelineState {
             Value::Unknown => unknown.push("dynamodb_billing_mode"),
             Value::Null => {}
         }
+        // Null is a state an earlier version wrote: it mounted a claim only when one was named.
+        match &self.work_volume_mount {
+            Value::Value(v) => spec.work_volume_mount = WorkVolumeMount::named(v),
+            Value::Unknown => unknown.push("work_volume_mount"),
+            Value::Null if self.work_volume_claim.is_null() => spec.work_volume_mount = WorkVolumeMount::Nfs,
+            Value::Null => {}
+        }
         match &self.service_account {
             Value::Value(v) => spec.service_account = v.clone(),
             Value::Unknown => unknown.push("service_account"),
@@ -405,6 +413,7 @@ impl PipelineState {
             bucket_name: optional(&spec.bucket_name),
             node_security_group_ids: list(&spec.node_security_group_ids),
             lambda_subnet_ids: list(&spec.lambda_subnet_ids),
+            work_volume_mount: Value::Value(spec.work_volume_mount.as_str().to_owned()),
             work_volume_claim: optional(&spec.work_volume_claim),
             redis_node_type: text(&spec.redis_node_type),
             dynamodb_billing_mode: Value::Value(spec.dynamodb_billing_mode.as_str().to_owned()),
@@ -521,8 +530,17 @@ mod tests {
     fn defaults_come_from_core() {
         let mut state = configured();
         state.apply_defaults();
-        let expected = PipelineSpec::new("orders", "main", "busybox", "registry/lambda:1");
+        let mut expected = PipelineSpec::new("orders", "main", "busybox", "registry/lambda:1");
+        // The mount is filled at plan, for a new pipeline only: null is a state an earlier
+        // version wrote, which mounted over NFS unless a claim was named.
+        assert!(state.work_volume_mount.is_null());
+        expected.work_volume_mount = WorkVolumeMount::Nfs;
         assert_eq!(state.spec(), expected);
+        state.work_volume_claim = Value::Value("orders-work".into());
+        assert_eq!(state.spec().work_volume_mount, WorkVolumeMount::EfsCsi);
+        state.work_volume_mount = Value::Value("efs_csi".into());
+        state.work_volume_claim = Value::Null;
+        assert_eq!(state.spec().mounted_claim().as_deref(), Some("eventdriven-orders-work"));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The EFS file system the Jobs share as their work directory, its mount targets in the
-//! cluster's subnets, and its access point (for Jobs that mount it through the EFS CSI driver).
+//! cluster's subnets, its access point (for Jobs that mount it through the EFS CSI driver) and,
+//! for those, the policy refusing every other client.
 
 use async_trait::async_trait;
+use eventdriven_core::iam::file_system_policy;
 
 use crate::adapters::file_system;
 use crate::aws::AwsError;
@@ -64,7 +66,19 @@ impl Child<Pipeline> for FileSystem {
             children.access_point_id =
                 Some(file_system::create_access_point(aws, &id, &root, &token, &plan.tags).await?);
         }
-        Ok(())
+        self.apply_settings(plan, children).await
+    }
+
+    /// Mounted through the CSI driver, only TLS clients through the access point may use the
+    /// file system; mounted over plain NFS, which can do neither, it has no policy.
+    async fn apply_settings(&self, plan: &Deployment, children: &mut Children) -> Result<(), AwsError> {
+        let (Some(id), Some(access_point)) = (&children.file_system_id, &children.access_point_id) else {
+            return Ok(());
+        };
+        match plan.spec.mounted_claim() {
+            Some(_) => file_system::put_policy(&plan.aws, id, &file_system_policy(&plan.names(), id, access_point)).await,
+            None => file_system::delete_policy(&plan.aws, id).await,
+        }
     }
 
     async fn tag(&self, plan: &Deployment, id: &str) -> Result<(), AwsError> {
