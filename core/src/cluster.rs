@@ -243,11 +243,19 @@ mod tests {
         };
         let warnings = preflight_warnings(&spec, &without);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        for named in [EFS_CSI_DRIVER, "eventdriven-orders-work", "install_efs_csi_driver", "nfs"] {
+        for named in [
+            EFS_CSI_DRIVER,
+            "eventdriven-orders-work",
+            "install_efs_csi_driver",
+            "nfs",
+        ] {
             assert!(warnings[0].contains(named), "{named}: {warnings:?}");
         }
         assert!(preflight_warnings(&spec, &ready()).is_empty());
         spec.work_volume_mount = crate::spec::WorkVolumeMount::Nfs;
-        assert!(preflight_warnings(&spec, &without).is_empty(), "plain NFS needs no driver");
+        assert!(
+            preflight_warnings(&spec, &without).is_empty(),
+            "plain NFS needs no driver"
+        );
     }
 }

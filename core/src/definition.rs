@@ -980,10 +980,18 @@ mod tests {
         let missing_cause = paths::format_pieces(states[WORK_VOLUME_MISSING]["CausePath"].as_str().unwrap()).unwrap();
         for (state, cause) in [
             (WORK_VOLUME_MISSING, missing_cause[0].clone()),
-            (WORK_VOLUME_NOT_BOUND, states[WORK_VOLUME_NOT_BOUND]["Cause"].as_str().unwrap().to_owned()),
+            (
+                WORK_VOLUME_NOT_BOUND,
+                states[WORK_VOLUME_NOT_BOUND]["Cause"].as_str().unwrap().to_owned(),
+            ),
         ] {
             assert_eq!(states[state]["Error"], WORK_VOLUME_MISSING_ERROR);
-            for needed in ["eventdriven-orders-work", "namespace eventdriven", "terraform/work-volume", "nfs"] {
+            for needed in [
+                "eventdriven-orders-work",
+                "namespace eventdriven",
+                "terraform/work-volume",
+                "nfs",
+            ] {
                 assert!(cause.contains(needed), "{state}: {needed}: {cause}");
             }
         }
@@ -991,8 +999,16 @@ mod tests {
         spec.work_volume_mount = WorkVolumeMount::Nfs;
         let over_nfs = render(&spec);
         assert_eq!(over_nfs["States"][CHECK_SERVICE_ACCOUNT]["Next"], SPLIT);
-        for state in [CHECK_WORK_VOLUME, IS_WORK_VOLUME_BOUND, WORK_VOLUME_MISSING, WORK_VOLUME_NOT_BOUND] {
-            assert!(over_nfs["States"].get(state).is_none(), "{state}: no claim to check over NFS");
+        for state in [
+            CHECK_WORK_VOLUME,
+            IS_WORK_VOLUME_BOUND,
+            WORK_VOLUME_MISSING,
+            WORK_VOLUME_NOT_BOUND,
+        ] {
+            assert!(
+                over_nfs["States"].get(state).is_none(),
+                "{state}: no claim to check over NFS"
+            );
         }
     }
 

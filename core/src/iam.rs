@@ -437,11 +437,17 @@ mod tests {
         let statements = statements(&policy);
         let file_system = "arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-1";
         let deny = &statements[0];
-        assert_eq!((&deny["Effect"], &deny["Resource"]), (&json!("Deny"), &json!(file_system)));
+        assert_eq!(
+            (&deny["Effect"], &deny["Resource"]),
+            (&json!("Deny"), &json!(file_system))
+        );
         assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
         assert!(list(&deny["Action"]).contains(&"elasticfilesystem:ClientMount"));
         let allow = &statements[1];
-        assert_eq!(allow["Principal"]["AWS"], "arn:aws:iam::123456789012:root", "no anonymous client");
+        assert_eq!(
+            allow["Principal"]["AWS"], "arn:aws:iam::123456789012:root",
+            "no anonymous client"
+        );
         assert_eq!(
             allow["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"],
             "arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-1"

@@ -392,7 +392,9 @@ mod tests {
     #[test]
     fn by_default_the_work_dir_is_the_pipelines_claim_and_a_named_claim_replaces_it() {
         let mut spec = fixtures::spec();
-        let volumes = |spec: &PipelineSpec| job_manifest(Step::Process, spec, &fixtures::refs())["spec"]["template"]["spec"]["volumes"].clone();
+        let volumes = |spec: &PipelineSpec| {
+            job_manifest(Step::Process, spec, &fixtures::refs())["spec"]["template"]["spec"]["volumes"].clone()
+        };
         assert_eq!(
             volumes(&spec),
             json!([{ "name": "work", "persistentVolumeClaim": { "claimName": "eventdriven-orders-work" } }])

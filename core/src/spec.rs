@@ -90,7 +90,11 @@ impl WorkVolumeMount {
 
     /// The mount named `name`; as for [`Architecture::named`], any other name is the default.
     pub fn named(name: &str) -> Self {
-        if name == Self::Nfs.as_str() { Self::Nfs } else { Self::EfsCsi }
+        if name == Self::Nfs.as_str() {
+            Self::Nfs
+        } else {
+            Self::EfsCsi
+        }
     }
 }
 

@@ -433,7 +433,9 @@ async fn pipeline_lifecycle() {
     // Plain NFS, chosen, drops the file system policy in place; the default claim is the
     // pipeline's own.
     assert_eq!(
-        created["definition"].as_str().map(|d| d.contains("\"claimName\":\"eventdriven-orders-work\"")),
+        created["definition"]
+            .as_str()
+            .map(|d| d.contains("\"claimName\":\"eventdriven-orders-work\"")),
         Some(true)
     );
     workspace.apply(&["-var", "max_concurrency=4", "-var", "work_volume_mount=nfs"]);

@@ -251,6 +251,11 @@ pub async fn put_policy(aws: &AwsClients, file_system_id: &str, policy: &serde_j
 /// Removes the file system's policy, leaving EFS's default (any client that reaches a mount
 /// target); none set is fine.
 pub async fn delete_policy(aws: &AwsClients, file_system_id: &str) -> Result<(), AwsError> {
-    let out = aws.efs.delete_file_system_policy().file_system_id(file_system_id).send().await;
+    let out = aws
+        .efs
+        .delete_file_system_policy()
+        .file_system_id(file_system_id)
+        .send()
+        .await;
     ignore_not_found(out.map(drop).map_err(Into::into))
 }

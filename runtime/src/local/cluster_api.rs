@@ -38,7 +38,9 @@ impl Integration for LocalClusterApi {
             _ => {
                 return Err(Failure::new(
                     "EKS.405",
-                    format!("{method} {path}: the local cluster answers only reads of service accounts and volume claims"),
+                    format!(
+                        "{method} {path}: the local cluster answers only reads of service accounts and volume claims"
+                    ),
                 ));
             }
         };

@@ -76,7 +76,9 @@ impl Child<Pipeline> for FileSystem {
             return Ok(());
         };
         match plan.spec.mounted_claim() {
-            Some(_) => file_system::put_policy(&plan.aws, id, &file_system_policy(&plan.names(), id, access_point)).await,
+            Some(_) => {
+                file_system::put_policy(&plan.aws, id, &file_system_policy(&plan.names(), id, access_point)).await
+            }
             None => file_system::delete_policy(&plan.aws, id).await,
         }
     }

@@ -74,7 +74,8 @@ impl Child<Workflow> for TrailLogGroup {
 
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
         let names = scope.names();
-        log_group::delete_group_policy(&scope.aws, &names.trail_log_group_arn(), &names.trail_resource_policy()).await?;
+        log_group::delete_group_policy(&scope.aws, &names.trail_log_group_arn(), &names.trail_resource_policy())
+            .await?;
         log_group::delete(&scope.aws, id).await
     }
 }
