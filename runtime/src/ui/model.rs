@@ -286,11 +286,18 @@ pub fn state_of(event: &Event, by_id: &HashMap<u64, &Event>) -> Option<String> {
     None
 }
 
+/// One Map item as its iteration events tell it.
+struct Iteration {
+    started: String,
+    ended: Option<String>,
+    failed: bool,
+    label: String,
+}
+
 /// Every Map's items: counted from its iteration events, timed from start to end (or `now`).
 fn map_items(history: &[Event], by_id: &HashMap<u64, &Event>, now: &str) -> Vec<MapItems> {
     let mut maps: Vec<MapItems> = Vec::new();
-    // (map, index) -> (started at, ended at, failed, label)
-    let mut items: BTreeMap<(String, u64), (String, Option<String>, bool, String)> = BTreeMap::new();
+    let mut items: BTreeMap<(String, u64), Iteration> = BTreeMap::new();
     let mut iteration_of: HashMap<u64, (String, u64)> = HashMap::new();
     for event in history {
         let details = event.details();
@@ -316,8 +323,13 @@ fn map_items(history: &[Event], by_id: &HashMap<u64, &Event>, now: &str) -> Vec<
                     details["index"].as_u64().unwrap_or_default(),
                 );
                 iteration_of.insert(event.id, key.clone());
-                let label = format!("item {}", key.1);
-                items.insert(key, (event.timestamp.clone(), None, false, label));
+                let iteration = Iteration {
+                    started: event.timestamp.clone(),
+                    ended: None,
+                    failed: false,
+                    label: format!("item {}", key.1),
+                };
+                items.insert(key, iteration);
             }
             "MapIterationSucceeded" | "MapIterationFailed" => {
                 let key = (
@@ -325,8 +337,8 @@ fn map_items(history: &[Event], by_id: &HashMap<u64, &Event>, now: &str) -> Vec<
                     details["index"].as_u64().unwrap_or_default(),
                 );
                 if let Some(item) = items.get_mut(&key) {
-                    item.1 = Some(event.timestamp.clone());
-                    item.2 = event.kind == "MapIterationFailed";
+                    item.ended = Some(event.timestamp.clone());
+                    item.failed = event.kind == "MapIterationFailed";
                 }
             }
             kind if kind.ends_with("StateEntered") => {
@@ -334,7 +346,7 @@ fn map_items(history: &[Event], by_id: &HashMap<u64, &Event>, now: &str) -> Vec<
                 if let Some(key) = iteration_of.remove(&event.previous_event_id)
                     && let Some(item) = items.get_mut(&key)
                 {
-                    item.3 = item_label(details["input"].as_str().unwrap_or_default(), key.1);
+                    item.label = item_label(details["input"].as_str().unwrap_or_default(), key.1);
                 }
             }
             _ => {}
@@ -342,21 +354,21 @@ fn map_items(history: &[Event], by_id: &HashMap<u64, &Event>, now: &str) -> Vec<
     }
     for map in &mut maps {
         let mut times = Vec::new();
-        for ((state, index), (started, ended, failed, label)) in &items {
+        for ((state, index), item) in &items {
             if *state != map.state {
                 continue;
             }
-            match (ended, failed) {
+            match (&item.ended, item.failed) {
                 (None, _) => map.running += 1,
                 (Some(_), true) => map.failed += 1,
                 (Some(_), false) => map.done += 1,
             }
-            let seconds = seconds_between(started, ended.as_deref().unwrap_or(now)).unwrap_or(0.0);
+            let seconds = seconds_between(&item.started, item.ended.as_deref().unwrap_or(now)).unwrap_or(0.0);
             times.push(ItemTime {
                 index: *index,
-                label: label.clone(),
+                label: item.label.clone(),
                 seconds,
-                running: ended.is_none(),
+                running: item.ended.is_none(),
             });
         }
         times.sort_by(|a, b| b.seconds.total_cmp(&a.seconds).then(a.index.cmp(&b.index)));
