@@ -595,13 +595,44 @@ async fn pipeline_lifecycle() {
         .await
         .expect("re-created");
 
+    // Without its state machine and its bucket, the pipeline is still in the state: the plan
+    // names them and updates in place, and the apply creates them again beside the rest.
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let bucket = text(&updated["bucket"]);
+    let objects = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    for object in objects.contents() {
+        s3.delete_object().bucket(&bucket).key(object.key().unwrap()).send().await.unwrap();
+    }
+    s3.delete_bucket().bucket(&bucket).send().await.unwrap();
+    sfn.delete_state_machine()
+        .state_machine_arn(text(&updated["state_machine_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = workspace.run_plan(&["-var", "max_concurrency=4"]);
+    assert_eq!(code, 2, "{plan}");
+    assert!(!plan.contains("must be replaced") && !plan.contains("will be created"), "{plan}");
+    for named in ["deleted outside Terraform", "bucket", "state_machine_arn"] {
+        assert!(plan.contains(named), "{named}: {plan}");
+    }
+    workspace.apply(&["-var", "max_concurrency=4"]);
+    let healed = workspace.pipeline();
+    assert_eq!(healed["job_role_arn"], updated["job_role_arn"], "the rest is kept");
+    s3.head_bucket().bucket(&bucket).send().await.expect("the bucket is back");
+    sfn.describe_state_machine()
+        .state_machine_arn(text(&healed["state_machine_arn"]))
+        .send()
+        .await
+        .expect("the state machine is back");
+    assert_eq!(workspace.run_plan(&["-var", "max_concurrency=4"]).0, 0);
+
     workspace.ok(&["destroy", "-auto-approve", "-input=false", "-var", "max_concurrency=4"]);
     assert_children_gone(&sdk, &updated).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
-async fn failed_create_names_the_child_and_destroy_leaves_nothing() {
+async fn failed_create_names_the_child_and_the_next_apply_recovers() {
     let emulator = Emulator::start("partial");
     emulator.create_cluster();
     let sdk = emulator.sdk().await;
@@ -635,25 +666,30 @@ async fn failed_create_names_the_child_and_destroy_leaves_nothing() {
     );
     assert!(partial["job_role_arn"].is_null(), "the failed child is not");
 
-    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
-    assert_children_gone_except_foreign_role(&sdk, &partial).await;
-}
+    // The next apply replaces the tainted pipeline: what the failed attempt left is deleted
+    // first, so nothing collides, and the same child fails the same way while the cause stays.
+    let again = workspace.try_apply();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("IAM role (jobs)"));
+    let role = iam.get_role().role_name("eventdriven-broken-job").send().await;
+    let trust = role.expect("the foreign role is untouched").role.unwrap();
+    // Its trust (URL-encoded, as IAM returns it) is still the foreign one: not taken over.
+    assert!(trust.assume_role_policy_document().unwrap().contains("ec2.amazonaws.com"));
 
-/// Like [`assert_children_gone`], but the role created out of band is not the pipeline's and
-/// must survive the destroy.
-async fn assert_children_gone_except_foreign_role(sdk: &SdkConfig, pipeline: &Value) {
-    let iam = aws_sdk_iam::Client::new(sdk);
-    iam.get_role()
-        .role_name("eventdriven-broken-job")
-        .send()
-        .await
-        .expect("the foreign role is untouched");
+    // Once the cause is gone, the next apply succeeds and leaves nothing to change.
     iam.delete_role()
         .role_name("eventdriven-broken-job")
         .send()
         .await
         .unwrap();
-    assert_children_gone(sdk, pipeline).await;
+    workspace.apply(&[]);
+    let recovered = workspace.pipeline();
+    assert!(recovered["job_role_arn"].is_string());
+    assert_children_exist(&sdk, &recovered).await;
+    assert_eq!(workspace.plan_exit_code().0, 0);
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert_children_gone(&sdk, &recovered).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -286,6 +286,22 @@ async fn workflow_lifecycle() {
         .expect("the listener is back");
     assert_eq!(workspace.plan_exit_code().0, 0);
 
+    // So is the main state machine: the workflow is healed, not dropped from the state.
+    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    sfn.delete_state_machine()
+        .state_machine_arn(text(&workflow["state_machine_arn"]))
+        .send()
+        .await
+        .unwrap();
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{plan}");
+    assert!(!plan.contains("must be replaced") && !plan.contains("will be created"), "{plan}");
+    assert!(plan.contains("deleted outside Terraform") && plan.contains("state_machine_arn"), "{plan}");
+    workspace.apply(&[]);
+    let healed = workspace.resource("eventdriven_workflow");
+    definition_of(&sdk, &text(&healed["state_machine_arn"])).await;
+    assert_eq!(workspace.plan_exit_code().0, 0);
+
     // A third... a fourth task updates the machine in place.
     let main_tf = std::fs::read_to_string(workspace.dir.join("main.tf")).unwrap();
     let with_task = main_tf.replacen(

@@ -129,10 +129,12 @@ impl ResourceKind for Pipeline {
         deploy::refresh(aws, cluster_name(state), children).await
     }
 
-    /// Without its state machine or its bucket there is no pipeline left to heal.
-    fn gone(recorded: &Children, refreshed: &Children) -> bool {
-        (recorded.state_machine_arn.is_some() && refreshed.state_machine_arn.is_none())
-            || (recorded.bucket.is_some() && refreshed.bucket.is_none())
+    fn nothing_left(refreshed: &Children) -> bool {
+        refreshed.is_empty()
+    }
+
+    fn missing(recorded: &Children, refreshed: &Children) -> Vec<String> {
+        recorded.missing_from(refreshed)
     }
 
     /// An image changed outside Terraform shows up as a diff on `lambda_image`.

@@ -157,6 +157,31 @@ macro_rules! each_child_string {
     };
 }
 
+impl Children {
+    /// Whether no child is recorded: nothing of the pipeline exists.
+    pub fn is_empty(&self) -> bool {
+        macro_rules! none {
+            ($($field:ident),*) => { $(self.$field.is_none())&&* };
+        }
+        each_child_string!(none) && self.mount_target_ids.as_ref().is_none_or(Vec::is_empty)
+    }
+
+    /// The attributes of the children recorded here and not in `refreshed`.
+    pub fn missing_from(&self, refreshed: &Children) -> Vec<String> {
+        let mut missing = Vec::new();
+        macro_rules! gone {
+            ($($field:ident),*) => { $(if self.$field.is_some() && refreshed.$field.is_none() {
+                missing.push(stringify!($field).to_owned());
+            })* };
+        }
+        each_child_string!(gone);
+        if self.mount_target_ids.is_some() && refreshed.mount_target_ids.is_none() {
+            missing.push("mount_target_ids".to_owned());
+        }
+        missing
+    }
+}
+
 impl PipelineState {
     pub fn children(&self) -> Children {
         macro_rules! read {
@@ -524,6 +549,30 @@ mod tests {
             pod_identity_association_id: id("pi"),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_pipeline_with_any_child_left_is_healed_and_its_missing_children_named() {
+        let recorded = every_child();
+        assert!(!recorded.is_empty());
+        let refreshed = Children {
+            state_machine_arn: None,
+            bucket: None,
+            ..every_child()
+        };
+        assert!(!refreshed.is_empty(), "the other children are healed, not dropped");
+        assert_eq!(recorded.missing_from(&refreshed), ["bucket", "state_machine_arn"]);
+        let only_mounts = Children {
+            mount_target_ids: Some(vec!["fsmt-1".into()]),
+            ..Children::default()
+        };
+        assert!(!only_mounts.is_empty());
+        assert!(Children::default().is_empty(), "nothing left: the pipeline leaves the state");
+        assert_eq!(
+            recorded.missing_from(&Children::default()).len(),
+            19,
+            "every child and the mount targets"
+        );
     }
 
     #[test]

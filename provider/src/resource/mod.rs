@@ -90,8 +90,12 @@ pub trait ResourceKind: Owner<Children: Clone + Default> {
     /// Forgets every recorded child that no longer exists, and notes what the others hold.
     async fn refresh(aws: Arc<AwsClients>, state: &Self::State, children: &mut Self::Children) -> Result<(), Failure>;
 
-    /// Whether refresh found too little left to heal, so the resource leaves the state.
-    fn gone(recorded: &Self::Children, refreshed: &Self::Children) -> bool;
+    /// Whether refresh found nothing of the resource left, so it leaves the state. Anything
+    /// less is healed: read records what is missing, plan shows it, apply creates it again.
+    fn nothing_left(refreshed: &Self::Children) -> bool;
+
+    /// The attributes of the children recorded before refresh and missing after it.
+    fn missing(recorded: &Self::Children, refreshed: &Self::Children) -> Vec<String>;
 
     /// Surfaces in the arguments what refresh saw changed outside Terraform.
     fn observe(_state: &mut Self::State, _children: &Self::Children) {}
@@ -228,8 +232,15 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
             report(diags, failure);
             return Some((state, private_state));
         }
-        if K::gone(&recorded, &children) {
+        if K::nothing_left(&children) {
             return None;
+        }
+        let missing = K::missing(&recorded, &children);
+        if !missing.is_empty() {
+            diags.root_warning(
+                format!("Part of the {} was deleted outside Terraform", K::NOUN),
+                format!("missing now: {}; the next apply creates them again", missing.join(", ")),
+            );
         }
         K::set_children(&mut state, &children);
         K::observe(&mut state, &children);

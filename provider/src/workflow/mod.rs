@@ -152,8 +152,12 @@ impl ResourceKind for Workflow {
     }
 
     /// Without its main state machine there is no workflow left to heal.
-    fn gone(recorded: &WorkflowChildren, refreshed: &WorkflowChildren) -> bool {
-        recorded.state_machine_arn.is_some() && refreshed.state_machine_arn.is_none()
+    fn nothing_left(refreshed: &WorkflowChildren) -> bool {
+        refreshed.is_empty()
+    }
+
+    fn missing(recorded: &WorkflowChildren, refreshed: &WorkflowChildren) -> Vec<String> {
+        recorded.missing_from(refreshed)
     }
 
     async fn create(

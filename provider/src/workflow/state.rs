@@ -192,6 +192,41 @@ fn blocks<T: Clone>(list: &Value<Vec<Value<T>>>) -> Vec<T> {
         .unwrap_or_default()
 }
 
+impl WorkflowChildren {
+    /// Whether no child is recorded: nothing of the workflow exists.
+    pub fn is_empty(&self) -> bool {
+        macro_rules! none {
+            ($($field:ident),*) => { $(self.$field.is_none())&&* };
+        }
+        each_child_string!(none) && self.listeners.values().all(ListenerIds::is_empty)
+    }
+
+    /// The attributes of the children recorded here and not in `refreshed`; a listener's by
+    /// its name.
+    pub fn missing_from(&self, refreshed: &WorkflowChildren) -> Vec<String> {
+        let mut missing = Vec::new();
+        macro_rules! gone {
+            ($($field:ident),*) => { $(if self.$field.is_some() && refreshed.$field.is_none() {
+                missing.push(stringify!($field).to_owned());
+            })* };
+        }
+        each_child_string!(gone);
+        for (name, ids) in &self.listeners {
+            let now = refreshed.listeners.get(name).cloned().unwrap_or_default();
+            for (part, was, is) in [
+                ("role", &ids.role_arn, &now.role_arn),
+                ("function", &ids.function_arn, &now.function_arn),
+                ("rule", &ids.rule_name, &now.rule_name),
+            ] {
+                if was.is_some() && is.is_none() {
+                    missing.push(format!("listener {name:?}'s {part}"));
+                }
+            }
+        }
+        missing
+    }
+}
+
 impl WorkflowState {
     /// The spec, with core's defaults for whatever is unset; a zip listener's code hash is the
     /// one `listener_code_hashes` records.
