@@ -5,18 +5,14 @@
 //! error and cause; the pages and `execution --format html` validate, and the console stays
 //! free of errors. A screenshot of the run page is saved under the test's output directory.
 
-mod common;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::browser::{Browser, html_errors};
 use eventdriven_runtime::local_cloud::store::{ExecutionRecord, RecordStatus, Store};
 use eventdriven_states::{Event, Integrations, Interpreter, StartExecution, Status, TaskTokens};
+use eventdriven_testkit::browser::{Browser, Ui, html_errors};
 use serde_json::{Value, json};
 
 const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:eventdriven-live";
@@ -102,58 +98,14 @@ async fn run(store: Store, mut record: ExecutionRecord) {
     store.save(&record).unwrap();
 }
 
-/// `eventdriven ui` on any free port; its address.
-struct Ui {
-    process: Child,
-    address: String,
-}
-
-impl Ui {
-    fn start(state_dir: &Path) -> Self {
-        let mut process = Command::new(env!("CARGO_BIN_EXE_eventdriven"))
-            .args(["ui", "--port", "0", "--state-dir"])
-            .arg(state_dir)
-            .env_remove("AWS_ENDPOINT_URL")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(process.stderr.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or_else(|| panic!("the address in {line:?}"))
-            .to_owned();
-        Ui { process, address }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-
-    /// The page at `path` as served.
-    fn get(&self, path: &str) -> String {
-        let mut stream = TcpStream::connect(&self.address).unwrap();
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.address).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").unwrap();
-        assert!(
-            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-            "{head}"
-        );
-        body.to_owned()
-    }
-}
-
-impl Drop for Ui {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
+/// `eventdriven ui` on any free port, over the records in `state_dir`.
+fn start_ui(state_dir: &Path) -> Ui {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_eventdriven"));
+    command
+        .args(["ui", "--port", "0", "--state-dir"])
+        .arg(state_dir)
+        .env_remove("AWS_ENDPOINT_URL");
+    Ui::start(command)
 }
 
 /// Every state's name and status as the page's graph shows them.
@@ -173,7 +125,7 @@ async fn a_run_is_followed_live_and_a_failed_one_shows_where_it_failed() {
     let chunks: Vec<Value> = (0..5).map(|n| json!({"chunk": format!("{n:06}-2000")})).collect();
     let batch = record("orders-1", batch_definition(), json!({ "chunks": chunks }));
     store.save(&batch).unwrap();
-    let ui = Ui::start(state_dir.path());
+    let ui = start_ui(state_dir.path());
     let browser = Browser::start().await;
 
     browser.goto(&ui.url(&format!("/runs/{}", batch.key()))).await;

@@ -1,5 +1,8 @@
 //! Test support shared by the integration tests of `runtime` and `provider`: a local AWS
-//! emulator (fakecloud, installed by `make test`) per test.
+//! emulator (fakecloud, installed by `make test`) per test, and headless Chromium driving
+//! `eventdriven ui` ([`browser`]).
+
+pub mod browser;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command};

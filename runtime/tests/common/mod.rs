@@ -1,8 +1,6 @@
 //! Helpers shared by the runtime's integration tests.
 #![allow(dead_code)]
 
-pub mod browser;
-
 use eventdriven_core::record::RecordSpec;
 use eventdriven_runtime::generate::write_orders;
 use eventdriven_runtime::objects::ObjectUrl;

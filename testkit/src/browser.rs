@@ -1,7 +1,9 @@
 //! Headless Chromium driven through WebDriver (Debian's `chromedriver`), spoken directly over
 //! HTTP: the few commands the UI's tests need (open a page, run a script, take a screenshot,
-//! read the console) need no client library. `scripts/ensure-browser.sh` installs both.
+//! read the console) need no client library. `scripts/ensure-browser.sh` installs both, and
+//! the Nu Html Checker the pages are validated with. [`Ui`] is the `eventdriven ui` under test.
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -59,7 +61,7 @@ impl Browser {
 
     /// A WebDriver command; its `value`.
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let request = axum::http::Request::builder()
+        let request = http::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
             .header("content-type", "application/json")
@@ -168,4 +170,59 @@ pub fn html_errors(html: &str) -> Vec<String> {
         .iter()
         .map(|m| format!("line {}: {}", m["lastLine"], m["message"].as_str().unwrap_or_default()))
         .collect()
+}
+
+/// A running `eventdriven ui`, killed when dropped.
+pub struct Ui {
+    process: Child,
+    address: String,
+}
+
+impl Ui {
+    /// Starts `command` (`eventdriven ui --port 0 ...`) and reads the address it prints; what it
+    /// writes to stderr afterwards goes to the test's.
+    pub fn start(mut command: Command) -> Self {
+        let mut process = command.stderr(Stdio::piped()).spawn().expect("eventdriven ui starts");
+        let mut stderr = BufReader::new(process.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let address = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("the address in {line:?}"))
+            .to_owned();
+        // A full pipe would block the server's next message.
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                eprintln!("eventdriven ui: {line}");
+            }
+        });
+        Ui { process, address }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// The page at `path` as served; fails unless it is served with 200.
+    pub fn get(&self, path: &str) -> String {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: {}\r\n\r\n", self.address).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap();
+        assert!(
+            head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+            "{path}: {head}"
+        );
+        body.to_owned()
+    }
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
