@@ -430,15 +430,10 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
         "{emitters:?}"
     );
 
-    // A listener that fails fails the run with its error and cause, within seconds.
-    let started = Instant::now();
+    // A listener that fails fails the run with its error and cause, not by the task's timeout
+    // (`States.Timeout`): no clock is read, so a slow machine cannot fail this.
     start_run(&emulator, r#"{"failWith":"the cookie jar is empty"}"#);
     let runs = wait_for_ended(&emulator, &state_dir, 2, Duration::from_secs(30));
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "failed in {:?}",
-        started.elapsed()
-    );
     let (failed, status) = runs.iter().find(|(n, _)| *n != name).unwrap().clone();
     assert_eq!(status, "FAILED");
     let described = cli(&emulator, &state_dir, &["execution", &failed]);
@@ -451,16 +446,10 @@ async fn runs_on_this_machine_report_fail_and_time_out_with_every_event_in_the_t
     // A listener that exits without answering fails the run at once, as Lambda reports it.
     let exits = format!("{HANDLER_IMAGE}=true");
     let cloud = LocalCloud::start(&emulator, &state_dir, &["--image", &exits]);
-    let started = Instant::now();
     start_run(&emulator, "{}");
     let runs = wait_for_ended(&emulator, &state_dir, 3, Duration::from_secs(40));
     let (exited, status) = runs.iter().find(|(n, _)| *n != name && *n != failed).unwrap().clone();
     assert_eq!(status, "FAILED");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "failed in {:?}",
-        started.elapsed()
-    );
     let described = cli(&emulator, &state_dir, &["execution", &exited]);
     assert!(described.contains("Runtime.ExitError"), "{described}");
     drop(cloud);

@@ -6,7 +6,7 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
@@ -243,13 +243,13 @@ impl Integration for ClusterWithoutServiceAccounts {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_cluster_without_the_service_account_fails_the_run_at_once_saying_what_is_missing() {
     let (spec, cluster, refs) = local_deployment("orders", 100, 2);
     let definition = state_machine_definition(&spec, &cluster, &refs);
     let calls: Arc<Mutex<Vec<Value>>> = Arc::default();
     let integrations = Integrations::default().with(ClusterWithoutServiceAccounts { calls: calls.clone() });
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     let execution = Interpreter::new(integrations, TaskTokens::default(), "us-east-1")
         .execute(
             &definition,
@@ -272,5 +272,6 @@ async fn a_cluster_without_the_service_account_fails_the_run_at_once_saying_what
     let calls = calls.lock().unwrap();
     assert_eq!(calls.len(), 3);
     assert!(calls.iter().all(|c| c["Method"] == "GET" && c.get("Job").is_none()));
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    // On paused time: exactly the two retry intervals, not the Job's deadline.
+    assert_eq!(started.elapsed(), Duration::from_secs(6));
 }

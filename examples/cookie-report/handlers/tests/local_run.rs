@@ -351,7 +351,6 @@ async fn a_failing_listener_fails_the_run_with_its_error_and_cause() {
     // process-single expects a person's name; the first task's input is an object.
     spec.listeners[0].command = vec!["process-single".into()];
     let workflow = LocalWorkflow::new(&spec, dummy_aws_env()).await;
-    let started = std::time::Instant::now();
     let execution = workflow.run("run-fails", json!({ "not": "a name" })).await;
     assert_eq!(execution.status, Status::Failed);
     let failure = execution.failure.unwrap();
@@ -361,7 +360,8 @@ async fn a_failing_listener_fails_the_run_with_its_error_and_cause() {
         "{}",
         failure.cause
     );
-    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // The listener's own error, not the task's timeout (`States.Timeout`): it failed at once,
+    // which no clock has to show.
     // Deliveries run on their own: the trail's copy of the answer may come after the run ends.
     let mut trail = workflow.trail_detail_types();
     for _ in 0..50 {
