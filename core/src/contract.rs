@@ -44,6 +44,11 @@ pub const TABLE_URL: &str = "TABLE_URL";
 /// ARN of the Secrets Manager secret holding the Redis auth token, when the store needs one.
 /// The token itself never appears in a definition, manifest or log.
 pub const REDIS_AUTH_SECRET_ARN: &str = "REDIS_AUTH_SECRET_ARN";
+/// A PEM file of the certificate authorities a `rediss://` server's certificate is verified
+/// against, instead of the system's roots. No deployment renders it, so it is not in
+/// [`SETTINGS`]: ElastiCache's certificates are publicly trusted; `local-cloud` sets it to the CA
+/// of its own TLS Redis. Verification is never turned off.
+pub const REDIS_CA_FILE: &str = "REDIS_CA_FILE";
 /// Data rows per chunk (the variable keeps the name of the `max_lines_per_batch` attribute:
 /// it counts rows, not lines, and a batch is a chunk).
 pub const MAX_LINES_PER_BATCH: &str = "MAX_LINES_PER_BATCH";

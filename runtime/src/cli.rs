@@ -292,6 +292,10 @@ struct StoreArgs {
     /// Secrets Manager secret holding the Redis auth token.
     #[arg(long, env = contract::REDIS_AUTH_SECRET_ARN)]
     redis_auth_secret_arn: Option<String>,
+    /// PEM file of the CAs a rediss:// server's certificate is verified against, instead of
+    /// the system's roots.
+    #[arg(long, env = contract::REDIS_CA_FILE)]
+    redis_ca_file: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -300,7 +304,7 @@ impl StoreArgs {
             Some(arn) => Some(crate::secrets::redis_auth_token(arn).await?),
             None => None,
         };
-        ProgressStore::open(&self.redis_url, token).await
+        ProgressStore::open_verified_by(&self.redis_url, token, self.redis_ca_file.as_deref()).await
     }
 }
 

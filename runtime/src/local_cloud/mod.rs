@@ -100,10 +100,11 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
     // Every process's events go through the relay, so they reach the rules deployed here.
     let env = ProcessEnv {
         extra: emulator_env(&options.endpoint, &region),
-        overrides: BTreeMap::from([
-            (eventdriven_core::contract::REDIS_URL.to_owned(), redis.url()),
-            (event_relay::ENDPOINT_ENV.to_owned(), format!("http://{relay_address}")),
-        ]),
+        overrides: redis
+            .env()
+            .into_iter()
+            .chain([(event_relay::ENDPOINT_ENV.to_owned(), format!("http://{relay_address}"))])
+            .collect(),
     };
     let machines = Arc::new(EmulatorMachines {
         sfn: sfn.clone(),
@@ -152,10 +153,11 @@ pub async fn serve(options: LocalCloud) -> Result<()> {
     );
     machines.interpreter.set(finisher_runs).ok();
     eprintln!(
-        "local-cloud: watching {} (state in {}, Redis on 127.0.0.1:{})",
+        "local-cloud: watching {} (state in {}, Redis at {}, CA {})",
         options.endpoint,
         options.state_dir.display(),
-        plane.redis.port
+        plane.redis.url(),
+        plane.redis.ca_file().display()
     );
 
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;

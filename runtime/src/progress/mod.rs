@@ -5,10 +5,11 @@ mod memory;
 mod redis;
 
 pub use self::memory::MemoryProgress;
-pub use self::redis::RedisProgress;
+pub use self::redis::{RedisProgress, client as redis_client};
 
 use anyhow::Result;
 use eventdriven_core::contract::ChunkRef;
+use std::path::Path;
 
 /// The progress store behind whichever backend `--redis-url` selects; clones share it.
 #[derive(Clone)]
@@ -24,10 +25,18 @@ impl ProgressStore {
     /// `memory:` for the in-process set, `redis://` or `rediss://` for a server. The password,
     /// when `auth_token` is given, is added here and never printed.
     pub async fn open(url: &str, auth_token: Option<String>) -> Result<Self> {
+        Self::open_verified_by(url, auth_token, None).await
+    }
+
+    /// [`ProgressStore::open`], with a `rediss://` server's certificate verified against the CAs
+    /// of `ca_file` (PEM) instead of the system's roots.
+    pub async fn open_verified_by(url: &str, auth_token: Option<String>, ca_file: Option<&Path>) -> Result<Self> {
         if url == MEMORY_URL {
             return Ok(ProgressStore::Memory(MemoryProgress::default()));
         }
-        Ok(ProgressStore::Redis(RedisProgress::connect(url, auth_token).await?))
+        Ok(ProgressStore::Redis(
+            RedisProgress::connect(url, auth_token, ca_file).await?,
+        ))
     }
 
     /// Makes `chunks` the whole pending set of `run` (DEL then SADD, atomically).

@@ -5,12 +5,15 @@
 //! connection is sent again, which every command here allows (they are set operations).
 
 use super::set_key;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use backon::{ExponentialBuilder, Retryable};
-use eventdriven_core::contract::ChunkRef;
+use eventdriven_core::contract::{self, ChunkRef};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, FromRedisValue, RedisError, RedisResult};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use std::future::Future;
+use std::path::Path;
 use std::time::Duration;
 
 /// A command that failed on a dropped connection is sent again this often, while the manager
@@ -27,15 +30,10 @@ pub struct RedisProgress {
 }
 
 impl RedisProgress {
-    pub async fn connect(url: &str, auth_token: Option<String>) -> Result<Self> {
-        let mut info: redis::ConnectionInfo = url
-            .into_connection_info()
-            .with_context(|| format!("invalid Redis URL {}", redacted(url)))?;
-        if let Some(token) = auth_token {
-            let settings = info.redis_settings().clone().set_password(token);
-            info = info.set_redis_settings(settings);
-        }
-        let client = redis::Client::open(info).with_context(|| format!("Redis at {}", redacted(url)))?;
+    /// Connects to `url` with `auth_token` as its password; over TLS, the server's certificate
+    /// is verified as [`client`] says.
+    pub async fn connect(url: &str, auth_token: Option<String>, ca_file: Option<&Path>) -> Result<Self> {
+        let client = client(url, auth_token, ca_file)?;
         // Reconnecting tries a few times within about two seconds: enough for a failover's
         // blip, and a wrong token or address still fails the step at once, with its reason.
         let config = ConnectionManagerConfig::new()
@@ -45,7 +43,14 @@ impl RedisProgress {
         let connection = ConnectionManager::new_with_config(client, config)
             .await
             .with_context(|| format!("connecting to Redis at {}", redacted(url)))?;
-        Ok(RedisProgress { connection })
+        let store = RedisProgress { connection };
+        // A server that wants a token accepts the connection without one and refuses every
+        // command: asked once here, the step fails at once with the server's reason.
+        let _: String = store
+            .query(redis::cmd("PING"))
+            .await
+            .with_context(|| format!("connecting to Redis at {}", redacted(url)))?;
+        Ok(store)
     }
 
     /// Runs `command` on the connection, again while it fails because the connection dropped.
@@ -109,6 +114,60 @@ impl RedisProgress {
     pub async fn complete(&self, run: &str, chunk: ChunkRef) -> Result<()> {
         let _: u64 = self.query(Cmd::srem(set_key(run), chunk.to_string())).await?;
         Ok(())
+    }
+}
+
+/// A client of the server at `url`, with `auth_token` as its password. Over TLS (`rediss://`)
+/// the server's certificate is always verified: against the CAs of `ca_file` (PEM) when given,
+/// else the system's roots, which ElastiCache's certificates chain to. Nothing turns the check
+/// off: the redis crate refuses a `#insecure` URL, built without its insecure feature.
+pub fn client(url: &str, auth_token: Option<String>, ca_file: Option<&Path>) -> Result<redis::Client> {
+    let mut info: redis::ConnectionInfo = url
+        .into_connection_info()
+        .with_context(|| format!("invalid Redis URL {}", redacted(url)))?;
+    if let Some(token) = auth_token {
+        let settings = info.redis_settings().clone().set_password(token);
+        info = info.set_redis_settings(settings);
+    }
+    let tls = matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. });
+    if tls {
+        install_crypto_provider();
+    }
+    let client = match ca_file {
+        None => redis::Client::open(info),
+        Some(path) if !tls => bail!(
+            "{} names a CA ({}) for TLS, but the Redis URL {} is not rediss://",
+            contract::REDIS_CA_FILE,
+            path.display(),
+            redacted(url)
+        ),
+        Some(path) => {
+            let pem = std::fs::read(path).with_context(|| format!("reading the Redis CA file {}", path.display()))?;
+            let certificates = CertificateDer::pem_slice_iter(&pem)
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("the Redis CA file {}", path.display()))?;
+            if certificates.is_empty() {
+                bail!("the Redis CA file {} holds no PEM certificate", path.display());
+            }
+            redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem),
+                },
+            )
+        }
+    };
+    client.with_context(|| format!("Redis at {}", redacted(url)))
+}
+
+/// rustls picks a crypto provider by itself only when one is compiled in; a build that also links
+/// ring (the Terraform provider's, in a workspace build) has two. The runtime uses aws-lc-rs, the
+/// AWS SDK's, for the process: installed once, before the first TLS connection.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may have installed it in between: either way there is one.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
 }
 
