@@ -36,6 +36,23 @@ pub enum Source {
     Aws {
         config: aws_config::SdkConfig,
     },
+    /// A state directory without records yet: Step Functions until `local-cloud` records a
+    /// run there, its records from then on (the page is often opened before the first upload).
+    Either {
+        state_dir: PathBuf,
+        config: aws_config::SdkConfig,
+    },
+}
+
+/// Where a source reads at one moment.
+enum Reading {
+    Local {
+        state_dir: PathBuf,
+        config: aws_config::SdkConfig,
+    },
+    Aws {
+        config: aws_config::SdkConfig,
+    },
 }
 
 /// A run as the run page shows it.
@@ -46,34 +63,53 @@ pub struct RunPage {
 }
 
 impl Source {
-    /// The records in `state_dir` when it holds any, else the account `config` reaches.
+    /// The records in `state_dir` when it holds any, else the account `config` reaches; with a
+    /// state directory, the records as soon as `local-cloud` writes the first.
     pub fn choose(state_dir: Option<&Path>, config: aws_config::SdkConfig) -> Result<Self> {
-        if let Some(state_dir) = state_dir
-            && !Store::new(state_dir).all()?.is_empty()
-        {
-            return Ok(Source::Local {
-                state_dir: state_dir.to_owned(),
-                config,
-            });
-        }
-        Ok(Source::Aws { config })
+        let Some(state_dir) = state_dir else {
+            return Ok(Source::Aws { config });
+        };
+        let state_dir = state_dir.to_owned();
+        Ok(match Store::new(&state_dir).all()?.is_empty() {
+            true => Source::Either { state_dir, config },
+            false => Source::Local { state_dir, config },
+        })
+    }
+
+    /// What to read now: an `Either` is `Local` once its directory holds a record.
+    fn now(&self) -> Result<Reading> {
+        Ok(match self {
+            Source::Local { state_dir, config } => Reading::Local {
+                state_dir: state_dir.clone(),
+                config: config.clone(),
+            },
+            Source::Aws { config } => Reading::Aws { config: config.clone() },
+            Source::Either { state_dir, config } => match Store::new(state_dir).all()?.is_empty() {
+                true => Reading::Aws { config: config.clone() },
+                false => Reading::Local {
+                    state_dir: state_dir.clone(),
+                    config: config.clone(),
+                },
+            },
+        })
     }
 
     /// Says where the runs come from, for the pages' header.
     pub fn describe(&self) -> String {
-        match self {
-            Source::Local { state_dir, .. } => format!("local-cloud records in {}", state_dir.display()),
-            Source::Aws { config } => match config.endpoint_url() {
+        match self.now() {
+            Ok(Reading::Local { state_dir, .. }) => format!("local-cloud records in {}", state_dir.display()),
+            Ok(Reading::Aws { config }) => match config.endpoint_url() {
                 Some(endpoint) => format!("Step Functions at {endpoint}"),
                 None => "Step Functions".to_owned(),
             },
+            Err(e) => format!("{e:#}"),
         }
     }
 
     /// The recent runs, newest first.
     pub async fn runs(&self, now: &str) -> Result<Vec<RunView>> {
-        match self {
-            Source::Local { state_dir, .. } => {
+        match &self.now()? {
+            Reading::Local { state_dir, .. } => {
                 let store = Store::new(state_dir);
                 let mut records = store.all()?;
                 records.reverse();
@@ -83,7 +119,7 @@ impl Source {
                     .map(|record| local_view(state_dir, &store, record, now))
                     .collect()
             }
-            Source::Aws { config } => {
+            Reading::Aws { config } => {
                 let sfn = aws_sdk_sfn::Client::new(config);
                 let mut views = Vec::new();
                 for (machine_arn, definition) in machines(&sfn).await? {
@@ -111,8 +147,8 @@ impl Source {
     /// The run `key` names (`<state machine>--<execution name>`), with its trail if it is a
     /// workflow's; `None` when there is no such run.
     pub async fn run(&self, key: &str, now: &str) -> Result<Option<RunPage>> {
-        match self {
-            Source::Local { state_dir, config } => {
+        match &self.now()? {
+            Reading::Local { state_dir, config } => {
                 let store = Store::new(state_dir);
                 let Some(record) = store.all()?.into_iter().find(|r| r.key() == key) else {
                     return Ok(None);
@@ -128,7 +164,7 @@ impl Source {
                 };
                 Ok(Some(RunPage { view, trail }))
             }
-            Source::Aws { config } => {
+            Reading::Aws { config } => {
                 let sfn = aws_sdk_sfn::Client::new(config);
                 let Some((machine, name)) = key.split_once("--") else {
                     return Ok(None);
