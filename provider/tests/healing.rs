@@ -19,7 +19,8 @@ async fn delete_out_of_band(sdk: &SdkConfig, pipeline: &Value, attribute: &str) 
             sfn.delete_state_machine().state_machine_arn(&id).send().await.unwrap();
         }
         "bucket" => {
-            let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
+            let s3 =
+                aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
             s3.delete_bucket().bucket(&id).send().await.unwrap();
         }
         "table_name" => {
@@ -35,7 +36,13 @@ async fn delete_out_of_band(sdk: &SdkConfig, pipeline: &Value, attribute: &str) 
             let targets = events.list_targets_by_rule().rule(&id).send().await.unwrap();
             let ids: Vec<String> = targets.targets().iter().map(|t| t.id().to_owned()).collect();
             if !ids.is_empty() {
-                events.remove_targets().rule(&id).set_ids(Some(ids)).send().await.unwrap();
+                events
+                    .remove_targets()
+                    .rule(&id)
+                    .set_ids(Some(ids))
+                    .send()
+                    .await
+                    .unwrap();
             }
             events.delete_rule().name(&id).send().await.unwrap();
         }
@@ -54,12 +61,22 @@ async fn delete_out_of_band(sdk: &SdkConfig, pipeline: &Value, attribute: &str) 
             let name = id.rsplit('/').next().unwrap().to_owned();
             let inline = iam.list_role_policies().role_name(&name).send().await.unwrap();
             for policy in inline.policy_names() {
-                iam.delete_role_policy().role_name(&name).policy_name(policy).send().await.unwrap();
+                iam.delete_role_policy()
+                    .role_name(&name)
+                    .policy_name(policy)
+                    .send()
+                    .await
+                    .unwrap();
             }
             let attached = iam.list_attached_role_policies().role_name(&name).send().await.unwrap();
             for policy in attached.attached_policies() {
                 let arn = policy.policy_arn().unwrap();
-                iam.detach_role_policy().role_name(&name).policy_arn(arn).send().await.unwrap();
+                iam.detach_role_policy()
+                    .role_name(&name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .unwrap();
             }
             iam.delete_role().role_name(&name).send().await.unwrap();
         }

@@ -110,7 +110,11 @@ fn killed_runs_resume_to_the_clean_result(base: &Path, input: &Path, record: Opt
             killed += 1;
         }
         child.wait().unwrap();
-        eprintln!("point {attempt}: {delay_ms} ms ({:.0}%), {}", share * 100.0, if still_running { "killed" } else { "already done" });
+        eprintln!(
+            "point {attempt}: {delay_ms} ms ({:.0}%), {}",
+            share * 100.0,
+            if still_running { "killed" } else { "already done" }
+        );
         let resumed = eventdriven(&dir, input, &output, record).output().unwrap();
         assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
         assert!(
