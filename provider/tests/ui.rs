@@ -26,7 +26,9 @@ const ROWS: u64 = 12_000;
 const LINES_PER_CHUNK: u64 = 500;
 const CHUNKS: u64 = ROWS.div_ceil(LINES_PER_CHUNK);
 const HANDLER_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/cookie-report-handlers:1";
-/// The cookie report's listener the run does not wait for.
+/// The cookie report's listener that answers nothing: the example does not declare it a
+/// `side_effect`, so no outcome of it is put and no event of it reaches the trail, the
+/// architecture's only source.
 const SIDE_EFFECT: &str = "-side-effect";
 /// The failure colour of the pages' stylesheet (`--failed`).
 const FAILURE_COLOUR: &str = "rgb(217, 48, 37)";
@@ -420,8 +422,8 @@ async fn a_workflow_run_shows_every_hop_of_its_trail_and_every_listener() {
              .map(g => g.dataset.node);",
         )
         .await;
-    // Every listener that answers, and every function the trail names: a side effect's is
-    // there once its outcome is put.
+    // Every listener that answers, and every function the trail names (the start's source and
+    // the state machine among them).
     let named = events
         .iter()
         .flat_map(|e| {
