@@ -13,7 +13,18 @@ pub fn edit_policy_arn(partition: &str) -> String {
     format!("arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSEditPolicy")
 }
 
+/// The principal an entry's ARN names (`…:access-entry/<cluster>/role/<account>/<name>/<id>`).
+pub fn principal_of(access_entry_arn: &str) -> Option<String> {
+    let partition = access_entry_arn.split(':').nth(1)?;
+    let (_, resource) = access_entry_arn.split_once(":access-entry/")?;
+    let mut parts = resource.split('/');
+    let (_cluster, kind, account, name) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    (kind == "role").then(|| format!("arn:{partition}:iam::{account}:role/{name}"))
+}
+
 /// Creates the entry; returns its ARN. [`associate_policy`] then grants it its access.
+/// An entry left for an earlier principal of the same ARN (a role deleted and created again,
+/// which EKS no longer matches) is replaced.
 pub async fn create(
     aws: &AwsClients,
     cluster_name: &str,
@@ -21,14 +32,21 @@ pub async fn create(
     tags: &Tags,
 ) -> Result<String, AwsError> {
     let tags: HashMap<String, String> = tags.clone().into_iter().collect();
-    let out = aws
-        .eks
-        .create_access_entry()
-        .cluster_name(cluster_name)
-        .principal_arn(principal_arn)
-        .set_tags(Some(tags))
-        .send()
-        .await?;
+    let create = || {
+        aws.eks
+            .create_access_entry()
+            .cluster_name(cluster_name)
+            .principal_arn(principal_arn)
+            .set_tags(Some(tags.clone()))
+            .send()
+    };
+    let out = match create().await.map_err(AwsError::from) {
+        Err(e) if e.has_code("ResourceInUseException") => {
+            delete(aws, cluster_name, principal_arn).await?;
+            create().await?
+        }
+        other => other?,
+    };
     out.access_entry
         .and_then(|entry| entry.access_entry_arn)
         .ok_or_else(|| AwsError::other("CreateAccessEntry returned no access entry"))
@@ -109,4 +127,20 @@ pub async fn delete(aws: &AwsClients, cluster_name: &str, principal_arn: &str) -
         .send()
         .await;
     ignore_not_found(out.map(drop).map_err(Into::into))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entrys_arn_names_its_role() {
+        assert_eq!(
+            principal_of(
+                "arn:aws:eks:us-east-1:123456789012:access-entry/main/role/123456789012/eventdriven-orders-sfn/5ec7"
+            ),
+            Some("arn:aws:iam::123456789012:role/eventdriven-orders-sfn".to_owned())
+        );
+        assert_eq!(principal_of("arn:aws:eks:us-east-1:1:cluster/main"), None);
+    }
 }

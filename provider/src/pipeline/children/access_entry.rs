@@ -50,15 +50,25 @@ impl Child<Pipeline> for StateMachineAccess {
         self.scope(plan, &principal).await
     }
 
+    /// An entry whose role is gone grants nothing (EKS matches the role it was created for,
+    /// not one created again under its name): it is forgotten, and replaced at the next apply.
     async fn refresh(&self, scope: &Teardown, _id: &str, children: &mut Children) -> Result<bool, AwsError> {
-        let principal = children.state_machine_role_arn.as_deref().unwrap_or_default();
+        let Some(principal) = children.state_machine_role_arn.as_deref() else {
+            return Ok(false);
+        };
         Ok(access_entry::read(&scope.aws, &scope.cluster_name, principal)
             .await?
             .is_some())
     }
 
-    async fn delete(&self, scope: &Teardown, _id: &str, children: &Children) -> Result<(), AwsError> {
-        let principal = children.state_machine_role_arn.as_deref().unwrap_or_default();
-        access_entry::delete(&scope.aws, &scope.cluster_name, principal).await
+    async fn delete(&self, scope: &Teardown, id: &str, children: &Children) -> Result<(), AwsError> {
+        let principal = children
+            .state_machine_role_arn
+            .clone()
+            .or_else(|| access_entry::principal_of(id));
+        match principal {
+            Some(principal) => access_entry::delete(&scope.aws, &scope.cluster_name, &principal).await,
+            None => Err(AwsError::other(format!("access entry {id} names no role"))),
+        }
     }
 }
