@@ -273,6 +273,7 @@ const NOT_FOUND_CODES: &[&str] = &[
     "CacheSubnetGroupNotFoundFault",
     "ReplicationGroupNotFoundFault",
     "StateMachineDoesNotExist",
+    "InvalidGroup.NotFound",
 ];
 
 impl AwsError {

@@ -23,6 +23,14 @@ pub fn reported<T>(diags: &mut Diagnostics, result: Result<T, Failure>) -> Optio
 /// What a create or update that succeeded has to say: what may still break, unrefused.
 pub type Warnings = Vec<String>;
 
+/// A warning's own summary (its text up to the first colon, which names what is at risk):
+/// Terraform folds warnings sharing a summary into "and N more similar warnings", which would
+/// hide all but the first.
+fn warning_summary(warning: &str, what: &str) -> String {
+    let head = warning.split(':').next().unwrap_or(warning);
+    format!("While {what}: {head}")
+}
+
 /// Runs `work` within `limit`, its warnings and its failure reported; on timeout the children
 /// recorded so far stay recorded, since `work` only borrows them.
 pub async fn within<F: Future<Output = Result<Warnings, Failure>>>(
@@ -34,7 +42,7 @@ pub async fn within<F: Future<Output = Result<Warnings, Failure>>>(
     match tokio::time::timeout(limit, work).await {
         Ok(Ok(warnings)) => {
             for warning in warnings {
-                diags.root_warning(format!("Warning while {what}"), warning);
+                diags.root_warning(warning_summary(&warning, what), warning);
             }
         }
         Ok(Err(failure)) => report(diags, failure),
@@ -45,5 +53,25 @@ pub async fn within<F: Future<Output = Result<Warnings, Failure>>>(
                 limit.as_secs()
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_warning_is_summarised_by_its_own_subject() {
+        let endpoint = "cluster main's public endpoint only admits [\"203.0.113.0/24\"]: Step Functions ...";
+        let driver = "cluster main has no aws-efs-csi-driver add-on, and the Jobs mount ...: install it";
+        let (a, b) = (
+            warning_summary(endpoint, "creating the pipeline"),
+            warning_summary(driver, "creating the pipeline"),
+        );
+        assert_eq!(
+            a,
+            "While creating the pipeline: cluster main's public endpoint only admits [\"203.0.113.0/24\"]"
+        );
+        assert_ne!(a, b, "Terraform would fold them into one");
     }
 }
