@@ -13,6 +13,8 @@ command -v aws >/dev/null && command -v redis-server >/dev/null || scripts/ensur
 # local-cloud runs zip listeners with python3 and node through the official runtime interface
 # clients, and the examples' image listeners as the binaries built here.
 scripts/ensure-lambda-runtimes.sh
+# The UI's tests drive headless Chromium and validate pages with the Nu Html Checker.
+scripts/ensure-browser.sh
 cargo build -p eventdriven-runtime -p cookie-report-handlers -p polyglot-approve --bins
 # Every test target of the provider, so a new test file runs without editing this script; the
 # run fails when it ran no test at all.
