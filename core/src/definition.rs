@@ -223,16 +223,23 @@ fn cluster_parameters(cluster: &ClusterInfo) -> Value {
 /// Reads the Jobs' service account from the cluster's API before anything runs: a missing one
 /// (or a missing namespace) fails the run at once with [`SERVICE_ACCOUNT_MISSING_ERROR`].
 fn check_service_account(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
+    let mut check = cluster_read(&service_account_path(spec), SERVICE_ACCOUNT_MISSING, cluster, refs);
+    check["ResultPath"] = Value::Null;
+    check
+}
+
+/// A Task reading one object from the cluster's API (`eks:call` GET). A brief network failure
+/// is retried; a missing object goes, within ~6 s, to `missing` with the cluster's answer at
+/// [`CHECK_FAILURE`].
+fn cluster_read(path: &str, missing: &str, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
     let mut parameters = cluster_parameters(cluster);
     parameters["Method"] = json!("GET");
-    parameters["Path"] = json!(service_account_path(spec));
+    parameters["Path"] = json!(path);
     json!({
         "Type": "Task",
         "Resource": integration(refs, "eks:call"),
         "Parameters": parameters,
-        "ResultPath": null,
         "TimeoutSeconds": CHECK_TIMEOUT_SECONDS,
-        // A brief network failure is retried; a missing account fails the run within ~6 s.
         "Retry": [{
             "ErrorEquals": ["States.TaskFailed"],
             "IntervalSeconds": 2,
@@ -242,8 +249,17 @@ fn check_service_account(spec: &PipelineSpec, cluster: &ClusterInfo, refs: &Depl
         "Catch": [{
             "ErrorEquals": ["States.ALL"],
             "ResultPath": CHECK_FAILURE,
-            "Next": SERVICE_ACCOUNT_MISSING,
+            "Next": missing,
         }],
+    })
+}
+
+/// A Fail state with `error`, whose cause is `cause` followed by the cluster's answer.
+fn fail_with_cluster_answer(error: &str, cause: &str) -> Value {
+    json!({
+        "Type": "Fail",
+        "Error": error,
+        "CausePath": paths::format(&format!("{}{{}}", paths::literal(cause)), &[&format!("{CHECK_FAILURE}.Cause")]),
     })
 }
 
@@ -263,42 +279,18 @@ fn service_account_missing(spec: &PipelineSpec) -> Value {
          module does), and check that the state machine's access entry exists. The cluster answered: ",
         spec.service_account, spec.namespace
     );
-    json!({
-        "Type": "Fail",
-        "Error": SERVICE_ACCOUNT_MISSING_ERROR,
-        "CausePath": paths::format(&format!("{}{{}}", paths::literal(&cause)), &[&format!("{CHECK_FAILURE}.Cause")]),
-    })
+    fail_with_cluster_answer(SERVICE_ACCOUNT_MISSING_ERROR, &cause)
 }
 
 /// Reads the Jobs' work volume claim: a missing one fails the run at once with
 /// [`WORK_VOLUME_MISSING_ERROR`]; its phase goes to [`IS_WORK_VOLUME_BOUND`].
 fn check_work_volume(spec: &PipelineSpec, claim: &str, cluster: &ClusterInfo, refs: &DeployedRefs) -> Value {
-    let mut parameters = cluster_parameters(cluster);
-    parameters["Method"] = json!("GET");
-    parameters["Path"] = json!(format!(
-        "/api/v1/namespaces/{}/persistentvolumeclaims/{claim}",
-        spec.namespace
-    ));
-    json!({
-        "Type": "Task",
-        "Resource": integration(refs, "eks:call"),
-        "Parameters": parameters,
-        "ResultSelector": { "phase.$": "$.ResponseBody.status.phase" },
-        "ResultPath": CHECK_FAILURE,
-        "TimeoutSeconds": CHECK_TIMEOUT_SECONDS,
-        "Retry": [{
-            "ErrorEquals": ["States.TaskFailed"],
-            "IntervalSeconds": 2,
-            "MaxAttempts": 2,
-            "BackoffRate": 2.0,
-        }],
-        "Catch": [{
-            "ErrorEquals": ["States.ALL"],
-            "ResultPath": CHECK_FAILURE,
-            "Next": WORK_VOLUME_MISSING,
-        }],
-        "Next": IS_WORK_VOLUME_BOUND,
-    })
+    let path = format!("/api/v1/namespaces/{}/persistentvolumeclaims/{claim}", spec.namespace);
+    let mut check = cluster_read(&path, WORK_VOLUME_MISSING, cluster, refs);
+    check["ResultSelector"] = json!({ "phase.$": "$.ResponseBody.status.phase" });
+    check["ResultPath"] = json!(CHECK_FAILURE);
+    check["Next"] = json!(IS_WORK_VOLUME_BOUND);
+    check
 }
 
 fn is_work_volume_bound() -> Value {
@@ -325,11 +317,7 @@ fn work_volume_fix(spec: &PipelineSpec, claim: &str) -> String {
 
 fn work_volume_missing(spec: &PipelineSpec, claim: &str) -> Value {
     let cause = format!("{}. The cluster answered: ", work_volume_fix(spec, claim));
-    json!({
-        "Type": "Fail",
-        "Error": WORK_VOLUME_MISSING_ERROR,
-        "CausePath": paths::format(&format!("{}{{}}", paths::literal(&cause)), &[&format!("{CHECK_FAILURE}.Cause")]),
-    })
+    fail_with_cluster_answer(WORK_VOLUME_MISSING_ERROR, &cause)
 }
 
 fn work_volume_not_bound(spec: &PipelineSpec, claim: &str) -> Value {
