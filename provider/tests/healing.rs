@@ -1,6 +1,7 @@
-//! Every child of the pipeline, deleted outside Terraform, heals: the plan names it and updates
-//! the pipeline in place (never a replacement), the apply creates it again beside the rest, and
-//! the next plan is empty. Ignored by a plain `cargo test`; `tests/acceptance.sh` runs it.
+//! Every child of both resources, deleted outside Terraform, heals: the plan names it and
+//! updates the resource in place (never a replacement), the apply creates it again beside the
+//! rest, and the next plan is empty. Ignored by a plain `cargo test`; `tests/acceptance.sh`
+//! runs it.
 
 mod common;
 
@@ -14,11 +15,11 @@ async fn delete_out_of_band(sdk: &SdkConfig, pipeline: &Value, attribute: &str) 
     let id = text(&pipeline[attribute]);
     let cluster = common::CLUSTER;
     match attribute {
-        "state_machine_arn" => {
+        "state_machine_arn" | "finisher_arn" => {
             let sfn = aws_sdk_sfn::Client::new(sdk);
             sfn.delete_state_machine().state_machine_arn(&id).send().await.unwrap();
         }
-        "bucket" => {
+        "bucket" | "bucket_name" => {
             let s3 =
                 aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
             s3.delete_bucket().bucket(&id).send().await.unwrap();
@@ -31,7 +32,7 @@ async fn delete_out_of_band(sdk: &SdkConfig, pipeline: &Value, attribute: &str) 
             let lambda = aws_sdk_lambda::Client::new(sdk);
             lambda.delete_function().function_name(&id).send().await.unwrap();
         }
-        "input_rule_name" => {
+        "input_rule_name" | "start_rule_name" | "finisher_rule_name" | "trail_rule_name" | "results_rule_name" => {
             let events = aws_sdk_eventbridge::Client::new(sdk);
             let targets = events.list_targets_by_rule().rule(&id).send().await.unwrap();
             let ids: Vec<String> = targets.targets().iter().map(|t| t.id().to_owned()).collect();
@@ -56,7 +57,12 @@ async fn delete_out_of_band(sdk: &SdkConfig, pipeline: &Value, attribute: &str) 
                 .await
                 .unwrap();
         }
-        "job_role_arn" | "lambda_role_arn" | "state_machine_role_arn" | "events_role_arn" => {
+        "job_role_arn"
+        | "lambda_role_arn"
+        | "state_machine_role_arn"
+        | "events_role_arn"
+        | "main_role_arn"
+        | "finisher_role_arn" => {
             let iam = aws_sdk_iam::Client::new(sdk);
             let name = id.rsplit('/').next().unwrap().to_owned();
             let inline = iam.list_role_policies().role_name(&name).send().await.unwrap();
@@ -128,6 +134,10 @@ async fn delete_out_of_band(sdk: &SdkConfig, pipeline: &Value, attribute: &str) 
             }
             efs.delete_file_system().file_system_id(&id).send().await.unwrap();
         }
+        "trail_log_group" | "finisher_log_group" => {
+            let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+            logs.delete_log_group().log_group_name(&id).send().await.unwrap();
+        }
         other => panic!("no out-of-band deletion for {other}"),
     }
 }
@@ -159,22 +169,84 @@ async fn every_child_deleted_outside_terraform_is_planned_back_and_created_again
         let before = workspace.pipeline();
         delete_out_of_band(&sdk, &before, attribute).await;
         eprintln!("deleted {attribute} outside Terraform");
-        let (code, plan) = workspace.plan_exit_code();
-        assert_eq!(code, 2, "{attribute}: the plan shows a change: {plan}");
-        assert!(
-            !plan.contains("must be replaced") && !plan.contains("will be created"),
-            "{attribute}: an update in place: {plan}"
-        );
-        assert!(
-            plan.contains("deleted outside Terraform") && plan.contains(attribute),
-            "{attribute}: named: {plan}"
-        );
-        workspace.apply(&[]);
+        assert_planned_back_and_healed(&workspace, attribute, "eventdriven_batch_pipeline");
         let after = workspace.pipeline();
         assert!(after[attribute].is_string(), "{attribute}: created again: {after}");
-        assert_eq!(after["name"], before["name"]);
-        let (code, plan) = workspace.plan_exit_code();
-        assert_eq!(code, 0, "{attribute}: nothing left to change: {plan}");
     }
     workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+}
+
+/// The example's listeners as the emulator's functions: `handler_image` is all they need.
+const HANDLER_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/cookie-report-handlers:1";
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn every_child_of_a_workflow_deleted_outside_terraform_is_planned_back_and_created_again() {
+    let emulator = Emulator::start("healing-workflow");
+    let sdk = emulator.sdk().await;
+    let variables = format!("handler_image = \"{HANDLER_IMAGE}\"\n");
+    let workspace = Workspace::of_example("cookie-report", "healing-workflow", &emulator, &variables);
+    workspace.apply(&[]);
+    for attribute in [
+        "state_machine_arn",
+        "finisher_arn",
+        "bucket_name",
+        "trail_log_group",
+        "finisher_log_group",
+        "main_role_arn",
+        "finisher_role_arn",
+        "events_role_arn",
+        "start_rule_name",
+        "finisher_rule_name",
+        "trail_rule_name",
+        "results_rule_name",
+    ] {
+        let before = workspace.resource("eventdriven_workflow");
+        delete_out_of_band(&sdk, &before, attribute).await;
+        eprintln!("deleted {attribute} outside Terraform");
+        assert_planned_back_and_healed(&workspace, attribute, "eventdriven_workflow");
+    }
+    // A listener's function, role and rule, each alone.
+    for part in ["listener_function_arns", "listener_role_arns", "listener_rule_names"] {
+        let before = workspace.resource("eventdriven_workflow");
+        let id = text(&before[part]["side-effect"]);
+        match part {
+            "listener_function_arns" => {
+                let lambda = aws_sdk_lambda::Client::new(&sdk);
+                lambda.delete_function().function_name(&id).send().await.unwrap();
+            }
+            "listener_role_arns" => {
+                let mut role = before.clone();
+                role["job_role_arn"] = Value::String(id);
+                delete_out_of_band(&sdk, &role, "job_role_arn").await;
+            }
+            _ => {
+                let mut rule = before.clone();
+                rule["input_rule_name"] = Value::String(id);
+                delete_out_of_band(&sdk, &rule, "input_rule_name").await;
+            }
+        }
+        eprintln!("deleted the side-effect listener's {part} outside Terraform");
+        assert_planned_back_and_healed(&workspace, "side-effect", "eventdriven_workflow");
+    }
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+}
+
+/// After a deletion: a plan naming `named` that updates `resource` in place, an apply, an
+/// empty plan.
+fn assert_planned_back_and_healed(workspace: &Workspace, named: &str, resource: &str) {
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 2, "{named}: the plan shows a change: {plan}");
+    assert!(
+        !plan.contains("must be replaced") && !plan.contains("will be created"),
+        "{named}: an update in place: {plan}"
+    );
+    assert!(
+        plan.contains("deleted outside Terraform") && plan.contains(named),
+        "{named}: named: {plan}"
+    );
+    workspace.apply(&[]);
+    assert!(workspace.resource(resource).is_object());
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 0, "{named}: nothing left to change: {plan}");
 }
