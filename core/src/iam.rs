@@ -67,7 +67,7 @@ pub fn file_system_policy(names: &Names, file_system_id: &str, access_point_id: 
             "Resource": file_system,
             "Condition": {
                 "Bool": { "aws:SecureTransport": "true" },
-                "StringEquals": { "elasticfilesystem:AccessPointArn": names.efs_access_point_arn(access_point_id) },
+                "ArnEquals": { "elasticfilesystem:AccessPointArn": names.efs_access_point_arn(access_point_id) },
             },
         }),
     ])
@@ -449,7 +449,7 @@ mod tests {
             "no anonymous client"
         );
         assert_eq!(
-            allow["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"],
+            allow["Condition"]["ArnEquals"]["elasticfilesystem:AccessPointArn"],
             "arn:aws:elasticfilesystem:eu-west-1:123456789012:access-point/fsap-1"
         );
         assert_eq!(allow["Condition"]["Bool"]["aws:SecureTransport"], "true");

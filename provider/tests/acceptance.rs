@@ -380,7 +380,7 @@ async fn assert_file_system_policy(efs: &aws_sdk_efs::Client, pipeline: &Value) 
         Some("efs_csi") => {
             let policy: Value = serde_json::from_str(described.unwrap().policy().unwrap()).unwrap();
             assert_eq!(policy["Statement"][0]["Sid"], "DenyWithoutTls", "{policy}");
-            let through = &policy["Statement"][1]["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"];
+            let through = &policy["Statement"][1]["Condition"]["ArnEquals"]["elasticfilesystem:AccessPointArn"];
             assert!(
                 through.as_str().unwrap().ends_with(&text(&pipeline["access_point_id"])),
                 "{policy}"
