@@ -3,7 +3,8 @@
 //! page opened before the run starts. A batch run turns from RUNNING to SUCCEEDED without a
 //! reload while its chunk count grows; the graph has every state of the deployed definition
 //! with the status the run gave it; a workflow run's timeline has a bar per hop of its trail
-//! and its architecture every listener; a failed run shows its failed state in the failure
+//! and its architecture every listener of the deployed workflow, one that emitted nothing in the
+//! run dashed; a failed run shows its failed state in the failure
 //! colour with its error and cause; the pages validate and the console stays free of errors.
 //! Screenshots go to `$CARGO_TARGET_TMPDIR/ui/`. Ignored by a plain `cargo test`;
 //! `tests/acceptance.sh` runs them.
@@ -26,10 +27,6 @@ const ROWS: u64 = 12_000;
 const LINES_PER_CHUNK: u64 = 500;
 const CHUNKS: u64 = ROWS.div_ceil(LINES_PER_CHUNK);
 const HANDLER_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/cookie-report-handlers:1";
-/// The cookie report's listener that answers nothing: the example does not declare it a
-/// `side_effect`, so no outcome of it is put and no event of it reaches the trail, the
-/// architecture's only source.
-const SIDE_EFFECT: &str = "-side-effect";
 /// The failure colour of the pages' stylesheet (`--failed`).
 const FAILURE_COLOUR: &str = "rgb(217, 48, 37)";
 
@@ -376,17 +373,14 @@ async fn a_workflow_run_shows_every_hop_of_its_trail_and_every_listener() {
     let arn = execution_arn(&sdk, &machine, &name).await;
 
     // The trail is complete once it holds an answer for every task (the people's and the two
-    // tasks around them) and an event of every listener that answers.
-    let answering: Vec<&String> = listeners.iter().filter(|l| !l.ends_with(SIDE_EFFECT)).collect();
+    // tasks around them) and the event `process-single` emits for every person.
     let deadline = Instant::now() + Duration::from_secs(30);
     let events = loop {
         let events = trail(&emulator, &state_dir, &arn);
         let count = |detail_type: &str| events.iter().filter(|e| e["detailType"] == detail_type).count();
         let answered = count("task.finished") == count("process.single") + 2;
-        let every_listener = answering
-            .iter()
-            .all(|listener| events.iter().any(|e| e["emittedBy"] == listener.as_str()));
-        if (answered && every_listener) || Instant::now() > deadline {
+        let emitted = count("process.single.post") == count("process.single");
+        if (answered && emitted) || Instant::now() > deadline {
             break events;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -419,12 +413,23 @@ async fn a_workflow_run_shows_every_hop_of_its_trail_and_every_listener() {
     let nodes = browser
         .script(
             "return Array.from(document.querySelectorAll('svg.architecture g.node.function'))\
-             .map(g => g.dataset.node);",
+             .map(g => [g.dataset.node, g.classList.contains('silent')]);",
         )
         .await;
-    // Every listener that answers, and every function the trail names (the start's source and
-    // the state machine among them).
-    let named = events
+    let nodes: BTreeMap<String, bool> = nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| (text(&node[0]), node[1] == true))
+        .collect();
+    let dashed = browser
+        .script(
+            "return Array.from(document.querySelectorAll('svg.architecture path.edge.subscribed.silent'))\
+             .map(p => p.dataset.to);",
+        )
+        .await;
+    // Every function the trail names (the start's source and the state machine among them)...
+    let named: Vec<String> = events
         .iter()
         .flat_map(|e| {
             e["hops"]
@@ -433,12 +438,27 @@ async fn a_workflow_run_shows_every_hop_of_its_trail_and_every_listener() {
                 .flatten()
                 .map(|hop| text(&hop["function"]))
         })
-        .chain(events.iter().map(|e| text(&e["emittedBy"])));
-    let expected: Vec<String> = answering.iter().map(|l| l.to_string()).chain(named).collect();
-    for function in &expected {
+        .chain(events.iter().map(|e| text(&e["emittedBy"])))
+        .collect();
+    for function in &named {
         assert!(
-            nodes.as_array().unwrap().iter().any(|node| node == function),
-            "the architecture has {function}: {nodes}"
+            nodes.contains_key(function),
+            "the architecture has {function}: {nodes:?}"
+        );
+    }
+    // ...and every listener of the deployed workflow: one that emitted nothing in the run drawn
+    // from its rule, dashed, with a dashed edge from an event of the run to it.
+    for listener in &listeners {
+        let silent = !named.contains(listener);
+        assert_eq!(
+            nodes.get(listener),
+            Some(&silent),
+            "the architecture has the listener {listener}, dashed if it emitted nothing: {nodes:?}"
+        );
+        assert_eq!(
+            dashed.as_array().unwrap().iter().any(|to| to == listener.as_str()),
+            silent,
+            "a dashed edge to {listener} only if it emitted nothing: {dashed}"
         );
     }
     assert_eq!(

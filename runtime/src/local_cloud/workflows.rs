@@ -25,54 +25,63 @@ pub struct EmulatorRules {
 #[async_trait]
 impl RuleSource for EmulatorRules {
     async fn rules(&self) -> Result<Vec<DeployedRule>, Failure> {
-        let events = &self.events;
-        let buses = events.list_event_buses().send().await.map_err(|e| {
-            failure(
-                "listing event buses",
-                aws_sdk_eventbridge::error::DisplayErrorContext(e),
-            )
-        })?;
-        let mut found = Vec::new();
-        for bus in buses.event_buses().iter().filter_map(|b| b.name()) {
-            let rules = events
-                .list_rules()
+        rules_named(&self.events, PREFIX).await
+    }
+}
+
+/// The rules whose names start with `name_prefix`, on every bus `events` reaches, with their
+/// targets: the emulator's for `local-cloud`, and an account's as well (`eventdriven ui` reads a
+/// workflow's listeners this way).
+pub async fn rules_named(
+    events: &aws_sdk_eventbridge::Client,
+    name_prefix: &str,
+) -> Result<Vec<DeployedRule>, Failure> {
+    let buses = events.list_event_buses().send().await.map_err(|e| {
+        failure(
+            "listing event buses",
+            aws_sdk_eventbridge::error::DisplayErrorContext(e),
+        )
+    })?;
+    let mut found = Vec::new();
+    for bus in buses.event_buses().iter().filter_map(|b| b.name()) {
+        let rules = events
+            .list_rules()
+            .event_bus_name(bus)
+            .name_prefix(name_prefix)
+            .send()
+            .await
+            .map_err(|e| failure("listing rules", aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+        for rule in rules.rules() {
+            let (Some(name), Some(pattern)) = (rule.name(), rule.event_pattern()) else {
+                continue;
+            };
+            let Ok(pattern) = serde_json::from_str::<Value>(pattern) else {
+                continue;
+            };
+            let targets = events
+                .list_targets_by_rule()
                 .event_bus_name(bus)
-                .name_prefix(PREFIX)
+                .rule(name)
                 .send()
                 .await
-                .map_err(|e| failure("listing rules", aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
-            for rule in rules.rules() {
-                let (Some(name), Some(pattern)) = (rule.name(), rule.event_pattern()) else {
-                    continue;
-                };
-                let Ok(pattern) = serde_json::from_str::<Value>(pattern) else {
-                    continue;
-                };
-                let targets = events
-                    .list_targets_by_rule()
-                    .event_bus_name(bus)
-                    .rule(name)
-                    .send()
-                    .await
-                    .map_err(|e| failure("listing targets", aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
-                let targets = targets
-                    .targets()
-                    .iter()
-                    .filter_map(|t| {
-                        let target = RuleTarget::from_arn(t.arn(), t.input_path().map(str::to_owned))?;
-                        Some(target.transformed(t.input_transformer().map(input_transformer)))
-                    })
-                    .collect();
-                found.push(DeployedRule {
-                    name: name.to_owned(),
-                    bus: bus.to_owned(),
-                    pattern,
-                    targets,
-                });
-            }
+                .map_err(|e| failure("listing targets", aws_sdk_eventbridge::error::DisplayErrorContext(e)))?;
+            let targets = targets
+                .targets()
+                .iter()
+                .filter_map(|t| {
+                    let target = RuleTarget::from_arn(t.arn(), t.input_path().map(str::to_owned))?;
+                    Some(target.transformed(t.input_transformer().map(input_transformer)))
+                })
+                .collect();
+            found.push(DeployedRule {
+                name: name.to_owned(),
+                bus: bus.to_owned(),
+                pattern,
+                targets,
+            });
         }
-        Ok(found)
     }
+    Ok(found)
 }
 
 fn input_transformer(transformer: &aws_sdk_eventbridge::types::InputTransformer) -> InputTransformer {

@@ -36,7 +36,11 @@ pub async fn run_document(source: &Source, key: &str) -> Result<String> {
         }
         None => None,
     };
-    let content = run_content(&run.view, trail, &now);
+    let listeners = run.listeners.unwrap_or_else(|e| {
+        eprintln!("the workflow's listeners could not be read: {e}");
+        Vec::new()
+    });
+    let content = run_content(&run.view, trail, &listeners, &now);
     Ok(document(&run.view.info.name, "execution", &content, Mode::Static))
 }
 

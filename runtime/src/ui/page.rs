@@ -9,7 +9,7 @@ use std::fmt::Write;
 use super::html::escape;
 use super::machine_graph::{Statuses, machine_svg};
 use super::model::{RunKind, RunView, StateStatus};
-use super::timeline::{architecture_svg, timeline_svg};
+use super::timeline::{Listener, Seen, architecture_edges, architecture_svg, timeline_svg};
 use crate::trail::{EntryKind, TrailEntry};
 
 const STYLE: &str = include_str!("assets/ui.css");
@@ -105,8 +105,9 @@ pub fn runs_content(runs: &[RunView], now: &str) -> String {
     )
 }
 
-/// One run: what it is, how far it got, where it failed, its graph; a workflow's trail drawn.
-pub fn run_content(view: &RunView, trail: Option<&[TrailEntry]>, now: &str) -> String {
+/// One run: what it is, how far it got, where it failed, its graph; a workflow's trail drawn,
+/// its architecture with the workflow's `listeners` as deployed.
+pub fn run_content(view: &RunView, trail: Option<&[TrailEntry]>, listeners: &[Listener], now: &str) -> String {
     let info = &view.info;
     let mut out = String::new();
     let _ = writeln!(
@@ -212,22 +213,39 @@ pub fn run_content(view: &RunView, trail: Option<&[TrailEntry]>, now: &str) -> S
         out.push_str("</tbody></table>\n");
     }
     if let Some(trail) = trail {
-        out.push_str(&trail_content(trail));
+        out.push_str(&trail_content(trail, listeners));
     }
     out
 }
 
-/// A workflow run's timeline and architecture.
-pub fn trail_content(trail: &[TrailEntry]) -> String {
+/// A workflow run's timeline and architecture; the architecture has every one of `listeners`
+/// subscribed to a detail type of the run, those the run's events do not show dashed.
+pub fn trail_content(trail: &[TrailEntry], listeners: &[Listener]) -> String {
     let hops = trail.iter().filter(|e| e.kind == EntryKind::Event).count();
+    let edges = architecture_edges(trail, listeners);
+    let legend = match (
+        edges.iter().any(|e| e.seen == Seen::Silent),
+        edges.iter().any(|e| e.seen == Seen::Subscribed),
+    ) {
+        (false, false) => "",
+        (true, _) => {
+            "<p class=\"legend\">Dashed: a listener's rule sends it these events, but no event of this run \
+shows one reaching it; a dashed function emitted nothing in this run.</p>\n"
+        }
+        (false, true) => {
+            "<p class=\"legend\">Dashed: a listener's rule sends it these events, but no event of this run \
+shows one reaching it.</p>\n"
+        }
+    };
     format!(
-        "<h2>Timeline ({hops} hops)</h2>\n<div class=\"scroll\">{}</div>\n<h2>Architecture</h2>\n<div class=\"scroll\">{}</div>\n",
+        "<h2>Timeline ({hops} hops)</h2>\n<div class=\"scroll\">{}</div>\n<h2>Architecture</h2>\n<div class=\"scroll\">{}</div>\n{legend}",
         timeline_svg(trail),
-        architecture_svg(trail)
+        architecture_svg(trail, listeners)
     )
 }
 
-/// `trail --format html`: the run's timeline and architecture, and its events as a table.
+/// `trail --format html`: the run's timeline and architecture (as its events reveal it: no
+/// listener's rule is read), and its events as a table.
 pub fn trail_document(trail: &[TrailEntry], execution: &str) -> String {
     let mut rows = String::new();
     for entry in trail {
@@ -259,7 +277,7 @@ pub fn trail_document(trail: &[TrailEntry], execution: &str) -> String {
         "<h1>Trail of {}</h1>\n{}<h2>Events ({events})</h2>\n<table class=\"trail\"><thead><tr><th>time</th>\
 <th class=\"number\">gap</th><th>task</th><th>detail type</th><th>emitted by</th></tr></thead><tbody>\n{rows}</tbody></table>\n",
         escape(execution),
-        trail_content(trail),
+        trail_content(trail, &[]),
     );
     document(&format!("Trail of {execution}"), "trail", &content, Mode::Static)
 }

@@ -69,11 +69,22 @@ async fn runs_page(State(source): State<Shared>) -> Html<String> {
 async fn run_html(source: &Source, key: &str) -> Option<(String, bool)> {
     let now = now_iso();
     match source.run(key, &now).await {
-        Ok(Some(RunPage { view, trail })) => {
-            let mut content = run_content(&view, trail.as_ref().and_then(|t| t.as_deref().ok()), &now);
+        Ok(Some(RunPage { view, trail, listeners })) => {
+            let mut content = run_content(
+                &view,
+                trail.as_ref().and_then(|t| t.as_deref().ok()),
+                listeners.as_deref().unwrap_or_default(),
+                &now,
+            );
             if let Some(Err(e)) = &trail {
                 content.push_str(&format!(
                     "<p class=\"error\">The trail could not be read: {}</p>\n",
+                    escape(e)
+                ));
+            }
+            if let Err(e) = &listeners {
+                content.push_str(&format!(
+                    "<p class=\"error\">The workflow's listeners could not be read: {}</p>\n",
                     escape(e)
                 ));
             }

@@ -1,7 +1,8 @@
 //! Where the pages' runs come from: `local-cloud`'s records (its executions, their histories,
 //! the run directories' chunks) when there are any, else Step Functions (ListExecutions,
 //! GetExecutionHistory, DescribeMapRun). A workflow run's trail is read from its log group
-//! either way, at the emulator for the runs `local-cloud` ran.
+//! either way, and its listeners from its rules (ListRules and ListTargetsByRule, as
+//! `local-cloud` reads them), at the emulator for the runs `local-cloud` ran.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ use eventdriven_states::Event;
 use serde_json::{Value, json};
 
 use super::model::{ChunkProgress, MapItems, RunInfo, RunKind, RunView, state_of};
+use super::timeline::Listener;
+use crate::local::events::{DeployedRule, RuleTarget};
 use crate::local_cloud::report::trail_facts;
 use crate::local_cloud::store::{ExecutionRecord, Store};
 use crate::process::ChunkStats;
@@ -60,6 +63,9 @@ pub struct RunPage {
     pub view: RunView,
     /// A workflow run's trail; `Err` says why it could not be read.
     pub trail: Option<Result<Vec<TrailEntry>, String>>,
+    /// A workflow's listeners as deployed now (none for a pipeline); `Err` says why they
+    /// could not be read.
+    pub listeners: Result<Vec<Listener>, String>,
 }
 
 impl Source {
@@ -154,15 +160,16 @@ impl Source {
                     return Ok(None);
                 };
                 let view = local_view(state_dir, &store, record.clone(), now)?;
-                let trail = match view.info.kind() {
+                let (trail, listeners) = match view.info.kind() {
                     RunKind::Workflow => {
                         let sfn = aws_sdk_sfn::Client::new(config);
                         let described = trail::describe(&sfn, &record.execution_arn).await.ok();
-                        Some(read_trail(config, &trail_facts(&record, described)).await)
+                        let trail = read_trail(config, &trail_facts(&record, described)).await;
+                        (Some(trail), read_listeners(config, &view.info.machine).await)
                     }
-                    RunKind::Batch => None,
+                    RunKind::Batch => (None, Ok(Vec::new())),
                 };
-                Ok(Some(RunPage { view, trail }))
+                Ok(Some(RunPage { view, trail, listeners }))
             }
             Reading::Aws { config } => {
                 let sfn = aws_sdk_sfn::Client::new(config);
@@ -178,11 +185,14 @@ impl Source {
                 };
                 let execution_arn = format!("{}:{name}", machine_arn.replacen(":stateMachine:", ":execution:", 1));
                 let (view, facts) = aws_view(&sfn, &execution_arn, &definition, now).await?;
-                let trail = match view.info.kind() {
-                    RunKind::Workflow => Some(read_trail(config, &facts).await),
-                    RunKind::Batch => None,
+                let (trail, listeners) = match view.info.kind() {
+                    RunKind::Workflow => (
+                        Some(read_trail(config, &facts).await),
+                        read_listeners(config, &view.info.machine).await,
+                    ),
+                    RunKind::Batch => (None, Ok(Vec::new())),
                 };
-                Ok(Some(RunPage { view, trail }))
+                Ok(Some(RunPage { view, trail, listeners }))
             }
         }
     }
@@ -197,6 +207,66 @@ async fn read_trail(config: &aws_config::SdkConfig, facts: &RunFacts) -> Result<
         .await
         .map_err(|e| format!("{e:#}"))?;
     Ok(trail::run_trail(&events, facts))
+}
+
+/// The listeners of the workflow whose state machine is named `machine`, from its rules.
+async fn read_listeners(config: &aws_config::SdkConfig, machine: &str) -> Result<Vec<Listener>, String> {
+    let events = aws_sdk_eventbridge::Client::new(config);
+    let rules = crate::local_cloud::workflows::rules_named(&events, &listener_rule_prefix(machine))
+        .await
+        .map_err(|e| format!("{}: {}", e.error, e.cause))?;
+    Ok(listeners_of(machine, &rules))
+}
+
+/// The longest a rule's name may be, and how much of a longer one is kept before its hash
+/// (`eventdriven_core::naming::fit`: the head, a dash, eight hex digits).
+const MAX_RULE_LEN: usize = 64;
+const RULE_HEAD_LEN: usize = MAX_RULE_LEN - 9;
+
+/// What every listener rule of the workflow whose state machine is `machine` begins with:
+/// its name is `<machine>-on-<listener>` (`WorkflowNames::listener_rule_of`), or its head once
+/// shortened to fit.
+fn listener_rule_prefix(machine: &str) -> String {
+    let stem: String = format!("{machine}-on-").chars().take(RULE_HEAD_LEN).collect();
+    stem.trim_end_matches('-').to_owned()
+}
+
+/// Whether the rule `name` is a listener rule of the workflow whose state machine is `machine`:
+/// `<machine>-on-…`, or a shortened name (ending in a dash and eight hex digits) with its head.
+fn is_listener_rule(machine: &str, name: &str) -> bool {
+    let shortened = name
+        .rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 8 && hash.chars().all(|c| c.is_ascii_hexdigit()));
+    name.starts_with(&format!("{machine}-on-"))
+        || (shortened && name.chars().count() <= MAX_RULE_LEN && name.starts_with(&listener_rule_prefix(machine)))
+}
+
+/// The listeners of the workflow whose state machine is `machine`, among deployed rules: each
+/// of its listener rules that invokes a function, with the detail types its pattern matches.
+pub fn listeners_of(machine: &str, rules: &[DeployedRule]) -> Vec<Listener> {
+    let mut listeners = Vec::new();
+    for rule in rules.iter().filter(|r| is_listener_rule(machine, &r.name)) {
+        let detail_types: Vec<String> = rule.pattern["detail-type"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect();
+        for target in &rule.targets {
+            let target = match target {
+                RuleTarget::Transformed { target, .. } => target.as_ref(),
+                target => target,
+            };
+            if let RuleTarget::Function { arn } = target {
+                listeners.push(Listener {
+                    // As `WorkflowNames::function` names it from an ARN.
+                    function: arn.rsplit(':').next().unwrap_or(arn).to_owned(),
+                    detail_types: detail_types.clone(),
+                });
+            }
+        }
+    }
+    listeners
 }
 
 fn local_view(state_dir: &Path, store: &Store, record: ExecutionRecord, now: &str) -> Result<RunView> {
@@ -389,5 +459,126 @@ fn history_event(event: &HistoryEvent) -> Event {
         id: event.id() as u64,
         previous_event_id: event.previous_event_id() as u64,
         details: fields,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventdriven_core::cluster::AwsContext;
+    use eventdriven_core::workflow::fixtures;
+    use eventdriven_core::workflow::naming::{WorkflowNames, WorkflowRule};
+    use eventdriven_core::workflow::rules::{listener_pattern, start_pattern};
+    use eventdriven_core::workflow::spec::WorkflowSpec;
+
+    fn aws() -> AwsContext {
+        AwsContext {
+            account_id: "123456789012".into(),
+            region: "us-east-1".into(),
+            partition: "aws".into(),
+        }
+    }
+
+    /// The rules `spec` deploys that matter here: its start rule (to its machine) and one per
+    /// listener (to its function, a side effect's through an input transformer).
+    fn deployed(spec: &WorkflowSpec) -> Vec<DeployedRule> {
+        let aws = aws();
+        let names = WorkflowNames::new(spec, &aws);
+        let start = DeployedRule {
+            name: names.rule(WorkflowRule::Start),
+            bus: "default".into(),
+            pattern: start_pattern(spec),
+            targets: vec![RuleTarget::StateMachine {
+                arn: names.state_machine_arn(),
+                input_path: None,
+            }],
+        };
+        let listeners = spec.listeners.iter().map(|listener| {
+            let function = RuleTarget::Function {
+                arn: names.function_arn(listener),
+            };
+            let target = match listener.side_effect {
+                true => RuleTarget::Transformed {
+                    transformer: crate::local::input_transformer::InputTransformer {
+                        paths: Default::default(),
+                        template: "{}".into(),
+                    },
+                    target: Box::new(function),
+                },
+                false => function,
+            };
+            DeployedRule {
+                name: names.listener_rule(listener),
+                bus: "default".into(),
+                pattern: listener_pattern(spec, listener),
+                targets: vec![target],
+            }
+        });
+        std::iter::once(start).chain(listeners).collect()
+    }
+
+    fn expected(spec: &WorkflowSpec) -> Vec<Listener> {
+        let aws = aws();
+        let names = WorkflowNames::new(spec, &aws);
+        spec.listeners
+            .iter()
+            .map(|listener| Listener {
+                function: names.function(listener),
+                detail_types: listener.detail_types.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_workflows_listeners_are_its_listener_rules_to_functions_and_no_other_workflows() {
+        let mut spec = fixtures::cookies();
+        spec.listeners[4].side_effect = true;
+        // Another workflow whose name begins with this one's.
+        let mut other = spec.clone();
+        other.name = format!("{}-2", spec.name);
+        let mut rules = deployed(&spec);
+        rules.extend(deployed(&other));
+        let aws = aws();
+        let machine = WorkflowNames::new(&spec, &aws).state_machine();
+        let listeners = listeners_of(&machine, &rules);
+        assert_eq!(listeners, expected(&spec));
+        assert_eq!(listeners.len(), 5);
+        assert!(
+            listeners
+                .iter()
+                .any(|l| l.function.ends_with("-side-effect") && l.detail_types == ["process.single.post"]),
+            "{listeners:?}"
+        );
+        let own = deployed(&spec);
+        assert!(!is_listener_rule(&machine, &own[0].name), "the start rule");
+        for rule in &own[1..] {
+            assert!(rule.name.starts_with(&listener_rule_prefix(&machine)), "{}", rule.name);
+        }
+    }
+
+    #[test]
+    fn listener_rules_shortened_to_fit_are_found_by_their_head() {
+        let mut spec = fixtures::cookies();
+        spec.name = "a-workflow-whose-name-is-long-enough-to-be-cut-x".into();
+        for listener in &mut spec.listeners {
+            listener.name = format!("{}-with-a-long-name", listener.name);
+        }
+        let rules = deployed(&spec);
+        let aws = aws();
+        let machine = WorkflowNames::new(&spec, &aws).state_machine();
+        let shortened = rules[1..]
+            .iter()
+            .filter(|r| !r.name.ends_with("-with-a-long-name"))
+            .count();
+        assert_eq!(shortened, 5, "every listener rule's name is shortened");
+        assert!(
+            !listener_rule_prefix(&machine).ends_with("-on"),
+            "the prefix is cut short too"
+        );
+        let prefix = listener_rule_prefix(&machine);
+        for rule in rules.iter().skip(1) {
+            assert!(rule.name.starts_with(&prefix), "{} lists with {prefix}", rule.name);
+        }
+        assert_eq!(listeners_of(&machine, &rules), expected(&spec));
     }
 }

@@ -176,15 +176,92 @@ fn clip(text: &str, chars: usize) -> String {
     clipped
 }
 
-/// The architecture the events reveal, as SVG: detail types and functions, an edge where a
-/// function emits a type or a type reaches a function.
-pub fn architecture_svg(trail: &[TrailEntry]) -> String {
-    let edges = architecture(trail);
-    let event_types: BTreeSet<&str> = trail
-        .iter()
-        .filter(|e| e.kind != EntryKind::End)
+/// A listener as deployed: the function its rule invokes and the detail types the rule matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listener {
+    pub function: String,
+    pub detail_types: Vec<String>,
+}
+
+/// What tells an edge of the architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Seen {
+    /// An event of the run.
+    InRun,
+    /// Only a listener's rule: the run's events show no event of this type reaching the
+    /// function, though the function emitted others.
+    Subscribed,
+    /// Only a listener's rule, and the function emitted nothing in this run.
+    Silent,
+}
+
+/// One edge of the architecture: detail type to function, or function to detail type.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub seen: Seen,
+}
+
+/// The detail types the run's events have, and the functions (and sources) that emitted them.
+fn run_types_and_emitters(trail: &[TrailEntry]) -> (BTreeSet<&str>, BTreeSet<&str>) {
+    let events = trail.iter().filter(|e| e.kind != EntryKind::End);
+    let types = events
+        .clone()
         .map(|e| e.detail_type.as_str())
         .chain(trail.iter().flat_map(|e| e.hops.iter().map(|h| h.detail_type.as_str())))
+        .collect();
+    let emitters = events
+        .map(|e| e.emitted_by.as_str())
+        .chain(trail.iter().flat_map(|e| e.hops.iter().map(|h| h.function.as_str())))
+        .collect();
+    (types, emitters)
+}
+
+/// The architecture: the edges the run's events reveal (event → function → event), then an edge
+/// from each detail type of the run to each listener subscribed to it that the events do not
+/// show, told apart by whether the function emitted anything in this run.
+pub fn architecture_edges(trail: &[TrailEntry], listeners: &[Listener]) -> Vec<Edge> {
+    let revealed = architecture(trail);
+    let (types, emitters) = run_types_and_emitters(trail);
+    let mut subscribed = BTreeSet::new();
+    for listener in listeners {
+        let seen = match emitters.contains(listener.function.as_str()) {
+            true => Seen::Subscribed,
+            false => Seen::Silent,
+        };
+        for detail_type in listener.detail_types.iter().filter(|t| types.contains(t.as_str())) {
+            let pair = (detail_type.clone(), listener.function.clone());
+            if !revealed.contains(&pair) {
+                subscribed.insert(Edge {
+                    from: pair.0,
+                    to: pair.1,
+                    seen,
+                });
+            }
+        }
+    }
+    revealed
+        .into_iter()
+        .map(|(from, to)| Edge {
+            from,
+            to,
+            seen: Seen::InRun,
+        })
+        .chain(subscribed)
+        .collect()
+}
+
+/// The architecture as SVG: detail types and functions, an edge where a function emits a type
+/// or a type reaches a function, and dashed, one where only a listener's rule says it would (a
+/// function that emitted nothing in this run dashed as well).
+pub fn architecture_svg(trail: &[TrailEntry], listeners: &[Listener]) -> String {
+    let edges = architecture_edges(trail, listeners);
+    let (event_types, _) = run_types_and_emitters(trail);
+    let silent: BTreeSet<&str> = edges
+        .iter()
+        .filter(|e| e.seen == Seen::Silent)
+        .map(|e| e.to.as_str())
         .collect();
     // Nodes in the order edges first name them: the start's source leads.
     let mut names: Vec<&str> = Vec::new();
@@ -193,8 +270,8 @@ pub fn architecture_svg(trail: &[TrailEntry]) -> String {
         .find(|e| e.kind == EntryKind::Start)
         .map(|e| e.emitted_by.as_str());
     names.extend(start);
-    for (from, to) in &edges {
-        for name in [from.as_str(), to.as_str()] {
+    for edge in &edges {
+        for name in [edge.from.as_str(), edge.to.as_str()] {
             if !names.contains(&name) {
                 names.push(name);
             }
@@ -213,7 +290,7 @@ pub fn architecture_svg(trail: &[TrailEntry]) -> String {
             .position(|n| *n == name)
             .expect("every edge's ends are nodes")
     };
-    let pairs: Vec<(usize, usize)> = edges.iter().map(|(f, t)| (index(f), index(t))).collect();
+    let pairs: Vec<(usize, usize)> = edges.iter().map(|e| (index(&e.from), index(&e.to))).collect();
     let placed = layout(&sizes, &pairs);
     let boxed = |n: usize| {
         (
@@ -224,26 +301,51 @@ pub fn architecture_svg(trail: &[TrailEntry]) -> String {
         )
     };
     let mut body = String::new();
-    for &(from, to) in &pairs {
+    for (edge, &(from, to)) in edges.iter().zip(&pairs) {
+        let (class, title) = match edge.seen {
+            Seen::InRun => ("edge", String::new()),
+            Seen::Subscribed => (
+                "edge subscribed",
+                format!(
+                    "{} subscribed to {}, which reached it in no event of this run",
+                    edge.to, edge.from
+                ),
+            ),
+            Seen::Silent => (
+                "edge subscribed silent",
+                format!("{} subscribed to {}, emitted nothing in this run", edge.to, edge.from),
+            ),
+        };
+        let title = match title.is_empty() {
+            true => title,
+            false => format!("<title>{}</title>", escape(&title)),
+        };
         let _ = write!(
             body,
-            "<path class=\"edge\" d=\"{}\" marker-end=\"url(#{MARKER})\"/>",
+            "<path class=\"{class}\" data-from=\"{}\" data-to=\"{}\" d=\"{}\" marker-end=\"url(#{MARKER})\">{title}</path>",
+            escape(&edge.from),
+            escape(&edge.to),
             edge_path(boxed(from), boxed(to))
         );
     }
     for (n, name) in names.iter().enumerate() {
         let (x, y, w, h) = boxed(n);
-        let kind = if event_types.contains(name) {
-            "event"
+        let (kind, title) = if event_types.contains(name) {
+            ("event", format!("event {name}"))
+        } else if silent.contains(name) {
+            (
+                "function silent",
+                format!("function {name}: subscribed, emitted nothing in this run"),
+            )
         } else {
-            "function"
+            ("function", format!("function {name}"))
         };
         let _ = write!(
             body,
-            "<g class=\"node {kind}\" data-node=\"{}\" transform=\"translate({x:.1},{y:.1})\"><title>{kind} {}</title>\
+            "<g class=\"node {kind}\" data-node=\"{}\" transform=\"translate({x:.1},{y:.1})\"><title>{}</title>\
 <rect width=\"{w:.1}\" height=\"{h:.1}\" rx=\"{}\"/><text x=\"{:.1}\" y=\"19\">{}</text></g>",
             escape(name),
-            escape(name),
+            escape(&title),
             if kind == "event" { 15 } else { 4 },
             w / 2.0,
             escape(name),
@@ -342,7 +444,7 @@ mod tests {
 
     #[test]
     fn the_architecture_has_every_function_and_event() {
-        let svg = architecture_svg(&trail());
+        let svg = architecture_svg(&trail(), &[]);
         for (kind, name) in [
             ("function", "getter"),
             ("function", "audit"),
@@ -356,6 +458,70 @@ mod tests {
                 svg.contains(&format!("<g class=\"node {kind}\" data-node=\"{name}\"")),
                 "{name}: {svg}"
             );
+        }
+    }
+
+    fn listener(function: &str, detail_types: &[&str]) -> Listener {
+        Listener {
+            function: function.into(),
+            detail_types: detail_types.iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_listener_that_emitted_nothing_joins_the_architecture_from_its_rule() {
+        let listeners = [
+            // Both seen in the run's events already.
+            listener("getter", &["get"]),
+            // Emitted in the run, but nothing shows `task.finished` reaching it.
+            listener("audit", &["get", "task.finished"]),
+            // Emitted nothing: one of its types is in the run, the other is not.
+            listener("quiet", &["get.done", "never.put"]),
+            // None of its types is in the run.
+            listener("elsewhere", &["other"]),
+        ];
+        let edges = architecture_edges(&trail(), &listeners);
+        let added: Vec<(&str, &str, Seen)> = edges
+            .iter()
+            .filter(|e| e.seen != Seen::InRun)
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.seen))
+            .collect();
+        assert_eq!(
+            added,
+            [
+                ("get.done", "quiet", Seen::Silent),
+                ("task.finished", "audit", Seen::Subscribed)
+            ]
+        );
+        let in_run: BTreeSet<(String, String)> = edges
+            .iter()
+            .filter(|e| e.seen == Seen::InRun)
+            .map(|e| (e.from.clone(), e.to.clone()))
+            .collect();
+        assert_eq!(in_run, architecture(&trail()), "the events' edges stay as they are");
+
+        let svg = architecture_svg(&trail(), &listeners);
+        assert!(
+            svg.contains("<g class=\"node function silent\" data-node=\"quiet\""),
+            "{svg}"
+        );
+        assert!(svg.contains("<g class=\"node function\" data-node=\"audit\""), "{svg}");
+        assert_eq!(
+            svg.matches("<path class=\"edge subscribed silent\" data-from=\"get.done\" data-to=\"quiet\"")
+                .count(),
+            1
+        );
+        assert_eq!(
+            svg.matches("<path class=\"edge subscribed\" data-from=\"task.finished\" data-to=\"audit\"")
+                .count(),
+            1
+        );
+        assert_eq!(
+            svg.matches("<path class=\"edge\"").count(),
+            architecture(&trail()).len()
+        );
+        for absent in ["never.put", "elsewhere", "other"] {
+            assert!(!svg.contains(absent), "{absent}: {svg}");
         }
     }
 }
