@@ -295,8 +295,14 @@ async fn workflow_lifecycle() {
         .unwrap();
     let (code, plan) = workspace.plan_exit_code();
     assert_eq!(code, 2, "{plan}");
-    assert!(!plan.contains("must be replaced") && !plan.contains("will be created"), "{plan}");
-    assert!(plan.contains("deleted outside Terraform") && plan.contains("state_machine_arn"), "{plan}");
+    assert!(
+        !plan.contains("must be replaced") && !plan.contains("will be created"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("deleted outside Terraform") && plan.contains("state_machine_arn"),
+        "{plan}"
+    );
     workspace.apply(&[]);
     let healed = workspace.resource("eventdriven_workflow");
     definition_of(&sdk, &text(&healed["state_machine_arn"])).await;

@@ -567,7 +567,10 @@ mod tests {
             ..Children::default()
         };
         assert!(!only_mounts.is_empty());
-        assert!(Children::default().is_empty(), "nothing left: the pipeline leaves the state");
+        assert!(
+            Children::default().is_empty(),
+            "nothing left: the pipeline leaves the state"
+        );
         assert_eq!(
             recorded.missing_from(&Children::default()).len(),
             19,
