@@ -200,7 +200,7 @@ async fn an_order_run_is_followed_live_and_a_failed_one_shows_where_it_failed() 
     let key = new_run(&browser, &machine, &[]).await;
     browser.goto(&ui.url(&format!("/runs/{key}"))).await;
     // A reload would lose this.
-    browser.script("window.notReloaded = true; return true;").await;
+    browser.mark_page().await;
     browser
         .wait_for("the run shows as running", Duration::from_secs(10), RUN_STATUS, |s| {
             s == "RUNNING"
@@ -238,11 +238,7 @@ async fn an_order_run_is_followed_live_and_a_failed_one_shows_where_it_failed() 
         seen.len() >= 3 && seen.windows(2).all(|w| w[0] < w[1]),
         "the chunk count grew while the page watched: {seen:?}"
     );
-    assert_eq!(
-        browser.script("return window.notReloaded === true;").await,
-        true,
-        "no reload"
-    );
+    browser.assert_not_reloaded().await;
     let report = cli(&emulator, &state_dir, &["execution", run_name(&key)]);
     assert!(report.contains("status:    SUCCEEDED"), "{report}");
     assert_graph_of_a_succeeded_run(&graph(&browser).await, &definition, &report);
@@ -363,7 +359,7 @@ async fn a_workflow_run_shows_every_hop_of_its_trail_and_every_listener() {
     put_event(&emulator, "cookie-report", "start", "{}");
     let key = new_run(&browser, &machine, &[]).await;
     browser.goto(&ui.url(&format!("/runs/{key}"))).await;
-    browser.script("window.notReloaded = true; return true;").await;
+    browser.mark_page().await;
     browser
         .wait_for("the run turns SUCCEEDED", Duration::from_secs(60), RUN_STATUS, |s| {
             s == "SUCCEEDED"
@@ -461,11 +457,20 @@ async fn a_workflow_run_shows_every_hop_of_its_trail_and_every_listener() {
             "a dashed edge to {listener} only if it emitted nothing: {dashed}"
         );
     }
-    assert_eq!(
-        browser.script("return window.notReloaded === true;").await,
-        true,
-        "no reload"
-    );
+    browser.assert_not_reloaded().await;
+    // The static trail draws the same listeners, the silent ones dashed.
+    let static_trail = cli(&emulator, &state_dir, &["trail", &arn, "--format", "html"]);
+    for listener in &listeners {
+        let silent = !named.contains(listener);
+        let drawn = format!("data-node=\"{listener}\"");
+        assert!(static_trail.contains(&drawn), "trail --format html has {listener}");
+        if silent {
+            assert!(
+                static_trail.contains(&format!("data-to=\"{listener}\"")),
+                "trail --format html draws the edge to the silent {listener}"
+            );
+        }
+    }
     let report = cli(&emulator, &state_dir, &["execution", &name]);
     assert_graph_of_a_succeeded_run(&graph(&browser).await, &definition, &report);
     browser.screenshot(&output_dir().join("workflow-run-page.png")).await;

@@ -604,7 +604,23 @@ async fn execute(command: Command) -> Result<ExitCode> {
             let events = crate::trail::read_run(&logs, &log_group, &run).await?;
             let trail = crate::trail::run_trail(&events, &run);
             let name = arn.rsplit(':').next().unwrap_or(&arn);
-            print_out(crate::trail::render(&trail, name, format)?)?;
+            print_out(match format {
+                crate::trail::TrailFormat::Text => crate::trail::render_text(&trail),
+                crate::trail::TrailFormat::Json => serde_json::to_string_pretty(&trail)? + "\n",
+                crate::trail::TrailFormat::Html => {
+                    // The architecture draws every listener, from the workflow's deployed rules.
+                    let machine = arn.split(':').nth(6).unwrap_or_default();
+                    let listeners = crate::ui::source::read_listeners(&config, machine)
+                        .await
+                        .unwrap_or_else(|e| {
+                            eprintln!(
+                                "the workflow's listeners could not be read ({e}): only those its events show are drawn"
+                            );
+                            Vec::new()
+                        });
+                    crate::ui::page::trail_document(&trail, name, &listeners)
+                }
+            })?;
         }
         Command::Plan {
             rows,

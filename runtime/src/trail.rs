@@ -167,14 +167,6 @@ async fn read_log_group(
 }
 
 /// Renders the run's trail in `format`.
-pub fn render(trail: &[TrailEntry], execution: &str, format: TrailFormat) -> Result<String> {
-    Ok(match format {
-        TrailFormat::Text => render_text(trail),
-        TrailFormat::Json => serde_json::to_string_pretty(trail)? + "\n",
-        TrailFormat::Html => render_html(trail, execution),
-    })
-}
-
 /// What a line of the trail is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -397,12 +389,6 @@ pub fn render_text(trail: &[TrailEntry]) -> String {
         text.push('\n');
     }
     text
-}
-
-/// One self-contained page: the timeline and the architecture drawn (the views of
-/// `eventdriven ui`), and the events as a table.
-pub fn render_html(trail: &[TrailEntry], execution: &str) -> String {
-    crate::ui::page::trail_document(trail, execution)
 }
 
 #[cfg(test)]
@@ -681,7 +667,7 @@ mod tests {
         let mut events = run();
         events[0]["detail-type"] = json!("<script>");
         let trail = run_trail(&events, &facts());
-        let page = render_html(&trail, "run-1");
+        let page = crate::ui::page::trail_document(&trail, "run-1", &[]);
         assert_eq!(page.matches("<tr class=\"event\"").count(), 3);
         assert_eq!(page.matches("<tr class=\"start\"").count(), 1);
         assert!(page.contains("<tr class=\"end\""));

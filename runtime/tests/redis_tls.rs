@@ -33,11 +33,7 @@ impl TlsRedis {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server on PATH (make test installs it)");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        eventdriven_testkit::wait_until_listening(port, "redis-server", std::time::Duration::from_secs(10));
         eprintln!(
             "redis-server: TLS only on 127.0.0.1:{port} (--port 0), certificate {} issued by CA {}",
             tls.certificate.display(),

@@ -130,7 +130,7 @@ async fn a_run_is_followed_live_and_a_failed_one_shows_where_it_failed() {
 
     browser.goto(&ui.url(&format!("/runs/{}", batch.key()))).await;
     // A reload would lose this.
-    browser.script("window.notReloaded = true; return true;").await;
+    browser.mark_page().await;
     let running = tokio::spawn(run(store.clone(), batch.clone()));
     let status = "return document.getElementById('run-status').dataset.status;";
     browser
@@ -165,11 +165,7 @@ async fn a_run_is_followed_live_and_a_failed_one_shows_where_it_failed() {
         seen.len() >= 3 && seen.windows(2).all(|w| w[0] < w[1]),
         "the chunk count grew while the page watched: {seen:?}"
     );
-    assert_eq!(
-        browser.script("return window.notReloaded === true;").await,
-        true,
-        "no reload"
-    );
+    browser.assert_not_reloaded().await;
     let states = browser.script(GRAPH_STATES).await;
     assert_eq!(
         states,

@@ -34,11 +34,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver on PATH (scripts/ensure-browser.sh installs chromium-driver)");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        crate::wait_until_listening(port, "chromedriver", Duration::from_secs(30));
         let mut browser = Browser {
             driver,
             base: format!("http://127.0.0.1:{port}"),
@@ -91,6 +87,20 @@ impl Browser {
             Some(json!({ "script": script, "args": [] })),
         )
         .await
+    }
+
+    /// Marks the page, so [`Self::assert_not_reloaded`] can tell it was never loaded again.
+    pub async fn mark_page(&self) {
+        self.script("window.notReloaded = true; return true;").await;
+    }
+
+    /// The page marked by [`Self::mark_page`] is still the one loaded then: it updated itself.
+    pub async fn assert_not_reloaded(&self) {
+        assert_eq!(
+            self.script("return window.notReloaded === true;").await,
+            true,
+            "no reload"
+        );
     }
 
     /// Polls `script` until `done` holds for its value, or panics with the last one.

@@ -11,6 +11,15 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::Credentials;
 
+/// Waits until a process listens on 127.0.0.1:`port`, at most `within`; fails naming `what`.
+pub fn wait_until_listening(port: u16, what: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The region every emulated resource lives in.
 pub const REGION: &str = "us-east-1";
 
@@ -33,11 +42,7 @@ impl Emulator {
             .stderr(log)
             .spawn()
             .expect("fakecloud on PATH (make test installs it: scripts/ensure-fakecloud.sh)");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "fakecloud did not listen on port {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until_listening(port, "fakecloud", Duration::from_secs(60));
         Self {
             process,
             endpoint: format!("http://127.0.0.1:{port}"),

@@ -246,7 +246,7 @@ shows one reaching it.</p>\n"
 
 /// `trail --format html`: the run's timeline and architecture (as its events reveal it: no
 /// listener's rule is read), and its events as a table.
-pub fn trail_document(trail: &[TrailEntry], execution: &str) -> String {
+pub fn trail_document(trail: &[TrailEntry], execution: &str, listeners: &[Listener]) -> String {
     let mut rows = String::new();
     for entry in trail {
         let (class, what) = match entry.kind {
@@ -277,7 +277,7 @@ pub fn trail_document(trail: &[TrailEntry], execution: &str) -> String {
         "<h1>Trail of {}</h1>\n{}<h2>Events ({events})</h2>\n<table class=\"trail\"><thead><tr><th>time</th>\
 <th class=\"number\">gap</th><th>task</th><th>detail type</th><th>emitted by</th></tr></thead><tbody>\n{rows}</tbody></table>\n",
         escape(execution),
-        trail_content(trail, &[]),
+        trail_content(trail, listeners),
     );
     document(&format!("Trail of {execution}"), "trail", &content, Mode::Static)
 }

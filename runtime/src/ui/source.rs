@@ -210,7 +210,7 @@ async fn read_trail(config: &aws_config::SdkConfig, facts: &RunFacts) -> Result<
 }
 
 /// The listeners of the workflow whose state machine is named `machine`, from its rules.
-async fn read_listeners(config: &aws_config::SdkConfig, machine: &str) -> Result<Vec<Listener>, String> {
+pub async fn read_listeners(config: &aws_config::SdkConfig, machine: &str) -> Result<Vec<Listener>, String> {
     let events = aws_sdk_eventbridge::Client::new(config);
     let rules = crate::local_cloud::workflows::rules_named(&events, &listener_rule_prefix(machine))
         .await

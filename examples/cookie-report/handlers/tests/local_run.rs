@@ -21,7 +21,7 @@ use eventdriven_runtime::local::events::{DeployedRule, EventRouter, MachineStart
 use eventdriven_runtime::local::images::ImageMap;
 use eventdriven_runtime::local::lambda_process::{FunctionSource, LocalFunction, LocalLambda};
 use eventdriven_runtime::local::{LocalSetup, local_integrations};
-use eventdriven_runtime::trail::{architecture, render_html, trail_of};
+use eventdriven_runtime::trail::{architecture, trail_of};
 use eventdriven_states::{Execution, Failure, Interpreter, StartExecution, Status, TaskTokens};
 use eventdriven_testkit::Emulator;
 use serde_json::{Value, json};
@@ -333,7 +333,7 @@ async fn a_run_reports_the_sum_of_the_per_person_files_and_the_trail_holds_every
     let events = workflow.router.trail.as_ref().unwrap().lock().unwrap().clone();
     let trail = trail_of(&events, "run-7");
     assert_eq!(trail.len(), events.len(), "every event of the trail belongs to the run");
-    let page = render_html(&trail, "run-7");
+    let page = eventdriven_runtime::ui::page::trail_document(&trail, "run-7", &[]);
     assert_eq!(page.matches("<tr class=\"event\"").count(), events.len());
     let edge = (
         "process.single.post".to_owned(),
