@@ -122,6 +122,8 @@ const GRANTS: &[Grant] = &[
             "s3:PutLifecycleConfiguration",
             "s3:PutBucketNotification",
             "s3:PutBucketPublicAccessBlock",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetBucketPublicAccessBlock",
         ],
         &["arn:aws:s3:::{p}-*"],
     ),
@@ -130,6 +132,7 @@ const GRANTS: &[Grant] = &[
         &[
             "dynamodb:CreateTable",
             "dynamodb:DescribeTable",
+            "dynamodb:UpdateTable",
             "dynamodb:DeleteTable",
             "dynamodb:Scan",
             "dynamodb:TagResource",

@@ -35,6 +35,8 @@ const ACTIONS_NAMED_OTHERWISE: &[(&str, &str)] = &[
     ("s3:put_bucket_lifecycle_configuration", "s3:PutLifecycleConfiguration"),
     ("s3:put_bucket_notification_configuration", "s3:PutBucketNotification"),
     ("s3:put_public_access_block", "s3:PutBucketPublicAccessBlock"),
+    ("s3:get_bucket_encryption", "s3:GetEncryptionConfiguration"),
+    ("s3:get_public_access_block", "s3:GetBucketPublicAccessBlock"),
     ("dynamodb:wait_until_table_exists", "dynamodb:DescribeTable"),
     ("dynamodb:wait_until_table_not_exists", "dynamodb:DescribeTable"),
     ("lambda:wait_until_function_active_v2", "lambda:GetFunction"),

@@ -6,6 +6,7 @@
 //! whatever stops a walk (an AWS error, a timeout) leaves behind exactly what exists: the next
 //! apply finishes the job and destroy removes it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use async_trait::async_trait;
@@ -21,6 +22,13 @@ pub trait Owner: 'static {
     /// The identities of the children, as the state records them.
     type Children: Send + Sync;
 }
+
+/// The settings a child owns, as read from AWS: each under the name a plan shows it by, with
+/// its value as canonical text.
+pub type OwnedSettings = Vec<(&'static str, String)>;
+
+/// Every setting the refreshed children own, under `<child label> <child name>: <setting>`.
+pub type ReadSettings = BTreeMap<String, String>;
 
 /// One kind of child: how it is named, recorded, created, updated, tagged, read and deleted.
 #[async_trait]
@@ -51,6 +59,12 @@ pub trait Child<O: Owner>: Send + Sync {
     /// Whether the child recorded as `id` still exists; it may also forget parts of itself
     /// that are gone, or note what it holds now.
     async fn refresh(&self, scope: &O::Scope, id: &str, children: &mut O::Children) -> Result<bool, AwsError>;
+
+    /// The settings of the child recorded as `id` that apply sets in place and someone outside
+    /// Terraform could change; refresh compares them with what the last apply left.
+    async fn settings(&self, _scope: &O::Scope, _id: &str) -> Result<OwnedSettings, AwsError> {
+        Ok(Vec::new())
+    }
 
     /// Refuses to delete the child recorded as `id` when that would lose what it holds and the
     /// owner has not allowed it. Asked of every child before any is deleted.
@@ -155,21 +169,33 @@ pub async fn apply_settings<O: Owner>(
     Ok(())
 }
 
-/// Forgets every recorded child that no longer exists, so the next plan shows it coming back.
+/// Forgets every recorded child that no longer exists, so the next plan shows it coming back,
+/// and reads the settings of those that do.
 pub async fn refresh<O: Owner>(
     order: &[&dyn Child<O>],
     scope: &O::Scope,
     children: &mut O::Children,
-) -> Result<(), Failure> {
+) -> Result<ReadSettings, Failure> {
+    let mut settings = ReadSettings::new();
     for child in order {
         if let Some(id) = recorded(*child, children) {
             let result = child.refresh(scope, &id, children).await;
-            if !result.map_err(Failure::of("reading", child.label(), id))? {
+            if !result.map_err(Failure::of("reading", child.label(), &id))? {
                 child.forget(children);
+                continue;
+            }
+            let owned = child.settings(scope, &id).await;
+            for (setting, value) in owned.map_err(Failure::of("reading", child.label(), &id))? {
+                settings.insert(format!("{} {}: {setting}", child.label(), short_name(&id)), value);
             }
         }
     }
-    Ok(())
+    Ok(settings)
+}
+
+/// A child's name within its recorded identity: an ARN's last part, or the identity itself.
+fn short_name(id: &str) -> &str {
+    id.rsplit(['/', ':']).next().unwrap_or(id)
 }
 
 /// Deletes every recorded child in reverse order, forgetting each once it is gone, after every
@@ -255,6 +281,9 @@ mod tests {
         async fn refresh(&self, plan: &Plan, _id: &str, _children: &mut Slots) -> Result<bool, AwsError> {
             Ok(plan.fail_on != Some(self.1))
         }
+        async fn settings(&self, _plan: &Plan, id: &str) -> Result<OwnedSettings, AwsError> {
+            Ok(vec![("size", format!("{id}-size"))])
+        }
         async fn may_delete(&self, plan: &Plan, _id: &str) -> Result<(), AwsError> {
             match plan.fail_on {
                 Some(name) if name == format!("keep {}", self.1) => Err(AwsError::other("holds data")),
@@ -313,10 +342,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn refresh_forgets_children_that_are_gone() {
+    async fn refresh_forgets_children_that_are_gone_and_reads_the_settings_of_the_rest() {
         let mut children = Slots::default();
         ensure(&ORDER, &plan(None), &mut children).await.unwrap();
-        refresh(&ORDER, &plan(Some("b")), &mut children).await.unwrap();
-        assert_eq!(children.ids, [Some("a".into()), None, Some("c".into())]);
+        children.ids[2] = Some("arn:aws:iam::1:role/c".into());
+        let settings = refresh(&ORDER, &plan(Some("b")), &mut children).await.unwrap();
+        assert_eq!(
+            children.ids,
+            [Some("a".into()), None, Some("arn:aws:iam::1:role/c".into())]
+        );
+        let read: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            read,
+            [
+                ("slot a: size", "a-size"),
+                ("slot c: size", "arn:aws:iam::1:role/c-size")
+            ],
+            "each under its child's label and name, an ARN by its last part"
+        );
     }
 }

@@ -81,6 +81,40 @@ pub async fn configure(aws: &AwsClients, bucket: &str, policy: &serde_json::Valu
     Ok(())
 }
 
+/// The settings [`configure`] makes that hold no name of the pipeline's, as the bucket holds
+/// them now: its public access block and its default encryption (`none` when removed).
+pub async fn settings(aws: &AwsClients, bucket: &str) -> Result<Vec<(&'static str, String)>, AwsError> {
+    let block = aws.s3.get_public_access_block().bucket(bucket).send().await;
+    let block = match block.map_err(AwsError::from) {
+        Ok(out) => out.public_access_block_configuration.map(|c| {
+            format!(
+                "block_public_acls={:?} ignore_public_acls={:?} block_public_policy={:?} restrict_public_buckets={:?}",
+                c.block_public_acls, c.ignore_public_acls, c.block_public_policy, c.restrict_public_buckets
+            )
+        }),
+        Err(error) if error.has_code("NoSuchPublicAccessBlockConfiguration") => None,
+        Err(error) => return Err(error),
+    };
+    let encryption = aws.s3.get_bucket_encryption().bucket(bucket).send().await;
+    let encryption = match encryption.map_err(AwsError::from) {
+        Ok(out) => out.server_side_encryption_configuration.map(|c| {
+            let defaults = c
+                .rules()
+                .iter()
+                .filter_map(|rule| rule.apply_server_side_encryption_by_default());
+            let algorithms = defaults.map(|d| format!("{} {:?}", d.sse_algorithm().as_str(), d.kms_master_key_id()));
+            algorithms.collect::<Vec<_>>().join(", ")
+        }),
+        Err(error) if error.has_code("ServerSideEncryptionConfigurationNotFoundError") => None,
+        Err(error) => return Err(error),
+    };
+    let or_none = |setting: Option<String>| setting.unwrap_or_else(|| "none".to_owned());
+    Ok(vec![
+        ("public access block", or_none(block)),
+        ("encryption", or_none(encryption)),
+    ])
+}
+
 /// Expires what runs leave under the runs prefix (chunk lists, a Distributed
 /// Map's results) after [`RUNS_EXPIRATION_DAYS`], and uploads there left incomplete after a
 /// day. An idempotent put, so it also heals drift.

@@ -205,6 +205,26 @@ impl FunctionInfo {
     }
 }
 
+impl FunctionInfo {
+    /// The settings the function's owner makes, as it holds them now: its code (an image or a
+    /// zip's hash, runtime and handler), its environment and the rest of its configuration.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        let code = match &self.zip {
+            Some((sha, runtime, handler)) => format!("zip {sha} {runtime} {handler}"),
+            None => format!("image {:?} {:?}", self.image_uri, self.command),
+        };
+        let configuration = format!(
+            "architecture={:?} timeout={:?} memory={:?} subnets={:?} security_groups={:?}",
+            self.architecture, self.timeout_seconds, self.memory_mb, self.subnet_ids, self.security_group_ids
+        );
+        vec![
+            ("code", code),
+            ("environment", format!("{:?}", self.environment)),
+            ("configuration", configuration),
+        ]
+    }
+}
+
 /// Names of the functions whose name starts with `prefix`.
 pub async fn names_with_prefix(aws: &AwsClients, prefix: &str) -> Result<Vec<String>, AwsError> {
     let mut names = Vec::new();

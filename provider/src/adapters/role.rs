@@ -98,6 +98,16 @@ pub async fn policy(aws: &AwsClients, name: &str) -> Result<Option<serde_json::V
     Ok(serde_json::from_str(&document).ok())
 }
 
+/// The setting [`apply`] makes, as the role holds it now: its inline policy (`none` when
+/// removed).
+pub async fn settings(aws: &AwsClients, name: &str) -> Result<Vec<(&'static str, String)>, AwsError> {
+    let policy = policy(aws, name).await?;
+    Ok(vec![(
+        "inline policy",
+        policy.map_or_else(|| "none".to_owned(), |p| p.to_string()),
+    )])
+}
+
 /// Decodes `%XX` escapes, as IAM encodes policy documents.
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();

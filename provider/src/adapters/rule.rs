@@ -115,6 +115,60 @@ pub async fn read(aws: &AwsClients, name: &str, bus: Option<&str>) -> Result<Opt
     }))
 }
 
+/// The settings [`put`] makes, as the rule holds them now: its pattern and state, and its
+/// targets (none when removed).
+pub async fn settings(
+    aws: &AwsClients,
+    name: &str,
+    bus: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, AwsError> {
+    let bus = bus.map(str::to_owned);
+    let described = aws
+        .events
+        .describe_rule()
+        .name(name)
+        .set_event_bus_name(bus.clone())
+        .send()
+        .await?;
+    let pattern = described
+        .event_pattern()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .unwrap_or_default();
+    let state = described.state().map(|s| s.as_str().to_owned()).unwrap_or_default();
+    let listed = aws
+        .events
+        .list_targets_by_rule()
+        .rule(name)
+        .set_event_bus_name(bus)
+        .send()
+        .await?;
+    let targets: Vec<String> = listed
+        .targets()
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {} role={:?} input_path={:?} transformer={:?}",
+                t.id(),
+                t.arn(),
+                t.role_arn(),
+                t.input_path(),
+                t.input_transformer()
+                    .map(|i| (sorted(i.input_paths_map()), i.input_template()))
+            )
+        })
+        .collect();
+    Ok(vec![
+        ("event pattern", format!("{pattern} {state}")),
+        ("targets", targets.join("; ")),
+    ])
+}
+
+fn sorted(map: Option<&std::collections::HashMap<String, String>>) -> Vec<(&String, &String)> {
+    let mut entries: Vec<_> = map.into_iter().flatten().collect();
+    entries.sort();
+    entries
+}
+
 pub async fn put_tags(aws: &AwsClients, rule_arn: &str, tags: &Tags) -> Result<(), AwsError> {
     let out = aws
         .events

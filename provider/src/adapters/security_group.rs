@@ -92,9 +92,8 @@ pub async fn create(aws: &AwsClients, name: &str, vpc_id: &str, tags: &Tags) -> 
         .ok_or_else(|| AwsError::other("CreateSecurityGroup returned no id"))
 }
 
-/// Makes the group's rules exactly `rules`: adds the missing, revokes the others (the default
-/// allow-all egress among them).
-pub async fn sync_rules(aws: &AwsClients, group_id: &str, rules: &[Rule]) -> Result<(), AwsError> {
+/// The group's rules, in and out, whoever made them.
+async fn read_rules(aws: &AwsClients, group_id: &str) -> Result<BTreeSet<LiveRule>, AwsError> {
     let out = aws.ec2.describe_security_groups().group_ids(group_id).send().await?;
     let group = out
         .security_groups()
@@ -104,6 +103,19 @@ pub async fn sync_rules(aws: &AwsClients, group_id: &str, rules: &[Rule]) -> Res
         .into_iter()
         .collect();
     live.extend(live_rules(Direction::Egress, group.ip_permissions_egress(), group_id));
+    Ok(live)
+}
+
+/// The setting [`sync_rules`] makes, as the group holds it now: its rules.
+pub async fn settings(aws: &AwsClients, group_id: &str) -> Result<Vec<(&'static str, String)>, AwsError> {
+    let rules = read_rules(aws, group_id).await?;
+    Ok(vec![("rules", format!("{rules:?}"))])
+}
+
+/// Makes the group's rules exactly `rules`: adds the missing, revokes the others (the default
+/// allow-all egress among them).
+pub async fn sync_rules(aws: &AwsClients, group_id: &str, rules: &[Rule]) -> Result<(), AwsError> {
+    let live = read_rules(aws, group_id).await?;
     let wanted: BTreeSet<LiveRule> = rules.iter().map(LiveRule::from).collect();
     for rule in live.difference(&wanted) {
         let permission = rule.permission(group_id);

@@ -126,6 +126,37 @@ pub async fn read(aws: &AwsClients, table: &str) -> Result<Option<TableInfo>, Aw
         }))
 }
 
+impl TableInfo {
+    /// Whether the table is billed as `billing` says.
+    pub fn is_billed(&self, billing: Billing<'_>) -> bool {
+        let provisioned = BillingMode::from(billing.mode) == BillingMode::Provisioned;
+        self.billing_mode == billing.mode
+            && (!provisioned
+                || (self.read_capacity == billing.read_capacity && self.write_capacity == billing.write_capacity))
+    }
+
+    /// How the table is billed, as one setting.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        let billing = match (self.read_capacity, self.write_capacity) {
+            (Some(read), Some(write)) => format!("{} read={read} write={write}", self.billing_mode),
+            _ => self.billing_mode.clone(),
+        };
+        vec![("billing", billing)]
+    }
+}
+
+/// Bills the table as `billing` says, and waits until it takes writes again.
+pub async fn update_billing(aws: &AwsClients, table: &str, billing: Billing<'_>) -> Result<(), AwsError> {
+    aws.dynamodb
+        .update_table()
+        .table_name(table)
+        .billing_mode(BillingMode::from(billing.mode))
+        .set_provisioned_throughput(provisioned_throughput(billing)?)
+        .send()
+        .await?;
+    wait_active(aws, table).await
+}
+
 pub async fn put_tags(aws: &AwsClients, table_arn: &str, tags: &Tags) -> Result<(), AwsError> {
     let current = aws
         .dynamodb

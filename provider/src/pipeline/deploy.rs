@@ -13,7 +13,7 @@ use eventdriven_core::naming::Role;
 use eventdriven_core::spec::PipelineSpec;
 
 use crate::aws::{AwsClients, Tags};
-use crate::lifecycle::{self, Child, Failure};
+use crate::lifecycle::{self, Child, Failure, ReadSettings};
 // Every module of `children/`, so a new one needs no import here.
 use crate::pipeline::children::*;
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
@@ -70,7 +70,11 @@ pub async fn update(
 }
 
 /// Forgets every recorded child that no longer exists, and notes what the others hold.
-pub async fn refresh(aws: Arc<AwsClients>, cluster_name: String, children: &mut Children) -> Result<(), Failure> {
+pub async fn refresh(
+    aws: Arc<AwsClients>,
+    cluster_name: String,
+    children: &mut Children,
+) -> Result<ReadSettings, Failure> {
     let scope = Teardown {
         aws,
         cluster_name,

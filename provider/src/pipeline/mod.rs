@@ -20,7 +20,7 @@ use tf_provider::schema::NestedBlock;
 use tf_provider::value::Value;
 
 use crate::aws::{AwsClients, AwsError, Tags};
-use crate::lifecycle::Failure;
+use crate::lifecycle::{Failure, ReadSettings};
 use crate::resource::attributes::{self, AttributeRow, any_differs};
 use crate::resource::{Common, ResourceKind, Warnings};
 use plan::Pipeline;
@@ -67,6 +67,7 @@ impl ResourceKind for Pipeline {
             tags: &mut state.tags,
             tags_all: &mut state.tags_all,
             timeouts: &mut state.timeouts,
+            changed_outside_terraform: &mut state.changed_outside_terraform,
         }
     }
 
@@ -125,7 +126,11 @@ impl ResourceKind for Pipeline {
         state.set_children(children);
     }
 
-    async fn refresh(aws: Arc<AwsClients>, state: &PipelineState, children: &mut Children) -> Result<(), Failure> {
+    async fn refresh(
+        aws: Arc<AwsClients>,
+        state: &PipelineState,
+        children: &mut Children,
+    ) -> Result<ReadSettings, Failure> {
         deploy::refresh(aws, cluster_name(state), children).await
     }
 

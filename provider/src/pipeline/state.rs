@@ -65,6 +65,7 @@ attribute_table! {
         input_rule_name: Value<String> = string(Computed, "Name of the EventBridge rule starting a run per input object.");
         access_entry_arn: Value<String> = string(Computed, "ARN of the EKS access entry of the state machine's role.");
         pod_identity_association_id: Value<String> = string(Computed, "Id of the EKS Pod Identity association of the job role.");
+        changed_outside_terraform: Value<Vec<Value<String>>> = strings(Computed, "Settings of the children the last refresh found changed outside Terraform (`<child> <name>: <setting>`), which the next apply sets back; null when none.");
     }
     blocks {
         #[serde(default, with = "crate::resource::single_block")]

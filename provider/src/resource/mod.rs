@@ -4,6 +4,7 @@
 //! timeouts, their validation path, their replacement rule and their bookkeeping of children.
 
 pub mod attributes;
+mod drift;
 mod report;
 pub mod single_block;
 mod tags;
@@ -23,7 +24,7 @@ use tf_provider::value::{Value, ValueEmpty};
 use tf_provider::{AttributePath, Diagnostics, Resource};
 
 use crate::aws::{AwsClients, AwsError, Configured, Tags};
-use crate::lifecycle::{Failure, Owner};
+use crate::lifecycle::{Failure, Owner, ReadSettings};
 use attributes::{AttributeRow, outside_their_sets, replacing, schema_attributes};
 use timeouts::Timeouts;
 
@@ -37,6 +38,8 @@ pub struct Common<'s> {
     pub tags: &'s mut StringMap,
     pub tags_all: &'s mut StringMap,
     pub timeouts: &'s mut Value<Timeouts>,
+    /// The settings the last refresh found changed outside Terraform; null when none.
+    pub changed_outside_terraform: &'s mut Value<Vec<Value<String>>>,
 }
 
 /// What is particular to one resource: its attributes and blocks, its defaults and validation,
@@ -87,8 +90,13 @@ pub trait ResourceKind: Owner<Children: Clone + Default> {
     /// half-finished create leaves a valid state behind.
     fn set_children(state: &mut Self::State, children: &Self::Children);
 
-    /// Forgets every recorded child that no longer exists, and notes what the others hold.
-    async fn refresh(aws: Arc<AwsClients>, state: &Self::State, children: &mut Self::Children) -> Result<(), Failure>;
+    /// Forgets every recorded child that no longer exists, notes what the others hold, and
+    /// reads the settings they own.
+    async fn refresh(
+        aws: Arc<AwsClients>,
+        state: &Self::State,
+        children: &mut Self::Children,
+    ) -> Result<ReadSettings, Failure>;
 
     /// Whether refresh found nothing of the resource left, so it leaves the state. Anything
     /// less is healed: read records what is missing, plan shows it, apply creates it again.
@@ -181,10 +189,29 @@ fn tags_of<K: ResourceKind>(state: &mut K::State) -> Tags {
     plain_map(K::common(state).tags_all)
 }
 
+/// The private state after an apply: the settings as the apply left them, read back, so the
+/// next refresh sees what changes after it. A failed apply keeps `planned`: a setting it did
+/// not set back still shows as changed.
+async fn settings_applied<K: ResourceKind>(
+    diags: &Diagnostics,
+    aws: Arc<AwsClients>,
+    state: &K::State,
+    children: &K::Children,
+    planned: drift::PrivateState,
+) -> drift::PrivateState {
+    if !diags.errors.is_empty() {
+        return planned;
+    }
+    match K::refresh(aws, state, &mut children.clone()).await {
+        Ok(settings) => Some(drift::Recorded::of(&settings)),
+        Err(_) => planned,
+    }
+}
+
 #[async_trait]
 impl<K: ResourceKind> Resource for OwnerResource<K> {
     type State<'a> = K::State;
-    type PrivateState<'a> = ValueEmpty;
+    type PrivateState<'a> = drift::PrivateState;
     type ProviderMetaState<'a> = ValueEmpty;
 
     fn schema(&self, _diags: &mut Diagnostics) -> Option<Schema> {
@@ -228,10 +255,13 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
         let aws = self.configured.clients(diags)?;
         let recorded = K::children(&state);
         let mut children = recorded.clone();
-        if let Err(failure) = K::refresh(aws, &state, &mut children).await {
-            report(diags, failure);
-            return Some((state, private_state));
-        }
+        let settings = match K::refresh(aws, &state, &mut children).await {
+            Ok(settings) => settings,
+            Err(failure) => {
+                report(diags, failure);
+                return Some((state, private_state));
+            }
+        };
         if K::nothing_left(&children) {
             return None;
         }
@@ -242,9 +272,20 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
                 format!("missing now: {}; the next apply creates them again", missing.join(", ")),
             );
         }
+        let (changed, kept) = drift::compare(private_state.as_ref(), &settings);
+        if !changed.is_empty() {
+            diags.root_warning(
+                format!("Part of the {} was changed outside Terraform", K::NOUN),
+                format!("changed now: {}; the next apply sets them back", changed.join(", ")),
+            );
+        }
         K::set_children(&mut state, &children);
         K::observe(&mut state, &children);
-        Some((state, private_state))
+        *K::common(&mut state).changed_outside_terraform = match changed.is_empty() {
+            true => Value::Null,
+            false => Value::Value(changed.into_iter().map(Value::Value).collect()),
+        };
+        Some((state, Some(kept)))
     }
 
     async fn plan_create<'a>(
@@ -260,11 +301,12 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
         let common = K::common(&mut state);
         *common.id = common.name.clone();
         *common.tags_all = merged_tags(common.tags, &aws.default_tags);
+        *common.changed_outside_terraform = Value::Null;
         if let Err(error) = K::plan_computed(&aws, None, &mut state).await {
             diags.root_error(format!("Failed planning the {}", K::NOUN), error.to_string());
             return None;
         }
-        Some((state, ValueEmpty::default()))
+        Some((state, None))
     }
 
     async fn plan_update<'a>(
@@ -281,6 +323,8 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
         K::apply_defaults(&mut state);
         let common = K::common(&mut state);
         *common.tags_all = merged_tags(common.tags, &aws.default_tags);
+        // What changed outside Terraform is set back by this apply.
+        *common.changed_outside_terraform = Value::Null;
         let replace = replacing(K::attributes(), &prior_state, &state)
             .into_iter()
             .map(AttributePath::new)
@@ -316,13 +360,20 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
         let limit = timeouts_of::<K>(&mut planned_state).create();
         let mut children = K::Children::default();
         let what = format!("creating the {}", K::NOUN);
-        within(diags, limit, &what, K::create(aws, &planned_state, tags, &mut children)).await;
+        within(
+            diags,
+            limit,
+            &what,
+            K::create(aws.clone(), &planned_state, tags, &mut children),
+        )
+        .await;
         let mut state = planned_state;
         let common = K::common(&mut state);
         *common.id = common.name.clone();
         // Whatever failed, the state records exactly the children that exist.
         K::set_children(&mut state, &children);
-        Some((state, planned_private_state))
+        let private = settings_applied::<K>(diags, aws, &state, &children, planned_private_state).await;
+        Some((state, private))
     }
 
     async fn update<'a>(
@@ -340,11 +391,12 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
         let limit = timeouts_of::<K>(&mut planned_state).create();
         let mut children = K::children(&prior_state);
         let what = format!("updating the {}", K::NOUN);
-        let work = K::update(aws, &planned_state, tags, tags_changed, &mut children);
+        let work = K::update(aws.clone(), &planned_state, tags, tags_changed, &mut children);
         within(diags, limit, &what, work).await;
         let mut state = planned_state;
         K::set_children(&mut state, &children);
-        Some((state, planned_private_state))
+        let private = settings_applied::<K>(diags, aws, &state, &children, planned_private_state).await;
+        Some((state, private))
     }
 
     async fn import<'a>(
@@ -354,7 +406,7 @@ impl<K: ResourceKind> Resource for OwnerResource<K> {
     ) -> Option<(Self::State<'a>, Self::PrivateState<'a>)> {
         let aws = self.configured.clients(diags)?;
         let state = reported(diags, K::import(aws, &id).await)?;
-        Some((state, ValueEmpty::default()))
+        Some((state, None))
     }
 
     async fn destroy<'a>(

@@ -17,7 +17,7 @@ use eventdriven_core::workflow::spec::WorkflowSpec;
 
 use crate::aws::{AwsClients, Tags};
 use crate::cluster;
-use crate::lifecycle::{self, Child, Failure};
+use crate::lifecycle::{self, Child, Failure, ReadSettings};
 // Every module of `children/`, so a new one needs no import here.
 use crate::workflow::children::*;
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
@@ -155,7 +155,11 @@ pub async fn update(
 }
 
 /// Forgets every recorded child that no longer exists.
-pub async fn refresh(aws: Arc<AwsClients>, spec: WorkflowSpec, children: &mut WorkflowChildren) -> Result<(), Failure> {
+pub async fn refresh(
+    aws: Arc<AwsClients>,
+    spec: WorkflowSpec,
+    children: &mut WorkflowChildren,
+) -> Result<ReadSettings, Failure> {
     let scope = scope_of(aws, spec, false).await?;
     let all = order(&recorded_listeners(children));
     let result = lifecycle::refresh(&refs(&all), &scope, children).await;

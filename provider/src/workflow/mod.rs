@@ -21,7 +21,7 @@ use tf_provider::schema::NestedBlock;
 use tf_provider::value::Value;
 
 use crate::aws::{AwsClients, AwsError, Tags};
-use crate::lifecycle::Failure;
+use crate::lifecycle::{Failure, ReadSettings};
 use crate::resource::attributes::AttributeRow;
 use crate::resource::{Common, ResourceKind, StringMap, Warnings};
 use crate::{adapters, cluster};
@@ -102,6 +102,7 @@ impl ResourceKind for Workflow {
             tags: &mut state.tags,
             tags_all: &mut state.tags_all,
             timeouts: &mut state.timeouts,
+            changed_outside_terraform: &mut state.changed_outside_terraform,
         }
     }
 
@@ -147,7 +148,7 @@ impl ResourceKind for Workflow {
         aws: Arc<AwsClients>,
         state: &WorkflowState,
         children: &mut WorkflowChildren,
-    ) -> Result<(), Failure> {
+    ) -> Result<ReadSettings, Failure> {
         deploy::refresh(aws, state.spec(), children).await
     }
 

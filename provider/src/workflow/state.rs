@@ -97,6 +97,7 @@ attribute_table! {
         listener_rule_names: StringMap = string_map(Computed, "Name of each listener's rule, by listener name.");
         listener_code_hashes: StringMap = string_map(Computed, "Base64 SHA-256 of each zip listener's package (its `source_code_hash` when set, else the file's), by listener name: a new hash updates the function's code.");
         listener_policies: StringMap = string_map(Computed, "For each listener with `function_arn`, by listener name: the IAM policy (JSON) its function's role needs, for the function's owner to attach.");
+        changed_outside_terraform: Value<Vec<Value<String>>> = strings(Computed, "Settings of the children the last refresh found changed outside Terraform (`<child> <name>: <setting>`), which the next apply sets back; null when none.");
     }
     blocks {
         task: Value<Vec<Value<TaskBlock>>>;

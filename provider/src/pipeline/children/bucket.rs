@@ -6,7 +6,7 @@ use eventdriven_core::iam;
 
 use crate::adapters::bucket;
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
 
@@ -51,6 +51,10 @@ impl Child<Pipeline> for Bucket {
 
     async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
         bucket::exists(&scope.aws, id).await
+    }
+
+    async fn settings(&self, scope: &Teardown, id: &str) -> Result<OwnedSettings, AwsError> {
+        bucket::settings(&scope.aws, id).await
     }
 
     async fn may_delete(&self, scope: &Teardown, id: &str) -> Result<(), AwsError> {

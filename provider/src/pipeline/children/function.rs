@@ -8,7 +8,7 @@ use eventdriven_core::env::lambda_environment;
 use crate::adapters::function::{self, FunctionSettings};
 use crate::adapters::security_group;
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
 
@@ -108,6 +108,13 @@ impl Child<Pipeline> for ListChunksFunction {
         let function = function::read(&scope.aws, id).await?;
         children.observed.lambda_image = function.as_ref().and_then(|f| f.image_uri.clone());
         Ok(function.is_some())
+    }
+
+    async fn settings(&self, scope: &Teardown, id: &str) -> Result<OwnedSettings, AwsError> {
+        Ok(function::read(&scope.aws, id)
+            .await?
+            .map(|f| f.settings())
+            .unwrap_or_default())
     }
 
     /// Deletes the function, then waits until Lambda has released its network interfaces, so

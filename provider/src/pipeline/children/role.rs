@@ -7,7 +7,7 @@ use eventdriven_core::naming::Role;
 
 use crate::adapters::role;
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
 
@@ -88,6 +88,10 @@ impl Child<Pipeline> for PipelineRole {
 
     async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
         Ok(role::read(&scope.aws, role::name_of(id)).await?.is_some())
+    }
+
+    async fn settings(&self, scope: &Teardown, id: &str) -> Result<OwnedSettings, AwsError> {
+        role::settings(&scope.aws, role::name_of(id)).await
     }
 
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {

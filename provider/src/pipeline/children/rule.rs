@@ -5,7 +5,7 @@ use eventdriven_core::trigger;
 
 use crate::adapters::rule::{self, RuleSettings};
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
 
@@ -67,6 +67,10 @@ impl Child<Pipeline> for InputRule {
 
     async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
         Ok(rule::read(&scope.aws, id, None).await?.is_some())
+    }
+
+    async fn settings(&self, scope: &Teardown, id: &str) -> Result<OwnedSettings, AwsError> {
+        rule::settings(&scope.aws, id, None).await
     }
 
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {

@@ -7,7 +7,7 @@ use eventdriven_core::network::pipeline_rules;
 
 use crate::adapters::security_group;
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::pipeline::plan::{Deployment, Pipeline, Teardown};
 use crate::pipeline::state::Children;
 
@@ -50,6 +50,10 @@ impl Child<Pipeline> for PipelineSecurityGroup {
 
     async fn refresh(&self, scope: &Teardown, id: &str, _children: &mut Children) -> Result<bool, AwsError> {
         security_group::exists(&scope.aws, id).await
+    }
+
+    async fn settings(&self, scope: &Teardown, id: &str) -> Result<OwnedSettings, AwsError> {
+        security_group::settings(&scope.aws, id).await
     }
 
     async fn delete(&self, scope: &Teardown, id: &str, _children: &Children) -> Result<(), AwsError> {

@@ -5,7 +5,7 @@ use eventdriven_core::iam;
 
 use crate::adapters::bucket;
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
 use crate::workflow::state::WorkflowChildren;
 
@@ -59,6 +59,10 @@ impl Child<Workflow> for WorkflowBucket {
         _children: &mut WorkflowChildren,
     ) -> Result<bool, AwsError> {
         bucket::exists(&scope.aws, id).await
+    }
+
+    async fn settings(&self, scope: &WorkflowScope, id: &str) -> Result<OwnedSettings, AwsError> {
+        bucket::settings(&scope.aws, id).await
     }
 
     async fn may_delete(&self, scope: &WorkflowScope, id: &str) -> Result<(), AwsError> {

@@ -12,7 +12,7 @@ use eventdriven_core::workflow::spec::{ListenerCode, ListenerSpec};
 
 use crate::adapters::function::{self, ZipCode};
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
 use crate::workflow::state::WorkflowChildren;
 
@@ -228,6 +228,17 @@ impl Child<Workflow> for ListenerFunction {
         _children: &mut WorkflowChildren,
     ) -> Result<bool, AwsError> {
         Ok(function::read(&scope.aws, id).await?.is_some())
+    }
+
+    /// A function the workflow created; someone else's settings are their own.
+    async fn settings(&self, scope: &WorkflowScope, id: &str) -> Result<OwnedSettings, AwsError> {
+        if !self.is_own(&scope.names(), id) {
+            return Ok(Vec::new());
+        }
+        Ok(function::read(&scope.aws, id)
+            .await?
+            .map(|f| f.settings())
+            .unwrap_or_default())
     }
 
     /// Deletes a function the workflow created; unwires someone else's and leaves it.

@@ -7,7 +7,7 @@ use eventdriven_core::workflow::naming::WorkflowRole;
 
 use crate::adapters::role;
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
 use crate::workflow::state::WorkflowChildren;
 
@@ -90,6 +90,10 @@ impl Child<Workflow> for WorkflowRoleChild {
         Ok(role::read(&scope.aws, role::name_of(id)).await?.is_some())
     }
 
+    async fn settings(&self, scope: &WorkflowScope, id: &str) -> Result<OwnedSettings, AwsError> {
+        role::settings(&scope.aws, role::name_of(id)).await
+    }
+
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
         role::delete(&scope.aws, role::name_of(id)).await
     }
@@ -158,6 +162,10 @@ impl Child<Workflow> for ListenerRole {
         _children: &mut WorkflowChildren,
     ) -> Result<bool, AwsError> {
         Ok(role::read(&scope.aws, role::name_of(id)).await?.is_some())
+    }
+
+    async fn settings(&self, scope: &WorkflowScope, id: &str) -> Result<OwnedSettings, AwsError> {
+        role::settings(&scope.aws, role::name_of(id)).await
     }
 
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {

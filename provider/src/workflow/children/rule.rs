@@ -7,7 +7,7 @@ use eventdriven_core::workflow::spec::ListenerSpec;
 
 use crate::adapters::rule::{self, RuleSettings};
 use crate::aws::AwsError;
-use crate::lifecycle::Child;
+use crate::lifecycle::{Child, OwnedSettings};
 use crate::workflow::plan::{Workflow, WorkflowPlan, WorkflowScope};
 use crate::workflow::state::WorkflowChildren;
 
@@ -123,6 +123,10 @@ impl Child<Workflow> for WorkflowRuleChild {
         Ok(rule::read(&scope.aws, id, scope.bus()).await?.is_some())
     }
 
+    async fn settings(&self, scope: &WorkflowScope, id: &str) -> Result<OwnedSettings, AwsError> {
+        rule::settings(&scope.aws, id, scope.bus()).await
+    }
+
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
         rule::delete(&scope.aws, id, scope.bus()).await
     }
@@ -201,6 +205,10 @@ impl Child<Workflow> for ListenerRule {
         _children: &mut WorkflowChildren,
     ) -> Result<bool, AwsError> {
         Ok(rule::read(&scope.aws, id, scope.bus()).await?.is_some())
+    }
+
+    async fn settings(&self, scope: &WorkflowScope, id: &str) -> Result<OwnedSettings, AwsError> {
+        rule::settings(&scope.aws, id, scope.bus()).await
     }
 
     async fn delete(&self, scope: &WorkflowScope, id: &str, _children: &WorkflowChildren) -> Result<(), AwsError> {
