@@ -499,3 +499,97 @@ async fn bad_input_names_the_block_and_field() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs terraform, fakecloud and aws: run tests/acceptance.sh"]
+async fn failed_create_of_a_workflow_names_the_child_and_the_next_apply_recovers() {
+    let emulator = Emulator::start("acc-workflow-partial");
+    let sdk = emulator.sdk().await;
+    // A role with the third listener's role name (listeners go in name order), created out of
+    // band, makes the create fail midway: after the bucket, the log groups, the workflow's
+    // roles and two listeners.
+    let foreign = "eventdriven-cookie-report-l-post-process-single";
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name(foreign)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .unwrap();
+
+    let workspace = Workspace::of_example("cookie-report", "workflow-partial", &emulator, &variables(""));
+    let output = workspace.try_apply();
+    assert!(!output.status.success());
+    let stderr = unwrapped(&output.stderr);
+    assert!(
+        stderr.contains("IAM role (listener)") && stderr.contains(foreign),
+        "the error names the child: {stderr}"
+    );
+    assert!(
+        stderr.contains("EntityAlreadyExists"),
+        "the error carries AWS's message: {stderr}"
+    );
+
+    let partial = workspace.resource("eventdriven_workflow");
+    for created in [
+        "bucket_name",
+        "trail_log_group",
+        "finisher_log_group",
+        "main_role_arn",
+        "finisher_role_arn",
+        "events_role_arn",
+    ] {
+        assert!(
+            partial[created].is_string(),
+            "{created}: created before the failure, so recorded: {partial}"
+        );
+    }
+    for listener in ["get-multiple", "post-process-all"] {
+        for map in ["listener_role_arns", "listener_function_arns", "listener_rule_names"] {
+            assert!(
+                partial[map][listener].is_string(),
+                "{map}.{listener}: recorded: {partial}"
+            );
+        }
+    }
+    assert!(
+        partial["listener_role_arns"]["post-process-single"].is_null(),
+        "the failed child is not recorded: {partial}"
+    );
+    assert!(partial["state_machine_arn"].is_null(), "nothing after it: {partial}");
+
+    // The next apply replaces the tainted workflow: what the failed attempt left is deleted
+    // first, so nothing collides, and the same child fails the same way while the cause stays.
+    let again = workspace.try_apply();
+    assert!(!again.status.success());
+    assert!(unwrapped(&again.stderr).contains(foreign));
+    let role = iam.get_role().role_name(foreign).send().await;
+    let role = role.expect("the foreign role is untouched").role.unwrap();
+    assert!(
+        role.assume_role_policy_document()
+            .unwrap()
+            .contains("ec2.amazonaws.com"),
+        "not taken over"
+    );
+
+    // Once the cause is gone, the next apply succeeds and leaves nothing to change.
+    iam.delete_role().role_name(foreign).send().await.unwrap();
+    workspace.apply(&[]);
+    let recovered = workspace.resource("eventdriven_workflow");
+    assert_children_exist(&sdk, &recovered).await;
+    let (code, plan) = workspace.plan_exit_code();
+    assert_eq!(code, 0, "nothing left to change: {plan}");
+    // One of each: nothing the failed attempts created is left beside the new children.
+    let roles = iam.list_roles().send().await.unwrap();
+    let roles: Vec<&str> = roles
+        .roles()
+        .iter()
+        .map(|r| r.role_name())
+        .filter(|n| n.contains("cookie-report"))
+        .collect();
+    assert_eq!(roles.len(), 3 + LISTENERS.len(), "{roles:?}");
+
+    workspace.ok(&["destroy", "-auto-approve", "-input=false"]);
+    assert_children_gone(&sdk, &recovered).await;
+}
