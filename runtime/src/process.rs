@@ -18,6 +18,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct ChunkStats {
     pub accepted: u64,
     pub rejected: u64,
+    /// Table write requests answered with items unprocessed, which were sent again: what the
+    /// run's report counts as throttled. Absent from markers of earlier versions.
+    #[serde(default)]
+    pub throttled: u64,
 }
 
 impl ChunkStats {
@@ -109,6 +113,7 @@ pub fn parse_chunk(data: &[u8], first_line: u64, schema: &RowSchema, reuse: Pars
     let stats = ChunkStats {
         accepted: items.len() as u64,
         rejected: rejects.count(),
+        throttled: 0,
     };
     Ok(ParsedChunk {
         items,
@@ -163,7 +168,7 @@ pub async fn process_chunk(
         items,
         output,
         rejects,
-        stats,
+        mut stats,
     } = parse_chunk(&data, chunk.first_line, schema, parsed).with_context(|| format!("chunk {chunk}"))?;
     // The output files are written while the table is: neither waits for the other. The
     // buffers go back to the pool once both are written, before either waits for the disk;
@@ -194,7 +199,7 @@ pub async fn process_chunk(
         tokio::task::spawn_blocking(move || files.into_iter().try_for_each(Unpublished::publish)).await?
     };
     let (stored, published) = tokio::join!(stored, published);
-    stored.with_context(|| format!("writing the items of chunk {chunk}"))?;
+    stats.throttled = stored.with_context(|| format!("writing the items of chunk {chunk}"))?;
     published?;
     write_json_atomically(&run.done(chunk), &stats)?;
     // Done, the chunk's input is not read again; removing it now frees its space while the
@@ -256,7 +261,8 @@ mod tests {
             parsed.stats,
             ChunkStats {
                 accepted: 3,
-                rejected: 2
+                rejected: 2,
+                throttled: 0
             }
         );
         let output = String::from_utf8(parsed.output).unwrap();
@@ -346,6 +352,19 @@ mod tests {
     }
 
     #[test]
+    fn a_done_marker_of_an_earlier_version_reads_as_not_throttled() {
+        let stats: ChunkStats = serde_json::from_str(r#"{"accepted":3,"rejected":1}"#).unwrap();
+        assert_eq!(
+            stats,
+            ChunkStats {
+                accepted: 3,
+                rejected: 1,
+                throttled: 0
+            }
+        );
+    }
+
+    #[test]
     fn blank_crlf_lines_are_not_rows() {
         let data = format!("{}\r\n{}\r\n\r\n{}\r\n", input_header(), row(1), row(2));
         let parsed = parse_chunk(data.as_bytes(), 2, &order_schema("p"), ParsedChunk::default()).unwrap();
@@ -353,7 +372,8 @@ mod tests {
             parsed.stats,
             ChunkStats {
                 accepted: 2,
-                rejected: 0
+                rejected: 0,
+                throttled: 0
             }
         );
     }

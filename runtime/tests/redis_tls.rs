@@ -267,3 +267,34 @@ async fn the_token_from_secrets_manager_opens_a_tls_redis() {
         r#"{"run_id":"tls-secret-run","count":1,"chunks":["000000-2"]}"#
     );
 }
+
+/// local-cloud's Redis is started again when it dies, as ElastiCache replaces a failed node: on
+/// the same port, with the same certificate, data and tokens, so a store's next command is
+/// answered once it has reconnected.
+#[tokio::test(flavor = "multi_thread")]
+async fn local_cloud_restarts_its_redis_with_its_data_and_tokens() {
+    let state = tempfile::tempdir().unwrap();
+    let server = RedisServer::start(state.path()).await.unwrap();
+    server.allow_token(TOKEN).await.unwrap();
+    let store = ProgressStore::open_verified_by(&server.url(), Some(TOKEN.to_owned()), Some(server.ca_file()))
+        .await
+        .unwrap();
+    let chunks = ["000000-2".parse().unwrap(), "000001-12".parse().unwrap()];
+    store.replace("restarted", &chunks).await.unwrap();
+
+    let pid_file = state.path().join("redis.pid");
+    let killed = std::fs::read_to_string(&pid_file).unwrap();
+    let status = Command::new("kill").args(["-KILL", killed.trim()]).status().unwrap();
+    assert!(status.success());
+    eprintln!("injected: SIGKILL to local-cloud's redis-server (pid {killed})");
+
+    store.complete("restarted", chunks[0]).await.unwrap();
+    assert_eq!(
+        store.pending("restarted").await.unwrap(),
+        [chunks[1]],
+        "the set written before the restart is there after it"
+    );
+    let restarted = std::fs::read_to_string(&pid_file).unwrap();
+    assert_ne!(restarted, killed, "a new redis-server serves the port");
+    eprintln!("redis-server restarted as pid {restarted}; the store answered across the restart");
+}

@@ -1,8 +1,10 @@
 //! Test support shared by the integration tests of `runtime` and `provider`: a local AWS
-//! emulator (fakecloud, installed by `make test`) per test, and headless Chromium driving
-//! `eventdriven ui` ([`browser`]).
+//! emulator (fakecloud, installed by `make test`) per test, a proxy in front of it that injects
+//! the services' faults ([`fault_proxy`]), and headless Chromium driving `eventdriven ui`
+//! ([`browser`]).
 
 pub mod browser;
+pub mod fault_proxy;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command};

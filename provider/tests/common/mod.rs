@@ -2,6 +2,7 @@
 //! copy of the example, using the built provider.
 #![allow(dead_code)]
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -225,32 +226,34 @@ pub fn eventdriven() -> PathBuf {
 }
 
 /// A running `eventdriven local-cloud`, stopped with SIGTERM when dropped (it then stops its
-/// Redis server); [`LocalCloud::crash`] kills it instead.
+/// Redis server); [`LocalCloud::crash`] kills it instead. It leads a process group of its own,
+/// which the processes it starts (Jobs, functions, Redis) join.
 pub struct LocalCloud {
     process: Child,
 }
 
 impl LocalCloud {
     pub fn start(emulator: &Emulator, state_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_at(&emulator.endpoint, emulator, state_dir, extra)
+    }
+
+    /// Like [`Self::start`], reaching the emulator through `endpoint` (a fault proxy in front of
+    /// it): local-cloud and every process it starts use that endpoint.
+    pub fn start_at(endpoint: &str, emulator: &Emulator, state_dir: &Path, extra: &[&str]) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(state_dir.with_extension("log"))
             .unwrap();
         let process = Command::new(eventdriven())
-            .args([
-                "local-cloud",
-                "--endpoint",
-                &emulator.endpoint,
-                "--poll-interval-ms",
-                "200",
-            ])
+            .args(["local-cloud", "--endpoint", endpoint, "--poll-interval-ms", "200"])
             .arg("--state-dir")
             .arg(state_dir)
             .args(extra)
             .envs(emulator.env())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
+            .process_group(0)
             .spawn()
             .expect("eventdriven built beside the provider");
         LocalCloud { process }
@@ -258,10 +261,20 @@ impl LocalCloud {
 }
 
 impl LocalCloud {
-    /// SIGKILL: no chance to clean up, as in a crash.
+    /// SIGKILL to local-cloud and every process it started, as in a machine crash: a Job left
+    /// running would finish the work a restart must redo, and hide what it fails to.
     pub fn crash(mut self) {
+        self.kill_group();
         let _ = self.process.kill();
         let _ = self.process.wait();
+    }
+
+    /// SIGKILL to the whole process group.
+    fn kill_group(&self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.process.id())])
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -274,6 +287,8 @@ impl Drop for LocalCloud {
         }
         let _ = self.process.kill();
         let _ = self.process.wait();
+        // Any process it started that its shutdown left running.
+        self.kill_group();
     }
 }
 

@@ -6,20 +6,27 @@
 //! state directory. Jobs and the Lambda get `REDIS_URL` as `rediss://127.0.0.1:PORT` and the CA
 //! through [`contract::REDIS_CA_FILE`], so they connect and verify the server as they do on AWS.
 //! They read their auth token from the deployed secret, as on AWS; each pipeline's token is added
-//! as a password of the default user (`ACL SETUSER default >token`).
+//! as a password of the default user, in the server's users file.
+//!
+//! As ElastiCache replaces a failed node at the same endpoint with its data kept, the server is
+//! started again whenever it exits: on the same port, with the same certificate, users file and
+//! data (an append-only file, fsynced on every write), so a run goes on across the restart.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use eventdriven_core::contract;
 
 pub struct RedisServer {
-    child: tokio::process::Child,
     pub port: u16,
     password: String,
     pid_file: PathBuf,
     tls: TlsFiles,
+    users: UsersFile,
+    /// Owns the running `redis-server` (killed when the task is dropped) and restarts it.
+    supervisor: tokio::task::JoinHandle<()>,
 }
 
 /// A certificate authority and a server certificate it issued, as PEM files.
@@ -106,7 +113,7 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
 
 impl RedisServer {
     /// Starts `redis-server` with TLS on a free port, first stopping one a killed `local-cloud`
-    /// left.
+    /// left, and keeps it running: see the module's documentation.
     pub async fn start(state_dir: &Path) -> Result<RedisServer> {
         let pid_file = state_dir.join("redis.pid");
         if let Ok(pid) = std::fs::read_to_string(&pid_file) {
@@ -115,22 +122,23 @@ impl RedisServer {
             let command = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             if String::from_utf8_lossy(&command).contains("redis-server") {
                 let _ = std::process::Command::new("kill").arg(pid).status();
+                // It writes the data directory the new server reads: gone first.
+                for _ in 0..100 {
+                    if !Path::new(&format!("/proc/{pid}")).exists() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
         }
         let tls = TlsFiles::issue(&state_dir.join("redis-tls"))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let password = uuid::Uuid::new_v4().simple().to_string();
-        let mut child = tokio::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(tls.server_args(port))
-            .args(["--requirepass", &password])
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting redis-server (Debian package redis-server) for the pipelines' progress sets")?;
-        if let Some(pid) = child.id() {
-            std::fs::write(&pid_file, pid.to_string()).with_context(|| format!("writing {}", pid_file.display()))?;
-        }
+        let users = UsersFile::create(std::path::absolute(state_dir.join("redis-users.acl"))?, &password)?;
+        let data = std::path::absolute(state_dir.join("redis-data"))?;
+        std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+        let args = server_args(&tls, port, &users.path, &data);
+        let mut child = spawn(&args, &pid_file)?;
         let mut last_error = None;
         for _ in 0..100 {
             if let Ok(Some(status)) = child.try_wait() {
@@ -140,11 +148,12 @@ impl RedisServer {
             match connection(&tls.ca, port, &password).await {
                 Ok(_) => {
                     return Ok(RedisServer {
-                        child,
                         port,
                         password,
+                        supervisor: tokio::spawn(supervise(child, args, pid_file.clone())),
                         pid_file,
                         tls,
+                        users,
                     });
                 }
                 Err(e) => last_error = Some(e),
@@ -181,17 +190,115 @@ impl RedisServer {
         ]
     }
 
-    /// Accepts `token` as a password, as the pipeline's replication group does.
+    /// Accepts `token` as a password, as the pipeline's replication group does, now and after
+    /// any restart.
     pub async fn allow_token(&self, token: &str) -> Result<()> {
+        self.users.allow(token)?;
+        // Loaded even when the file had it: a load that failed before is made up for.
         let mut connection = connection(&self.tls.ca, self.port, &self.password).await?;
         redis::cmd("ACL")
-            .arg("SETUSER")
-            .arg("default")
-            .arg(format!(">{token}"))
+            .arg("LOAD")
             .query_async::<()>(&mut connection)
             .await
             .context("adding a pipeline's auth token to the local Redis server")
     }
+}
+
+/// `redis-server`'s arguments: TLS only on `port`, the users of `users`, and the data kept in
+/// `data` as an append-only file fsynced on every write (no snapshots).
+fn server_args(tls: &TlsFiles, port: u16, users: &Path, data: &Path) -> Vec<String> {
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    let mut args: Vec<String> = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"]
+        .into_iter()
+        .chain(["--appendfsync", "always"])
+        .map(str::to_owned)
+        .collect();
+    args.extend(["--dir".to_owned(), path(data), "--aclfile".to_owned(), path(users)]);
+    args.extend(tls.server_args(port));
+    args
+}
+
+/// Starts `redis-server` with `args` and records its process id in `pid_file`.
+fn spawn(args: &[String], pid_file: &Path) -> Result<tokio::process::Child> {
+    let child = tokio::process::Command::new("redis-server")
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting redis-server (Debian package redis-server) for the pipelines' progress sets")?;
+    if let Some(pid) = child.id() {
+        std::fs::write(pid_file, pid.to_string()).with_context(|| format!("writing {}", pid_file.display()))?;
+    }
+    Ok(child)
+}
+
+/// Waits for the server to exit and starts it again with the same arguments, as long as
+/// `local-cloud` runs; a short pause first keeps a server that cannot start from spinning.
+async fn supervise(mut child: tokio::process::Child, args: Vec<String>, pid_file: PathBuf) {
+    loop {
+        let status = child.wait().await;
+        let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+        eprintln!("local-cloud: redis-server exited ({status}); starting it again on the same port");
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            match spawn(&args, &pid_file) {
+                Ok(started) => break child = started,
+                Err(e) => eprintln!("local-cloud: {e:#}"),
+            }
+        }
+    }
+}
+
+/// The server's users file (`aclfile`): the default user, whose passwords are the administrative
+/// one and every pipeline's token. Passwords are written as their SHA-256 (`#<hex>`), so no
+/// secret is on disk, and a restarted server reads them all back.
+struct UsersFile {
+    path: PathBuf,
+    hashes: Mutex<Vec<String>>,
+}
+
+impl UsersFile {
+    fn create(path: PathBuf, password: &str) -> Result<UsersFile> {
+        let users = UsersFile {
+            path,
+            hashes: Mutex::new(vec![password_hash(password)]),
+        };
+        users.write(&users.hashes.lock().expect("users file lock"))?;
+        Ok(users)
+    }
+
+    /// Adds `password`, unless it is there already.
+    fn allow(&self, password: &str) -> Result<()> {
+        let mut hashes = self.hashes.lock().expect("users file lock");
+        let hash = password_hash(password);
+        if hashes.contains(&hash) {
+            return Ok(());
+        }
+        hashes.push(hash);
+        self.write(&hashes)
+    }
+
+    /// Replaces the file whole (a renamed temporary file), so a server starting reads all of it.
+    fn write(&self, hashes: &[String]) -> Result<()> {
+        let temporary = self.path.with_extension("acl.tmp");
+        write_private(&temporary, users_line(hashes).as_bytes())?;
+        std::fs::rename(&temporary, &self.path).with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
+/// The users file's one line: the default user, on, with these password hashes and every right.
+fn users_line(hashes: &[String]) -> String {
+    let passwords: Vec<String> = hashes.iter().map(|hash| format!("#{hash}")).collect();
+    format!("user default on {} ~* &* +@all\n", passwords.join(" "))
+}
+
+/// A password as the users file holds it: its SHA-256, in lowercase hex.
+fn password_hash(password: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(password.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// An administrative connection, over TLS verified against `ca` as the Jobs' are.
@@ -203,7 +310,39 @@ async fn connection(ca: &Path, port: u16, password: &str) -> Result<redis::aio::
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
+        // The task's end drops the server's child process, which kills it.
+        self.supervisor.abort();
         let _ = std::fs::remove_file(&self.pid_file);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_users_file_holds_every_password_hashed_and_each_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = UsersFile::create(dir.path().join("users.acl"), "admin").unwrap();
+        users.allow("token").unwrap();
+        users.allow("token").unwrap();
+        let written = std::fs::read_to_string(dir.path().join("users.acl")).unwrap();
+        assert_eq!(
+            written,
+            format!(
+                "user default on #{} #{} ~* &* +@all\n",
+                password_hash("admin"),
+                password_hash("token")
+            )
+        );
+        assert!(
+            !written.contains("admin") && !written.contains("token"),
+            "no password in clear"
+        );
+        // `echo -n token | sha256sum`
+        assert_eq!(
+            password_hash("token"),
+            "3c469e9d6c5875d37a43f353d4f88e61fcf812c66eee3457465a40b0da4153e0"
+        );
     }
 }

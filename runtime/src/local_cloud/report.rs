@@ -142,6 +142,11 @@ fn execution_report(record: &ExecutionRecord, history: &[Event], run_dir: Option
             "\nchunks:    {0} of {0} processed ({1} rows in, {2} out, {3} rejected)",
             summary.chunks, summary.rows_in, summary.rows_out, summary.rejected
         );
+        let _ = writeln!(
+            out,
+            "throttled: {} BatchWriteItem request(s) had unprocessed items",
+            summary.throttled
+        );
     } else if let Some(dir) = run_dir
         && let Ok(Some(manifest)) = read_json::<Manifest>(&dir.manifest())
     {
@@ -209,6 +214,35 @@ mod tests {
             cause: Some("'qty'".into()),
             attempts: 1,
         }
+    }
+
+    #[test]
+    fn a_merged_run_reports_its_throttled_requests_and_an_earlier_summary_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir::new(dir.path(), "run-1").unwrap();
+        std::fs::create_dir_all(run.root()).unwrap();
+        let summary = RunSummary {
+            rows_in: 10,
+            rows_out: 9,
+            rejected: 1,
+            chunks: 2,
+            throttled: 7,
+            ..RunSummary::default()
+        };
+        crate::workdir::write_json_atomically(&run.merged(), &summary).unwrap();
+        let report = execution_report(&record(), &[], Some(&run));
+        assert!(
+            report.contains("chunks:    2 of 2 processed (10 rows in, 9 out, 1 rejected)\nthrottled: 7 BatchWriteItem request(s) had unprocessed items\n"),
+            "{report}"
+        );
+        // A summary written before throttled requests were counted.
+        std::fs::write(
+            run.merged(),
+            r#"{"rows_in":10,"rows_out":9,"rejected":1,"chunks":2,"output":"o","rejects":"r"}"#,
+        )
+        .unwrap();
+        let report = execution_report(&record(), &[], Some(&run));
+        assert!(report.contains("throttled: 0 BatchWriteItem"), "{report}");
     }
 
     #[test]

@@ -42,23 +42,25 @@ impl DynamoDbTable {
     }
 
     /// Requests are built as batches are sent, so only the batches in flight exist as SDK
-    /// values, never a second copy of the whole chunk.
-    pub async fn put_all(&self, mut items: Items, written: impl FnOnce(Items)) -> Result<()> {
+    /// values, never a second copy of the whole chunk. Returns how many requests came back with
+    /// items unprocessed: how often DynamoDB throttled this write.
+    pub async fn put_all(&self, mut items: Items, written: impl FnOnce(Items)) -> Result<u64> {
         items.keep_last_per_key();
         let mut unsent = items.iter();
         let batches = std::iter::from_fn(move || {
             let batch: Vec<WriteRequest> = unsent.by_ref().take(BATCH_LIMIT).map(write_request).collect();
             (!batch.is_empty()).then_some(batch)
         });
-        futures_util::stream::iter(batches.map(|batch| self.write_batch(batch)))
+        let throttled = futures_util::stream::iter(batches.map(|batch| self.write_batch(batch)))
             .buffer_unordered(BATCHES_IN_FLIGHT)
-            .try_collect::<()>()
+            .try_fold(0, |total, throttled| async move { Ok(total + throttled) })
             .await?;
         written(items);
-        Ok(())
+        Ok(throttled)
     }
 
-    async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<()> {
+    /// Writes one batch; returns how many of its requests came back with items unprocessed.
+    async fn write_batch(&self, batch: Vec<WriteRequest>) -> Result<u64> {
         self.items.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let send = |pending: Vec<WriteRequest>| async move {
             self.requests.fetch_add(1, Ordering::Relaxed);
@@ -128,12 +130,13 @@ const UNPROCESSED_RETRIES: ExponentialBuilder = ExponentialBuilder::new()
     .with_jitter();
 
 /// Sends `pending` until DynamoDB has processed all of it, waiting out each of `retries`'
-/// delays between sends, and fails once they run out.
+/// delays between sends, and fails once they run out. Returns the sends that left items
+/// unprocessed.
 async fn write_until_processed<F, Fut>(
     mut pending: Vec<WriteRequest>,
     retries: impl BackoffBuilder,
     mut send: F,
-) -> Result<()>
+) -> Result<u64>
 where
     F: FnMut(Vec<WriteRequest>) -> Fut,
     Fut: Future<Output = Result<Vec<WriteRequest>>>,
@@ -144,7 +147,7 @@ where
         attempts += 1;
         pending = send(pending).await?;
         if pending.is_empty() {
-            return Ok(());
+            return Ok(attempts - 1);
         }
         let Some(delay) = delays.next() else {
             bail!("{} item(s) still unprocessed after {attempts} attempts", pending.len());
@@ -266,9 +269,10 @@ mod tests {
             };
             async move { Ok(unprocessed) }
         };
-        write_until_processed(requests(&["1", "2", "3"]), QUICK, send)
+        let throttled = write_until_processed(requests(&["1", "2", "3"]), QUICK, send)
             .await
             .unwrap();
+        assert_eq!(throttled, 2, "two sends came back with items unprocessed");
         assert_eq!(
             calls.into_inner().unwrap(),
             [vec!["1", "2", "3"], vec!["2", "3"], vec!["3"]]

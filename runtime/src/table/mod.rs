@@ -54,11 +54,13 @@ impl OrdersTable {
     /// Writes `items` durably; of items sharing a key, the last one is written (as sequential
     /// puts would leave it, and since DynamoDB rejects a batch that repeats a key). `written`
     /// gets the items back (deduplicated, in key order), for their memory to be reused, as soon
-    /// as the table has read them: the embedded table, before it waits for the disk.
-    pub async fn put_all(&self, items: Items, written: impl FnOnce(Items) + Send + 'static) -> Result<()> {
+    /// as the table has read them: the embedded table, before it waits for the disk. Returns
+    /// the write requests DynamoDB answered with items unprocessed (throttled); the embedded
+    /// table throttles none.
+    pub async fn put_all(&self, items: Items, written: impl FnOnce(Items) + Send + 'static) -> Result<u64> {
         match self {
             OrdersTable::DynamoDb(t) => t.put_all(items, written).await,
-            OrdersTable::Embedded(t) => t.put_all(items, written).await,
+            OrdersTable::Embedded(t) => t.put_all(items, written).await.map(|()| 0),
         }
     }
 
