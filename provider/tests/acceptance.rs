@@ -820,19 +820,7 @@ fn source_line(stderr: &str, summary: &str) -> Option<String> {
 /// A pipeline named `name` whose `record` block holds `record`.
 fn pipeline_with_record(name: &str, record: &str) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    eventdriven = {{
-      source = "eventdriven/eventdriven"
-    }}
-  }}
-}}
-
-provider "eventdriven" {{
-  region = "{REGION}"
-}}
-
+        r#"{providers}
 resource "eventdriven_batch_pipeline" "orders" {{
   name         = "{name}"
   cluster_name = "{CLUSTER}"
@@ -844,7 +832,8 @@ resource "eventdriven_batch_pipeline" "orders" {{
 {record}
   }}
 }}
-"#
+"#,
+        providers = provider_blocks()
     )
 }
 

@@ -41,15 +41,8 @@ fn wide_result(main_tf: &str) -> String {
 /// A generated order file and its distinct Order IDs.
 fn input(dir: &Path) -> (PathBuf, HashSet<String>) {
     let file = dir.join("orders.csv");
-    let status = Command::new(eventdriven())
-        .args(["generate", "--rows", &ROWS.to_string(), "--seed", "24", "--output"])
-        .arg(&file)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let text = std::fs::read_to_string(&file).unwrap();
-    let ids = text
-        .lines()
+    let ids = generate_orders(&file, ROWS, 24)
+        .iter()
         .skip(1)
         .map(|line| line.split(',').nth(6).unwrap().to_owned())
         .collect();

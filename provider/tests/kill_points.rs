@@ -9,7 +9,6 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
@@ -58,15 +57,7 @@ impl Points {
 /// A generated order file with a row missing a field and one with a text Order ID; returns the
 /// valid rows' Order IDs.
 fn input_with_bad_rows(dir: &Path) -> (PathBuf, HashSet<String>) {
-    let generated = dir.join("generated.csv");
-    let status = Command::new(eventdriven())
-        .args(["generate", "--rows", &ROWS.to_string(), "--seed", "11", "--output"])
-        .arg(&generated)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let text = std::fs::read_to_string(&generated).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut lines = generate_orders(&dir.join("generated.csv"), ROWS, 11);
     lines.insert(7, "Asia,Japan,Fruits,Offline,M,7/27/2012".into());
     lines.insert(
         4_000,

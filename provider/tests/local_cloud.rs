@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -25,15 +24,7 @@ async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<
 
 /// A generated order file with three bad rows in it; returns the valid rows' Order IDs in order.
 fn input_with_bad_rows(dir: &Path) -> (PathBuf, Vec<String>) {
-    let generated = dir.join("generated.csv");
-    let status = Command::new(eventdriven())
-        .args(["generate", "--rows", &ROWS.to_string(), "--seed", "7", "--output"])
-        .arg(&generated)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let text = std::fs::read_to_string(&generated).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut lines = generate_orders(&dir.join("generated.csv"), ROWS, 7);
     // A row with a field missing, one with a text Order ID, one with a bad number of units.
     lines.insert(5, "Asia,Japan,Fruits,Offline,M,7/27/2012".into());
     lines.insert(

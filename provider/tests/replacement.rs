@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use aws_config::SdkConfig;
-use common::{CLUSTER, ClusterSetup, Emulator, REGION, Workspace, text};
+use common::{CLUSTER, ClusterSetup, Emulator, REGION, Workspace, provider_blocks, text};
 use serde_json::Value;
 
 /// One child as the emulator holds it, with what finding it takes.
@@ -559,24 +559,13 @@ impl PipelineConfig {
             ""
         };
         format!(
-            r#"
-terraform {{
-  required_providers {{
-    eventdriven = {{
-      source = "eventdriven/eventdriven"
-    }}
-  }}
-}}
-
-provider "eventdriven" {{
-  region = "{REGION}"
-}}
-
+            r#"{providers}
 resource "eventdriven_batch_pipeline" "orders" {{
   job_image    = "ghcr.io/example/eventdriven:1"
   lambda_image = "123456789012.dkr.ecr.{REGION}.amazonaws.com/list-chunks:1"
 {arguments}{record}{process}}}
-"#
+"#,
+            providers = provider_blocks()
         )
     }
 }

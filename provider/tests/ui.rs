@@ -183,12 +183,7 @@ async fn an_order_run_is_followed_live_and_a_failed_one_shows_where_it_failed() 
     let machine = text(&pipeline["state_machine_arn"]);
     let definition = deployed_definition(&emulator, &machine).await;
     let input = workspace.dir.join("orders.csv");
-    let generated = Command::new(eventdriven())
-        .args(["generate", "--rows", &ROWS.to_string(), "--seed", "11", "--output"])
-        .arg(&input)
-        .status()
-        .unwrap();
-    assert!(generated.success());
+    generate_orders(&input, ROWS, 11);
 
     // The page is open before the upload: the run appears on it, then is followed on its own.
     let state_dir = workspace.dir.join("local-cloud");

@@ -225,6 +225,45 @@ pub fn eventdriven() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_terraform-provider-eventdriven")).with_file_name("eventdriven")
 }
 
+/// Writes `rows` generated orders (`eventdriven generate`, seeded) to `file`; returns its lines,
+/// the header first.
+pub fn generate_orders(file: &Path, rows: u64, seed: u64) -> Vec<String> {
+    let status = Command::new(eventdriven())
+        .args([
+            "generate",
+            "--rows",
+            &rows.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--output",
+        ])
+        .arg(file)
+        .status()
+        .unwrap();
+    assert!(status.success(), "eventdriven generate failed");
+    let text = std::fs::read_to_string(file).unwrap();
+    text.lines().map(str::to_owned).collect()
+}
+
+/// The `terraform` and `provider` blocks of a configuration using the local build.
+pub fn provider_blocks() -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    eventdriven = {{
+      source = "eventdriven/eventdriven"
+    }}
+  }}
+}}
+
+provider "eventdriven" {{
+  region = "{REGION}"
+}}
+"#
+    )
+}
+
 /// A running `eventdriven local-cloud`, stopped with SIGTERM when dropped (it then stops its
 /// Redis server); [`LocalCloud::crash`] kills it instead. It leads a process group of its own,
 /// which the processes it starts (Jobs, functions, Redis) join.
@@ -280,7 +319,10 @@ impl LocalCloud {
 
 impl Drop for LocalCloud {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg(self.process.id().to_string()).status();
+        // A crashed one is gone already: nothing to stop gracefully.
+        if matches!(self.process.try_wait(), Ok(None)) {
+            let _ = Command::new("kill").arg(self.process.id().to_string()).status();
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
         while matches!(self.process.try_wait(), Ok(None)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
