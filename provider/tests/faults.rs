@@ -23,7 +23,6 @@ const LINES_PER_CHUNK: u64 = 5_000;
 const CHUNKS: u64 = ROWS.div_ceil(LINES_PER_CHUNK);
 /// The runtime's part size of a multipart upload (`core::scale::RESULT_PART_BYTES`).
 const PART_BYTES: usize = 8 << 20;
-const JOB_IMAGE: &str = "ghcr.io/example/eventdriven:1";
 /// How long one run may take.
 const RUN_WITHIN: Duration = Duration::from_secs(300);
 
@@ -200,9 +199,7 @@ fn redis_pid(state_dir: &Path) -> String {
 async fn runs_end_with_the_clean_bytes_through_throttling_failed_parts_and_a_redis_restart() {
     let emulator = Emulator::start("faults");
     emulator.create_cluster();
-    let variables = format!(
-        "name = \"faults\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"{JOB_IMAGE}\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/eventdriven-lambda:1\"\nmax_lines_per_batch = {LINES_PER_CHUNK}\nmax_concurrency = 2\n"
-    );
+    let variables = local_cloud_variables("faults", LINES_PER_CHUNK, "max_concurrency = 2\n");
     let workspace = Workspace::new("faults", &emulator, &variables);
     workspace.configure(&wide_result(
         &std::fs::read_to_string(repo_root().join("examples/order-batch/main.tf")).unwrap(),

@@ -18,7 +18,6 @@ use serde_json::Value;
 /// Rows of the generated input, to which two bad rows are added: 16 chunks.
 const ROWS: u64 = 6_000;
 const LINES_PER_CHUNK: u64 = 400;
-const JOB_IMAGE: &str = "ghcr.io/example/eventdriven:1";
 /// How many kill points the test tries.
 const KILL_POINTS: usize = 10;
 /// The last points wait for Merge to start and kill within it, a share of a clean Merge later
@@ -261,9 +260,7 @@ async fn empty_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
 async fn local_cloud_killed_at_seeded_points_merge_included_resumes_to_the_clean_result() {
     let emulator = Emulator::start("kill-points");
     emulator.create_cluster();
-    let variables = format!(
-        "name = \"orders\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"{JOB_IMAGE}\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/eventdriven-lambda:1\"\nmax_lines_per_batch = {LINES_PER_CHUNK}\nmax_concurrency = 2\nforce_destroy = true\n"
-    );
+    let variables = local_cloud_variables("orders", LINES_PER_CHUNK, "max_concurrency = 2\nforce_destroy = true\n");
     let workspace = Workspace::new("kill-points", &emulator, &variables);
     workspace.apply(&[]);
     let pipeline = workspace.pipeline();

@@ -15,7 +15,6 @@ use common::*;
 const ROWS: u64 = 20_000;
 const LINES_PER_CHUNK: u64 = 2_000;
 const CHUNKS: u64 = (ROWS + 3).div_ceil(LINES_PER_CHUNK);
-const JOB_IMAGE: &str = "ghcr.io/example/eventdriven:1";
 
 async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Option<Vec<u8>> {
     let found = s3.get_object().bucket(bucket).key(key).send().await.ok()?;
@@ -52,9 +51,7 @@ fn input_with_bad_rows(dir: &Path) -> (PathBuf, Vec<String>) {
 async fn uploads_run_on_this_machine_resume_after_a_kill_and_fail_cleanly() {
     let emulator = Emulator::start("local-cloud");
     emulator.create_cluster();
-    let variables = format!(
-        "name = \"orders\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"{JOB_IMAGE}\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/eventdriven-lambda:1\"\nmax_lines_per_batch = {LINES_PER_CHUNK}\nmax_concurrency = 2\n"
-    );
+    let variables = local_cloud_variables("orders", LINES_PER_CHUNK, "max_concurrency = 2\n");
     let workspace = Workspace::new("local-cloud", &emulator, &variables);
     workspace.apply(&[]);
     let pipeline = workspace.pipeline();

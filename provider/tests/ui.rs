@@ -20,7 +20,6 @@ use common::*;
 use eventdriven_testkit::browser::{Browser, Ui, html_errors};
 use serde_json::Value;
 
-const JOB_IMAGE: &str = "ghcr.io/example/eventdriven:1";
 /// Rows of the generated input, one chunk per `LINES_PER_CHUNK`, processed one chunk at a time:
 /// a run of several seconds on this machine.
 const ROWS: u64 = 12_000;
@@ -173,9 +172,7 @@ async fn assert_clean(browser: &Browser, ui: &Ui, paths: &[String]) {
 async fn an_order_run_is_followed_live_and_a_failed_one_shows_where_it_failed() {
     let emulator = Emulator::start("ui-orders");
     emulator.create_cluster();
-    let variables = format!(
-        "name = \"orders\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"{JOB_IMAGE}\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/eventdriven-lambda:1\"\nmax_lines_per_batch = {LINES_PER_CHUNK}\nmax_concurrency = 1\nforce_destroy = true\n"
-    );
+    let variables = local_cloud_variables("orders", LINES_PER_CHUNK, "max_concurrency = 1\nforce_destroy = true\n");
     let workspace = Workspace::new("ui-orders", &emulator, &variables);
     workspace.apply(&[]);
     let pipeline = workspace.pipeline();

@@ -188,6 +188,17 @@ impl Drop for Workspace {
     }
 }
 
+/// The image local-cloud runs as the `eventdriven` binary built here.
+pub const JOB_IMAGE: &str = "ghcr.io/example/eventdriven:1";
+
+/// The variables of a pipeline named `name` whose runs local-cloud takes: the job image it
+/// knows, chunks of `lines_per_chunk` rows; `more` is added as it is.
+pub fn local_cloud_variables(name: &str, lines_per_chunk: u64, more: &str) -> String {
+    format!(
+        "name = \"{name}\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"{JOB_IMAGE}\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/eventdriven-lambda:1\"\nmax_lines_per_batch = {lines_per_chunk}\n{more}"
+    )
+}
+
 pub fn variables(name: &str) -> String {
     format!(
         "name = \"{name}\"\ncluster_name = \"{CLUSTER}\"\njob_image = \"ghcr.io/example/eventdriven:1\"\nlambda_image = \"123456789012.dkr.ecr.{REGION}.amazonaws.com/list-chunks:1\"\n"
