@@ -65,6 +65,15 @@ pub const RECORD: &str = "RECORD";
 pub const TABLE_NAME: &str = "TABLE_NAME";
 /// The pipeline's bucket, for the user's process step.
 pub const BUCKET: &str = "BUCKET";
+/// The table's write rate, in units a second, which the built-in process Jobs of a run share
+/// (`pace::table_write_units`); unset (no table, a user's step, an older manifest), the Job
+/// writes unpaced.
+pub const TABLE_WRITE_UNITS: &str = "TABLE_WRITE_UNITS";
+/// The pipeline's `max_concurrency`: with the run's chunks, how many process Jobs write at once.
+pub const MAX_CONCURRENCY: &str = "MAX_CONCURRENCY";
+/// The run's chunks, as list-chunks counted them for the Map: the Map's mode and how many of its
+/// Jobs write at once follow from it.
+pub const RUN_CHUNKS: &str = "RUN_CHUNKS";
 /// `true` keeps a run's chunks in the work directory after merge; by default merge removes
 /// them once the result is published, keeping only its summary.
 pub const KEEP_WORK: &str = "KEEP_WORK";
@@ -151,6 +160,21 @@ pub const SETTINGS: &[Setting] = &[
         name: BUCKET,
         required_by: &[],
         doc: "the pipeline's bucket, for a user's process step (optional: only with a process block)",
+    },
+    Setting {
+        name: TABLE_WRITE_UNITS,
+        required_by: &[],
+        doc: "the table's write units a second, which the built-in process Jobs share (optional: unpaced)",
+    },
+    Setting {
+        name: MAX_CONCURRENCY,
+        required_by: &[],
+        doc: "the pipeline's max_concurrency, for pacing (optional: 0)",
+    },
+    Setting {
+        name: RUN_CHUNKS,
+        required_by: &[],
+        doc: "the run's chunks as the Map counted them, for pacing (optional: as many Jobs as the Map runs)",
     },
     Setting {
         name: KEEP_WORK,

@@ -85,7 +85,7 @@ pub const LOG_LIMIT_BYTES: &str = "32768";
 
 /// The spec fields the definition embeds, by their attribute names: changing one of them changes
 /// the definition (a test checks this against every field), and no other field does.
-pub const INPUTS: [&str; 16] = [
+pub const INPUTS: [&str; 18] = [
     "name",
     "keep_work",
     "architecture",
@@ -96,6 +96,8 @@ pub const INPUTS: [&str; 16] = [
     "job_image",
     "max_lines_per_batch",
     "max_concurrency",
+    "dynamodb_write_capacity",
+    "table_warm_write_units",
     "output_prefix",
     "work_volume_mount",
     "work_volume_claim",
@@ -442,6 +444,7 @@ fn process_chunks(mode: MapMode, spec: &PipelineSpec, cluster: &ClusterInfo, ref
             (paths::dynamic(item::RUN_ID)): EXECUTION_NAME,
             (paths::dynamic(item::CHUNK)): MAP_ITEM_VALUE,
             (paths::dynamic(item::INDEX)): MAP_ITEM_INDEX,
+            (paths::dynamic(item::RUN_CHUNKS)): paths::chunk_count(),
         },
         "ItemProcessor": {
             "ProcessorConfig": { "Mode": "INLINE" },
@@ -1031,9 +1034,23 @@ mod tests {
         assert_eq!(unbounded["States"][PROCESS_CHUNKS]["MaxConcurrency"], 0);
         spec.max_concurrency = 25;
         let mut bounded = render(&spec);
-        for map in [PROCESS_CHUNKS, PROCESS_CHUNKS_DISTRIBUTED] {
+        for (map, step) in [
+            (PROCESS_CHUNKS, PROCESS_CHUNK),
+            (PROCESS_CHUNKS_DISTRIBUTED, PROCESS_CHUNK_IN_CHILD),
+        ] {
             assert_eq!(bounded["States"][map]["MaxConcurrency"], 25);
             bounded["States"][map]["MaxConcurrency"] = unbounded["States"][map]["MaxConcurrency"].clone();
+            // The process Job paces its writes by it.
+            let env = &mut bounded["States"][map]["ItemProcessor"]["States"][step]["Parameters"]["Job"]["spec"]["template"]
+                ["spec"]["containers"][0]["env"];
+            let entry = env
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|e| e["name"] == contract::MAX_CONCURRENCY)
+                .unwrap();
+            assert_eq!(entry["value"], "25");
+            entry["value"] = json!("0");
         }
         assert_eq!(bounded, unbounded);
     }

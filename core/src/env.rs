@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::contract::{self, Step};
+use crate::pace;
 use crate::paths::{self, Scope};
 use crate::refs::DeployedRefs;
 use crate::spec::PipelineSpec;
@@ -52,6 +53,13 @@ pub fn setting_value(name: &str, step: Step, spec: &PipelineSpec, refs: &Deploye
             EnvValue::Static(serde_json::to_string(spec.record.as_ref()?).expect("a spec serializes"))
         }
         contract::RECORD => return None,
+        // Only the built-in step writes the table itself, and so paces its writes.
+        contract::TABLE_WRITE_UNITS if built_in_writer(step, spec) => {
+            EnvValue::Static(pace::table_write_units(spec).to_string())
+        }
+        contract::MAX_CONCURRENCY if built_in_writer(step, spec) => EnvValue::Static(spec.max_concurrency.to_string()),
+        contract::RUN_CHUNKS if built_in_writer(step, spec) => EnvValue::Dynamic(scope.run_chunks()?),
+        contract::TABLE_WRITE_UNITS | contract::MAX_CONCURRENCY | contract::RUN_CHUNKS => return None,
         contract::KEEP_WORK if step == Step::Merge && spec.keep_work => EnvValue::Static("true".to_owned()),
         contract::KEEP_WORK => return None,
         _ => return None,
@@ -62,6 +70,12 @@ pub fn setting_value(name: &str, step: Step, spec: &PipelineSpec, refs: &Deploye
 /// Whether `step` runs the user's command (the process step of a pipeline with a `process` block).
 fn user_step(step: Step, spec: &PipelineSpec) -> bool {
     step == Step::Process && spec.process.is_some()
+}
+
+/// Whether `step` is the built-in process step of a pipeline with a table: the one Job that
+/// writes the table.
+fn built_in_writer(step: Step, spec: &PipelineSpec) -> bool {
+    step == Step::Process && spec.process.is_none() && spec.table
 }
 
 /// `s3://<bucket>/<output_prefix><run id>.csv`: one result per run, under the output prefix so
@@ -115,12 +129,16 @@ mod tests {
         let (mut spec, refs) = (fixtures::spec(), fixtures::refs());
         spec.keep_work = true;
         spec.record = Some(RecordSpec::orders());
-        spec.process = Some(fixtures::process());
+        // The built-in step's settings, and those of a user's step.
+        let mut user_step = spec.clone();
+        user_step.process = Some(fixtures::process());
         for setting in contract::SETTINGS {
             assert!(
-                Step::ALL
+                [&spec, &user_step]
                     .iter()
-                    .any(|step| setting_value(setting.name, *step, &spec, &refs).is_some()),
+                    .any(|spec| Step::ALL
+                        .iter()
+                        .any(|step| setting_value(setting.name, *step, spec, &refs).is_some())),
                 "{} has no source",
                 setting.name
             );
@@ -182,6 +200,43 @@ mod tests {
             );
         }
         assert!(names(&spec, Step::Process).contains(&contract::BUCKET));
+    }
+
+    #[test]
+    fn only_the_built_in_step_with_a_table_is_told_how_to_pace_its_writes() {
+        let (mut spec, refs) = (fixtures::spec(), fixtures::refs());
+        spec.table_warm_write_units = Some(40_000);
+        spec.max_concurrency = 100;
+        let value = |spec: &PipelineSpec, name| setting_value(name, Step::Process, spec, &refs);
+        assert_eq!(
+            value(&spec, contract::TABLE_WRITE_UNITS),
+            Some(EnvValue::Static("40000".into()))
+        );
+        assert_eq!(
+            value(&spec, contract::MAX_CONCURRENCY),
+            Some(EnvValue::Static("100".into()))
+        );
+        assert_eq!(
+            value(&spec, contract::RUN_CHUNKS),
+            Some(EnvValue::Dynamic("States.Format('{}', $.run_chunks)".into()))
+        );
+        let pacing = [
+            contract::TABLE_WRITE_UNITS,
+            contract::MAX_CONCURRENCY,
+            contract::RUN_CHUNKS,
+        ];
+        for step in [Step::Split, Step::ListChunks, Step::Merge] {
+            assert!(
+                pacing
+                    .iter()
+                    .all(|name| setting_value(name, step, &spec, &refs).is_none()),
+                "{step:?}"
+            );
+        }
+        spec.process = Some(fixtures::process());
+        assert!(pacing.iter().all(|name| value(&spec, name).is_none()), "a user's step");
+        spec.table = false;
+        assert!(pacing.iter().all(|name| value(&spec, name).is_none()), "no table");
     }
 
     #[test]

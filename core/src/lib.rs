@@ -16,7 +16,8 @@
 //!   their tests check every rendered definition with `eventdriven_states`' own parser.
 //! - [`scale`]: the Step Functions limits a growing run meets (`eventdriven_states::limits`,
 //!   re-exported), and when the Map runs distributed;
-//!   [`estimate`]: what a run of a given size would do and cost (`eventdriven plan`).
+//!   [`estimate`]: what a run of a given size would do and cost (`eventdriven plan`);
+//!   [`pace`]: the table's write rate and each process Job's share of it.
 //! - [`iam`]: the roles' policies.
 //! - [`network`]: the pipeline's security group rules.
 //! - [`trigger`]: the event pattern that starts a run.
@@ -36,6 +37,7 @@ pub mod local;
 pub mod manifest;
 pub mod naming;
 pub mod network;
+pub mod pace;
 pub mod paths;
 pub mod process_step;
 pub mod record;

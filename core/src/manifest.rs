@@ -243,6 +243,23 @@ mod tests {
     }
 
     #[test]
+    fn the_process_job_reads_its_run_s_chunk_count_as_text() {
+        let job = manifest(Step::Process);
+        let env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap();
+        let entry = env.iter().find(|e| e["name"] == contract::RUN_CHUNKS).unwrap();
+        let input = json!({ (item::RUN_CHUNKS): 33_334 });
+        let context = json!({});
+        let value = intrinsics::evaluate(
+            entry[paths::dynamic("value")].as_str().unwrap(),
+            states_path::Scope::new(&input, &context),
+        )
+        .unwrap();
+        assert_eq!(value, "33334", "a container's environment holds strings");
+    }
+
+    #[test]
     fn every_step_satisfies_the_settings_contract() {
         for step in Step::ALL {
             let names = env_names(&manifest(step));

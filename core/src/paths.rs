@@ -35,7 +35,9 @@ pub mod item {
     pub const RUN_ID: &str = "run_id";
     pub const CHUNK: &str = "chunk";
     pub const INDEX: &str = "index";
-    pub const ALL: [&str; 3] = [RUN_ID, CHUNK, INDEX];
+    /// The run's chunks as list-chunks counted them: how many Jobs write beside this one.
+    pub const RUN_CHUNKS: &str = "run_chunks";
+    pub const ALL: [&str; 4] = [RUN_ID, CHUNK, INDEX, RUN_CHUNKS];
 }
 
 /// The array the Map iterates over: the chunks inside ListChunks' result.
@@ -154,6 +156,15 @@ impl Scope {
             Scope::Iteration => Some(item(item::CHUNK)),
         }
     }
+
+    /// The run's chunk count as text (a container's environment holds only strings); only an
+    /// iteration is handed it.
+    pub fn run_chunks(self) -> Option<String> {
+        match self {
+            Scope::Execution => None,
+            Scope::Iteration => Some(format("{}", &[&item(item::RUN_CHUNKS)])),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +205,11 @@ mod tests {
         assert_eq!(Scope::Iteration.run_id(), "$.run_id");
         assert_eq!(Scope::Iteration.input_url(), None);
         assert_eq!(Scope::Execution.chunk(), None);
+        assert_eq!(Scope::Execution.run_chunks(), None);
+        assert_eq!(
+            Scope::Iteration.run_chunks().as_deref(),
+            Some("States.Format('{}', $.run_chunks)")
+        );
     }
 
     #[test]

@@ -191,6 +191,10 @@ pub struct PipelineSpec {
     pub dynamodb_billing_mode: BillingMode,
     pub dynamodb_read_capacity: Option<i64>,
     pub dynamodb_write_capacity: Option<i64>,
+    /// The table's warm throughput (write and read units a second it serves at once, without
+    /// scaling first); `None` leaves DynamoDB's own. It can be raised in place, never lowered.
+    pub table_warm_write_units: Option<i64>,
+    pub table_warm_read_units: Option<i64>,
     /// The records the built-in step loads; `None` loads the order sample's layout
     /// ([`RecordSpec::orders`]).
     pub record: Option<RecordSpec>,
@@ -235,6 +239,8 @@ impl PipelineSpec {
             dynamodb_billing_mode: BillingMode::PayPerRequest,
             dynamodb_read_capacity: None,
             dynamodb_write_capacity: None,
+            table_warm_write_units: None,
+            table_warm_read_units: None,
             record: None,
             process: None,
             table: true,
@@ -350,7 +356,7 @@ pub fn validate(spec: &PipelineSpec) -> Result<(), Vec<SpecError>> {
         );
     }
     check("redis_node_type", redis_node_type(&spec.redis_node_type));
-    for (attribute, message) in billing(spec) {
+    for (attribute, message) in billing(spec).into_iter().chain(warm_throughput(spec)) {
         check(attribute, Err(message));
     }
     for message in tags(&spec.tags) {
@@ -535,6 +541,21 @@ fn billing(spec: &PipelineSpec) -> Vec<(&'static str, String)> {
             })
             .collect(),
     }
+}
+
+/// Warm throughput is a setting of the table: at least one unit a second, and only with a table.
+fn warm_throughput(spec: &PipelineSpec) -> Vec<(&'static str, String)> {
+    [
+        ("table_warm_write_units", spec.table_warm_write_units),
+        ("table_warm_read_units", spec.table_warm_read_units),
+    ]
+    .into_iter()
+    .filter_map(|(attribute, units)| match units {
+        Some(_) if !spec.table => Some((attribute, "only allowed when the pipeline has a table".to_owned())),
+        Some(units) if units < 1 => Some((attribute, "must be at least 1".to_owned())),
+        _ => None,
+    })
+    .collect()
 }
 
 /// AWS tag limits, shared by every taggable child; `aws:` keys are reserved for AWS itself.
@@ -786,6 +807,28 @@ mod tests {
         );
         let extra = with(|s| s.dynamodb_read_capacity = Some(5));
         assert_eq!(attributes_failing(&extra), ["dynamodb_read_capacity"]);
+    }
+
+    #[test]
+    fn warm_throughput_needs_a_table_and_a_positive_rate() {
+        let warm = |write, read| {
+            with(|s| {
+                s.table_warm_write_units = write;
+                s.table_warm_read_units = read;
+            })
+        };
+        assert_eq!(validate(&warm(Some(40_000), Some(12_000))), Ok(()));
+        assert_eq!(
+            attributes_failing(&warm(Some(0), Some(-1))),
+            ["table_warm_write_units", "table_warm_read_units"]
+        );
+        let mut tableless = warm(Some(40_000), None);
+        tableless.table = false;
+        tableless.process = Some(fixtures::process());
+        assert_eq!(
+            errors_of(&tableless),
+            ["table_warm_write_units: only allowed when the pipeline has a table"]
+        );
     }
 
     #[test]

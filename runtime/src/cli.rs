@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use eventdriven_core::contract;
 use eventdriven_core::estimate::{RunSize, estimate};
+use eventdriven_core::pace;
 use eventdriven_core::record::KeyType;
 use std::io::Write;
 use std::path::PathBuf;
@@ -71,6 +72,8 @@ enum Command {
         chunk: ChunkRef,
         #[command(flatten)]
         record: RecordArgs,
+        #[command(flatten)]
+        pace: PaceArgs,
         /// A user's command (after `--`) to run on the chunk instead of the built-in step; it
         /// writes the output and rejects, this checks and publishes them
         /// (docs/process-contract.md).
@@ -201,7 +204,8 @@ enum Command {
     /// mode, the largest payload, history events, DynamoDB writes and their time, the result's
     /// upload, and a cost estimate.
     Plan {
-        #[arg(long)]
+        /// Data rows: an integer, or in scientific notation (1e9, 2.5e6).
+        #[arg(long, value_parser = count)]
         rows: u64,
         /// Average bytes of an input row.
         #[arg(long, default_value_t = 100)]
@@ -212,6 +216,13 @@ enum Command {
         /// Process Jobs at once (0: the Map's own limit).
         #[arg(long, default_value_t = 0)]
         max_concurrency: u64,
+        /// The table's warm throughput in write units a second (`table_warm_write_units`).
+        #[arg(long, value_parser = count)]
+        warm_write_units: Option<u64>,
+        /// The price of one write unit a second of warm throughput raised, in USD (from the
+        /// DynamoDB pricing page); adds the raise to the cost.
+        #[arg(long, value_name = "PRICE", requires = "warm_write_units", value_parser = price)]
+        warm_write_unit_usd: Option<f64>,
     },
     /// Write a seeded, reproducible order file (the order sample's layout).
     Generate {
@@ -339,12 +350,84 @@ struct TableArgs {
     pipeline_name: String,
 }
 
+/// How fast the built-in process step writes to the table, from the Job's manifest.
+#[derive(Args)]
+struct PaceArgs {
+    /// The table's write units a second, shared by the process Jobs of a run; unset, writes
+    /// are not paced.
+    #[arg(long, env = contract::TABLE_WRITE_UNITS)]
+    table_write_units: Option<u64>,
+    /// The pipeline's max_concurrency (0: the Map's own limit).
+    #[arg(long, env = contract::MAX_CONCURRENCY, default_value_t = 0)]
+    max_concurrency: u64,
+    /// The run's chunks, as the Map counted them; unset, as many Jobs write as the Map runs.
+    #[arg(long, env = contract::RUN_CHUNKS)]
+    run_chunks: Option<u64>,
+}
+
+impl PaceArgs {
+    /// This Job's share of the table's rate, in write units a second, when it is paced.
+    fn share(&self) -> Option<f64> {
+        let chunks = self.run_chunks.unwrap_or(u64::MAX);
+        let share = pace::job_share(self.table_write_units?, chunks, self.max_concurrency);
+        Some(share)
+    }
+}
+
 #[derive(Args)]
 struct RecordArgs {
     /// The declared record: a JSON file, or the JSON itself (as a Job's RECORD holds it); by
     /// default the order sample's layout.
     #[arg(long = "record", env = contract::RECORD, value_name = "FILE|JSON")]
     source: Option<RecordSource>,
+}
+
+/// A count of rows or units: an integer, or in scientific notation when it denotes one (1e9,
+/// 2.5e6; not 2.5e0).
+fn count(text: &str) -> Result<u64, String> {
+    let invalid = || format!("{text:?} is not a whole number (e.g. 1000000000, 1e9 or 2.5e6)");
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.strip_prefix('+').unwrap_or(exponent)),
+        None => (text, "0"),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || !exponent.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(invalid());
+    }
+    let exponent: u32 = exponent.parse().map_err(|_| invalid())?;
+    let shift = i64::from(exponent) - fraction.len() as i64;
+    let (significant, zeros) = match u32::try_from(-shift) {
+        // Dropping digits: only zeros may go.
+        Ok(dropped) => {
+            let kept = digits.len().checked_sub(dropped as usize).ok_or_else(invalid)?;
+            if !digits[kept..].bytes().all(|b| b == b'0') {
+                return Err(invalid());
+            }
+            (&digits[..kept], 0)
+        }
+        Err(_) => (digits.as_str(), u32::try_from(shift).map_err(|_| invalid())?),
+    };
+    let significant: u64 = match significant {
+        "" => 0,
+        digits => digits.parse().map_err(|_| invalid())?,
+    };
+    if significant == 0 {
+        return Ok(0);
+    }
+    10u64
+        .checked_pow(zeros)
+        .and_then(|scale| significant.checked_mul(scale))
+        .ok_or_else(|| format!("{text:?} is more than {}", u64::MAX))
+}
+
+/// A price in USD: finite and not negative.
+fn price(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(usd),
+        _ => Err(format!("{text:?} is not a price (a number of at least 0, e.g. 0.0005)")),
+    }
 }
 
 /// A factor for Retry intervals: finite and not negative.
@@ -452,18 +535,21 @@ async fn execute(command: Command) -> Result<ExitCode> {
             table,
             chunk,
             record: declared,
+            pace,
             ..
         } => {
             let record = record(declared.source.as_ref())?;
             let (dir, progress) = run.open().await?;
-            let items_table = OrdersTable::open(&table.table).await?;
+            let share = pace.share();
+            let items_table = OrdersTable::open(&table.table).await?.paced(share);
             let schema = RowSchema::for_table(&record, &table.pipeline_name, &items_table).await?;
             let started = std::time::Instant::now();
             let stats = process_step(&dir, &progress, &items_table, &schema, chunk, &BufferPool::new(1)).await?;
             if let Some((requests, items)) = items_table.requests_sent() {
                 let seconds = started.elapsed().as_secs_f64();
+                let paced = share.map_or(String::new(), |units| format!(", paced to {units:.1} write units/s"));
                 eprintln!(
-                    "chunk {chunk}: {items} items in {requests} BatchWriteItem requests, {:.0} items/s",
+                    "chunk {chunk}: {items} items in {requests} BatchWriteItem requests, {:.0} items/s{paced}",
                     items as f64 / seconds.max(1e-9)
                 );
             }
@@ -627,14 +713,17 @@ async fn execute(command: Command) -> Result<ExitCode> {
             bytes_per_row,
             rows_per_chunk,
             max_concurrency,
+            warm_write_units,
+            warm_write_unit_usd,
         } => {
             let size = RunSize {
                 rows,
                 bytes_per_row,
                 max_lines_per_batch: rows_per_chunk,
                 max_concurrency,
+                warm_write_units,
             };
-            print_out(estimate(size))?;
+            print_out(estimate(size, warm_write_unit_usd))?;
         }
         Command::Generate { rows, seed, output } => {
             let mut out: Box<dyn Write> = if output.as_os_str() == "-" {
@@ -681,4 +770,63 @@ async fn execute(command: Command) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_integers_or_scientific_notation_that_denotes_one() {
+        for (text, value) in [
+            ("1000000000", 1_000_000_000),
+            ("1e9", 1_000_000_000),
+            ("1E9", 1_000_000_000),
+            ("1e+9", 1_000_000_000),
+            ("2.5e6", 2_500_000),
+            ("2.50e1", 25),
+            ("1.0e0", 1),
+            ("0", 0),
+            ("18446744073709551615", u64::MAX),
+        ] {
+            assert_eq!(count(text), Ok(value), "{text}");
+        }
+        for text in [
+            "", "e9", "1e", "2.5e0", "1.5", "-1", "1e-3", "1,000", "1e9x", "0x10", "1e20", "1.e",
+        ] {
+            assert!(count(text).is_err(), "{text}");
+        }
+        assert_eq!(
+            count("2.5"),
+            Err("\"2.5\" is not a whole number (e.g. 1000000000, 1e9 or 2.5e6)".into())
+        );
+    }
+
+    #[test]
+    fn plan_takes_warm_throughput_and_its_price_only_with_it() {
+        let plan = |args: &[&str]| Cli::try_parse_from([&["eventdriven", "plan"][..], args].concat());
+        assert!(
+            plan(&[
+                "--rows",
+                "1e9",
+                "--warm-write-units",
+                "4e4",
+                "--warm-write-unit-usd",
+                "0.01"
+            ])
+            .is_ok()
+        );
+        assert!(plan(&["--rows", "1e9", "--warm-write-unit-usd", "0.01"]).is_err());
+        assert!(
+            plan(&[
+                "--rows",
+                "1e9",
+                "--warm-write-units",
+                "4e4",
+                "--warm-write-unit-usd",
+                "-1"
+            ])
+            .is_err()
+        );
+    }
 }

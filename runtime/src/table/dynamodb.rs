@@ -2,7 +2,10 @@
 //! items are deduplicated by key first), every attribute typed as declared, sending again what
 //! DynamoDB hands back as unprocessed, with backoff and jitter. A request refused as a whole
 //! (throttled, or failed transiently) is the SDK's to retry, under its retry configuration.
+//! A paced table ([`DynamoDbTable::paced`]) waits on its [`WritePace`] before each request,
+//! resends included, for the write units of the items it carries.
 
+use super::pace::WritePace;
 use super::{ItemRef, Items, KeyValue, TableKey, Type};
 use anyhow::{Context, Result, bail};
 use aws_sdk_dynamodb::Client;
@@ -27,6 +30,8 @@ pub struct DynamoDbTable {
     /// `BatchWriteItem` requests sent, resends of unprocessed items included, and items written.
     requests: Arc<AtomicU64>,
     items: Arc<AtomicU64>,
+    /// Unset, requests go out as fast as DynamoDB answers them.
+    pace: Option<WritePace>,
 }
 
 impl DynamoDbTable {
@@ -38,6 +43,15 @@ impl DynamoDbTable {
             name: name.to_string(),
             requests: Arc::default(),
             items: Arc::default(),
+            pace: None,
+        }
+    }
+
+    /// Paces the writes to `share` write units a second (this Job's share of the table's rate).
+    pub fn paced(self, share: f64) -> Self {
+        DynamoDbTable {
+            pace: Some(WritePace::new(share)),
+            ..self
         }
     }
 
@@ -73,7 +87,7 @@ impl DynamoDbTable {
             let mut unprocessed = output.unprocessed_items.unwrap_or_default();
             Ok(unprocessed.remove(&self.name).unwrap_or_default())
         };
-        write_until_processed(batch, UNPROCESSED_RETRIES, send)
+        write_until_processed(batch, UNPROCESSED_RETRIES, self.pace.as_ref(), send)
             .await
             .with_context(|| format!("BatchWriteItem to table {}", self.name))
     }
@@ -130,11 +144,13 @@ const UNPROCESSED_RETRIES: ExponentialBuilder = ExponentialBuilder::new()
     .with_jitter();
 
 /// Sends `pending` until DynamoDB has processed all of it, waiting out each of `retries`'
-/// delays between sends, and fails once they run out. Returns the sends that left items
+/// delays between sends, and fails once they run out; with a `pace`, each send first waits for
+/// its write units, and its answer adjusts the rate. Returns the sends that left items
 /// unprocessed.
 async fn write_until_processed<F, Fut>(
     mut pending: Vec<WriteRequest>,
     retries: impl BackoffBuilder,
+    pace: Option<&WritePace>,
     mut send: F,
 ) -> Result<u64>
 where
@@ -145,7 +161,14 @@ where
     let mut attempts = 0;
     loop {
         attempts += 1;
+        let sent = match pace {
+            Some(pace) => Some(pace.wait_for(write_units(&pending)).await),
+            None => None,
+        };
         pending = send(pending).await?;
+        if let Some(sent) = sent {
+            sent.answered(pending.is_empty());
+        }
         if pending.is_empty() {
             return Ok(attempts - 1);
         }
@@ -153,6 +176,35 @@ where
             bail!("{} item(s) still unprocessed after {attempts} attempts", pending.len());
         };
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// The write units DynamoDB charges for `requests`: each item a unit per KiB begun.
+fn write_units(requests: &[WriteRequest]) -> u64 {
+    requests
+        .iter()
+        .filter_map(|request| request.put_request.as_ref())
+        .map(|put| item_bytes(&put.item).div_ceil(1024).max(1) as u64)
+        .sum()
+}
+
+/// An item's size as DynamoDB counts it: each attribute's name and value in bytes.
+fn item_bytes(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter().map(|(name, value)| name.len() + value_bytes(value)).sum()
+}
+
+/// A value's size: a string's UTF-8 bytes; a number about a byte per two significant digits and
+/// one more; a boolean one byte. This table writes no other type.
+fn value_bytes(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => {
+            let mantissa = n.split(['e', 'E']).next().unwrap_or_default();
+            let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+            let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
+            significant.div_ceil(2) + 1
+        }
+        _ => 1,
     }
 }
 
@@ -269,7 +321,7 @@ mod tests {
             };
             async move { Ok(unprocessed) }
         };
-        let throttled = write_until_processed(requests(&["1", "2", "3"]), QUICK, send)
+        let throttled = write_until_processed(requests(&["1", "2", "3"]), QUICK, None, send)
             .await
             .unwrap();
         assert_eq!(throttled, 2, "two sends came back with items unprocessed");
@@ -282,7 +334,7 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_the_attempts_saying_how_many_items_are_left() {
         let send = |pending: Vec<WriteRequest>| async move { Ok(pending[1..].to_vec()) };
-        let err = write_until_processed(requests(&["1", "2", "3", "4", "5", "6", "7"]), QUICK, send)
+        let err = write_until_processed(requests(&["1", "2", "3", "4", "5", "6", "7"]), QUICK, None, send)
             .await
             .unwrap_err();
         assert_eq!(err.to_string(), "2 item(s) still unprocessed after 5 attempts");
@@ -295,8 +347,80 @@ mod tests {
             calls += 1;
             async { Err(anyhow::anyhow!("ValidationException")) }
         };
-        assert!(write_until_processed(requests(&["1"]), QUICK, send).await.is_err());
+        assert!(
+            write_until_processed(requests(&["1"]), QUICK, None, send)
+                .await
+                .is_err()
+        );
         assert_eq!(calls, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn paced_items_take_their_units_over_the_rate() {
+        let pace = WritePace::new(50.0);
+        let started = tokio::time::Instant::now();
+        // 100 one-unit items in four batches at 50 units a second.
+        for batch in 0..4 {
+            let keys: Vec<String> = (0..25).map(|i| (batch * 25 + i).to_string()).collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let batch = requests(&keys);
+            assert_eq!(write_units(&batch), 25);
+            let send = |_: Vec<WriteRequest>| async { Ok(Vec::new()) };
+            assert_eq!(write_until_processed(batch, QUICK, Some(&pace), send).await.unwrap(), 0);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        assert!((elapsed - 2.0).abs() < 1e-3, "{elapsed} s");
+        assert_eq!(pace.rate(), 50.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn items_left_unprocessed_halve_the_pace_and_it_recovers() {
+        let pace = WritePace::new(160.0);
+        let mut calls = 0;
+        let send = |pending: Vec<WriteRequest>| {
+            calls += 1;
+            let unprocessed = if calls == 1 { pending[1..].to_vec() } else { Vec::new() };
+            async move { Ok(unprocessed) }
+        };
+        let throttled = write_until_processed(requests(&["1", "2", "3"]), QUICK, Some(&pace), send)
+            .await
+            .unwrap();
+        assert_eq!(throttled, 1, "the throttled count is kept");
+        // Halved to 80, then the resend went through whole: a sixteenth of the share back.
+        assert_eq!(pace.rate(), 90.0);
+        for _ in 0..7 {
+            let send = |_: Vec<WriteRequest>| async { Ok(Vec::new()) };
+            write_until_processed(requests(&["4"]), QUICK, Some(&pace), send)
+                .await
+                .unwrap();
+        }
+        assert_eq!(pace.rate(), 160.0);
+    }
+
+    #[test]
+    fn an_item_costs_a_write_unit_per_kib_begun() {
+        let mut typed = Items::default();
+        typed
+            .push(|item| {
+                item.push_key(legacy("OrderId"), Type::N, "1200");
+                item.push(legacy("Region"), Type::S, &"x".repeat(1000));
+                item.push(legacy("Country"), Type::Bool, "true");
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+        let request = write_request(typed.iter().next().unwrap());
+        // OrderId 7 + 1200 (two significant digits: 2), Region 6 + 1000, Country 7 + 1.
+        assert_eq!(
+            item_bytes(&request.put_request.as_ref().unwrap().item),
+            7 + 2 + 6 + 1000 + 7 + 1
+        );
+        assert_eq!(write_units(&[request]), 1);
+        let wide = requests(&["1"]).into_iter().map(|mut request| {
+            let item = &mut request.put_request.as_mut().unwrap().item;
+            item.insert("Notes".into(), AttributeValue::S("n".repeat(2048)));
+            request
+        });
+        assert_eq!(write_units(&wide.collect::<Vec<_>>()), 3);
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod dynamodb;
 mod embedded;
 mod item;
 mod key;
+mod pace;
+mod staged;
 
 pub use dynamodb::DynamoDbTable;
 pub use embedded::EmbeddedTable;
@@ -51,6 +53,15 @@ impl OrdersTable {
         })
     }
 
+    /// Paces DynamoDB writes to `share` write units a second, when there is one; the embedded
+    /// table writes as fast as its disk takes them, with no one to share it with.
+    pub fn paced(self, share: Option<f64>) -> Self {
+        match (self, share) {
+            (OrdersTable::DynamoDb(t), Some(share)) => OrdersTable::DynamoDb(t.paced(share)),
+            (table, _) => table,
+        }
+    }
+
     /// Writes `items` durably; of items sharing a key, the last one is written (as sequential
     /// puts would leave it, and since DynamoDB rejects a batch that repeats a key). `written`
     /// gets the items back (deduplicated, in key order), for their memory to be reused, as soon
@@ -70,6 +81,18 @@ impl OrdersTable {
         match self {
             OrdersTable::DynamoDb(_) => Ok(Arc::new(Names::default().with(attributes))),
             OrdersTable::Embedded(t) => t.names(attributes).await,
+        }
+    }
+
+    /// Puts what the embedded table staged into it, in one ingestion (see [`EmbeddedTable`]);
+    /// DynamoDB has nothing staged.
+    pub async fn take_staged(&self) -> Result<()> {
+        match self {
+            OrdersTable::DynamoDb(_) => Ok(()),
+            OrdersTable::Embedded(t) => {
+                let table = t.clone();
+                tokio::task::spawn_blocking(move || table.take_staged()).await?
+            }
         }
     }
 
