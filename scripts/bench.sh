@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks the runtime on a generated 1,000,000-row file against baselines run in this same
-# script: `cat FILE >/dev/null` (the I/O floor), GNU `split -l 30000`, and DuckDB doing the
-# local run's job (alternating paired runs). Prints wall times, peak RSS and ratios, then the
-# peak RSS of a 10,000,000-row run and the DynamoDB requests of one chunk on the emulator.
-# Usage: scripts/bench.sh PATH/TO/eventdriven [ROWS] (BENCH_LARGE_ROWS=0 skips the large run)
-# BENCH_BASELINE=PATH/TO/earlier/eventdriven joins the pairs with that build's `run` (the order
-# alternating too), reports ours / baseline, and checks both give the same result bytes.
+# Benchmarks the runtime on generated order files (ids in no particular order) against baselines
+# run in this same script: `cat FILE >/dev/null` (the I/O floor), GNU `split -l 30000`, and
+# DuckDB doing the local run's job. Prints wall times, peak RSS and ratios for a 1,000,000-row
+# file; then, in alternating pairs, how the run scales to 10,000,000 rows (10M / 1M) and how it
+# does against DuckDB there, with peak RSS and bytes written to disk per input byte; then the
+# DynamoDB requests of one chunk on the emulator.
+# Usage: scripts/bench.sh PATH/TO/eventdriven [ROWS]
+#   BENCH_LARGE_ROWS=0 skips the large runs; BENCH_HUGE=1 adds a 100,000,000-row run (not in CI).
+#   BENCH_BASELINE=PATH/TO/earlier/eventdriven joins the 1M pairs with that build's `run` (the
+#   order alternating too), reports ours / baseline, and checks both give the same result bytes.
 set -euo pipefail
 bin=$(realpath "$1")
 baseline=""
@@ -89,7 +92,10 @@ done
 # median FILE COLUMN: the median of a column of numbers.
 median() { cut -d' ' -f"$2" "$1" | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 # pair_ratio A B: the median of the pairs' A / B wall-time ratios.
-pair_ratio() { paste -d' ' "$dir/$1" "$dir/$2" | awk '{print $1/$3}' >"$dir/ratios"; printf "%.2f" "$(median "$dir/ratios" 1)"; }
+pair_ratio() {
+  paste -d' ' <(cut -d' ' -f1 "$dir/$1") <(cut -d' ' -f1 "$dir/$2") | awk '{print $1/$2}' >"$dir/ratios"
+  printf "%.2f" "$(median "$dir/ratios" 1)"
+}
 paired_ratio() { pair_ratio paired_run "$1"; }
 
 # The baseline and this build on the same input give the same result, byte for byte.
@@ -165,13 +171,72 @@ if [ -n "$dynamodb_report" ]; then
   expected=$(( (items + 24) / 25 ))
   echo "DynamoDB (emulator), one chunk: $dynamodb_report; ceil(items/25) = $expected$([ "$requests" -eq "$expected" ] && echo ", exact" || echo ", NOT exact")"
 fi
+# Scale: the run on $rows and on $large_rows rows, and DuckDB on $large_rows, in alternating
+# pairs; each run's peak RSS and the bytes it wrote to disk (write_bytes of /proc/PID/io, which
+# counts the children a shell has waited for).
+# measured NAME COMMAND...: like `timed`, adding the bytes written as a third field.
+measured() {
+  local name=$1; shift
+  rm -rf "$dir/work"; mkdir -p "$dir/work"
+  local start end
+  sync
+  start=$(date +%s%N)
+  /usr/bin/time -f "%M" -o "$dir/time" bash -c '"$@" >/dev/null || exit; grep ^write_bytes /proc/$$/io | cut -d" " -f2 >"'"$dir/io"'"' \
+    _ "$@" 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
+  end=$(date +%s%N)
+  echo "$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}") $(cat "$dir/time") $(cat "$dir/io")" >>"$dir/$name"
+}
+# scale_pairs SMALL_INPUT LARGE_INPUT PAIRS PREFIX: alternating pairs of our run on both files
+# and DuckDB on the large one, into $dir/PREFIX_small, PREFIX_large and PREFIX_duckdb.
+scale_pairs() {
+  local small=$1 large=$2 count=$3 prefix=$4
+  local on_small=("${ours[@]/$input/$small}") on_large=("${ours[@]/$input/$large}")
+  local duckdb_large=("${duckdb_table[@]/$input/$large}")
+  for pair in $(seq "$count"); do
+    if [ $((pair % 2)) -eq 1 ]; then
+      measured "${prefix}_small" "${on_small[@]}"; measured "${prefix}_large" "${on_large[@]}"
+      measured "${prefix}_duckdb" "${duckdb_large[@]}"
+    else
+      measured "${prefix}_duckdb" "${duckdb_large[@]}"; measured "${prefix}_large" "${on_large[@]}"
+      measured "${prefix}_small" "${on_small[@]}"
+    fi
+  done
+}
+# max FILE COLUMN: the largest of a column of numbers.
+max() { cut -d' ' -f"$2" "$1" | sort -g | tail -n 1; }
+# scale_report PREFIX SMALL_ROWS SMALL_BYTES LARGE_ROWS LARGE_BYTES: the pairs' medians and ratios.
+scale_report() {
+  local prefix=$1 small_rows=$2 small_bytes=$3 large_rows=$4 large_bytes=$5
+  local count; count=$(wc -l <"$dir/${prefix}_large")
+  echo
+  printf '%-44s %8s %10s %14s\n' "scale, $count alternating pairs (median)" "wall s" "peak MiB" "written/input"
+  local name rows bytes
+  for name in small large duckdb; do
+    case $name in
+      small) rows=$small_rows bytes=$small_bytes label="eventdriven run, $small_rows rows" ;;
+      large) rows=$large_rows bytes=$large_bytes label="eventdriven run, $large_rows rows" ;;
+      duckdb) rows=$large_rows bytes=$large_bytes label="DuckDB (table + CSV), $large_rows rows" ;;
+    esac
+    printf '%-44s %8s %10s %14s\n' "$label" "$(median "$dir/${prefix}_$name" 1)" \
+      "$(( $(max "$dir/${prefix}_$name" 2) / 1024 ))" \
+      "$(awk "BEGIN{printf \"%.2f\", $(median "$dir/${prefix}_$name" 3) / $bytes}")"
+  done
+  echo "$large_rows / $small_rows rows: $(pair_ratio "${prefix}_large" "${prefix}_small")x the time (target <= 10.50); against DuckDB: $(pair_ratio "${prefix}_large" "${prefix}_duckdb")x (target <= 0.80)"
+}
 if [ "$large_rows" -gt 0 ]; then
   large="$dir/large.csv"
   "$bin" generate --rows "$large_rows" --seed 2 --output "$large"
-  rm -rf "$dir/work"; mkdir -p "$dir/work"
-  /usr/bin/time -f "%e %M" -o "$dir/time" "${ours[@]/$input/$large}" >/dev/null
-  read -r large_s large_kib <"$dir/time"
+  large_pairs=${BENCH_LARGE_PAIRS:-5}
+  scale_pairs "$input" "$large" "$large_pairs" large
+  scale_report large "$rows" "$(stat -c %s "$input")" "$large_rows" "$(stat -c %s "$large")"
+  if [ -n "${BENCH_HUGE:-}" ]; then
+    huge="$dir/huge.csv"
+    huge_rows=$((large_rows * 10))
+    "$bin" generate --rows "$huge_rows" --seed 3 --output "$huge"
+    scale_pairs "$large" "$huge" "${BENCH_HUGE_PAIRS:-1}" huge
+    scale_report huge "$large_rows" "$(stat -c %s "$large")" "$huge_rows" "$(stat -c %s "$huge")"
+    rm -f "$huge"
+  fi
   rm -f "$large"
-  echo "eventdriven run on $large_rows rows: $large_s s, peak $((large_kib / 1024)) MiB"
 fi
-echo "targets: split <= 1.00x GNU split; run <= 0.80x DuckDB (table); run peak RSS <= 64 MiB at $rows and $large_rows rows"
+echo "targets: split <= 1.00x GNU split; run <= 0.80x DuckDB (table) at $rows and $large_rows rows; 10x the rows in <= 10.50x the time; run peak RSS <= 64 MiB; bytes written < 3x the input"

@@ -125,6 +125,8 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
             },
         )
         .await;
+    // The run's merge step put its staged items into the table; a failed run's go in now.
+    table.take_staged().await?;
     bar.finish_and_clear();
     if execution.status != Status::Succeeded {
         let failure = execution

@@ -161,7 +161,14 @@ impl InProcessSteps {
             self.report(StepProgress::Chunk { rows: stats.rows() });
             serde_json::to_string(&stats)?
         } else if step == Step::Merge.subcommand() {
-            serde_json::to_string(&merge_step(&dir, &self.progress, &self.output, true, &record).await?)?
+            // Every chunk is done: the table takes the run's staged items while merge writes
+            // the result, the one mostly CPU, the other mostly disk.
+            let (merged, taken) = tokio::join!(
+                merge_step(&dir, &self.progress, &self.output, true, &record),
+                self.table.take_staged()
+            );
+            taken?;
+            serde_json::to_string(&merged?)?
         } else {
             anyhow::bail!("the Job runs {step:?}, which is no pipeline step")
         };

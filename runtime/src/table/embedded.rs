@@ -1,26 +1,30 @@
 //! The embedded table: a directory on local disk (an LSM-tree, fjall) that a user can query
-//! after a local run. Each chunk's items are ingested as one sorted table file, so storing the
-//! first 64 chunks costs about what writing them once does, whatever their key order; past
-//! that, compactions rewrite what is stored, and a run's time grows faster than its rows.
+//! after a local run. A chunk's items are staged, sorted, in a file of their own
+//! ([`super::staged`]); the run's end (or the next opening of the table) merges every staged
+//! file in one pass and ingests the result as one sorted run of table files. Ingested one chunk
+//! at a time, overlapping files would be merged again by every compaction past 64 of them, and
+//! a run's time would grow faster than its rows; staged, each item is written to the table
+//! once, whatever the run's size.
 
 use super::item::stored_item_json;
-use super::{Items, Names, TableKey};
+use super::{Items, Names, TableKey, staged};
 use anyhow::{Context, Result};
 use fjall::compaction::Leveled;
 use fjall::config::{PartitioningPolicy, PinningPolicy};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Block cache of the table; small, since a run writes and a query reads once.
 const CACHE_BYTES: u64 = 8 << 20;
 /// Memtable size before a flush to disk; bounds the table's share of a run's memory.
 const MEMTABLE_BYTES: u64 = 16 << 20;
-/// Ingested table files the first level holds before they are compacted: a run ingests one
-/// per chunk, and every compaction rewrites the level below too (the files' key ranges all
-/// overlap). Fewer files merged at once bound the memory a compaction takes (a read buffer per
-/// file): at 64, a 10,000,000-row run stays under 64 MiB (`make bench`).
+/// Ingested runs the first level holds before they are compacted: a run ingests one (tables
+/// of earlier versions, one per chunk). Fewer files merged at once bound the memory a
+/// compaction takes (a read buffer per file).
 const L0_TABLES: u8 = 64;
+/// Where, inside the table's directory, chunks' items wait for the table to take them.
+const STAGED_DIR: &str = "staged";
 
 /// Where the table keeps its attribute names' dictionary (the key [`DICTIONARY`], a JSON
 /// list); a table without one, as earlier versions wrote them, reads with the order sample's.
@@ -36,6 +40,7 @@ pub struct EmbeddedTable {
     names: Keyspace,
     /// Held while the dictionary is read and grown, so two chunks never grow it apart.
     growing_names: Arc<Mutex<()>>,
+    staged: PathBuf,
 }
 
 impl EmbeddedTable {
@@ -65,12 +70,17 @@ impl EmbeddedTable {
         let names = db
             .keyspace(NAMES_KEYSPACE, KeyspaceCreateOptions::default)
             .with_context(|| format!("opening the orders table {}", path.display()))?;
-        Ok(EmbeddedTable {
+        let table = EmbeddedTable {
             database: db,
             orders,
             names,
             growing_names: Arc::default(),
-        })
+            staged: path.join(STAGED_DIR),
+        };
+        // What a killed run staged is in the table before anything reads or writes it.
+        table.take_staged()?;
+        std::fs::create_dir_all(&table.staged).with_context(|| format!("creating {}", table.staged.display()))?;
+        Ok(table)
     }
 
     /// The table's dictionary, `attributes` appended to it (and stored, fsynced) where missing.
@@ -107,24 +117,54 @@ impl EmbeddedTable {
         }
     }
 
-    /// Writes `items` as one new table file of the LSM tree, bypassing the journal and the
-    /// memtable: it becomes visible whole, after it is fsynced, and newer than anything already
-    /// stored under the same keys. `written` gets the items once they are all copied into the
+    /// Stages `items` (see [`staged`]): durable once this returns, in the table from the next
+    /// [`Self::take_staged`]. `written` gets the items once they are all copied into the staged
     /// file, before the wait for the disk.
     pub async fn put_all(&self, mut items: Items, written: impl FnOnce(Items) + Send + 'static) -> Result<()> {
-        let orders = self.orders.clone();
+        let dir = self.staged.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
             items.keep_last_per_key();
-            let mut ingestion = orders.start_ingestion().context("writing to the orders table")?;
-            for item in items.iter() {
-                ingestion
-                    .write(item.key(), item.compact())
-                    .context("writing to the orders table")?;
-            }
+            let file = staged::write(&dir, items.iter().map(|item| (item.key(), item.compact())))
+                .context("writing to the orders table")?;
             written(items);
-            ingestion.finish().context("writing to the orders table")
+            file.publish().context("writing to the orders table")?;
+            Ok(())
         })
         .await?
+    }
+
+    /// Merges every staged file and ingests the items, then removes the files. The keys are cut
+    /// into one range per core, each merged and ingested on a thread of its own as a sorted run
+    /// of table files (visible whole, after it is fsynced). Killed before the removal, the next
+    /// call ingests the same items again, over themselves.
+    pub fn take_staged(&self) -> Result<()> {
+        let files = staged::pending(&self.staged)?;
+        if files.is_empty() {
+            return Ok(());
+        }
+        let points = staged::split_points(&files, crate::runner::cores())?;
+        std::thread::scope(|scope| {
+            let ingesting: Vec<_> = staged::KeyRange::between(&points)
+                .into_iter()
+                .map(|range| {
+                    let files = &files;
+                    scope.spawn(move || self.ingest(files, range))
+                })
+                .collect();
+            ingesting
+                .into_iter()
+                .try_for_each(|thread| thread.join().expect("an ingesting thread panicked"))
+        })?;
+        staged::remove(&self.staged, &files)
+    }
+
+    /// Ingests the items of `files` in `range`, merged, as one sorted run.
+    fn ingest(&self, files: &[PathBuf], range: staged::KeyRange<'_>) -> Result<()> {
+        let mut ingestion = self.orders.start_ingestion().context("writing to the orders table")?;
+        staged::merge(files, range, |key, value| {
+            ingestion.write(key, value).context("writing to the orders table")
+        })?;
+        ingestion.finish().context("writing to the orders table")
     }
 
     pub fn get(&self, key: &TableKey<'_>) -> Result<Option<serde_json::Value>> {
@@ -194,6 +234,59 @@ mod tests {
             Some(serde_json::json!({"OrderId": {"S": "42"}, "UnitsSold": {"N": "3"}}))
         );
         assert_eq!(table.get(&order("43")).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn staged_chunks_enter_the_table_at_once_the_latest_winning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders");
+        let table = EmbeddedTable::open(&path).unwrap();
+        // More stagings than the table holds ingested runs before compacting them; each id is
+        // written by several, the last of which must win.
+        let mut latest = std::collections::HashMap::new();
+        for chunk in 0..80 {
+            let units = chunk.to_string();
+            let ids: Vec<String> = (0..50).map(|i| ((i * 7 + chunk) % 200).to_string()).collect();
+            let rows: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), units.as_str())).collect();
+            table.put_all(items(&rows), drop).await.unwrap();
+            latest.extend(ids.into_iter().map(|id| (id, units.clone())));
+        }
+        assert_eq!(table.count().unwrap(), 0, "staged, not yet in the table");
+        table.take_staged().unwrap();
+        assert!(staged::pending(&table.staged).unwrap().is_empty());
+        assert_eq!(table.count().unwrap(), latest.len() as u64);
+        for (id, units) in latest {
+            let item = table.get(&order(&id)).unwrap().unwrap();
+            assert_eq!(item["UnitsSold"]["N"], serde_json::json!(units), "order {id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn staged_files_taken_again_after_a_crash_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders");
+        let copies = dir.path().join("copies");
+        std::fs::create_dir_all(&copies).unwrap();
+        {
+            let table = EmbeddedTable::open(&path).unwrap();
+            table.put_all(items(&[("1", "10"), ("2", "20")]), drop).await.unwrap();
+            table.put_all(items(&[("2", "21"), ("3", "30")]), drop).await.unwrap();
+            // As if killed after the ingestion, before the files were removed.
+            for file in staged::pending(&table.staged).unwrap() {
+                std::fs::copy(&file, copies.join(file.file_name().unwrap())).unwrap();
+            }
+            table.take_staged().unwrap();
+        }
+        for file in std::fs::read_dir(&copies).unwrap() {
+            let file = file.unwrap().path();
+            std::fs::copy(&file, path.join(STAGED_DIR).join(file.file_name().unwrap())).unwrap();
+        }
+        // Opening takes them again.
+        let table = EmbeddedTable::open(&path).unwrap();
+        assert!(staged::pending(&table.staged).unwrap().is_empty());
+        assert_eq!(table.count().unwrap(), 3);
+        let units = table.get(&order("2")).unwrap().unwrap()["UnitsSold"]["N"].clone();
+        assert_eq!(units, serde_json::json!("21"));
     }
 
     #[tokio::test]

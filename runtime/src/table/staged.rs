@@ -1,0 +1,519 @@
+//! Staged runs: a chunk's items, sorted by key, in a file of their own until the table takes
+//! them all at once. Merged in one pass (a k-way merge), a run's staged files become one sorted
+//! stream that the table ingests as a single run of table files: every item is written to the
+//! table once, however many chunks the run had, instead of being rewritten by compactions of
+//! overlapping files.
+//!
+//! The merge can be cut into key ranges ([`split_points`]), merged and ingested side by side,
+//! one per core: each range's items are a sorted run of their own, apart from the others'.
+//!
+//! A staged file is `MAGIC`, then per item its key's and value's lengths (`u32`, little endian)
+//! and bytes, in ascending key order, then `END` and the item count (`u64`), which a reader
+//! checks; then a sparse index (its length, then keys with their items' ordinals and offsets)
+//! and, last, the index's offset (`u64`). Files are published whole (written under a
+//! temporary name, flushed, renamed), and their names sort in the order they were staged: of
+//! items sharing a key, the latest staged wins, as it would have had each chunk been written
+//! to the table in turn.
+
+use crate::workdir::{create_temporary, publish};
+use anyhow::{Context, Result, bail};
+use std::cmp::Ordering;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const MAGIC: &[u8; 8] = b"EDSTAGE1";
+/// In place of a key's length: the end of the items; the count follows.
+const END: u32 = u32::MAX;
+const EXTENSION: &str = "items";
+/// Keys a file's sparse index holds at least (where it has as many items): where a range's
+/// merge starts reading, and what [`split_points`] cuts at.
+const INDEX_KEYS: u64 = 32;
+/// Items between two keys of a sparse index at most.
+const INDEX_EVERY: u64 = 1024;
+/// Read buffers of a range's merge, shared by its files: it opens one reader per staged file,
+/// so memory stays the same whatever the run's chunk count.
+const MERGE_BUFFER_BYTES: usize = 4 << 20;
+const MIN_READ_BUFFER_BYTES: usize = 4 << 10;
+const MAX_READ_BUFFER_BYTES: usize = 256 << 10;
+
+/// Files staged by this process so far: part of each name, so two stagings in the same
+/// nanosecond still sort in the order they were made.
+static STAGED: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `items` (ascending keys, no key twice) into a new staged file in `dir`, to be
+/// published with [`Unpublished::publish`]: until then, it is not [`pending`].
+pub fn write<'a>(dir: &Path, items: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>) -> Result<Unpublished> {
+    let every = (items.len() as u64 / INDEX_KEYS).clamp(1, INDEX_EVERY);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let sequence = STAGED.fetch_add(1, AtomicOrdering::Relaxed);
+    let path = dir.join(format!(
+        "{nanos:020}-{:010}-{sequence:010}.{EXTENSION}",
+        std::process::id()
+    ));
+    let mut out = BufWriter::with_capacity(MAX_READ_BUFFER_BYTES, create_temporary(&path)?);
+    let write = || -> std::io::Result<()> {
+        out.write_all(MAGIC)?;
+        let (mut count, mut offset) = (0u64, MAGIC.len() as u64);
+        let mut index: Vec<(&[u8], u64, u64)> = Vec::new();
+        for (key, value) in items {
+            if count.is_multiple_of(every) {
+                index.push((key, count, offset));
+            }
+            out.write_all(&length(key)?.to_le_bytes())?;
+            out.write_all(&length(value)?.to_le_bytes())?;
+            out.write_all(key)?;
+            out.write_all(value)?;
+            count += 1;
+            offset += 8 + key.len() as u64 + value.len() as u64;
+        }
+        out.write_all(&END.to_le_bytes())?;
+        out.write_all(&count.to_le_bytes())?;
+        let index_offset = offset + 4 + 8;
+        out.write_all(&(index.len() as u32).to_le_bytes())?;
+        for (key, ordinal, offset) in index {
+            out.write_all(&length(key)?.to_le_bytes())?;
+            out.write_all(key)?;
+            out.write_all(&ordinal.to_le_bytes())?;
+            out.write_all(&offset.to_le_bytes())?;
+        }
+        out.write_all(&index_offset.to_le_bytes())?;
+        out.flush()
+    };
+    write().with_context(|| format!("writing {}", path.display()))?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    Ok(Unpublished { file, path })
+}
+
+/// A staged file written but not yet on disk.
+pub struct Unpublished {
+    file: File,
+    path: PathBuf,
+}
+
+impl Unpublished {
+    /// Flushes the file to disk and gives it its name: from then on it is [`pending`].
+    pub fn publish(self) -> Result<PathBuf> {
+        publish(self.file, &self.path)?;
+        Ok(self.path)
+    }
+}
+
+fn length(bytes: &[u8]) -> std::io::Result<u32> {
+    u32::try_from(bytes.len())
+        .ok()
+        .filter(|&n| n != END)
+        .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "an item over 4 GiB"))
+}
+
+/// The staged files in `dir`, oldest first; none when `dir` does not exist. A temporary file
+/// left by a staging that never finished is not among them.
+pub fn pending(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        entries => entries.with_context(|| format!("reading {}", dir.display()))?,
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
+        if path.extension().is_some_and(|e| e == EXTENSION) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Removes the staged files `files`, once what they held is in the table, then the temporary
+/// files a killed staging left, and flushes the directory.
+pub fn remove(dir: &Path, files: &[PathBuf]) -> Result<()> {
+    for file in files {
+        std::fs::remove_file(file).with_context(|| format!("removing {}", file.display()))?;
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
+        if path.extension().is_some_and(|e| e == "tmp") {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("flushing {}", dir.display()))
+}
+
+/// The keys that cut the items of `files` into `parts` ranges of about as many items each,
+/// read from the files' sparse indexes; fewer when there are too few keys to cut at.
+pub fn split_points(files: &[PathBuf], parts: usize) -> Result<Vec<Vec<u8>>> {
+    let mut keys = Vec::new();
+    for path in files {
+        keys.extend(read_index(path)?.into_iter().map(|entry| entry.key));
+    }
+    keys.sort();
+    keys.dedup();
+    let parts = parts.clamp(1, keys.len().max(1));
+    Ok((1..parts).map(|part| keys[part * keys.len() / parts].clone()).collect())
+}
+
+/// A range of keys: `from` included, `to` excluded; `None` leaves that side open.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KeyRange<'a> {
+    pub from: Option<&'a [u8]>,
+    pub to: Option<&'a [u8]>,
+}
+
+impl KeyRange<'_> {
+    /// The ranges between consecutive `points`, covering every key.
+    pub fn between(points: &[Vec<u8>]) -> Vec<KeyRange<'_>> {
+        let bounds: Vec<Option<&[u8]>> = std::iter::once(None)
+            .chain(points.iter().map(|p| Some(p.as_slice())))
+            .chain(std::iter::once(None))
+            .collect();
+        bounds
+            .windows(2)
+            .map(|pair| KeyRange {
+                from: pair[0],
+                to: pair[1],
+            })
+            .collect()
+    }
+
+    fn below_end(&self, key: &[u8]) -> bool {
+        self.to.is_none_or(|to| key < to)
+    }
+}
+
+/// Calls `take` with every item of `files` (oldest first) in `range`, in ascending key order,
+/// each key once: of items sharing a key, the one in the latest file. Returns how many were
+/// taken.
+pub fn merge(files: &[PathBuf], range: KeyRange<'_>, mut take: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<u64> {
+    let buffer = (MERGE_BUFFER_BYTES / files.len().max(1)).clamp(MIN_READ_BUFFER_BYTES, MAX_READ_BUFFER_BYTES);
+    let mut cursors = Vec::with_capacity(files.len());
+    for (rank, path) in files.iter().enumerate() {
+        if let Some(cursor) = Cursor::open(path, rank, buffer, range)? {
+            cursors.push(cursor);
+        }
+    }
+    let mut heap = CursorHeap::new(cursors, range);
+    let (mut taken, mut key) = (0, Vec::new());
+    while let Some(top) = heap.top() {
+        take(&top.key, &top.value)?;
+        taken += 1;
+        key.clear();
+        key.extend_from_slice(&top.key);
+        heap.advance_top()?;
+        // Older items of the same key come next (the heap orders equal keys newest first).
+        while heap.top().is_some_and(|next| next.key == key) {
+            heap.advance_top()?;
+        }
+    }
+    Ok(taken)
+}
+
+/// An entry of a file's sparse index: an item's key, its place among the file's items and
+/// where it starts.
+struct IndexEntry {
+    key: Vec<u8>,
+    ordinal: u64,
+    offset: u64,
+}
+
+/// A file's sparse index, ascending.
+fn read_index(path: &Path) -> Result<Vec<IndexEntry>> {
+    let damaged = || format!("reading {}: the file is damaged", path.display());
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    file.seek(SeekFrom::End(-8)).with_context(damaged)?;
+    let mut offset = [0; 8];
+    file.read_exact(&mut offset).with_context(damaged)?;
+    file.seek(SeekFrom::Start(u64::from_le_bytes(offset)))
+        .with_context(damaged)?;
+    let mut reader = BufReader::new(file);
+    let entries = read_u32(&mut reader).with_context(damaged)?;
+    let mut index = Vec::with_capacity(entries.min(1 << 16) as usize);
+    for _ in 0..entries {
+        let mut key = Vec::new();
+        let length = read_u32(&mut reader).with_context(damaged)?;
+        read_into(&mut reader, &mut key, length).with_context(damaged)?;
+        let (mut ordinal, mut offset) = ([0; 8], [0; 8]);
+        reader.read_exact(&mut ordinal).with_context(damaged)?;
+        reader.read_exact(&mut offset).with_context(damaged)?;
+        index.push(IndexEntry {
+            key,
+            ordinal: u64::from_le_bytes(ordinal),
+            offset: u64::from_le_bytes(offset),
+        });
+    }
+    Ok(index)
+}
+
+/// A staged file read item by item: `key` and `value` hold the current one.
+struct Cursor {
+    reader: BufReader<File>,
+    path: PathBuf,
+    /// The file's place among the merged ones: higher is newer.
+    rank: usize,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    read: u64,
+}
+
+impl Cursor {
+    /// The file at its first item in `range`; `None` when it holds none.
+    fn open(path: &Path, rank: usize, buffer: usize, range: KeyRange<'_>) -> Result<Option<Cursor>> {
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut reader = BufReader::with_capacity(buffer, file);
+        let mut magic = [0; 8];
+        reader
+            .read_exact(&mut magic)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if &magic != MAGIC {
+            bail!("{} is not a staged items file", path.display());
+        }
+        // From the last indexed item at or before the range's start: (its ordinal, offset).
+        let start = match range.from {
+            None => None,
+            Some(from) => read_index(path)?
+                .into_iter()
+                .take_while(|entry| entry.key.as_slice() <= from)
+                .last()
+                .map(|entry| (entry.ordinal, entry.offset)),
+        };
+        let mut read = 0;
+        if let Some((ordinal, offset)) = start {
+            reader
+                .seek(SeekFrom::Start(offset))
+                .with_context(|| format!("reading {}", path.display()))?;
+            read = ordinal;
+        }
+        let mut cursor = Cursor {
+            reader,
+            path: path.to_owned(),
+            rank,
+            key: Vec::new(),
+            value: Vec::new(),
+            read,
+        };
+        while cursor.next()? {
+            if range.from.is_none_or(|from| cursor.key.as_slice() >= from) {
+                return Ok(range.below_end(&cursor.key).then_some(cursor));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads the next item into `key` and `value`; `false` at the end, once the count checks.
+    fn next(&mut self) -> Result<bool> {
+        let context = || format!("reading {}: the file is damaged", self.path.display());
+        let key_length = read_u32(&mut self.reader).with_context(context)?;
+        if key_length == END {
+            let mut count = [0; 8];
+            self.reader.read_exact(&mut count).with_context(context)?;
+            if u64::from_le_bytes(count) != self.read {
+                bail!("{}", context());
+            }
+            return Ok(false);
+        }
+        let value_length = read_u32(&mut self.reader).with_context(context)?;
+        read_into(&mut self.reader, &mut self.key, key_length).with_context(context)?;
+        read_into(&mut self.reader, &mut self.value, value_length).with_context(context)?;
+        self.read += 1;
+        Ok(true)
+    }
+
+    /// Key ascending; of equal keys, the newest file first.
+    fn before(&self, other: &Cursor) -> bool {
+        match self.key.cmp(&other.key) {
+            Ordering::Equal => self.rank > other.rank,
+            order => order == Ordering::Less,
+        }
+    }
+}
+
+fn read_u32(reader: &mut impl Read) -> std::io::Result<u32> {
+    let mut bytes = [0; 4];
+    reader.read_exact(&mut bytes)?;
+    Ok(u32::from_le_bytes(bytes))
+}
+
+fn read_into(reader: &mut impl Read, buffer: &mut Vec<u8>, length: u32) -> std::io::Result<()> {
+    buffer.resize(length as usize, 0);
+    reader.read_exact(buffer)
+}
+
+/// A binary min-heap of cursors by their current item. The heap holds the cursors' indices:
+/// sifting moves a number, not a cursor, and no key is copied per item.
+struct CursorHeap<'a> {
+    cursors: Vec<Cursor>,
+    heap: Vec<usize>,
+    /// A cursor past the range's end is done, as at its file's end.
+    range: KeyRange<'a>,
+}
+
+impl<'a> CursorHeap<'a> {
+    fn new(cursors: Vec<Cursor>, range: KeyRange<'a>) -> Self {
+        let heap = (0..cursors.len()).collect();
+        let mut heap = CursorHeap { cursors, heap, range };
+        for i in (0..heap.heap.len() / 2).rev() {
+            heap.sift_down(i);
+        }
+        heap
+    }
+
+    fn top(&self) -> Option<&Cursor> {
+        self.heap.first().map(|&i| &self.cursors[i])
+    }
+
+    /// Moves the top cursor to its next item, or drops it at its file's or range's end.
+    fn advance_top(&mut self) -> Result<()> {
+        let top = &mut self.cursors[self.heap[0]];
+        if !(top.next()? && self.range.below_end(&top.key)) {
+            self.heap.swap_remove(0);
+        }
+        if !self.heap.is_empty() {
+            self.sift_down(0);
+        }
+        Ok(())
+    }
+
+    fn before(&self, a: usize, b: usize) -> bool {
+        self.cursors[self.heap[a]].before(&self.cursors[self.heap[b]])
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        loop {
+            let (left, right) = (2 * i + 1, 2 * i + 2);
+            let mut first = i;
+            if left < n && self.before(left, first) {
+                first = left;
+            }
+            if right < n && self.before(right, first) {
+                first = right;
+            }
+            if first == i {
+                return;
+            }
+            self.heap.swap(i, first);
+            i = first;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staged(dir: &Path, items: &[(&str, &str)]) -> PathBuf {
+        let before = pending(dir).unwrap();
+        let written = write(dir, items.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()))).unwrap();
+        assert_eq!(pending(dir).unwrap(), before, "not pending before it is published");
+        written.publish().unwrap()
+    }
+
+    fn merged(files: &[PathBuf]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let taken = merge(files, KeyRange::default(), |k, v| {
+            out.push((
+                String::from_utf8(k.to_vec()).unwrap(),
+                String::from_utf8(v.to_vec()).unwrap(),
+            ));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(taken as usize, out.len());
+        out
+    }
+
+    #[test]
+    fn files_merge_in_key_order_and_the_latest_staged_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        staged(dir.path(), &[("a", "1"), ("c", "1"), ("e", "1")]);
+        staged(dir.path(), &[]);
+        staged(dir.path(), &[("b", "2"), ("c", "2")]);
+        staged(dir.path(), &[("c", "3"), ("d", "3"), ("e", "3"), ("f", "3")]);
+        let files = pending(dir.path()).unwrap();
+        assert_eq!(files.len(), 4);
+        let pairs = |s: &[(&str, &str)]| -> Vec<(String, String)> {
+            s.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert_eq!(
+            merged(&files),
+            pairs(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "3"), ("e", "3"), ("f", "3")])
+        );
+        // Without the newest file, the one before it wins.
+        assert_eq!(
+            merged(&files[..3]),
+            pairs(&[("a", "1"), ("b", "2"), ("c", "2"), ("e", "1")])
+        );
+    }
+
+    #[test]
+    fn many_files_merge_to_every_key_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut expected = std::collections::BTreeMap::new();
+        for file in 0..300 {
+            let mut keys: Vec<String> = (0..50).map(|_| format!("{:06}", rng.u32(..20_000))).collect();
+            keys.sort();
+            keys.dedup();
+            let value = file.to_string();
+            let items: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), value.as_str())).collect();
+            staged(dir.path(), &items);
+            for key in keys {
+                expected.insert(key, value.clone());
+            }
+        }
+        let files = pending(dir.path()).unwrap();
+        let everything = merged(&files);
+        assert_eq!(everything, expected.into_iter().collect::<Vec<_>>());
+
+        // Cut into ranges, the merges together give the same items, each range its share.
+        for parts in [2, 3, 7] {
+            let points = split_points(&files, parts).unwrap();
+            assert_eq!(points.len(), parts - 1);
+            let mut joined = Vec::new();
+            for range in KeyRange::between(&points) {
+                let before = joined.len();
+                merge(&files, range, |k, v| {
+                    joined.push((
+                        String::from_utf8(k.to_vec()).unwrap(),
+                        String::from_utf8(v.to_vec()).unwrap(),
+                    ));
+                    Ok(())
+                })
+                .unwrap();
+                let share = (joined.len() - before) as f64 / everything.len() as f64;
+                assert!(
+                    (share - 1.0 / parts as f64).abs() < 0.1,
+                    "{parts} parts: a share of {share}"
+                );
+            }
+            assert_eq!(joined, everything, "{parts} parts");
+        }
+    }
+
+    #[test]
+    fn unfinished_stagings_are_not_pending_and_are_removed_with_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = staged(dir.path(), &[("a", "1")]);
+        std::fs::write(dir.path().join("00000000000000000001-x.items.tmp"), b"EDSTAGE1 torn").unwrap();
+        assert_eq!(pending(dir.path()).unwrap(), std::slice::from_ref(&kept));
+        remove(dir.path(), &[kept]).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(pending(&dir.path().join("none")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_damaged_file_is_named_not_merged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = staged(dir.path(), &[("a", "1"), ("b", "2")]);
+        let bytes = std::fs::read(&path).unwrap();
+        // Cut inside the second item.
+        std::fs::write(&path, &bytes[..MAGIC.len() + 10 + 3]).unwrap();
+        let err = merge(std::slice::from_ref(&path), KeyRange::default(), |_, _| Ok(())).unwrap_err();
+        assert!(format!("{err:#}").contains(&path.display().to_string()), "{err:#}");
+        std::fs::write(&path, b"not staged").unwrap();
+        assert!(merge(&[path], KeyRange::default(), |_, _| Ok(())).is_err());
+    }
+}
