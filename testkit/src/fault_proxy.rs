@@ -9,6 +9,11 @@
 //!
 //! The choice of items is drawn from a seeded generator, so a run injects the same faults
 //! whenever its requests are the same. What was injected is counted ([`Injected`]).
+//!
+//! It also stands in for a setting the emulator lacks, DynamoDB's warm throughput
+//! ([`warm_throughput`]), always: DynamoDB clients pointed at the proxy see it as DynamoDB keeps it.
+
+mod warm_throughput;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -23,6 +28,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Map, Value};
+use warm_throughput::{TableCall, WarmTables};
+
+pub use warm_throughput::{WarmUnits, WarmUpdate};
 
 /// What to inject; [`Faults::default`] injects nothing.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -63,6 +71,7 @@ impl std::fmt::Display for Injected {
 pub struct FaultProxy {
     pub endpoint: String,
     state: Arc<Mutex<State>>,
+    warm: Arc<Mutex<WarmTables>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -76,11 +85,13 @@ impl FaultProxy {
         listener.set_nonblocking(true).unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::new(Faults::default())));
+        let warm = Arc::new(Mutex::new(WarmTables::default()));
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let proxy = Proxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             client: Client::builder(TokioExecutor::new()).build_http(),
             state: state.clone(),
+            warm: warm.clone(),
         };
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -92,6 +103,7 @@ impl FaultProxy {
         FaultProxy {
             endpoint,
             state,
+            warm,
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -105,6 +117,11 @@ impl FaultProxy {
     /// What was injected since the faults were last set.
     pub fn injected(&self) -> Injected {
         self.state.lock().unwrap().injected
+    }
+
+    /// The `UpdateTable` calls that carried a warm throughput, in order.
+    pub fn warm_throughput_updates(&self) -> Vec<WarmUpdate> {
+        self.warm.lock().unwrap().updates()
     }
 }
 
@@ -158,6 +175,7 @@ struct Proxy {
     upstream: String,
     client: Client<HttpConnector, Full<Bytes>>,
     state: Arc<Mutex<State>>,
+    warm: Arc<Mutex<WarmTables>>,
 }
 
 impl Proxy {
@@ -206,12 +224,34 @@ impl Proxy {
                 self.forward(parts, body).await
             }
             Call::BatchWriteItem => self.batch_write_item(parts, body).await,
+            Call::Table(call) => self.table(call, parts, body).await,
             Call::Other => self.forward(parts, body).await,
         }
     }
 
+    /// Forwards a table's call, refusing it first if it lowers the warm throughput, and answers
+    /// with the table's warm throughput put in.
+    async fn table(&self, call: TableCall, parts: http::request::Parts, body: Bytes) -> Response<Full<Bytes>> {
+        let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+            return self.forward(parts, body).await;
+        };
+        let refusal = self.warm.lock().unwrap().refusal(call, &request);
+        if let Some(refusal) = refusal {
+            return answer(StatusCode::BAD_REQUEST, dynamodb_json_headers(), refusal);
+        }
+        let (status, headers, mut answered) = match self.forward_json(parts, body).await {
+            Ok(answered) => answered,
+            Err(response) => return response,
+        };
+        let mut warm = self.warm.lock().unwrap();
+        warm.carried_out(call, &request);
+        warm.describe(request["TableName"].as_str().unwrap_or_default(), &mut answered);
+        drop(warm);
+        answer(status, headers, answered.to_string())
+    }
+
     /// Forwards what the draw keeps of the request, and answers the rest as unprocessed.
-    async fn batch_write_item(&self, mut parts: http::request::Parts, body: Bytes) -> Response<Full<Bytes>> {
+    async fn batch_write_item(&self, parts: http::request::Parts, body: Bytes) -> Response<Full<Bytes>> {
         let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
             return self.forward(parts, body).await;
         };
@@ -223,33 +263,18 @@ impl Proxy {
         if withheld.is_empty() {
             return self.forward(parts, body).await;
         }
-        let json_headers = || {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::CONTENT_TYPE, "application/x-amz-json-1.0".parse().unwrap());
-            headers
-        };
         let (status, headers, mut answered) = if request_items(&request) == 0 {
             // Nothing left to write: DynamoDB hands the whole batch back.
             (
                 StatusCode::OK,
-                json_headers(),
+                dynamodb_json_headers(),
                 serde_json::json!({"UnprocessedItems": {}}),
             )
         } else {
-            // The answer is read here: not compressed.
-            parts.headers.remove(header::ACCEPT_ENCODING);
-            let forwarded = self.forward(parts, Bytes::from(request.to_string())).await;
-            let (answer_parts, answer_body) = forwarded.into_parts();
-            let body = answer_body.collect().await.expect("a full body").to_bytes();
-            match serde_json::from_slice::<Value>(&body) {
-                Ok(answered) if answer_parts.status == StatusCode::OK => {
-                    let mut headers = answer_parts.headers;
-                    // The body changes: DynamoDB's checksum of it would no longer hold.
-                    headers.remove("x-amz-crc32");
-                    (answer_parts.status, headers, answered)
-                }
+            match self.forward_json(parts, Bytes::from(request.to_string())).await {
+                Ok(answered) => answered,
                 // An error refuses the whole request, which the client sends again whole.
-                _ => return Response::from_parts(answer_parts, Full::new(body)),
+                Err(response) => return response,
             }
         };
         let items = withheld
@@ -263,6 +288,28 @@ impl Proxy {
         state.injected.unprocessed_items += items as u64;
         drop(state);
         answer(status, headers, answered.to_string())
+    }
+
+    /// Forwards a request whose answer the proxy changes: the answer's status, headers and JSON
+    /// body when it succeeded, else the answer itself.
+    async fn forward_json(
+        &self,
+        mut parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<(StatusCode, HeaderMap, Value), Response<Full<Bytes>>> {
+        // The answer is read here: not compressed.
+        parts.headers.remove(header::ACCEPT_ENCODING);
+        let (answer_parts, answer_body) = self.forward(parts, body).await.into_parts();
+        let body = answer_body.collect().await.expect("a full body").to_bytes();
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(answered) if answer_parts.status == StatusCode::OK => {
+                let mut headers = answer_parts.headers;
+                // The body changes: DynamoDB's checksum of it would no longer hold.
+                headers.remove("x-amz-crc32");
+                Ok((answer_parts.status, headers, answered))
+            }
+            _ => Err(Response::from_parts(answer_parts, Full::new(body))),
+        }
     }
 
     /// Sends the request on to the emulator, as it came but for hop-by-hop headers, and
@@ -296,6 +343,13 @@ impl Proxy {
     }
 }
 
+/// The headers of a DynamoDB answer the proxy writes itself.
+fn dynamodb_json_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, "application/x-amz-json-1.0".parse().unwrap());
+    headers
+}
+
 /// A response of `status` with `headers` and `body`, its length set.
 fn answer(status: StatusCode, mut headers: HeaderMap, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let body = body.into();
@@ -321,11 +375,12 @@ fn hop_by_hop(name: &header::HeaderName) -> bool {
         || name.as_str() == "keep-alive"
 }
 
-/// The calls the proxy may answer itself.
+/// The calls the proxy may answer itself, or changes the answer of.
 #[derive(Debug, PartialEq, Eq)]
 enum Call {
     BatchWriteItem,
     UploadPart { upload_id: String, part_number: String },
+    Table(TableCall),
     Other,
 }
 
@@ -335,6 +390,9 @@ enum Call {
 fn classify(method: &Method, query: &str, target: Option<&str>) -> Call {
     if target == Some("DynamoDB_20120810.BatchWriteItem") {
         return Call::BatchWriteItem;
+    }
+    if let Some(call) = TableCall::of(target) {
+        return Call::Table(call);
     }
     let parameter = |name: &str| {
         query
@@ -531,6 +589,10 @@ mod tests {
         assert_eq!(
             classify(&Method::POST, "", Some("DynamoDB_20120810.PutItem")),
             Call::Other
+        );
+        assert_eq!(
+            classify(&Method::POST, "", Some("DynamoDB_20120810.DescribeTable")),
+            Call::Table(TableCall::Describe)
         );
         assert_eq!(
             classify(&Method::PUT, "x-id=UploadPart&partNumber=2&uploadId=abc", None),

@@ -1,9 +1,10 @@
 //! DynamoDB tables keyed by a partition key and an optional sort key, each a string (S) or a
-//! number (N), billed on demand or provisioned.
+//! number (N), billed on demand or provisioned, with a warm throughput that can be raised.
 
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput, ScalarAttributeType, Tag,
+    WarmThroughput,
 };
 use eventdriven_core::record;
 
@@ -20,13 +21,34 @@ pub struct Billing<'a> {
 /// A key of the table: its attribute and its type.
 pub type Key<'a> = (&'a str, record::KeyType);
 
-/// Creates the table, keyed by `partition_key` and, when given, `sort_key`.
+/// Warm throughput: the read and write units a second the table serves at once, without
+/// scaling first. Either may be unset (configured) or unreported (read).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WarmUnits {
+    pub read: Option<i64>,
+    pub write: Option<i64>,
+}
+
+impl WarmUnits {
+    /// As DynamoDB takes it; `None` when neither is set, so a request leaves it to DynamoDB.
+    fn request(self) -> Option<WarmThroughput> {
+        (self != WarmUnits::default()).then(|| {
+            WarmThroughput::builder()
+                .set_read_units_per_second(self.read)
+                .set_write_units_per_second(self.write)
+                .build()
+        })
+    }
+}
+
+/// Creates the table, keyed by `partition_key` and, when given, `sort_key`, warmed to `warm`.
 pub async fn create(
     aws: &AwsClients,
     table: &str,
     partition_key: Key<'_>,
     sort_key: Option<Key<'_>>,
     billing: Billing<'_>,
+    warm: WarmUnits,
     tags: &Tags,
 ) -> Result<(), AwsError> {
     let tags = dynamodb_tags(tags)?;
@@ -38,6 +60,7 @@ pub async fn create(
         .set_key_schema(Some(key_schema))
         .billing_mode(BillingMode::from(billing.mode))
         .set_provisioned_throughput(provisioned_throughput(billing)?)
+        .set_warm_throughput(warm.request())
         .set_tags((!tags.is_empty()).then_some(tags))
         .send()
         .await?;
@@ -103,6 +126,7 @@ pub struct TableInfo {
     pub billing_mode: String,
     pub read_capacity: Option<i64>,
     pub write_capacity: Option<i64>,
+    pub warm: WarmUnits,
 }
 
 pub async fn read(aws: &AwsClients, table: &str) -> Result<Option<TableInfo>, AwsError> {
@@ -114,7 +138,12 @@ pub async fn read(aws: &AwsClients, table: &str) -> Result<Option<TableInfo>, Aw
                 .provisioned_throughput
                 .as_ref()
                 .filter(|p| p.read_capacity_units.is_some_and(|units| units > 0));
+            let warm = t.warm_throughput();
             TableInfo {
+                warm: WarmUnits {
+                    read: warm.and_then(|w| w.read_units_per_second()),
+                    write: warm.and_then(|w| w.write_units_per_second()),
+                },
                 // Tables created on demand report no summary on some endpoints; that is the default.
                 billing_mode: t.billing_mode_summary.and_then(|b| b.billing_mode).map_or_else(
                     || BillingMode::PayPerRequest.as_str().to_owned(),
@@ -135,7 +164,8 @@ impl TableInfo {
                 || (self.read_capacity == billing.read_capacity && self.write_capacity == billing.write_capacity))
     }
 
-    /// How the table is billed, as one setting.
+    /// How the table is billed. Its warm throughput is no setting to watch: DynamoDB raises it
+    /// by itself as traffic grows, and never lowers it, so a raise is no change to set back.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
         let billing = match (self.read_capacity, self.write_capacity) {
             (Some(read), Some(write)) => format!("{} read={read} write={write}", self.billing_mode),
@@ -152,6 +182,18 @@ pub async fn update_billing(aws: &AwsClients, table: &str, billing: Billing<'_>)
         .table_name(table)
         .billing_mode(BillingMode::from(billing.mode))
         .set_provisioned_throughput(provisioned_throughput(billing)?)
+        .send()
+        .await?;
+    wait_active(aws, table).await
+}
+
+/// Raises the table's warm throughput to `warm` (DynamoDB never lowers it), and waits until the
+/// table is `ACTIVE` again; the pre-warming itself goes on in the background.
+pub async fn raise_warm_throughput(aws: &AwsClients, table: &str, warm: WarmUnits) -> Result<(), AwsError> {
+    aws.dynamodb
+        .update_table()
+        .table_name(table)
+        .set_warm_throughput(warm.request())
         .send()
         .await?;
     wait_active(aws, table).await
@@ -227,6 +269,20 @@ mod tests {
             .map(|e| (e.attribute_name(), e.key_type().clone()))
             .collect();
         assert_eq!(roles, [("Id", KeyType::Hash), ("Day", KeyType::Range)]);
+    }
+
+    #[test]
+    fn warm_throughput_is_sent_only_when_set() {
+        assert_eq!(WarmUnits::default().request(), None, "DynamoDB's own");
+        let write_only = WarmUnits {
+            read: None,
+            write: Some(40_000),
+        };
+        let request = write_only.request().unwrap();
+        assert_eq!(
+            (request.read_units_per_second(), request.write_units_per_second()),
+            (None, Some(40_000))
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub async fn create(
 ) -> Result<Warnings, Failure> {
     let plan = Deployment::prepare(aws, spec, tags).await?;
     lifecycle::ensure(ORDER, &plan, children).await?;
-    Ok(plan.warnings)
+    Ok(plan.into_warnings())
 }
 
 /// Re-creates children found missing, then re-applies every in-place setting (and the tags,
@@ -66,7 +66,7 @@ pub async fn update(
     let plan = Deployment::prepare(aws, spec, tags).await?;
     lifecycle::ensure(ORDER, &plan, children).await?;
     lifecycle::apply_settings(ORDER, &plan, children, tags_changed).await?;
-    Ok(plan.warnings)
+    Ok(plan.into_warnings())
 }
 
 /// Forgets every recorded child that no longer exists, and notes what the others hold.

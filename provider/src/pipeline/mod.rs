@@ -243,6 +243,7 @@ mod tests {
             lambda_subnet_ids: list("y"),
             redis_node_type: text("z"),
             dynamodb_billing_mode: text("WHATEVER"),
+            table_warm_write_units: Value::Value(0),
             tags: Value::Value([("aws:no".to_owned(), text("v"))].into()),
             record: Value::Value(record::RecordBlock {
                 key: text("Missing"),
@@ -262,7 +263,7 @@ mod tests {
                 "{name:?} is no attribute"
             );
         }
-        assert!(named.len() >= 16, "every bad argument is reported: {named:?}");
+        assert!(named.len() >= 17, "every bad argument is reported: {named:?}");
         assert!(named.contains("record") && named.contains("process"), "{named:?}");
         let tableless = PipelineState {
             table: Value::Value(false),

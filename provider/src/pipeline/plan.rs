@@ -1,7 +1,7 @@
 //! What the pipeline's children are built from: the spec resolved against the account and
 //! the cluster ([`Deployment`]), and what tearing them down needs ([`Teardown`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use eventdriven_core::cluster::{AwsContext, ClusterInfo, preflight, preflight_warnings};
 use eventdriven_core::definition::state_machine_definition;
@@ -14,6 +14,7 @@ use crate::aws::{AwsClients, AwsError, Tags};
 use crate::cluster;
 use crate::lifecycle::{Failure, Owner};
 use crate::pipeline::state::Children;
+use crate::resource::Warnings;
 
 /// The `eventdriven_batch_pipeline` resource as the owner of its children.
 pub enum Pipeline {}
@@ -31,8 +32,9 @@ pub struct Deployment {
     pub context: AwsContext,
     pub cluster: ClusterInfo,
     pub tags: Tags,
-    /// What preflight found that may break runs without being certain to.
-    pub warnings: Vec<String>,
+    /// What preflight found that may break runs without being certain to, and what the children
+    /// could not apply as configured (a child adds to it while the walk borrows the plan).
+    pub warnings: Mutex<Warnings>,
 }
 
 impl Deployment {
@@ -71,8 +73,21 @@ impl Deployment {
             context,
             cluster,
             tags,
-            warnings,
+            warnings: Mutex::new(warnings),
         })
+    }
+
+    /// Adds a warning the create or update returns.
+    pub fn warn(&self, warning: String) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(warning);
+    }
+
+    /// Every warning of the walk.
+    pub fn into_warnings(self) -> Warnings {
+        self.warnings.into_inner().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn names(&self) -> Names<'_> {

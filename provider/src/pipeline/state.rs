@@ -38,6 +38,8 @@ attribute_table! {
         dynamodb_billing_mode [one_of BillingMode::NAMES]: Value<String> = string(OptionalComputed, "`PAY_PER_REQUEST` (default) or `PROVISIONED`."), replaces;
         dynamodb_read_capacity: Value<i64> = number(Optional, "Read capacity units; only with `PROVISIONED`."), replaces;
         dynamodb_write_capacity: Value<i64> = number(Optional, "Write capacity units; only with `PROVISIONED`."), replaces;
+        table_warm_write_units: Value<i64> = number(Optional, "Warm throughput of the table: write units a second it takes at once, without scaling first (a new on-demand table starts at 4000). Raised in place; DynamoDB never lowers it, so a value below the table's is left, with a warning. Unset: DynamoDB's own.");
+        table_warm_read_units: Value<i64> = number(Optional, "Warm throughput of the table: read units a second it serves at once, without scaling first (a new on-demand table starts at 12000). Raised in place; DynamoDB never lowers it, so a value below the table's is left, with a warning. Unset: DynamoDB's own.");
         table: Value<bool> = boolean(Optional, "Whether the pipeline has a DynamoDB table. Default `true`; `false` needs a `process` block (the built-in step stores every row in the table) and creates no table: `table_name` is null and no policy names DynamoDB. Changing it between `true` (or unset) and `false` forces replacement.");
         tags: StringMap = string_map(Optional, "Tags for every child, over the provider's `default_tags`.");
         force_destroy: Value<bool> = boolean(OptionalComputed, "Whether destroy may delete the bucket while it holds objects and the table while it holds orders. Default `false`: destroy then fails before deleting anything.");
@@ -350,7 +352,9 @@ impl PipelineState {
             bucket_name,
             work_volume_claim,
             dynamodb_read_capacity,
-            dynamodb_write_capacity
+            dynamodb_write_capacity,
+            table_warm_write_units,
+            table_warm_read_units
         );
         macro_rules! take_list {
             ($($field:ident),*) => { $(match &self.$field {
@@ -445,6 +449,8 @@ impl PipelineState {
             dynamodb_billing_mode: Value::Value(spec.dynamodb_billing_mode.as_str().to_owned()),
             dynamodb_read_capacity: number(&spec.dynamodb_read_capacity),
             dynamodb_write_capacity: number(&spec.dynamodb_write_capacity),
+            table_warm_write_units: number(&spec.table_warm_write_units),
+            table_warm_read_units: number(&spec.table_warm_read_units),
             tags: Value::Value(
                 spec.tags
                     .iter()
@@ -490,6 +496,8 @@ mod tests {
         let mut spec = PipelineSpec::new("orders", "main", "busybox", "registry/lambda:1");
         spec.bucket_name = Some("company-orders".into());
         spec.tags.insert("team".into(), "data".into());
+        spec.table_warm_write_units = Some(40_000);
+        spec.table_warm_read_units = Some(15_000);
         assert_eq!(PipelineState::from_spec(&spec).spec(), spec);
         assert!(PipelineState::from_spec(&spec).record.is_null(), "no block, no record");
         spec.record = Some(eventdriven_core::record::RecordSpec::orders());

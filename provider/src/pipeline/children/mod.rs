@@ -52,7 +52,7 @@ mod fixtures {
                 security_group_ids: vec!["sg-cluster".into()],
             },
             tags: Tags::from([("team".to_owned(), "data".to_owned())]),
-            warnings: Vec::new(),
+            warnings: Default::default(),
         }
     }
 }
