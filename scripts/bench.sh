@@ -63,16 +63,18 @@ best_of local_run "$bin" run --input "$input" --output "$dir/work/result.csv" --
 
 # DuckDB doing the same job, paired with `eventdriven run`: each pair runs both, the order
 # alternating between pairs; the ratio is the median of the pairs' ratios.
-# timed NAME COMMAND...: runs COMMAND once, appends "seconds peak_kib" to $dir/NAME.
+# timed NAME COMMAND...: runs COMMAND once, appends "seconds peak_kib bytes_written" to
+# $dir/NAME (write_bytes of /proc/PID/io, which counts the children a shell has waited for).
 timed() {
   local name=$1; shift
   rm -rf "$dir/work"; mkdir -p "$dir/work"
   local start end
   sync
   start=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$dir/time" "$@" >/dev/null 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
+  /usr/bin/time -f "%M" -o "$dir/time" bash -c '"$@" >/dev/null || exit; grep ^write_bytes /proc/$$/io | cut -d" " -f2 >"'"$dir/io"'"' \
+    _ "$@" 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
   end=$(date +%s%N)
-  echo "$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}") $(cat "$dir/time")" >>"$dir/$name"
+  echo "$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}") $(cat "$dir/time") $(cat "$dir/io")" >>"$dir/$name"
 }
 ours=("$bin" run --input "$input" --output "$dir/work/result.csv" --work-dir "$dir/work/runs"
   --table "$dir/work/orders.table" --max-lines-per-batch 30000)
@@ -172,20 +174,7 @@ if [ -n "$dynamodb_report" ]; then
   echo "DynamoDB (emulator), one chunk: $dynamodb_report; ceil(items/25) = $expected$([ "$requests" -eq "$expected" ] && echo ", exact" || echo ", NOT exact")"
 fi
 # Scale: the run on $rows and on $large_rows rows, and DuckDB on $large_rows, in alternating
-# pairs; each run's peak RSS and the bytes it wrote to disk (write_bytes of /proc/PID/io, which
-# counts the children a shell has waited for).
-# measured NAME COMMAND...: like `timed`, adding the bytes written as a third field.
-measured() {
-  local name=$1; shift
-  rm -rf "$dir/work"; mkdir -p "$dir/work"
-  local start end
-  sync
-  start=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$dir/time" bash -c '"$@" >/dev/null || exit; grep ^write_bytes /proc/$$/io | cut -d" " -f2 >"'"$dir/io"'"' \
-    _ "$@" 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
-  end=$(date +%s%N)
-  echo "$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}") $(cat "$dir/time") $(cat "$dir/io")" >>"$dir/$name"
-}
+# pairs, each with its peak RSS and the bytes it wrote to disk.
 # scale_pairs SMALL_INPUT LARGE_INPUT PAIRS PREFIX: alternating pairs of our run on both files
 # and DuckDB on the large one, into $dir/PREFIX_small, PREFIX_large and PREFIX_duckdb.
 scale_pairs() {
@@ -194,11 +183,11 @@ scale_pairs() {
   local duckdb_large=("${duckdb_table[@]/$input/$large}")
   for pair in $(seq "$count"); do
     if [ $((pair % 2)) -eq 1 ]; then
-      measured "${prefix}_small" "${on_small[@]}"; measured "${prefix}_large" "${on_large[@]}"
-      measured "${prefix}_duckdb" "${duckdb_large[@]}"
+      timed "${prefix}_small" "${on_small[@]}"; timed "${prefix}_large" "${on_large[@]}"
+      timed "${prefix}_duckdb" "${duckdb_large[@]}"
     else
-      measured "${prefix}_duckdb" "${duckdb_large[@]}"; measured "${prefix}_large" "${on_large[@]}"
-      measured "${prefix}_small" "${on_small[@]}"
+      timed "${prefix}_duckdb" "${duckdb_large[@]}"; timed "${prefix}_large" "${on_large[@]}"
+      timed "${prefix}_small" "${on_small[@]}"
     fi
   done
 }
