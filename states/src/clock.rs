@@ -38,6 +38,9 @@ mod tests {
         assert_eq!(format_iso(at), "2026-12-07T16:21:06.140Z");
         let whole = parse_iso("2026-01-01T00:00:00+02:00").unwrap();
         assert_eq!(format_iso(whole), "2025-12-31T22:00:00.000Z");
-        assert_eq!(parse_iso(&format_iso(at)), Some(at.replace_nanosecond(140_000_000).unwrap()));
+        assert_eq!(
+            parse_iso(&format_iso(at)),
+            Some(at.replace_nanosecond(140_000_000).unwrap())
+        );
     }
 }
