@@ -64,14 +64,16 @@ best_of local_run "$bin" run --input "$input" --output "$dir/work/result.csv" --
 # DuckDB doing the same job, paired with `eventdriven run`: each pair runs both, the order
 # alternating between pairs; the ratio is the median of the pairs' ratios.
 # timed NAME COMMAND...: runs COMMAND once, appends "seconds peak_kib bytes_written" to
-# $dir/NAME (write_bytes of /proc/PID/io, which counts the children a shell has waited for).
+# $dir/NAME: write_bytes less cancelled_write_bytes of /proc/PID/io (which count the children
+# a shell has waited for), the bytes sent to the disk, without those of files removed before
+# they reached it.
 timed() {
   local name=$1; shift
   rm -rf "$dir/work"; mkdir -p "$dir/work"
   local start end
   sync
   start=$(date +%s%N)
-  /usr/bin/time -f "%M" -o "$dir/time" bash -c '"$@" >/dev/null || exit; grep ^write_bytes /proc/$$/io | cut -d" " -f2 >"'"$dir/io"'"' \
+  /usr/bin/time -f "%M" -o "$dir/time" bash -c '"$@" >/dev/null || exit; awk "/^write_bytes/{w=\$2} /^cancelled_write_bytes/{c=\$2} END{print w-c}" /proc/$$/io >"'"$dir/io"'"' \
     _ "$@" 2>"$dir/stderr" || { cat "$dir/stderr" >&2; exit 1; }
   end=$(date +%s%N)
   echo "$(awk "BEGIN{printf \"%.3f\", ($end - $start) / 1e9}") $(cat "$dir/time") $(cat "$dir/io")" >>"$dir/$name"
@@ -198,7 +200,7 @@ scale_report() {
   local prefix=$1 small_rows=$2 small_bytes=$3 large_rows=$4 large_bytes=$5
   local count; count=$(wc -l <"$dir/${prefix}_large")
   echo
-  printf '%-44s %8s %10s %14s\n' "scale, $count alternating pairs (median)" "wall s" "peak MiB" "written/input"
+  printf '%-44s %8s %10s %14s\n' "scale, $count alternating pairs (median)" "wall s" "peak MiB" "to disk/input"
   local name rows bytes
   for name in small large duckdb; do
     case $name in

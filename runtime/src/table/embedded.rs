@@ -1,12 +1,13 @@
-//! The embedded table: a directory on local disk (an LSM-tree, fjall) that a user can query
-//! after a local run. A chunk's items are staged, sorted, in a file of their own
-//! ([`super::staged`]); the run's end (or the next opening of the table) merges every staged
-//! file in one pass and ingests the result as one sorted run of table files. Ingested one chunk
-//! at a time, overlapping files would be merged again by every compaction past 64 of them, and
-//! a run's time would grow faster than its rows; staged, each item is written to the table
-//! once, whatever the run's size.
+//! The embedded table: a directory on local disk that a user can query after a local run. A
+//! chunk's items are staged, sorted, in a value file of their own ([`super::value_files`]);
+//! the run's end (or the next opening of the table) merges the keys of every staged file in
+//! one pass and ingests them into an LSM-tree (fjall) as one sorted run, each key with a
+//! pointer to its value. Ingested one chunk at a time, overlapping files would be merged again
+//! by every compaction past 64 of them, and a run's time would grow faster than its rows;
+//! staged, each item's bytes are written once, whatever the run's size.
 
 use super::item::stored_item_json;
+use super::value_files::{self, Collection, Pointer, ValueFile, ValueFiles};
 use super::{Items, Names, TableKey, staged};
 use anyhow::{Context, Result};
 use fjall::compaction::Leveled;
@@ -23,16 +24,18 @@ const MEMTABLE_BYTES: u64 = 16 << 20;
 /// of earlier versions, one per chunk). Fewer files merged at once bound the memory a
 /// compaction takes (a read buffer per file).
 const L0_TABLES: u8 = 64;
-/// Where, inside the table's directory, chunks' items wait for the table to take them.
-const STAGED_DIR: &str = "staged";
+/// Where, inside the table's directory, versions before value files staged chunks' items;
+/// what a killed run of such a version left there is taken at the next opening.
+const EARLIER_STAGED_DIR: &str = "staged";
 
 /// Where the table keeps its attribute names' dictionary (the key [`DICTIONARY`], a JSON
 /// list); a table without one, as earlier versions wrote them, reads with the order sample's.
 const NAMES_KEYSPACE: &str = "names";
 const DICTIONARY: &[u8] = b"dictionary";
 
-/// Key: the item's key (see [`super::key`]). Value: the item in compact form (see
-/// [`super::item`]), rendered as DynamoDB JSON when read. Clones share the open table.
+/// Key: the item's key (see [`super::key`]). Value: a [`Pointer`] to the item in compact form
+/// (see [`super::item`]) in a value file, or, in tables of earlier versions, the item itself;
+/// rendered as DynamoDB JSON when read. Clones share the open table.
 #[derive(Clone)]
 pub struct EmbeddedTable {
     database: Database,
@@ -40,7 +43,9 @@ pub struct EmbeddedTable {
     names: Keyspace,
     /// Held while the dictionary is read and grown, so two chunks never grow it apart.
     growing_names: Arc<Mutex<()>>,
-    staged: PathBuf,
+    values: Arc<ValueFiles>,
+    /// Held while staged files are taken (and garbage collected), one taking at a time.
+    taking: Arc<Mutex<()>>,
 }
 
 impl EmbeddedTable {
@@ -65,21 +70,27 @@ impl EmbeddedTable {
                     .index_block_partitioning_policy(PartitioningPolicy::all(true))
                     .filter_block_partitioning_policy(PartitioningPolicy::all(true))
                     .compaction_strategy(Arc::new(Leveled::default().with_l0_threshold(L0_TABLES)))
+                    // Lookups are of orders that exist; without bloom filters, an ingestion of
+                    // tens of millions of pointers holds no filter of theirs in memory until a
+                    // table file is finished.
+                    .expect_point_read_hits(true)
             })
             .with_context(|| format!("opening the orders table {}", path.display()))?;
         let names = db
             .keyspace(NAMES_KEYSPACE, KeyspaceCreateOptions::default)
             .with_context(|| format!("opening the orders table {}", path.display()))?;
+        let values = ValueFiles::open(path.join(value_files::DIR))?;
+        take_earlier_staged(&path.join(EARLIER_STAGED_DIR), &values)?;
         let table = EmbeddedTable {
             database: db,
             orders,
             names,
             growing_names: Arc::default(),
-            staged: path.join(STAGED_DIR),
+            values: Arc::new(values),
+            taking: Arc::default(),
         };
         // What a killed run staged is in the table before anything reads or writes it.
         table.take_staged()?;
-        std::fs::create_dir_all(&table.staged).with_context(|| format!("creating {}", table.staged.display()))?;
         Ok(table)
     }
 
@@ -121,10 +132,11 @@ impl EmbeddedTable {
     /// [`Self::take_staged`]. `written` gets the items once they are all copied into the staged
     /// file, before the wait for the disk.
     pub async fn put_all(&self, mut items: Items, written: impl FnOnce(Items) + Send + 'static) -> Result<()> {
-        let dir = self.staged.clone();
+        let values = self.values.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
             items.keep_last_per_key();
-            let file = staged::write(&dir, items.iter().map(|item| (item.key(), item.compact())))
+            let file = values
+                .stage(items.iter().map(|item| (item.key(), item.compact())))
                 .context("writing to the orders table")?;
             written(items);
             file.publish().context("writing to the orders table")?;
@@ -133,51 +145,153 @@ impl EmbeddedTable {
         .await?
     }
 
-    /// Merges every staged file and ingests the items, then removes the files. The keys are cut
-    /// into one range per core, each merged and ingested on a thread of its own as a sorted run
-    /// of table files (visible whole, after it is fsynced). Killed before the removal, the next
-    /// call ingests the same items again, over themselves.
+    /// Merges the keys of every staged file and ingests them with pointers to their values,
+    /// then marks the files taken. The keys are cut into one range per core, each merged and
+    /// ingested on a thread of its own as a sorted run of table files (visible whole, after it
+    /// is fsynced). Killed before the marking, the next call ingests the same pointers again,
+    /// over themselves. Then collects garbage, when the files hold more than twice the items
+    /// the table has keys.
     pub fn take_staged(&self) -> Result<()> {
-        let files = staged::pending(&self.staged)?;
+        let _taking = self.taking.lock().expect("taking lock");
+        let files = self.values.pending()?;
         if files.is_empty() {
             return Ok(());
         }
-        let points = staged::split_points(&files, crate::runner::cores())?;
-        std::thread::scope(|scope| {
+        let paths: Vec<PathBuf> = files.iter().map(|file| file.path.clone()).collect();
+        let points = staged::split_points(&paths, crate::runner::cores())?;
+        let keys = std::thread::scope(|scope| {
             let ingesting: Vec<_> = staged::KeyRange::between(&points)
                 .into_iter()
                 .map(|range| {
-                    let files = &files;
-                    scope.spawn(move || self.ingest(files, range))
+                    let (files, paths) = (&files, &paths);
+                    scope.spawn(move || self.ingest(files, paths, range))
                 })
                 .collect();
-            ingesting
-                .into_iter()
-                .try_for_each(|thread| thread.join().expect("an ingesting thread panicked"))
+            ingesting.into_iter().try_fold(0, |keys, thread| {
+                Ok::<_, anyhow::Error>(keys + thread.join().expect("an ingesting thread panicked")?)
+            })
         })?;
-        staged::remove(&self.staged, &files)
+        self.values.mark_taken(&files)?;
+        self.collect_garbage(keys)
     }
 
-    /// Ingests the items of `files` in `range`, merged, as one sorted run.
-    fn ingest(&self, files: &[PathBuf], range: staged::KeyRange<'_>) -> Result<()> {
+    /// Ingests the keys of `files` in `range`, merged, as one sorted run, each with a pointer
+    /// to its value; returns how many.
+    fn ingest(&self, files: &[ValueFile], paths: &[PathBuf], range: staged::KeyRange<'_>) -> Result<u64> {
         let mut ingestion = self.orders.start_ingestion().context("writing to the orders table")?;
-        staged::merge(files, range, |key, value| {
-            ingestion.write(key, value).context("writing to the orders table")
+        let mut pointer = Vec::new();
+        let keys = staged::merge(paths, range, |item| {
+            Pointer {
+                file: files[item.file].id,
+                offset: item.value_offset,
+                length: item.value_length,
+            }
+            .encode(&mut pointer);
+            ingestion
+                .write(item.key, &pointer)
+                .context("writing to the orders table")
         })?;
-        ingestion.finish().context("writing to the orders table")
+        ingestion.finish().context("writing to the orders table")?;
+        Ok(keys)
+    }
+
+    /// Removes the value files nothing points to, and copies the live items of those mostly
+    /// garbage to new files first, when the files hold more than twice the items the table has
+    /// keys: at least `keys`, those the latest ingestion pointed to. A collection reads every
+    /// pointer, and the table's keys at least double between two, so its cost per item
+    /// written stays the same whatever the table's size.
+    fn collect_garbage(&self, keys: u64) -> Result<()> {
+        let files = self.values.taken()?;
+        let mut items = Vec::with_capacity(files.len());
+        for file in &files {
+            items.push(staged::item_count(&file.path)?);
+        }
+        if !value_files::needs_collection(items.iter().sum(), keys.max(self.values.keys_counted()?)) {
+            return Ok(());
+        }
+        let mut live = std::collections::HashMap::<u64, u64>::new();
+        let mut counted = 0;
+        for entry in self.orders.iter() {
+            let value = entry.value().context("reading the orders table")?;
+            if let Some(pointer) = Pointer::decode(&value)? {
+                *live.entry(pointer.file).or_default() += 1;
+            }
+            counted += 1;
+        }
+        let shares: Vec<(u64, u64, u64)> = files
+            .iter()
+            .zip(&items)
+            .map(|(file, &items)| (file.id, items, live.get(&file.id).copied().unwrap_or(0)))
+            .collect();
+        let plan = Collection::plan(&shares);
+        let by_id = |ids: &[u64]| -> Vec<ValueFile> { files.iter().filter(|f| ids.contains(&f.id)).cloned().collect() };
+        for file in by_id(&plan.copy) {
+            self.copy_live_items(&file)?;
+        }
+        self.values.remove(&by_id(&plan.remove))?;
+        self.values.remove(&by_id(&plan.copy))?;
+        self.values.set_keys_counted(counted)
+    }
+
+    /// Copies the items of `file` the table still points to into a new file, and points the
+    /// table to the copies.
+    fn copy_live_items(&self, file: &ValueFile) -> Result<()> {
+        let mut kept: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        staged::for_each(&file.path, |key, offset, value| {
+            let stored = self.orders.get(key).context("reading the orders table")?;
+            let points_here = match stored.as_deref().map(Pointer::decode).transpose()?.flatten() {
+                Some(pointer) => pointer.file == file.id && pointer.offset == offset,
+                None => false,
+            };
+            if points_here {
+                kept.push((key.to_vec(), value.to_vec()));
+            }
+            Ok(())
+        })?;
+        let copy = self
+            .values
+            .copy(kept.iter().map(|(key, value)| (key.as_slice(), value.as_slice())))?;
+        self.ingest(
+            std::slice::from_ref(&copy),
+            &[copy.path.clone()],
+            staged::KeyRange::default(),
+        )?;
+        Ok(())
     }
 
     pub fn get(&self, key: &TableKey<'_>) -> Result<Option<serde_json::Value>> {
-        match self.orders.get(key.encoded())? {
-            Some(value) => Ok(Some(stored_item_json(&value, &self.stored_names()?)?)),
-            None => Ok(None),
-        }
+        let Some(stored) = self.orders.get(key.encoded())? else {
+            return Ok(None);
+        };
+        let item = match Pointer::decode(&stored)? {
+            Some(pointer) => self.values.read(pointer)?,
+            None => stored.to_vec(),
+        };
+        Ok(Some(stored_item_json(&item, &self.stored_names()?)?))
     }
 
     /// Counts the items (a full scan: the table keeps no running count).
     pub fn count(&self) -> Result<u64> {
         Ok(self.orders.len()? as u64)
     }
+}
+
+/// Moves the files a killed run of an earlier version staged in `dir` into `values`, pending,
+/// in the order they were staged.
+fn take_earlier_staged(dir: &Path, values: &ValueFiles) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut staged: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "items"))
+        .collect();
+    staged.sort();
+    for path in staged {
+        values.adopt(&path)?;
+    }
+    std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))
 }
 
 /// The files fjall creates before its `version` marker, which it writes last.
@@ -236,6 +350,18 @@ mod tests {
         assert_eq!(table.get(&order("43")).unwrap(), None);
     }
 
+    /// Stages one item per id, each with `units`.
+    async fn put(table: &EmbeddedTable, ids: impl Iterator<Item = u32>, units: &str) {
+        let ids: Vec<String> = ids.map(|id| id.to_string()).collect();
+        let rows: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), units)).collect();
+        table.put_all(items(&rows), drop).await.unwrap();
+    }
+
+    fn units(table: &EmbeddedTable, id: u32) -> serde_json::Value {
+        let item = table.get(&order(&id.to_string())).unwrap();
+        item.unwrap_or_else(|| panic!("order {id} is missing"))["UnitsSold"]["N"].clone()
+    }
+
     #[tokio::test]
     async fn staged_chunks_enter_the_table_at_once_the_latest_winning() {
         let dir = tempfile::tempdir().unwrap();
@@ -246,18 +372,16 @@ mod tests {
         let mut latest = std::collections::HashMap::new();
         for chunk in 0..80 {
             let units = chunk.to_string();
-            let ids: Vec<String> = (0..50).map(|i| ((i * 7 + chunk) % 200).to_string()).collect();
-            let rows: Vec<(&str, &str)> = ids.iter().map(|id| (id.as_str(), units.as_str())).collect();
-            table.put_all(items(&rows), drop).await.unwrap();
+            let ids: Vec<u32> = (0..50).map(|i| (i * 7 + chunk) % 200).collect();
+            put(&table, ids.iter().copied(), &units).await;
             latest.extend(ids.into_iter().map(|id| (id, units.clone())));
         }
         assert_eq!(table.count().unwrap(), 0, "staged, not yet in the table");
         table.take_staged().unwrap();
-        assert!(staged::pending(&table.staged).unwrap().is_empty());
+        assert!(table.values.pending().unwrap().is_empty());
         assert_eq!(table.count().unwrap(), latest.len() as u64);
-        for (id, units) in latest {
-            let item = table.get(&order(&id)).unwrap().unwrap();
-            assert_eq!(item["UnitsSold"]["N"], serde_json::json!(units), "order {id}");
+        for (id, expected) in latest {
+            assert_eq!(units(&table, id), serde_json::json!(expected), "order {id}");
         }
     }
 
@@ -265,28 +389,104 @@ mod tests {
     async fn staged_files_taken_again_after_a_crash_change_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("orders");
-        let copies = dir.path().join("copies");
-        std::fs::create_dir_all(&copies).unwrap();
+        let values = path.join(value_files::DIR);
         {
             let table = EmbeddedTable::open(&path).unwrap();
             table.put_all(items(&[("1", "10"), ("2", "20")]), drop).await.unwrap();
             table.put_all(items(&[("2", "21"), ("3", "30")]), drop).await.unwrap();
-            // As if killed after the ingestion, before the files were removed.
-            for file in staged::pending(&table.staged).unwrap() {
-                std::fs::copy(&file, copies.join(file.file_name().unwrap())).unwrap();
-            }
             table.take_staged().unwrap();
         }
-        for file in std::fs::read_dir(&copies).unwrap() {
+        // As if killed after the ingestion, before the files were marked taken.
+        for file in std::fs::read_dir(&values).unwrap() {
             let file = file.unwrap().path();
-            std::fs::copy(&file, path.join(STAGED_DIR).join(file.file_name().unwrap())).unwrap();
+            if file.extension().is_some_and(|e| e == "items") {
+                std::fs::rename(&file, file.with_extension("pending")).unwrap();
+            }
         }
         // Opening takes them again.
         let table = EmbeddedTable::open(&path).unwrap();
-        assert!(staged::pending(&table.staged).unwrap().is_empty());
+        assert!(table.values.pending().unwrap().is_empty());
+        assert_eq!(table.values.taken().unwrap().len(), 2);
         assert_eq!(table.count().unwrap(), 3);
-        let units = table.get(&order("2")).unwrap().unwrap()["UnitsSold"]["N"].clone();
-        assert_eq!(units, serde_json::json!("21"));
+        assert_eq!(units(&table, 2), serde_json::json!("21"));
+    }
+
+    #[tokio::test]
+    async fn what_an_earlier_version_staged_is_taken_at_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orders");
+        let earlier = path.join(EARLIER_STAGED_DIR);
+        {
+            let table = EmbeddedTable::open(&path).unwrap();
+            table.put_all(items(&[("1", "10"), ("2", "20")]), drop).await.unwrap();
+            table.put_all(items(&[("2", "21")]), drop).await.unwrap();
+            // Staged by that version: the same files, under its names, in its directory.
+            std::fs::create_dir_all(&earlier).unwrap();
+            for (n, file) in table.values.pending().unwrap().into_iter().enumerate() {
+                std::fs::rename(&file.path, earlier.join(format!("{n:020}-0000000001-{n:010}.items"))).unwrap();
+            }
+        }
+        let table = EmbeddedTable::open(&path).unwrap();
+        assert!(!earlier.exists());
+        assert_eq!(table.count().unwrap(), 2);
+        assert_eq!(units(&table, 2), serde_json::json!("21"));
+    }
+
+    #[tokio::test]
+    async fn garbage_is_collected_once_it_outweighs_the_live_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = EmbeddedTable::open(&dir.path().join("orders")).unwrap();
+        let file_count = || table.values.taken().unwrap().len();
+        put(&table, 0..100, "1").await;
+        table.take_staged().unwrap();
+        assert_eq!(file_count(), 1);
+        // 160 items, and at least the 60 keys just written: more than half may be garbage. The
+        // first file, with 40 of its 100 items live, is copied, then removed.
+        put(&table, 0..60, "2").await;
+        table.take_staged().unwrap();
+        let files = table.values.taken().unwrap();
+        let items: Vec<u64> = files.iter().map(|f| staged::item_count(&f.path).unwrap()).collect();
+        assert_eq!(items, [60, 40]);
+        assert_eq!(table.values.keys_counted().unwrap(), 100);
+        // 160 items for 100 keys counted: nothing collected.
+        put(&table, 0..60, "3").await;
+        table.take_staged().unwrap();
+        assert_eq!(file_count(), 3);
+        assert_eq!(table.count().unwrap(), 100);
+        for id in 0..100 {
+            let expected = if id < 60 { "3" } else { "1" };
+            assert_eq!(units(&table, id), serde_json::json!(expected), "order {id}");
+        }
+        // 220 items: the file of the second write, all garbage now, goes.
+        put(&table, 0..60, "4").await;
+        table.take_staged().unwrap();
+        let items: Vec<u64> = table
+            .values
+            .taken()
+            .unwrap()
+            .iter()
+            .map(|f| staged::item_count(&f.path).unwrap())
+            .collect();
+        assert_eq!(items, [40, 60]);
+
+        // The same run again and again: the files never hold much more than twice the live
+        // items, and every read gives the latest.
+        for round in 4..10 {
+            put(&table, 0..100, &round.to_string()).await;
+            table.take_staged().unwrap();
+            let held: u64 = table
+                .values
+                .taken()
+                .unwrap()
+                .iter()
+                .map(|f| staged::item_count(&f.path).unwrap())
+                .sum();
+            assert!(held <= 200, "round {round}: {held} items held for 100 keys");
+        }
+        drop(table);
+        let table = EmbeddedTable::open(&dir.path().join("orders")).unwrap();
+        assert_eq!(units(&table, 99), serde_json::json!("9"));
+        assert_eq!(table.count().unwrap(), 100);
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ mod item;
 mod key;
 mod pace;
 mod staged;
+mod value_files;
 
 pub use dynamodb::DynamoDbTable;
 pub use embedded::EmbeddedTable;

@@ -1,19 +1,20 @@
-//! Staged runs: a chunk's items, sorted by key, in a file of their own until the table takes
-//! them all at once. Merged in one pass (a k-way merge), a run's staged files become one sorted
-//! stream that the table ingests as a single run of table files: every item is written to the
-//! table once, however many chunks the run had, instead of being rewritten by compactions of
-//! overlapping files.
+//! Item files: a chunk's items, sorted by key, in a file of their own, written once (see
+//! [`super::value_files`] for their life in the embedded table). Merged in one pass (a k-way
+//! merge), a run's files become one sorted stream of keys that the table ingests as a single
+//! run of table files, each key with a pointer to its item's value here: every item is written
+//! once, however many chunks the run had, instead of being rewritten by compactions of
+//! overlapping files or copied into the table.
 //!
 //! The merge can be cut into key ranges ([`split_points`]), merged and ingested side by side,
 //! one per core: each range's items are a sorted run of their own, apart from the others'.
 //!
-//! A staged file is `MAGIC`, then per item its key's and value's lengths (`u32`, little endian)
-//! and bytes, in ascending key order, then `END` and the item count (`u64`), which a reader
+//! A file is `MAGIC`, then per item its key's and value's lengths (`u32`, little endian) and
+//! bytes, in ascending key order, then `END` and the item count (`u64`), which a reader
 //! checks; then a sparse index (its length, then keys with their items' ordinals and offsets)
 //! and, last, the index's offset (`u64`). Files are published whole (written under a
-//! temporary name, flushed, renamed), and their names sort in the order they were staged: of
-//! items sharing a key, the latest staged wins, as it would have had each chunk been written
-//! to the table in turn.
+//! temporary name, flushed, renamed). Of items sharing a key in merged files, the one in the
+//! latest file (the last given) wins, as it would have had each chunk been written to the
+//! table in turn.
 
 use crate::workdir::{create_temporary, publish};
 use anyhow::{Context, Result, bail};
@@ -21,13 +22,10 @@ use std::cmp::Ordering;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const MAGIC: &[u8; 8] = b"EDSTAGE1";
 /// In place of a key's length: the end of the items; the count follows.
 const END: u32 = u32::MAX;
-const EXTENSION: &str = "items";
 /// Keys a file's sparse index holds at least (where it has as many items): where a range's
 /// merge starts reading, and what [`split_points`] cuts at.
 const INDEX_KEYS: u64 = 32;
@@ -39,20 +37,11 @@ const MERGE_BUFFER_BYTES: usize = 4 << 20;
 const MIN_READ_BUFFER_BYTES: usize = 4 << 10;
 const MAX_READ_BUFFER_BYTES: usize = 256 << 10;
 
-/// Files staged by this process so far: part of each name, so two stagings in the same
-/// nanosecond still sort in the order they were made.
-static STAGED: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `items` (ascending keys, no key twice) into a new staged file in `dir`, to be
-/// published with [`Unpublished::publish`]: until then, it is not [`pending`].
-pub fn write<'a>(dir: &Path, items: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>) -> Result<Unpublished> {
+/// Writes `items` (ascending keys, no key twice) into a new file at `path`, under its
+/// temporary name until [`Unpublished::publish`].
+pub fn write<'a>(path: &Path, items: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>) -> Result<Unpublished> {
     let every = (items.len() as u64 / INDEX_KEYS).clamp(1, INDEX_EVERY);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let sequence = STAGED.fetch_add(1, AtomicOrdering::Relaxed);
-    let path = dir.join(format!(
-        "{nanos:020}-{:010}-{sequence:010}.{EXTENSION}",
-        std::process::id()
-    ));
+    let path = path.to_owned();
     let mut out = BufWriter::with_capacity(MAX_READ_BUFFER_BYTES, create_temporary(&path)?);
     let write = || -> std::io::Result<()> {
         out.write_all(MAGIC)?;
@@ -87,14 +76,14 @@ pub fn write<'a>(dir: &Path, items: impl ExactSizeIterator<Item = (&'a [u8], &'a
     Ok(Unpublished { file, path })
 }
 
-/// A staged file written but not yet on disk.
+/// A file written but not yet on disk.
 pub struct Unpublished {
     file: File,
     path: PathBuf,
 }
 
 impl Unpublished {
-    /// Flushes the file to disk and gives it its name: from then on it is [`pending`].
+    /// Flushes the file to disk and gives it its name.
     pub fn publish(self) -> Result<PathBuf> {
         publish(self.file, &self.path)?;
         Ok(self.path)
@@ -108,39 +97,33 @@ fn length(bytes: &[u8]) -> std::io::Result<u32> {
         .ok_or_else(|| std::io::Error::new(ErrorKind::InvalidInput, "an item over 4 GiB"))
 }
 
-/// The staged files in `dir`, oldest first; none when `dir` does not exist. A temporary file
-/// left by a staging that never finished is not among them.
-pub fn pending(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = match std::fs::read_dir(dir) {
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-        entries => entries.with_context(|| format!("reading {}", dir.display()))?,
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
-        if path.extension().is_some_and(|e| e == EXTENSION) {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
+/// How many items the file at `path` holds, from its trailer.
+pub fn item_count(path: &Path) -> Result<u64> {
+    let damaged = || format!("reading {}: the file is damaged", path.display());
+    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let index_offset = trailer_index_offset(&mut file).with_context(damaged)?;
+    let count_at = index_offset.checked_sub(8).with_context(damaged)?;
+    file.seek(SeekFrom::Start(count_at)).with_context(damaged)?;
+    let mut count = [0; 8];
+    file.read_exact(&mut count).with_context(damaged)?;
+    Ok(u64::from_le_bytes(count))
 }
 
-/// Removes the staged files `files`, once what they held is in the table, then the temporary
-/// files a killed staging left, and flushes the directory.
-pub fn remove(dir: &Path, files: &[PathBuf]) -> Result<()> {
-    for file in files {
-        std::fs::remove_file(file).with_context(|| format!("removing {}", file.display()))?;
-    }
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry.with_context(|| format!("reading {}", dir.display()))?.path();
-        if path.extension().is_some_and(|e| e == "tmp") {
-            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        }
-    }
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .with_context(|| format!("flushing {}", dir.display()))
+/// Reads `length` bytes at `offset` of the file at `path`: a value a pointer names.
+pub fn read_at(path: &Path, offset: u64, length: u32) -> Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut value = vec![0; length as usize];
+    file.read_exact_at(&mut value, offset)
+        .with_context(|| format!("reading {}: the file is damaged", path.display()))?;
+    Ok(value)
+}
+
+fn trailer_index_offset(file: &mut File) -> std::io::Result<u64> {
+    file.seek(SeekFrom::End(-8))?;
+    let mut offset = [0; 8];
+    file.read_exact(&mut offset)?;
+    Ok(u64::from_le_bytes(offset))
 }
 
 /// The keys that cut the items of `files` into `parts` ranges of about as many items each,
@@ -184,21 +167,35 @@ impl KeyRange<'_> {
     }
 }
 
+/// An item a merge gives: its key, the file it is in (its place among the merged files) and
+/// where its value lies there.
+pub struct Merged<'a> {
+    pub key: &'a [u8],
+    pub file: usize,
+    pub value_offset: u64,
+    pub value_length: u32,
+}
+
 /// Calls `take` with every item of `files` (oldest first) in `range`, in ascending key order,
-/// each key once: of items sharing a key, the one in the latest file. Returns how many were
-/// taken.
-pub fn merge(files: &[PathBuf], range: KeyRange<'_>, mut take: impl FnMut(&[u8], &[u8]) -> Result<()>) -> Result<u64> {
+/// each key once: of items sharing a key, the one in the latest file. Values are skipped, not
+/// read. Returns how many were taken.
+pub fn merge(files: &[PathBuf], range: KeyRange<'_>, mut take: impl FnMut(Merged<'_>) -> Result<()>) -> Result<u64> {
     let buffer = (MERGE_BUFFER_BYTES / files.len().max(1)).clamp(MIN_READ_BUFFER_BYTES, MAX_READ_BUFFER_BYTES);
     let mut cursors = Vec::with_capacity(files.len());
     for (rank, path) in files.iter().enumerate() {
-        if let Some(cursor) = Cursor::open(path, rank, buffer, range)? {
+        if let Some(cursor) = Cursor::open(path, rank, buffer, range, Values::Skip)? {
             cursors.push(cursor);
         }
     }
     let mut heap = CursorHeap::new(cursors, range);
     let (mut taken, mut key) = (0, Vec::new());
     while let Some(top) = heap.top() {
-        take(&top.key, &top.value)?;
+        take(Merged {
+            key: &top.key,
+            file: top.rank,
+            value_offset: top.value_offset,
+            value_length: top.value_length,
+        })?;
         taken += 1;
         key.clear();
         key.extend_from_slice(&top.key);
@@ -209,6 +206,20 @@ pub fn merge(files: &[PathBuf], range: KeyRange<'_>, mut take: impl FnMut(&[u8],
         }
     }
     Ok(taken)
+}
+
+/// Calls `each` with every item of the file at `path`, in key order: its key, its value's
+/// offset and its value.
+pub fn for_each(path: &Path, mut each: impl FnMut(&[u8], u64, &[u8]) -> Result<()>) -> Result<()> {
+    let Some(mut cursor) = Cursor::open(path, 0, MAX_READ_BUFFER_BYTES, KeyRange::default(), Values::Read)? else {
+        return Ok(());
+    };
+    loop {
+        each(&cursor.key, cursor.value_offset, &cursor.value)?;
+        if !cursor.next()? {
+            return Ok(());
+        }
+    }
 }
 
 /// An entry of a file's sparse index: an item's key, its place among the file's items and
@@ -223,11 +234,8 @@ struct IndexEntry {
 fn read_index(path: &Path) -> Result<Vec<IndexEntry>> {
     let damaged = || format!("reading {}: the file is damaged", path.display());
     let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    file.seek(SeekFrom::End(-8)).with_context(damaged)?;
-    let mut offset = [0; 8];
-    file.read_exact(&mut offset).with_context(damaged)?;
-    file.seek(SeekFrom::Start(u64::from_le_bytes(offset)))
-        .with_context(damaged)?;
+    let index_offset = trailer_index_offset(&mut file).with_context(damaged)?;
+    file.seek(SeekFrom::Start(index_offset)).with_context(damaged)?;
     let mut reader = BufReader::new(file);
     let entries = read_u32(&mut reader).with_context(damaged)?;
     let mut index = Vec::with_capacity(entries.min(1 << 16) as usize);
@@ -247,20 +255,32 @@ fn read_index(path: &Path) -> Result<Vec<IndexEntry>> {
     Ok(index)
 }
 
-/// A staged file read item by item: `key` and `value` hold the current one.
+/// Whether a [`Cursor`] reads its items' values or skips them.
+#[derive(Clone, Copy, PartialEq)]
+enum Values {
+    Read,
+    Skip,
+}
+
+/// A file read item by item: `key` (and `value`, when read) hold the current one.
 struct Cursor {
     reader: BufReader<File>,
     path: PathBuf,
     /// The file's place among the merged ones: higher is newer.
     rank: usize,
+    values: Values,
     key: Vec<u8>,
     value: Vec<u8>,
+    value_offset: u64,
+    value_length: u32,
+    /// Items read so far, and where the next one starts.
     read: u64,
+    offset: u64,
 }
 
 impl Cursor {
     /// The file at its first item in `range`; `None` when it holds none.
-    fn open(path: &Path, rank: usize, buffer: usize, range: KeyRange<'_>) -> Result<Option<Cursor>> {
+    fn open(path: &Path, rank: usize, buffer: usize, range: KeyRange<'_>, values: Values) -> Result<Option<Cursor>> {
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let mut reader = BufReader::with_capacity(buffer, file);
         let mut magic = [0; 8];
@@ -268,7 +288,7 @@ impl Cursor {
             .read_exact(&mut magic)
             .with_context(|| format!("reading {}", path.display()))?;
         if &magic != MAGIC {
-            bail!("{} is not a staged items file", path.display());
+            bail!("{} is not an items file", path.display());
         }
         // From the last indexed item at or before the range's start: (its ordinal, offset).
         let start = match range.from {
@@ -279,20 +299,24 @@ impl Cursor {
                 .last()
                 .map(|entry| (entry.ordinal, entry.offset)),
         };
-        let mut read = 0;
-        if let Some((ordinal, offset)) = start {
+        let (mut read, mut offset) = (0, MAGIC.len() as u64);
+        if let Some((ordinal, at)) = start {
             reader
-                .seek(SeekFrom::Start(offset))
+                .seek(SeekFrom::Start(at))
                 .with_context(|| format!("reading {}", path.display()))?;
-            read = ordinal;
+            (read, offset) = (ordinal, at);
         }
         let mut cursor = Cursor {
             reader,
             path: path.to_owned(),
             rank,
+            values,
             key: Vec::new(),
             value: Vec::new(),
+            value_offset: 0,
+            value_length: 0,
             read,
+            offset,
         };
         while cursor.next()? {
             if range.from.is_none_or(|from| cursor.key.as_slice() >= from) {
@@ -302,7 +326,7 @@ impl Cursor {
         Ok(None)
     }
 
-    /// Reads the next item into `key` and `value`; `false` at the end, once the count checks.
+    /// Reads the next item; `false` at the end, once the count checks.
     fn next(&mut self) -> Result<bool> {
         let context = || format!("reading {}: the file is damaged", self.path.display());
         let key_length = read_u32(&mut self.reader).with_context(context)?;
@@ -316,7 +340,18 @@ impl Cursor {
         }
         let value_length = read_u32(&mut self.reader).with_context(context)?;
         read_into(&mut self.reader, &mut self.key, key_length).with_context(context)?;
-        read_into(&mut self.reader, &mut self.value, value_length).with_context(context)?;
+        match self.values {
+            Values::Read => read_into(&mut self.reader, &mut self.value, value_length).with_context(context)?,
+            // Skipped within the read buffer where it can be; a value cut short by the file's
+            // end shows at the next read.
+            Values::Skip => self
+                .reader
+                .seek_relative(i64::from(value_length))
+                .with_context(context)?,
+        }
+        self.value_offset = self.offset + 8 + u64::from(key_length);
+        self.value_length = value_length;
+        self.offset = self.value_offset + u64::from(value_length);
         self.read += 1;
         Ok(true)
     }
@@ -404,19 +439,29 @@ impl<'a> CursorHeap<'a> {
 mod tests {
     use super::*;
 
+    /// Writes `items` into the next numbered file of `dir`, published.
     fn staged(dir: &Path, items: &[(&str, &str)]) -> PathBuf {
-        let before = pending(dir).unwrap();
-        let written = write(dir, items.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()))).unwrap();
-        assert_eq!(pending(dir).unwrap(), before, "not pending before it is published");
+        let path = dir.join(format!("{:06}.items", std::fs::read_dir(dir).unwrap().count()));
+        let written = write(&path, items.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes()))).unwrap();
+        assert!(!path.exists(), "not there before it is published");
         written.publish().unwrap()
     }
 
-    fn merged(files: &[PathBuf]) -> Vec<(String, String)> {
+    /// The files in the order they were written.
+    fn written(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+    }
+
+    /// The items a merge of `files` in `range` gives, each value read where the merge says it is.
+    fn merged_in(files: &[PathBuf], range: KeyRange<'_>) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let taken = merge(files, KeyRange::default(), |k, v| {
+        let taken = merge(files, range, |item| {
+            let value = read_at(&files[item.file], item.value_offset, item.value_length)?;
             out.push((
-                String::from_utf8(k.to_vec()).unwrap(),
-                String::from_utf8(v.to_vec()).unwrap(),
+                String::from_utf8(item.key.to_vec()).unwrap(),
+                String::from_utf8(value).unwrap(),
             ));
             Ok(())
         })
@@ -425,27 +470,50 @@ mod tests {
         out
     }
 
+    fn merged(files: &[PathBuf]) -> Vec<(String, String)> {
+        merged_in(files, KeyRange::default())
+    }
+
     #[test]
-    fn files_merge_in_key_order_and_the_latest_staged_wins() {
+    fn files_merge_in_key_order_and_the_latest_wins() {
         let dir = tempfile::tempdir().unwrap();
         staged(dir.path(), &[("a", "1"), ("c", "1"), ("e", "1")]);
         staged(dir.path(), &[]);
-        staged(dir.path(), &[("b", "2"), ("c", "2")]);
-        staged(dir.path(), &[("c", "3"), ("d", "3"), ("e", "3"), ("f", "3")]);
-        let files = pending(dir.path()).unwrap();
+        staged(dir.path(), &[("b", "2"), ("c", "22")]);
+        staged(dir.path(), &[("c", "333"), ("d", "3"), ("e", "3"), ("f", "3")]);
+        let files = written(dir.path());
         assert_eq!(files.len(), 4);
         let pairs = |s: &[(&str, &str)]| -> Vec<(String, String)> {
             s.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
         };
         assert_eq!(
             merged(&files),
-            pairs(&[("a", "1"), ("b", "2"), ("c", "3"), ("d", "3"), ("e", "3"), ("f", "3")])
+            pairs(&[("a", "1"), ("b", "2"), ("c", "333"), ("d", "3"), ("e", "3"), ("f", "3")])
         );
         // Without the newest file, the one before it wins.
         assert_eq!(
             merged(&files[..3]),
-            pairs(&[("a", "1"), ("b", "2"), ("c", "2"), ("e", "1")])
+            pairs(&[("a", "1"), ("b", "2"), ("c", "22"), ("e", "1")])
         );
+        assert_eq!(item_count(&files[3]).unwrap(), 4);
+        assert_eq!(item_count(&files[1]).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_file_reads_back_item_by_item_with_each_value_where_a_pointer_finds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = staged(dir.path(), &[("a", "one"), ("bb", ""), ("c", "three")]);
+        let mut seen = Vec::new();
+        for_each(&path, |key, offset, value| {
+            assert_eq!(read_at(&path, offset, value.len() as u32)?, value);
+            seen.push((String::from_utf8(key.to_vec())?, String::from_utf8(value.to_vec())?));
+            Ok(())
+        })
+        .unwrap();
+        let expected = [("a", "one"), ("bb", ""), ("c", "three")].map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(seen, expected);
+        let empty = staged(dir.path(), &[]);
+        for_each(&empty, |_, _, _| panic!("an empty file has no items")).unwrap();
     }
 
     #[test]
@@ -464,7 +532,7 @@ mod tests {
                 expected.insert(key, value.clone());
             }
         }
-        let files = pending(dir.path()).unwrap();
+        let files = written(dir.path());
         let everything = merged(&files);
         assert_eq!(everything, expected.into_iter().collect::<Vec<_>>());
 
@@ -474,34 +542,16 @@ mod tests {
             assert_eq!(points.len(), parts - 1);
             let mut joined = Vec::new();
             for range in KeyRange::between(&points) {
-                let before = joined.len();
-                merge(&files, range, |k, v| {
-                    joined.push((
-                        String::from_utf8(k.to_vec()).unwrap(),
-                        String::from_utf8(v.to_vec()).unwrap(),
-                    ));
-                    Ok(())
-                })
-                .unwrap();
-                let share = (joined.len() - before) as f64 / everything.len() as f64;
+                let part = merged_in(&files, range);
+                let share = part.len() as f64 / everything.len() as f64;
                 assert!(
                     (share - 1.0 / parts as f64).abs() < 0.1,
                     "{parts} parts: a share of {share}"
                 );
+                joined.extend(part);
             }
             assert_eq!(joined, everything, "{parts} parts");
         }
-    }
-
-    #[test]
-    fn unfinished_stagings_are_not_pending_and_are_removed_with_the_rest() {
-        let dir = tempfile::tempdir().unwrap();
-        let kept = staged(dir.path(), &[("a", "1")]);
-        std::fs::write(dir.path().join("00000000000000000001-x.items.tmp"), b"EDSTAGE1 torn").unwrap();
-        assert_eq!(pending(dir.path()).unwrap(), std::slice::from_ref(&kept));
-        remove(dir.path(), &[kept]).unwrap();
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        assert!(pending(&dir.path().join("none")).unwrap().is_empty());
     }
 
     #[test]
@@ -511,9 +561,10 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         // Cut inside the second item.
         std::fs::write(&path, &bytes[..MAGIC.len() + 10 + 3]).unwrap();
-        let err = merge(std::slice::from_ref(&path), KeyRange::default(), |_, _| Ok(())).unwrap_err();
+        let err = merge(std::slice::from_ref(&path), KeyRange::default(), |_| Ok(())).unwrap_err();
         assert!(format!("{err:#}").contains(&path.display().to_string()), "{err:#}");
+        assert!(item_count(&path).is_err());
         std::fs::write(&path, b"not staged").unwrap();
-        assert!(merge(&[path], KeyRange::default(), |_, _| Ok(())).is_err());
+        assert!(merge(&[path], KeyRange::default(), |_| Ok(())).is_err());
     }
 }
