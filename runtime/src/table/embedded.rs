@@ -253,7 +253,7 @@ impl EmbeddedTable {
             .copy(kept.iter().map(|(key, value)| (key.as_slice(), value.as_slice())))?;
         self.ingest(
             std::slice::from_ref(&copy),
-            &[copy.path.clone()],
+            std::slice::from_ref(&copy.path),
             staged::KeyRange::default(),
         )?;
         Ok(())
