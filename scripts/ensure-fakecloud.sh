@@ -18,12 +18,15 @@ echo "Installing the AWS emulator fakecloud $version: a first install compiles a
 echo "(measured: see the README); later runs reuse it." >&2
 start=$(date +%s)
 compiled=0
+# A build directory that outlives an interrupted install (a session's end, a CI time limit), so
+# the next install resumes where it stopped instead of compiling everything again.
+build_dir="${XDG_CACHE_HOME:-$HOME/.cache}/eventdriven/fakecloud-build"
 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
 CARGO_PROFILE_RELEASE_LTO=false \
 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
 CARGO_PROFILE_RELEASE_DEBUG=false \
 CARGO_PROFILE_RELEASE_STRIP=true \
-  cargo install fakecloud --locked --version "$version" 2>&1 |
+  cargo install fakecloud --locked --version "$version" --target-dir "$build_dir" 2>&1 |
   while IFS= read -r line; do
     if [[ $line =~ ^\ *Compiling\ ([^ ]+\ [^ ]+) ]]; then
       compiled=$((compiled + 1))
@@ -33,3 +36,4 @@ CARGO_PROFILE_RELEASE_STRIP=true \
     fi
   done >&2
 echo "fakecloud $version installed in $(( $(date +%s) - start )) s" >&2
+rm -rf "$build_dir"
