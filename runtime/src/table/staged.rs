@@ -8,13 +8,17 @@
 //! The merge can be cut into key ranges ([`split_points`]), merged and ingested side by side,
 //! one per core: each range's items are a sorted run of their own, apart from the others'.
 //!
-//! A file is `MAGIC`, then per item its key's and value's lengths (`u32`, little endian) and
-//! bytes, in ascending key order, then `END` and the item count (`u64`), which a reader
-//! checks; then a sparse index (its length, then keys with their items' ordinals and offsets)
-//! and, last, the index's offset (`u64`). Files are published whole (written under a
-//! temporary name, flushed, renamed). Of items sharing a key in merged files, the one in the
-//! latest file (the last given) wins, as it would have had each chunk been written to the
-//! table in turn.
+//! A file is `MAGIC`, then its items' values back to back, in ascending key order; then its
+//! keys: per item its key's and value's lengths (`u32`, little endian) and its key's bytes;
+//! then `END` and the item count (`u64`), which a reader checks; then a sparse index (its
+//! length, then keys with their items' ordinals, their offsets among the keys and their
+//! values' offsets); last, the keys' offset and the index's offset (`u64` each). A merge
+//! reads the keys alone, a tenth of the file for an order. Files are published whole
+//! (written under a temporary name, flushed, renamed), and their values then leave the page
+//! cache: only a lookup reads them again. Of items sharing a key in merged files, the one in
+//! the latest file (the last given) wins, as it would have had each chunk been written to the
+//! table in turn. Files of the first version (`EARLIER_MAGIC`) hold each item's value after
+//! its key, and still read.
 
 use crate::workdir::{create_temporary, publish};
 use anyhow::{Context, Result, bail};
@@ -23,7 +27,9 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"EDSTAGE1";
+const MAGIC: &[u8; 8] = b"EDSTAGE2";
+/// The first version's: each item's lengths, key and value together.
+const EARLIER_MAGIC: &[u8; 8] = b"EDSTAGE1";
 /// In place of a key's length: the end of the items; the count follows.
 const END: u32 = u32::MAX;
 /// Keys a file's sparse index holds at least (where it has as many items): where a range's
@@ -43,49 +49,78 @@ pub fn write<'a>(path: &Path, items: impl ExactSizeIterator<Item = (&'a [u8], &'
     let every = (items.len() as u64 / INDEX_KEYS).clamp(1, INDEX_EVERY);
     let path = path.to_owned();
     let mut out = BufWriter::with_capacity(MAX_READ_BUFFER_BYTES, create_temporary(&path)?);
-    let write = || -> std::io::Result<()> {
+    let mut keys: Vec<(&[u8], u32)> = Vec::with_capacity(items.len());
+    let write = || -> std::io::Result<u64> {
         out.write_all(MAGIC)?;
-        let (mut count, mut offset) = (0u64, MAGIC.len() as u64);
-        let mut index: Vec<(&[u8], u64, u64)> = Vec::new();
+        let mut keys_offset = MAGIC.len() as u64;
         for (key, value) in items {
-            if count.is_multiple_of(every) {
-                index.push((key, count, offset));
+            out.write_all(value)?;
+            keys.push((key, length(value)?));
+            keys_offset += value.len() as u64;
+        }
+        let (mut offset, mut value_offset) = (keys_offset, MAGIC.len() as u64);
+        let mut index: Vec<(&[u8], u64, u64, u64)> = Vec::new();
+        for (ordinal, &(key, value_length)) in (0u64..).zip(&keys) {
+            if ordinal.is_multiple_of(every) {
+                index.push((key, ordinal, offset, value_offset));
             }
             out.write_all(&length(key)?.to_le_bytes())?;
-            out.write_all(&length(value)?.to_le_bytes())?;
+            out.write_all(&value_length.to_le_bytes())?;
             out.write_all(key)?;
-            out.write_all(value)?;
-            count += 1;
-            offset += 8 + key.len() as u64 + value.len() as u64;
+            offset += 8 + key.len() as u64;
+            value_offset += u64::from(value_length);
         }
         out.write_all(&END.to_le_bytes())?;
-        out.write_all(&count.to_le_bytes())?;
+        out.write_all(&(keys.len() as u64).to_le_bytes())?;
         let index_offset = offset + 4 + 8;
         out.write_all(&(index.len() as u32).to_le_bytes())?;
-        for (key, ordinal, offset) in index {
+        for (key, ordinal, offset, value_offset) in index {
             out.write_all(&length(key)?.to_le_bytes())?;
             out.write_all(key)?;
             out.write_all(&ordinal.to_le_bytes())?;
             out.write_all(&offset.to_le_bytes())?;
+            out.write_all(&value_offset.to_le_bytes())?;
         }
+        out.write_all(&keys_offset.to_le_bytes())?;
         out.write_all(&index_offset.to_le_bytes())?;
-        out.flush()
+        out.flush()?;
+        Ok(keys_offset)
     };
-    write().with_context(|| format!("writing {}", path.display()))?;
+    let keys_offset = write().with_context(|| format!("writing {}", path.display()))?;
     let file = out.into_inner().map_err(|e| e.into_error())?;
-    Ok(Unpublished { file, path })
+    Ok(Unpublished {
+        file,
+        path,
+        keys_offset,
+    })
 }
 
 /// A file written but not yet on disk.
 pub struct Unpublished {
     file: File,
     path: PathBuf,
+    keys_offset: u64,
 }
 
 impl Unpublished {
-    /// Flushes the file to disk and gives it its name.
+    /// Flushes the file to disk and gives it its name; then lets its values leave the page
+    /// cache, a hint with no effect on what reads give.
     pub fn publish(self) -> Result<PathBuf> {
+        use std::os::fd::AsRawFd;
+        let values = self
+            .file
+            .try_clone()
+            .with_context(|| format!("writing {}", self.path.display()))?;
         publish(self.file, &self.path)?;
+        // SAFETY: posix_fadvise reads no memory; `values` is an open file.
+        unsafe {
+            libc::posix_fadvise(
+                values.as_raw_fd(),
+                0,
+                self.keys_offset as libc::off_t,
+                libc::POSIX_FADV_DONTNEED,
+            )
+        };
         Ok(self.path)
     }
 }
@@ -222,18 +257,42 @@ pub fn for_each(path: &Path, mut each: impl FnMut(&[u8], u64, &[u8]) -> Result<(
     }
 }
 
-/// An entry of a file's sparse index: an item's key, its place among the file's items and
-/// where it starts.
+/// How a file lays its items out (see the module's doc).
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    /// Values first, then the keys: files written now.
+    Separate,
+    /// Each item's value after its key: files of the first version.
+    Interleaved,
+}
+
+/// The layout of the file `reader` is at the start of.
+fn read_layout(reader: &mut impl Read, path: &Path) -> Result<Layout> {
+    let mut magic = [0; 8];
+    reader
+        .read_exact(&mut magic)
+        .with_context(|| format!("reading {}", path.display()))?;
+    match &magic {
+        MAGIC => Ok(Layout::Separate),
+        EARLIER_MAGIC => Ok(Layout::Interleaved),
+        _ => bail!("{} is not an items file", path.display()),
+    }
+}
+
+/// An entry of a file's sparse index: an item's key, its place among the file's items, where
+/// it starts and where its value starts.
 struct IndexEntry {
     key: Vec<u8>,
     ordinal: u64,
     offset: u64,
+    value_offset: u64,
 }
 
 /// A file's sparse index, ascending.
 fn read_index(path: &Path) -> Result<Vec<IndexEntry>> {
     let damaged = || format!("reading {}: the file is damaged", path.display());
     let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let layout = read_layout(&mut file, path)?;
     let index_offset = trailer_index_offset(&mut file).with_context(damaged)?;
     file.seek(SeekFrom::Start(index_offset)).with_context(damaged)?;
     let mut reader = BufReader::new(file);
@@ -243,13 +302,17 @@ fn read_index(path: &Path) -> Result<Vec<IndexEntry>> {
         let mut key = Vec::new();
         let length = read_u32(&mut reader).with_context(damaged)?;
         read_into(&mut reader, &mut key, length).with_context(damaged)?;
-        let (mut ordinal, mut offset) = ([0; 8], [0; 8]);
-        reader.read_exact(&mut ordinal).with_context(damaged)?;
-        reader.read_exact(&mut offset).with_context(damaged)?;
+        let ordinal = read_u64(&mut reader).with_context(damaged)?;
+        let offset = read_u64(&mut reader).with_context(damaged)?;
+        let value_offset = match layout {
+            Layout::Separate => read_u64(&mut reader).with_context(damaged)?,
+            Layout::Interleaved => 0,
+        };
         index.push(IndexEntry {
             key,
-            ordinal: u64::from_le_bytes(ordinal),
-            offset: u64::from_le_bytes(offset),
+            ordinal,
+            offset,
+            value_offset,
         });
     }
     Ok(index)
@@ -265,58 +328,75 @@ enum Values {
 /// A file read item by item: `key` (and `value`, when read) hold the current one.
 struct Cursor {
     reader: BufReader<File>,
+    /// Of a file with its values apart, when they are read: a reader at the next one.
+    values_reader: Option<BufReader<File>>,
     path: PathBuf,
     /// The file's place among the merged ones: higher is newer.
     rank: usize,
+    layout: Layout,
     values: Values,
     key: Vec<u8>,
+    /// The key's first 16 bytes, big-endian, zero-padded: most comparisons end on it.
+    key_prefix: u128,
     value: Vec<u8>,
     value_offset: u64,
     value_length: u32,
-    /// Items read so far, and where the next one starts.
+    /// Items read so far, where the next one starts, and where its value starts (in a file
+    /// with its values apart).
     read: u64,
     offset: u64,
+    next_value: u64,
 }
 
 impl Cursor {
     /// The file at its first item in `range`; `None` when it holds none.
     fn open(path: &Path, rank: usize, buffer: usize, range: KeyRange<'_>, values: Values) -> Result<Option<Cursor>> {
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let mut reader = BufReader::with_capacity(buffer, file);
-        let mut magic = [0; 8];
-        reader
-            .read_exact(&mut magic)
-            .with_context(|| format!("reading {}", path.display()))?;
-        if &magic != MAGIC {
-            bail!("{} is not an items file", path.display());
-        }
-        // From the last indexed item at or before the range's start: (its ordinal, offset).
+        let damaged = || format!("reading {}: the file is damaged", path.display());
+        let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let layout = read_layout(&mut file, path)?;
+        let first = match layout {
+            Layout::Separate => {
+                file.seek(SeekFrom::End(-16)).with_context(damaged)?;
+                read_u64(&mut file).with_context(damaged)?
+            }
+            Layout::Interleaved => MAGIC.len() as u64,
+        };
+        // From the last indexed item at or before the range's start.
         let start = match range.from {
             None => None,
             Some(from) => read_index(path)?
                 .into_iter()
                 .take_while(|entry| entry.key.as_slice() <= from)
-                .last()
-                .map(|entry| (entry.ordinal, entry.offset)),
+                .last(),
         };
-        let (mut read, mut offset) = (0, MAGIC.len() as u64);
-        if let Some((ordinal, at)) = start {
-            reader
-                .seek(SeekFrom::Start(at))
-                .with_context(|| format!("reading {}", path.display()))?;
-            (read, offset) = (ordinal, at);
-        }
+        let (read, offset, next_value) = match start {
+            Some(entry) => (entry.ordinal, entry.offset, entry.value_offset),
+            None => (0, first, MAGIC.len() as u64),
+        };
+        file.seek(SeekFrom::Start(offset)).with_context(damaged)?;
+        let values_reader = match (layout, values) {
+            (Layout::Separate, Values::Read) => {
+                let mut values = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+                values.seek(SeekFrom::Start(next_value)).with_context(damaged)?;
+                Some(BufReader::with_capacity(buffer, values))
+            }
+            _ => None,
+        };
         let mut cursor = Cursor {
-            reader,
+            reader: BufReader::with_capacity(buffer, file),
+            values_reader,
             path: path.to_owned(),
             rank,
+            layout,
             values,
             key: Vec::new(),
+            key_prefix: 0,
             value: Vec::new(),
             value_offset: 0,
             value_length: 0,
             read,
             offset,
+            next_value,
         };
         while cursor.next()? {
             if range.from.is_none_or(|from| cursor.key.as_slice() >= from) {
@@ -331,38 +411,68 @@ impl Cursor {
         let context = || format!("reading {}: the file is damaged", self.path.display());
         let key_length = read_u32(&mut self.reader).with_context(context)?;
         if key_length == END {
-            let mut count = [0; 8];
-            self.reader.read_exact(&mut count).with_context(context)?;
-            if u64::from_le_bytes(count) != self.read {
+            if read_u64(&mut self.reader).with_context(context)? != self.read {
                 bail!("{}", context());
             }
             return Ok(false);
         }
         let value_length = read_u32(&mut self.reader).with_context(context)?;
         read_into(&mut self.reader, &mut self.key, key_length).with_context(context)?;
-        match self.values {
-            Values::Read => read_into(&mut self.reader, &mut self.value, value_length).with_context(context)?,
-            // Skipped within the read buffer where it can be; a value cut short by the file's
-            // end shows at the next read.
-            Values::Skip => self
-                .reader
-                .seek_relative(i64::from(value_length))
-                .with_context(context)?,
-        }
-        self.value_offset = self.offset + 8 + u64::from(key_length);
+        self.key_prefix = key_prefix(&self.key);
         self.value_length = value_length;
-        self.offset = self.value_offset + u64::from(value_length);
+        match self.layout {
+            Layout::Separate => {
+                self.value_offset = self.next_value;
+                self.next_value += u64::from(value_length);
+                self.offset += 8 + u64::from(key_length);
+                if let Some(values) = &mut self.values_reader {
+                    read_into(values, &mut self.value, value_length).with_context(context)?;
+                }
+            }
+            Layout::Interleaved => {
+                self.value_offset = self.offset + 8 + u64::from(key_length);
+                self.offset = self.value_offset + u64::from(value_length);
+                match self.values {
+                    Values::Read => read_into(&mut self.reader, &mut self.value, value_length).with_context(context)?,
+                    // Skipped within the read buffer where it can be; a value cut short by the
+                    // file's end shows at the next read.
+                    Values::Skip => self
+                        .reader
+                        .seek_relative(i64::from(value_length))
+                        .with_context(context)?,
+                }
+            }
+        }
         self.read += 1;
         Ok(true)
     }
 
     /// Key ascending; of equal keys, the newest file first.
     fn before(&self, other: &Cursor) -> bool {
-        match self.key.cmp(&other.key) {
+        let order = self
+            .key_prefix
+            .cmp(&other.key_prefix)
+            .then_with(|| self.key.cmp(&other.key));
+        match order {
             Ordering::Equal => self.rank > other.rank,
             order => order == Ordering::Less,
         }
     }
+}
+
+/// The first 16 bytes of `key`, big-endian, zero-padded: of two keys whose prefixes differ,
+/// the smaller prefix is the smaller key.
+fn key_prefix(key: &[u8]) -> u128 {
+    let mut bytes = [0; 16];
+    let n = key.len().min(16);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u128::from_be_bytes(bytes)
+}
+
+fn read_u64(reader: &mut impl Read) -> std::io::Result<u64> {
+    let mut bytes = [0; 8];
+    reader.read_exact(&mut bytes)?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 fn read_u32(reader: &mut impl Read) -> std::io::Result<u32> {
@@ -559,12 +669,86 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = staged(dir.path(), &[("a", "1"), ("b", "2")]);
         let bytes = std::fs::read(&path).unwrap();
-        // Cut inside the second item.
-        std::fs::write(&path, &bytes[..MAGIC.len() + 10 + 3]).unwrap();
-        let err = merge(std::slice::from_ref(&path), KeyRange::default(), |_| Ok(())).unwrap_err();
-        assert!(format!("{err:#}").contains(&path.display().to_string()), "{err:#}");
+        // Cut inside the values, inside the keys, inside the index and inside the trailer.
+        for cut in [MAGIC.len() + 1, MAGIC.len() + 2 + 10, bytes.len() - 20, bytes.len() - 3] {
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            let err = merge(std::slice::from_ref(&path), KeyRange::default(), |_| Ok(())).unwrap_err();
+            assert!(
+                format!("{err:#}").contains(&path.display().to_string()),
+                "cut at {cut}: {err:#}"
+            );
+        }
         assert!(item_count(&path).is_err());
         std::fs::write(&path, b"not staged").unwrap();
         assert!(merge(&[path], KeyRange::default(), |_| Ok(())).is_err());
+    }
+
+    /// A file as the first version wrote it: each item's lengths, key and value together, and
+    /// an index of one key.
+    fn earlier_file(path: &Path, items: &[(&str, &str)]) {
+        let mut bytes = EARLIER_MAGIC.to_vec();
+        for (key, value) in items {
+            bytes.extend((key.len() as u32).to_le_bytes());
+            bytes.extend((value.len() as u32).to_le_bytes());
+            bytes.extend(key.as_bytes());
+            bytes.extend(value.as_bytes());
+        }
+        bytes.extend(END.to_le_bytes());
+        bytes.extend((items.len() as u64).to_le_bytes());
+        let index_offset = bytes.len() as u64;
+        bytes.extend(1u32.to_le_bytes());
+        bytes.extend((items[0].0.len() as u32).to_le_bytes());
+        bytes.extend(items[0].0.as_bytes());
+        bytes.extend(0u64.to_le_bytes());
+        bytes.extend((EARLIER_MAGIC.len() as u64).to_le_bytes());
+        bytes.extend(index_offset.to_le_bytes());
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn files_of_the_first_version_still_merge_and_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let earlier = dir.path().join("000000.items");
+        earlier_file(&earlier, &[("a", "old"), ("b", "old"), ("c", "old")]);
+        staged(dir.path(), &[("b", "new")]);
+        let files = written(dir.path());
+        let pairs = |s: &[(&str, &str)]| -> Vec<(String, String)> {
+            s.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        assert_eq!(merged(&files), pairs(&[("a", "old"), ("b", "new"), ("c", "old")]));
+        assert_eq!(
+            merged_in(
+                &files,
+                KeyRange {
+                    from: Some(b"b"),
+                    to: None
+                }
+            ),
+            pairs(&[("b", "new"), ("c", "old")])
+        );
+        assert_eq!(item_count(&earlier).unwrap(), 3);
+        let mut seen = Vec::new();
+        for_each(&earlier, |key, offset, value| {
+            assert_eq!(read_at(&earlier, offset, value.len() as u32)?, value);
+            seen.push(String::from_utf8(key.to_vec())?);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn keys_sharing_their_first_sixteen_bytes_still_merge_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "0123456789abcdef";
+        let (k1, k2, k3) = (format!("{long}a"), format!("{long}b"), long.to_string());
+        let with_zero = format!("{long}\0");
+        staged(dir.path(), &[(k1.as_str(), "1"), (k2.as_str(), "1")]);
+        staged(
+            dir.path(),
+            &[(k3.as_str(), "2"), (with_zero.as_str(), "2"), (k2.as_str(), "2")],
+        );
+        let keys: Vec<String> = merged(&written(dir.path())).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [k3, with_zero, k1, k2]);
     }
 }

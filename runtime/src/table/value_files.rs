@@ -304,7 +304,8 @@ mod tests {
             files
                 .read(Pointer {
                     file: 1,
-                    offset: 8 + 8 + 1,
+                    // A file's first value follows its 8-byte magic.
+                    offset: 8,
                     length: 1
                 })
                 .unwrap(),
