@@ -446,18 +446,6 @@ impl Cursor {
         self.read += 1;
         Ok(true)
     }
-
-    /// Key ascending; of equal keys, the newest file first.
-    fn before(&self, other: &Cursor) -> bool {
-        let order = self
-            .key_prefix
-            .cmp(&other.key_prefix)
-            .then_with(|| self.key.cmp(&other.key));
-        match order {
-            Ordering::Equal => self.rank > other.rank,
-            order => order == Ordering::Less,
-        }
-    }
 }
 
 /// The first 16 bytes of `key`, big-endian, zero-padded: of two keys whose prefixes differ,
@@ -486,18 +474,32 @@ fn read_into(reader: &mut impl Read, buffer: &mut Vec<u8>, length: u32) -> std::
     reader.read_exact(buffer)
 }
 
-/// A binary min-heap of cursors by their current item. The heap holds the cursors' indices:
-/// sifting moves a number, not a cursor, and no key is copied per item.
+/// A binary min-heap of cursors by their current item. The heap holds small entries, each a
+/// cursor's key prefix and index: sifting moves and compares those, in one array, and reaches
+/// into a cursor only when two prefixes tie.
 struct CursorHeap<'a> {
     cursors: Vec<Cursor>,
-    heap: Vec<usize>,
+    heap: Vec<HeapEntry>,
     /// A cursor past the range's end is done, as at its file's end.
     range: KeyRange<'a>,
 }
 
+#[derive(Clone, Copy)]
+struct HeapEntry {
+    key_prefix: u128,
+    cursor: usize,
+}
+
 impl<'a> CursorHeap<'a> {
     fn new(cursors: Vec<Cursor>, range: KeyRange<'a>) -> Self {
-        let heap = (0..cursors.len()).collect();
+        let heap = cursors
+            .iter()
+            .enumerate()
+            .map(|(cursor, c)| HeapEntry {
+                key_prefix: c.key_prefix,
+                cursor,
+            })
+            .collect();
         let mut heap = CursorHeap { cursors, heap, range };
         for i in (0..heap.heap.len() / 2).rev() {
             heap.sift_down(i);
@@ -506,13 +508,15 @@ impl<'a> CursorHeap<'a> {
     }
 
     fn top(&self) -> Option<&Cursor> {
-        self.heap.first().map(|&i| &self.cursors[i])
+        self.heap.first().map(|entry| &self.cursors[entry.cursor])
     }
 
     /// Moves the top cursor to its next item, or drops it at its file's or range's end.
     fn advance_top(&mut self) -> Result<()> {
-        let top = &mut self.cursors[self.heap[0]];
-        if !(top.next()? && self.range.below_end(&top.key)) {
+        let top = &mut self.cursors[self.heap[0].cursor];
+        if top.next()? && self.range.below_end(&top.key) {
+            self.heap[0].key_prefix = top.key_prefix;
+        } else {
             self.heap.swap_remove(0);
         }
         if !self.heap.is_empty() {
@@ -521,8 +525,17 @@ impl<'a> CursorHeap<'a> {
         Ok(())
     }
 
+    /// Key ascending; of equal keys, the newest file first.
     fn before(&self, a: usize, b: usize) -> bool {
-        self.cursors[self.heap[a]].before(&self.cursors[self.heap[b]])
+        let (a, b) = (self.heap[a], self.heap[b]);
+        if a.key_prefix != b.key_prefix {
+            return a.key_prefix < b.key_prefix;
+        }
+        let (a, b) = (&self.cursors[a.cursor], &self.cursors[b.cursor]);
+        match a.key.cmp(&b.key) {
+            Ordering::Equal => a.rank > b.rank,
+            order => order == Ordering::Less,
+        }
     }
 
     fn sift_down(&mut self, mut i: usize) {
