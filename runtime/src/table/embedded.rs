@@ -157,14 +157,17 @@ impl EmbeddedTable {
         if files.is_empty() {
             return Ok(());
         }
-        let paths: Vec<PathBuf> = files.iter().map(|file| file.path.clone()).collect();
-        let points = staged::split_points(&paths, crate::runner::cores())?;
+        let indexed = files
+            .iter()
+            .map(|file| staged::Indexed::read(&file.path))
+            .collect::<Result<Vec<_>>>()?;
+        let points = staged::split_points(&indexed, crate::runner::cores());
         let keys = std::thread::scope(|scope| {
             let ingesting: Vec<_> = staged::KeyRange::between(&points)
                 .into_iter()
                 .map(|range| {
-                    let (files, paths) = (&files, &paths);
-                    scope.spawn(move || self.ingest(files, paths, range))
+                    let (files, indexed) = (&files, &indexed);
+                    scope.spawn(move || self.ingest(files, indexed, range))
                 })
                 .collect();
             ingesting.into_iter().try_fold(0, |keys, thread| {
@@ -177,10 +180,10 @@ impl EmbeddedTable {
 
     /// Ingests the keys of `files` in `range`, merged, as one sorted run, each with a pointer
     /// to its value; returns how many.
-    fn ingest(&self, files: &[ValueFile], paths: &[PathBuf], range: staged::KeyRange<'_>) -> Result<u64> {
+    fn ingest(&self, files: &[ValueFile], indexed: &[staged::Indexed], range: staged::KeyRange<'_>) -> Result<u64> {
         let mut ingestion = self.orders.start_ingestion().context("writing to the orders table")?;
         let mut pointer = Vec::new();
-        let keys = staged::merge(paths, range, |item| {
+        let keys = staged::merge(indexed, range, |item| {
             Pointer {
                 file: files[item.file].id,
                 offset: item.value_offset,
@@ -251,11 +254,8 @@ impl EmbeddedTable {
         let copy = self
             .values
             .copy(kept.iter().map(|(key, value)| (key.as_slice(), value.as_slice())))?;
-        self.ingest(
-            std::slice::from_ref(&copy),
-            std::slice::from_ref(&copy.path),
-            staged::KeyRange::default(),
-        )?;
+        let indexed = staged::Indexed::read(&copy.path)?;
+        self.ingest(std::slice::from_ref(&copy), &[indexed], staged::KeyRange::default())?;
         Ok(())
     }
 

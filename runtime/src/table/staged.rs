@@ -161,17 +161,35 @@ fn trailer_index_offset(file: &mut File) -> std::io::Result<u64> {
     Ok(u64::from_le_bytes(offset))
 }
 
+/// An item file with its sparse index, read once for both the cut into ranges and every
+/// range's start.
+pub struct Indexed {
+    pub path: PathBuf,
+    index: Vec<IndexEntry>,
+}
+
+impl Indexed {
+    pub fn read(path: &Path) -> Result<Indexed> {
+        Ok(Indexed {
+            path: path.to_owned(),
+            index: read_index(path)?,
+        })
+    }
+}
+
 /// The keys that cut the items of `files` into `parts` ranges of about as many items each,
 /// read from the files' sparse indexes; fewer when there are too few keys to cut at.
-pub fn split_points(files: &[PathBuf], parts: usize) -> Result<Vec<Vec<u8>>> {
-    let mut keys = Vec::new();
-    for path in files {
-        keys.extend(read_index(path)?.into_iter().map(|entry| entry.key));
-    }
+pub fn split_points(files: &[Indexed], parts: usize) -> Vec<Vec<u8>> {
+    let mut keys: Vec<&[u8]> = files
+        .iter()
+        .flat_map(|file| file.index.iter().map(|entry| entry.key.as_slice()))
+        .collect();
     keys.sort();
     keys.dedup();
     let parts = parts.clamp(1, keys.len().max(1));
-    Ok((1..parts).map(|part| keys[part * keys.len() / parts].clone()).collect())
+    (1..parts)
+        .map(|part| keys[part * keys.len() / parts].to_vec())
+        .collect()
 }
 
 /// A range of keys: `from` included, `to` excluded; `None` leaves that side open.
@@ -214,11 +232,11 @@ pub struct Merged<'a> {
 /// Calls `take` with every item of `files` (oldest first) in `range`, in ascending key order,
 /// each key once: of items sharing a key, the one in the latest file. Values are skipped, not
 /// read. Returns how many were taken.
-pub fn merge(files: &[PathBuf], range: KeyRange<'_>, mut take: impl FnMut(Merged<'_>) -> Result<()>) -> Result<u64> {
+pub fn merge(files: &[Indexed], range: KeyRange<'_>, mut take: impl FnMut(Merged<'_>) -> Result<()>) -> Result<u64> {
     let buffer = (MERGE_BUFFER_BYTES / files.len().max(1)).clamp(MIN_READ_BUFFER_BYTES, MAX_READ_BUFFER_BYTES);
     let mut cursors = Vec::with_capacity(files.len());
-    for (rank, path) in files.iter().enumerate() {
-        if let Some(cursor) = Cursor::open(path, rank, buffer, range, Values::Skip)? {
+    for (rank, file) in files.iter().enumerate() {
+        if let Some(cursor) = Cursor::open(&file.path, &file.index, rank, buffer, range, Values::Skip)? {
             cursors.push(cursor);
         }
     }
@@ -246,7 +264,7 @@ pub fn merge(files: &[PathBuf], range: KeyRange<'_>, mut take: impl FnMut(Merged
 /// Calls `each` with every item of the file at `path`, in key order: its key, its value's
 /// offset and its value.
 pub fn for_each(path: &Path, mut each: impl FnMut(&[u8], u64, &[u8]) -> Result<()>) -> Result<()> {
-    let Some(mut cursor) = Cursor::open(path, 0, MAX_READ_BUFFER_BYTES, KeyRange::default(), Values::Read)? else {
+    let Some(mut cursor) = Cursor::open(path, &[], 0, MAX_READ_BUFFER_BYTES, KeyRange::default(), Values::Read)? else {
         return Ok(());
     };
     loop {
@@ -349,8 +367,16 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// The file at its first item in `range`; `None` when it holds none.
-    fn open(path: &Path, rank: usize, buffer: usize, range: KeyRange<'_>, values: Values) -> Result<Option<Cursor>> {
+    /// The file at its first item in `range` (found from `index`, the file's sparse index,
+    /// when the range has a start); `None` when it holds none.
+    fn open(
+        path: &Path,
+        index: &[IndexEntry],
+        rank: usize,
+        buffer: usize,
+        range: KeyRange<'_>,
+        values: Values,
+    ) -> Result<Option<Cursor>> {
         let damaged = || format!("reading {}: the file is damaged", path.display());
         let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let layout = read_layout(&mut file, path)?;
@@ -364,10 +390,7 @@ impl Cursor {
         // From the last indexed item at or before the range's start.
         let start = match range.from {
             None => None,
-            Some(from) => read_index(path)?
-                .into_iter()
-                .take_while(|entry| entry.key.as_slice() <= from)
-                .last(),
+            Some(from) => index.iter().take_while(|entry| entry.key.as_slice() <= from).last(),
         };
         let (read, offset, next_value) = match start {
             Some(entry) => (entry.ordinal, entry.offset, entry.value_offset),
@@ -577,10 +600,14 @@ mod tests {
         files
     }
 
+    fn indexed(files: &[PathBuf]) -> Vec<Indexed> {
+        files.iter().map(|path| Indexed::read(path).unwrap()).collect()
+    }
+
     /// The items a merge of `files` in `range` gives, each value read where the merge says it is.
     fn merged_in(files: &[PathBuf], range: KeyRange<'_>) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let taken = merge(files, range, |item| {
+        let taken = merge(&indexed(files), range, |item| {
             let value = read_at(&files[item.file], item.value_offset, item.value_length)?;
             out.push((
                 String::from_utf8(item.key.to_vec()).unwrap(),
@@ -661,7 +688,7 @@ mod tests {
 
         // Cut into ranges, the merges together give the same items, each range its share.
         for parts in [2, 3, 7] {
-            let points = split_points(&files, parts).unwrap();
+            let points = split_points(&indexed(&files), parts);
             assert_eq!(points.len(), parts - 1);
             let mut joined = Vec::new();
             for range in KeyRange::between(&points) {
@@ -685,7 +712,9 @@ mod tests {
         // Cut inside the values, inside the keys, inside the index and inside the trailer.
         for cut in [MAGIC.len() + 1, MAGIC.len() + 2 + 10, bytes.len() - 20, bytes.len() - 3] {
             std::fs::write(&path, &bytes[..cut]).unwrap();
-            let err = merge(std::slice::from_ref(&path), KeyRange::default(), |_| Ok(())).unwrap_err();
+            let err = Indexed::read(&path)
+                .and_then(|file| merge(&[file], KeyRange::default(), |_| Ok(())))
+                .unwrap_err();
             assert!(
                 format!("{err:#}").contains(&path.display().to_string()),
                 "cut at {cut}: {err:#}"
@@ -693,7 +722,7 @@ mod tests {
         }
         assert!(item_count(&path).is_err());
         std::fs::write(&path, b"not staged").unwrap();
-        assert!(merge(&[path], KeyRange::default(), |_| Ok(())).is_err());
+        assert!(Indexed::read(&path).is_err());
     }
 
     /// A file as the first version wrote it: each item's lengths, key and value together, and
