@@ -106,24 +106,27 @@ impl Unpublished {
     /// Flushes the file to disk and gives it its name; then lets its values leave the page
     /// cache, a hint with no effect on what reads give.
     pub fn publish(self) -> Result<PathBuf> {
-        use std::os::fd::AsRawFd;
         let values = self
             .file
             .try_clone()
             .with_context(|| format!("writing {}", self.path.display()))?;
         publish(self.file, &self.path)?;
-        // SAFETY: posix_fadvise reads no memory; `values` is an open file.
-        unsafe {
-            libc::posix_fadvise(
-                values.as_raw_fd(),
-                0,
-                self.keys_offset as libc::off_t,
-                libc::POSIX_FADV_DONTNEED,
-            )
-        };
+        drop_from_page_cache(&values, self.keys_offset);
         Ok(self.path)
     }
 }
+
+/// Asks the kernel to drop the first `bytes` of `file`, on disk already, from the page cache.
+#[cfg(target_os = "linux")]
+fn drop_from_page_cache(file: &File, bytes: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: posix_fadvise reads no memory; `file` is open. A hint: its result is not needed.
+    unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, bytes as libc::off_t, libc::POSIX_FADV_DONTNEED) };
+}
+
+/// Elsewhere the page cache keeps them, as it would any file.
+#[cfg(not(target_os = "linux"))]
+fn drop_from_page_cache(_file: &File, _bytes: u64) {}
 
 fn length(bytes: &[u8]) -> std::io::Result<u32> {
     u32::try_from(bytes.len())
