@@ -121,9 +121,15 @@ pub fn publish(file: std::fs::File, path: &Path) -> Result<()> {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    flush_dir(dir)
+}
+
+/// Flushes the directory `dir`, so that the names created, renamed or removed in it survive a
+/// power loss.
+pub fn flush_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|dir| dir.sync_all())
-        .with_context(|| format!("flushing the directory of {}", path.display()))
+        .with_context(|| format!("flushing the directory {}", dir.display()))
 }
 
 /// Creates `path`'s temporary file (and its directory).

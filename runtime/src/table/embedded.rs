@@ -288,9 +288,7 @@ fn take_earlier_staged(dir: &Path, values: &ValueFiles) -> Result<()> {
         .filter(|path| path.extension().is_some_and(|e| e == "items"))
         .collect();
     staged.sort();
-    for path in staged {
-        values.adopt(&path)?;
-    }
+    values.adopt(&staged)?;
     std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))
 }
 

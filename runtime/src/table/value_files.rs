@@ -72,11 +72,13 @@ impl ValueFiles {
         Ok(ValueFile { id, path })
     }
 
-    /// Moves the item file at `path` in, pending, as the latest staged.
-    pub fn adopt(&self, path: &Path) -> Result<()> {
-        let pending = self.path(self.new_id(), PENDING);
-        std::fs::rename(path, &pending)
-            .with_context(|| format!("moving {} to {}", path.display(), pending.display()))?;
+    /// Moves the item files at `paths` in, pending, as the latest staged, in their order.
+    pub fn adopt(&self, paths: &[PathBuf]) -> Result<()> {
+        for path in paths {
+            let pending = self.path(self.new_id(), PENDING);
+            std::fs::rename(path, &pending)
+                .with_context(|| format!("moving {} to {}", path.display(), pending.display()))?;
+        }
         self.flush()
     }
 
@@ -153,9 +155,7 @@ impl ValueFiles {
     }
 
     fn flush(&self) -> Result<()> {
-        std::fs::File::open(&self.dir)
-            .and_then(|dir| dir.sync_all())
-            .with_context(|| format!("flushing {}", self.dir.display()))
+        crate::workdir::flush_dir(&self.dir)
     }
 }
 
