@@ -1,6 +1,7 @@
 //! The programs an eventdriven pipeline runs, as a library: each step is a function over small
 //! storage backends, so the cloud Jobs, the Lambda and the local runner share one implementation.
 
+pub mod chunk_input;
 pub mod cli;
 pub mod declaration;
 pub mod generate;

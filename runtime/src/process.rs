@@ -2,14 +2,15 @@
 //! attributes per row) and, when rows were rejected, a rejects chunk. The chunk counts as done
 //! only once its outputs are published, and a re-run rewrites exactly the same items and lines.
 
+use crate::chunk_input;
 use crate::records::ChunkRecords;
 use crate::rejects::RejectWriter;
 use crate::row::RowSchema;
 use crate::table::{Items, OrdersTable};
-use crate::workdir::{ChunkRef, MAX_CHUNK_BYTES, RunDir, create_temporary, publish, read_json, write_json_atomically};
-use anyhow::{Context, Result, bail};
+use crate::workdir::{ChunkRef, RunDir, create_temporary, publish, read_json, write_json_atomically};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -123,8 +124,8 @@ pub fn parse_chunk(data: &[u8], first_line: u64, schema: &RowSchema, reuse: Pars
     })
 }
 
-/// Processes one chunk of `run`: table writes and outputs (at once), then the done marker, then
-/// the chunk's input is removed. A chunk already done is left as it is. The caller removes it from
+/// Processes one chunk of `run`: table writes and outputs (at once), then the done marker. A
+/// chunk already done is left as it is. The caller removes it from
 /// the pending set.
 pub async fn process_chunk(
     run: &RunDir,
@@ -137,33 +138,8 @@ pub async fn process_chunk(
         return Ok(stats);
     }
     let (ChunkBuffers { mut data, parsed }, lease) = buffers.take().await;
-    let path = run.chunk(chunk);
     data.clear();
-    // Read here rather than through tokio's file, which reads in pieces into a buffer of its
-    // own: the parse after it is CPU work on this thread anyway.
-    let read = std::fs::File::open(&path).and_then(|mut file| {
-        let size = file.metadata()?.len();
-        if size > MAX_CHUNK_BYTES {
-            return Ok(Some(size));
-        }
-        file.read_to_end(&mut data).map(|_| None)
-    });
-    match read {
-        Ok(None) => {}
-        Ok(Some(size)) => bail!(
-            "chunk {chunk} of run {} is {} MiB, over the {} MiB a chunk may hold: split the input \
-             with a lower max_lines_per_batch",
-            run.run_id(),
-            size >> 20,
-            MAX_CHUNK_BYTES >> 20
-        ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-            "chunk {chunk} of run {} does not exist ({})",
-            run.run_id(),
-            path.display()
-        ),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    }
+    let input = chunk_input::read(run, chunk, &mut data).await?;
     let ParsedChunk {
         items,
         output,
@@ -202,14 +178,7 @@ pub async fn process_chunk(
     stats.throttled = stored.with_context(|| format!("writing the items of chunk {chunk}"))?;
     published?;
     write_json_atomically(&run.done(chunk), &stats)?;
-    // Done, the chunk's input is not read again; removing it now frees its space while the
-    // run goes on, rather than all at once at its end.
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(e).with_context(|| format!("removing {}", path.display()));
-        }
-        _ => {}
-    }
+    input.release()?;
     Ok(stats)
 }
 
@@ -326,17 +295,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_chunk_too_large_to_hold_is_refused_by_name_before_it_is_read() {
+    async fn a_chunk_file_of_an_earlier_version_too_large_to_hold_is_refused_by_name_before_it_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunDir::new(dir.path(), "r").unwrap();
         let chunk = ChunkRef {
             index: 0,
             first_line: 2,
         };
+        // Earlier versions listed chunks without ranges, each a file of its own.
+        let manifest = crate::split::Manifest {
+            chunks: vec![crate::split::ChunkInfo {
+                reference: chunk,
+                rows: 1,
+                bytes: None,
+            }],
+            ..Default::default()
+        };
+        write_json_atomically(&run.manifest(), &manifest).unwrap();
         std::fs::create_dir_all(run.chunk(chunk).parent().unwrap()).unwrap();
         // Sparse: its size is all the check reads.
         let file = std::fs::File::create(run.chunk(chunk)).unwrap();
-        file.set_len(MAX_CHUNK_BYTES + 1).unwrap();
+        file.set_len(crate::workdir::MAX_CHUNK_BYTES + 1).unwrap();
         let table = OrdersTable::open(&crate::table::TableUrl::Embedded(dir.path().join("t")))
             .await
             .unwrap();

@@ -16,10 +16,10 @@ use eventdriven_core::definition::state_machine_definition;
 use eventdriven_core::local::{LOCAL_BUCKET, local_deployment, object_created_event};
 use eventdriven_core::record::RecordSpec;
 use eventdriven_core::spec::PREFIX;
-use eventdriven_states::{Integrations, Interpreter, Observer, StartExecution, Status, TaskTokens};
+use eventdriven_states::{Event, Integrations, Interpreter, Observer, StartExecution, Status, TaskTokens};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct LocalRun {
@@ -113,6 +113,24 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
     };
     let integrations = Integrations::default().with(steps).with(objects).with(LocalClusterApi);
     let interpreter = Interpreter::new(integrations, TaskTokens::default(), refs.region).with_retry_scale(0.0);
+    // The execution keeps no history (a long run records tens of thousands of events); what
+    // the run needs of it afterwards, its Distributed Maps' run ids, is picked up as it goes.
+    let map_runs = Arc::new(Mutex::new(Vec::new()));
+    let observer: Observer = {
+        let (map_runs, watcher) = (map_runs.clone(), run.observer.clone());
+        Arc::new(move |event: &Event| {
+            if event.kind == "MapRunStarted"
+                && let Some(id) = event.details()["mapRunArn"]
+                    .as_str()
+                    .and_then(|arn| arn.rsplit(':').next())
+            {
+                map_runs.lock().expect("map runs lock").push(id.to_owned());
+            }
+            if let Some(watcher) = &watcher {
+                watcher(event);
+            }
+        })
+    };
     let execution = interpreter
         .execute(
             &definition,
@@ -121,7 +139,8 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
                 input: object_created_event(LOCAL_BUCKET, &run.input.to_string()),
                 state_machine_arn: format!("arn:aws:states:local:000000000000:stateMachine:{PREFIX}-{}", spec.name),
                 role_arn: String::new(),
-                observer: run.observer.clone(),
+                observer: Some(observer),
+                keep_history: false,
             },
         )
         .await;
@@ -140,13 +159,9 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         std::fs::remove_dir_all(dir.root()).with_context(|| format!("removing {}", dir.root().display()))?;
         // What the run kept in the stand-in bucket: its chunk list, and its Distributed Map's
         // results (under the map run's id), which nothing reads.
-        let map_runs = execution
-            .history
-            .iter()
-            .filter(|e| e.kind == "MapRunStarted")
-            .filter_map(|e| e.details()["mapRunArn"].as_str()?.rsplit(':').next().map(str::to_owned));
-        let kept =
-            std::iter::once(run_prefix(&run.run_id)).chain(map_runs.map(|id| format!("{MAP_RESULTS_PREFIX}/{id}")));
+        let map_runs = std::mem::take(&mut *map_runs.lock().expect("map runs lock"));
+        let kept = std::iter::once(run_prefix(&run.run_id))
+            .chain(map_runs.into_iter().map(|id| format!("{MAP_RESULTS_PREFIX}/{id}")));
         for key in kept {
             let path = objects_root.join(LOCAL_BUCKET).join(key);
             if path.exists() {

@@ -1,7 +1,9 @@
-//! Split: stream the input into chunks of at most `max_rows` data rows, cut only at record
-//! boundaries, each chunk starting with the input's header. Memory stays constant: the read
-//! buffers plus, for a record that spans buffers, at most [`MAX_RECORD_BYTES`] of it.
+//! Split: scan the input into chunks of at most `max_rows` data rows, cut only at record
+//! boundaries. A chunk is a byte range of the input, read with the input's header line before
+//! it (`chunk_input`); split writes no copy. Memory stays constant: the read buffers plus, for
+//! a record that spans buffers, at most [`MAX_RECORD_BYTES`] of it.
 
+use crate::objects::Opened;
 use crate::records::{Boundaries, is_blank, reader_builder};
 use crate::rejects::RejectWriter;
 use crate::row::{HeaderError, Layout};
@@ -10,7 +12,7 @@ use anyhow::{Context, Result};
 use eventdriven_core::record::Record;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read};
 
 const READ_BUFFER_BYTES: usize = 1 << 20;
 /// Read buffers: one being filled, one filled and waiting, one being scanned.
@@ -28,17 +30,43 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub source: String,
+    /// Where the chunks' bytes are: ranges of the input. Absent from manifests of earlier
+    /// versions, whose chunks are files of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_source: Option<ChunkSource>,
     pub chunks: Vec<ChunkInfo>,
-    /// Data rows written to chunks.
+    /// Data rows in chunks.
     pub rows: u64,
     /// Data rows rejected by split itself (over-long records).
     pub rejected: u64,
+}
+
+/// The input the chunks are ranges of, as split read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkSource {
+    /// The input's URL (`s3://…`, or an absolute path).
+    pub object: String,
+    /// The version split read ([`crate::objects::Opened`]); a chunk is read only from it.
+    pub version: String,
+    /// The input's header line, line end included, which goes before each chunk's rows.
+    pub header: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkInfo {
     pub reference: ChunkRef,
     pub rows: u64,
+    /// The chunk's rows in the input, from its first row's first byte to past its last row's
+    /// line end; absent for a chunk file of an earlier version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<ByteRange>,
+}
+
+/// A range of the input's bytes, `start` included, `end` not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
 }
 
 /// What split reports: the manifest's counts, whatever the number of chunks.
@@ -86,32 +114,29 @@ pub enum InputError {
     },
 }
 
-/// Splits `input`, a CSV file of `record`s, into the run's chunks directory and returns the
-/// manifest (not yet saved). A header without every required column, or with one the record
-/// does not declare, fails the split before any chunk is written.
+/// Splits `input`, the CSV file of `record`s at `object` (a URL or an absolute path), into
+/// chunks of the run and returns the manifest (not yet saved): each chunk is a range of the
+/// input's bytes, nothing is copied. A header without every required column, or with one the
+/// record does not declare, fails the split. `source_name` is how messages name the input.
 pub fn split(
-    input: impl Read + Send,
+    input: Opened,
+    object: String,
     source_name: &str,
     run: &RunDir,
     max_rows: u64,
     record: &Record,
 ) -> Result<Manifest> {
     assert!(max_rows > 0, "max_rows is validated by the caller");
-    let chunks_dir = run.chunks_dir();
-    if chunks_dir.exists() {
-        std::fs::remove_dir_all(&chunks_dir).with_context(|| format!("clearing {}", chunks_dir.display()))?;
-    }
-    std::fs::create_dir_all(&chunks_dir).with_context(|| format!("creating {}", chunks_dir.display()))?;
     let rejects =
         File::create(run.split_rejects()).with_context(|| format!("creating {}", run.split_rejects().display()))?;
     let mut splitter = Splitter {
-        run,
         source_name,
         record,
         max_rows,
         header: None,
         boundaries: Boundaries::default(),
         line: 1,
+        base: 0,
         carry: Vec::new(),
         overlong_bytes: 0,
         chunk: None,
@@ -121,10 +146,20 @@ pub fn split(
         },
         rejects: RejectWriter::new(BufWriter::new(rejects)),
     };
-    splitter.read_all(input)?;
+    splitter.read_all(input.reader)?;
     let Splitter {
-        mut manifest, rejects, ..
+        mut manifest,
+        rejects,
+        header,
+        ..
     } = splitter;
+    let header = String::from_utf8(header.unwrap_or_default())
+        .with_context(|| format!("{source_name} line 1: the header is not UTF-8"))?;
+    manifest.chunk_source = Some(ChunkSource {
+        object,
+        version: input.version,
+        header,
+    });
     manifest.rejected = rejects.count();
     rejects
         .into_inner()?
@@ -134,15 +169,15 @@ pub fn split(
     Ok(manifest)
 }
 
+/// The chunk being cut: rows from `start` to `end` of the input.
 struct OpenChunk {
     reference: ChunkRef,
-    file: File,
+    start: u64,
+    end: u64,
     rows: u64,
-    bytes: u64,
 }
 
 struct Splitter<'a> {
-    run: &'a RunDir,
     source_name: &'a str,
     record: &'a Record,
     max_rows: u64,
@@ -151,6 +186,8 @@ struct Splitter<'a> {
     boundaries: Boundaries,
     /// Input line number at the start of the current record.
     line: u64,
+    /// The input offset of the buffer being scanned.
+    base: u64,
     /// The current record's bytes from earlier buffers, up to the record size limit.
     carry: Vec<u8>,
     /// Bytes of the current record beyond what `carry` kept.
@@ -161,9 +198,9 @@ struct Splitter<'a> {
 }
 
 impl Splitter<'_> {
-    /// Reads the input on a thread of its own while this one scans and writes, so that the
-    /// kernel's two copies (into the read buffer, out to the chunk files) overlap. Buffers
-    /// return to the reader to be filled again: memory stays at [`READ_BUFFERS`] of them.
+    /// Reads the input on a thread of its own while this one scans, so that reading and
+    /// scanning overlap. Buffers return to the reader to be filled again: memory stays at
+    /// [`READ_BUFFERS`] of them.
     fn read_all(&mut self, input: impl Read + Send) -> Result<()> {
         std::thread::scope(|scope| -> Result<()> {
             let (filled_tx, filled_rx) = std::sync::mpsc::sync_channel(1);
@@ -184,18 +221,20 @@ impl Splitter<'_> {
                     }
                 }
             });
-            let mut at_start = true;
             for read in filled_rx {
                 let (buf, n) = read.with_context(|| format!("reading {}", self.source_name))?;
                 if n == 0 {
                     break;
                 }
                 let mut data = &buf[..n];
-                if at_start {
-                    data = data.strip_prefix(UTF8_BOM).unwrap_or(data);
-                    at_start = false;
+                if self.base == 0
+                    && let Some(rest) = data.strip_prefix(UTF8_BOM)
+                {
+                    data = rest;
+                    self.base = UTF8_BOM.len() as u64;
                 }
                 self.feed(data)?;
+                self.base += data.len() as u64;
                 // The reader has stopped once the input ended; the buffer is then not needed.
                 let _ = empty_tx.send(buf);
             }
@@ -208,42 +247,35 @@ impl Splitter<'_> {
             .into());
         }
         if !self.carry.is_empty() || self.overlong_bytes > 0 {
-            self.end_record(&[], 0, 0, false, &mut 0)?;
+            self.end_record(&[], 0, 0, false)?;
         }
-        self.close_chunk()
+        self.close_chunk();
+        Ok(())
     }
 
-    /// Consumes one buffer: complete records are written as whole spans, the incomplete tail
-    /// is carried into the next buffer.
+    /// Scans one buffer: records are counted into chunks, the incomplete tail is carried into
+    /// the next buffer.
     fn feed(&mut self, buf: &[u8]) -> Result<()> {
         let mut record_start = 0;
-        let mut unwritten = 0;
         let mut next_quote = 0;
         loop {
             if next_quote < record_start {
                 next_quote = memchr::memchr(b'"', &buf[record_start..]).map_or(buf.len(), |q| record_start + q);
             }
-            record_start = self.plain_lines(buf, record_start, next_quote.max(record_start), &mut unwritten)?;
+            record_start = self.plain_lines(buf, record_start, next_quote.max(record_start))?;
             let Some(end) = self.boundaries.next_end(buf, record_start) else {
                 break;
             };
-            self.end_record(buf, record_start, end + 1, true, &mut unwritten)?;
+            self.end_record(buf, record_start, end + 1, true)?;
             record_start = end + 1;
         }
-        self.write_span(&buf[unwritten..record_start])?;
         self.carry_tail(&buf[record_start..])
     }
 
     /// The fast path of [`Splitter::feed`]: complete lines before `quote_free_until` hold no
     /// quote, so each is one record (or blank), and only rows need counting. It stops at the
     /// end of the open chunk, returning where the general path takes over.
-    fn plain_lines(
-        &mut self,
-        buf: &[u8],
-        from: usize,
-        quote_free_until: usize,
-        unwritten: &mut usize,
-    ) -> Result<usize> {
+    fn plain_lines(&mut self, buf: &[u8], from: usize, quote_free_until: usize) -> Result<usize> {
         let ready = self.header.is_some() && self.carry.is_empty() && self.overlong_bytes == 0;
         let Some(chunk) = self
             .chunk
@@ -253,6 +285,8 @@ impl Splitter<'_> {
             return Ok(from);
         };
         let mut line_start = from;
+        let mut row_end = None;
+        let mut full = false;
         for newline in memchr::memchr_iter(b'\n', &buf[from..quote_free_until]) {
             let end = from + newline;
             self.line += 1;
@@ -261,13 +295,18 @@ impl Splitter<'_> {
             if !blank {
                 self.manifest.rows += 1;
                 chunk.rows += 1;
+                row_end = Some(line_start);
                 if chunk.rows == self.max_rows {
-                    self.write_span(&buf[*unwritten..line_start])?;
-                    *unwritten = line_start;
-                    self.close_chunk()?;
+                    full = true;
                     break;
                 }
             }
+        }
+        if let Some(end) = row_end {
+            self.extend_chunk(self.base + end as u64)?;
+        }
+        if full {
+            self.close_chunk();
         }
         Ok(line_start)
     }
@@ -291,20 +330,15 @@ impl Splitter<'_> {
     }
 
     /// Handles the record made of `carry` + `buf[start..end]` (`end` past its newline when
-    /// `terminated`). `unwritten` is where the bytes not yet written to the chunk begin.
-    fn end_record(
-        &mut self,
-        buf: &[u8],
-        start: usize,
-        end: usize,
-        terminated: bool,
-        unwritten: &mut usize,
-    ) -> Result<()> {
+    /// `terminated`).
+    fn end_record(&mut self, buf: &[u8], start: usize, end: usize, terminated: bool) -> Result<()> {
         let start_line = self.line;
         let lines = 1 + self.boundaries.take_quoted_newlines();
         self.line += lines;
         let body_end = if terminated { end - 1 } else { end };
-        let total = self.carry.len() as u64 + self.overlong_bytes + (body_end - start) as u64;
+        let carried = self.carry.len() as u64 + self.overlong_bytes;
+        let total = carried + (body_end - start) as u64;
+        let (record_start, record_end) = (self.base + start as u64 - carried, self.base + end as u64);
 
         if self.header.is_none() {
             let mut header = std::mem::take(&mut self.carry);
@@ -318,54 +352,42 @@ impl Splitter<'_> {
             self.check_header(&header)?;
             header.push(b'\n');
             self.header = Some(header);
-            *unwritten = end;
             return Ok(());
         }
 
         let blank = total <= 1 && self.carry.iter().chain(&buf[start..body_end]).all(|&b| b == b'\r');
         if total as usize > MAX_RECORD_BYTES {
-            self.write_span(&buf[*unwritten..start])?;
             let mut preview = std::mem::take(&mut self.carry);
             preview.extend_from_slice(&buf[start..body_end.min(start + PREVIEW_BYTES)]);
             preview.truncate(PREVIEW_BYTES);
             let reason = format!("record is {total} bytes, over the {MAX_RECORD_BYTES}-byte limit; raw text truncated");
             self.rejects.reject(start_line, &reason, &preview)?;
-            if self.chunk.is_some() {
-                // Blank lines in its place keep the chunk's line numbers aligned with the input.
-                self.write_span(&vec![b'\n'; lines as usize])?;
-            }
+            // The chunk ends before it: a chunk's range holds only records process reads.
+            self.close_chunk();
             self.overlong_bytes = 0;
-            *unwritten = end;
             return Ok(());
         }
-        if self.chunk.is_none() {
-            if blank {
-                self.carry.clear();
-                *unwritten = end;
-                return Ok(());
-            }
-            self.open_chunk(start_line)?;
-            *unwritten = start;
-        }
-        if !self.carry.is_empty() {
-            let carried = std::mem::take(&mut self.carry);
-            self.write_span(&carried)?;
-        }
-        if !terminated {
-            self.write_span(&buf[*unwritten..end])?;
-            self.write_span(b"\n")?;
-            *unwritten = end;
-        }
+        self.carry.clear();
         if blank {
             return Ok(());
         }
+        if self.chunk.is_none() {
+            self.chunk = Some(OpenChunk {
+                reference: ChunkRef {
+                    index: self.manifest.chunks.len() as u32,
+                    first_line: start_line,
+                },
+                start: record_start,
+                end: record_start,
+                rows: 0,
+            });
+        }
         self.manifest.rows += 1;
+        self.extend_chunk(record_end)?;
         let chunk = self.chunk.as_mut().expect("opened above");
         chunk.rows += 1;
         if chunk.rows == self.max_rows {
-            self.write_span(&buf[*unwritten..end])?;
-            *unwritten = end;
-            self.close_chunk()?;
+            self.close_chunk();
         }
         Ok(())
     }
@@ -386,55 +408,33 @@ impl Splitter<'_> {
         Ok(())
     }
 
-    fn open_chunk(&mut self, first_line: u64) -> Result<()> {
-        let reference = ChunkRef {
-            index: self.manifest.chunks.len() as u32,
-            first_line,
-        };
-        let path = self.run.chunk(reference);
-        let mut file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        let header = self.header.as_deref().expect("header precedes rows");
-        file.write_all(header)?;
-        self.chunk = Some(OpenChunk {
-            reference,
-            file,
-            rows: 0,
-            bytes: header.len() as u64,
-        });
-        Ok(())
-    }
-
-    fn write_span(&mut self, bytes: &[u8]) -> Result<()> {
-        if let (Some(chunk), false) = (self.chunk.as_mut(), bytes.is_empty()) {
-            chunk.bytes += bytes.len() as u64;
-            if chunk.bytes > MAX_CHUNK_BYTES {
-                return Err(InputError::ChunkTooLarge {
-                    source_name: self.source_name.to_string(),
-                    first_line: chunk.reference.first_line,
-                    max_rows: self.max_rows,
-                }
-                .into());
+    /// Grows the open chunk to end at the input offset `end`, within what a process holds.
+    fn extend_chunk(&mut self, end: u64) -> Result<()> {
+        let header = self.header.as_ref().map_or(0, Vec::len) as u64;
+        let chunk = self.chunk.as_mut().expect("a chunk is open");
+        chunk.end = end;
+        if header + chunk.end - chunk.start > MAX_CHUNK_BYTES {
+            return Err(InputError::ChunkTooLarge {
+                source_name: self.source_name.to_string(),
+                first_line: chunk.reference.first_line,
+                max_rows: self.max_rows,
             }
-            chunk
-                .file
-                .write_all(bytes)
-                .with_context(|| format!("writing chunk {}", chunk.reference))?;
+            .into());
         }
         Ok(())
     }
 
-    fn close_chunk(&mut self) -> Result<()> {
+    fn close_chunk(&mut self) {
         if let Some(chunk) = self.chunk.take() {
-            // Closed, not fsynced: a killed process loses nothing the page cache holds, EFS
-            // commits on close, and the manifest that makes the chunks count is fsynced. A
-            // chunk cut short by a power loss is caught by merge's per-chunk row check.
-            drop(chunk.file);
             self.manifest.chunks.push(ChunkInfo {
                 reference: chunk.reference,
                 rows: chunk.rows,
+                bytes: Some(ByteRange {
+                    start: chunk.start,
+                    end: chunk.end,
+                }),
             });
         }
-        Ok(())
     }
 }
 

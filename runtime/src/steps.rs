@@ -40,9 +40,7 @@ pub async fn split_step(
         chunk_list.put(b"[]").await?;
         let nothing = || Manifest {
             source: input.to_string(),
-            chunks: Vec::new(),
-            rows: 0,
-            rejected: 0,
+            ..Manifest::default()
         };
         return Ok(read_json::<Manifest>(&run.manifest())?.unwrap_or_else(nothing));
     }
@@ -56,9 +54,19 @@ pub async fn split_step(
         return Ok(manifest);
     }
     std::fs::create_dir_all(run.root()).with_context(|| format!("creating {}", run.root().display()))?;
-    let reader = input.open().await?;
-    let (source, run_dir, record) = (input.to_string(), run.clone(), record.clone());
-    let manifest = tokio::task::spawn_blocking(move || split(reader, &source, &run_dir, max_rows, &record)).await??;
+    let opened = input.open().await?;
+    // Chunks are ranges of the input, read by steps that may start elsewhere: the manifest
+    // names a local input by its absolute path.
+    let object = match input {
+        ObjectUrl::Local(path) => std::fs::canonicalize(path)
+            .with_context(|| format!("finding {}", path.display()))?
+            .display()
+            .to_string(),
+        s3 => s3.to_string(),
+    };
+    let (name, run_dir, record) = (input.to_string(), run.clone(), record.clone());
+    let manifest =
+        tokio::task::spawn_blocking(move || split(opened, object, &name, &run_dir, max_rows, &record)).await??;
     let refs: Vec<ChunkRef> = manifest.chunk_refs().collect();
     progress.replace(run.run_id(), &refs).await?;
     chunk_list.put(&serde_json::to_vec(&refs)?).await?;
@@ -232,10 +240,14 @@ mod tests {
             source: "orders.csv".into(),
             chunks: chunks
                 .iter()
-                .map(|&reference| crate::split::ChunkInfo { reference, rows: 10 })
+                .map(|&reference| crate::split::ChunkInfo {
+                    reference,
+                    rows: 10,
+                    bytes: None,
+                })
                 .collect(),
             rows: 20,
-            rejected: 0,
+            ..Manifest::default()
         };
         let summary = RunSummary {
             rows_in: 20,

@@ -6,14 +6,16 @@
 //! module claims nothing the command could break: it gives each attempt empty files, counts
 //! the rows of all three once the command has exited 0, refuses a chunk whose rows do not add
 //! up ([`ROWS_LOST`], nothing of it published), and only then publishes the outputs, writes
-//! the done marker and removes the input, as the built-in step does. A command run again on
-//! the same chunk (a retry, a resumed run) starts from empty files again.
+//! the done marker, as the built-in step does. A command run again on
+//! the same chunk (a retry, a resumed run) starts from empty files again. The chunk, a range of
+//! the input, is written out for the command as a file of its own, header line first.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{Context, Result, bail, ensure};
 
+use crate::chunk_input;
 use crate::process::ChunkStats;
 use crate::records::{ChunkRecords, reader_builder};
 use crate::rejects::{self, RejectWriter};
@@ -38,17 +40,13 @@ pub async fn process_chunk_with(run: &RunDir, chunk: ChunkRef, command: &[String
         return Ok(stats);
     }
     let (program, arguments) = command.split_first().context("the process command is empty")?;
-    let input_path = run.chunk(chunk);
-    ensure!(
-        input_path.exists(),
-        "chunk {chunk} of run {} does not exist ({})",
-        run.run_id(),
-        input_path.display()
-    );
+    let mut input = Vec::new();
+    let source = chunk_input::read(run, chunk, &mut input).await?;
     let attempt = Attempt::new(run, chunk)?;
+    std::fs::write(&attempt.input, &input).with_context(|| format!("writing {}", attempt.input.display()))?;
     let status = tokio::process::Command::new(program)
         .args(arguments)
-        .env(INPUT, &input_path)
+        .env(INPUT, &attempt.input)
         .env(OUTPUT, &attempt.output)
         .env(REJECTS, &attempt.rejects)
         .env(FIRST_LINE, chunk.first_line.to_string())
@@ -60,7 +58,6 @@ pub async fn process_chunk_with(run: &RunDir, chunk: ChunkRef, command: &[String
         status.success(),
         "the process command {command:?} {status} on chunk {chunk}; the chunk will be tried again"
     );
-    let input = std::fs::read(&input_path).with_context(|| format!("reading {}", input_path.display()))?;
     let output = read_if_written(&attempt.output)?;
     let rejects = read_if_written(&attempt.rejects)?;
     let checked = check_accounting(chunk, &input, &output, &rejects)?;
@@ -70,9 +67,8 @@ pub async fn process_chunk_with(run: &RunDir, chunk: ChunkRef, command: &[String
         write_atomically(&run.rejects(chunk), &checked.rejects)?;
     }
     write_json_atomically(&run.done(chunk), &checked.stats)?;
-    for path in [input_path.as_path(), attempt.dir.as_path()] {
-        remove(path)?;
-    }
+    remove(&attempt.dir)?;
+    source.release()?;
     Ok(checked.stats)
 }
 
@@ -98,6 +94,8 @@ pub fn install_entrypoint(dir: &Path) -> Result<PathBuf> {
 /// The files one attempt of the command writes, emptied before it starts.
 struct Attempt {
     dir: PathBuf,
+    /// The chunk, header line first, as the command reads it.
+    input: PathBuf,
     output: PathBuf,
     rejects: PathBuf,
 }
@@ -108,6 +106,7 @@ impl Attempt {
         remove(&dir)?;
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Ok(Attempt {
+            input: dir.join("input.csv"),
             output: dir.join("output.csv"),
             rejects: dir.join("rejects.csv"),
             dir,

@@ -268,6 +268,7 @@ async fn a_distributed_map_reads_and_writes_the_emulators_s3() {
                 state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:m".into(),
                 role_arn: String::new(),
                 observer: None,
+                keep_history: true,
             },
         )
         .await;

@@ -194,6 +194,7 @@ async fn twenty_thousand_chunks_keep_every_state_and_task_result_under_256_kib()
                 state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:eventdriven-orders".into(),
                 role_arn: String::new(),
                 observer: Some(observer),
+                keep_history: true,
             },
         )
         .await;
@@ -259,6 +260,7 @@ async fn a_cluster_without_the_service_account_fails_the_run_at_once_saying_what
                 state_machine_arn: "arn:aws:states:us-east-1:000000000000:stateMachine:eventdriven-orders".into(),
                 role_arn: String::new(),
                 observer: None,
+                keep_history: true,
             },
         )
         .await;

@@ -83,6 +83,7 @@ async fn run(store: Store, mut record: ExecutionRecord) {
                 state_machine_arn: record.state_machine_arn.clone(),
                 role_arn: String::new(),
                 observer: Some(observer),
+                keep_history: true,
             },
         )
         .await;

@@ -68,6 +68,7 @@ async fn finish(event: Value) -> Vec<(String, Value)> {
                 state_machine_arn: names.finisher_arn(),
                 role_arn: String::new(),
                 observer: None,
+                keep_history: true,
             },
         )
         .await;

@@ -2,7 +2,9 @@
 //!
 //! Each event has an `id`, the `previousEventId` it follows, a `timestamp`, a `type` such as
 //! `TaskScheduled`, and one `…EventDetails` object named after its type. Observers see every
-//! event as it is recorded, which is how a caller logs transitions or persists progress.
+//! event as it is recorded, which is how a caller logs transitions or persists progress. A
+//! history that does not keep its events holds only their count: an execution with thousands of
+//! Map iterations then runs in the same memory as one with a few.
 
 use std::sync::{Arc, Mutex};
 
@@ -37,15 +39,25 @@ pub type Observer = Arc<dyn Fn(&Event) + Send + Sync>;
 /// The events of one execution, shared by every branch and iteration of it.
 #[derive(Clone)]
 pub struct History {
-    events: Arc<Mutex<Vec<Event>>>,
+    recorded: Arc<Mutex<Recorded>>,
     observer: Option<Observer>,
+    keep: bool,
+}
+
+#[derive(Default)]
+struct Recorded {
+    count: u64,
+    /// Empty unless the history keeps its events.
+    events: Vec<Event>,
 }
 
 impl History {
-    pub fn new(observer: Option<Observer>) -> Self {
+    /// A history whose events reach `observer`, and stay in memory only when `keep`.
+    pub fn new(observer: Option<Observer>, keep: bool) -> Self {
         History {
-            events: Arc::default(),
+            recorded: Arc::default(),
             observer,
+            keep,
         }
     }
 
@@ -54,8 +66,9 @@ impl History {
     /// `details` goes under the field the API names after the type: `TaskStateEntered` and every
     /// other `…StateEntered` share `stateEnteredEventDetails`, and likewise for `…StateExited`.
     pub fn record(&self, kind: &str, previous: u64, details: Option<Value>) -> u64 {
-        let mut events = self.events.lock().expect("history lock");
-        let id = events.len() as u64 + 1;
+        let mut recorded = self.recorded.lock().expect("history lock");
+        recorded.count += 1;
+        let id = recorded.count;
         let mut fields = serde_json::Map::new();
         if let Some(details) = details {
             fields.insert(details_field(kind), details);
@@ -70,19 +83,21 @@ impl History {
         if let Some(observer) = &self.observer {
             observer(&event);
         }
-        events.push(event);
+        if self.keep {
+            recorded.events.push(event);
+        }
         id
     }
 
     /// The id of the newest event, 0 when there is none.
     pub fn last_id(&self) -> u64 {
-        self.events.lock().expect("history lock").len() as u64
+        self.recorded.lock().expect("history lock").count
     }
 
-    /// The events, taken out rather than copied: for the end of an execution, whose history
-    /// can be long.
+    /// The events kept, taken out rather than copied: for the end of an execution, whose
+    /// history can be long.
     pub fn take_events(&self) -> Vec<Event> {
-        std::mem::take(&mut *self.events.lock().expect("history lock"))
+        std::mem::take(&mut self.recorded.lock().expect("history lock").events)
     }
 }
 
@@ -129,9 +144,10 @@ mod tests {
     fn events_chain_and_reach_the_observer() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
-        let history = History::new(Some(Arc::new(move |e: &Event| {
-            sink.lock().unwrap().push(e.kind.clone())
-        })));
+        let history = History::new(
+            Some(Arc::new(move |e: &Event| sink.lock().unwrap().push(e.kind.clone()))),
+            true,
+        );
         let first = history.record("ExecutionStarted", 0, Some(json!({"input": "{}"})));
         let second = history.record("PassStateEntered", first, Some(state_details("P", "input", &json!({}))));
         let events = history.take_events();
@@ -143,5 +159,19 @@ mod tests {
         assert_eq!(json["type"], "ExecutionStarted");
         assert_eq!(json["executionStartedEventDetails"]["input"], "{}");
         assert_eq!(json["previousEventId"], 0);
+    }
+
+    #[test]
+    fn a_history_that_keeps_nothing_still_numbers_and_observes_every_event() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let history = History::new(Some(Arc::new(move |e: &Event| sink.lock().unwrap().push(e.id))), false);
+        let mut last = 0;
+        for _ in 0..1000 {
+            last = history.record("MapIterationStarted", last, Some(json!({"index": 0})));
+        }
+        assert_eq!((last, history.last_id()), (1000, 1000));
+        assert!(history.take_events().is_empty());
+        assert_eq!(*seen.lock().unwrap(), (1..=1000).collect::<Vec<u64>>());
     }
 }

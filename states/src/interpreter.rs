@@ -52,6 +52,10 @@ pub struct StartExecution {
     pub role_arn: String,
     /// Sees each history event as it is recorded.
     pub observer: Option<Observer>,
+    /// Whether the finished [`Execution`] carries its history. A caller that has the events
+    /// from its observer, or needs none, lets them go: a run of thousands of chunks records
+    /// tens of thousands of events.
+    pub keep_history: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -69,6 +73,7 @@ pub struct Execution {
     pub status: Status,
     pub output: Option<Value>,
     pub failure: Option<Failure>,
+    /// Empty unless the execution was started with `keep_history`.
     pub history: Vec<Event>,
 }
 
@@ -105,7 +110,7 @@ impl Interpreter {
     /// `States.Runtime`, as it would have failed to deploy.
     pub async fn execute(&self, definition: &Value, start: StartExecution) -> Execution {
         let execution_arn = execution_arn(&start.state_machine_arn, &start.name);
-        let history = History::new(start.observer.clone());
+        let history = History::new(start.observer.clone(), start.keep_history);
         let started = history.record(
             "ExecutionStarted",
             0,

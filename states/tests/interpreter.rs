@@ -102,6 +102,7 @@ fn start(input: Value) -> StartExecution {
         state_machine_arn: STATE_MACHINE.into(),
         role_arn: "arn:aws:iam::123456789012:role/sfn".into(),
         observer: None,
+        keep_history: true,
     }
 }
 

@@ -64,6 +64,7 @@ pub async fn states_run(run: StatesRun) -> Result<ExitCode> {
                 state_machine_arn: "arn:aws:states:local:000000000000:stateMachine:local".into(),
                 role_arn: String::new(),
                 observer: None,
+                keep_history: true,
             },
         )
         .await;

@@ -346,6 +346,7 @@ async fn run_execution(plane: Arc<Plane>, mut record: ExecutionRecord) {
                 state_machine_arn: record.state_machine_arn.clone(),
                 role_arn: record.role_arn.clone(),
                 observer: Some(observer),
+                keep_history: false,
             },
         )
         .await;

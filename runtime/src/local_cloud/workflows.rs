@@ -126,6 +126,7 @@ impl MachineStarter for EmulatorMachines {
             state_machine_arn: state_machine_arn.to_owned(),
             role_arn: machine.role_arn().to_owned(),
             observer: None,
+            keep_history: false,
         };
         let execution = interpreter.execute(&definition, start).await;
         if let Some(failure) = execution.failure {

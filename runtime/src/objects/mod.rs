@@ -6,7 +6,16 @@ pub(crate) mod s3;
 
 use anyhow::{Context, Result};
 use std::io::Read;
+use std::ops::Range;
 use std::path::PathBuf;
+
+/// An object opened for reading, with the version read: S3's ETag, or a local file's identity
+/// (device, inode, length, modification time). Chunks are byte ranges of the input, read
+/// again later, and only from this version.
+pub struct Opened {
+    pub reader: Box<dyn Read + Send>,
+    pub version: String,
+}
 
 /// Where an object lives: `s3://bucket/key` or a local path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,10 +74,20 @@ impl ObjectUrl {
     }
 
     /// A blocking reader of the object; call from a blocking context (`spawn_blocking`).
-    pub async fn open(&self) -> Result<Box<dyn Read + Send>> {
+    pub async fn open(&self) -> Result<Opened> {
         match self {
             ObjectUrl::Local(path) => local::open(path),
             ObjectUrl::S3 { bucket, key } => s3::open(bucket, key).await,
+        }
+    }
+
+    /// Appends the bytes `range` of the object to `into`, provided the object is still the
+    /// `version` [`ObjectUrl::open`] read; a replaced object fails rather than give bytes of
+    /// another file.
+    pub async fn read_range(&self, range: Range<u64>, version: &str, into: &mut Vec<u8>) -> Result<()> {
+        match self {
+            ObjectUrl::Local(path) => local::read_range(path, range, version, into),
+            ObjectUrl::S3 { bucket, key } => s3::read_range(bucket, key, range, version, into).await,
         }
     }
 
@@ -151,7 +170,7 @@ mod tests {
         assert!(!dir.path().join("result.csv").exists());
         writer.finish().await.unwrap();
         let mut text = String::new();
-        url.open().await.unwrap().read_to_string(&mut text).unwrap();
+        url.open().await.unwrap().reader.read_to_string(&mut text).unwrap();
         assert_eq!(text, "a\n");
     }
 }

@@ -1,10 +1,11 @@
 //! Objects in S3: streaming reads, and multipart upload for results larger than one part.
 
-use anyhow::{Context, Result};
+use super::Opened;
+use anyhow::{Context, Result, bail};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use std::io::Read;
+use std::ops::Range;
 
 /// Part size of multipart uploads: above S3's 5 MiB minimum, and 10,000 parts reach 80 GiB.
 const PART_BYTES: usize = eventdriven_core::scale::RESULT_PART_BYTES as usize;
@@ -20,7 +21,7 @@ pub async fn client() -> Client {
     Client::from_conf(s3_config)
 }
 
-pub async fn open(bucket: &str, key: &str) -> Result<Box<dyn Read + Send>> {
+pub async fn open(bucket: &str, key: &str) -> Result<Opened> {
     let object = client()
         .await
         .get_object()
@@ -29,8 +30,50 @@ pub async fn open(bucket: &str, key: &str) -> Result<Box<dyn Read + Send>> {
         .send()
         .await
         .with_context(|| format!("GetObject s3://{bucket}/{key}"))?;
+    let version = object
+        .e_tag()
+        .with_context(|| format!("GetObject s3://{bucket}/{key} answered without an ETag"))?
+        .to_owned();
     let reader = object.body.into_async_read();
-    Ok(Box::new(tokio_util::io::SyncIoBridge::new(reader)))
+    Ok(Opened {
+        reader: Box::new(tokio_util::io::SyncIoBridge::new(reader)),
+        version,
+    })
+}
+
+/// Appends the bytes `range` of the object to `into`, asking for the ETag `version` and
+/// checking the answer's, so an object replaced since is refused whether or not the endpoint
+/// honours `If-Match`.
+pub async fn read_range(bucket: &str, key: &str, range: Range<u64>, version: &str, into: &mut Vec<u8>) -> Result<()> {
+    let object = client()
+        .await
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .range(format!("bytes={}-{}", range.start, range.end - 1))
+        .if_match(version)
+        .send()
+        .await
+        .with_context(|| format!("GetObject s3://{bucket}/{key} bytes {range:?} (ETag {version}, which split read)"))?;
+    if object.e_tag() != Some(version) {
+        bail!(
+            "s3://{bucket}/{key} changed after the run split it (ETag {version}, now {:?}); start a \
+             new run for the new object",
+            object.e_tag()
+        );
+    }
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .with_context(|| format!("reading s3://{bucket}/{key} bytes {range:?}"))?;
+    let start = into.len();
+    into.extend_from_slice(&bytes.into_bytes());
+    let read = (into.len() - start) as u64;
+    if read != range.end - range.start {
+        bail!("s3://{bucket}/{key} bytes {range:?}: {read} bytes came back");
+    }
+    Ok(())
 }
 
 /// Buffers up to one part; small results go up in one PutObject, larger ones as a multipart

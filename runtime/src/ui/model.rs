@@ -480,6 +480,7 @@ mod tests {
                     state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:eventdriven-m".into(),
                     role_arn: String::new(),
                     observer: None,
+                    keep_history: true,
                 },
             )
             .await;

@@ -34,7 +34,7 @@ impl<'a> Run<'a> {
     /// distributed Map's child execution.
     pub(crate) fn child(&self, execution: ExecutionContext) -> Run<'a> {
         Run {
-            history: History::new(None),
+            history: History::new(None, false),
             execution,
             ..*self
         }

@@ -143,6 +143,7 @@ impl MachineStarter for Machines {
             state_machine_arn: arn.to_owned(),
             role_arn: String::new(),
             observer: None,
+            keep_history: true,
         };
         let execution = interpreter.execute(definition, start).await;
         self.finished.lock().unwrap().push(execution);
@@ -228,6 +229,7 @@ impl LocalWorkflow {
             state_machine_arn: self.main_arn.clone(),
             role_arn: String::new(),
             observer: None,
+            keep_history: true,
         };
         self.interpreter.execute(&self.main, start).await
     }
