@@ -80,6 +80,12 @@ impl BufferPool {
         (buffers, lease)
     }
 
+    /// Frees the sets no chunk holds, for a process done with chunks: what comes next (the
+    /// run's merge) then has their memory. A chunk taken later allocates a set again.
+    pub fn release(&self) {
+        self.free.lock().expect("buffer pool lock").clear();
+    }
+
     fn give_back(&self, buffers: ChunkBuffers, lease: OwnedSemaphorePermit) {
         self.free.lock().expect("buffer pool lock").push(buffers);
         drop(lease);
@@ -290,8 +296,17 @@ mod tests {
         assert_eq!(set.data, b"earlier chunk", "the set given back is lent again");
         // A chunk that fails drops its set without giving it back; its place is free again.
         drop((set, lease));
-        let (set, _lease) = pool.take().await;
+        let (mut set, lease) = pool.take().await;
         assert!(set.data.is_empty(), "a new set in the lost one's place");
+        // Released, the sets given back are gone: the next chunk gets a new one.
+        set.data.extend_from_slice(b"earlier chunk");
+        pool.give_back(set, lease);
+        pool.release();
+        let (set, _lease) = pool.take().await;
+        assert!(
+            set.data.is_empty(),
+            "a set given back before the release was lent again"
+        );
     }
 
     #[tokio::test]

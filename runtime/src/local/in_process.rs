@@ -161,13 +161,13 @@ impl InProcessSteps {
             self.report(StepProgress::Chunk { rows: stats.rows() });
             serde_json::to_string(&stats)?
         } else if step == Step::Merge.subcommand() {
-            // Every chunk is done: the table takes the run's staged items while merge writes
-            // the result, the one mostly CPU, the other mostly disk.
-            let (merged, taken) = tokio::join!(
-                merge_step(&dir, &self.progress, &self.output, true, &record),
-                self.table.take_staged()
-            );
-            taken?;
+            // Every chunk is done: their buffers' memory goes to the merge of the table's keys.
+            self.buffers.release();
+            // The table takes the run's staged items while merge writes the result, the one
+            // mostly CPU, the other mostly disk.
+            let taking = self.table.take_staged();
+            let merged = merge_step(&dir, &self.progress, &self.output, true, &record).await;
+            taking.await?;
             serde_json::to_string(&merged?)?
         } else {
             anyhow::bail!("the Job runs {step:?}, which is no pipeline step")

@@ -86,13 +86,21 @@ impl OrdersTable {
     }
 
     /// Puts what the embedded table staged into it, in one ingestion (see [`EmbeddedTable`]);
-    /// DynamoDB has nothing staged.
-    pub async fn take_staged(&self) -> Result<()> {
-        match self {
-            OrdersTable::DynamoDb(_) => Ok(()),
+    /// DynamoDB has nothing staged. The taking starts on a thread of its own when this is
+    /// called, not when the future is first polled, so it overlaps whatever the caller does
+    /// next even if that blocks the caller's thread.
+    pub fn take_staged(&self) -> impl Future<Output = Result<()>> + use<> {
+        let taking = match self {
+            OrdersTable::DynamoDb(_) => None,
             OrdersTable::Embedded(t) => {
                 let table = t.clone();
-                tokio::task::spawn_blocking(move || table.take_staged()).await?
+                Some(tokio::task::spawn_blocking(move || table.take_staged()))
+            }
+        };
+        async move {
+            match taking {
+                Some(taking) => taking.await?,
+                None => Ok(()),
             }
         }
     }
