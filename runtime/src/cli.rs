@@ -39,7 +39,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Split the input into chunks in the work directory and queue them.
+    /// Split the input into chunks (byte ranges of it, listed in the run's manifest) and queue them.
     Split {
         #[command(flatten)]
         run: RunArgs,
@@ -90,7 +90,7 @@ enum Command {
         /// Result file or s3://BUCKET/KEY; rejects go beside it with `.rejects.csv` appended.
         #[arg(long, env = contract::OUTPUT_URL)]
         output: ObjectUrl,
-        /// Keep the run's chunks after publishing the result (by default they are removed).
+        /// Keep the run's work (manifest, outputs) after publishing the result (by default it is removed).
         #[arg(long, env = contract::KEEP_WORK)]
         keep_work: bool,
         #[command(flatten)]
@@ -126,7 +126,7 @@ enum Command {
         /// Run id; by default derived from the input, so a re-run resumes the interrupted one.
         #[arg(long)]
         run_id: Option<String>,
-        /// Keep the run's chunks in the work directory after a successful merge.
+        /// Keep the run's work (manifest, outputs) in the work directory after a successful merge.
         #[arg(long)]
         keep_work: bool,
         /// The declared record, a JSON file (the `record` block's JSON form); by default the
