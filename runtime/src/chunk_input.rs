@@ -117,6 +117,23 @@ fn read_file(run: &RunDir, chunk: ChunkRef, into: &mut Vec<u8>) -> Result<ChunkI
     }
 }
 
+/// Saves the manifest of a run split by an earlier version, `chunk` its only chunk, listed
+/// without a range; returns where that version kept the chunk's file (its directory made).
+#[cfg(test)]
+pub(crate) fn earlier_chunk_file(run: &RunDir, chunk: ChunkRef) -> PathBuf {
+    let manifest = Manifest {
+        chunks: vec![crate::split::ChunkInfo {
+            reference: chunk,
+            rows: 1,
+            bytes: None,
+        }],
+        ..Manifest::default()
+    };
+    crate::workdir::write_json_atomically(&run.manifest(), &manifest).unwrap();
+    std::fs::create_dir_all(run.chunks_dir()).unwrap();
+    run.chunk(chunk)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,17 +222,7 @@ mod tests {
             index: 0,
             first_line: 2,
         };
-        let manifest = Manifest {
-            chunks: vec![crate::split::ChunkInfo {
-                reference: chunk,
-                rows: 1,
-                bytes: None,
-            }],
-            ..Manifest::default()
-        };
-        write_json_atomically(&run.manifest(), &manifest).unwrap();
-        std::fs::create_dir_all(run.chunks_dir()).unwrap();
-        std::fs::write(run.chunk(chunk), format!("{}{}", header(), row(1))).unwrap();
+        std::fs::write(earlier_chunk_file(&run, chunk), format!("{}{}", header(), row(1))).unwrap();
         let mut bytes = Vec::new();
         let input = read(&run, chunk, &mut bytes).await.unwrap();
         assert_eq!(bytes, format!("{}{}", header(), row(1)).as_bytes());

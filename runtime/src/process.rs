@@ -317,19 +317,8 @@ mod tests {
             index: 0,
             first_line: 2,
         };
-        // Earlier versions listed chunks without ranges, each a file of its own.
-        let manifest = crate::split::Manifest {
-            chunks: vec![crate::split::ChunkInfo {
-                reference: chunk,
-                rows: 1,
-                bytes: None,
-            }],
-            ..Default::default()
-        };
-        write_json_atomically(&run.manifest(), &manifest).unwrap();
-        std::fs::create_dir_all(run.chunk(chunk).parent().unwrap()).unwrap();
         // Sparse: its size is all the check reads.
-        let file = std::fs::File::create(run.chunk(chunk)).unwrap();
+        let file = std::fs::File::create(crate::chunk_input::earlier_chunk_file(&run, chunk)).unwrap();
         file.set_len(crate::workdir::MAX_CHUNK_BYTES + 1).unwrap();
         let table = OrdersTable::open(&crate::table::TableUrl::Embedded(dir.path().join("t")))
             .await
