@@ -112,8 +112,9 @@ enum Command {
         /// Data rows per chunk.
         #[arg(long = "max-lines-per-batch", visible_alias = "rows-per-chunk", default_value_t = contract::DEFAULT_ROWS_PER_CHUNK, value_parser = clap::value_parser!(u64).range(1..))]
         rows_per_chunk: u64,
-        /// Chunks in flight at once (default: one more than the cores). At most as many as there
-        /// are cores hold buffers (read, parse, write) at a time; the others wait for the disk.
+        /// Chunks in flight at once (default: twice the cores, plus one). At most as many as
+        /// there are cores hold buffers (read, parse, write) at a time; the others wait for
+        /// the disk, so more in flight cost no memory and keep the cores busy during the waits.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         concurrency: Option<u64>,
         #[arg(long, default_value = DEFAULT_WORK_DIR)]
@@ -585,7 +586,7 @@ async fn execute(command: Command) -> Result<ExitCode> {
                 .as_ref()
                 .map(|source| source.load().map(|(spec, _)| spec))
                 .transpose()?;
-            let concurrency = concurrency.unwrap_or(crate::runner::cores() as u64 + 1);
+            let concurrency = concurrency.unwrap_or(2 * crate::runner::cores() as u64 + 1);
             let run = LocalRun {
                 run_id: run_id.unwrap_or_else(|| crate::runner::default_run_id(&input)),
                 pipeline_name: table.pipeline_name.clone(),
