@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::objects::ObjectUrl;
 use crate::split::Manifest;
-use crate::workdir::{ChunkRef, MAX_CHUNK_BYTES, RunDir, read_json};
+use crate::workdir::{ChunkRef, MAX_CHUNK_BYTES, RunDir, read_json, remove_if_present};
 
 /// Where a chunk's bytes came from, for what is left to do once the chunk is done.
 #[derive(Debug)]
@@ -28,12 +28,7 @@ impl ChunkInput {
     pub fn release(self) -> Result<()> {
         match self {
             ChunkInput::Range => Ok(()),
-            ChunkInput::File(path) => match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    Err(e).with_context(|| format!("removing {}", path.display()))
-                }
-                _ => Ok(()),
-            },
+            ChunkInput::File(path) => remove_if_present(&path),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::process::BufferPool;
 use crate::progress::ProgressStore;
 use crate::steps::RunSummary;
 use crate::table::OrdersTable;
-use crate::workdir::{RunDir, read_json};
+use crate::workdir::{RunDir, read_json, remove_if_present};
 use anyhow::{Context, Result, bail};
 use eventdriven_core::contract::{MAP_RESULTS_PREFIX, run_prefix};
 use eventdriven_core::definition::state_machine_definition;
@@ -163,10 +163,7 @@ pub async fn run_locally(run: &LocalRun, progress: &ProgressStore, table: &Order
         let kept = std::iter::once(run_prefix(&run.run_id))
             .chain(map_runs.into_iter().map(|id| format!("{MAP_RESULTS_PREFIX}/{id}")));
         for key in kept {
-            let path = objects_root.join(LOCAL_BUCKET).join(key);
-            if path.exists() {
-                std::fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
-            }
+            remove_if_present(&objects_root.join(LOCAL_BUCKET).join(key))?;
         }
     }
     Ok(Report {

@@ -19,7 +19,7 @@ use crate::chunk_input;
 use crate::process::ChunkStats;
 use crate::records::{ChunkRecords, reader_builder};
 use crate::rejects::{self, RejectWriter};
-use crate::workdir::{ChunkRef, RunDir, read_json, write_atomically, write_json_atomically};
+use crate::workdir::{ChunkRef, RunDir, read_json, remove_if_present, write_atomically, write_json_atomically};
 
 /// The chunk the command reads: the input's header line, then the chunk's rows.
 pub const INPUT: &str = "EVENTDRIVEN_INPUT";
@@ -67,7 +67,7 @@ pub async fn process_chunk_with(run: &RunDir, chunk: ChunkRef, command: &[String
         write_atomically(&run.rejects(chunk), &checked.rejects)?;
     }
     write_json_atomically(&run.done(chunk), &checked.stats)?;
-    remove(&attempt.dir)?;
+    remove_if_present(&attempt.dir)?;
     source.release()?;
     Ok(checked.stats)
 }
@@ -103,7 +103,7 @@ struct Attempt {
 impl Attempt {
     fn new(run: &RunDir, chunk: ChunkRef) -> Result<Self> {
         let dir = run.out_dir().join(format!("{:06}.attempt", chunk.index));
-        remove(&dir)?;
+        remove_if_present(&dir)?;
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         Ok(Attempt {
             input: dir.join("input.csv"),
@@ -118,21 +118,6 @@ fn read_if_written(path: &Path) -> Result<Vec<u8>> {
     match std::fs::read(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         read => read.with_context(|| format!("reading {}", path.display())),
-    }
-}
-
-/// Removes a file or a directory, if it is there.
-fn remove(path: &Path) -> Result<()> {
-    let removed = if path.is_dir() {
-        std::fs::remove_dir_all(path)
-    } else {
-        std::fs::remove_file(path)
-    };
-    match removed {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("removing {}", path.display()))
-        }
-        _ => Ok(()),
     }
 }
 

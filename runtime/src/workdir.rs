@@ -68,21 +68,8 @@ impl RunDir {
     /// Removes what the run kept to produce its result (chunks, outputs, manifest, split
     /// rejects), leaving only merge's marker, so a merge run again still finds it.
     pub fn remove_work(&self) -> Result<()> {
-        for dir in [self.chunks_dir(), self.out_dir()] {
-            match std::fs::remove_dir_all(&dir) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("removing {}", dir.display()));
-                }
-                _ => {}
-            }
-        }
-        for file in [self.manifest(), self.split_rejects()] {
-            match std::fs::remove_file(&file) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(e).with_context(|| format!("removing {}", file.display()));
-                }
-                _ => {}
-            }
+        for path in [self.chunks_dir(), self.out_dir(), self.manifest(), self.split_rejects()] {
+            remove_if_present(&path)?;
         }
         Ok(())
     }
@@ -101,6 +88,21 @@ impl RunDir {
 /// a chunk in memory whole, and its items (at most about four times its bytes) must stay under
 /// the 4 GiB their offsets address.
 pub const MAX_CHUNK_BYTES: u64 = 512 << 20;
+
+/// Removes the file or directory at `path`, if it is there.
+pub fn remove_if_present(path: &Path) -> Result<()> {
+    let removed = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match removed {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// The temporary name a file is written under before [`publish`] renames it into place.
 pub fn temporary(path: &Path) -> PathBuf {
