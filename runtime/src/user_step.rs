@@ -162,7 +162,8 @@ fn check_accounting(chunk: ChunkRef, input: &[u8], output: &[u8], rejects: &[u8]
     );
 
     let mut published = RejectWriter::new(Vec::new());
-    let mut reader = reader_builder().from_reader(rejects);
+    // Lines may end in CRLF, as CSV writers such as Python's `csv` module end them.
+    let mut reader = reader_builder().terminator(csv::Terminator::CRLF).from_reader(rejects);
     for (index, record) in reader.byte_records().enumerate() {
         let record = record.with_context(|| format!("chunk {chunk}: reading the rejects"))?;
         if index == 0 {
@@ -271,6 +272,22 @@ mod tests {
                 throttled: 0
             }
         );
+    }
+
+    #[test]
+    fn rejects_with_crlf_line_ends_read_as_with_lf() {
+        let checked = check_accounting(
+            CHUNK,
+            INPUT_CHUNK,
+            b"id,upper\r\n1,A\r\n3,D\r\n",
+            b"line,reason,raw\r\n2,\"name: has a line break\",\"2,\"\"b\nc\"\"\"\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(checked.rejects).unwrap(),
+            "101,name: has a line break,\"2,\"\"b\nc\"\"\"\n"
+        );
+        assert_eq!(checked.stats.rows(), 3);
     }
 
     #[test]
