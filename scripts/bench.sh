@@ -3,7 +3,8 @@
 # run in this same script: `cat FILE >/dev/null` (the I/O floor), GNU `split -l 30000`, and
 # DuckDB doing the local run's job. Prints wall times, peak RSS and ratios for a 1,000,000-row
 # file; then, in alternating pairs, how the run scales to 10,000,000 rows (10M / 1M) and how it
-# does against DuckDB there, with peak RSS and bytes written to disk per input byte; then the
+# does against DuckDB there, with peak RSS, bytes written to disk per input byte and the time
+# those bytes take at the disk's sequential write rate (measured here too); then the
 # DynamoDB requests of one chunk on the emulator.
 # Usage: scripts/bench.sh PATH/TO/eventdriven [ROWS]
 #   BENCH_LARGE_ROWS=0 skips the large runs; BENCH_HUGE=1 adds a 100,000,000-row run (not in CI).
@@ -201,7 +202,7 @@ scale_report() {
   local prefix=$1 small_rows=$2 small_bytes=$3 large_rows=$4 large_bytes=$5
   local count; count=$(wc -l <"$dir/${prefix}_large")
   echo
-  printf '%-44s %8s %10s %14s\n' "scale, $count alternating pairs (median)" "wall s" "peak MiB" "to disk/input"
+  printf '%-44s %8s %10s %14s %10s\n' "scale, $count alternating pairs (median)" "wall s" "peak MiB" "to disk/input" "disk s"
   local name rows bytes
   for name in small large duckdb; do
     case $name in
@@ -209,13 +210,28 @@ scale_report() {
       large) rows=$large_rows bytes=$large_bytes label="eventdriven run, $large_rows rows" ;;
       duckdb) rows=$large_rows bytes=$large_bytes label="DuckDB (table + CSV), $large_rows rows" ;;
     esac
-    printf '%-44s %8s %10s %14s\n' "$label" "$(median "$dir/${prefix}_$name" 1)" \
+    printf '%-44s %8s %10s %14s %10s\n' "$label" "$(median "$dir/${prefix}_$name" 1)" \
       "$(( $(max "$dir/${prefix}_$name" 2) / 1024 ))" \
-      "$(awk "BEGIN{printf \"%.2f\", $(median "$dir/${prefix}_$name" 3) / $bytes}")"
+      "$(awk "BEGIN{printf \"%.2f\", $(median "$dir/${prefix}_$name" 3) / $bytes}")" \
+      "$(awk "BEGIN{printf \"%.1f\", $(median "$dir/${prefix}_$name" 3) / $disk_bytes_per_s}")"
   done
   echo "$large_rows / $small_rows rows: $(pair_ratio "${prefix}_large" "${prefix}_small")x the time (target <= 10.50); against DuckDB: $(pair_ratio "${prefix}_large" "${prefix}_duckdb")x (target <= 0.80)"
 }
+# disk_write_rate: bytes a second this disk takes in sequential writes flushed to it (2 GiB
+# and an fdatasync): what a run bound by its writes goes at, give or take the disk's bursts.
+disk_write_rate() {
+  local start end
+  sync
+  start=$(date +%s%N)
+  dd if=/dev/zero of="$dir/disk" bs=1M count=2048 conv=fdatasync status=none
+  end=$(date +%s%N)
+  rm -f "$dir/disk"
+  awk "BEGIN{printf \"%.0f\", 2048 * 1048576 / (($end - $start) / 1e9)}"
+}
 if [ "$large_rows" -gt 0 ]; then
+  disk_bytes_per_s=$(disk_write_rate)
+  echo
+  echo "disk: $((disk_bytes_per_s / 1000000)) MB/s of sequential writes, flushed; \"disk s\" below is the time a run's bytes take at that rate"
   large="$dir/large.csv"
   "$bin" generate --rows "$large_rows" --seed 2 --output "$large"
   large_pairs=${BENCH_LARGE_PAIRS:-5}
