@@ -150,11 +150,14 @@ async fn read_log_group(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            anyhow::anyhow!(
+        let page = page.map_err(|e| match e.as_service_error() {
+            Some(missing) if missing.is_resource_not_found_exception() => anyhow::anyhow!(
+                "{log_group} does not exist: the workflow keeps no trail (a `trail` block records its runs' events)"
+            ),
+            _ => anyhow::anyhow!(
                 "reading {log_group}: {}",
                 aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e)
-            )
+            ),
         })?;
         for event in page.events() {
             let message = event.message().unwrap_or_default();

@@ -1,5 +1,6 @@
 //! The cloud backends against a local AWS emulator: the input read from S3, items written to
-//! DynamoDB with BatchWriteItem, and the result uploaded to S3 (multipart when large).
+//! DynamoDB with BatchWriteItem, the result uploaded to S3 (multipart when large), and a run's
+//! trail read from CloudWatch Logs.
 
 mod common;
 
@@ -287,4 +288,41 @@ async fn a_distributed_map_reads_and_writes_the_emulators_s3() {
         .map(|e| e["Output"].as_str().unwrap())
         .collect();
     assert_eq!(outputs, ["\"a\"", "\"b\"", "\"c\""]);
+}
+
+/// A run of a workflow declared without a `trail` block has no log group to read: `trail` says
+/// so, instead of printing the SDK's raw answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trail_of_a_workflow_that_keeps_none_is_named_missing() {
+    let emulator = Emulator::start("aws_backends-5");
+    let sfn = aws_sdk_sfn::Client::new(&emulator.sdk().await);
+    let machine = sfn
+        .create_state_machine()
+        .name("eventdriven-words")
+        .role_arn("arn:aws:iam::123456789012:role/eventdriven-words-sfn")
+        .definition(r#"{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}"#)
+        .send()
+        .await
+        .unwrap();
+    let run = sfn
+        .start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .input("{}")
+        .send()
+        .await
+        .unwrap();
+    let state_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eventdriven"))
+        .args(["trail", run.execution_arn(), "--state-dir"])
+        .arg(state_dir.path())
+        .envs(emulator.env())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("/aws/events/eventdriven-words does not exist: the workflow keeps no trail"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Response"), "no raw SDK answer: {stderr}");
 }
